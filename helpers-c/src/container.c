@@ -1,0 +1,154 @@
+/* Inside the new namespaces. The order is fixed, as in bubblewrap: identity in
+ * the user namespace, mounts and pivot_root, hostname and network, terminal,
+ * then the container's user, capabilities, no_new_privs, and exec. */
+#include "container.h"
+#include "caps.h"
+#include "exec.h"
+#include "init.h"
+#include "mounts.h"
+#include "report.h"
+#include "sync.h"
+#include "user.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <net/if.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+bool container_gid_mapped(const struct container_spec *spec, unsigned long gid) {
+  if (!spec->userns) return true;
+  for (size_t i = 0; i < spec->gid_map_len; i++)
+    if (gid >= spec->gid_map[i].inside && gid - spec->gid_map[i].inside < spec->gid_map[i].count) return true;
+  return false;
+}
+
+static bool uid_mapped(const struct container_spec *spec, unsigned long uid) {
+  if (!spec->userns) return true;
+  for (size_t i = 0; i < spec->uid_map_len; i++)
+    if (uid >= spec->uid_map[i].inside && uid - spec->uid_map[i].inside < spec->uid_map[i].count) return true;
+  return false;
+}
+
+static void become_root_in_userns(void) {
+  if (setresgid(0, 0, 0) < 0) die_errno("setresgid(0) in the user namespace");
+  if (setresuid(0, 0, 0) < 0) die_errno("setresuid(0) in the user namespace");
+}
+
+static void loopback_up(void) {
+  int sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (sock < 0) die_errno("socket for lo");
+  struct ifreq ifr;
+  memset(&ifr, 0, sizeof ifr);
+  snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "lo");
+  if (ioctl(sock, SIOCGIFFLAGS, &ifr) < 0) die_errno("SIOCGIFFLAGS lo");
+  ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+  if (ioctl(sock, SIOCSIFFLAGS, &ifr) < 0) die_errno("bring lo up");
+  close(sock);
+}
+
+/* A pty from the container's own devpts; the master goes to the helper outside,
+ * which relays it to the caller's terminal. */
+static void setup_tty(int sync_sock) {
+  int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (master < 0) die_errno("open /dev/ptmx");
+  int unlock = 0;
+  if (ioctl(master, TIOCSPTLCK, &unlock) < 0) die_errno("unlock the pty");
+  int index;
+  if (ioctl(master, TIOCGPTN, &index) < 0) die_errno("TIOCGPTN");
+  char slave_path[32];
+  snprintf(slave_path, sizeof slave_path, "/dev/pts/%d", index);
+  int slave = open(slave_path, O_RDWR | O_NOCTTY);
+  if (slave < 0) die_errno("open %s", slave_path);
+  sync_send_fd(sync_sock, SYNC_TTY_MASTER, master);
+  close(master);
+  if (!sync_expect(sync_sock, SYNC_TTY_SIZED)) _exit(EXIT_SKIFF_FAILED);
+  if (ioctl(slave, TIOCSCTTY, 0) < 0) die_errno("make %s the controlling terminal", slave_path);
+  for (int fd = 0; fd <= 2; fd++)
+    if (dup2(slave, fd) < 0) die_errno("dup2 the pty to fd %d", fd);
+  if (slave > 2) close(slave);
+}
+
+static bool env_has(char *const env[], const char *name) {
+  size_t len = strlen(name);
+  for (size_t i = 0; env[i]; i++)
+    if (strncmp(env[i], name, len) == 0 && env[i][len] == '=') return true;
+  return false;
+}
+
+/* The spec's environment plus HOME from the container's passwd, as Docker does. */
+static char **environment_with_home(const struct container_spec *spec, const struct resolved_user *user) {
+  if (env_has(spec->env.items, "HOME")) return spec->env.items;
+  char **env = calloc(spec->env.len + 2, sizeof *env);
+  if (env == NULL) die(EXIT_SKIFF_FAILED, ENOMEM, "environment");
+  memcpy(env, spec->env.items, spec->env.len * sizeof *env);
+  if (asprintf(&env[spec->env.len], "HOME=%s", user->home) < 0) die(EXIT_SKIFF_FAILED, ENOMEM, "environment");
+  return env;
+}
+
+/* Like Docker, a missing working directory is created (as root, before the switch of user). */
+static void make_workdir(const char *cwd) {
+  char path[4096];
+  snprintf(path, sizeof path, "%s", cwd);
+  for (char *p = path + 1;; p++) {
+    if (*p != '/' && *p != '\0') continue;
+    char saved = *p;
+    *p = '\0';
+    if (mkdir(path, 0755) < 0 && errno != EEXIST) die_errno("create the working directory %s", path);
+    *p = saved;
+    if (saved == '\0') break;
+  }
+}
+
+static void switch_user(const struct container_spec *spec, const struct resolved_user *user) {
+  if (!uid_mapped(spec, user->uid) || !container_gid_mapped(spec, user->gid))
+    die(EXIT_SKIFF_FAILED, 0,
+        "user %u:%u is not mapped in this rootless container: give your user a range in /etc/subuid and "
+        "/etc/subgid (see 'skiff doctor')",
+        (unsigned)user->uid, (unsigned)user->gid);
+  if (setgroups(user->groups_len, user->groups) < 0) {
+    /* setgroups is denied with a single-ID mapping; only root's own group exists then. */
+    if (!(errno == EPERM && spec->userns && user->groups_len == 0)) die_errno("setgroups");
+  }
+  if (setresgid(user->gid, user->gid, user->gid) < 0) die_errno("setresgid(%u)", (unsigned)user->gid);
+  if (setresuid(user->uid, user->uid, user->uid) < 0) die_errno("setresuid(%u)", (unsigned)user->uid);
+}
+
+noreturn void container_main(const struct container_spec *spec, int sync_sock) {
+  /* The container dies with its helper, even during setup. */
+  if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) die_errno("prctl(PR_SET_PDEATHSIG)");
+  if (!sync_expect(sync_sock, SYNC_MAPS_WRITTEN)) _exit(EXIT_SKIFF_FAILED);
+  if (spec->userns) become_root_in_userns();
+  if (setsid() < 0) die_errno("setsid");
+
+  mounts_setup_rootfs(spec, container_gid_mapped(spec, 5));
+  if (spec->hostname && sethostname(spec->hostname, strlen(spec->hostname)) < 0)
+    die_errno("sethostname %s", spec->hostname);
+  if (spec->network == NETWORK_NONE) loopback_up();
+  if (spec->tty) setup_tty(sync_sock);
+
+  struct resolved_user user;
+  user_resolve(spec->user, &user);
+  char **env = environment_with_home(spec, &user);
+  make_workdir(spec->cwd);
+
+  caps_limit_bounding(spec->caps);
+  switch_user(spec, &user);
+  caps_apply(spec->caps);
+  if (spec->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) die_errno("prctl(PR_SET_NO_NEW_PRIVS)");
+  /* The change of user clears the parent-death signal set at the start: set it again. */
+  if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) die_errno("prctl(PR_SET_PDEATHSIG)");
+  if (chdir(spec->cwd) < 0) die(EXIT_CANNOT_INVOKE, errno, "chdir to the working directory %s", spec->cwd);
+
+  exec_cloexec_from(3);
+  if (spec->init) init_run(spec->argv.items, env);
+  exec_command(spec->argv.items, env);
+}

@@ -1,0 +1,65 @@
+/* The contract between lib/namespaces/helper.ts and this helper.
+ * Documented in docs/helper-protocol.md; both sides carry the same version.
+ *
+ * Spec (TypeScript -> helper), on fd 3 until EOF: NUL-terminated "key=value"
+ * strings. Keys that may repeat: arg, env, uidmap, gidmap, masked, readonly.
+ *
+ * Reports (helper -> TypeScript), on the same fd 3 (a socket): one line each,
+ * fields separated by TAB, tabs and newlines in text replaced by spaces:
+ *   error<TAB><exit code><TAB><message>
+ *   warning<TAB><message>
+ *   pid<TAB><host pid of the container's first process>
+ */
+#ifndef SKIFF_PROTOCOL_H
+#define SKIFF_PROTOCOL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+
+#define SKIFF_PROTOCOL_VERSION 1
+#define SKIFF_SPEC_FD 3
+#define SKIFF_SPEC_MAX (4u << 20)
+
+enum network_mode { NETWORK_NONE, NETWORK_HOST };
+
+struct id_range {
+  unsigned long inside, outside, count;
+};
+
+#define MAX_ID_RANGES 16
+
+struct string_list {
+  char **items;
+  size_t len;
+};
+
+struct container_spec {
+  char *buffer; /* owns every string below */
+  const char *rootfs;
+  struct string_list argv; /* NULL-terminated */
+  struct string_list env;  /* NULL-terminated */
+  const char *cwd;
+  const char *user; /* "uid[:gid]" or "name[:group]", resolved in the container */
+  const char *hostname;
+  enum network_mode network;
+  bool userns; /* true when uidmap entries were given */
+  struct id_range uid_map[MAX_ID_RANGES];
+  size_t uid_map_len;
+  struct id_range gid_map[MAX_ID_RANGES];
+  size_t gid_map_len;
+  const char *newuidmap; /* path, used when the mapping has more than the caller's own id */
+  const char *newgidmap;
+  bool tty;
+  bool stdin_open;
+  bool init;
+  bool no_new_privs;
+  uint64_t caps; /* the capability set the process keeps */
+  struct string_list masked;
+  struct string_list readonly;
+};
+
+/* Reads and validates the spec from fd; reports and exits 125 on bad input. */
+void spec_read(int fd, struct container_spec *spec);
+
+#endif

@@ -1,0 +1,75 @@
+#include "report.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+/* The fd reports go to; -1 until report_set_fd(). Set once at start-up. */
+static int report_out = -1;
+
+void report_set_fd(int fd) { report_out = fd; }
+int report_fd(void) { return report_out; }
+
+static void sanitize(char *s) {
+  for (; *s; s++)
+    if (*s == '\t' || *s == '\n') *s = ' ';
+}
+
+static void write_all(int fd, const char *buf, size_t len) {
+  while (len > 0) {
+    ssize_t n = write(fd, buf, len);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return; /* nowhere left to report to */
+    }
+    buf += n;
+    len -= (size_t)n;
+  }
+}
+
+static void emit(const char *kind, int code, const char *message) {
+  char line[4096];
+  char text[3800];
+  snprintf(text, sizeof text, "%s", message);
+  sanitize(text);
+  int n;
+  if (report_out < 0) {
+    n = snprintf(line, sizeof line, "skiff-helper: %s%s\n", strcmp(kind, "warning") == 0 ? "warning: " : "", text);
+    write_all(STDERR_FILENO, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
+    return;
+  }
+  if (code >= 0)
+    n = snprintf(line, sizeof line, "%s\t%d\t%s\n", kind, code, text);
+  else
+    n = snprintf(line, sizeof line, "%s\t%s\n", kind, text);
+  write_all(report_out, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
+}
+
+noreturn void die(int code, int errnum, const char *fmt, ...) {
+  char message[3000];
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(message, sizeof message, fmt, ap);
+  va_end(ap);
+  if (errnum != 0 && n >= 0 && (size_t)n < sizeof message)
+    snprintf(message + n, sizeof message - (size_t)n, ": %s", strerror(errnum));
+  emit("error", code, message);
+  _exit(code);
+}
+
+void warn_user(const char *fmt, ...) {
+  char message[3000];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(message, sizeof message, fmt, ap);
+  va_end(ap);
+  emit("warning", -1, message);
+}
+
+void report_pid(int pid) {
+  char message[32];
+  snprintf(message, sizeof message, "%d", pid);
+  emit("pid", -1, message);
+}

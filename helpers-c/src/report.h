@@ -1,0 +1,24 @@
+/* Errors and warnings as report frames to the TypeScript side (protocol.h).
+ * When no report fd is set (e.g. the helper run by hand) they go to stderr. */
+#ifndef SKIFF_REPORT_H
+#define SKIFF_REPORT_H
+
+#include <stdnoreturn.h>
+
+/* Exit codes shared with Docker: see lib/errors.ts. */
+#define EXIT_SKIFF_FAILED 125
+#define EXIT_CANNOT_INVOKE 126
+#define EXIT_NOT_FOUND 127
+
+void report_set_fd(int fd);
+int report_fd(void);
+
+/* "error<TAB>code<TAB>message[: strerror(errnum)]" then _exit(code). errnum 0: no suffix. */
+noreturn void die(int code, int errnum, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Same as die() with errno and exit 125: for a failing system call. */
+#define die_errno(...) die(EXIT_SKIFF_FAILED, errno, __VA_ARGS__)
+
+void warn_user(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void report_pid(int pid);
+
+#endif

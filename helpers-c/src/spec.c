@@ -1,0 +1,128 @@
+/* Reading the container spec that TypeScript decided (protocol.h). */
+#include "protocol.h"
+#include "report.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static void list_push(struct string_list *list, char *item) {
+  /* Keep a NULL terminator so argv and env can go straight to execve. */
+  char **grown = realloc(list->items, (list->len + 2) * sizeof *grown);
+  if (grown == NULL) die(EXIT_SKIFF_FAILED, ENOMEM, "spec: growing a list");
+  list->items = grown;
+  list->items[list->len++] = item;
+  list->items[list->len] = NULL;
+}
+
+static void parse_range(const char *key, const char *value, struct id_range *ranges, size_t *len) {
+  if (*len >= MAX_ID_RANGES) die(EXIT_SKIFF_FAILED, 0, "spec: more than %d %s ranges", MAX_ID_RANGES, key);
+  struct id_range *r = &ranges[*len];
+  char *end;
+  errno = 0;
+  r->inside = strtoul(value, &end, 10);
+  if (*end != ' ') goto bad;
+  r->outside = strtoul(end + 1, &end, 10);
+  if (*end != ' ') goto bad;
+  r->count = strtoul(end + 1, &end, 10);
+  if (*end != '\0' || errno != 0 || r->count == 0) goto bad;
+  (*len)++;
+  return;
+bad:
+  die(EXIT_SKIFF_FAILED, 0, "spec: bad %s \"%s\": expected \"inside outside count\"", key, value);
+}
+
+static bool parse_bool(const char *key, const char *value) {
+  if (strcmp(value, "1") == 0) return true;
+  if (strcmp(value, "0") == 0) return false;
+  die(EXIT_SKIFF_FAILED, 0, "spec: %s must be 0 or 1, not \"%s\"", key, value);
+}
+
+static void apply(struct container_spec *spec, char *entry) {
+  char *eq = strchr(entry, '=');
+  if (eq == NULL) die(EXIT_SKIFF_FAILED, 0, "spec: entry without '=': \"%.40s\"", entry);
+  *eq = '\0';
+  const char *key = entry;
+  char *value = eq + 1;
+
+  if (strcmp(key, "version") == 0) {
+    if (atoi(value) != SKIFF_PROTOCOL_VERSION)
+      die(EXIT_SKIFF_FAILED, 0, "helper protocol version %s does not match the helper's %d: rebuild skiff", value,
+          SKIFF_PROTOCOL_VERSION);
+  } else if (strcmp(key, "rootfs") == 0) spec->rootfs = value;
+  else if (strcmp(key, "arg") == 0) list_push(&spec->argv, value);
+  else if (strcmp(key, "env") == 0) list_push(&spec->env, value);
+  else if (strcmp(key, "cwd") == 0) spec->cwd = value;
+  else if (strcmp(key, "user") == 0) spec->user = value;
+  else if (strcmp(key, "hostname") == 0) spec->hostname = value;
+  else if (strcmp(key, "network") == 0) {
+    if (strcmp(value, "none") == 0) spec->network = NETWORK_NONE;
+    else if (strcmp(value, "host") == 0) spec->network = NETWORK_HOST;
+    else die(EXIT_SKIFF_FAILED, 0, "spec: unknown network mode \"%s\"", value);
+  } else if (strcmp(key, "uidmap") == 0) parse_range(key, value, spec->uid_map, &spec->uid_map_len);
+  else if (strcmp(key, "gidmap") == 0) parse_range(key, value, spec->gid_map, &spec->gid_map_len);
+  else if (strcmp(key, "newuidmap") == 0) spec->newuidmap = value;
+  else if (strcmp(key, "newgidmap") == 0) spec->newgidmap = value;
+  else if (strcmp(key, "tty") == 0) spec->tty = parse_bool(key, value);
+  else if (strcmp(key, "stdin") == 0) spec->stdin_open = parse_bool(key, value);
+  else if (strcmp(key, "init") == 0) spec->init = parse_bool(key, value);
+  else if (strcmp(key, "no_new_privs") == 0) spec->no_new_privs = parse_bool(key, value);
+  else if (strcmp(key, "caps") == 0) {
+    char *end;
+    errno = 0;
+    spec->caps = strtoull(value, &end, 16);
+    if (*end != '\0' || errno != 0) die(EXIT_SKIFF_FAILED, 0, "spec: bad caps \"%s\"", value);
+  } else if (strcmp(key, "masked") == 0) list_push(&spec->masked, value);
+  else if (strcmp(key, "readonly") == 0) list_push(&spec->readonly, value);
+  else die(EXIT_SKIFF_FAILED, 0, "spec: unknown key \"%s\"", key);
+}
+
+static char *read_all(int fd, size_t *len) {
+  size_t cap = 8192, used = 0;
+  char *buf = malloc(cap + 1);
+  if (buf == NULL) die(EXIT_SKIFF_FAILED, ENOMEM, "spec: allocating");
+  for (;;) {
+    if (used == cap) {
+      if (cap >= SKIFF_SPEC_MAX) die(EXIT_SKIFF_FAILED, 0, "spec: larger than %u bytes", SKIFF_SPEC_MAX);
+      cap *= 2;
+      char *grown = realloc(buf, cap + 1);
+      if (grown == NULL) die(EXIT_SKIFF_FAILED, ENOMEM, "spec: allocating");
+      buf = grown;
+    }
+    ssize_t n = read(fd, buf + used, cap - used);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      die_errno("spec: read fd %d", fd);
+    }
+    if (n == 0) break;
+    used += (size_t)n;
+  }
+  buf[used] = '\0';
+  *len = used;
+  return buf;
+}
+
+void spec_read(int fd, struct container_spec *spec) {
+  memset(spec, 0, sizeof *spec);
+  spec->network = NETWORK_NONE;
+  size_t len;
+  spec->buffer = read_all(fd, &len);
+  if (len == 0 || spec->buffer[len - 1] != '\0') die(EXIT_SKIFF_FAILED, 0, "spec: empty or not NUL-terminated");
+  for (size_t off = 0; off < len;) {
+    char *entry = spec->buffer + off;
+    off += strlen(entry) + 1;
+    apply(spec, entry);
+  }
+  if (spec->rootfs == NULL || spec->rootfs[0] != '/') die(EXIT_SKIFF_FAILED, 0, "spec: rootfs must be an absolute path");
+  if (spec->argv.len == 0) die(EXIT_SKIFF_FAILED, 0, "spec: no command to run");
+  if (spec->cwd == NULL) spec->cwd = "/";
+  if (spec->cwd[0] != '/') die(EXIT_SKIFF_FAILED, 0, "the working directory \"%s\" is not an absolute path", spec->cwd);
+  if (spec->env.items == NULL) {
+    /* An empty environment is still a NULL-terminated array for execve. */
+    spec->env.items = calloc(1, sizeof *spec->env.items);
+    if (spec->env.items == NULL) die(EXIT_SKIFF_FAILED, ENOMEM, "spec: allocating");
+  }
+  spec->userns = spec->uid_map_len > 0;
+  if (spec->userns != (spec->gid_map_len > 0)) die(EXIT_SKIFF_FAILED, 0, "spec: uidmap and gidmap go together");
+}

@@ -1,0 +1,19 @@
+/* Parent <-> container-child synchronisation over a SOCK_SEQPACKET pair. */
+#ifndef SKIFF_SYNC_H
+#define SKIFF_SYNC_H
+
+#include <stdbool.h>
+
+/* Messages of the handshake; see run.c for the order. */
+#define SYNC_MAPS_WRITTEN 'G'
+#define SYNC_TTY_MASTER 'T'
+#define SYNC_TTY_SIZED 'W'
+
+void sync_send(int sock, char message);
+/* Returns false on EOF (the peer exited); dies on any other message. */
+bool sync_expect(int sock, char message);
+void sync_send_fd(int sock, char message, int fd);
+/* Returns the fd, or -1 on EOF. */
+int sync_recv_fd(int sock, char message);
+
+#endif

@@ -1,0 +1,128 @@
+/* "-u user[:group]" against the container's /etc/passwd and /etc/group.
+ * Not getpwnam(): NSS would load host modules into the container. */
+#include "user.h"
+#include "report.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static bool parse_id(const char *s, unsigned long *out) {
+  if (*s == '\0') return false;
+  char *end;
+  errno = 0;
+  unsigned long v = strtoul(s, &end, 10);
+  if (*end != '\0' || errno != 0 || v > 0xfffffffeUL) return false;
+  *out = v;
+  return true;
+}
+
+/* Splits a colon-separated line in place into at most max fields. */
+static size_t split_fields(char *line, char **fields, size_t max) {
+  size_t n = 0;
+  line[strcspn(line, "\n")] = '\0';
+  fields[n++] = line;
+  for (char *p = line; *p && n < max; p++) {
+    if (*p == ':') {
+      *p = '\0';
+      fields[n++] = p + 1;
+    }
+  }
+  return n;
+}
+
+struct passwd_entry {
+  bool found;
+  unsigned long uid, gid;
+  char name[64];
+  char home[256];
+};
+
+/* Finds the passwd entry whose name is `name` or, if name is NULL, whose uid is `uid`. */
+static void find_passwd(const char *name, unsigned long uid, struct passwd_entry *out) {
+  memset(out, 0, sizeof *out);
+  FILE *f = fopen("/etc/passwd", "re");
+  if (f == NULL) return;
+  char line[1024];
+  while (fgets(line, sizeof line, f)) {
+    char *fields[7];
+    if (split_fields(line, fields, 7) < 7) continue;
+    unsigned long entry_uid, entry_gid;
+    if (!parse_id(fields[2], &entry_uid) || !parse_id(fields[3], &entry_gid)) continue;
+    if (name ? strcmp(fields[0], name) != 0 : entry_uid != uid) continue;
+    out->found = true;
+    out->uid = entry_uid;
+    out->gid = entry_gid;
+    snprintf(out->name, sizeof out->name, "%s", fields[0]);
+    snprintf(out->home, sizeof out->home, "%s", fields[5]);
+    break;
+  }
+  fclose(f);
+}
+
+static bool member_of(char *members, const char *user) {
+  for (char *save = NULL, *m = strtok_r(members, ",", &save); m; m = strtok_r(NULL, ",", &save))
+    if (strcmp(m, user) == 0) return true;
+  return false;
+}
+
+/* Resolves a group name (or number) and collects the user's supplementary groups. */
+static void scan_groups(const char *group_name, unsigned long *group_gid, bool *group_found, const char *user_name,
+                        struct resolved_user *out) {
+  FILE *f = fopen("/etc/group", "re");
+  if (f == NULL) return;
+  char line[4096];
+  while (fgets(line, sizeof line, f)) {
+    char *fields[4];
+    if (split_fields(line, fields, 4) < 4) continue;
+    unsigned long gid;
+    if (!parse_id(fields[2], &gid)) continue;
+    if (group_name && !*group_found && strcmp(fields[0], group_name) == 0) {
+      *group_gid = gid;
+      *group_found = true;
+    }
+    if (user_name && user_name[0] && out->groups_len < MAX_SUPPLEMENTARY_GROUPS && member_of(fields[3], user_name))
+      out->groups[out->groups_len++] = (gid_t)gid;
+  }
+  fclose(f);
+}
+
+void user_resolve(const char *spec, struct resolved_user *out) {
+  memset(out, 0, sizeof *out);
+  snprintf(out->home, sizeof out->home, "/");
+  if (spec == NULL || spec[0] == '\0') spec = "0";
+
+  char user_part[256], group_part[256] = "";
+  snprintf(user_part, sizeof user_part, "%s", spec);
+  char *colon = strchr(user_part, ':');
+  if (colon) {
+    snprintf(group_part, sizeof group_part, "%s", colon + 1);
+    *colon = '\0';
+  }
+
+  struct passwd_entry pw;
+  unsigned long uid;
+  if (parse_id(user_part, &uid)) {
+    find_passwd(NULL, uid, &pw);
+    out->uid = (uid_t)uid;
+    out->gid = pw.found ? (gid_t)pw.gid : 0;
+  } else {
+    find_passwd(user_part, 0, &pw);
+    if (!pw.found) die(EXIT_SKIFF_FAILED, 0, "unable to find user %s: no matching entries in passwd file", user_part);
+    out->uid = (uid_t)pw.uid;
+    out->gid = (gid_t)pw.gid;
+  }
+  if (pw.found && pw.home[0]) snprintf(out->home, sizeof out->home, "%s", pw.home);
+
+  unsigned long gid = 0;
+  bool by_number = group_part[0] && parse_id(group_part, &gid);
+  bool group_found = false;
+  scan_groups(group_part[0] && !by_number ? group_part : NULL, &gid, &group_found, pw.found ? pw.name : NULL, out);
+  if (group_part[0]) {
+    if (!by_number && !group_found)
+      die(EXIT_SKIFF_FAILED, 0, "unable to find group %s: no matching entries in group file", group_part);
+    out->gid = (gid_t)gid;
+  }
+}

@@ -1,0 +1,22 @@
+#ifndef SKIFF_USER_H
+#define SKIFF_USER_H
+
+#include <sys/types.h>
+#include <stddef.h>
+
+#define MAX_SUPPLEMENTARY_GROUPS 64
+
+struct resolved_user {
+  uid_t uid;
+  gid_t gid;
+  char home[256];
+  gid_t groups[MAX_SUPPLEMENTARY_GROUPS];
+  size_t groups_len;
+};
+
+/* Resolves "user[:group]" (names or numbers) against the container's own
+ * /etc/passwd and /etc/group, as Docker does. NULL or "" means root.
+ * Reports an unknown name and exits 125. */
+void user_resolve(const char *spec, struct resolved_user *out);
+
+#endif

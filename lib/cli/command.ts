@@ -1,0 +1,15 @@
+import type { CommandSpec, ParsedArgs } from './args.js';
+
+/** What every file in lib/cli/commands exports. */
+export interface CommandModule {
+  spec: CommandSpec;
+  /** Runs the command; resolves to the process exit code. */
+  run(args: ParsedArgs): Promise<number>;
+}
+
+export interface CommandEntry {
+  name: string;
+  aliases?: string[];
+  summary: string;
+  load(): Promise<CommandModule>;
+}

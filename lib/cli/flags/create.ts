@@ -1,0 +1,16 @@
+// Flags shared by `run` and `create` (as Podman's common/create.go).
+import type { FlagSpec } from '../args.js';
+
+export const CREATE_FLAGS: FlagSpec[] = [
+  { name: 'rootfs', type: 'string', describe: 'Use DIR as the root filesystem instead of an image', placeholder: 'DIR' },
+  { name: 'env', short: 'e', type: 'array', describe: 'Set an environment variable (KEY=VALUE, or KEY to pass the host value)', placeholder: 'KEY=VALUE' },
+  { name: 'env-file', type: 'array', describe: 'Read environment variables from a file', placeholder: 'FILE' },
+  { name: 'workdir', short: 'w', type: 'string', describe: 'Working directory inside the container (created if missing)', placeholder: 'DIR' },
+  { name: 'user', short: 'u', type: 'string', describe: 'User to run as: name|uid[:group|gid]', placeholder: 'USER' },
+  { name: 'hostname', short: 'h', type: 'string', describe: 'Container host name (default: the short container id)', placeholder: 'NAME' },
+  { name: 'network', aliases: ['net'], type: 'string', describe: "Network mode: 'none' (only lo) or 'host'", placeholder: 'MODE', default: 'none' },
+  { name: 'init', type: 'boolean', describe: 'Run an init as PID 1 that forwards signals and reaps zombies' },
+  { name: 'entrypoint', type: 'string', describe: 'Overwrite the default entrypoint', placeholder: 'CMD' },
+  { name: 'interactive', short: 'i', type: 'boolean', describe: 'Keep stdin open' },
+  { name: 'tty', short: 't', type: 'boolean', describe: 'Allocate a pseudo-TTY' },
+];

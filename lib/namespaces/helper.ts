@@ -1,0 +1,141 @@
+// The only module that speaks to helpers-c/skiff-helper (protocol in
+// helpers-c/src/protocol.h and docs/helper-protocol.md; versions must match).
+import { spawn } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
+import path from 'node:path';
+import { installRoot } from '../paths.js';
+import type { Socket } from 'node:net';
+import type { OciRuntimeConfig } from '../oci/runtime-spec.js';
+import { CAPABILITY_NUMBERS } from '../oci/spec/defaults.js';
+import { SkiffError } from '../errors.js';
+import { findIdMapTool } from './idmap.js';
+
+export const HELPER_PROTOCOL_VERSION = 1;
+
+export function helperPath(): string {
+  const override = process.env['SKIFF_HELPER'];
+  const helper = override ?? path.join(installRoot(), 'helpers-c', 'skiff-helper');
+  try {
+    accessSync(helper, constants.X_OK);
+  } catch {
+    throw new SkiffError(`the skiff helper is missing at ${helper}: build it with 'npm run build'`);
+  }
+  return helper;
+}
+
+function capabilityMask(names: string[]): string {
+  let mask = 0n;
+  for (const name of names) {
+    const bit = CAPABILITY_NUMBERS[name];
+    if (bit === undefined) throw new SkiffError(`unknown capability ${name}`);
+    mask |= 1n << BigInt(bit);
+  }
+  return mask.toString(16);
+}
+
+/** config.json -> the helper's spec entries ("key=value", NUL-separated on the wire). */
+export function helperSpecEntries(config: OciRuntimeConfig): string[] {
+  const p = config.process;
+  const entries = [`version=${HELPER_PROTOCOL_VERSION}`, `rootfs=${config.root.path}`];
+  for (const arg of p.args) entries.push(`arg=${arg}`);
+  for (const env of p.env) entries.push(`env=${env}`);
+  entries.push(`cwd=${p.cwd}`);
+  const user = p.user.username ?? (p.user.uid === 0 && p.user.gid === 0 ? '' : `${p.user.uid}:${p.user.gid}`);
+  if (user !== '') entries.push(`user=${user}`);
+  entries.push(`hostname=${config.hostname}`);
+  const hasNetNs = config.linux.namespaces.some((n) => n.type === 'network');
+  entries.push(`network=${hasNetNs ? 'none' : 'host'}`);
+  if (config.linux.uidMappings && config.linux.gidMappings) {
+    for (const m of config.linux.uidMappings) entries.push(`uidmap=${m.containerID} ${m.hostID} ${m.size}`);
+    for (const m of config.linux.gidMappings) entries.push(`gidmap=${m.containerID} ${m.hostID} ${m.size}`);
+    const newuidmap = findIdMapTool('newuidmap');
+    const newgidmap = findIdMapTool('newgidmap');
+    if (newuidmap) entries.push(`newuidmap=${newuidmap}`);
+    if (newgidmap) entries.push(`newgidmap=${newgidmap}`);
+  }
+  entries.push(`tty=${p.terminal ? 1 : 0}`);
+  entries.push(`stdin=${config.annotations['io.skiff.stdin'] === 'true' ? 1 : 0}`);
+  entries.push(`init=${config.annotations['io.skiff.init'] === 'true' ? 1 : 0}`);
+  entries.push(`no_new_privs=${p.noNewPrivileges ? 1 : 0}`);
+  entries.push(`caps=${capabilityMask(p.capabilities.bounding)}`);
+  for (const path of config.linux.maskedPaths) entries.push(`masked=${path}`);
+  for (const path of config.linux.readonlyPaths) entries.push(`readonly=${path}`);
+  return entries;
+}
+
+export function encodeSpec(entries: string[]): Buffer {
+  for (const e of entries) {
+    if (e.includes('\0')) throw new SkiffError(`a value contains a NUL byte: ${e.slice(0, e.indexOf('='))}`);
+  }
+  return Buffer.from(`${entries.join('\0')}\0`);
+}
+
+export interface HelperReport {
+  errors: { exitCode: number; message: string }[];
+  warnings: string[];
+  pid?: number;
+}
+
+export function parseReports(text: string): HelperReport {
+  const report: HelperReport = { errors: [], warnings: [] };
+  for (const line of text.split('\n')) {
+    if (line === '') continue;
+    const fields = line.split('\t');
+    if (fields[0] === 'error' && fields.length >= 3) report.errors.push({ exitCode: Number(fields[1]), message: fields.slice(2).join(' ') });
+    else if (fields[0] === 'warning') report.warnings.push(fields.slice(1).join(' '));
+    else if (fields[0] === 'pid') report.pid = Number(fields[1]);
+  }
+  return report;
+}
+
+/** Signals skiff passes to the container, as Docker's sig-proxy does. */
+const FORWARDED_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];
+
+export interface RunResult {
+  exitCode: number;
+  report: HelperReport;
+}
+
+/**
+ * Runs a container in the foreground: the helper inherits the caller's stdio
+ * (stdin only with -i), and signals sent to skiff reach the container.
+ */
+export async function runForeground(config: OciRuntimeConfig, opts: { interactive: boolean }): Promise<RunResult> {
+  const helper = helperPath();
+  const spec = encodeSpec(helperSpecEntries(config));
+  const rawTty = config.process.terminal && opts.interactive && process.stdin.isTTY === true;
+  const child = spawn(helper, ['run'], {
+    stdio: [opts.interactive || config.process.terminal ? 'inherit' : 'ignore', 'inherit', 'inherit', 'pipe'],
+  });
+  const channel = child.stdio[3] as Socket;
+  let reportText = '';
+  channel.setEncoding('utf8');
+  channel.on('data', (chunk: string) => {
+    reportText += chunk;
+  });
+  channel.on('error', () => {
+    // The helper died early; its exit status says what happened.
+  });
+  channel.end(spec);
+
+  const forward = (signal: NodeJS.Signals) => {
+    child.kill(signal);
+  };
+  const handlers = FORWARDED_SIGNALS.map((s) => [s, () => forward(s)] as const);
+  for (const [s, h] of handlers) process.on(s, h);
+  if (!config.process.terminal) process.on('SIGWINCH', () => forward('SIGWINCH'));
+  if (rawTty) process.stdin.setRawMode(true);
+
+  const exit = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
+    child.on('error', (err) => reject(new SkiffError(`cannot start the skiff helper ${helper}: ${err.message}`)));
+    child.on('close', (code, signal) => resolve({ code, signal }));
+  });
+  if (rawTty) process.stdin.setRawMode(false);
+  for (const [s, h] of handlers) process.off(s, h);
+
+  const report = parseReports(reportText);
+  if (exit.code === null) {
+    throw new SkiffError(`the skiff helper was killed by ${exit.signal ?? 'a signal'}`);
+  }
+  return { exitCode: exit.code, report };
+}

@@ -1,0 +1,45 @@
+// The subset of the OCI runtime-spec (config.json, version 1.2) that skiff writes.
+export interface OciMount {
+  destination: string;
+  type?: string;
+  source?: string;
+  options?: string[];
+}
+
+export interface OciIdMapping {
+  containerID: number;
+  hostID: number;
+  size: number;
+}
+
+export interface OciCapabilities {
+  bounding: string[];
+  effective: string[];
+  permitted: string[];
+  inheritable: string[];
+  ambient: string[];
+}
+
+export interface OciRuntimeConfig {
+  ociVersion: string;
+  process: {
+    terminal: boolean;
+    user: { uid: number; gid: number; username?: string };
+    args: string[];
+    env: string[];
+    cwd: string;
+    capabilities: OciCapabilities;
+    noNewPrivileges: boolean;
+  };
+  root: { path: string; readonly: boolean };
+  hostname: string;
+  mounts: OciMount[];
+  annotations: Record<string, string>;
+  linux: {
+    namespaces: { type: 'pid' | 'network' | 'ipc' | 'uts' | 'mount' | 'cgroup' | 'user' }[];
+    uidMappings?: OciIdMapping[];
+    gidMappings?: OciIdMapping[];
+    maskedPaths: string[];
+    readonlyPaths: string[];
+  };
+}

@@ -1,0 +1,24 @@
+// What the user asked for, validated, between the flags and config.json
+// (as Podman's specgen). Everything here is plain data.
+import type { IdMappings } from '../../namespaces/idmap.js';
+
+export type NetworkMode = 'none' | 'host';
+
+export interface RunOptions {
+  id: string;
+  rootfs: string;
+  /** The container's argv, entrypoint already applied. */
+  args: string[];
+  /** KEY=VALUE, in order; later entries win. */
+  env: string[];
+  workdir: string;
+  /** "" for root, else user[:group] by name or number. */
+  user: string;
+  hostname: string;
+  network: NetworkMode;
+  init: boolean;
+  tty: boolean;
+  interactive: boolean;
+  /** null: no user namespace (root's default). */
+  idMappings: IdMappings | null;
+}

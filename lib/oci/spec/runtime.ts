@@ -1,0 +1,82 @@
+// The pure builder: RunOptions -> OCI runtime config.json. No I/O, so golden
+// tests pin it down (test/unit/runtime-spec.test.ts).
+import type { OciMount, OciRuntimeConfig } from '../runtime-spec.js';
+import type { RunOptions } from './options.js';
+import { DEFAULT_CAPABILITIES, DEFAULT_PATH, MASKED_PATHS, READONLY_PATHS } from './defaults.js';
+
+/** Environment as Docker builds it: PATH and HOSTNAME unless given, TERM for a tty, later entries win. */
+export function containerEnvironment(options: Pick<RunOptions, 'env' | 'hostname' | 'tty'>): string[] {
+  const byKey = new Map<string, string>();
+  const set = (entry: string) => byKey.set(entry.slice(0, entry.indexOf('=')), entry);
+  set(`PATH=${DEFAULT_PATH}`);
+  set(`HOSTNAME=${options.hostname}`);
+  if (options.tty) set('TERM=xterm');
+  for (const entry of options.env) set(entry);
+  return [...byKey.values()];
+}
+
+function standardMounts(options: RunOptions): OciMount[] {
+  const sys: OciMount =
+    options.network === 'host' && options.idMappings
+      ? { destination: '/sys', type: 'bind', source: '/sys', options: ['rbind', 'nosuid', 'noexec', 'nodev', 'ro'] }
+      : { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', 'ro'] };
+  return [
+    { destination: '/proc', type: 'proc', source: 'proc', options: ['nosuid', 'noexec', 'nodev'] },
+    { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'] },
+    { destination: '/dev/pts', type: 'devpts', source: 'devpts', options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620', 'gid=5'] },
+    { destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', 'size=65536k'] },
+    { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },
+    sys,
+  ];
+}
+
+function numericUser(user: string): { uid: number; gid: number } | undefined {
+  const m = /^(\d+)(?::(\d+))?$/.exec(user);
+  if (!m) return undefined;
+  return { uid: Number(m[1]), gid: m[2] === undefined ? 0 : Number(m[2]) };
+}
+
+export function buildRuntimeConfig(options: RunOptions): OciRuntimeConfig {
+  const caps = [...DEFAULT_CAPABILITIES];
+  const numeric = numericUser(options.user);
+  // Names (and a number without a group) are resolved by the helper against the
+  // container's own /etc/passwd after pivot_root: see docs/helper-protocol.md.
+  const user = options.user === '' ? { uid: 0, gid: 0 } : { uid: numeric?.uid ?? 0, gid: numeric?.gid ?? 0, username: options.user };
+  const namespaces: OciRuntimeConfig['linux']['namespaces'] = [
+    { type: 'pid' },
+    { type: 'ipc' },
+    { type: 'uts' },
+    { type: 'mount' },
+    { type: 'cgroup' },
+  ];
+  if (options.network === 'none') namespaces.push({ type: 'network' });
+  if (options.idMappings) namespaces.push({ type: 'user' });
+  return {
+    ociVersion: '1.2.0',
+    process: {
+      terminal: options.tty,
+      user,
+      args: options.args,
+      env: containerEnvironment(options),
+      cwd: options.workdir,
+      capabilities: { bounding: caps, effective: caps, permitted: caps, inheritable: [], ambient: [] },
+      noNewPrivileges: true,
+    },
+    root: { path: options.rootfs, readonly: false },
+    hostname: options.hostname,
+    mounts: standardMounts(options),
+    annotations: {
+      'io.skiff.init': String(options.init),
+      'io.skiff.stdin': String(options.interactive),
+      'io.skiff.network': options.network,
+    },
+    linux: {
+      namespaces,
+      ...(options.idMappings
+        ? { uidMappings: options.idMappings.uidMappings, gidMappings: options.idMappings.gidMappings }
+        : {}),
+      maskedPaths: [...MASKED_PATHS],
+      readonlyPaths: [...READONLY_PATHS],
+    },
+  };
+}

@@ -1,0 +1,89 @@
+// `skiff run` in the foreground: flags -> RunOptions -> config.json -> helper.
+import { statSync } from 'node:fs';
+import path from 'node:path';
+import { isatty } from 'node:tty';
+import { SkiffError } from '../errors.js';
+import { rootlessMappings } from '../namespaces/idmap.js';
+import { runForeground } from '../namespaces/helper.js';
+import { resolveEnvironment } from '../oci/spec/env.js';
+import type { NetworkMode, RunOptions } from '../oci/spec/options.js';
+import { buildRuntimeConfig } from '../oci/spec/runtime.js';
+import { newContainerId, shortId } from './ids.js';
+
+export interface RunRequest {
+  rootfs: string;
+  command: string[];
+  entrypoint?: string;
+  env: string[];
+  envFiles: string[];
+  workdir?: string;
+  user?: string;
+  hostname?: string;
+  network: string;
+  init: boolean;
+  interactive: boolean;
+  tty: boolean;
+}
+
+function checkRootfs(rootfs: string): string {
+  const abs = path.resolve(rootfs);
+  let st;
+  try {
+    st = statSync(abs);
+  } catch {
+    throw new SkiffError(`root filesystem ${rootfs} does not exist`);
+  }
+  if (!st.isDirectory()) throw new SkiffError(`root filesystem ${rootfs} is not a directory`);
+  return abs;
+}
+
+function checkNetwork(mode: string): NetworkMode {
+  if (mode === 'none' || mode === 'host') return mode;
+  throw new SkiffError(`network mode "${mode}" is not supported: use none or host`);
+}
+
+function containerArgs(req: RunRequest): string[] {
+  // --entrypoint replaces the command's first word, as with an image's Entrypoint.
+  const args = req.entrypoint !== undefined && req.entrypoint !== '' ? [req.entrypoint, ...req.command] : req.command;
+  if (args.length === 0) throw new SkiffError('no command given: skiff run --rootfs DIR COMMAND [ARG...]');
+  return args;
+}
+
+export function resolveRunOptions(req: RunRequest): RunOptions {
+  const id = newContainerId();
+  const workdir = req.workdir ?? '/';
+  if (!workdir.startsWith('/')) throw new SkiffError(`the working directory "${workdir}" is invalid: it needs to be an absolute path`);
+  if (req.tty && req.interactive && !isatty(0)) throw new SkiffError('the input device is not a TTY: drop -t, or run from a terminal');
+  const hostname = req.hostname ?? shortId(id);
+  if (!/^[A-Za-z0-9]([A-Za-z0-9.-]{0,62})$/.test(hostname)) throw new SkiffError(`invalid hostname "${hostname}"`);
+  const rootless = (process.geteuid?.() ?? 0) !== 0;
+  return {
+    id,
+    rootfs: checkRootfs(req.rootfs),
+    args: containerArgs(req),
+    env: resolveEnvironment(req.env, req.envFiles, process.env),
+    workdir,
+    user: req.user ?? '',
+    hostname,
+    network: checkNetwork(req.network),
+    init: req.init,
+    tty: req.tty,
+    interactive: req.interactive,
+    idMappings: rootless ? rootlessMappings() : null,
+  };
+}
+
+export async function runContainer(req: RunRequest): Promise<number> {
+  const options = resolveRunOptions(req);
+  if (options.idMappings?.single) {
+    process.stderr.write(
+      'skiff: warning: your user has no range in /etc/subuid or /etc/subgid: only root exists in the container, images that need other users may fail (see \'skiff doctor\')\n',
+    );
+  }
+  const config = buildRuntimeConfig(options);
+  const { exitCode, report } = await runForeground(config, { interactive: options.interactive });
+  for (const w of report.warnings) process.stderr.write(`skiff: warning: ${w}\n`);
+  const failure = report.errors[0];
+  if (failure) throw new SkiffError(failure.message, failure.exitCode);
+  return exitCode;
+}
