@@ -115,8 +115,10 @@ static void switch_user(const struct container_spec *spec, const struct resolved
         "/etc/subgid (see 'skiff doctor')",
         (unsigned)user->uid, (unsigned)user->gid);
   if (setgroups(user->groups_len, user->groups) < 0) {
-    /* setgroups is denied with a single-ID mapping; only root's own group exists then. */
-    if (!(errno == EPERM && spec->userns && user->groups_len == 0)) die_errno("setgroups");
+    /* setgroups is denied with a single-ID mapping, where the user's own
+     * group is the only one that exists anyway. */
+    bool only_primary = user->groups_len == 1 && user->groups[0] == user->gid;
+    if (!(errno == EPERM && spec->userns && only_primary)) die_errno("setgroups");
   }
   if (setresgid(user->gid, user->gid, user->gid) < 0) die_errno("setresgid(%u)", (unsigned)user->gid);
   if (setresuid(user->uid, user->uid, user->uid) < 0) die_errno("setresuid(%u)", (unsigned)user->uid);

@@ -89,6 +89,16 @@ static void scan_groups(const char *group_name, unsigned long *group_gid, bool *
   fclose(f);
 }
 
+/* Like initgroups(3), the primary group is one of the process's groups too. */
+static void add_primary_group(struct resolved_user *out) {
+  for (size_t i = 0; i < out->groups_len; i++)
+    if (out->groups[i] == out->gid) return;
+  if (out->groups_len == MAX_SUPPLEMENTARY_GROUPS) return;
+  memmove(out->groups + 1, out->groups, out->groups_len * sizeof out->groups[0]);
+  out->groups[0] = out->gid;
+  out->groups_len++;
+}
+
 void user_resolve(const char *spec, struct resolved_user *out) {
   memset(out, 0, sizeof *out);
   snprintf(out->home, sizeof out->home, "/");
@@ -125,4 +135,5 @@ void user_resolve(const char *spec, struct resolved_user *out) {
       die(EXIT_SKIFF_FAILED, 0, "unable to find group %s: no matching entries in group file", group_part);
     out->gid = (gid_t)gid;
   }
+  add_primary_group(out);
 }

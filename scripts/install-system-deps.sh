@@ -1,0 +1,17 @@
+#!/bin/sh
+# Installs the system packages skiff needs (Debian/Ubuntu), as root or via sudo.
+set -eu
+packages="gcc libc6-dev make uidmap busybox-static util-linux iproute2 passt slirp4netns fuse-overlayfs docker-registry openssl apache2-utils zstd"
+if [ "$(id -u)" -eq 0 ]; then sudo=""; else sudo="sudo"; fi
+if ! command -v apt-get >/dev/null 2>&1; then
+  echo "install-system-deps: no apt-get here: install the equivalent of: $packages" >&2
+  exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+# shellcheck disable=SC2086
+$sudo apt-get install -y -qq --no-install-recommends $packages >/dev/null
+# Rootless networking (pasta, slirp4netns) opens /dev/net/tun; some hosts ship it 0600.
+if [ -c /dev/net/tun ] && [ "$(stat -c %a /dev/net/tun)" != "666" ]; then
+  $sudo chmod 666 /dev/net/tun
+fi

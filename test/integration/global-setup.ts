@@ -1,0 +1,100 @@
+// Prepares what every integration test needs, once per run:
+// - a copy of the built skiff in a directory every user can read (CI's clone
+//   may sit where the unprivileged test user cannot enter);
+// - busybox root filesystems, one owned by root and one made by the test user
+//   (so its files belong to the user, i.e. to root inside a rootless container).
+import { execFileSync } from 'node:child_process';
+import { chmodSync, cpSync, mkdirSync, mkdtempSync, rmSync, chownSync, existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { TestProject } from 'vitest/node';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+export interface TestUser {
+  name: string;
+  uid: number;
+  gid: number;
+  home: string;
+}
+
+export interface IntegrationEnv {
+  installDir: string;
+  rootRootfs: string | null;
+  testUser: TestUser | null;
+  userRootfs: string | null;
+  workDir: string;
+}
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    integration: IntegrationEnv;
+  }
+}
+
+function lookupUser(name: string): TestUser | null {
+  try {
+    const line = execFileSync('getent', ['passwd', name], { encoding: 'utf8' }).trim();
+    const f = line.split(':');
+    return { name, uid: Number(f[2]), gid: Number(f[3]), home: f[5] ?? '/' };
+  } catch {
+    return null;
+  }
+}
+
+function chmodTree(dir: string): void {
+  execFileSync('chmod', ['-R', 'a+rX', dir]);
+}
+
+let workDir = '';
+
+export default function setup(project: TestProject) {
+  workDir = mkdtempSync('/tmp/skiff-it-');
+  chmodSync(workDir, 0o755);
+  const installDir = path.join(workDir, 'skiff');
+  mkdirSync(installDir);
+  for (const part of ['bin', 'dist', 'package.json']) cpSync(path.join(root, part), path.join(installDir, part), { recursive: true });
+  mkdirSync(path.join(installDir, 'helpers-c'));
+  if (!existsSync(path.join(root, 'helpers-c/skiff-helper'))) throw new Error('helpers-c/skiff-helper is not built: run npm run build');
+  cpSync(path.join(root, 'helpers-c/skiff-helper'), path.join(installDir, 'helpers-c/skiff-helper'));
+  chmodTree(installDir);
+
+  const script = path.join(root, 'scripts/make-busybox-rootfs.sh');
+  const isRoot = process.getuid?.() === 0;
+  let rootRootfs: string | null = null;
+  let testUser: TestUser | null = null;
+  let userRootfs: string | null = null;
+  if (isRoot) {
+    rootRootfs = path.join(workDir, 'rootfs-root');
+    execFileSync('sh', [script, rootRootfs]);
+    testUser = lookupUser(process.env['SKIFF_TEST_USER'] ?? 'skifftest');
+    if (testUser) {
+      const userDir = path.join(workDir, 'user');
+      mkdirSync(userDir);
+      chownSync(userDir, testUser.uid, testUser.gid);
+      userRootfs = path.join(userDir, 'rootfs');
+      // Copy the script where the user can read it.
+      const userScript = path.join(workDir, 'make-busybox-rootfs.sh');
+      cpSync(script, userScript);
+      chmodSync(userScript, 0o755);
+      execFileSync('setpriv', [`--reuid=${testUser.uid}`, `--regid=${testUser.gid}`, '--init-groups', 'sh', userScript, userRootfs]);
+    }
+  } else {
+    const uid = process.getuid?.() ?? 0;
+    const me = lookupUser(String(uid)) ?? { name: String(uid), uid, gid: process.getgid?.() ?? 0, home: process.env['HOME'] ?? '/' };
+    testUser = { ...me, name: execFileSync('id', ['-un'], { encoding: 'utf8' }).trim() };
+    userRootfs = path.join(workDir, 'rootfs');
+    execFileSync('sh', [script, userRootfs]);
+  }
+  project.provide('integration', { installDir, rootRootfs, testUser, userRootfs, workDir });
+  return () => {
+    // Rootless files may belong to sub-IDs: remove them as root or from a user namespace.
+    if (isRoot) rmSync(workDir, { recursive: true, force: true });
+    else
+      try {
+        execFileSync('unshare', ['-r', 'rm', '-rf', workDir]);
+      } catch {
+        rmSync(workDir, { recursive: true, force: true });
+      }
+  };
+}

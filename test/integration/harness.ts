@@ -1,0 +1,105 @@
+// Test helpers that read like the docs: runSkiff(mode, ['run', ...]) runs the
+// real CLI, as root or as the real unprivileged test user.
+import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
+import path from 'node:path';
+import { inject } from 'vitest';
+import type { TestUser } from './global-setup.js';
+
+export interface Mode {
+  name: 'root' | 'rootless';
+  /** The user skiff runs as; null for root. */
+  user: TestUser | null;
+  /** A busybox rootfs this mode's user owns. */
+  rootfs: string;
+}
+
+export function integrationEnv() {
+  return inject('integration');
+}
+
+/** The modes this machine can test: root (when the suite runs as root) and rootless. */
+export function modes(): Mode[] {
+  const env = integrationEnv();
+  const out: Mode[] = [];
+  if (env.rootRootfs) out.push({ name: 'root', user: null, rootfs: env.rootRootfs });
+  if (env.testUser && env.userRootfs) out.push({ name: 'rootless', user: env.testUser, rootfs: env.userRootfs });
+  return out;
+}
+
+export function skiffBin(): string {
+  return path.join(integrationEnv().installDir, 'bin/skiff');
+}
+
+/** A clean environment, as a user's login would have (no NODE_EXTRA_CA_CERTS etc.). */
+function cleanEnv(mode: Mode, extra: Record<string, string> = {}): Record<string, string> {
+  const home = mode.user ? mode.user.home : '/root';
+  return {
+    PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+    HOME: home,
+    USER: mode.user ? mode.user.name : 'root',
+    LANG: 'C.UTF-8',
+    ...extra,
+  };
+}
+
+export interface SpawnOptions {
+  env?: Record<string, string>;
+  stdio?: StdioOptions;
+  cwd?: string;
+}
+
+/** The command line that runs `cmd` as the mode's user. */
+export function asModeUser(mode: Mode, cmd: string[]): string[] {
+  if (!mode.user || process.getuid?.() === mode.user.uid) return cmd;
+  return ['setpriv', `--reuid=${mode.user.uid}`, `--regid=${mode.user.gid}`, '--init-groups', '--', ...cmd];
+}
+
+export function spawnSkiff(mode: Mode, args: string[], opts: SpawnOptions = {}): ChildProcess {
+  const [file, ...rest] = asModeUser(mode, [skiffBin(), ...args]);
+  return spawn(file!, rest, {
+    env: cleanEnv(mode, opts.env),
+    stdio: opts.stdio ?? ['pipe', 'pipe', 'pipe'],
+    cwd: opts.cwd ?? '/',
+  });
+}
+
+export interface Result {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+export function collect(child: ChildProcess, input?: string): Promise<Result> {
+  return new Promise((resolve, reject) => {
+    let stdout = '';
+    let stderr = '';
+    child.stdout?.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+    if (child.stdin) {
+      if (input !== undefined) child.stdin.end(input);
+      else child.stdin.end();
+    }
+  });
+}
+
+export function runSkiff(mode: Mode, args: string[], opts: SpawnOptions & { input?: string } = {}): Promise<Result> {
+  return collect(spawnSkiff(mode, args, opts), opts.input);
+}
+
+/** Resolves once `pattern` appears in the child's stdout (bounded by timeoutMs). */
+export function waitForOutput(child: ChildProcess, pattern: string, timeoutMs = 10_000): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let seen = '';
+    const timer = setTimeout(() => reject(new Error(`timed out waiting for "${pattern}"; saw: ${seen}`)), timeoutMs);
+    child.stdout?.on('data', (d: Buffer | string) => {
+      seen += d.toString();
+      if (seen.includes(pattern)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+  });
+}
