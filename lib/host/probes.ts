@@ -1,0 +1,147 @@
+// Probes: whether the kernel really lets this user create namespaces and mount
+// overlayfs inside a user namespace, found by trying (a sysctl can say yes
+// while a security module says no). Each probe is one short-lived unshare(1)
+// from util-linux, ~5-15 ms here, run in parallel, with a timeout.
+import { spawn } from 'node:child_process';
+import { chownSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { PROBE_PATH, findExecutable } from './tools.js';
+
+export type ProbeStatus = 'ok' | 'failed' | 'unavailable';
+
+export interface ProbeResult {
+  /** 'unavailable': the probe could not run (no unshare, no temp dir). */
+  status: ProbeStatus;
+  /** The failure, in the words of the failing program ('' when ok). */
+  detail: string;
+}
+
+/** Runs a probe as another user (only root can). */
+export interface ProbeUser {
+  uid: number;
+  gid: number;
+}
+
+export const NAMESPACES = ['User', 'Mount', 'PID', 'Net', 'IPC', 'UTS', 'Cgroup'] as const;
+export type NamespaceName = (typeof NAMESPACES)[number];
+
+const UNSHARE_FLAGS: Record<NamespaceName, string[]> = {
+  User: ['--user', '--map-root-user'],
+  Mount: ['--mount'],
+  PID: ['--pid', '--fork'],
+  Net: ['--net'],
+  IPC: ['--ipc'],
+  UTS: ['--uts'],
+  Cgroup: ['--cgroup'],
+};
+
+const PROBE_TIMEOUT_MS = 3000;
+
+function firstLine(text: string): string {
+  return text.trim().split('\n')[0] ?? '';
+}
+
+/** Runs argv, stdin and stdout closed, and reports success or its first line of stderr. */
+export function runProbe(argv: string[], asUser?: ProbeUser): Promise<ProbeResult> {
+  return new Promise((resolve) => {
+    let stderr = '';
+    const child = spawn(argv[0]!, argv.slice(1), {
+      stdio: ['ignore', 'ignore', 'pipe'],
+      env: { PATH: PROBE_PATH, LC_ALL: 'C' },
+      timeout: PROBE_TIMEOUT_MS,
+      ...(asUser ? { uid: asUser.uid, gid: asUser.gid } : {}),
+    });
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (chunk: string) => {
+      if (stderr.length < 4096) stderr += chunk;
+    });
+    child.on('error', (err) => resolve({ status: 'unavailable', detail: `cannot run ${argv[0]}: ${err.message}` }));
+    child.on('close', (code, signal) => {
+      if (code === 0) resolve({ status: 'ok', detail: '' });
+      else if (signal === 'SIGTERM') resolve({ status: 'failed', detail: `${path.basename(argv[0]!)} timed out after ${PROBE_TIMEOUT_MS / 1000} s` });
+      else resolve({ status: 'failed', detail: firstLine(stderr) || `${path.basename(argv[0]!)} exited with ${code ?? signal}` });
+    });
+  });
+}
+
+const NO_UNSHARE: ProbeResult = { status: 'unavailable', detail: 'unshare (util-linux) is not installed' };
+
+export interface NamespaceProbe {
+  available: Record<NamespaceName, boolean>;
+  /** Why a namespace could not be created (its probe's error). */
+  errors: Partial<Record<NamespaceName, string>>;
+  /** The user-namespace probe itself. */
+  user: ProbeResult;
+}
+
+/**
+ * Which namespaces this user can create. Rootless, every namespace is created
+ * inside a new user namespace, as skiff does; as root, without one. Two probes
+ * when all is well (the user namespace; all the others together); one per
+ * namespace only when the combined one fails.
+ */
+export async function probeNamespaces(opts: { rootless: boolean; asUser?: ProbeUser }): Promise<NamespaceProbe> {
+  const unshare = findExecutable('unshare');
+  const available = Object.fromEntries(NAMESPACES.map((n) => [n, false])) as Record<NamespaceName, boolean>;
+  if (!unshare) {
+    return { available, errors: Object.fromEntries(NAMESPACES.map((n) => [n, NO_UNSHARE.detail])), user: NO_UNSHARE };
+  }
+  const base = opts.rootless ? UNSHARE_FLAGS.User : [];
+  const others = NAMESPACES.filter((n) => n !== 'User');
+  const probe = (names: readonly NamespaceName[]) => runProbe([unshare, ...base, ...names.flatMap((n) => UNSHARE_FLAGS[n]), 'true'], opts.asUser);
+  const [user, together] = await Promise.all([runProbe([unshare, ...UNSHARE_FLAGS.User, 'true'], opts.asUser), probe(others)]);
+  const errors: NamespaceProbe['errors'] = {};
+  available.User = user.status === 'ok';
+  if (!available.User) errors.User = user.detail;
+  if (together.status === 'ok') {
+    for (const n of others) available[n] = true;
+  } else {
+    const each = await Promise.all(others.map((n) => probe([n])));
+    others.forEach((n, i) => {
+      available[n] = each[i]!.status === 'ok';
+      if (!available[n]) errors[n] = each[i]!.detail;
+    });
+  }
+  return { available, errors, user };
+}
+
+export interface OverlayProbe extends ProbeResult {
+  /** The directory the probe mounted in (its filesystem is what was tested). */
+  dir: string;
+}
+
+/**
+ * Mounts an overlay with one lower dir, as skiff mounts a container's root
+ * (with userxattr, design.md decision 4), in a new mount namespace: inside a
+ * new user namespace when `userns`. The temporary dirs go under `baseDir`, so
+ * the filesystem tested is the one the store will use.
+ */
+export async function probeOverlay(opts: { userns: boolean; baseDir: string; asUser?: ProbeUser }): Promise<OverlayProbe> {
+  const unshare = findExecutable('unshare');
+  const mount = findExecutable('mount');
+  if (!unshare) return { ...NO_UNSHARE, dir: opts.baseDir };
+  if (!mount) return { status: 'unavailable', detail: 'mount (util-linux) is not installed', dir: opts.baseDir };
+  if (/[,:\\]/.test(opts.baseDir)) {
+    return { status: 'unavailable', detail: `cannot probe in ${opts.baseDir}: its name has a character the overlay options cannot carry`, dir: opts.baseDir };
+  }
+  let dir: string;
+  try {
+    dir = mkdtempSync(path.join(opts.baseDir, '.skiff-overlay-probe-'));
+  } catch (err) {
+    return { status: 'unavailable', detail: `cannot create a temporary directory in ${opts.baseDir}: ${(err as Error).message}`, dir: opts.baseDir };
+  }
+  try {
+    const sub = (name: string) => path.join(dir, name);
+    for (const name of ['lower', 'upper', 'work', 'merged']) mkdirSync(sub(name));
+    if (opts.asUser) {
+      for (const p of [dir, sub('lower'), sub('upper'), sub('work'), sub('merged')]) chownSync(p, opts.asUser.uid, opts.asUser.gid);
+    }
+    const options = `lowerdir=${sub('lower')},upperdir=${sub('upper')},workdir=${sub('work')},userxattr`;
+    const ns = opts.userns ? [...UNSHARE_FLAGS.User, '--mount'] : ['--mount'];
+    const result = await runProbe([unshare, ...ns, mount, '-t', 'overlay', 'overlay', '-o', options, sub('merged')], opts.asUser);
+    return { ...result, dir: opts.baseDir };
+  } finally {
+    // The mount died with its namespace; only the directories are left.
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,69 @@
+// -t and -it under a real terminal: util-linux `script` gives skiff a pty.
+import { spawn } from 'node:child_process';
+import { describe, expect, test } from 'vitest';
+import { asModeUser, modes, skiffBin, type Mode } from './harness.js';
+
+/**
+ * Runs a shell command line under `script`, feeding `input` after a pause.
+ * script keeps going until its own stdin closes, so that closes after closeMs.
+ */
+function underTerminal(mode: Mode, commandLine: string, input = '', delayMs = 800, closeMs = 4000) {
+  const [file, ...args] = asModeUser(mode, ['script', '-qefc', commandLine, '/dev/null']);
+  const child = spawn(file!, args, {
+    env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', HOME: mode.user?.home ?? '/root', TERM: 'xterm' },
+    stdio: ['pipe', 'pipe', 'pipe'],
+    cwd: '/',
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  const timers = [setTimeout(() => child.stdin.write(input), delayMs), setTimeout(() => child.stdin.end(), Math.max(closeMs, delayMs))];
+  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code) => {
+      timers.forEach(clearTimeout);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+
+describe.each(modes())('tty ($name)', (mode) => {
+  const skiff = `${skiffBin()} run --rootfs ${quote(mode.rootfs)}`;
+
+  test('-t gives the container a terminal of its own devpts', async () => {
+    const r = await underTerminal(mode, `${skiff} -t sh -c 'tty; test -t 0 && test -t 1 && echo both-tty'`);
+    expect(r.stdout).toContain('/dev/pts/0');
+    expect(r.stdout).toContain('both-tty');
+    expect(r.code).toBe(0);
+  });
+
+  test('-it is interactive, with the window size and the exit code', async () => {
+    const r = await underTerminal(mode, `stty rows 22 cols 77; ${skiff} -it sh`, 'echo sum-$((40+2))\nstty size\nexit 5\n');
+    expect(r.stdout).toContain('sum-42');
+    expect(r.stdout).toContain('22 77');
+    expect(r.code).toBe(5);
+  });
+
+  test('a resize of the caller terminal reaches the container', async () => {
+    // A background job's stdin is /dev/null: name the terminal before.
+    const line = `stty rows 24 cols 80; t=$(tty); (sleep 1.2; stty -F $t rows 30 cols 100) & ${skiff} -it sh -c 'stty size; sleep 2.5; stty size'`;
+    const r = await underTerminal(mode, line);
+    const sizes = r.stdout.match(/^\d+ \d+/gm);
+    expect(sizes).toEqual(['24 80', '30 100']);
+  });
+
+  test("the caller's terminal mode is restored on exit, even when the helper is killed", async () => {
+    const line =
+      `before=$(stty -g); ${skiff} -it sh -c 'exit 3'; after=$(stty -g); [ "$before" = "$after" ] && echo restored-1; ` +
+      // Kill only this skiff's helper (its one child): other tests run in parallel.
+      `f=$(mktemp); (sleep 1; pkill -KILL -P "$(cat $f)") & sh -c "echo \\$\\$ > $f; exec ${skiff} -it sleep 20"; ` +
+      `after=$(stty -g); rm -f $f; [ "$before" = "$after" ] && echo restored-2`;
+    const r = await underTerminal(mode, line, '', 800, 6000);
+    expect(r.stdout).toContain('restored-1');
+    expect(r.stdout).toContain('restored-2');
+    expect(r.stdout).toContain('skiff: the skiff helper was killed by SIGKILL');
+  });
+});
