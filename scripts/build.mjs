@@ -1,31 +1,65 @@
 // One build: the TypeScript CLI bundled by esbuild into dist/, and the C helper.
 // `node scripts/build.mjs [--ts-only|--helper-only]`
+//
+// What ships is start-up's call (design.md, decision 8): CommonJS, because Node
+// 20 compiles ES modules without a code cache, in one file for the hot path
+// (dist/skiff.cjs); modules that only some commands need (help with yargs, and
+// later the registry client and tar) are separate files under dist/lazy/, loaded
+// by the import() that names them in the source.
 import { build } from 'esbuild';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 const mode = process.argv[2] ?? '';
 
+/** Source modules that load on demand: lib path -> dist/lazy file name. */
+const LAZY_MODULES = {
+  'lib/cli/help.ts': 'help',
+};
+
+function lazyModulesPlugin() {
+  return {
+    name: 'skiff-lazy-modules',
+    setup(b) {
+      b.onResolve({ filter: /^\.\.?\// }, (args) => {
+        if (args.kind !== 'dynamic-import') return undefined;
+        const source = path.relative(root, path.resolve(args.resolveDir, args.path)).replace(/\.js$/, '.ts');
+        const name = LAZY_MODULES[source];
+        if (name === undefined) return undefined;
+        // Resolved at run time relative to dist/skiff.cjs.
+        return { path: `./lazy/${name}.cjs`, external: true };
+      });
+    },
+  };
+}
+
 async function buildTypeScript() {
   const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8'));
-  await build({
+  rmSync(path.join(root, 'dist'), { recursive: true, force: true });
+  const common = {
     absWorkingDir: root,
-    entryPoints: { main: 'lib/cli/main.ts' },
     bundle: true,
-    splitting: true,
-    format: 'esm',
+    format: 'cjs',
     platform: 'node',
     target: 'node20',
-    outdir: 'dist',
-    chunkNames: 'chunks/[name]-[hash]',
     define: { __SKIFF_VERSION__: JSON.stringify(pkg.version) },
-    // Bundled CommonJS dependencies call require(); give the ESM bundle one.
-    banner: { js: "import { createRequire as __skiffCreateRequire } from 'node:module'; const require = __skiffCreateRequire(import.meta.url);" },
+    plugins: [lazyModulesPlugin()],
     logLevel: 'warning',
-  });
+  };
+  await build({ ...common, entryPoints: ['lib/cli/main.ts'], outfile: 'dist/skiff.cjs' });
+  for (const [source, name] of Object.entries(LAZY_MODULES)) {
+    // ESM dependencies (yargs) read import.meta.url, which CommonJS lacks.
+    await build({
+      ...common,
+      entryPoints: [source],
+      outfile: `dist/lazy/${name}.cjs`,
+      define: { ...common.define, 'import.meta.url': '__skiffImportMetaUrl' },
+      banner: { js: "var __skiffImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
+    });
+  }
 }
 
 function buildHelper() {

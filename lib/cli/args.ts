@@ -42,6 +42,12 @@ export interface ParsedArgs {
 
 export const HELP_FLAG: FlagSpec = { name: 'help', short: 'h', type: 'boolean', describe: 'Show help for this command' };
 
+/** The command's flags plus --help, which gets -h only where the command leaves it free (run -h is --hostname, as in Docker). */
+export function flagsWithHelp(spec: CommandSpec): FlagSpec[] {
+  const shortTaken = spec.flags.some((f) => f.short === 'h');
+  return [...spec.flags, shortTaken ? { ...HELP_FLAG, short: undefined } : HELP_FLAG];
+}
+
 function usageError(spec: CommandSpec, message: string): SkiffError {
   return new SkiffError(`${message} (see 'skiff ${spec.name} --help')`);
 }
@@ -55,7 +61,7 @@ function parseBoolean(spec: CommandSpec, flag: string, value: string): boolean {
 export function parseArgs(spec: CommandSpec, argv: readonly string[]): ParsedArgs {
   const byLong = new Map<string, FlagSpec>();
   const byShort = new Map<string, FlagSpec>();
-  for (const f of [...spec.flags, HELP_FLAG]) {
+  for (const f of flagsWithHelp(spec)) {
     byLong.set(f.name, f);
     for (const a of f.aliases ?? []) byLong.set(a, f);
     if (f.short) byShort.set(f.short, f);

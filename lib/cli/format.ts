@@ -511,7 +511,11 @@ export function formatHeader(parsed: ParsedFormat, opts: RenderOptions = {}): st
  * object; for "table …" a header row first and columns aligned.
  */
 export function renderFormat(format: string, items: readonly unknown[], opts: RenderOptions = {}): string {
-  const parsed = parseFormat(format, opts);
+  return renderParsedFormat(parseFormat(format, opts), items, opts);
+}
+
+/** renderFormat for a format parsed beforehand (to reject a bad one before doing the work). */
+export function renderParsedFormat(parsed: ParsedFormat, items: readonly unknown[], opts: RenderOptions = {}): string {
   const lines = items.map((item) => `${executeFormat(parsed, item)}\n`);
   if (!parsed.table) return lines.join('');
   return alignColumns(`${formatHeader(parsed, opts)}\n${lines.join('')}`);

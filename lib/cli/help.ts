@@ -1,7 +1,7 @@
 // Help text, rendered by yargs from the same flag tables that args.ts parses.
 // Loaded only when help is asked for, so yargs costs nothing on the hot path.
 import type { CommandSpec } from './args.js';
-import { HELP_FLAG } from './args.js';
+import { flagsWithHelp } from './args.js';
 import type { CommandEntry } from './command.js';
 
 async function loadYargs() {
@@ -18,7 +18,7 @@ export async function printCommandHelp(spec: CommandSpec): Promise<void> {
     .help(false)
     .wrap(Math.min(100, process.stdout.columns ?? 100));
   if (spec.aliases?.length) y.epilogue(`Aliases: ${[spec.name, ...spec.aliases].join(', ')}`);
-  for (const f of [...spec.flags, HELP_FLAG]) {
+  for (const f of flagsWithHelp(spec)) {
     if (f.hidden) continue;
     y.option(f.name, {
       alias: [...(f.short ? [f.short] : []), ...(f.aliases ?? [])],

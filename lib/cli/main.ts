@@ -5,9 +5,6 @@ import { COMMANDS, findCommand } from './commands.js';
 import { SkiffError, EXIT_SKIFF_FAILED } from '../errors.js';
 import { VERSION } from '../version.js';
 import { setInstallRoot } from '../paths.js';
-import { fileURLToPath } from 'node:url';
-
-setInstallRoot(fileURLToPath(new URL('..', import.meta.url)));
 
 function printError(message: string): void {
   process.stderr.write(`skiff: ${message}\n`);
@@ -50,7 +47,10 @@ async function main(argv: string[]): Promise<number> {
   return mod.run(args);
 }
 
-main(process.argv.slice(2)).then(
+/** The whole CLI: bin/skiff calls this with argv and the package's directory. */
+export function cli(argv: string[], installRoot: string): void {
+  setInstallRoot(installRoot);
+  main(argv).then(
   (code) => {
     process.exitCode = code;
   },
@@ -66,4 +66,5 @@ main(process.argv.slice(2)).then(
       process.exitCode = EXIT_SKIFF_FAILED;
     }
   },
-);
+  );
+}

@@ -748,6 +748,9 @@ class TomlParser {
       this.tableInfo(table).keys.set(last, line);
       return created;
     }
+    if (Array.isArray(existing) && this.tableArrays.has(existing)) {
+      this.fail(`${shown}: "${last}" is already an array of tables ([[${path.join('.')}]])`);
+    }
     if (!isTable(existing)) this.fail(`${shown}: "${last}" is already defined as a value`);
     const info = this.tableInfo(existing);
     if (info.closed) this.fail(`table ${shown} is defined twice`);
