@@ -1,0 +1,91 @@
+// Golden tests of the pure builder: RunOptions -> config.json -> helper spec.
+// Regenerate a golden file deliberately with UPDATE_GOLDEN=1.
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, test } from 'vitest';
+import { helperSpecEntries, encodeSpec, parseReports } from '../../lib/namespaces/helper.js';
+import type { RunOptions } from '../../lib/oci/spec/options.js';
+import { buildRuntimeConfig, containerEnvironment } from '../../lib/oci/spec/runtime.js';
+
+const goldenDir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'golden');
+
+function golden(name: string, value: unknown): void {
+  const file = path.join(goldenDir, name);
+  const text = `${JSON.stringify(value, null, 2)}\n`;
+  if (process.env['UPDATE_GOLDEN']) writeFileSync(file, text);
+  if (!existsSync(file)) throw new Error(`golden file ${name} is missing: run with UPDATE_GOLDEN=1 once and review it`);
+  expect(text).toBe(readFileSync(file, 'utf8'));
+}
+
+const base: RunOptions = {
+  id: 'a'.repeat(64),
+  rootfs: '/srv/rootfs',
+  args: ['sh', '-c', 'echo hi'],
+  env: ['A=1'],
+  workdir: '/',
+  user: '',
+  hostname: 'aaaaaaaaaaaa',
+  network: 'none',
+  init: false,
+  tty: false,
+  interactive: false,
+  idMappings: null,
+};
+
+const rootless: RunOptions = {
+  ...base,
+  user: 'app:staff',
+  network: 'host',
+  init: true,
+  tty: true,
+  interactive: true,
+  workdir: '/work',
+  idMappings: {
+    single: false,
+    uidMappings: [
+      { containerID: 0, hostID: 1000, size: 1 },
+      { containerID: 1, hostID: 100000, size: 65536 },
+    ],
+    gidMappings: [
+      { containerID: 0, hostID: 1000, size: 1 },
+      { containerID: 1, hostID: 100000, size: 65536 },
+    ],
+  },
+};
+
+describe('config.json builder', () => {
+  test('root, network none', () => golden('config-root.json', buildRuntimeConfig(base)));
+  test('rootless, host network, tty, init, named user', () => golden('config-rootless.json', buildRuntimeConfig(rootless)));
+
+  test('environment: defaults first, later entries win, TERM for a tty', () => {
+    expect(containerEnvironment({ env: ['PATH=/x', 'A=1', 'A=2'], hostname: 'h', tty: true })).toEqual(['PATH=/x', 'HOSTNAME=h', 'TERM=xterm', 'A=2']);
+  });
+
+  test('a numeric user goes into process.user', () => {
+    expect(buildRuntimeConfig({ ...base, user: '1000:50' }).process.user).toEqual({ uid: 1000, gid: 50, username: '1000:50' });
+  });
+});
+
+describe('helper spec', () => {
+  test('entries for the rootless case', () => {
+    const entries = helperSpecEntries(buildRuntimeConfig(rootless)).filter((e) => !e.startsWith('newuidmap=') && !e.startsWith('newgidmap='));
+    golden('helper-spec-rootless.json', entries);
+  });
+
+  test('the capability mask is Docker’s default', () => {
+    expect(helperSpecEntries(buildRuntimeConfig(base))).toContain('caps=a80425fb');
+  });
+
+  test('a NUL byte in a value is refused', () => {
+    expect(() => encodeSpec(['env=A=\0'])).toThrow('a value contains a NUL byte: env');
+  });
+
+  test('reports from the helper', () => {
+    expect(parseReports('pid\t42\nwarning\tcareful\nerror\t127\texec: "x": not found\n')).toEqual({
+      pid: 42,
+      warnings: ['careful'],
+      errors: [{ exitCode: 127, message: 'exec: "x": not found' }],
+    });
+  });
+});
