@@ -7,10 +7,10 @@ import { asModeUser, modes, skiffBin, type Mode } from './harness.js';
  * Runs a shell command line under `script`, feeding `input` after a pause.
  * script keeps going until its own stdin closes, so that closes after closeMs.
  */
-function underTerminal(mode: Mode, commandLine: string, input = '', delayMs = 800, closeMs = 4000) {
+function underTerminal(mode: Mode, commandLine: string, input = '', delayMs = 800, closeMs = 4000, env: Record<string, string> = {}) {
   const [file, ...args] = asModeUser(mode, ['script', '-qefc', commandLine, '/dev/null']);
   const child = spawn(file!, args, {
-    env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', HOME: mode.user?.home ?? '/root', TERM: 'xterm' },
+    env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', HOME: mode.user?.home ?? '/root', TERM: 'xterm', ...env },
     stdio: ['pipe', 'pipe', 'pipe'],
     cwd: '/',
   });
@@ -65,5 +65,15 @@ describe.each(modes())('tty ($name)', (mode) => {
     expect(r.stdout).toContain('restored-1');
     expect(r.stdout).toContain('restored-2');
     expect(r.stdout).toContain('skiff: the skiff helper was killed by SIGKILL');
+  });
+
+  test("a terminal's Ctrl-C without -t reaches the container exactly once", async () => {
+    // The terminal signals skiff's whole process group (Node and the helper);
+    // the container must still see one SIGINT. The script comes in through -e S.
+    const S = 'n=0; trap \'n=$((n+1)); echo int-$n\' INT; echo ready; i=0; while [ $i -lt 25 ]; do sleep 0.1; i=$((i+1)); done; echo final-$n';
+    const r = await underTerminal(mode, `exec ${skiff} -e S sh -c 'eval "$S"'`, '\x03', 1200, 4500, { S });
+    expect(r.stdout).toContain('ready');
+    expect(r.stdout).toContain('final-1');
+    expect(r.stdout).not.toContain('int-2');
   });
 });

@@ -1,0 +1,48 @@
+// Shared timing code for the benchmarks: run a command N times in a clean
+// environment (env -i: root's NODE_EXTRA_CA_CERTS alone adds ~70 ms to Node),
+// report min and median wall time, and compare against baselines measured in
+// the same run. Timings are printed, never asserted.
+import { spawnSync } from 'node:child_process';
+
+export const CLEAN_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+export function timeCommand(argv, { runs = 30, warmup = 3, env = {} } = {}) {
+  const fullEnv = { PATH: CLEAN_PATH, HOME: process.env.HOME ?? '/', ...env };
+  const samples = [];
+  for (let i = 0; i < warmup + runs; i++) {
+    const start = process.hrtime.bigint();
+    const r = spawnSync(argv[0], argv.slice(1), { env: fullEnv, stdio: ['ignore', 'ignore', 'pipe'] });
+    const ms = Number(process.hrtime.bigint() - start) / 1e6;
+    if (r.status !== 0) throw new Error(`${argv.join(' ')} failed (${r.status}): ${r.stderr}`);
+    if (i >= warmup) samples.push(ms);
+  }
+  samples.sort((a, b) => a - b);
+  return { min: samples[0], median: samples[Math.floor(samples.length / 2)], runs };
+}
+
+export function asUser(user, argv) {
+  if (!user) return argv;
+  return ['setpriv', `--reuid=${user.uid}`, `--regid=${user.gid}`, '--init-groups', '--', ...argv];
+}
+
+export function lookupUser(name) {
+  const r = spawnSync('getent', ['passwd', name], { encoding: 'utf8' });
+  if (r.status !== 0) return null;
+  const f = r.stdout.trim().split(':');
+  return { name, uid: Number(f[2]), gid: Number(f[3]), home: f[5] };
+}
+
+export function hasCommand(name) {
+  return spawnSync('sh', ['-c', `command -v ${name}`], { stdio: 'ignore' }).status === 0;
+}
+
+export function printTable(title, rows, baselineName) {
+  const base = rows.find((r) => r.name === baselineName);
+  console.log(`\n${title}`);
+  console.log(`${'command'.padEnd(48)} ${'min ms'.padStart(8)} ${'median'.padStart(8)} ${'vs ' + baselineName}`);
+  for (const r of rows) {
+    const ratio = base ? (r.median / base.median).toFixed(2) + '×' : '';
+    const delta = base ? `${r.median - base.median >= 0 ? '+' : ''}${(r.median - base.median).toFixed(1)} ms` : '';
+    console.log(`${r.name.padEnd(48)} ${r.min.toFixed(1).padStart(8)} ${r.median.toFixed(1).padStart(8)}  ${ratio} (${delta})`);
+  }
+}
