@@ -69,6 +69,13 @@ function buildHelper() {
     console.error(`skiff build: no C compiler found ("${cc}"): install one, e.g. 'apt-get install gcc libc6-dev', or set CC`);
     process.exit(1);
   }
+  // The headers the helper needs, checked first so that a missing package is one clear line.
+  const headers = ['sys/mount.h', 'linux/capability.h', 'sys/signalfd.h'].map((h) => `#include <${h}>`).join('\n');
+  const pre = spawnSync(cc, ['-E', '-x', 'c', '-o', '/dev/null', '-'], { input: headers, stdio: ['pipe', 'ignore', 'pipe'] });
+  if (pre.status !== 0) {
+    console.error(`skiff build: C headers are missing (${String(pre.stderr).split('\n')[0]}): install them, e.g. 'apt-get install libc6-dev linux-libc-dev'`);
+    process.exit(1);
+  }
   try {
     execFileSync('make', ['-s', '-C', path.join(root, 'helpers-c')], { stdio: 'inherit', env: { ...process.env, CC: cc } });
   } catch {

@@ -226,6 +226,31 @@ describe.each(modes())('run ($name)', (mode) => {
   });
 });
 
+describe.each(modes().filter((m) => m.name === 'rootless'))('rootless without a sub-ID range ($name)', (mode) => {
+  // SKIFF_SUBUID_FILE/SKIFF_SUBGID_FILE point skiff at other sub-ID files: an
+  // empty one is a user with no range, on the real kernel.
+  const env = { SKIFF_SUBUID_FILE: '/dev/null', SKIFF_SUBGID_FILE: '/dev/null' };
+  const warning =
+    "skiff: warning: your user has no range in /etc/subuid or /etc/subgid: only root exists in the container, images that need other users may fail (see 'skiff doctor')\n";
+
+  test('a single mapping, with one warning', async () => {
+    const r = await runSkiff(mode, ['run', '--rootfs', mode.rootfs, 'sh', '-c', 'id -u; cat /proc/self/uid_map'], { env });
+    expect(r.stderr).toBe(warning);
+    const [uid, map] = r.stdout.trim().split('\n');
+    expect(uid).toBe('0');
+    expect(map!.trim().split(/\s+/).map(Number)).toEqual([0, mode.user!.uid, 1]);
+    expect(r.code).toBe(0);
+  });
+
+  test('another user cannot exist: one clear line and 125', async () => {
+    const r = await runSkiff(mode, ['run', '-u', 'app', '--rootfs', mode.rootfs, 'id'], { env });
+    expect(r.code).toBe(125);
+    expect(r.stderr).toBe(
+      `${warning}skiff: user 1000:1000 is not mapped in this rootless container: give your user a range in /etc/subuid and /etc/subgid (see 'skiff doctor')\n`,
+    );
+  });
+});
+
 describe.each(modes())('bad input ($name)', (mode) => {
   test('a missing rootfs', async () => {
     const r = await runSkiff(mode, ['run', '--rootfs', '/no/such/rootfs', 'true']);
