@@ -173,6 +173,11 @@ export function familiarName(ref: ImageReference): string {
   return `${name}${suffix(ref)}`;
 }
 
+/** True for a registry as a reference may name it: host[:port], "[IPv6]" hosts included. */
+export function isRegistryHost(text: string): boolean {
+  return REGISTRY_HOST.test(text);
+}
+
 /** True for a well-formed digest of a supported algorithm ("sha256:" + 64 lowercase hex). */
 export function isValidDigest(digest: string): boolean {
   return digestProblem(digest) === undefined;

@@ -24,6 +24,7 @@ import { errnoCode, SkiffError } from '../errors.js';
 import {
   type ImageReference,
   formatReference,
+  isRegistryHost,
   isUnqualifiedName,
   parseReference,
   splitReference,
@@ -193,7 +194,8 @@ class ConfDecoder {
     const v1 = this.v1(root);
     if (v1 !== undefined) {
       if (dropIn) {
-        this.fail('drop-in files must use the v2 format, not [registries.search]/[registries.insecure]/[registries.block]', root, 'registries');
+        const v1Tables = '[registries.search]/[registries.insecure]/[registries.block]';
+        this.fail(`drop-in files must use the v2 format, not ${v1Tables}`, root, 'registries');
       }
       const v2Key = V2_KEYS.find((key) => root[key] !== undefined);
       if (v2Key !== undefined) this.fail(`the v1 [registries.*] tables cannot be mixed with v2 settings such as "${v2Key}"`, root, v2Key);
@@ -238,7 +240,15 @@ class ConfDecoder {
       if (trimmed === '') this.fail(`empty registry name in [registries.${kind}]`, table, kind);
       let reg = byLocation.get(trimmed);
       if (reg === undefined) {
-        reg = { prefix: trimmed, location: trimmed, insecure: false, blocked: false, mirrorByDigestOnly: false, mirrors: [], file: this.file };
+        reg = {
+          prefix: trimmed,
+          location: trimmed,
+          insecure: false,
+          blocked: false,
+          mirrorByDigestOnly: false,
+          mirrors: [],
+          file: this.file,
+        };
         byLocation.set(trimmed, reg);
       }
       return reg;
@@ -273,7 +283,9 @@ class ConfDecoder {
       if (value !== '') {
         const target = splitReference(value);
         if (isUnqualifiedName(value)) this.fail(`alias "${name}" = "${value}": the value must name its registry`, table, name);
-        if (target.tag !== undefined || target.digest !== undefined) this.fail(`alias "${name}" = "${value}": the value must not have a tag or digest`, table, name);
+        if (target.tag !== undefined || target.digest !== undefined) {
+          this.fail(`alias "${name}" = "${value}": the value must not have a tag or digest`, table, name);
+        }
         this.checkReference(value, `alias "${name}"`, table, name);
       }
       aliases.set(name, value);
@@ -328,7 +340,9 @@ class ConfDecoder {
       if (location === '') this.fail('[[registry]] needs a "location" or a "prefix"', table);
       prefix = location;
     } else if (prefix.startsWith('*.')) {
-      if (/[/@:]/.test(prefix)) this.fail(`wildcard prefix "${prefix}" must have the form *.example.com (no port, path, tag or digest)`, table, 'prefix');
+      if (/[/@:]/.test(prefix)) {
+        this.fail(`wildcard prefix "${prefix}" must have the form *.example.com (no port, path, tag or digest)`, table, 'prefix');
+      }
     } else if (prefix.includes('*')) {
       this.fail(`prefix "${prefix}": a wildcard is only allowed as a leading "*." (e.g. *.example.com)`, table, 'prefix');
     } else if (location === '') {
@@ -357,7 +371,8 @@ class ConfDecoder {
           this.fail(`invalid pull-from-mirror "${pull}": use "all", "digest-only" or "tag-only"`, mirrorTable, 'pull-from-mirror');
         }
         if (entry.mirrorByDigestOnly) {
-          this.fail(`"pull-from-mirror" cannot be set on a mirror of "${prefix}", which sets mirror-by-digest-only`, mirrorTable, 'pull-from-mirror');
+          const problem = `"pull-from-mirror" cannot be set on a mirror of "${prefix}", which sets mirror-by-digest-only`;
+          this.fail(problem, mirrorTable, 'pull-from-mirror');
         }
         mirror.pullFromMirror = pull;
       }
@@ -369,7 +384,9 @@ class ConfDecoder {
   /** A location is host[:port][/path]; checked early so that a typo names its line. */
   private checkLocation(location: string, table: TomlTable, key: string): void {
     if (location === '') return;
-    if (/^https?:\/\//.test(location)) this.fail(`location "${location}": URL schemes are not supported, give host[:port][/path]`, table, key);
+    if (/^https?:\/\//.test(location)) {
+      this.fail(`location "${location}": URL schemes are not supported, give host[:port][/path]`, table, key);
+    }
     const host = location.split('/', 1)[0];
     if (!isRegistryHost(host)) this.fail(`location "${location}" does not start with a valid host[:port]`, table, key);
   }
@@ -395,7 +412,7 @@ class ConfDecoder {
     return value;
   }
 
-  /** [[key]] tables, or an array of inline tables. */
+  /** [[key]] tables. */
   private tableArray(table: TomlTable, key: string): TomlTable[] {
     const value = table[key];
     if (value === undefined) return [];
@@ -406,11 +423,6 @@ class ConfDecoder {
 
 function trimLocation(text: string): string {
   return text.replace(/\/+$/, '');
-}
-
-/** host[:port] as in an image reference ("example.com", "localhost:5000", "[::1]:5000"). */
-function isRegistryHost(text: string): boolean {
-  return /^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*|\[[a-fA-F0-9:]+\])(?::[0-9]+)?$/.test(text);
 }
 
 function mergeInto(conf: RegistriesConf, file: RegistriesConfFile): void {
@@ -471,9 +483,8 @@ export function resolveRegistry(conf: RegistriesConf, ref: ImageReference): Reso
       return parseReference(rewritten, { implicitLatest: false });
     } catch (err) {
       if (!(err instanceof SkiffError)) throw err;
-      throw new SkiffError(
-        `${entry.file}: [[registry]] prefix "${entry.prefix}" with location "${location}" turns ${text} into an invalid reference: ${err.message}`,
-      );
+      const rule = `[[registry]] prefix "${entry.prefix}" with location "${location}"`;
+      throw new SkiffError(`${entry.file}: ${rule} turns ${text} into an invalid reference: ${err.message}`);
     }
   };
   const digested = ref.digest !== undefined;
@@ -550,11 +561,11 @@ export function candidatesForShortName(conf: RegistriesConf, text: string): Imag
 // ─── The TOML subset ────────────────────────────────────────────────────────
 //
 // What registries.conf files use: [table] and [[array.of.tables]] headers,
-// key = value with bare, quoted and dotted keys, basic and literal strings
-// (single- and multi-line), booleans, integers, floats, arrays (over several
-// lines, with comments and a trailing comma) and inline tables; comments.
-// Dates and times are refused with a clear error. Duplicate keys and tables
-// are errors, as in TOML.
+// key = value with bare, quoted and dotted keys, basic and literal strings,
+// booleans, decimal integers, arrays (over several lines, with comments and a
+// trailing comma), and comments. Anything else in TOML (multi-line strings,
+// inline tables, floats, dates) is refused with a clear error and its line.
+// Duplicate keys and tables are errors, as in TOML.
 
 export type TomlValue = string | number | boolean | TomlValue[] | TomlTable;
 export interface TomlTable {
@@ -588,7 +599,7 @@ export function parseToml(text: string): ParsedToml {
 interface TableInfo {
   line: number;
   keys: Map<string, number>;
-  /** Defined by a [header] or as an inline value: a second definition is an error. */
+  /** Defined by a [header]: a second definition is an error. */
   closed: boolean;
 }
 
@@ -787,7 +798,7 @@ class TomlParser {
     let table = current;
     for (const key of path.slice(0, -1)) {
       table = this.descend(table, key, path.join('.'), line);
-      if (this.tableInfo(table).closed && table !== current) this.fail(`dotted key "${path.join('.')}" extends a table defined elsewhere`);
+      if (this.tableInfo(table).closed) this.fail(`dotted key "${path.join('.')}" extends a table defined elsewhere`);
     }
     const last = path[path.length - 1];
     if (table[last] !== undefined) this.fail(`the key "${path.join('.')}" is defined twice`);
@@ -799,25 +810,26 @@ class TomlParser {
 
   private value(): TomlValue {
     const c = this.src[this.pos];
-    if (c === '"') return this.src.startsWith('"""', this.pos) ? this.multilineBasicString() : this.basicString();
-    if (c === "'") return this.src.startsWith("'''", this.pos) ? this.multilineLiteralString() : this.literalString();
+    if (this.src.startsWith('"""', this.pos) || this.src.startsWith("'''", this.pos)) {
+      this.fail('multi-line strings are not supported in registries.conf');
+    }
+    if (c === '"') return this.basicString();
+    if (c === "'") return this.literalString();
     if (c === '[') return this.array();
-    if (c === '{') return this.inlineTable();
+    if (c === '{') this.fail('inline tables are not supported in registries.conf; use [[registry.mirror]] and similar tables');
     const start = this.pos;
     while (this.pos < this.src.length && !/[\s,\]}#]/.test(this.src[this.pos])) this.pos++;
     const token = this.src.slice(start, this.pos);
-    if (token === '') this.fail(this.pos >= this.src.length || /[\r\n]/.test(c) ? 'expected a value after "="' : `expected a value, found ${describeChar(c)}`);
+    if (token === '') {
+      const atEnd = this.pos >= this.src.length || /[\r\n]/.test(c);
+      this.fail(atEnd ? 'expected a value after "="' : `expected a value, found ${describeChar(c)}`);
+    }
     if (token === 'true') return true;
     if (token === 'false') return false;
     if (/^[+-]?(?:0|[1-9](?:_?[0-9])*)$/.test(token)) return Number(token.replace(/_/g, ''));
-    if (/^0x[0-9a-fA-F](?:_?[0-9a-fA-F])*$/.test(token)) return Number.parseInt(token.slice(2).replace(/_/g, ''), 16);
-    if (/^0o[0-7](?:_?[0-7])*$/.test(token)) return Number.parseInt(token.slice(2).replace(/_/g, ''), 8);
-    if (/^0b[01](?:_?[01])*$/.test(token)) return Number.parseInt(token.slice(2).replace(/_/g, ''), 2);
-    if (/^[+-]?(?:0|[1-9](?:_?[0-9])*)(?:\.[0-9](?:_?[0-9])*)?(?:[eE][+-]?[0-9](?:_?[0-9])*)?$/.test(token)) {
-      return Number(token.replace(/_/g, ''));
+    if (/^[+-]?[0-9]/.test(token) || /^[+-]?(?:inf|nan)$/.test(token)) {
+      this.fail(`unsupported value ${token}: registries.conf uses only strings, booleans, integers and arrays`);
     }
-    if (/^[+-]?(?:inf|nan)$/.test(token)) return token.endsWith('nan') ? Number.NaN : token.startsWith('-') ? -Infinity : Infinity;
-    if (/^\d{4}-\d{2}-\d{2}|^\d{2}:\d{2}/.test(token)) this.fail(`dates and times are not supported here (${token})`);
     this.fail(`invalid value ${JSON.stringify(token)}: strings must be quoted`);
   }
 
@@ -848,33 +860,6 @@ class TomlParser {
     }
   }
 
-  private inlineTable(): TomlTable {
-    const table = this.newTable(this.lineNo);
-    this.pos++; // {
-    this.skipSpaces();
-    if (this.src[this.pos] === '}') {
-      this.pos++;
-      this.tableInfo(table).closed = true;
-      return table;
-    }
-    for (;;) {
-      this.keyValue(table);
-      this.skipSpaces();
-      const c = this.src[this.pos];
-      if (c === ',') {
-        this.pos++;
-        this.skipSpaces();
-        continue;
-      }
-      if (c === '}') {
-        this.pos++;
-        this.tableInfo(table).closed = true;
-        return table;
-      }
-      this.fail(`expected "," or "}" in the inline table, found ${describeChar(c)}`);
-    }
-  }
-
   private basicString(): string {
     this.pos++; // "
     let out = '';
@@ -889,51 +874,6 @@ class TomlParser {
       }
       if (c === '\\') {
         out += this.escape();
-        continue;
-      }
-      this.checkStringChar(c);
-      out += c;
-      this.pos++;
-    }
-  }
-
-  private multilineBasicString(): string {
-    const startLine = this.lineNo;
-    this.pos += 3;
-    this.newline(); // a newline right after the opening quotes is dropped
-    let out = '';
-    for (;;) {
-      if (this.pos >= this.src.length) throw new TomlSyntaxError('unterminated multi-line string (missing """)', startLine);
-      if (this.src.startsWith('"""', this.pos)) {
-        // Up to two quotes may sit right before the closing ones.
-        let quotes = 3;
-        while (quotes < 5 && this.src[this.pos + quotes] === '"') quotes++;
-        out += '"'.repeat(quotes - 3);
-        this.pos += quotes;
-        return out;
-      }
-      const c = this.src[this.pos];
-      if (c === '\\') {
-        // A backslash at the end of a line trims the newline and following whitespace.
-        let look = this.pos + 1;
-        while (this.src[look] === ' ' || this.src[look] === '\t') look++;
-        if (this.src[look] === '\n' || (this.src[look] === '\r' && this.src[look + 1] === '\n')) {
-          this.pos = look;
-          for (;;) {
-            if (this.newline()) continue;
-            if (this.src[this.pos] === ' ' || this.src[this.pos] === '\t') {
-              this.pos++;
-              continue;
-            }
-            break;
-          }
-          continue;
-        }
-        out += this.escape();
-        continue;
-      }
-      if (this.newline()) {
-        out += '\n';
         continue;
       }
       this.checkStringChar(c);
@@ -959,31 +899,6 @@ class TomlParser {
     }
   }
 
-  private multilineLiteralString(): string {
-    const startLine = this.lineNo;
-    this.pos += 3;
-    this.newline();
-    let out = '';
-    for (;;) {
-      if (this.pos >= this.src.length) throw new TomlSyntaxError("unterminated multi-line string (missing ''')", startLine);
-      if (this.src.startsWith("'''", this.pos)) {
-        let quotes = 3;
-        while (quotes < 5 && this.src[this.pos + quotes] === "'") quotes++;
-        out += "'".repeat(quotes - 3);
-        this.pos += quotes;
-        return out;
-      }
-      if (this.newline()) {
-        out += '\n';
-        continue;
-      }
-      const c = this.src[this.pos];
-      this.checkStringChar(c);
-      out += c;
-      this.pos++;
-    }
-  }
-
   private checkStringChar(c: string): void {
     const code = c.charCodeAt(0);
     if ((code < 0x20 && code !== 0x09) || code === 0x7f) this.fail('control character in a string (use an escape such as \\t or \\u0001)');
@@ -991,12 +906,12 @@ class TomlParser {
 
   private escape(): string {
     const c = this.src[this.pos + 1];
-    const simple: Record<string, string> = { b: '\b', t: '\t', n: '\n', f: '\f', r: '\r', e: '\x1b', '"': '"', '\\': '\\' };
+    const simple: Record<string, string> = { b: '\b', t: '\t', n: '\n', f: '\f', r: '\r', '"': '"', '\\': '\\' };
     if (c !== undefined && Object.hasOwn(simple, c)) {
       this.pos += 2;
       return simple[c];
     }
-    const digits = c === 'u' ? 4 : c === 'U' ? 8 : c === 'x' ? 2 : 0;
+    const digits = c === 'u' ? 4 : c === 'U' ? 8 : 0;
     if (digits > 0) {
       const hex = this.src.slice(this.pos + 2, this.pos + 2 + digits);
       const code = /^[0-9a-fA-F]+$/.test(hex) && hex.length === digits ? Number.parseInt(hex, 16) : -1;

@@ -5,6 +5,7 @@ import {
   familiarName,
   formatReference,
   type ImageReference,
+  isRegistryHost,
   isUnqualifiedName,
   isValidDigest,
   parseReference,
@@ -339,4 +340,15 @@ describe('isValidDigest', () => {
     expect(isValidDigest('')).toBe(false);
     expect(isValidDigest('toString:abc')).toBe(false);
   });
+});
+
+describe('isRegistryHost', () => {
+  it.each(['docker.io', 'localhost', 'localhost:5000', '127.0.0.1:5000', '[::1]', '[fc00::1]:5000', 'Foo', 'xn--n3h.com', 'a-b.c'])(
+    '%s is a host[:port]',
+    (text) => expect(isRegistryHost(text)).toBe(true),
+  );
+  it.each(['', 'a_b.com', '-a.com', 'a-.com', 'a..com', 'host:', 'host:port', 'fc00::1', '[fe80::1%eth0]', 'a.com/x', 'https://a.com'])(
+    '%j is not',
+    (text) => expect(isRegistryHost(text)).toBe(false),
+  );
 });
