@@ -62,6 +62,11 @@ export interface CgroupDetectInput {
   rootDir?: string;
   /** Whose access decides delegation. */
   uid: number;
+  /**
+   * False when this process runs in a user namespace other than the host's:
+   * its uid 0 then has no rights over the host's cgroups. Default true.
+   */
+  initialUserNS?: boolean;
   /** Check this unified-hierarchy cgroup instead of the process's own (another user's session). */
   unifiedPathOverride?: string;
 }
@@ -114,22 +119,23 @@ export function cgroupDir(rootDir: string, mount: Pick<CgroupHierarchy, 'mountPo
   else if (cgroup === mount.root) rel = '/';
   else if (cgroup.startsWith(`${mount.root}/`)) rel = cgroup.slice(mount.root.length);
   else return undefined;
-  return path.join(rootDir, mount.mountPoint, rel);
+  const dir = path.join(rootDir, mount.mountPoint, rel);
+  return dir.length > 1 && dir.endsWith('/') ? dir.slice(0, -1) : dir;
 }
 
-function writableBy(file: string, uid: number): string {
+function writableBy(file: string, uid: number, privileged: boolean): string {
   let st;
   try {
     st = statSync(file);
   } catch {
     return 'missing';
   }
-  if (uid === 0) return '';
+  if (privileged) return '';
   if ((st.uid === uid && (st.mode & 0o200) !== 0) || (st.mode & 0o002) !== 0) return '';
   return `owned by uid ${st.uid} (mode ${(st.mode & 0o777).toString(8).padStart(4, '0')})`;
 }
 
-function checkDelegation(rootDir: string, unified: CgroupHierarchy, cgroup: string, uid: number): CgroupDelegation {
+function checkDelegation(rootDir: string, unified: CgroupHierarchy, cgroup: string, uid: number, privileged: boolean): CgroupDelegation {
   const dir = cgroupDir(rootDir, unified, cgroup);
   if (dir === undefined) {
     return { cgroup, writable: false, controllers: [], reason: `the cgroup ${cgroup} is outside the mounted hierarchy at ${unified.mountPoint}` };
@@ -137,7 +143,7 @@ function checkDelegation(rootDir: string, unified: CgroupHierarchy, cgroup: stri
   const controllers = readControllers(dir);
   if (unified.readOnly) return { cgroup, dir, writable: false, controllers, reason: `${unified.mountPoint} is mounted read-only` };
   for (const file of [dir, path.join(dir, 'cgroup.procs'), path.join(dir, 'cgroup.subtree_control')]) {
-    const why = writableBy(file, uid);
+    const why = writableBy(file, uid, privileged);
     if (why !== '') return { cgroup, dir, writable: false, controllers, reason: `${file === dir ? 'its directory' : path.basename(file)} is ${why}` };
   }
   return { cgroup, dir, writable: true, controllers, reason: '' };
@@ -147,7 +153,7 @@ function missingLimitControllers(controllers: string[]): string[] {
   return LIMIT_CONTROLLERS.filter((c) => !controllers.includes(c));
 }
 
-function decideLimits(d: Omit<CgroupDetection, 'limits'>, uid: number): CgroupLimits {
+function decideLimits(d: Omit<CgroupDetection, 'limits'>, uid: number, privileged: boolean): CgroupLimits {
   const v1Controllers = [...new Set(d.v1.filter((h) => !h.readOnly).flatMap((h) => h.controllers))].sort();
   const v2Usable = d.delegation?.writable ? d.delegation.controllers : [];
   const withMissing = (limits: CgroupLimits): CgroupLimits => {
@@ -167,14 +173,14 @@ function decideLimits(d: Omit<CgroupDetection, 'limits'>, uid: number): CgroupLi
     return { applied: false, controllers: [], reason: v2Reason() };
   }
   // v1 or hybrid: root uses the v1 controllers; v1 is never delegated to an ordinary user.
-  if (uid === 0) {
+  if (privileged) {
     if (v1Controllers.length > 0) return withMissing({ applied: true, via: 'v1', controllers: v1Controllers, reason: '' });
     return { applied: false, controllers: [], reason: 'every cgroup v1 hierarchy is mounted read-only' };
   }
   if (d.version === 'hybrid' && v2Usable.some((c) => (LIMIT_CONTROLLERS as readonly string[]).includes(c))) {
     return withMissing({ applied: true, via: 'v2', controllers: v2Usable, reason: '' });
   }
-  const v1Why = 'cgroup v1 controllers cannot be delegated to an unprivileged user';
+  const v1Why = `cgroup v1 controllers cannot be delegated to ${uid === 0 ? 'root in a user namespace' : 'an unprivileged user'}`;
   if (d.version === 'v1') return { applied: false, controllers: [], reason: v1Why };
   const unified = d.unified!;
   const has = unified.controllers.length > 0 ? unified.controllers.join(', ') : 'none';
@@ -214,9 +220,11 @@ export function detectCgroups(input: CgroupDetectInput): CgroupDetection {
   const version: CgroupVersion = unified ? (v1.length > 0 ? 'hybrid' : 'v2') : v1.length > 0 ? 'v1' : 'none';
   const proc = parseProcCgroup(input.procCgroup);
   const unifiedPath = input.unifiedPathOverride ?? proc.unified;
-  const delegation = unified && unifiedPath !== undefined ? checkDelegation(rootDir, unified, unifiedPath, input.uid) : undefined;
+  // Root's rights over the host's cgroups hold only in the host's user namespace.
+  const privileged = input.uid === 0 && input.initialUserNS !== false;
+  const delegation = unified && unifiedPath !== undefined ? checkDelegation(rootDir, unified, unifiedPath, input.uid, privileged) : undefined;
   const detected = { version, v1, unified, unifiedPath, v1Paths: proc.v1, delegation };
-  return { ...detected, limits: decideLimits(detected, input.uid) };
+  return { ...detected, limits: decideLimits(detected, input.uid, privileged) };
 }
 
 export type CgroupManager = 'systemd' | 'cgroupfs';

@@ -456,9 +456,25 @@ export function checkHelper(f: DoctorFacts): CheckResult {
   return check(name, 'ok', `built: ${h.path}${origin}`);
 }
 
+/** Root inside a user namespace (a rootless container, `unshare -r`) is root in name only. */
+export function checkNestedRoot(f: DoctorFacts): CheckResult | undefined {
+  const map = f.processUidMap;
+  if (f.mode !== 'root' || map.length === 0 || isInitialIdMap(map)) return undefined;
+  const zero = map.find((r) => r.containerID === 0);
+  const who = zero ? `host uid ${zero.hostID}` : 'no host uid';
+  return check(
+    'root',
+    'warn',
+    `skiff runs as uid 0 inside a user namespace (uid 0 is ${who}): root mode gets only that user's rights over the host's cgroups, devices and files`,
+    'run skiff as the ordinary user instead, for rootless mode',
+  );
+}
+
 /** Every check, in the order a user should fix them. */
 export function runChecks(f: DoctorFacts): CheckResult[] {
+  const nested = checkNestedRoot(f);
   return [
+    ...(nested ? [nested] : []),
     checkNode(f),
     checkUserNamespaces(f),
     checkNamespaces(f),

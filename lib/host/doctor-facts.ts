@@ -12,10 +12,10 @@ import { helperBinary } from './helper-binary.js';
 import { overlayProbeDir } from './info.js';
 import { mountContaining, parseMountinfo } from './mountinfo.js';
 import type { MountEntry } from './mountinfo.js';
-import { probeNamespaces, probeOverlay } from './probes.js';
+import { probeHost } from './probes.js';
 import type { ProbeUser } from './probes.js';
 import { storeLocations } from './storage.js';
-import { kernelRelease, osRelease, parseIdMap, readSysctl, readText } from './system.js';
+import { isInitialIdMap, kernelRelease, osRelease, parseIdMap, readSysctl, readText } from './system.js';
 import { PROBE_PATH, findExecutable } from './tools.js';
 import { lookupUser, selfUser, userGroups } from './users.js';
 import type { HostUser } from './users.js';
@@ -118,10 +118,7 @@ export async function gatherDoctorFacts(opts: DoctorOptions = {}): Promise<Docto
   const store = storeLocations(user, self ? process.env : {});
   const probeDir = self ? overlayProbeDir(store.graphRoot) : os.tmpdir();
 
-  const probes = Promise.all([
-    probeNamespaces({ rootless, ...(asUser ? { asUser } : {}) }),
-    probeOverlay({ userns: rootless, baseDir: probeDir, ...(asUser ? { asUser } : {}) }),
-  ]);
+  const probes = probeHost({ rootless, overlayInUserNS: rootless, baseDir: probeDir, ...(asUser ? { asUser } : {}) });
   const mountinfo = readText('/proc/self/mountinfo') ?? '';
   const mounts = parseMountinfo(mountinfo);
   const tools = Promise.all([idMapTool('newuidmap', mounts), idMapTool('newgidmap', mounts)]);
@@ -132,13 +129,15 @@ export async function gatherDoctorFacts(opts: DoctorOptions = {}): Promise<Docto
   const userManager = existsSync(`/run/user/${user.uid}/systemd`);
   // Another user's session cgroup, where systemd delegates to them; else this process's own.
   const userService = `/user.slice/user-${user.uid}.slice/user@${user.uid}.service`;
+  const processUidMap = parseIdMap(readText('/proc/self/uid_map') ?? '');
   const cgroups = detectCgroups({
     mountinfo,
     procCgroup: readText('/proc/self/cgroup') ?? '',
     uid: user.uid,
+    initialUserNS: processUidMap.length === 0 || isInitialIdMap(processUidMap),
     ...(!self && systemdBooted ? { unifiedPathOverride: userService } : {}),
   });
-  const [[namespaces, overlay], [newuidmap, newgidmap]] = await Promise.all([probes, tools]);
+  const [{ namespaces, overlay }, [newuidmap, newgidmap]] = await Promise.all([probes, tools]);
   const sysctl: DoctorFacts['sysctl'] = {};
   const max = readSysctl('user.max_user_namespaces');
   const clone = readSysctl('kernel.unprivileged_userns_clone');
@@ -165,7 +164,7 @@ export async function gatherDoctorFacts(opts: DoctorOptions = {}): Promise<Docto
     newgidmap,
     subuid: subIdFacts(files.subuid, user),
     subgid: subIdFacts(files.subgid, user),
-    processUidMap: parseIdMap(readText('/proc/self/uid_map') ?? ''),
+    processUidMap,
     processGidMap: parseIdMap(readText('/proc/self/gid_map') ?? ''),
     tun: tunFacts(),
     ...(pasta ? { pasta } : {}),

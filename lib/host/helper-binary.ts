@@ -1,8 +1,9 @@
 // Whether the C helper is built, without speaking to it (only
-// lib/namespaces/helper does that). Same lookup as helperPath() there.
+// lib/namespaces/helper does that).
 import { accessSync, constants, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { installRoot } from '../paths.js';
+import { expectedHelperPath } from '../namespaces/helper.js';
 
 export interface HelperBinary {
   path: string;
@@ -18,8 +19,7 @@ export interface HelperBinary {
 
 export function helperBinary(): HelperBinary {
   const root = installRoot();
-  const override = process.env['SKIFF_HELPER'];
-  const file = override ?? path.join(root, 'helpers-c', 'skiff-helper');
+  const { path: file, fromEnv } = expectedHelperPath();
   let mtime: number | undefined;
   try {
     const st = statSync(file);
@@ -35,7 +35,7 @@ export function helperBinary(): HelperBinary {
     // not executable
   }
   let stale = false;
-  if (mtime !== undefined && override === undefined) {
+  if (mtime !== undefined && !fromEnv) {
     const src = path.join(root, 'helpers-c', 'src');
     try {
       stale = readdirSync(src).some((name) => statSync(path.join(src, name)).mtimeMs > mtime!);
@@ -43,5 +43,5 @@ export function helperBinary(): HelperBinary {
       // an installed package may ship no sources
     }
   }
-  return { path: file, fromEnv: override !== undefined, exists: mtime !== undefined, executable, stale, installRoot: root };
+  return { path: file, fromEnv, exists: mtime !== undefined, executable, stale, installRoot: root };
 }

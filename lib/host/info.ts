@@ -10,10 +10,10 @@ import type { IdRange } from '../namespaces/idmap.js';
 import { DEFAULT_CAPABILITIES } from '../oci/spec/defaults.js';
 import { VERSION } from '../version.js';
 import { helperBinary } from './helper-binary.js';
-import { probeNamespaces, probeOverlay } from './probes.js';
+import { probeHost } from './probes.js';
 import type { NamespaceName } from './probes.js';
 import { storeLocations } from './storage.js';
-import { goArch, hostName, kernelRelease, osRelease, parseMeminfo, readText } from './system.js';
+import { goArch, hostName, isInitialIdMap, kernelRelease, osRelease, parseIdMap, parseMeminfo, readText } from './system.js';
 import { selfUser } from './users.js';
 
 export interface IdMapEntry {
@@ -83,17 +83,14 @@ export function overlayProbeDir(graphRoot: string): string {
 }
 
 /**
- * Gathers everything `skiff info` prints. Costs two or three unshare(1)
- * probes, run in parallel (~10-20 ms here).
+ * Gathers everything `skiff info` prints. Costs one unshare(1) probe when
+ * all is well (~10-15 ms on an idle machine; see probeHost).
  */
 export async function gatherInfo(): Promise<SkiffInfo> {
   const user = selfUser();
   const rootless = user.uid !== 0;
   const store = storeLocations(user);
-  const [namespaces, overlay] = await Promise.all([
-    probeNamespaces({ rootless }),
-    probeOverlay({ userns: true, baseDir: overlayProbeDir(store.graphRoot) }),
-  ]);
+  const { namespaces, overlay } = await probeHost({ rootless, overlayInUserNS: true, baseDir: overlayProbeDir(store.graphRoot) });
 
   const release = osRelease();
   const mem = parseMeminfo(readText('/proc/meminfo') ?? '');
@@ -102,6 +99,7 @@ export async function gatherInfo(): Promise<SkiffInfo> {
     mountinfo: readText('/proc/self/mountinfo') ?? '',
     procCgroup: readText('/proc/self/cgroup') ?? '',
     uid: user.uid,
+    initialUserNS: isInitialIdMap(parseIdMap(readText('/proc/self/uid_map') ?? '')),
   });
   const manager = cgroupManager({
     systemdBooted: existsSync('/run/systemd/system'),

@@ -12,9 +12,14 @@ import { findIdMapTool } from './idmap.js';
 
 export const HELPER_PROTOCOL_VERSION = 1;
 
-export function helperPath(): string {
+/** Where the helper should be: $SKIFF_HELPER, else helpers-c/ in the install. Does not check it exists. */
+export function expectedHelperPath(): { path: string; fromEnv: boolean } {
   const override = process.env['SKIFF_HELPER'];
-  const helper = override ?? path.join(installRoot(), 'helpers-c', 'skiff-helper');
+  return { path: override ?? path.join(installRoot(), 'helpers-c', 'skiff-helper'), fromEnv: override !== undefined };
+}
+
+export function helperPath(): string {
+  const helper = expectedHelperPath().path;
   try {
     accessSync(helper, constants.X_OK);
   } catch {

@@ -110,7 +110,7 @@ describe('table formats', () => {
 
   it('prints a header row and aligns the columns as Docker does (tabwriter 10, 3)', () => {
     expect(renderFormat('table {{.Name}}\\t{{.Status}}\\t{{.MemTotal}}', rows)).toBe(
-      ['NAME              STATUS     MEM TOTAL', 'user namespaces   ok         1', 'cgroups           warn       22', ''].join('\n'),
+      ['NAME              STATUS    MEM TOTAL', 'user namespaces   ok        1', 'cgroups           warn      22', ''].join('\n'),
     );
   });
 
