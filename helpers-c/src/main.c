@@ -2,20 +2,26 @@
  * libc only, a few modes; the TypeScript side decides, this side does. */
 #include "protocol.h"
 #include "report.h"
+#include "fsops.h"
 #include "run.h"
+#include "userns.h"
 
 #include <stdio.h>
 #include <string.h>
 
 static int usage(void) {
-  fprintf(stderr, "usage: skiff-helper run   (spec on fd %d; see docs/helper-protocol.md)\n"
-                  "       skiff-helper version\n", SKIFF_SPEC_FD);
+  fprintf(stderr, "usage: skiff-helper run       (spec on fd %d; see docs/helper-protocol.md)\n"
+                  "       skiff-helper userns    (spec on fd %d)\n"
+                  "       skiff-helper fsops DIR (operations on stdin)\n"
+                  "       skiff-helper version\n", SKIFF_SPEC_FD, SKIFF_SPEC_FD);
   return EXIT_SKIFF_FAILED;
 }
 
 int main(int argc, char **argv) {
   if (argc < 2) return usage();
   if (strcmp(argv[1], "run") == 0) run_main();
+  if (strcmp(argv[1], "userns") == 0) userns_main();
+  if (strcmp(argv[1], "fsops") == 0 && argc == 3) fsops_main(argv[2]);
   if (strcmp(argv[1], "version") == 0) {
     printf("skiff-helper protocol %d\n", SKIFF_PROTOCOL_VERSION);
     return 0;

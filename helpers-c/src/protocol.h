@@ -59,7 +59,8 @@ struct container_spec {
   struct string_list readonly;
 };
 
-/* Reads and validates the spec from fd; reports and exits 125 on bad input. */
+/* Reads the spec from fd and checks what every mode needs (argv, cwd, maps);
+ * reports and exits 125 on bad input. Modes check their own keys. */
 void spec_read(int fd, struct container_spec *spec);
 
 #endif

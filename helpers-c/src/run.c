@@ -133,6 +133,7 @@ noreturn void run_main(void) {
   report_set_fd(SKIFF_SPEC_FD);
   struct container_spec spec;
   spec_read(SKIFF_SPEC_FD, &spec);
+  if (spec.rootfs == NULL || spec.rootfs[0] != '/') die(EXIT_SKIFF_FAILED, 0, "spec: rootfs must be an absolute path");
 
   /* If skiff itself dies, so does the container. */
   if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) die_errno("prctl(PR_SET_PDEATHSIG)");

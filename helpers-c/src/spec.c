@@ -114,7 +114,6 @@ void spec_read(int fd, struct container_spec *spec) {
     off += strlen(entry) + 1;
     apply(spec, entry);
   }
-  if (spec->rootfs == NULL || spec->rootfs[0] != '/') die(EXIT_SKIFF_FAILED, 0, "spec: rootfs must be an absolute path");
   if (spec->argv.len == 0) die(EXIT_SKIFF_FAILED, 0, "spec: no command to run");
   if (spec->cwd == NULL) spec->cwd = "/";
   if (spec->cwd[0] != '/') die(EXIT_SKIFF_FAILED, 0, "the working directory \"%s\" is not an absolute path", spec->cwd);

@@ -1,0 +1,60 @@
+// Rootless store work happens inside a user namespace with the user's full
+// mapping (design.md, decision 1): files owned by sub-IDs can only be created,
+// chowned and removed from there. A command that needs it re-executes itself
+// through `skiff-helper userns`, once per invocation.
+import { spawn } from 'node:child_process';
+import type { Socket } from 'node:net';
+import { SkiffError } from '../errors.js';
+import { encodeSpec, helperPath, parseReports, HELPER_PROTOCOL_VERSION } from './helper.js';
+import { findIdMapTool, rootlessMappings } from './idmap.js';
+
+const MARKER = 'SKIFF_IN_USERNS';
+
+/** True when this process is root of skiff's user namespace, or real root. */
+export function inStoreNamespace(): boolean {
+  return (process.geteuid?.() ?? 0) === 0;
+}
+
+/** Whether this process was started by reexecInUserNamespace. */
+export function isReexecuted(): boolean {
+  return process.env[MARKER] === '1';
+}
+
+/**
+ * Runs this same skiff command again as root of a new user namespace with the
+ * caller's mapping, and resolves to its exit code. Signals to this process are
+ * passed on. Call only when !inStoreNamespace().
+ */
+export async function reexecInUserNamespace(argv: string[]): Promise<number> {
+  if (isReexecuted()) throw new SkiffError('internal: already re-executed into a user namespace, but not root there');
+  const mappings = rootlessMappings();
+  const entries = [`version=${HELPER_PROTOCOL_VERSION}`];
+  for (const arg of [process.execPath, '--', ...process.argv.slice(1, 2), ...argv]) entries.push(`arg=${arg}`);
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.includes('=')) entries.push(`env=${k}=${v}`);
+  entries.push(`env=${MARKER}=1`, `cwd=${process.cwd()}`);
+  for (const m of mappings.uidMappings) entries.push(`uidmap=${m.containerID} ${m.hostID} ${m.size}`);
+  for (const m of mappings.gidMappings) entries.push(`gidmap=${m.containerID} ${m.hostID} ${m.size}`);
+  const newuidmap = findIdMapTool('newuidmap');
+  const newgidmap = findIdMapTool('newgidmap');
+  if (newuidmap) entries.push(`newuidmap=${newuidmap}`);
+  if (newgidmap) entries.push(`newgidmap=${newgidmap}`);
+
+  const child = spawn(helperPath(), ['userns'], { stdio: ['inherit', 'inherit', 'inherit', 'pipe'] });
+  const channel = child.stdio[3] as Socket;
+  let reports = '';
+  channel.setEncoding('utf8').on('data', (d: string) => (reports += d));
+  channel.on('error', () => {});
+  channel.end(encodeSpec(entries));
+  const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'];
+  const forward = (s: NodeJS.Signals) => child.kill(s);
+  for (const s of signals) process.on(s, forward);
+  const code = await new Promise<number | null>((resolve, reject) => {
+    child.on('error', (err) => reject(new SkiffError(`cannot start the skiff helper: ${err.message}`)));
+    child.on('close', (c) => resolve(c));
+  });
+  for (const s of signals) process.off(s, forward);
+  const failure = parseReports(reports).errors[0];
+  if (failure) throw new SkiffError(failure.message, failure.exitCode);
+  if (code === null) throw new SkiffError('the skiff helper was killed');
+  return code;
+}
