@@ -1,5 +1,6 @@
 /* The container's filesystem: everything between unshare and pivot_root. */
 #include "mounts.h"
+#include "overlay.h"
 #include "report.h"
 
 #include <errno.h>
@@ -139,7 +140,12 @@ void mounts_setup_rootfs(const struct container_spec *spec, bool tty_gid_mapped)
   struct stat st;
   if (stat(spec->rootfs, &st) < 0) die_errno("root filesystem %s", spec->rootfs);
   if (!S_ISDIR(st.st_mode)) die(EXIT_SKIFF_FAILED, 0, "root filesystem %s is not a directory", spec->rootfs);
-  if (mount(spec->rootfs, spec->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0) die_errno("bind the root filesystem %s", spec->rootfs);
+  /* pivot_root needs the new root to be a mount point: the overlay is one, a
+   * plain directory is bound onto itself. */
+  if (spec->lowerdirs.len > 0)
+    overlay_mount_rootfs(spec);
+  else if (mount(spec->rootfs, spec->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
+    die_errno("bind the root filesystem %s", spec->rootfs);
   if (chdir(spec->rootfs) < 0) die_errno("chdir %s", spec->rootfs);
 
   mount_proc();

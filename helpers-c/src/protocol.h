@@ -2,7 +2,8 @@
  * Documented in docs/helper-protocol.md; both sides carry the same version.
  *
  * Spec (TypeScript -> helper), on fd 3 until EOF: NUL-terminated "key=value"
- * strings. Keys that may repeat: arg, env, uidmap, gidmap, masked, readonly.
+ * strings. Keys that may repeat: arg, env, uidmap, gidmap, masked, readonly,
+ * lowerdir.
  *
  * Reports (helper -> TypeScript), on the same fd 3 (a socket): one line each,
  * fields separated by TAB, tabs and newlines in text replaced by spaces:
@@ -57,6 +58,10 @@ struct container_spec {
   uint64_t caps; /* the capability set the process keeps */
   struct string_list masked;
   struct string_list readonly;
+  /* An overlay root filesystem: mounted onto rootfs when lowerdirs is non-empty. */
+  struct string_list lowerdirs; /* uppermost first */
+  const char *upperdir;
+  const char *workdir;
 };
 
 /* Reads the spec from fd and checks what every mode needs (argv, cwd, maps);

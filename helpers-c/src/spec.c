@@ -75,6 +75,9 @@ static void apply(struct container_spec *spec, char *entry) {
     if (*end != '\0' || errno != 0) die(EXIT_SKIFF_FAILED, 0, "spec: bad caps \"%s\"", value);
   } else if (strcmp(key, "masked") == 0) list_push(&spec->masked, value);
   else if (strcmp(key, "readonly") == 0) list_push(&spec->readonly, value);
+  else if (strcmp(key, "lowerdir") == 0) list_push(&spec->lowerdirs, value);
+  else if (strcmp(key, "upperdir") == 0) spec->upperdir = value;
+  else if (strcmp(key, "workdir") == 0) spec->workdir = value;
   else die(EXIT_SKIFF_FAILED, 0, "spec: unknown key \"%s\"", key);
 }
 
@@ -122,6 +125,8 @@ void spec_read(int fd, struct container_spec *spec) {
     spec->env.items = calloc(1, sizeof *spec->env.items);
     if (spec->env.items == NULL) die(EXIT_SKIFF_FAILED, ENOMEM, "spec: allocating");
   }
+  if (spec->lowerdirs.len > 0 && (spec->upperdir == NULL || spec->workdir == NULL))
+    die(EXIT_SKIFF_FAILED, 0, "spec: an overlay needs upperdir and workdir");
   spec->userns = spec->uid_map_len > 0;
   if (spec->userns != (spec->gid_map_len > 0)) die(EXIT_SKIFF_FAILED, 0, "spec: uidmap and gidmap go together");
 }
