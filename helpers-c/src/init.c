@@ -1,6 +1,7 @@
 #include "init.h"
 #include "exec.h"
 #include "report.h"
+#include "start.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -8,12 +9,6 @@
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-static int exit_code_of(int status) {
-  if (WIFEXITED(status)) return WEXITSTATUS(status);
-  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
-  return EXIT_SKIFF_FAILED;
-}
 
 noreturn void init_run(char *const argv[], char *const env[]) {
   sigset_t all, previous;

@@ -10,6 +10,12 @@
  *   error<TAB><exit code><TAB><message>
  *   warning<TAB><message>
  *   pid<TAB><host pid of the container's first process>
+ *   monitor<TAB><pid of the monitor of a detached container>
+ *
+ * A detached container's attach socket carries frames from the monitor:
+ * one byte of stream (1 stdout, 2 stderr, 3 exit: a 4-byte big-endian code),
+ * a 4-byte big-endian length, the data; what a client writes is the
+ * container's stdin.
  */
 #ifndef SKIFF_PROTOCOL_H
 #define SKIFF_PROTOCOL_H
@@ -62,6 +68,16 @@ struct container_spec {
   struct string_list lowerdirs; /* uppermost first */
   const char *upperdir;
   const char *workdir;
+  /* Detached (run -d): the helper becomes the container's monitor. */
+  bool detach;
+  const char *log_path;     /* the container's log, k8s-file format */
+  unsigned long log_max;    /* bytes before the log is rotated to log_path.1 */
+  const char *exit_path;    /* written atomically when the container exits */
+  const char *pid_path;     /* written atomically each time the container (re)starts */
+  const char *attach_path;  /* unix socket that `attach` connects to */
+  const char *restart;      /* "no", "always", "on-failure" */
+  unsigned long restart_max; /* on-failure:N; 0 = unlimited */
+  struct string_list on_exit; /* argv run (detached, no wait) after the container is gone for good */
 };
 
 /* Reads the spec from fd and checks what every mode needs (argv, cwd, maps);

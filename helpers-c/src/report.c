@@ -73,3 +73,9 @@ void report_pid(int pid) {
   snprintf(message, sizeof message, "%d", pid);
   emit("pid", -1, message);
 }
+
+void report_monitor(int pid) {
+  char message[32];
+  snprintf(message, sizeof message, "%d", pid);
+  emit("monitor", -1, message);
+}

@@ -20,5 +20,6 @@ noreturn void die(int code, int errnum, const char *fmt, ...) __attribute__((for
 
 void warn_user(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void report_pid(int pid);
+void report_monitor(int pid);
 
 #endif

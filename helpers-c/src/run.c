@@ -4,8 +4,8 @@
  *   clone() -> parent writes ID maps -> 'G' -> child sets up mounts...
  *   with -t: child sends 'T' + pty master -> parent sizes it -> 'W'
  *   child execs (its end of the socket is close-on-exec). */
-#include "container.h"
-#include "idmap.h"
+#include "monitor.h"
+#include "start.h"
 #include "protocol.h"
 #include "report.h"
 #include "run.h"
@@ -33,18 +33,6 @@ static void forwarded_set(sigset_t *set) {
   sigemptyset(set);
   for (size_t i = 0; i < sizeof forwarded_signals / sizeof forwarded_signals[0]; i++) sigaddset(set, forwarded_signals[i]);
   sigaddset(set, SIGCHLD);
-}
-
-static int exit_code_of(int status) {
-  if (WIFEXITED(status)) return WEXITSTATUS(status);
-  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
-  return EXIT_SKIFF_FAILED;
-}
-
-static void copy_window_size(int master) {
-  struct winsize size;
-  if (ioctl(STDIN_FILENO, TIOCGWINSZ, &size) < 0 && ioctl(STDOUT_FILENO, TIOCGWINSZ, &size) < 0) return;
-  if (ioctl(master, TIOCSWINSZ, &size) < 0) die_errno("TIOCSWINSZ");
 }
 
 static bool write_all(int fd, const char *buf, size_t len) {
@@ -122,56 +110,21 @@ static int supervise(pid_t child, int master, bool relay_stdin) {
   }
 }
 
-static unsigned long clone_flags(const struct container_spec *spec) {
-  unsigned long flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP;
-  if (spec->userns) flags |= CLONE_NEWUSER;
-  if (spec->network == NETWORK_NONE) flags |= CLONE_NEWNET;
-  return flags;
-}
-
 noreturn void run_main(void) {
   report_set_fd(SKIFF_SPEC_FD);
   struct container_spec spec;
   spec_read(SKIFF_SPEC_FD, &spec);
   if (spec.rootfs == NULL || spec.rootfs[0] != '/') die(EXIT_SKIFF_FAILED, 0, "spec: rootfs must be an absolute path");
+  if (spec.detach) monitor_main(&spec);
 
   /* If skiff itself dies, so does the container. */
   if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) die_errno("prctl(PR_SET_PDEATHSIG)");
-  int sync_pair[2];
-  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sync_pair) < 0) die_errno("socketpair");
-
   sigset_t set, previous;
   forwarded_set(&set);
   if (sigprocmask(SIG_BLOCK, &set, &previous) < 0) die_errno("sigprocmask");
   signal(SIGPIPE, SIG_IGN);
 
-  pid_t child = (pid_t)syscall(SYS_clone, clone_flags(&spec) | SIGCHLD, NULL, NULL, NULL, NULL);
-  if (child < 0) {
-    if (errno == EPERM || errno == ENOSPC)
-      die_errno("clone the container's namespaces (are user namespaces enabled? see 'skiff doctor')");
-    die_errno("clone the container's namespaces");
-  }
-  if (child == 0) {
-    close(sync_pair[0]);
-    signal(SIGPIPE, SIG_DFL);
-    if (sigprocmask(SIG_SETMASK, &previous, NULL) < 0) die_errno("sigprocmask");
-    container_main(&spec, sync_pair[1]);
-  }
-  close(sync_pair[1]);
-  int sync_sock = sync_pair[0];
-
-  if (spec.userns) idmap_write(child, &spec);
-  sync_send(sync_sock, SYNC_MAPS_WRITTEN);
-  report_pid(child);
-
-  int master = -1;
-  if (spec.tty) {
-    master = sync_recv_fd(sync_sock, SYNC_TTY_MASTER);
-    if (master >= 0) {
-      copy_window_size(master);
-      sync_send(sync_sock, SYNC_TTY_SIZED);
-    }
-  }
-  close(sync_sock);
-  _exit(supervise(child, master, spec.stdin_open));
+  struct started started = container_start(&spec, &previous);
+  report_pid(started.pid);
+  _exit(supervise(started.pid, started.master, spec.stdin_open));
 }

@@ -78,6 +78,15 @@ static void apply(struct container_spec *spec, char *entry) {
   else if (strcmp(key, "lowerdir") == 0) list_push(&spec->lowerdirs, value);
   else if (strcmp(key, "upperdir") == 0) spec->upperdir = value;
   else if (strcmp(key, "workdir") == 0) spec->workdir = value;
+  else if (strcmp(key, "detach") == 0) spec->detach = parse_bool(key, value);
+  else if (strcmp(key, "log") == 0) spec->log_path = value;
+  else if (strcmp(key, "log_max") == 0) spec->log_max = strtoul(value, NULL, 10);
+  else if (strcmp(key, "exit_file") == 0) spec->exit_path = value;
+  else if (strcmp(key, "pid_file") == 0) spec->pid_path = value;
+  else if (strcmp(key, "attach_socket") == 0) spec->attach_path = value;
+  else if (strcmp(key, "restart") == 0) spec->restart = value;
+  else if (strcmp(key, "restart_max") == 0) spec->restart_max = strtoul(value, NULL, 10);
+  else if (strcmp(key, "on_exit") == 0) list_push(&spec->on_exit, value);
   else die(EXIT_SKIFF_FAILED, 0, "spec: unknown key \"%s\"", key);
 }
 
@@ -127,6 +136,12 @@ void spec_read(int fd, struct container_spec *spec) {
   }
   if (spec->lowerdirs.len > 0 && (spec->upperdir == NULL || spec->workdir == NULL))
     die(EXIT_SKIFF_FAILED, 0, "spec: an overlay needs upperdir and workdir");
+  if (spec->detach && (spec->log_path == NULL || spec->exit_path == NULL || spec->pid_path == NULL || spec->attach_path == NULL))
+    die(EXIT_SKIFF_FAILED, 0, "spec: a detached container needs log, exit_file, pid_file and attach_socket");
+  if (spec->restart == NULL) spec->restart = "no";
+  if (strcmp(spec->restart, "no") != 0 && strcmp(spec->restart, "always") != 0 && strcmp(spec->restart, "on-failure") != 0)
+    die(EXIT_SKIFF_FAILED, 0, "spec: unknown restart policy \"%s\"", spec->restart);
+  if (spec->log_max == 0) spec->log_max = 10u << 20;
   spec->userns = spec->uid_map_len > 0;
   if (spec->userns != (spec->gid_map_len > 0)) die(EXIT_SKIFF_FAILED, 0, "spec: uidmap and gidmap go together");
 }

@@ -1,0 +1,271 @@
+/* The monitor of a detached container (run -d): see monitor.h. */
+#include "monitor.h"
+#include "logfile.h"
+#include "report.h"
+#include "start.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_CLIENTS 16
+enum { STREAM_STDOUT = 1, STREAM_STDERR = 2, STREAM_EXIT = 3 };
+
+/* Everything the monitor's loop owns, in one place. */
+struct monitor {
+  const struct container_spec *spec;
+  struct logfile log;
+  int listen_fd;
+  int clients[MAX_CLIENTS];
+  int out_fd, err_fd; /* container stdout/stderr (or the pty master in out_fd) */
+  int in_fd;          /* container stdin, -1 when closed */
+  pid_t pid;
+  char started_at[48];
+  unsigned restarts;
+};
+
+static void write_file_atomically(const char *path, const char *content) {
+  char tmp[4200];
+  snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid());
+  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    warn_user("write %s: %s", tmp, strerror(errno));
+    return;
+  }
+  size_t len = strlen(content);
+  bool ok = write(fd, content, len) == (ssize_t)len && fsync(fd) == 0;
+  close(fd);
+  /* On a full disk the old file stays whole: rename only a complete one. */
+  if (!ok || rename(tmp, path) < 0) unlink(tmp);
+}
+
+static void record_start(struct monitor *m) {
+  char json[256];
+  snprintf(json, sizeof json, "{\"Pid\":%d,\"MonitorPid\":%d,\"StartedAt\":\"%s\",\"RestartCount\":%u}\n", (int)m->pid,
+           (int)getpid(), m->started_at, m->restarts);
+  write_file_atomically(m->spec->pid_path, json);
+}
+
+static void record_exit(struct monitor *m, int code) {
+  char finished[48], json[320];
+  format_now(finished, sizeof finished);
+  snprintf(json, sizeof json, "{\"ExitCode\":%d,\"StartedAt\":\"%s\",\"FinishedAt\":\"%s\",\"RestartCount\":%u}\n", code,
+           m->started_at, finished, m->restarts);
+  write_file_atomically(m->spec->exit_path, json);
+}
+
+static void send_frame(struct monitor *m, int stream, const void *data, uint32_t len) {
+  unsigned char head[5] = {(unsigned char)stream, (unsigned char)(len >> 24), (unsigned char)(len >> 16),
+                           (unsigned char)(len >> 8), (unsigned char)len};
+  for (int i = 0; i < MAX_CLIENTS; i++) {
+    if (m->clients[i] < 0) continue;
+    /* A client that cannot keep up is dropped, never waited for. */
+    if (send(m->clients[i], head, 5, MSG_NOSIGNAL | MSG_DONTWAIT) != 5 ||
+        (len && send(m->clients[i], data, len, MSG_NOSIGNAL | MSG_DONTWAIT) != (ssize_t)len)) {
+      close(m->clients[i]);
+      m->clients[i] = -1;
+    }
+  }
+}
+
+/* Reads one chunk of container output; false at EOF. */
+static bool relay_output(struct monitor *m, int fd, int stream) {
+  char buf[16384];
+  ssize_t n = read(fd, buf, sizeof buf);
+  if (n < 0) return errno == EINTR || errno == EAGAIN;
+  if (n == 0) return false;
+  logfile_write(&m->log, stream == STREAM_STDOUT ? "stdout" : "stderr", buf, (size_t)n);
+  send_frame(m, stream, buf, (uint32_t)n);
+  return true;
+}
+
+static void relay_input(struct monitor *m, int slot) {
+  char buf[16384];
+  ssize_t n = recv(m->clients[slot], buf, sizeof buf, MSG_DONTWAIT);
+  if (n < 0 && (errno == EINTR || errno == EAGAIN)) return;
+  if (n <= 0) {
+    close(m->clients[slot]);
+    m->clients[slot] = -1;
+    return;
+  }
+  if (m->in_fd >= 0 && write(m->in_fd, buf, (size_t)n) < 0 && errno == EPIPE) {
+    close(m->in_fd);
+    m->in_fd = -1;
+  }
+}
+
+static void accept_client(struct monitor *m) {
+  int fd = accept4(m->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+  if (fd < 0) return;
+  for (int i = 0; i < MAX_CLIENTS; i++) {
+    if (m->clients[i] < 0) {
+      m->clients[i] = fd;
+      return;
+    }
+  }
+  close(fd);
+}
+
+static int listen_on(const char *path) {
+  struct sockaddr_un addr = {.sun_family = AF_UNIX};
+  if (strlen(path) >= sizeof addr.sun_path) die(EXIT_SKIFF_FAILED, 0, "attach socket path too long: %s", path);
+  strcpy(addr.sun_path, path);
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (fd < 0) die_errno("socket for %s", path);
+  unlink(path);
+  if (bind(fd, (struct sockaddr *)&addr, sizeof addr) < 0) die_errno("bind %s", path);
+  if (listen(fd, 8) < 0) die_errno("listen %s", path);
+  return fd;
+}
+
+/* Gives the container fresh stdio on fds 0-2 (pipes, or the pty it makes
+ * itself with -t), starts it, and keeps the monitor's ends. */
+static void start(struct monitor *m, const sigset_t *child_mask) {
+  int out[2] = {-1, -1}, err[2] = {-1, -1}, in[2] = {-1, -1};
+  if (!m->spec->tty) {
+    if (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0) die_errno("pipe for the container's output");
+    if (dup2(out[1], STDOUT_FILENO) < 0 || dup2(err[1], STDERR_FILENO) < 0) die_errno("dup2 the container's output");
+    close(out[1]);
+    close(err[1]);
+  }
+  if (m->spec->stdin_open && !m->spec->tty) {
+    if (pipe2(in, O_CLOEXEC) < 0) die_errno("pipe for the container's input");
+    if (dup2(in[0], STDIN_FILENO) < 0) die_errno("dup2 the container's input");
+    close(in[0]);
+  }
+  format_now(m->started_at, sizeof m->started_at);
+  struct started s = container_start(m->spec, child_mask);
+  m->pid = s.pid;
+  m->out_fd = m->spec->tty ? s.master : out[0];
+  m->err_fd = m->spec->tty ? -1 : err[0];
+  m->in_fd = m->spec->tty ? (m->spec->stdin_open ? s.master : -1) : in[1];
+  /* The monitor's own 0-2 go back to /dev/null: the container holds the rest. */
+  int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+  if (null < 0) die_errno("open /dev/null");
+  for (int fd = 0; fd <= 2; fd++) dup2(null, fd);
+  close(null);
+  record_start(m);
+}
+
+static bool should_restart(const struct monitor *m, int code) {
+  const char *policy = m->spec->restart;
+  if (strcmp(policy, "always") == 0) return true;
+  if (strcmp(policy, "on-failure") == 0) return code != 0 && (m->spec->restart_max == 0 || m->restarts < m->spec->restart_max);
+  return false;
+}
+
+static void run_on_exit(const struct container_spec *spec) {
+  if (spec->on_exit.len == 0) return;
+  pid_t pid = fork();
+  if (pid == 0) {
+    setsid();
+    execv(spec->on_exit.items[0], spec->on_exit.items);
+    _exit(127);
+  }
+}
+
+/* What the container wrote before it died; a pty master reads EIO at the end. */
+static void drain(struct monitor *m, int fd, int stream) {
+  if (fd < 0) return;
+  int flags = fcntl(fd, F_GETFL);
+  if (flags >= 0) fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+  char buf[16384];
+  ssize_t n;
+  while ((n = read(fd, buf, sizeof buf)) > 0) {
+    logfile_write(&m->log, stream == STREAM_STDOUT ? "stdout" : "stderr", buf, (size_t)n);
+    send_frame(m, stream, buf, (uint32_t)n);
+  }
+}
+
+/* Waits for the container, relaying its output, until it is gone for good. */
+static noreturn void loop(struct monitor *m, int sfd, const sigset_t *child_mask) {
+  for (;;) {
+    struct pollfd fds[4 + MAX_CLIENTS];
+    fds[0] = (struct pollfd){.fd = sfd, .events = POLLIN};
+    fds[1] = (struct pollfd){.fd = m->listen_fd, .events = POLLIN};
+    fds[2] = (struct pollfd){.fd = m->out_fd, .events = POLLIN};
+    fds[3] = (struct pollfd){.fd = m->err_fd, .events = POLLIN};
+    for (int i = 0; i < MAX_CLIENTS; i++) fds[4 + i] = (struct pollfd){.fd = m->clients[i], .events = POLLIN};
+    if (poll(fds, 4 + MAX_CLIENTS, -1) < 0) {
+      if (errno == EINTR) continue;
+      die_errno("poll");
+    }
+    if (fds[2].revents && !relay_output(m, m->out_fd, STREAM_STDOUT)) m->out_fd = -1;
+    if (fds[3].revents && !relay_output(m, m->err_fd, STREAM_STDERR)) m->err_fd = -1;
+    if (fds[1].revents & POLLIN) accept_client(m);
+    for (int i = 0; i < MAX_CLIENTS; i++)
+      if (fds[4 + i].revents) relay_input(m, i);
+    if (!(fds[0].revents & POLLIN)) continue;
+    struct signalfd_siginfo info;
+    if (read(sfd, &info, sizeof info) != sizeof info || info.ssi_signo != SIGCHLD) continue;
+    int status;
+    pid_t done;
+    bool exited = false;
+    while ((done = waitpid(-1, &status, WNOHANG)) > 0)
+      if (done == m->pid) exited = true;
+    if (!exited) continue;
+    drain(m, m->out_fd, STREAM_STDOUT);
+    drain(m, m->err_fd, STREAM_STDERR);
+    int code = exit_code_of(status);
+    record_exit(m, code);
+    if (should_restart(m, code)) {
+      struct timespec pause = {.tv_sec = 0, .tv_nsec = 100000000L << (m->restarts < 6 ? m->restarts : 6)};
+      while (pause.tv_nsec >= 1000000000L) pause.tv_sec++, pause.tv_nsec -= 1000000000L;
+      nanosleep(&pause, NULL);
+      m->restarts++;
+      if (m->out_fd >= 0) close(m->out_fd);
+      if (m->err_fd >= 0) close(m->err_fd);
+      if (m->in_fd >= 0 && m->in_fd != m->out_fd) close(m->in_fd);
+      start(m, child_mask);
+      continue;
+    }
+    uint32_t be = htonl((uint32_t)code);
+    send_frame(m, STREAM_EXIT, &be, 4);
+    unlink(m->spec->attach_path);
+    run_on_exit(m->spec);
+    _exit(0);
+  }
+}
+
+noreturn void monitor_main(const struct container_spec *spec) {
+  pid_t monitor = fork();
+  if (monitor < 0) die_errno("fork the monitor");
+  /* skiff's child returns at once; the monitor reports on fd 3 and closes it
+   * when the container has exec'd, which is what skiff waits for. */
+  if (monitor > 0) _exit(0);
+
+  if (setsid() < 0) die_errno("setsid");
+  signal(SIGHUP, SIG_IGN);
+  signal(SIGPIPE, SIG_IGN);
+  struct monitor m = {.spec = spec, .listen_fd = -1, .out_fd = -1, .err_fd = -1, .in_fd = -1};
+  for (int i = 0; i < MAX_CLIENTS; i++) m.clients[i] = -1;
+  logfile_open(&m.log, spec->log_path, spec->log_max);
+  m.listen_fd = listen_on(spec->attach_path);
+
+  sigset_t set, previous;
+  sigemptyset(&set);
+  sigaddset(&set, SIGCHLD);
+  if (sigprocmask(SIG_BLOCK, &set, &previous) < 0) die_errno("sigprocmask");
+  int sfd = signalfd(-1, &set, SFD_CLOEXEC);
+  if (sfd < 0) die_errno("signalfd");
+
+  start(&m, &previous);
+  report_monitor((int)getpid());
+  report_pid((int)m.pid);
+  report_set_fd(-1);
+  close(SKIFF_SPEC_FD);
+  loop(&m, sfd, &previous);
+}

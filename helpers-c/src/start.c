@@ -1,0 +1,68 @@
+#include "start.h"
+#include "container.h"
+#include "idmap.h"
+#include "report.h"
+#include "sync.h"
+
+#include <errno.h>
+#include <sched.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static unsigned long clone_flags(const struct container_spec *spec) {
+  unsigned long flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP;
+  if (spec->userns) flags |= CLONE_NEWUSER;
+  if (spec->network == NETWORK_NONE) flags |= CLONE_NEWNET;
+  return flags;
+}
+
+void copy_window_size(int master) {
+  struct winsize size;
+  if (ioctl(STDIN_FILENO, TIOCGWINSZ, &size) < 0 && ioctl(STDOUT_FILENO, TIOCGWINSZ, &size) < 0) return;
+  if (ioctl(master, TIOCSWINSZ, &size) < 0) die_errno("TIOCSWINSZ");
+}
+
+int exit_code_of(int status) {
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+  return EXIT_SKIFF_FAILED;
+}
+
+struct started container_start(const struct container_spec *spec, const sigset_t *child_mask) {
+  int sync_pair[2];
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sync_pair) < 0) die_errno("socketpair");
+  pid_t child = (pid_t)syscall(SYS_clone, clone_flags(spec) | SIGCHLD, NULL, NULL, NULL, NULL);
+  if (child < 0) {
+    if (errno == EPERM || errno == ENOSPC)
+      die_errno("clone the container's namespaces (are user namespaces enabled? see 'skiff doctor')");
+    die_errno("clone the container's namespaces");
+  }
+  if (child == 0) {
+    close(sync_pair[0]);
+    signal(SIGPIPE, SIG_DFL);
+    if (sigprocmask(SIG_SETMASK, child_mask, NULL) < 0) die_errno("sigprocmask");
+    container_main(spec, sync_pair[1]);
+  }
+  close(sync_pair[1]);
+  int sync_sock = sync_pair[0];
+  if (spec->userns) idmap_write(child, spec);
+  sync_send(sync_sock, SYNC_MAPS_WRITTEN);
+
+  struct started started = {.pid = child, .master = -1};
+  if (spec->tty) {
+    started.master = sync_recv_fd(sync_sock, SYNC_TTY_MASTER);
+    if (started.master >= 0) {
+      copy_window_size(started.master);
+      sync_send(sync_sock, SYNC_TTY_SIZED);
+    }
+  }
+  /* EOF: the child exec'd (the socket is close-on-exec) or died. */
+  char byte;
+  while (recv(sync_sock, &byte, 1, 0) < 0 && errno == EINTR) {
+  }
+  close(sync_sock);
+  return started;
+}
