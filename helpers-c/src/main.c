@@ -4,6 +4,7 @@
 #include "report.h"
 #include "fsops.h"
 #include "run.h"
+#include "kill.h"
 #include "userns.h"
 
 #include <stdio.h>
@@ -13,6 +14,7 @@ static int usage(void) {
   fprintf(stderr, "usage: skiff-helper run       (spec on fd %d; see docs/helper-protocol.md)\n"
                   "       skiff-helper userns    (spec on fd %d)\n"
                   "       skiff-helper fsops DIR (operations on stdin)\n"
+                  "       skiff-helper kill PID SIGNAL\n"
                   "       skiff-helper version\n", SKIFF_SPEC_FD, SKIFF_SPEC_FD);
   return EXIT_SKIFF_FAILED;
 }
@@ -22,6 +24,7 @@ int main(int argc, char **argv) {
   if (strcmp(argv[1], "run") == 0) run_main();
   if (strcmp(argv[1], "userns") == 0) userns_main();
   if (strcmp(argv[1], "fsops") == 0 && argc == 3) fsops_main(argv[2]);
+  if (strcmp(argv[1], "kill") == 0 && argc == 4) kill_main(argv[2], argv[3]);
   if (strcmp(argv[1], "version") == 0) {
     printf("skiff-helper protocol %d\n", SKIFF_PROTOCOL_VERSION);
     return 0;

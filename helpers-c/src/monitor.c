@@ -121,8 +121,22 @@ static void accept_client(struct monitor *m) {
 
 static int listen_on(const char *path) {
   struct sockaddr_un addr = {.sun_family = AF_UNIX};
-  if (strlen(path) >= sizeof addr.sun_path) die(EXIT_SKIFF_FAILED, 0, "attach socket path too long: %s", path);
-  strcpy(addr.sun_path, path);
+  /* A long path (sun_path holds 107 bytes) is reached through its directory's fd. */
+  char short_path[sizeof addr.sun_path];
+  const char *bind_path = path;
+  if (strlen(path) >= sizeof addr.sun_path) {
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash == NULL || slash == dir) die(EXIT_SKIFF_FAILED, 0, "attach socket path too long: %s", path);
+    *slash = '\0';
+    int dir_fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (dir_fd < 0) die_errno("open %s", dir);
+    int n = snprintf(short_path, sizeof short_path, "/proc/self/fd/%d/%s", dir_fd, slash + 1);
+    if (n < 0 || (size_t)n >= sizeof short_path) die(EXIT_SKIFF_FAILED, 0, "attach socket name too long: %s", slash + 1);
+    bind_path = short_path;
+  }
+  strcpy(addr.sun_path, bind_path);
   int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (fd < 0) die_errno("socket for %s", path);
   unlink(path);
@@ -262,6 +276,15 @@ noreturn void monitor_main(const struct container_spec *spec) {
   int sfd = signalfd(-1, &set, SFD_CLOEXEC);
   if (sfd < 0) die_errno("signalfd");
 
+  if (spec->attach_wait) {
+    /* No output may be lost to the first client: it attaches before the start. */
+    struct pollfd p = {.fd = m.listen_fd, .events = POLLIN};
+    int ready;
+    while ((ready = poll(&p, 1, 10000)) < 0 && errno == EINTR) {
+    }
+    if (ready <= 0) die(EXIT_SKIFF_FAILED, 0, "no client attached to %s within 10 s", spec->attach_path);
+    accept_client(&m);
+  }
   start(&m, &previous);
   report_monitor((int)getpid());
   report_pid((int)m.pid);

@@ -75,6 +75,7 @@ struct container_spec {
   const char *exit_path;    /* written atomically when the container exits */
   const char *pid_path;     /* written atomically each time the container (re)starts */
   const char *attach_path;  /* unix socket that `attach` connects to */
+  bool attach_wait;         /* start the container only once a first client is attached (start -a, run without -d) */
   const char *restart;      /* "no", "always", "on-failure" */
   unsigned long restart_max; /* on-failure:N; 0 = unlimited */
   struct string_list on_exit; /* argv run (detached, no wait) after the container is gone for good */

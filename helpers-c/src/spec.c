@@ -84,6 +84,7 @@ static void apply(struct container_spec *spec, char *entry) {
   else if (strcmp(key, "exit_file") == 0) spec->exit_path = value;
   else if (strcmp(key, "pid_file") == 0) spec->pid_path = value;
   else if (strcmp(key, "attach_socket") == 0) spec->attach_path = value;
+  else if (strcmp(key, "attach_wait") == 0) spec->attach_wait = parse_bool(key, value);
   else if (strcmp(key, "restart") == 0) spec->restart = value;
   else if (strcmp(key, "restart_max") == 0) spec->restart_max = strtoul(value, NULL, 10);
   else if (strcmp(key, "on_exit") == 0) list_push(&spec->on_exit, value);

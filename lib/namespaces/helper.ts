@@ -144,3 +144,71 @@ export async function runForeground(config: OciRuntimeConfig, opts: { interactiv
   }
   return { exitCode: exit.code, report };
 }
+
+export interface MonitorFiles {
+  log: string;
+  exitFile: string;
+  pidFile: string;
+  attachSocket: string;
+  restart: { name: 'no' | 'always' | 'on-failure'; max: number };
+  /** argv run by the monitor when the container is gone for good (e.g. `skiff rm` for --rm). */
+  onExit: string[];
+  /** The monitor starts the container only once a client has connected to attachSocket. */
+  attachWait?: boolean;
+}
+
+/**
+ * Starts a detached container under the helper's monitor. Resolves once the
+ * container has exec'd (or failed: then it throws with the helper's message
+ * and exit code). The monitor outlives this process.
+ */
+export async function startMonitored(config: OciRuntimeConfig, files: MonitorFiles): Promise<{ pid: number; monitorPid: number }> {
+  const entries = helperSpecEntries(config);
+  entries.push('detach=1', `log=${files.log}`, `exit_file=${files.exitFile}`, `pid_file=${files.pidFile}`, `attach_socket=${files.attachSocket}`);
+  entries.push(`restart=${files.restart.name}`, `restart_max=${files.restart.max}`);
+  for (const arg of files.onExit) entries.push(`on_exit=${arg}`);
+  if (files.attachWait) entries.push('attach_wait=1');
+  const child = spawn(helperPath(), ['run'], { stdio: ['ignore', 'ignore', 'ignore', 'pipe'] });
+  const channel = child.stdio[3] as Socket;
+  let text = '';
+  channel.setEncoding('utf8').on('data', (d: string) => (text += d));
+  channel.on('error', () => {});
+  channel.end(encodeSpec(entries));
+  await new Promise<void>((resolve, reject) => {
+    child.on('error', (err) => reject(new SkiffError(`cannot start the skiff helper: ${err.message}`)));
+    child.on('close', () => resolve());
+  });
+  const report = parseReports(text);
+  const failure = report.errors[0];
+  if (failure) throw new SkiffError(failure.message, failure.exitCode);
+  const monitor = /^monitor\t(\d+)$/m.exec(text);
+  if (report.pid === undefined || !monitor) throw new SkiffError('the skiff helper did not report the container it started');
+  return { pid: report.pid, monitorPid: Number(monitor[1]) };
+}
+
+/**
+ * Sends a signal to a container process; from inside its user namespace when
+ * the caller cannot signal it from outside (a rootless container's sub-IDs).
+ * Resolves to false when the process is already gone.
+ */
+export function signalContainerProcess(pid: number, signal: number): Promise<boolean> {
+  try {
+    process.kill(pid, signal);
+    return Promise.resolve(true);
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    if (code === 'ESRCH') return Promise.resolve(false);
+    if (code !== 'EPERM') throw err;
+  }
+  return new Promise((resolve, reject) => {
+    const child = spawn(helperPath(), ['kill', String(pid), String(signal)], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.on('error', (err) => reject(new SkiffError(`cannot start the skiff helper: ${err.message}`)));
+    child.on('close', (code) => {
+      if (code === 0) resolve(true);
+      else if (code === 1) resolve(false);
+      else reject(new SkiffError(stderr.trim().replace(/^skiff-helper: /, '') || `skiff-helper kill exited with ${code}`));
+    });
+  });
+}

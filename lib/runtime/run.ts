@@ -9,6 +9,8 @@ import { resolveEnvironment } from '../oci/spec/env.js';
 import type { NetworkMode, RunOptions } from '../oci/spec/options.js';
 import { buildRuntimeConfig } from '../oci/spec/runtime.js';
 import { newContainerId, shortId } from './ids.js';
+import { createContainer, type ContainerRecord } from '../containers/store.js';
+import { NAME_PATTERN, randomName } from '../containers/names.js';
 
 export interface RunRequest {
   rootfs: string;
@@ -73,13 +75,67 @@ export function resolveRunOptions(req: RunRequest): RunOptions {
   };
 }
 
-export async function runContainer(req: RunRequest): Promise<number> {
-  const options = resolveRunOptions(req);
+function warnSingleMapping(options: RunOptions): void {
   if (options.idMappings?.single) {
     process.stderr.write(
       'skiff: warning: your user has no range in /etc/subuid or /etc/subgid: only root exists in the container, images that need other users may fail (see \'skiff doctor\')\n',
     );
   }
+}
+
+export interface ContainerRequest extends RunRequest {
+  name?: string;
+  restart: string;
+  autoRemove: boolean;
+}
+
+/** --restart: no | always | on-failure[:N], as Docker spells it. */
+export function parseRestartPolicy(text: string): { Name: string; MaximumRetryCount: number } {
+  const m = /^(no|always|on-failure)(?::(\d+))?$/.exec(text);
+  if (!m || (m[2] !== undefined && m[1] !== 'on-failure')) {
+    throw new SkiffError(`invalid restart policy "${text}": use no, always or on-failure[:N]`);
+  }
+  return { Name: m[1]!, MaximumRetryCount: m[2] === undefined ? 0 : Number(m[2]) };
+}
+
+/** create (and run -d): the container's record and config.json, stored; not started. */
+export function createContainerFromRequest(req: ContainerRequest): ContainerRecord {
+  const options = resolveRunOptions(req);
+  warnSingleMapping(options);
+  const restart = parseRestartPolicy(req.restart);
+  if (req.autoRemove && restart.Name !== 'no') throw new SkiffError('conflicting options: --restart and --rm');
+  const name = req.name ?? randomName();
+  if (!NAME_PATTERN.test(name)) throw new SkiffError(`invalid container name "${name}": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
+  const config = buildRuntimeConfig(options);
+  const record: ContainerRecord = {
+    Id: options.id,
+    Name: name,
+    Created: new Date().toISOString(),
+    Image: '',
+    Rootfs: options.rootfs,
+    Path: options.args[0]!,
+    Args: options.args.slice(1),
+    Config: {
+      Hostname: options.hostname,
+      User: options.user,
+      Env: config.process.env,
+      Cmd: req.command,
+      Entrypoint: req.entrypoint !== undefined && req.entrypoint !== '' ? [req.entrypoint] : null,
+      WorkingDir: options.workdir,
+      Tty: options.tty,
+      OpenStdin: options.interactive,
+      StopSignal: 'SIGTERM',
+      Labels: {},
+    },
+    HostConfig: { AutoRemove: req.autoRemove, NetworkMode: options.network, Init: options.init, RestartPolicy: restart },
+  };
+  createContainer(record, config);
+  return record;
+}
+
+export async function runContainer(req: RunRequest): Promise<number> {
+  const options = resolveRunOptions(req);
+  warnSingleMapping(options);
   const config = buildRuntimeConfig(options);
   const { exitCode, report } = await runForeground(config, { interactive: options.interactive });
   for (const w of report.warnings) process.stderr.write(`skiff: warning: ${w}\n`);

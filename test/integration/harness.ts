@@ -70,7 +70,8 @@ export interface Result {
   stderr: string;
 }
 
-export function collect(child: ChildProcess, input?: string): Promise<Result> {
+/** Gathers a child's output until it exits. stdin gets `input` and ends, unless input is null (left open). */
+export function collect(child: ChildProcess, input?: string | null): Promise<Result> {
   return new Promise((resolve, reject) => {
     let stdout = '';
     let stderr = '';
@@ -78,7 +79,7 @@ export function collect(child: ChildProcess, input?: string): Promise<Result> {
     child.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     child.on('error', reject);
     child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
-    if (child.stdin) {
+    if (child.stdin && input !== null) {
       if (input !== undefined) child.stdin.end(input);
       else child.stdin.end();
     }

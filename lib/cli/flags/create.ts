@@ -13,4 +13,6 @@ export const CREATE_FLAGS: FlagSpec[] = [
   { name: 'entrypoint', type: 'string', describe: 'Overwrite the default entrypoint', placeholder: 'CMD' },
   { name: 'interactive', short: 'i', type: 'boolean', describe: 'Keep stdin open' },
   { name: 'tty', short: 't', type: 'boolean', describe: 'Allocate a pseudo-TTY' },
+  { name: 'name', type: 'string', describe: 'Assign a name to the container', placeholder: 'NAME' },
+  { name: 'restart', type: 'string', describe: 'Restart policy for a detached container: no, always, on-failure[:N]', placeholder: 'POLICY', default: 'no' },
 ];

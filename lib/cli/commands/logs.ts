@@ -1,0 +1,47 @@
+import type { CommandSpec, ParsedArgs } from '../args.js';
+import { flagBool, flagString } from '../args.js';
+import { SkiffError } from '../../errors.js';
+import { showLogs } from '../../containers/logs.js';
+import { resolveContainer } from '../../containers/store.js';
+
+export const spec: CommandSpec = {
+  name: 'logs',
+  summary: 'Fetch the logs of a container',
+  usage: '[OPTIONS] CONTAINER',
+  positionals: 'interspersed',
+  minPositionals: 1,
+  maxPositionals: 1,
+  flags: [
+    { name: 'follow', short: 'f', type: 'boolean', describe: 'Follow log output until the container exits' },
+    { name: 'tail', short: 'n', type: 'string', describe: 'Number of lines to show from the end ("all" by default)', placeholder: 'N' },
+    { name: 'timestamps', short: 't', type: 'boolean', describe: 'Show timestamps' },
+    { name: 'since', type: 'string', describe: 'Show logs since a timestamp (RFC 3339) or a relative time (e.g. 42m)', placeholder: 'TIME' },
+  ],
+};
+
+/** Docker's --since: RFC 3339, a Unix timestamp, or a duration ago (10s, 5m, 2h). */
+export function parseSince(text: string, now = Date.now()): number {
+  const rel = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(text);
+  if (rel) return now - Number(rel[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[rel[2] as 'ms' | 's' | 'm' | 'h'];
+  if (/^\d+(\.\d+)?$/.test(text)) return Number(text) * 1000;
+  const t = Date.parse(text);
+  if (Number.isNaN(t)) throw new SkiffError(`invalid value for --since: "${text}": use RFC 3339, a Unix time, or a duration like 10m`);
+  return t;
+}
+
+export async function run(args: ParsedArgs): Promise<number> {
+  const tailText = flagString(args, 'tail');
+  let tail: number | undefined;
+  if (tailText !== undefined && tailText !== 'all') {
+    tail = Number(tailText);
+    if (!Number.isInteger(tail) || tail < 0) throw new SkiffError(`invalid value "${tailText}" for --tail: expected a number or "all"`);
+  }
+  const since = flagString(args, 'since');
+  await showLogs(resolveContainer(args.positionals[0]!), {
+    follow: flagBool(args, 'follow'),
+    tail,
+    timestamps: flagBool(args, 'timestamps'),
+    since: since === undefined ? undefined : parseSince(since),
+  });
+  return 0;
+}

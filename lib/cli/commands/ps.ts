@@ -1,0 +1,89 @@
+import type { CommandSpec, ParsedArgs } from '../args.js';
+import { flagBool, flagList, flagString } from '../args.js';
+import { SkiffError } from '../../errors.js';
+import { containerState } from '../../containers/state.js';
+import { listContainerIds, readRecord, type ContainerRecord } from '../../containers/store.js';
+import { psRow, type PsRow } from '../../containers/view.js';
+
+export const spec: CommandSpec = {
+  name: 'ps',
+  summary: 'List containers',
+  usage: '[OPTIONS]',
+  positionals: 'interspersed',
+  maxPositionals: 0,
+  flags: [
+    { name: 'all', short: 'a', type: 'boolean', describe: 'Show all containers (default shows just running)' },
+    { name: 'quiet', short: 'q', type: 'boolean', describe: 'Only display container IDs' },
+    { name: 'latest', short: 'l', type: 'boolean', describe: 'Show the latest created container' },
+    { name: 'last', short: 'n', type: 'string', describe: 'Show n last created containers', placeholder: 'N' },
+    { name: 'no-trunc', type: 'boolean', describe: "Don't truncate output" },
+    { name: 'filter', short: 'f', type: 'array', describe: 'Filter: name=, status=, ancestor=, label=, id=', placeholder: 'KEY=VALUE' },
+    { name: 'format', type: 'string', describe: "Format output: 'json', 'table' or a Go template", placeholder: 'FORMAT' },
+    { name: 'external', type: 'boolean', describe: 'Accepted for Podman compatibility: skiff has no external containers' },
+  ],
+};
+
+const DEFAULT_TABLE = 'table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}';
+const HEADERS = { ID: 'CONTAINER ID', RunningFor: 'CREATED' };
+const STATUSES = new Set(['created', 'running', 'exited', 'paused', 'restarting', 'removing', 'dead']);
+
+type Filter = (record: ContainerRecord, row: PsRow) => boolean;
+
+function parseFilters(specs: string[]): Filter[] {
+  return specs.map((f) => {
+    const eq = f.indexOf('=');
+    if (eq <= 0) throw new SkiffError(`bad filter "${f}": expected KEY=VALUE`);
+    const key = f.slice(0, eq);
+    const value = f.slice(eq + 1);
+    switch (key) {
+      case 'name':
+        return (r) => r.Name.includes(value);
+      case 'id':
+        return (r) => r.Id.startsWith(value);
+      case 'status':
+        if (!STATUSES.has(value)) throw new SkiffError(`invalid filter 'status=${value}'`);
+        return (_r, row) => row.State === value;
+      case 'ancestor':
+        return (r) => r.Image === value || r.Rootfs === value;
+      case 'label': {
+        const [k, v] = value.split('=', 2) as [string, string | undefined];
+        return (r) => k in r.Config.Labels && (v === undefined || r.Config.Labels[k] === v);
+      }
+      default:
+        throw new SkiffError(`invalid filter '${key}': use name, id, status, ancestor or label`);
+    }
+  });
+}
+
+export async function run(args: ParsedArgs): Promise<number> {
+  const filters = parseFilters(flagList(args, 'filter'));
+  const last = flagString(args, 'last');
+  let limit = flagBool(args, 'latest') ? 1 : last !== undefined ? Number(last) : 0;
+  if (!Number.isInteger(limit) || limit < 0) throw new SkiffError(`invalid value "${last}" for flag -n: expected a number`);
+  const all = flagBool(args, 'all') || limit > 0 || filters.length > 0;
+  const noTrunc = flagBool(args, 'no-trunc');
+  const records = listContainerIds()
+    .map((id) => readRecord(id))
+    .filter((r): r is ContainerRecord => r !== undefined)
+    .sort((a, b) => b.Created.localeCompare(a.Created));
+  let rows: PsRow[] = [];
+  for (const record of records) {
+    const row = psRow(record, containerState(record), noTrunc);
+    if (!all && row.State !== 'running') continue;
+    if (!filters.every((f) => f(record, row))) continue;
+    rows.push(row);
+  }
+  if (limit > 0) rows = rows.slice(0, limit);
+  const format = flagString(args, 'format');
+  if (flagBool(args, 'quiet')) {
+    process.stdout.write(rows.map((r) => `${r.ID}\n`).join(''));
+    return 0;
+  }
+  if (format === 'json') {
+    process.stdout.write(rows.map((r) => `${JSON.stringify(r)}\n`).join(''));
+    return 0;
+  }
+  const { renderFormat } = await import('../format.js');
+  process.stdout.write(renderFormat(format ?? DEFAULT_TABLE, rows, { headers: HEADERS, defaultTable: DEFAULT_TABLE }));
+  return 0;
+}

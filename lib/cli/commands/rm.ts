@@ -1,0 +1,43 @@
+import type { CommandSpec, ParsedArgs } from '../args.js';
+import { flagBool } from '../args.js';
+import { SkiffError } from '../../errors.js';
+import { forEachRef } from '../each.js';
+import { removeContainer } from '../../containers/lifecycle.js';
+import { listContainerIds, resolveContainer } from '../../containers/store.js';
+
+export const spec: CommandSpec = {
+  name: 'rm',
+  summary: 'Remove one or more containers',
+  usage: '[OPTIONS] CONTAINER [CONTAINER...]',
+  positionals: 'interspersed',
+  flags: [
+    { name: 'force', short: 'f', type: 'boolean', describe: 'Kill a running container (SIGKILL at once, as Docker) and remove it' },
+    { name: 'volumes', short: 'v', type: 'boolean', describe: 'Remove anonymous volumes too (skiff containers have none yet)' },
+    { name: 'all', short: 'a', type: 'boolean', describe: 'Remove all containers (Podman)' },
+    { name: 'ignore', short: 'i', type: 'boolean', describe: 'Ignore errors when a container does not exist (Podman)' },
+    { name: 'time', short: 't', type: 'string', describe: 'Seconds to wait for a stop before SIGKILL with --force (Podman; default 0)', placeholder: 'SECONDS' },
+  ],
+};
+
+export async function run(args: ParsedArgs): Promise<number> {
+  const refs = flagBool(args, 'all') ? listContainerIds() : args.positionals;
+  if (refs.length === 0 && !flagBool(args, 'all')) throw new SkiffError(`"skiff rm" requires at least 1 argument (see 'skiff rm --help')`);
+  const force = flagBool(args, 'force');
+  const ignore = flagBool(args, 'ignore');
+  const time = args.flags['time'];
+  const { stopContainer } = await import('../../containers/lifecycle.js');
+  const { parseSeconds } = await import('./stop.js');
+  const grace = typeof time === 'string' ? parseSeconds(time) : 0;
+  return forEachRef(refs, async (ref) => {
+    let record;
+    try {
+      record = resolveContainer(ref);
+    } catch (err) {
+      if (ignore && err instanceof SkiffError && err.message.startsWith('no such container')) return undefined;
+      throw err;
+    }
+    if (force && grace > 0) await stopContainer(record, grace);
+    await removeContainer(record, force);
+    return flagBool(args, 'all') ? record.Id : ref;
+  });
+}

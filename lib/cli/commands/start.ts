@@ -1,0 +1,41 @@
+import type { CommandSpec, ParsedArgs } from '../args.js';
+import { flagBool } from '../args.js';
+import { SkiffError } from '../../errors.js';
+import { startContainer, waitContainer } from '../../containers/lifecycle.js';
+import { resolveContainer } from '../../containers/store.js';
+
+export const spec: CommandSpec = {
+  name: 'start',
+  summary: 'Start one or more stopped containers',
+  usage: '[OPTIONS] CONTAINER [CONTAINER...]',
+  positionals: 'interspersed',
+  minPositionals: 1,
+  flags: [
+    { name: 'attach', short: 'a', type: 'boolean', describe: "Wait for the container and exit with its status (output is in 'skiff logs')" },
+    { name: 'interactive', short: 'i', type: 'boolean', describe: "Attach the container's stdin" },
+  ],
+};
+
+export async function run(args: ParsedArgs): Promise<number> {
+  const attach = flagBool(args, 'attach') || flagBool(args, 'interactive');
+  if (attach && args.positionals.length > 1) throw new SkiffError('you cannot start and attach multiple containers at once');
+  let failed = false;
+  for (const ref of args.positionals) {
+    try {
+      const record = resolveContainer(ref);
+      const sock = await startContainer(record, { attach });
+      if (sock) {
+        const { pumpAttach } = await import('../../containers/attach.js');
+        const result = await pumpAttach(sock, { stdin: flagBool(args, 'interactive'), detachKeys: 'ctrl-p,ctrl-q' });
+        if (result === 'detached') return 0;
+        return result >= 0 ? result : await waitContainer(record);
+      }
+      process.stdout.write(`${ref}\n`);
+    } catch (err) {
+      if (!(err instanceof SkiffError)) throw err;
+      process.stderr.write(`skiff: ${err.message}\n`);
+      failed = true;
+    }
+  }
+  return failed ? 125 : 0;
+}

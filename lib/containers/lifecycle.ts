@@ -1,0 +1,116 @@
+// What can happen to a container after `create`: start, stop, kill, wait,
+// remove. Each is one short function over lib/containers/store and the helper.
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { SkiffError } from '../errors.js';
+import { installRoot } from '../paths.js';
+import { signalContainerProcess, startMonitored } from '../namespaces/helper.js';
+import type net from 'node:net';
+import { attachSocketPath, connectAttach } from './attach.js';
+import { parseSignal } from './signals.js';
+import { containerState, type ContainerState } from './state.js';
+import {
+  clearRunState,
+  containerDir,
+  logPath,
+  readConfig,
+  removeContainerFiles,
+  type ContainerRecord,
+} from './store.js';
+
+const POLL_MS = 20;
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/**
+ * Starts the container under its monitor. With attach, the monitor waits for
+ * this process to connect before it starts the container, so no output is
+ * lost; the connected socket is returned.
+ */
+export async function startContainer(record: ContainerRecord, opts: { attach?: boolean } = {}): Promise<net.Socket | undefined> {
+  const state = containerState(record);
+  if (state.Running) {
+    if (opts.attach) return connectAttach(attachSocketPath(record.Id), 2000);
+    return undefined;
+  }
+  const config = readConfig(record.Id);
+  if (!config) throw new SkiffError(`container ${record.Id} has no config.json: remove it and create it again`);
+  clearRunState(record.Id);
+  const dir = containerDir(record.Id);
+  const policy = record.HostConfig.RestartPolicy;
+  const started = startMonitored(config, {
+    attachWait: opts.attach === true,
+    log: logPath(record.Id),
+    exitFile: path.join(dir, 'exit.json'),
+    pidFile: path.join(dir, 'pid.json'),
+    attachSocket: attachSocketPath(record.Id),
+    restart: { name: (policy.Name || 'no') as 'no' | 'always' | 'on-failure', max: policy.MaximumRetryCount },
+    // --rm: the monitor runs `skiff rm` when the container is gone for good.
+    onExit: record.HostConfig.AutoRemove ? [process.execPath, '--', path.join(installRoot(), 'bin/skiff'), 'rm', '--force', record.Id] : [],
+  });
+  if (!opts.attach) {
+    await started;
+    return undefined;
+  }
+  const [sock] = await Promise.all([connectAttach(attachSocketPath(record.Id)), started]);
+  return sock;
+}
+
+/** Waits until the container is not running; false on timeout. */
+export async function waitStopped(record: ContainerRecord, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (!containerState(record).Running) return true;
+    if (Date.now() >= deadline) return false;
+    await sleep(POLL_MS);
+  }
+}
+
+export async function killContainer(record: ContainerRecord, signal: string | number): Promise<void> {
+  const state = containerState(record);
+  if (!state.Running) throw new SkiffError(`cannot kill container ${record.Id}: container ${record.Id} is not running`);
+  const sig = typeof signal === 'number' ? signal : parseSignal(signal);
+  await signalContainerProcess(state.Pid, sig);
+}
+
+/**
+ * Docker's stop: the stop signal, then SIGKILL after timeoutSec. A container
+ * that is not running is left as it is (Docker: no error).
+ */
+export async function stopContainer(record: ContainerRecord, timeoutSec: number): Promise<void> {
+  let state: ContainerState = containerState(record);
+  if (!state.Running) return;
+  if (timeoutSec > 0) {
+    await signalContainerProcess(state.Pid, parseSignal(record.Config.StopSignal || 'SIGTERM'));
+    if (await waitStopped(record, timeoutSec * 1000)) return;
+  }
+  state = containerState(record);
+  if (state.Running) await signalContainerProcess(state.Pid, parseSignal('SIGKILL'));
+  if (!(await waitStopped(record, 10_000))) throw new SkiffError(`container ${record.Id} did not stop after SIGKILL`);
+}
+
+export async function removeContainer(record: ContainerRecord, force: boolean): Promise<void> {
+  const state = containerState(record);
+  if (state.Running) {
+    if (!force) {
+      throw new SkiffError(
+        `cannot remove container ${record.Id}: container is running: stop the container before removing or force remove (-f)`,
+      );
+    }
+    await stopContainer(record, 0);
+  }
+  removeContainerFiles(record);
+}
+
+/** Blocks until the container exits; resolves to its exit code. */
+export async function waitContainer(record: ContainerRecord): Promise<number> {
+  for (;;) {
+    const state = containerState(record);
+    if (state.Status === 'exited') return state.ExitCode;
+    // --rm: the monitor's `skiff rm` may remove it between two looks.
+    if (!existsSync(containerDir(record.Id))) throw new SkiffError(`container ${record.Id} was removed before its exit code was read`);
+    await sleep(state.Status === 'created' ? 100 : POLL_MS);
+  }
+}

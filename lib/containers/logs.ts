@@ -1,0 +1,101 @@
+// Reading a container's k8s-file log (written by the helper's monitor).
+import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
+import { errnoCode } from '../errors.js';
+import { containerState } from './state.js';
+import { logPath, type ContainerRecord } from './store.js';
+
+export interface LogLine {
+  time: string;
+  stream: 'stdout' | 'stderr';
+  /** Text including its newline when the record was a full line. */
+  text: string;
+}
+
+/** Parses k8s-file records; partial (P) records join the next one. */
+export function parseLogRecords(text: string): LogLine[] {
+  const out: LogLine[] = [];
+  let partial: LogLine | undefined;
+  for (const record of text.split('\n')) {
+    if (record === '') continue;
+    const a = record.indexOf(' ');
+    const b = record.indexOf(' ', a + 1);
+    const c = record.indexOf(' ', b + 1);
+    if (a < 0 || b < 0 || c < 0) continue;
+    const stream = record.slice(a + 1, b) === 'stderr' ? 'stderr' : 'stdout';
+    const kind = record.slice(b + 1, c);
+    const content = record.slice(c + 1);
+    const line: LogLine = partial && partial.stream === stream ? partial : { time: record.slice(0, a), stream, text: '' };
+    if (partial && partial.stream !== stream) out.push(partial);
+    line.text += content;
+    if (kind === 'P') {
+      partial = line;
+    } else {
+      line.text += '\n';
+      out.push(line);
+      partial = undefined;
+    }
+  }
+  if (partial) out.push(partial);
+  return out;
+}
+
+export interface LogOptions {
+  follow: boolean;
+  tail?: number;
+  timestamps: boolean;
+  since?: number; // ms since the epoch
+}
+
+function write(line: LogLine, timestamps: boolean): void {
+  const text = timestamps ? `${line.time} ${line.text}` : line.text;
+  (line.stream === 'stderr' ? process.stderr : process.stdout).write(text);
+}
+
+function readFrom(file: string, offset: number): { text: string; size: number } {
+  let fd: number;
+  try {
+    fd = openSync(file, 'r');
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return { text: '', size: offset };
+    throw err;
+  }
+  try {
+    const size = statSync(file).size;
+    if (size < offset) offset = 0; // rotated
+    const buf = Buffer.alloc(size - offset);
+    readSync(fd, buf, 0, buf.length, offset);
+    return { text: buf.toString('utf8'), size };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+export async function showLogs(record: ContainerRecord, opts: LogOptions): Promise<void> {
+  const file = logPath(record.Id);
+  let rotated = '';
+  try {
+    rotated = readFileSync(`${file}.1`, 'utf8');
+  } catch {
+    // no rotation yet
+  }
+  const first = readFrom(file, 0);
+  // Only whole records: a record still being written is read on the next pass.
+  const complete = (t: string) => t.slice(0, t.lastIndexOf('\n') + 1);
+  const firstText = complete(first.text);
+  let offset = Buffer.byteLength(firstText);
+  let lines = parseLogRecords(rotated + firstText);
+  if (opts.since !== undefined) lines = lines.filter((l) => Date.parse(l.time) >= opts.since!);
+  if (opts.tail !== undefined) lines = opts.tail === 0 ? [] : lines.slice(-opts.tail);
+  for (const line of lines) write(line, opts.timestamps);
+  if (!opts.follow) return;
+  for (;;) {
+    const running = containerState(record).Running;
+    const next = readFrom(file, offset);
+    if (next.size < offset) offset = 0;
+    const text = complete(next.text);
+    offset += Buffer.byteLength(text);
+    for (const line of parseLogRecords(text)) write(line, opts.timestamps);
+    if (!running) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

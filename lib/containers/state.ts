@@ -1,0 +1,96 @@
+// A container's state, derived from the files its monitor writes and from
+// whether the monitor still lives: `ps` and `inspect` tell the truth even
+// when the monitor was killed.
+import { readFileSync } from 'node:fs';
+import type { ContainerRecord } from './store.js';
+import { readExitFile, readPidFile, writeExitFile } from './store.js';
+
+export type Status = 'created' | 'running' | 'exited';
+
+export interface ContainerState {
+  Status: Status;
+  Running: boolean;
+  Pid: number;
+  MonitorPid: number;
+  ExitCode: number;
+  StartedAt: string;
+  FinishedAt: string;
+  RestartCount: number;
+  Error: string;
+}
+
+const ZERO_TIME = '0001-01-01T00:00:00Z';
+
+/** Is pid a live skiff-helper? (A reused pid runs something else.) */
+export function monitorAlive(pid: number): boolean {
+  if (!(pid > 0)) return false;
+  try {
+    const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'latin1');
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    // Field 3 (after the parenthesised name) is the state; a zombie is gone.
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    return cmdline.split('\0')[0]!.endsWith('skiff-helper') && state !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+export function containerState(record: ContainerRecord): ContainerState {
+  const started = readPidFile(record.Id);
+  const exited = readExitFile(record.Id);
+  const base: ContainerState = {
+    Status: 'created',
+    Running: false,
+    Pid: 0,
+    MonitorPid: 0,
+    ExitCode: 0,
+    StartedAt: ZERO_TIME,
+    FinishedAt: ZERO_TIME,
+    RestartCount: 0,
+    Error: '',
+  };
+  if (!started) return base;
+  const current = { ...base, StartedAt: started.StartedAt, RestartCount: started.RestartCount, MonitorPid: started.MonitorPid };
+  if (exited && exited.RestartCount >= started.RestartCount) {
+    return { ...current, Status: 'exited', ExitCode: exited.ExitCode, FinishedAt: exited.FinishedAt };
+  }
+  if (monitorAlive(started.MonitorPid)) return { ...current, Status: 'running', Running: true, Pid: started.Pid };
+  // The monitor died without recording an end: the container died with it
+  // (it is the parent-death signal's target). Record that, once.
+  const again = readExitFile(record.Id);
+  if (again && again.RestartCount >= started.RestartCount) {
+    return { ...current, Status: 'exited', ExitCode: again.ExitCode, FinishedAt: again.FinishedAt };
+  }
+  const finishedAt = new Date().toISOString();
+  try {
+    writeExitFile(record.Id, { ExitCode: 137, StartedAt: started.StartedAt, FinishedAt: finishedAt, RestartCount: started.RestartCount });
+  } catch {
+    // read-only view (e.g. another user's store): still report it
+  }
+  return { ...current, Status: 'exited', ExitCode: 137, FinishedAt: finishedAt, Error: 'the container monitor was killed' };
+}
+
+/** Docker's STATUS column: "Up 5 seconds", "Exited (0) 2 minutes ago", "Created". */
+export function statusText(state: ContainerState, now = Date.now()): string {
+  if (state.Status === 'created') return 'Created';
+  if (state.Status === 'running') return `Up ${humanDuration(now - Date.parse(state.StartedAt))}`;
+  return `Exited (${state.ExitCode}) ${humanDuration(now - Date.parse(state.FinishedAt))} ago`;
+}
+
+/** Docker's units.HumanDuration. */
+export function humanDuration(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  if (s < 1) return 'Less than a second';
+  if (s === 1) return '1 second';
+  if (s < 60) return `${s} seconds`;
+  const m = Math.round(s / 60);
+  if (m === 1) return 'About a minute';
+  if (m < 60) return `${m} minutes`;
+  const h = Math.round(s / 3600);
+  if (h === 1) return 'About an hour';
+  if (h < 48) return `${h} hours`;
+  if (h < 24 * 7 * 2) return `${Math.round(h / 24)} days`;
+  if (h < 24 * 30 * 2) return `${Math.round(h / 24 / 7)} weeks`;
+  if (h < 24 * 365 * 2) return `${Math.round(h / 24 / 30)} months`;
+  return `${Math.round(h / 24 / 365)} years`;
+}

@@ -1,0 +1,222 @@
+// Containers on disk. This module owns every file below
+// <GraphRoot>/containers and <RunRoot>/containers:
+//   containers/<id>/container.json   what was asked for (written once, atomically)
+//   containers/<id>/config.json      the OCI runtime config, the helper's contract
+//   containers/<id>/pid.json         written by the monitor at each (re)start
+//   containers/<id>/exit.json        written by the monitor when the container ends
+//   containers/<id>/ctr.log[.1]      the log (k8s-file format)
+//   containers/names/<name> -> <id>  a symlink: claiming a name is one atomic symlink(2)
+//   <RunRoot>/containers/<id>/attach the monitor's attach socket
+import { mkdirSync, readFileSync, readdirSync, readlinkSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { userInfo } from 'node:os';
+import path from 'node:path';
+import { SkiffError, errnoCode } from '../errors.js';
+import { storeLocations } from '../host/storage.js';
+import type { OciRuntimeConfig } from '../oci/runtime-spec.js';
+
+export interface ContainerRecord {
+  Id: string;
+  Name: string;
+  Created: string;
+  /** The image reference, or "" for a --rootfs container. */
+  Image: string;
+  Rootfs: string;
+  Path: string;
+  Args: string[];
+  Config: {
+    Hostname: string;
+    User: string;
+    Env: string[];
+    Cmd: string[];
+    Entrypoint: string[] | null;
+    WorkingDir: string;
+    Tty: boolean;
+    OpenStdin: boolean;
+    StopSignal: string;
+    Labels: Record<string, string>;
+  };
+  HostConfig: {
+    AutoRemove: boolean;
+    NetworkMode: string;
+    Init: boolean;
+    RestartPolicy: { Name: string; MaximumRetryCount: number };
+  };
+}
+
+export interface PidFile {
+  Pid: number;
+  MonitorPid: number;
+  StartedAt: string;
+  RestartCount: number;
+}
+
+export interface ExitFile {
+  ExitCode: number;
+  StartedAt: string;
+  FinishedAt: string;
+  RestartCount: number;
+}
+
+function locations() {
+  if (process.env['SKIFF_ROOT']) {
+    const root = process.env['SKIFF_ROOT'];
+    return { graphRoot: root, runRoot: process.env['SKIFF_RUNROOT'] ?? path.join(root, 'run') };
+  }
+  const uid = process.getuid?.() ?? 0;
+  let home = process.env['HOME'] ?? '/';
+  try {
+    home = userInfo().homedir;
+  } catch {
+    // no passwd entry: $HOME it is
+  }
+  return storeLocations({ uid, home });
+}
+
+export function containersRoot(): string {
+  return path.join(locations().graphRoot, 'containers');
+}
+
+export function containerDir(id: string): string {
+  return path.join(containersRoot(), id);
+}
+
+export function runDir(id: string): string {
+  return path.join(locations().runRoot, 'containers', id);
+}
+
+function namesDir(): string {
+  return path.join(containersRoot(), 'names');
+}
+
+function writeJsonAtomically(file: string, value: unknown): void {
+  const tmp = `${file}.tmp.${process.pid}`;
+  writeFileSync(tmp, `${JSON.stringify(value, null, 2)}\n`, { mode: 0o600 });
+  renameSync(tmp, file);
+}
+
+function readJson<T>(file: string): T | undefined {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as T;
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return undefined;
+    if (err instanceof SyntaxError) return undefined; // a torn write cannot happen (renames), but be safe
+    throw err;
+  }
+}
+
+/** Claims the name for id: fails, with Docker's message, if another container has it. */
+function claimName(name: string, id: string): void {
+  mkdirSync(namesDir(), { recursive: true, mode: 0o700 });
+  try {
+    symlinkSync(id, path.join(namesDir(), name));
+  } catch (err) {
+    if (errnoCode(err) !== 'EEXIST') throw err;
+    const owner = nameOwner(name);
+    throw new SkiffError(
+      `the container name "/${name}" is already in use by container "${owner ?? '?'}". You have to remove (or rename) that container to be able to reuse that name`,
+    );
+  }
+}
+
+function nameOwner(name: string): string | undefined {
+  try {
+    return readlinkSync(path.join(namesDir(), name));
+  } catch {
+    return undefined;
+  }
+}
+
+/** Creates the container's directory with its record and config, all or nothing. */
+export function createContainer(record: ContainerRecord, config: OciRuntimeConfig): void {
+  const root = containersRoot();
+  mkdirSync(root, { recursive: true, mode: 0o700 });
+  claimName(record.Name, record.Id);
+  const tmp = path.join(root, `.tmp-${record.Id}`);
+  try {
+    mkdirSync(tmp, { mode: 0o700 });
+    writeFileSync(path.join(tmp, 'container.json'), `${JSON.stringify(record, null, 2)}\n`, { mode: 0o600 });
+    writeFileSync(path.join(tmp, 'config.json'), `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
+    renameSync(tmp, containerDir(record.Id));
+  } catch (err) {
+    rmSync(tmp, { recursive: true, force: true });
+    unlinkSync(path.join(namesDir(), record.Name));
+    throw err;
+  }
+  mkdirSync(runDir(record.Id), { recursive: true, mode: 0o700 });
+}
+
+export function readRecord(id: string): ContainerRecord | undefined {
+  return readJson<ContainerRecord>(path.join(containerDir(id), 'container.json'));
+}
+
+export function readConfig(id: string): OciRuntimeConfig | undefined {
+  return readJson<OciRuntimeConfig>(path.join(containerDir(id), 'config.json'));
+}
+
+export function readPidFile(id: string): PidFile | undefined {
+  return readJson<PidFile>(path.join(containerDir(id), 'pid.json'));
+}
+
+export function readExitFile(id: string): ExitFile | undefined {
+  return readJson<ExitFile>(path.join(containerDir(id), 'exit.json'));
+}
+
+/** Records an exit the monitor could not (it was killed): the truth as far as it is known. */
+export function writeExitFile(id: string, exit: ExitFile): void {
+  writeJsonAtomically(path.join(containerDir(id), 'exit.json'), exit);
+}
+
+export function clearRunState(id: string): void {
+  for (const f of ['pid.json', 'exit.json']) rmSync(path.join(containerDir(id), f), { force: true });
+}
+
+export function listContainerIds(): string[] {
+  try {
+    return readdirSync(containersRoot()).filter((n) => /^[0-9a-f]{64}$/.test(n));
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return [];
+    throw err;
+  }
+}
+
+/** By full id, by name, or by a unique id prefix, as Docker resolves them. */
+export function resolveContainer(ref: string): ContainerRecord {
+  const byName = nameOwner(ref.replace(/^\//, ''));
+  if (byName) {
+    const record = readRecord(byName);
+    if (record) return record;
+  }
+  if (/^[0-9a-f]+$/.test(ref)) {
+    const matches = listContainerIds().filter((id) => id.startsWith(ref));
+    if (matches.length > 1) throw new SkiffError(`container id prefix "${ref}" is ambiguous: it matches ${matches.length} containers`);
+    const record = matches[0] ? readRecord(matches[0]) : undefined;
+    if (record) return record;
+  }
+  throw new SkiffError(`no such container: ${ref}`);
+}
+
+/** Removes everything of the container; safe to run twice or concurrently. */
+export function removeContainerFiles(record: ContainerRecord): void {
+  const dir = containerDir(record.Id);
+  const trash = path.join(containersRoot(), `.trash-${record.Id}-${process.pid}`);
+  try {
+    renameSync(dir, trash);
+  } catch (err) {
+    if (errnoCode(err) !== 'ENOENT') throw err;
+    return; // someone else removed it
+  }
+  if (nameOwner(record.Name) === record.Id) rmSync(path.join(namesDir(), record.Name), { force: true });
+  rmSync(trash, { recursive: true, force: true });
+  rmSync(runDir(record.Id), { recursive: true, force: true });
+}
+
+export function renameContainer(record: ContainerRecord, newName: string): void {
+  claimName(newName, record.Id);
+  const updated = { ...record, Name: newName };
+  writeJsonAtomically(path.join(containerDir(record.Id), 'container.json'), updated);
+  rmSync(path.join(namesDir(), record.Name), { force: true });
+}
+
+export function logPath(id: string): string {
+  return path.join(containerDir(id), 'ctr.log');
+}

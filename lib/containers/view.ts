@@ -1,0 +1,74 @@
+// Containers as `ps` and `inspect` show them, with Docker's field names.
+import { humanDuration, statusText, type ContainerState } from './state.js';
+import type { ContainerRecord } from './store.js';
+import { readConfig } from './store.js';
+
+export interface PsRow {
+  ID: string;
+  Image: string;
+  Command: string;
+  CreatedAt: string;
+  RunningFor: string;
+  Status: string;
+  State: string;
+  Ports: string;
+  Names: string;
+  Labels: string;
+  Mounts: string;
+  Networks: string;
+}
+
+function quoteCommand(record: ContainerRecord, noTrunc: boolean): string {
+  const full = [record.Path, ...record.Args].join(' ');
+  const shown = noTrunc || full.length <= 20 ? full : `${full.slice(0, 19)}…`;
+  return `"${shown}"`;
+}
+
+export function psRow(record: ContainerRecord, state: ContainerState, noTrunc: boolean, now = Date.now()): PsRow {
+  return {
+    ID: noTrunc ? record.Id : record.Id.slice(0, 12),
+    Image: record.Image || record.Rootfs,
+    Command: quoteCommand(record, noTrunc),
+    CreatedAt: new Date(record.Created).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' +0000 UTC'),
+    RunningFor: `${humanDuration(now - Date.parse(record.Created))} ago`,
+    Status: statusText(state, now),
+    State: state.Status,
+    Ports: '',
+    Names: record.Name,
+    Labels: Object.entries(record.Config.Labels).map(([k, v]) => `${k}=${v}`).join(','),
+    Mounts: '',
+    Networks: record.HostConfig.NetworkMode,
+  };
+}
+
+/** docker inspect's shape for a container. */
+export function inspectView(record: ContainerRecord, state: ContainerState) {
+  return {
+    Id: record.Id,
+    Created: record.Created,
+    Path: record.Path,
+    Args: record.Args,
+    State: {
+      Status: state.Status,
+      Running: state.Running,
+      Paused: false,
+      Restarting: false,
+      OOMKilled: false,
+      Dead: false,
+      Pid: state.Pid,
+      ExitCode: state.ExitCode,
+      Error: state.Error,
+      StartedAt: state.StartedAt,
+      FinishedAt: state.FinishedAt,
+    },
+    Image: record.Image,
+    Name: `/${record.Name}`,
+    RestartCount: state.RestartCount,
+    Rootfs: record.Rootfs,
+    HostConfig: record.HostConfig,
+    Config: { ...record.Config, Image: record.Image },
+    Mounts: [],
+    NetworkSettings: { Networks: { [record.HostConfig.NetworkMode]: {} }, Ports: {} },
+    OCIConfig: readConfig(record.Id),
+  };
+}

@@ -1,0 +1,175 @@
+// The daemonless lifecycle of --rootfs containers: run -d, ps, logs, stop,
+// kill, rm, wait, start -a, attach, restart policies, --rm, a killed monitor,
+// and parallel runs. As root and as the unprivileged test user, each test with
+// its own store (SKIFF_ROOT).
+import { spawn } from 'node:child_process';
+import { mkdtempSync, chmodSync, chownSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, test } from 'vitest';
+import { asModeUser, collect, integrationEnv, modes, runSkiff, spawnSkiff, waitForOutput, type Mode } from './harness.js';
+
+function storeFor(mode: Mode): Record<string, string> {
+  const dir = mkdtempSync(path.join(integrationEnv().workDir, 'store-'));
+  chmodSync(dir, 0o700);
+  if (mode.user) chownSync(dir, mode.user.uid, mode.user.gid);
+  return { SKIFF_ROOT: dir };
+}
+
+async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe.each(modes())('container lifecycle ($name)', (mode) => {
+  const skiff = (env: Record<string, string>, args: string[], input?: string) => runSkiff(mode, args, { env, input });
+  const LOOP = 'echo started; trap "echo got-TERM; exit 0" TERM; while :; do sleep 0.05; done';
+
+  test('run -d, ps, logs, stop, rm', async () => {
+    const env = storeFor(mode);
+    const started = await skiff(env, ['run', '-d', '--name', 'web', '--rootfs', mode.rootfs, 'sh', '-c', LOOP]);
+    expect(started.stderr).toBe('');
+    expect(started.stdout).toMatch(/^[0-9a-f]{64}\n$/);
+    const id = started.stdout.trim();
+
+    const ps = await skiff(env, ['ps']);
+    const [header, row] = ps.stdout.trimEnd().split('\n');
+    expect(header).toMatch(/^CONTAINER ID\s+IMAGE\s+COMMAND\s+CREATED\s+STATUS\s+PORTS\s+NAMES$/);
+    expect(row).toMatch(new RegExp(`^${id.slice(0, 12)}\\s.*Up .*\\sweb$`));
+
+    await until('the first log line', async () => ((await skiff(env, ['logs', 'web'])).stdout === 'started\n' ? true : undefined));
+    const stop = await skiff(env, ['stop', 'web']);
+    expect(stop.stdout).toBe('web\n');
+    expect((await skiff(env, ['logs', 'web'])).stdout).toBe('started\ngot-TERM\n');
+    const status = await skiff(env, ['container', 'inspect', '--format', '{{.State.Status}} {{.State.ExitCode}} {{.Name}}', id.slice(0, 8)]);
+    expect(status.stdout).toBe('exited 0 /web\n');
+    expect((await skiff(env, ['ps', '-q'])).stdout).toBe('');
+    expect((await skiff(env, ['ps', '-a', '-q', '--no-trunc'])).stdout).toBe(`${id}\n`);
+    expect((await skiff(env, ['rm', 'web'])).stdout).toBe('web\n');
+    expect((await skiff(env, ['ps', '-a', '-q'])).stdout).toBe('');
+  });
+
+  test('logs -f follows a live container and ends when it exits; -t and --tail', async () => {
+    const env = storeFor(mode);
+    await skiff(env, ['run', '-d', '--name', 'counter', '--rootfs', mode.rootfs, 'sh', '-c', 'for i in 1 2 3 4 5; do echo line-$i; sleep 0.2; done; echo err >&2']);
+    const follow = await skiff(env, ['logs', '-f', 'counter']);
+    expect(follow.stdout).toBe('line-1\nline-2\nline-3\nline-4\nline-5\n');
+    expect(follow.stderr).toBe('err\n');
+    const tail = await skiff(env, ['logs', '--tail', '2', '-t', 'counter']);
+    expect(tail.stdout).toMatch(/^\d{4}-\d\d-\d\dT[\d:.]+Z line-5\n$/);
+    expect(tail.stderr).toMatch(/Z err\n$/);
+  });
+
+  test('wait and exit codes; kill -s; start -a', async () => {
+    const env = storeFor(mode);
+    await skiff(env, ['run', '-d', '--name', 'three', '--rootfs', mode.rootfs, 'sh', '-c', 'sleep 0.3; exit 3']);
+    expect((await skiff(env, ['wait', 'three'])).stdout).toBe('3\n');
+
+    await skiff(env, ['run', '-d', '--name', 'victim', '--rootfs', mode.rootfs, 'sh', '-c', 'trap "exit 42" USR1; while :; do sleep 0.05; done']);
+    await new Promise((r) => setTimeout(r, 200));
+    expect((await skiff(env, ['kill', '-s', 'USR1', 'victim'])).code).toBe(0);
+    expect((await skiff(env, ['wait', 'victim'])).stdout).toBe('42\n');
+    const again = await skiff(env, ['kill', 'victim']);
+    expect(again.code).toBe(125);
+    expect(again.stderr).toMatch(/is not running\n$/);
+
+    const created = await skiff(env, ['create', '--name', 'later', '--rootfs', mode.rootfs, 'sh', '-c', 'echo from-start; exit 7']);
+    expect(created.code).toBe(0);
+    expect((await skiff(env, ['ps', '-a', '--format', '{{.Names}} {{.Status}}'])).stdout).toContain('later Created\n');
+    const attached = await skiff(env, ['start', '-a', 'later']);
+    expect(attached.stdout).toBe('from-start\n');
+    expect(attached.code).toBe(7);
+  });
+
+  test('a non-root container process is signalled inside its user namespace', async () => {
+    const env = storeFor(mode);
+    await skiff(env, ['run', '-d', '-u', 'app', '--name', 'app', '--rootfs', mode.rootfs, 'sh', '-c', LOOP]);
+    await new Promise((r) => setTimeout(r, 200));
+    const t0 = Date.now();
+    expect((await skiff(env, ['stop', 'app'])).code).toBe(0);
+    expect(Date.now() - t0).toBeLessThan(5000); // stopped by its TERM trap, not the 10 s SIGKILL
+    expect((await skiff(env, ['logs', 'app'])).stdout).toBe('started\ngot-TERM\n');
+  });
+
+  test('attach and detach keys', async () => {
+    const env = storeFor(mode);
+    await skiff(env, ['run', '-d', '-i', '--name', 'cat', '--rootfs', mode.rootfs, 'sh', '-c', 'while read l; do echo "echo:$l"; done']);
+    const child = spawnSkiff(mode, ['attach', '--detach-keys', 'ctrl-x', 'cat'], { env });
+    const done = collect(child, null);
+    child.stdin!.write('hello\n');
+    await waitForOutput(child, 'echo:hello');
+    child.stdin!.write('\x18');
+    const r = await done;
+    expect(r.code).toBe(0);
+    expect((await skiff(env, ['ps', '--format', '{{.Names}}'])).stdout).toBe('cat\n');
+    expect((await skiff(env, ['rm', '-f', 'cat'])).code).toBe(0);
+  });
+
+  test('--restart on-failure:2 restarts twice; --rm removes itself', async () => {
+    const env = storeFor(mode);
+    await skiff(env, ['run', '-d', '--restart', 'on-failure:2', '--name', 'flaky', '--rootfs', mode.rootfs, 'sh', '-c', 'echo try; exit 1']);
+    const code = await skiff(env, ['wait', 'flaky']);
+    expect(code.stdout).toBe('1\n');
+    const restarts = await until('two restarts', async () => {
+      const r = await skiff(env, ['container', 'inspect', '-f', '{{.RestartCount}}', 'flaky']);
+      return r.stdout.trim() === '2' ? r : undefined;
+    });
+    expect(restarts.stdout).toBe('2\n');
+    expect((await skiff(env, ['logs', 'flaky'])).stdout).toBe('try\ntry\ntry\n');
+
+    await skiff(env, ['run', '-d', '--rm', '--name', 'gone', '--rootfs', mode.rootfs, 'true']);
+    await until('self-removal', async () => ((await skiff(env, ['ps', '-a', '--format', '{{.Names}}'])).stdout.includes('gone') ? undefined : true));
+    expect((await skiff(env, ['ps', '-a', '--format', '{{.Names}}'])).stdout).toBe('flaky\n');
+  });
+
+  test('a SIGKILLed monitor: ps and inspect still tell the truth', async () => {
+    const env = storeFor(mode);
+    const id = (await skiff(env, ['run', '-d', '--name', 'orphan', '--rootfs', mode.rootfs, 'sleep', '60'])).stdout.trim();
+    const monitorPid = Number((await skiff(env, ['container', 'inspect', '-f', '{{.State.Pid}}', id])).stdout) > 0;
+    expect(monitorPid).toBe(true);
+    // Kill the monitor (the container dies with it: parent-death signal).
+    const [file, ...args] = asModeUser(mode, ['sh', '-c', `kill -9 $(grep -o '"MonitorPid":[0-9]*' ${env['SKIFF_ROOT']}/containers/${id}/pid.json | cut -d: -f2)`]);
+    await collect(spawn(file!, args, { stdio: ['pipe', 'pipe', 'pipe'] }));
+    const state = await until('exited', async () => {
+      const r = await skiff(env, ['container', 'inspect', '-f', '{{.State.Status}} {{.State.ExitCode}}', id]);
+      return r.stdout.startsWith('exited') ? r : undefined;
+    });
+    expect(state.stdout).toBe('exited 137\n');
+    expect((await skiff(env, ['rm', 'orphan'])).code).toBe(0);
+  });
+
+  test('bad input: unknown container, name conflict, removing a running one', async () => {
+    const env = storeFor(mode);
+    const unknown = await skiff(env, ['stop', 'nope']);
+    expect(unknown.code).toBe(125);
+    expect(unknown.stderr).toBe('skiff: no such container: nope\n');
+    await skiff(env, ['run', '-d', '--name', 'busy', '--rootfs', mode.rootfs, 'sleep', '30']);
+    const conflict = await skiff(env, ['run', '-d', '--name', 'busy', '--rootfs', mode.rootfs, 'true']);
+    expect(conflict.code).toBe(125);
+    expect(conflict.stderr).toMatch(/^skiff: the container name "\/busy" is already in use by container "[0-9a-f]{64}"/);
+    const running = await skiff(env, ['rm', 'busy']);
+    expect(running.code).toBe(125);
+    expect(running.stderr).toMatch(/container is running: stop the container before removing or force remove/);
+    const t0 = Date.now();
+    expect((await skiff(env, ['rm', '-f', 'busy'])).code).toBe(0);
+    expect(Date.now() - t0).toBeLessThan(3000); // Docker's semantics: SIGKILL at once
+    const stopped = await skiff(env, ['stop', 'nope2']);
+    expect(stopped.code).toBe(125);
+  });
+
+  test('ten run -d and rm -f in parallel leave a consistent store', async () => {
+    const env = storeFor(mode);
+    const runs = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => skiff(env, ['run', '-d', '--name', `p${i}`, '--rootfs', mode.rootfs, 'sleep', '30'])),
+    );
+    expect(runs.map((r) => r.code)).toEqual(Array(10).fill(0));
+    expect((await skiff(env, ['ps', '-q'])).stdout.trim().split('\n')).toHaveLength(10);
+    const removed = await Promise.all(Array.from({ length: 10 }, (_, i) => skiff(env, ['rm', '-f', `p${i}`])));
+    expect(removed.map((r) => r.code)).toEqual(Array(10).fill(0));
+    expect((await skiff(env, ['ps', '-a', '-q'])).stdout).toBe('');
+  });
+});
