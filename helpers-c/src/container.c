@@ -124,23 +124,15 @@ static void switch_user(const struct container_spec *spec, const struct resolved
   if (setresuid(user->uid, user->uid, user->uid) < 0) die_errno("setresuid(%u)", (unsigned)user->uid);
 }
 
-noreturn void container_main(const struct container_spec *spec, int sync_sock) {
-  /* The container dies with its helper, even during setup. */
-  if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) die_errno("prctl(PR_SET_PDEATHSIG)");
-  if (!sync_expect(sync_sock, SYNC_MAPS_WRITTEN)) _exit(EXIT_SKIFF_FAILED);
-  if (spec->userns) become_root_in_userns();
-  if (setsid() < 0) die_errno("setsid");
-
-  mounts_setup_rootfs(spec, container_gid_mapped(spec, 5));
-  if (spec->hostname && sethostname(spec->hostname, strlen(spec->hostname)) < 0)
-    die_errno("sethostname %s", spec->hostname);
-  if (spec->network == NETWORK_NONE) loopback_up();
+/* Everything after the filesystem: terminal, user, capabilities, exec. Shared
+ * by the container's first process and by `exec` after it joined. */
+noreturn void container_become_process(const struct container_spec *spec, int sync_sock, bool create_workdir) {
   if (spec->tty) setup_tty(sync_sock);
 
   struct resolved_user user;
   user_resolve(spec->user, &user);
   char **env = environment_with_home(spec, &user);
-  make_workdir(spec->cwd);
+  if (create_workdir) make_workdir(spec->cwd);
 
   caps_limit_bounding(spec->caps);
   switch_user(spec, &user);
@@ -153,4 +145,18 @@ noreturn void container_main(const struct container_spec *spec, int sync_sock) {
   exec_cloexec_from(3);
   if (spec->init) init_run(spec->argv.items, env);
   exec_command(spec->argv.items, env);
+}
+
+noreturn void container_main(const struct container_spec *spec, int sync_sock) {
+  /* The container dies with its helper, even during setup. */
+  if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) die_errno("prctl(PR_SET_PDEATHSIG)");
+  if (!sync_expect(sync_sock, SYNC_MAPS_WRITTEN)) _exit(EXIT_SKIFF_FAILED);
+  if (spec->userns) become_root_in_userns();
+  if (setsid() < 0) die_errno("setsid");
+
+  mounts_setup_rootfs(spec, container_gid_mapped(spec, 5));
+  if (spec->hostname && sethostname(spec->hostname, strlen(spec->hostname)) < 0)
+    die_errno("sethostname %s", spec->hostname);
+  if (spec->network == NETWORK_NONE) loopback_up();
+  container_become_process(spec, sync_sock, true);
 }

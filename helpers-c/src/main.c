@@ -3,6 +3,7 @@
 #include "protocol.h"
 #include "report.h"
 #include "fsops.h"
+#include "join.h"
 #include "run.h"
 #include "kill.h"
 #include "userns.h"
@@ -13,6 +14,7 @@
 static int usage(void) {
   fprintf(stderr, "usage: skiff-helper run       (spec on fd %d; see docs/helper-protocol.md)\n"
                   "       skiff-helper userns    (spec on fd %d)\n"
+                  "       skiff-helper exec      (spec on fd 3: join a running container)\n"
                   "       skiff-helper fsops DIR (operations on stdin)\n"
                   "       skiff-helper kill PID SIGNAL\n"
                   "       skiff-helper version\n", SKIFF_SPEC_FD, SKIFF_SPEC_FD);
@@ -23,6 +25,7 @@ int main(int argc, char **argv) {
   if (argc < 2) return usage();
   if (strcmp(argv[1], "run") == 0) run_main();
   if (strcmp(argv[1], "userns") == 0) userns_main();
+  if (strcmp(argv[1], "exec") == 0) join_main(argv);
   if (strcmp(argv[1], "fsops") == 0 && argc == 3) fsops_main(argv[2]);
   if (strcmp(argv[1], "kill") == 0 && argc == 4) kill_main(argv[2], argv[3]);
   if (strcmp(argv[1], "version") == 0) {

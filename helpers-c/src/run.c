@@ -72,7 +72,7 @@ static void drain(int master) {
 }
 
 /* Waits for the container's first process, relaying signals and the pty. */
-static int supervise(pid_t child, int master, bool relay_stdin) {
+int supervise(pid_t child, int master, bool relay_stdin) {
   sigset_t set;
   forwarded_set(&set);
   int sfd = signalfd(-1, &set, SFD_CLOEXEC);

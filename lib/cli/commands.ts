@@ -12,6 +12,7 @@ export const COMMANDS: CommandEntry[] = [
   { name: 'kill', summary: 'Send a signal to one or more running containers', load: () => import('./commands/kill.js') },
   { name: 'rm', summary: 'Remove one or more containers', load: () => import('./commands/rm.js') },
   { name: 'wait', summary: 'Block until containers stop, then print their exit codes', load: () => import('./commands/wait.js') },
+  { name: 'exec', summary: 'Run a command in a running container', load: () => import('./commands/exec.js') },
   { name: 'attach', summary: 'Attach to a running container', load: () => import('./commands/attach.js') },
   { name: 'container', summary: 'Manage containers', load: () => import('./commands/container.js') },
   { name: 'pull', summary: 'Pull an image from a registry', load: () => import('./commands/pull.js') },

@@ -105,11 +105,17 @@ export interface RunResult {
  * Runs a container in the foreground: the helper inherits the caller's stdio
  * (stdin only with -i), and signals sent to skiff reach the container.
  */
-export async function runForeground(config: OciRuntimeConfig, opts: { interactive: boolean }): Promise<RunResult> {
+export async function runForeground(
+  config: OciRuntimeConfig,
+  opts: { interactive: boolean; joinPid?: number },
+): Promise<RunResult> {
   const helper = helperPath();
-  const spec = encodeSpec(helperSpecEntries(config));
+  const entries = helperSpecEntries(config);
+  // exec: the same process spec, run in the namespaces of a running container.
+  if (opts.joinPid !== undefined) entries.push(`target_pid=${opts.joinPid}`);
+  const spec = encodeSpec(entries);
   const rawTty = config.process.terminal && opts.interactive && process.stdin.isTTY === true;
-  const child = spawn(helper, ['run'], {
+  const child = spawn(helper, [opts.joinPid !== undefined ? 'exec' : 'run'], {
     stdio: [opts.interactive || config.process.terminal ? 'inherit' : 'ignore', 'inherit', 'inherit', 'pipe'],
   });
   const channel = child.stdio[3] as Socket;
@@ -211,4 +217,26 @@ export function signalContainerProcess(pid: number, signal: number): Promise<boo
       else reject(new SkiffError(stderr.trim().replace(/^skiff-helper: /, '') || `skiff-helper kill exited with ${code}`));
     });
   });
+}
+
+/** exec -d: starts the process in the running container and returns once it has exec'd; it outlives skiff. */
+export async function execBackground(config: OciRuntimeConfig, joinPid: number): Promise<number> {
+  const entries = helperSpecEntries(config);
+  entries.push(`target_pid=${joinPid}`, 'background=1');
+  const child = spawn(helperPath(), ['exec'], { stdio: ['ignore', 'ignore', 'ignore', 'pipe'], detached: true });
+  const channel = child.stdio[3] as Socket;
+  let text = '';
+  channel.setEncoding('utf8').on('data', (d: string) => (text += d));
+  channel.end(encodeSpec(entries));
+  await new Promise<void>((resolve, reject) => {
+    child.on('error', (err) => reject(new SkiffError(`cannot start the skiff helper: ${err.message}`)));
+    channel.on('close', () => resolve());
+    channel.on('error', () => resolve());
+  });
+  child.unref();
+  const report = parseReports(text);
+  const failure = report.errors[0];
+  if (failure) throw new SkiffError(failure.message, failure.exitCode);
+  if (report.pid === undefined) throw new SkiffError('the skiff helper did not report the process it started');
+  return report.pid;
 }

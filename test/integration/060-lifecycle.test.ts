@@ -173,3 +173,33 @@ describe.each(modes())('container lifecycle ($name)', (mode) => {
     expect((await skiff(env, ['ps', '-a', '-q'])).stdout).toBe('');
   });
 });
+
+describe.each(modes())('exec ($name)', (mode) => {
+  test("exec joins the container's PID namespace, hostname, mounts and environment", async () => {
+    const env = storeFor(mode);
+    const skiff = (args: string[], input?: string) => runSkiff(mode, args, { env, input });
+    await skiff(['run', '-d', '--name', 'box', '-e', 'FROM_RUN=yes', '--hostname', 'boxhost', '--rootfs', mode.rootfs, 'sh', '-c', 'echo marker > /tmp/marker; sleep 60']);
+    await new Promise((r) => setTimeout(r, 300));
+    const r = await skiff(['exec', '-e', 'EXTRA=1', 'box', 'sh', '-c', 'hostname; echo $FROM_RUN $EXTRA; cat /tmp/marker; ps -o pid,comm | grep -c sleep; readlink /proc/1/exe']);
+    expect(r.stdout).toBe('boxhost\nyes 1\nmarker\n1\n/bin/busybox\n');
+    expect((await skiff(['exec', 'box', 'sh', '-c', 'exit 33'])).code).toBe(33);
+    const missing = await skiff(['exec', 'box', 'no-such-cmd']);
+    expect(missing.code).toBe(127);
+    expect(missing.stderr).toBe('skiff: exec: "no-such-cmd": executable file not found in $PATH\n');
+    expect((await skiff(['exec', '-u', 'app', '-w', '/tmp', 'box', 'sh', '-c', 'id -u; pwd'])).stdout).toBe('1000\n/tmp\n');
+    expect((await skiff(['exec', '-i', 'box', 'cat'], 'piped\n')).stdout).toBe('piped\n');
+    await skiff(['exec', '-d', 'box', 'sh', '-c', 'echo background > /tmp/bg']);
+    const bg = await until('the background exec', async () => {
+      const out = await skiff(['exec', 'box', 'cat', '/tmp/bg']);
+      return out.code === 0 ? out : undefined;
+    });
+    expect(bg.stdout).toBe('background\n');
+    // CVE-2019-5736: the exec'd helper runs from a sealed memfd and is non-dumpable.
+    const probe = await skiff(['exec', 'box', 'sh', '-c', 'for p in /proc/[0-9]*; do readlink $p/exe; done | grep -c skiff-helper']);
+    expect(probe.stdout.trim()).toBe('0');
+    const stopped = await skiff(['rm', '-f', 'box']);
+    expect(stopped.code).toBe(0);
+    const gone = await skiff(['exec', 'box', 'true']);
+    expect(gone.code).toBe(125);
+  });
+});

@@ -18,6 +18,7 @@ const SUBCOMMANDS: Record<string, () => Promise<CommandModule>> = {
   wait: () => import('./wait.js'),
   logs: () => import('./logs.js'),
   attach: () => import('./attach.js'),
+  exec: () => import('./exec.js'),
   inspect: () => import('./container-inspect.js'),
 };
 

@@ -1,0 +1,54 @@
+// `exec`: a new process in a running container, with the container's own
+// process spec (config.json) as the base and the exec flags on top.
+import { SkiffError } from '../errors.js';
+import { execBackground, runForeground } from '../namespaces/helper.js';
+import { resolveEnvironment } from '../oci/spec/env.js';
+import type { OciRuntimeConfig } from '../oci/runtime-spec.js';
+import { containerState } from './state.js';
+import { readConfig, type ContainerRecord } from './store.js';
+
+export interface ExecRequest {
+  command: string[];
+  env: string[];
+  envFiles: string[];
+  user?: string;
+  workdir?: string;
+  tty: boolean;
+  interactive: boolean;
+}
+
+export function execConfig(base: OciRuntimeConfig, req: ExecRequest): OciRuntimeConfig {
+  const env = new Map(base.process.env.map((e) => [e.slice(0, e.indexOf('=')), e]));
+  for (const e of resolveEnvironment(req.env, req.envFiles, process.env)) env.set(e.slice(0, e.indexOf('=')), e);
+  if (req.tty && !env.has('TERM')) env.set('TERM', 'TERM=xterm');
+  const user = req.user ?? base.process.user.username ?? '';
+  if (req.workdir !== undefined && !req.workdir.startsWith('/')) throw new SkiffError(`the working directory "${req.workdir}" is invalid: it needs to be an absolute path`);
+  return {
+    ...base,
+    process: {
+      ...base.process,
+      args: req.command,
+      env: [...env.values()],
+      cwd: req.workdir ?? base.process.cwd,
+      terminal: req.tty,
+      user: user === '' ? { uid: 0, gid: 0 } : { uid: 0, gid: 0, username: user },
+    },
+    annotations: { ...base.annotations, 'io.skiff.init': 'false', 'io.skiff.stdin': String(req.interactive) },
+  };
+}
+
+export async function execInContainer(record: ContainerRecord, req: ExecRequest & { detach?: boolean }): Promise<number> {
+  const state = containerState(record);
+  if (!state.Running) throw new SkiffError(`container ${record.Id} is not running`);
+  const base = readConfig(record.Id);
+  if (!base) throw new SkiffError(`container ${record.Id} has no config.json`);
+  if (req.detach) {
+    if (req.tty || req.interactive) throw new SkiffError('exec -d cannot be combined with -i or -t');
+    await execBackground(execConfig(base, req), state.Pid);
+    return 0;
+  }
+  const { exitCode, report } = await runForeground(execConfig(base, req), { interactive: req.interactive, joinPid: state.Pid });
+  const failure = report.errors[0];
+  if (failure) throw new SkiffError(failure.message, failure.exitCode);
+  return exitCode;
+}
