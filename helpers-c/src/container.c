@@ -143,7 +143,7 @@ noreturn void container_become_process(const struct container_spec *spec, int sy
   if (chdir(spec->cwd) < 0) die(EXIT_CANNOT_INVOKE, errno, "chdir to the working directory %s", spec->cwd);
 
   exec_cloexec_from(3);
-  if (spec->init) init_run(spec->argv.items, env);
+  if (spec->init) init_run(spec->argv.items, env, sync_sock);
   exec_command(spec->argv.items, env);
 }
 

@@ -4,25 +4,38 @@
 #include "start.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-noreturn void init_run(char *const argv[], char *const env[]) {
+noreturn void init_run(char *const argv[], char *const env[], int sync_sock) {
   sigset_t all, previous;
   sigfillset(&all);
   if (sigprocmask(SIG_BLOCK, &all, &previous) < 0) die_errno("sigprocmask");
+  int exec_done[2];
+  if (pipe2(exec_done, O_CLOEXEC) < 0) die_errno("pipe2");
   pid_t child = fork();
   if (child < 0) die_errno("fork the command under init");
   if (child == 0) {
     if (sigprocmask(SIG_SETMASK, &previous, NULL) < 0) die_errno("sigprocmask");
     exec_command(argv, env);
   }
-  /* This process runs the helper's binary inside the container: make it
-   * non-dumpable so no container process can open /proc/1/exe (CVE-2019-5736). */
-  if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) die_errno("prctl(PR_SET_DUMPABLE)");
+  /* Once the command has exec'd (or reported why it could not), init lets go
+   * of the sync socket and the report fd: skiff waits for both to close. */
+  close(exec_done[1]);
+  char byte;
+  while (read(exec_done[0], &byte, 1) < 0 && errno == EINTR) {
+  }
+  close(exec_done[0]);
+  close(sync_sock);
+  if (report_fd() >= 0) close(report_fd());
+  report_set_fd(-1);
+  /* This process runs the helper inside the container: skiff started it from
+   * a sealed memfd copy (run --sealed), so /proc/1/exe cannot be written. */
+  if (prctl(PR_SET_NAME, "skiff-init", 0, 0, 0) < 0) die_errno("prctl(PR_SET_NAME)");
   for (;;) {
     siginfo_t info;
     int sig = sigwaitinfo(&all, &info);

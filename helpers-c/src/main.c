@@ -5,6 +5,7 @@
 #include "fsops.h"
 #include "join.h"
 #include "run.h"
+#include "sealed.h"
 #include "kill.h"
 #include "userns.h"
 
@@ -12,7 +13,7 @@
 #include <string.h>
 
 static int usage(void) {
-  fprintf(stderr, "usage: skiff-helper run       (spec on fd %d; see docs/helper-protocol.md)\n"
+  fprintf(stderr, "usage: skiff-helper run [--sealed] (spec on fd %d; see docs/helper-protocol.md)\n"
                   "       skiff-helper userns    (spec on fd %d)\n"
                   "       skiff-helper exec      (spec on fd 3: join a running container)\n"
                   "       skiff-helper fsops DIR (operations on stdin)\n"
@@ -23,7 +24,11 @@ static int usage(void) {
 
 int main(int argc, char **argv) {
   if (argc < 2) return usage();
-  if (strcmp(argv[1], "run") == 0) run_main();
+  if (strcmp(argv[1], "run") == 0) {
+    /* --sealed: the helper itself will live in the container (--init). */
+    if (argc > 2 && strcmp(argv[2], "--sealed") == 0) sealed_reexec(argv);
+    run_main();
+  }
   if (strcmp(argv[1], "userns") == 0) userns_main();
   if (strcmp(argv[1], "exec") == 0) join_main(argv);
   if (strcmp(argv[1], "fsops") == 0 && argc == 3) fsops_main(argv[2]);

@@ -166,6 +166,11 @@ export function writeExitFile(id: string, exit: ExitFile): void {
   writeJsonAtomically(path.join(containerDir(id), 'exit.json'), exit);
 }
 
+/** A foreground run's start, recorded by skiff itself (detached runs: by the monitor). */
+export function writeStartFile(id: string, started: PidFile): void {
+  writeJsonAtomically(path.join(containerDir(id), 'pid.json'), started);
+}
+
 export function clearRunState(id: string): void {
   for (const f of ['pid.json', 'exit.json']) rmSync(path.join(containerDir(id), f), { force: true });
 }

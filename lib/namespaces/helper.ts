@@ -68,6 +68,11 @@ export function helperSpecEntries(config: OciRuntimeConfig): string[] {
   return entries;
 }
 
+/** With --init the helper itself lives in the container: it must run from a sealed copy (CVE-2019-5736). */
+function runArgs(config: OciRuntimeConfig): string[] {
+  return config.annotations['io.skiff.init'] === 'true' ? ['run', '--sealed'] : ['run'];
+}
+
 export function encodeSpec(entries: string[]): Buffer {
   for (const e of entries) {
     if (e.includes('\0')) throw new SkiffError(`a value contains a NUL byte: ${e.slice(0, e.indexOf('='))}`);
@@ -107,7 +112,7 @@ export interface RunResult {
  */
 export async function runForeground(
   config: OciRuntimeConfig,
-  opts: { interactive: boolean; joinPid?: number },
+  opts: { interactive: boolean; joinPid?: number; onStart?: (pid: number, helperPid: number) => void },
 ): Promise<RunResult> {
   const helper = helperPath();
   const entries = helperSpecEntries(config);
@@ -115,14 +120,20 @@ export async function runForeground(
   if (opts.joinPid !== undefined) entries.push(`target_pid=${opts.joinPid}`);
   const spec = encodeSpec(entries);
   const rawTty = config.process.terminal && opts.interactive && process.stdin.isTTY === true;
-  const child = spawn(helper, [opts.joinPid !== undefined ? 'exec' : 'run'], {
+  const child = spawn(helper, opts.joinPid !== undefined ? ['exec'] : runArgs(config), {
     stdio: [opts.interactive || config.process.terminal ? 'inherit' : 'ignore', 'inherit', 'inherit', 'pipe'],
   });
   const channel = child.stdio[3] as Socket;
   let reportText = '';
   channel.setEncoding('utf8');
+  let announced = false;
   channel.on('data', (chunk: string) => {
     reportText += chunk;
+    const pid = /^pid\t(\d+)$/m.exec(reportText);
+    if (pid && !announced && opts.onStart && child.pid !== undefined) {
+      announced = true;
+      opts.onStart(Number(pid[1]), child.pid);
+    }
   });
   channel.on('error', () => {
     // The helper died early; its exit status says what happened.
@@ -174,7 +185,7 @@ export async function startMonitored(config: OciRuntimeConfig, files: MonitorFil
   entries.push(`restart=${files.restart.name}`, `restart_max=${files.restart.max}`);
   for (const arg of files.onExit) entries.push(`on_exit=${arg}`);
   if (files.attachWait) entries.push('attach_wait=1');
-  const child = spawn(helperPath(), ['run'], { stdio: ['ignore', 'ignore', 'ignore', 'pipe'] });
+  const child = spawn(helperPath(), runArgs(config), { stdio: ['ignore', 'ignore', 'ignore', 'pipe'] });
   const channel = child.stdio[3] as Socket;
   let text = '';
   channel.setEncoding('utf8').on('data', (d: string) => (text += d));

@@ -9,7 +9,8 @@ import { resolveEnvironment } from '../oci/spec/env.js';
 import type { NetworkMode, RunOptions } from '../oci/spec/options.js';
 import { buildRuntimeConfig } from '../oci/spec/runtime.js';
 import { newContainerId, shortId } from './ids.js';
-import { createContainer, type ContainerRecord } from '../containers/store.js';
+import { createContainer, removeContainerFiles, writeExitFile, writeStartFile, type ContainerRecord } from '../containers/store.js';
+import type { OciRuntimeConfig } from '../oci/runtime-spec.js';
 import { NAME_PATTERN, randomName } from '../containers/names.js';
 
 export interface RunRequest {
@@ -100,6 +101,10 @@ export function parseRestartPolicy(text: string): { Name: string; MaximumRetryCo
 
 /** create (and run -d): the container's record and config.json, stored; not started. */
 export function createContainerFromRequest(req: ContainerRequest): ContainerRecord {
+  return prepareContainer(req).record;
+}
+
+function prepareContainer(req: ContainerRequest): { record: ContainerRecord; config: OciRuntimeConfig; options: RunOptions } {
   const options = resolveRunOptions(req);
   warnSingleMapping(options);
   const restart = parseRestartPolicy(req.restart);
@@ -130,16 +135,36 @@ export function createContainerFromRequest(req: ContainerRequest): ContainerReco
     HostConfig: { AutoRemove: req.autoRemove, NetworkMode: options.network, Init: options.init, RestartPolicy: restart },
   };
   createContainer(record, config);
-  return record;
+  return { record, config, options };
 }
 
-export async function runContainer(req: RunRequest): Promise<number> {
-  const options = resolveRunOptions(req);
-  warnSingleMapping(options);
-  const config = buildRuntimeConfig(options);
-  const { exitCode, report } = await runForeground(config, { interactive: options.interactive });
+/**
+ * A foreground run: the container is stored like any other (ps -a shows it,
+ * --rm removes it), but the helper runs it on skiff's own stdio, with no
+ * monitor in between. skiff records its start and end.
+ */
+export async function runContainer(req: ContainerRequest): Promise<number> {
+  const { record, config, options } = prepareContainer(req);
+  let startedAt = '';
+  let result;
+  try {
+    result = await runForeground(config, {
+      interactive: options.interactive,
+      onStart: (pid, helperPid) => {
+        startedAt = new Date().toISOString();
+        writeStartFile(record.Id, { Pid: pid, MonitorPid: helperPid, StartedAt: startedAt, RestartCount: 0 });
+      },
+    });
+  } catch (err) {
+    if (record.HostConfig.AutoRemove) removeContainerFiles(record);
+    throw err;
+  }
+  const { exitCode, report } = result;
   for (const w of report.warnings) process.stderr.write(`skiff: warning: ${w}\n`);
   const failure = report.errors[0];
+  const finalCode = failure ? failure.exitCode : exitCode;
+  if (record.HostConfig.AutoRemove) removeContainerFiles(record);
+  else writeExitFile(record.Id, { ExitCode: finalCode, StartedAt: startedAt, FinishedAt: new Date().toISOString(), RestartCount: 0 });
   if (failure) throw new SkiffError(failure.message, failure.exitCode);
   return exitCode;
 }

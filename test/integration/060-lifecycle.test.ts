@@ -203,3 +203,27 @@ describe.each(modes())('exec ($name)', (mode) => {
     expect(gone.code).toBe(125);
   });
 });
+
+describe.each(modes())('foreground runs are containers too ($name)', (mode) => {
+  test('ps -a shows a finished foreground run; --rm leaves nothing; --name works', async () => {
+    const env = storeFor(mode);
+    const skiff = (args: string[]) => runSkiff(mode, args, { env });
+    expect((await skiff(['run', '--name', 'fg', '--rootfs', mode.rootfs, 'sh', '-c', 'exit 4'])).code).toBe(4);
+    expect((await skiff(['ps', '-a', '--format', '{{.Names}} {{.State}}'])).stdout).toBe('fg exited\n');
+    expect((await skiff(['container', 'inspect', '-f', '{{.State.ExitCode}}', 'fg'])).stdout).toBe('4\n');
+    expect((await skiff(['run', '--rm', '--rootfs', mode.rootfs, 'true'])).code).toBe(0);
+    expect((await skiff(['ps', '-a', '-q'])).stdout.trim().split('\n')).toHaveLength(1);
+  });
+
+  test('run -d --init returns at once and init is PID 1', async () => {
+    const env = storeFor(mode);
+    const skiff = (args: string[]) => runSkiff(mode, args, { env });
+    const t0 = Date.now();
+    expect((await skiff(['run', '-d', '--init', '--name', 'i', '--rootfs', mode.rootfs, 'sleep', '30'])).code).toBe(0);
+    expect(Date.now() - t0).toBeLessThan(5000);
+    const ps = await skiff(['exec', 'i', 'ps', '-o', 'pid,comm']);
+    expect(ps.stdout).toMatch(/^\s*1 skiff-init$/m);
+    expect((await skiff(['stop', '-t', '1', 'i'])).code).toBe(0);
+    expect((await skiff(['container', 'inspect', '-f', '{{.State.ExitCode}}', 'i'])).stdout).toBe('143\n');
+  });
+});

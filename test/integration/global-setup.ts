@@ -20,6 +20,9 @@ export interface TestUser {
 
 export interface IntegrationEnv {
   installDir: string;
+  /** Default stores (SKIFF_ROOT) for tests that do not make their own: one per mode. */
+  rootStore: string;
+  userStore: string | null;
   rootRootfs: string | null;
   testUser: TestUser | null;
   userRootfs: string | null;
@@ -86,7 +89,15 @@ export default function setup(project: TestProject) {
     userRootfs = path.join(workDir, 'rootfs');
     execFileSync('sh', [script, userRootfs]);
   }
-  project.provide('integration', { installDir, rootRootfs, testUser, userRootfs, workDir });
+  const rootStore = path.join(workDir, 'store-root');
+  mkdirSync(rootStore, { mode: 0o700 });
+  let userStore: string | null = null;
+  if (testUser) {
+    userStore = path.join(workDir, 'store-user');
+    mkdirSync(userStore, { mode: 0o700 });
+    if (isRoot) chownSync(userStore, testUser.uid, testUser.gid);
+  }
+  project.provide('integration', { installDir, rootStore, userStore, rootRootfs, testUser, userRootfs, workDir });
   return () => {
     // Rootless files may belong to sub-IDs: remove them as root or from a user namespace.
     if (isRoot) rmSync(workDir, { recursive: true, force: true });

@@ -33,7 +33,10 @@ export function skiffBin(): string {
 /** A clean environment, as a user's login would have (no NODE_EXTRA_CA_CERTS etc.). */
 function cleanEnv(mode: Mode, extra: Record<string, string> = {}): Record<string, string> {
   const home = mode.user ? mode.user.home : '/root';
+  const env = integrationEnv();
   return {
+    // Never the machine's real store: one per mode, per test run.
+    SKIFF_ROOT: (mode.user ? env.userStore : env.rootStore) ?? env.rootStore,
     PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
     HOME: home,
     USER: mode.user ? mode.user.name : 'root',

@@ -51,9 +51,7 @@ export async function run(args: ParsedArgs): Promise<number> {
     process.stdout.write(`${record.Id}\n`);
     return 0;
   }
-  if (req.name !== undefined || req.restart !== 'no') {
-    throw new SkiffError('--name and --restart need a container that skiff keeps: add -d (foreground --rootfs runs keep no state yet)');
-  }
+  if (req.restart !== 'no') throw new SkiffError('--restart applies to detached containers: add -d');
   const { runContainer } = await import('../../runtime/run.js');
   return runContainer(req);
 }
