@@ -2,7 +2,9 @@
 // environment (env -i: root's NODE_EXTRA_CA_CERTS alone adds ~70 ms to Node),
 // report min and median wall time, and compare against baselines measured in
 // the same run. Timings are printed, never asserted.
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { cpSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
 
 export const CLEAN_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
@@ -45,4 +47,13 @@ export function printTable(title, rows, baselineName) {
     const delta = base ? `${r.median - base.median >= 0 ? '+' : ''}${(r.median - base.median).toFixed(1)} ms` : '';
     console.log(`${r.name.padEnd(48)} ${r.min.toFixed(1).padStart(8)} ${r.median.toFixed(1).padStart(8)}  ${ratio} (${delta})`);
   }
+}
+
+/** A copy of the built skiff in dir that every user can read (and that a rebuild cannot pull away mid-run). */
+export function installCopy(root, dir) {
+  mkdirSync(path.join(dir, 'helpers-c'), { recursive: true });
+  for (const part of ['bin', 'dist', 'package.json']) cpSync(path.join(root, part), path.join(dir, part), { recursive: true });
+  cpSync(path.join(root, 'helpers-c/skiff-helper'), path.join(dir, 'helpers-c/skiff-helper'));
+  execFileSync('chmod', ['-R', 'a+rX', dir]);
+  return path.join(dir, 'bin/skiff');
 }

@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, cpSync, mkdirSync, mkdtempSync, rmSync, chownSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { asUser, lookupUser, printTable, timeCommand } from './lib.mjs';
+import { asUser, installCopy, lookupUser, printTable, timeCommand } from './lib.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const runs = Number(process.env.BENCH_RUNS ?? 30);
@@ -14,12 +14,7 @@ const work = mkdtempSync('/tmp/skiff-bench-');
 chmodSync(work, 0o755);
 
 // A copy every user can read, like the tests use.
-const install = path.join(work, 'skiff');
-mkdirSync(path.join(install, 'helpers-c'), { recursive: true });
-for (const part of ['bin', 'dist', 'package.json']) cpSync(path.join(root, part), path.join(install, part), { recursive: true });
-cpSync(path.join(root, 'helpers-c/skiff-helper'), path.join(install, 'helpers-c/skiff-helper'));
-execFileSync('chmod', ['-R', 'a+rX', install]);
-const skiff = path.join(install, 'bin/skiff');
+const skiff = installCopy(root, path.join(work, 'skiff'));
 
 const isRoot = process.getuid() === 0;
 const user = isRoot ? lookupUser(process.env.SKIFF_BENCH_USER ?? 'skifftest') : null;
