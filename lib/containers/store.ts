@@ -7,7 +7,7 @@
 //   containers/<id>/ctr.log[.1]      the log (k8s-file format)
 //   containers/names/<name> -> <id>  a symlink: claiming a name is one atomic symlink(2)
 //   <RunRoot>/containers/<id>/attach the monitor's attach socket
-import { mkdirSync, readFileSync, readdirSync, readlinkSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import path from 'node:path';
 import { SkiffError, errnoCode } from '../errors.js';
@@ -224,4 +224,22 @@ export function renameContainer(record: ContainerRecord, newName: string): void 
 
 export function logPath(id: string): string {
   return path.join(containerDir(id), 'ctr.log');
+}
+
+/** Bytes the container's own files take (its log above all), as prune reports them. */
+export function containerDiskUsage(id: string): number {
+  let total = 0;
+  const walk = (dir: string): void => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const full = path.join(dir, entry.name);
+      if (entry.isDirectory()) walk(full);
+      else if (entry.isFile()) total += statSync(full).size;
+    }
+  };
+  try {
+    walk(containerDir(id));
+  } catch {
+    // removed meanwhile
+  }
+  return total;
 }

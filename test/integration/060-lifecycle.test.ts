@@ -227,3 +227,24 @@ describe.each(modes())('foreground runs are containers too ($name)', (mode) => {
     expect((await skiff(['container', 'inspect', '-f', '{{.State.ExitCode}}', 'i'])).stdout).toBe('143\n');
   });
 });
+
+describe.each(modes())('rename, restart, prune ($name)', (mode) => {
+  test('rename keeps the container; restart runs it again; prune removes the stopped', async () => {
+    const env = storeFor(mode);
+    const skiff = (args: string[]) => runSkiff(mode, args, { env });
+    await skiff(['run', '-d', '--name', 'a', '--rootfs', mode.rootfs, 'sh', '-c', 'echo run; sleep 30']);
+    expect((await skiff(['rename', 'a', 'b'])).code).toBe(0);
+    expect((await skiff(['ps', '--format', '{{.Names}}'])).stdout).toBe('b\n');
+    expect((await skiff(['rename', 'b', 'b'])).code).toBe(125);
+    const reused = await skiff(['run', '-d', '--name', 'a', '--rootfs', mode.rootfs, 'true']);
+    expect(reused.code).toBe(0); // the old name is free again
+    expect((await skiff(['restart', '-t', '0', 'b'])).stdout).toBe('b\n');
+    await until('two runs in the log', async () => ((await skiff(['logs', 'b'])).stdout === 'run\nrun\n' ? true : undefined));
+    expect((await skiff(['container', 'inspect', '-f', '{{.State.Status}}', 'b'])).stdout).toBe('running\n');
+    await skiff(['wait', 'a']);
+    const pruned = await skiff(['container', 'prune', '-f']);
+    expect(pruned.stdout).toMatch(/^Deleted Containers:\n[0-9a-f]{64}\n\nTotal reclaimed space: \d/);
+    expect((await skiff(['ps', '-a', '--format', '{{.Names}}'])).stdout).toBe('b\n');
+    await skiff(['rm', '-f', 'b']);
+  });
+});

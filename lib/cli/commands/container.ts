@@ -19,6 +19,9 @@ const SUBCOMMANDS: Record<string, () => Promise<CommandModule>> = {
   logs: () => import('./logs.js'),
   attach: () => import('./attach.js'),
   exec: () => import('./exec.js'),
+  rename: () => import('./rename.js'),
+  restart: () => import('./restart.js'),
+  prune: () => import('./container-prune.js'),
   inspect: () => import('./container-inspect.js'),
 };
 
