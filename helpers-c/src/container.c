@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <sched.h>
 #include <net/if.h>
 #include <signal.h>
 #include <stdio.h>
@@ -23,6 +24,15 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+void container_enter_cgroup(const char *dir) {
+  char path[4096];
+  snprintf(path, sizeof path, "%s/cgroup.procs", dir);
+  int fd = open(path, O_WRONLY | O_CLOEXEC);
+  if (fd < 0) die_errno("open %s", path);
+  if (write(fd, "0", 1) < 0) die_errno("move into the cgroup %s", dir);
+  close(fd);
+}
 
 bool container_gid_mapped(const struct container_spec *spec, unsigned long gid) {
   if (!spec->userns) return true;
@@ -153,6 +163,9 @@ noreturn void container_main(const struct container_spec *spec, int sync_sock) {
   if (!sync_expect(sync_sock, SYNC_MAPS_WRITTEN)) _exit(EXIT_SKIFF_FAILED);
   if (spec->userns) become_root_in_userns();
   if (setsid() < 0) die_errno("setsid");
+  if (spec->cgroup) container_enter_cgroup(spec->cgroup);
+  /* Its cgroup is the root of the container's cgroup namespace. */
+  if (unshare(CLONE_NEWCGROUP) < 0) die_errno("unshare the cgroup namespace");
 
   mounts_setup_rootfs(spec, container_gid_mapped(spec, 5));
   if (spec->hostname && sethostname(spec->hostname, strlen(spec->hostname)) < 0)

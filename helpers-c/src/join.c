@@ -50,6 +50,8 @@ noreturn void join_main(char **argv) {
     die_errno("prctl(PR_SET_PDEATHSIG)");
   }
 
+  /* The exec'd process belongs to the container's cgroup, like the rest of it. */
+  if (spec.cgroup) container_enter_cgroup(spec.cgroup);
   /* Open all first: once in the mount namespace, the host's /proc is gone. */
   static const struct {
     const char *name;

@@ -79,6 +79,7 @@ struct container_spec {
   const char *restart;      /* "no", "always", "on-failure" */
   unsigned long restart_max; /* on-failure:N; 0 = unlimited */
   struct string_list on_exit; /* argv run (detached, no wait) after the container is gone for good */
+  const char *cgroup; /* the container's cgroup directory: its processes are moved there */
   /* exec: the container process whose namespaces to join. */
   int target_pid;
   bool background; /* exec -d: report the pid, close fd 3, outlive skiff */

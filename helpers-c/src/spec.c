@@ -88,6 +88,7 @@ static void apply(struct container_spec *spec, char *entry) {
   else if (strcmp(key, "restart") == 0) spec->restart = value;
   else if (strcmp(key, "restart_max") == 0) spec->restart_max = strtoul(value, NULL, 10);
   else if (strcmp(key, "on_exit") == 0) list_push(&spec->on_exit, value);
+  else if (strcmp(key, "cgroup") == 0) spec->cgroup = value;
   else if (strcmp(key, "target_pid") == 0) spec->target_pid = atoi(value);
   else if (strcmp(key, "background") == 0) spec->background = parse_bool(key, value);
   else die(EXIT_SKIFF_FAILED, 0, "spec: unknown key \"%s\"", key);

@@ -13,7 +13,8 @@
 #include <unistd.h>
 
 static unsigned long clone_flags(const struct container_spec *spec) {
-  unsigned long flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP;
+  /* The cgroup namespace comes later, by unshare, once the child is in its own cgroup. */
+  unsigned long flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC;
   if (spec->userns) flags |= CLONE_NEWUSER;
   if (spec->network == NETWORK_NONE) flags |= CLONE_NEWNET;
   return flags;

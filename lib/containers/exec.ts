@@ -40,6 +40,8 @@ export function execConfig(base: OciRuntimeConfig, req: ExecRequest): OciRuntime
 export async function execInContainer(record: ContainerRecord, req: ExecRequest & { detach?: boolean }): Promise<number> {
   const state = containerState(record);
   if (!state.Running) throw new SkiffError(`container ${record.Id} is not running`);
+  // A process that joins a frozen cgroup freezes too: refuse, as Docker does.
+  if (state.Paused) throw new SkiffError(`container ${record.Id} is paused, unpause the container before exec`);
   const base = readConfig(record.Id);
   if (!base) throw new SkiffError(`container ${record.Id} has no config.json`);
   if (req.detach) {

@@ -8,6 +8,7 @@ import { signalContainerProcess, startMonitored } from '../namespaces/helper.js'
 import type net from 'node:net';
 import { attachSocketPath, connectAttach } from './attach.js';
 import { parseSignal } from './signals.js';
+import { createCgroup, setFrozen } from '../cgroups/container.js';
 import { containerState, type ContainerState } from './state.js';
 import {
   clearRunState,
@@ -38,6 +39,7 @@ export async function startContainer(record: ContainerRecord, opts: { attach?: b
   const config = readConfig(record.Id);
   if (!config) throw new SkiffError(`container ${record.Id} has no config.json: remove it and create it again`);
   clearRunState(record.Id);
+  if (record.Cgroup) createCgroup(record.Cgroup);
   const dir = containerDir(record.Id);
   const policy = record.HostConfig.RestartPolicy;
   const started = startMonitored(config, {
@@ -84,10 +86,13 @@ export async function stopContainer(record: ContainerRecord, timeoutSec: number)
   if (!state.Running) return;
   if (timeoutSec > 0) {
     await signalContainerProcess(state.Pid, parseSignal(record.Config.StopSignal || 'SIGTERM'));
+    // A frozen process cannot act on its signal: thaw it, as Podman does.
+    if (state.Paused && record.Cgroup) await setFrozen(record.Cgroup, false);
     if (await waitStopped(record, timeoutSec * 1000)) return;
   }
   state = containerState(record);
   if (state.Running) await signalContainerProcess(state.Pid, parseSignal('SIGKILL'));
+  if (state.Paused && record.Cgroup) await setFrozen(record.Cgroup, false);
   if (!(await waitStopped(record, 10_000))) throw new SkiffError(`container ${record.Id} did not stop after SIGKILL`);
 }
 
@@ -113,4 +118,17 @@ export async function waitContainer(record: ContainerRecord): Promise<number> {
     if (!existsSync(containerDir(record.Id))) throw new SkiffError(`container ${record.Id} was removed before its exit code was read`);
     await sleep(state.Status === 'created' ? 100 : POLL_MS);
   }
+}
+
+/** pause/unpause: the cgroup freezer (v2 cgroup.freeze or v1 freezer.state). */
+export async function setPaused(record: ContainerRecord, paused: boolean): Promise<void> {
+  const state = containerState(record);
+  if (!state.Running) throw new SkiffError(`container ${record.Id} is not running`);
+  if (state.Paused === paused) throw new SkiffError(`container ${record.Id} is ${paused ? 'already paused' : 'not paused'}`);
+  if (!record.Cgroup) {
+    const { planContainerCgroup } = await import('../cgroups/container.js');
+    const plan = planContainerCgroup(record.Id);
+    throw new SkiffError(`cannot ${paused ? 'pause' : 'unpause'} ${record.Name}: it has no cgroup of its own, because ${plan.cgroup ? 'it was created before this host gave containers cgroups' : plan.reason}`);
+  }
+  await setFrozen(record.Cgroup, paused);
 }

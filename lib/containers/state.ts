@@ -2,14 +2,16 @@
 // whether the monitor still lives: `ps` and `inspect` tell the truth even
 // when the monitor was killed.
 import { readFileSync } from 'node:fs';
+import { isFrozen } from '../cgroups/container.js';
 import type { ContainerRecord } from './store.js';
 import { readExitFile, readPidFile, writeExitFile } from './store.js';
 
-export type Status = 'created' | 'running' | 'exited';
+export type Status = 'created' | 'running' | 'paused' | 'exited';
 
 export interface ContainerState {
   Status: Status;
   Running: boolean;
+  Paused: boolean;
   Pid: number;
   MonitorPid: number;
   ExitCode: number;
@@ -41,6 +43,7 @@ export function containerState(record: ContainerRecord): ContainerState {
   const base: ContainerState = {
     Status: 'created',
     Running: false,
+    Paused: false,
     Pid: 0,
     MonitorPid: 0,
     ExitCode: 0,
@@ -54,7 +57,10 @@ export function containerState(record: ContainerRecord): ContainerState {
   if (exited && exited.RestartCount >= started.RestartCount) {
     return { ...current, Status: 'exited', ExitCode: exited.ExitCode, FinishedAt: exited.FinishedAt };
   }
-  if (monitorAlive(started.MonitorPid)) return { ...current, Status: 'running', Running: true, Pid: started.Pid };
+  if (monitorAlive(started.MonitorPid)) {
+    const paused = record.Cgroup !== undefined && isFrozen(record.Cgroup);
+    return { ...current, Status: paused ? 'paused' : 'running', Running: true, Paused: paused, Pid: started.Pid };
+  }
   // The monitor died without recording an end: the container died with it
   // (it is the parent-death signal's target). Record that, once.
   const again = readExitFile(record.Id);
@@ -73,7 +79,7 @@ export function containerState(record: ContainerRecord): ContainerState {
 /** Docker's STATUS column: "Up 5 seconds", "Exited (0) 2 minutes ago", "Created". */
 export function statusText(state: ContainerState, now = Date.now()): string {
   if (state.Status === 'created') return 'Created';
-  if (state.Status === 'running') return `Up ${humanDuration(now - Date.parse(state.StartedAt))}`;
+  if (state.Running) return `Up ${humanDuration(now - Date.parse(state.StartedAt))}${state.Paused ? ' (Paused)' : ''}`;
   return `Exited (${state.ExitCode}) ${humanDuration(now - Date.parse(state.FinishedAt))} ago`;
 }
 

@@ -13,6 +13,7 @@ import path from 'node:path';
 import { SkiffError, errnoCode } from '../errors.js';
 import { storeLocations } from '../host/storage.js';
 import type { OciRuntimeConfig } from '../oci/runtime-spec.js';
+import { removeCgroup, type ContainerCgroup } from '../cgroups/container.js';
 
 export interface ContainerRecord {
   Id: string;
@@ -35,6 +36,8 @@ export interface ContainerRecord {
     StopSignal: string;
     Labels: Record<string, string>;
   };
+  /** Its own cgroup, when the host gives one (root, or a delegated v2 subtree). */
+  Cgroup?: ContainerCgroup;
   HostConfig: {
     AutoRemove: boolean;
     NetworkMode: string;
@@ -212,6 +215,7 @@ export function removeContainerFiles(record: ContainerRecord): void {
   }
   if (nameOwner(record.Name) === record.Id) rmSync(path.join(namesDir(), record.Name), { force: true });
   rmSync(trash, { recursive: true, force: true });
+  if (record.Cgroup) removeCgroup(record.Cgroup);
   rmSync(runDir(record.Id), { recursive: true, force: true });
 }
 

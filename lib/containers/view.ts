@@ -51,7 +51,7 @@ export function inspectView(record: ContainerRecord, state: ContainerState) {
     State: {
       Status: state.Status,
       Running: state.Running,
-      Paused: false,
+      Paused: state.Paused,
       Restarting: false,
       OOMKilled: false,
       Dead: false,

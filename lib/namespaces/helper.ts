@@ -65,6 +65,7 @@ export function helperSpecEntries(config: OciRuntimeConfig): string[] {
   entries.push(`caps=${capabilityMask(p.capabilities.bounding)}`);
   for (const path of config.linux.maskedPaths) entries.push(`masked=${path}`);
   for (const path of config.linux.readonlyPaths) entries.push(`readonly=${path}`);
+  if (config.linux.cgroupsPath) entries.push(`cgroup=${config.linux.cgroupsPath}`);
   return entries;
 }
 

@@ -41,5 +41,7 @@ export interface OciRuntimeConfig {
     gidMappings?: OciIdMapping[];
     maskedPaths: string[];
     readonlyPaths: string[];
+    /** The container's own cgroup directory, when the host gives it one. */
+    cgroupsPath?: string;
   };
 }

@@ -11,6 +11,7 @@ import { buildRuntimeConfig } from '../oci/spec/runtime.js';
 import { newContainerId, shortId } from './ids.js';
 import { createContainer, removeContainerFiles, writeExitFile, writeStartFile, type ContainerRecord } from '../containers/store.js';
 import type { OciRuntimeConfig } from '../oci/runtime-spec.js';
+import { createCgroup, planContainerCgroup } from '../cgroups/container.js';
 import { NAME_PATTERN, randomName } from '../containers/names.js';
 
 export interface RunRequest {
@@ -112,6 +113,8 @@ function prepareContainer(req: ContainerRequest): { record: ContainerRecord; con
   const name = req.name ?? randomName();
   if (!NAME_PATTERN.test(name)) throw new SkiffError(`invalid container name "${name}": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
   const config = buildRuntimeConfig(options);
+  const plan = planContainerCgroup(options.id);
+  if (plan.cgroup) config.linux.cgroupsPath = plan.cgroup.dir;
   const record: ContainerRecord = {
     Id: options.id,
     Name: name,
@@ -132,6 +135,7 @@ function prepareContainer(req: ContainerRequest): { record: ContainerRecord; con
       StopSignal: 'SIGTERM',
       Labels: {},
     },
+    ...(plan.cgroup ? { Cgroup: plan.cgroup } : {}),
     HostConfig: { AutoRemove: req.autoRemove, NetworkMode: options.network, Init: options.init, RestartPolicy: restart },
   };
   createContainer(record, config);
@@ -145,6 +149,7 @@ function prepareContainer(req: ContainerRequest): { record: ContainerRecord; con
  */
 export async function runContainer(req: ContainerRequest): Promise<number> {
   const { record, config, options } = prepareContainer(req);
+  if (record.Cgroup) createCgroup(record.Cgroup);
   let startedAt = '';
   let result;
   try {

@@ -248,3 +248,28 @@ describe.each(modes())('rename, restart, prune ($name)', (mode) => {
     await skiff(['rm', '-f', 'b']);
   });
 });
+
+describe.each(modes())('pause and unpause ($name)', (mode) => {
+  test('the cgroup freezer, or one clear line saying why there is none', async () => {
+    const env = storeFor(mode);
+    const skiff = (args: string[]) => runSkiff(mode, args, { env });
+    await skiff(['run', '-d', '--name', 'tick', '--rootfs', mode.rootfs, 'sh', '-c', 'while :; do sleep 0.05; done']);
+    const paused = await skiff(['pause', 'tick']);
+    if (mode.name === 'root') expect(paused.code).toBe(0); // root always gets a cgroup here (v2 or v1 freezer)
+    if (paused.code === 0) {
+      expect((await skiff(['ps', '--format', '{{.Status}}'])).stdout).toMatch(/^Up .* \(Paused\)\n$/);
+      expect((await skiff(['container', 'inspect', '-f', '{{.State.Status}} {{.State.Paused}}', 'tick'])).stdout).toBe('paused true\n');
+      const exec = await skiff(['exec', 'tick', 'true']);
+      expect(exec.code).toBe(125);
+      expect(exec.stderr).toMatch(/is paused, unpause the container before exec\n$/);
+      expect((await skiff(['pause', 'tick'])).code).toBe(125);
+      expect((await skiff(['unpause', 'tick'])).code).toBe(0);
+      expect((await skiff(['container', 'inspect', '-f', '{{.State.Status}}', 'tick'])).stdout).toBe('running\n');
+      expect((await skiff(['exec', 'tick', 'true'])).code).toBe(0);
+    } else {
+      expect(paused.code).toBe(125);
+      expect(paused.stderr).toMatch(/^skiff: cannot pause tick: it has no cgroup of its own, because .+\n$/);
+    }
+    expect((await skiff(['rm', '-f', 'tick'])).code).toBe(0);
+  });
+});

@@ -22,6 +22,8 @@ const SUBCOMMANDS: Record<string, () => Promise<CommandModule>> = {
   rename: () => import('./rename.js'),
   restart: () => import('./restart.js'),
   prune: () => import('./container-prune.js'),
+  pause: () => import('./pause.js'),
+  unpause: () => import('./unpause.js'),
   inspect: () => import('./container-inspect.js'),
 };
 

@@ -69,7 +69,7 @@ export async function run(args: ParsedArgs): Promise<number> {
   let rows: PsRow[] = [];
   for (const record of records) {
     const row = psRow(record, containerState(record), noTrunc);
-    if (!all && row.State !== 'running') continue;
+    if (!all && (row.State === 'created' || row.State === 'exited')) continue;
     if (!filters.every((f) => f(record, row))) continue;
     rows.push(row);
   }
