@@ -5,12 +5,25 @@ export const EXIT_SKIFF_FAILED = 125;
 export const EXIT_CANNOT_INVOKE = 126;
 export const EXIT_NOT_FOUND = 127;
 
+/**
+ * Marks SkiffErrors across bundles: each lazily loaded bundle (dist/lazy/*.cjs)
+ * has its own copy of this class, so `instanceof` checks a registered symbol
+ * rather than one copy's prototype (a subclass still checks its own prototype).
+ */
+const SKIFF_ERROR = Symbol.for('skiff.SkiffError');
+
 export class SkiffError extends Error {
   readonly exitCode: number;
+  readonly [SKIFF_ERROR] = true;
   constructor(message: string, exitCode: number = EXIT_SKIFF_FAILED) {
     super(message);
     this.name = 'SkiffError';
     this.exitCode = exitCode;
+  }
+
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    if (this !== SkiffError) return Function.prototype[Symbol.hasInstance].call(this, value);
+    return typeof value === 'object' && value !== null && (value as { [SKIFF_ERROR]?: unknown })[SKIFF_ERROR] === true;
   }
 }
 

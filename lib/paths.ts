@@ -1,13 +1,16 @@
-// Where skiff is installed. Set once by the entry point (dist/main.js sits one
-// level below the package root; bundled chunks sit deeper, so they cannot use
-// their own import.meta.url).
-let root: string | undefined;
+// Where skiff is installed. Set once by the entry point (bin/skiff passes the
+// package directory). Kept on globalThis, not in module state: every lazily
+// loaded bundle (dist/lazy/*.cjs) has its own copy of this module.
+const KEY = Symbol.for('skiff.installRoot');
+
+type WithRoot = typeof globalThis & { [KEY]?: string };
 
 export function setInstallRoot(dir: string): void {
-  root = dir;
+  (globalThis as WithRoot)[KEY] = dir;
 }
 
 export function installRoot(): string {
+  const root = (globalThis as WithRoot)[KEY];
   if (root === undefined) throw new Error('install root not set');
   return root;
 }

@@ -8,7 +8,7 @@
 // by the import() that names them in the source.
 import { build } from 'esbuild';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 
@@ -18,9 +18,17 @@ const mode = process.argv[2] ?? '';
 /** Source modules that load on demand: lib path -> dist/lazy file name. */
 const LAZY_MODULES = {
   'lib/cli/help.ts': 'help',
+  'lib/store/index.ts': 'store',
+  'lib/store/pull.ts': 'pull',
+  // The registry client (node-fetch, zod): pull and everything that resolves images.
+  'lib/registry/client.ts': 'registry',
+  // skiff login (node-fetch, zod) and logout (the credential files only).
+  'lib/registry/login.ts': 'registry-login',
+  'lib/registry/credentials.ts': 'registry-credentials',
 };
 
-function lazyModulesPlugin() {
+/** `dir`: where the importing bundle sits relative to dist/lazy ('./lazy/' for dist/skiff.cjs, './' inside dist/lazy). */
+function lazyModulesPlugin(dir = './lazy/') {
   return {
     name: 'skiff-lazy-modules',
     setup(b) {
@@ -29,8 +37,8 @@ function lazyModulesPlugin() {
         const source = path.relative(root, path.resolve(args.resolveDir, args.path)).replace(/\.js$/, '.ts');
         const name = LAZY_MODULES[source];
         if (name === undefined) return undefined;
-        // Resolved at run time relative to dist/skiff.cjs.
-        return { path: `./lazy/${name}.cjs`, external: true };
+        // Resolved at run time relative to the importing bundle.
+        return { path: `${dir}${name}.cjs`, external: true };
       });
     },
   };
@@ -56,6 +64,7 @@ async function buildTypeScript() {
       ...common,
       entryPoints: [source],
       outfile: `dist/lazy/${name}.cjs`,
+      plugins: [lazyModulesPlugin('./')],
       define: { ...common.define, 'import.meta.url': '__skiffImportMetaUrl' },
       banner: { js: "var __skiffImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
     });
@@ -84,5 +93,22 @@ function buildHelper() {
   }
 }
 
-if (mode !== '--helper-only') await buildTypeScript();
+/**
+ * esbuild leaves import('./lazy/x.cjs') as it is; Node would send those
+ * through the ES module loader, which costs ~70 ms of CPU for a large bundle.
+ * A require() of the same file is the same module object, loaded as CommonJS.
+ */
+function requireLazyModules() {
+  const files = [path.join(root, 'dist/skiff.cjs'), ...Object.values(LAZY_MODULES).map((n) => path.join(root, `dist/lazy/${n}.cjs`))];
+  for (const file of files) {
+    const text = readFileSync(file, 'utf8');
+    const out = text.replace(/\bimport\("(\.\/(?:lazy\/)?[\w-]+\.cjs)"\)/g, 'Promise.resolve().then(() => require("$1"))');
+    if (out !== text) writeFileSync(file, out);
+  }
+}
+
+if (mode !== '--helper-only') {
+  await buildTypeScript();
+  requireLazyModules();
+}
 if (mode !== '--ts-only') buildHelper();

@@ -8,10 +8,9 @@
 //   containers/names/<name> -> <id>  a symlink: claiming a name is one atomic symlink(2)
 //   <RunRoot>/containers/<id>/attach the monitor's attach socket
 import { mkdirSync, readFileSync, readdirSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
-import { userInfo } from 'node:os';
 import path from 'node:path';
 import { SkiffError, errnoCode } from '../errors.js';
-import { storeLocations } from '../host/storage.js';
+import { currentStoreLocations } from '../store/paths.js';
 import type { OciRuntimeConfig } from '../oci/runtime-spec.js';
 import { removeCgroup, type ContainerCgroup } from '../cgroups/container.js';
 
@@ -61,18 +60,7 @@ export interface ExitFile {
 }
 
 function locations() {
-  if (process.env['SKIFF_ROOT']) {
-    const root = process.env['SKIFF_ROOT'];
-    return { graphRoot: root, runRoot: process.env['SKIFF_RUNROOT'] ?? path.join(root, 'run') };
-  }
-  const uid = process.getuid?.() ?? 0;
-  let home = process.env['HOME'] ?? '/';
-  try {
-    home = userInfo().homedir;
-  } catch {
-    // no passwd entry: $HOME it is
-  }
-  return storeLocations({ uid, home });
+  return currentStoreLocations();
 }
 
 export function containersRoot(): string {

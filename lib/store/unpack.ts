@@ -63,17 +63,20 @@ export interface LayerDevice {
 }
 
 /**
- * What unpackLayer did, and what it left for the caller to do. Paths are
- * relative to the layer root ('.' is the root itself), in tar order, each
- * already checked: its parent is a real directory of this layer and the path
- * itself does not exist on disk (whiteouts, devices) or is what the entry
- * made (xattrs). The caller materialises them, in the layer's user namespace,
- * without following symlinks:
+ * What unpackLayer did, and what it left for the caller to do before the
+ * layer is renamed into place. Paths are relative to the layer root ('.' is
+ * the root itself), each already checked: its parent is a real directory of
+ * this layer, and the path itself does not exist on disk (whiteouts, devices)
+ * or is what the entry made (xattrs). The caller materialises them in the
+ * layer's user namespace (directories may be read-only by now: namespace root
+ * writes through that), never following a symlink:
  *  - whiteouts: a 0/0 character device at each path (mknod S_IFCHR, dev 0);
- *  - opaqueDirs: xattr user.overlay.opaque=y on each directory;
- *  - devices: mknod/mkfifo with the mode, then lchown (with chown), then the
- *    mtime;
- *  - xattrs: lsetxattr each, after the devices exist (every path is there).
+ *  - opaqueDirs: xattr user.overlay.opaque=y on each directory ('.' when the
+ *    layer marks its root opaque, which overlayfs may not honour on a root);
+ *  - devices: mknod (S_IFCHR, S_IFBLK) or mkfifo with the mode, then lchown
+ *    (with chown), then the mtime; a hard link to a device is recorded as a
+ *    second device;
+ *  - xattrs: lsetxattr each, after the devices exist (every path is there then).
  * Creating a node changes its parent directory's mtime: restore it afterwards.
  */
 export interface UnpackStats {
@@ -93,11 +96,17 @@ const MAX_META_SIZE = 1 << 20;
 /** PATH_MAX: longer names fail in every syscall anyway. */
 const MAX_NAME = 4095;
 const MAX_ID = 0xfffffffe;
+/** XATTR_NAME_MAX and XATTR_SIZE_MAX: nothing larger can be set on Linux. */
+const MAX_XATTR_NAME = 255;
+const MAX_XATTR_VALUE = 65536;
+/** Xattrs are held in memory until the caller applies them. */
+const MAX_XATTR_TOTAL = 64 << 20;
 const WHITEOUT_PREFIX = '.wh.';
 const WHITEOUT_META_PREFIX = '.wh..wh.';
 const WHITEOUT_OPAQUE = '.wh..wh..opq';
 
 const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW, O_RDONLY, O_DIRECTORY } = fs.constants;
+const NON_ASCII = /[^\x00-\x7f]/;
 const FILE_FLAGS = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW;
 const DIR_FLAGS = O_RDONLY | O_DIRECTORY | O_NOFOLLOW;
 
@@ -177,6 +186,13 @@ function parseNumeric(b: Buffer, off: number, len: number, field: string): numbe
   return parseInt(s, 8);
 }
 
+/** The error for a layer handed over still compressed, if it is. */
+function compressed(b: Buffer): SkiffError | undefined {
+  if (b.length >= 2 && b[0] === 0x1f && b[1] === 0x8b) return notTar('it is gzip-compressed (decompress it first)');
+  if (b.length >= 4 && b.readUInt32BE(0) === 0x28b52ffd) return notTar('it is zstd-compressed (decompress it first)');
+  return undefined;
+}
+
 function cString(b: Buffer, off: number, len: number): string {
   const nul = b.indexOf(0, off);
   return b.toString('latin1', off, nul >= 0 && nul < off + len ? nul : off + len);
@@ -192,9 +208,7 @@ function decodeHeader(b: Buffer): Header {
     signed += (c << 24) >> 24;
   }
   if (stored !== unsigned && stored !== signed) {
-    if (b[0] === 0x1f && b[1] === 0x8b) throw notTar('it is gzip-compressed (decompress it first)');
-    if (b.readUInt32BE(0) === 0x28b52ffd) throw notTar('it is zstd-compressed (decompress it first)');
-    throw notTar('a header checksum does not match');
+    throw compressed(b) ?? notTar('a header checksum does not match');
   }
   const h: Header = {
     name: cString(b, 0, 100),
@@ -382,6 +396,10 @@ class TarReader {
       // Go's archive/tar takes a clean end at a header boundary as the end of
       // the archive, with or without the two zero blocks; so do we.
       return;
+    }
+    if (!this.sawHeader) {
+      const err = compressed(this.block.subarray(0, this.blockFill));
+      if (err) throw err;
     }
     const where = this.sawHeader ? ` in ${show(this.current)}` : '';
     throw notTar(`unexpected end of data${where} (the archive is truncated)`);
@@ -583,6 +601,7 @@ class LayerWriter implements EntrySink {
   private readonly xattrs = new Map<string, Map<string, Buffer>>();
   private entries = 0;
   private bytes = 0;
+  private xattrBytes = 0;
   private fd = -1;
   private file: TarEntry | undefined;
   private filePath = '';
@@ -591,6 +610,7 @@ class LayerWriter implements EntrySink {
   constructor(
     targetDir: string,
     private readonly chown: boolean,
+    private readonly made: Creation,
   ) {
     this.root = Buffer.from(targetDir, 'utf8').toString('latin1');
     this.dirs.set('', { mode: 0o755, uid: 0, gid: 0, mtime: undefined, atime: undefined, explicit: false });
@@ -621,9 +641,11 @@ class LayerWriter implements EntrySink {
     const e = this.file;
     if (this.fd < 0 || !e) return;
     try {
-      if (this.chown) this.setOwner(() => fs.fchownSync(this.fd, e.uid, e.gid), e);
+      // Each fs call costs Node ~2 us over the syscall: make only the needed ones.
+      const chown = this.needsChown(e);
+      if (chown) this.setOwner(() => fs.fchownSync(this.fd, e.uid, e.gid), e);
       // After chown, which clears the set-id bits.
-      fs.fchmodSync(this.fd, e.mode);
+      if (chown || (e.mode & (0o7000 | this.made.mask)) !== 0) fs.fchmodSync(this.fd, e.mode);
       fs.futimesSync(this.fd, time(accessTime(e)), time(e.mtime));
     } catch (err) {
       throw this.wrap(err);
@@ -640,7 +662,7 @@ class LayerWriter implements EntrySink {
       let fd = -1;
       try {
         fd = fs.openSync(this.abs(rel), DIR_FLAGS);
-        if (this.chown && d.explicit) this.setOwner(() => fs.fchownSync(fd, d.uid, d.gid), { name: rel, uid: d.uid, gid: d.gid });
+        if (d.explicit && this.needsChown(d)) this.setOwner(() => fs.fchownSync(fd, d.uid, d.gid), { name: rel, uid: d.uid, gid: d.gid });
         fs.fchmodSync(fd, d.mode);
         if (d.mtime !== undefined) fs.futimesSync(fd, time(Math.max(d.atime ?? d.mtime, d.mtime)), time(d.mtime));
       } catch (err) {
@@ -738,7 +760,8 @@ class LayerWriter implements EntrySink {
         this.setDirMeta(rel, e);
         break;
       case 'file':
-        this.fd = fs.openSync(abs, FILE_FLAGS, 0o600);
+        // The fd is writable whatever the mode; the mode is exact unless creation masks it.
+        this.fd = fs.openSync(abs, FILE_FLAGS, e.mode & 0o777);
         this.file = e;
         this.filePath = rel;
         this.claim(rel, 'file');
@@ -747,7 +770,7 @@ class LayerWriter implements EntrySink {
         if (e.linkname === '') throw notTar(`symlink ${show(e.name)} has no target`);
         fs.symlinkSync(Buffer.from(e.linkname, 'latin1'), abs);
         this.claim(rel, 'symlink');
-        if (this.chown) this.setOwner(() => fs.lchownSync(abs, e.uid, e.gid), e);
+        if (this.needsChown(e)) this.setOwner(() => fs.lchownSync(abs, e.uid, e.gid), e);
         fs.lutimesSync(abs, time(accessTime(e)), time(e.mtime));
         break;
       }
@@ -887,7 +910,11 @@ class LayerWriter implements EntrySink {
       this.xattrs.set(rel, names);
     }
     for (const [name, value] of list) {
-      if (name === '') throw notTar(`${show(rel)} has an xattr with an empty name`);
+      if (name === '' || name.length > MAX_XATTR_NAME || value.length > MAX_XATTR_VALUE) {
+        throw notTar(`${show(rel)} has an xattr ${show(name)} that Linux cannot store`);
+      }
+      this.xattrBytes += name.length + value.length;
+      if (this.xattrBytes > MAX_XATTR_TOTAL) throw notTar('the layer carries more than 64 MiB of xattrs');
       names.set(name, value);
     }
   }
@@ -895,6 +922,11 @@ class LayerWriter implements EntrySink {
   private checkIds(e: { name: string; uid: number; gid: number }): void {
     const ok = (id: number) => Number.isInteger(id) && id >= 0 && id <= MAX_ID;
     if (!ok(e.uid) || !ok(e.gid)) throw notTar(`${show(e.name)} has an invalid owner ${e.uid}:${e.gid}`);
+  }
+
+  /** With chown, whether the owner differs from the one a new file gets. */
+  private needsChown(e: { uid: number; gid: number }): boolean {
+    return this.chown && (e.uid !== this.made.uid || e.gid !== this.made.gid);
   }
 
   private setOwner(op: () => void, e: { name: string; uid: number; gid: number }): void {
@@ -922,8 +954,10 @@ class LayerWriter implements EntrySink {
     }
   }
 
-  private abs(rel: string): Buffer {
-    return Buffer.from(rel === '' ? this.root : `${this.root}/${rel}`, 'latin1');
+  /** The absolute path for fs calls: a string when ASCII (cheaper), else the exact bytes. */
+  private abs(rel: string): string | Buffer {
+    const p = rel === '' ? this.root : `${this.root}/${rel}`;
+    return NON_ASCII.test(p) ? Buffer.from(p, 'latin1') : p;
   }
 
   /** A recorded path as the caller's string: '.' for the root; names that are not UTF-8 cannot be passed on. */
@@ -941,8 +975,10 @@ class LayerWriter implements EntrySink {
     if (err instanceof SkiffError) return err;
     const code = errnoCode(err);
     const msg = err instanceof Error ? err.message : String(err);
+    // Node's "ENOSPC: no space left on device, write '/long/path'" without the path.
+    const what = code ? `${/^\w+: ([^,]+)/.exec(msg)?.[1] ?? msg} (${code})` : msg;
     const where = this.file && this.fd >= 0 ? this.filePath : this.current;
-    return new SkiffError(`cannot unpack layer entry ${show(where)}: ${code ?? msg}${code ? ` (${msg})` : ''}`);
+    return new SkiffError(`cannot unpack layer entry ${show(where)}: ${what}`);
   }
 }
 
@@ -956,15 +992,39 @@ function accessTime(e: TarEntry): number {
   return e.atime !== undefined && e.atime > e.mtime ? e.atime : e.mtime;
 }
 
-function checkTarget(targetDir: string): void {
+/** What a file created in the target gets without being asked: its owner, and the permission bits creation removes. */
+interface Creation {
+  uid: number;
+  gid: number;
+  mask: number;
+}
+
+/**
+ * Checks the target is a new, empty directory, and learns what creating a
+ * file there does (umask, default ACL, a set-group-id target) from one probe
+ * file, so that fchmod and fchown run only when they change something.
+ */
+function probeTarget(targetDir: string): Creation {
+  const fail = (why: string) => new SkiffError(`cannot unpack a layer into ${targetDir}: ${why}`);
   let st: fs.Stats;
   try {
     st = fs.lstatSync(targetDir);
   } catch (err) {
-    throw new SkiffError(`cannot unpack a layer into ${targetDir}: ${errnoCode(err) ?? String(err)}`);
+    throw fail(errnoCode(err) ?? String(err));
   }
-  if (!st.isDirectory() || fs.readdirSync(targetDir).length > 0) {
-    throw new SkiffError(`cannot unpack a layer into ${targetDir}: it must be a new, empty directory`);
+  if (!st.isDirectory() || fs.readdirSync(targetDir).length > 0) throw fail('it must be a new, empty directory');
+  const probe = path.join(targetDir, '.skiff-probe');
+  try {
+    const fd = fs.openSync(probe, FILE_FLAGS, 0o777);
+    try {
+      const made = fs.fstatSync(fd);
+      return { uid: made.uid, gid: made.gid, mask: ~made.mode & 0o777 };
+    } finally {
+      fs.closeSync(fd);
+      fs.unlinkSync(probe);
+    }
+  } catch (err) {
+    throw fail(errnoCode(err) ?? String(err));
   }
 }
 
@@ -979,8 +1039,8 @@ function checkTarget(targetDir: string): void {
  */
 export async function unpackLayer(input: Readable, targetDir: string, opts: UnpackOptions = {}): Promise<UnpackStats> {
   const target = path.resolve(targetDir);
-  checkTarget(target);
-  const writer = new LayerWriter(target, opts.chown === true);
+  const made = probeTarget(target);
+  const writer = new LayerWriter(target, opts.chown === true, made);
   const reader = new TarReader(writer);
   try {
     for await (const chunk of input) {

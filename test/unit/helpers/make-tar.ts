@@ -119,5 +119,5 @@ export function chunked(data: Buffer, sizes: number[] = [65536]): Readable {
     chunks.push(data.subarray(off, off + n));
     off += n;
   }
-  return Readable.from(chunks, { objectMode: false });
+  return Readable.from(chunks); // object mode: each chunk arrives exactly as cut
 }

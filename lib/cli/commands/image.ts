@@ -1,0 +1,101 @@
+// `skiff image SUBCOMMAND`: Docker's management command for images,
+// dispatching to the same modules as the top-level commands. `image prune`
+// lives here, having no top-level twin.
+import { readSync } from 'node:fs';
+import type { CommandModule } from '../command.js';
+import type { CommandSpec, ParsedArgs } from '../args.js';
+import { flagBool, parseArgs } from '../args.js';
+import { SkiffError } from '../../errors.js';
+import { inStoreNamespace, reexecInUserNamespace } from '../../namespaces/userns.js';
+
+export const pruneSpec: CommandSpec = {
+  name: 'image prune',
+  summary: 'Remove unused images: dangling ones (no tag), or with -a every image no container uses',
+  usage: '[OPTIONS]',
+  positionals: 'interspersed',
+  maxPositionals: 0,
+  flags: [
+    { name: 'all', short: 'a', type: 'boolean', describe: 'Remove all unused images, not just dangling ones' },
+    { name: 'force', short: 'f', type: 'boolean', describe: 'Do not prompt for confirmation' },
+  ],
+};
+
+/** Docker's confirmation: one line from stdin, "y" or "Y" to go on. */
+function confirm(question: string): boolean {
+  process.stderr.write(`${question} [y/N] `);
+  const buf = Buffer.alloc(1);
+  let answer = '';
+  for (;;) {
+    let n = 0;
+    try {
+      n = readSync(0, buf, 0, 1, null);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EAGAIN') continue;
+      break;
+    }
+    if (n === 0 || buf[0] === 0x0a) break;
+    answer += String.fromCharCode(buf[0]!);
+  }
+  return /^\s*y(es)?\s*$/i.test(answer);
+}
+
+export async function runPrune(args: ParsedArgs): Promise<number> {
+  if (!inStoreNamespace()) return reexecInUserNamespace(process.argv.slice(2));
+  const all = flagBool(args, 'all');
+  if (!flagBool(args, 'force')) {
+    const warning = all
+      ? 'WARNING! This will remove all images without at least one container associated to them.'
+      : 'WARNING! This will remove all dangling images.';
+    if (!confirm(`${warning}\nAre you sure you want to continue?`)) throw new SkiffError('image prune has been cancelled');
+  }
+  const store = await import('../../store/index.js');
+  const s = store.openStoreForWriting();
+  const lock = await store.lockStore(s.paths, 'exclusive', {
+    onWait: () => process.stderr.write('Waiting for other skiff processes to finish with the image store...\n'),
+  });
+  try {
+    const { events, reclaimed } = store.pruneImages(s, lock, { all });
+    let out = '';
+    if (events.length > 0) out += `Deleted Images:\n${events.map((e) => `${e.kind}: ${e.value}\n`).join('')}\n`;
+    process.stdout.write(`${out}Total reclaimed space: ${store.humanSize(reclaimed)}\n`);
+    return 0;
+  } finally {
+    lock.release();
+  }
+}
+
+const SUBCOMMANDS: Record<string, () => Promise<CommandModule>> = {
+  ls: () => import('./images.js'),
+  list: () => import('./images.js'),
+  rm: () => import('./rmi.js'),
+  remove: () => import('./rmi.js'),
+  inspect: () => import('./inspect.js'),
+  tag: () => import('./tag.js'),
+  history: () => import('./history.js'),
+  pull: () => import('./pull.js'),
+  prune: async () => ({ spec: pruneSpec, run: runPrune }),
+};
+
+export const spec: CommandSpec = {
+  name: 'image',
+  summary: 'Manage images',
+  usage: `COMMAND (${Object.keys(SUBCOMMANDS).join(', ')})`,
+  positionals: 'halt',
+  minPositionals: 1,
+  flags: [],
+};
+
+export async function run(args: ParsedArgs): Promise<number> {
+  const [name, ...rest] = args.positionals;
+  const load = Object.hasOwn(SUBCOMMANDS, name!) ? SUBCOMMANDS[name!] : undefined;
+  if (!load) throw new SkiffError(`unknown command "${name}" for "skiff image" (see 'skiff image --help')`);
+  const mod = await load();
+  const named = { ...mod.spec, name: `image ${name}` };
+  const sub = parseArgs(named, rest);
+  if (sub.help) {
+    const { printCommandHelp } = await import('../help.js');
+    await printCommandHelp(named);
+    return 0;
+  }
+  return mod.run(sub);
+}

@@ -1,0 +1,34 @@
+// `skiff rmi [-f] IMAGE…` (`image rm`): untag or delete, as Docker does, then
+// remove the layers and blobs nothing uses any more.
+import type { CommandSpec, ParsedArgs } from '../args.js';
+import { flagBool } from '../args.js';
+import { inStoreNamespace, reexecInUserNamespace } from '../../namespaces/userns.js';
+
+export const spec: CommandSpec = {
+  name: 'rmi',
+  aliases: ['image rm', 'image remove'],
+  summary: 'Remove one or more images',
+  usage: '[OPTIONS] IMAGE [IMAGE...]',
+  positionals: 'interspersed',
+  minPositionals: 1,
+  flags: [{ name: 'force', short: 'f', type: 'boolean', describe: 'Remove the image even when it has several names or a stopped container uses it' }],
+};
+
+export async function run(args: ParsedArgs): Promise<number> {
+  // Layers hold files owned by sub-IDs: only the user namespace can delete them.
+  if (!inStoreNamespace()) return reexecInUserNamespace(process.argv.slice(2));
+  const store = await import('../../store/index.js');
+  const s = store.openStoreForWriting();
+  const lock = await store.lockStore(s.paths, 'exclusive', {
+    onWait: () => process.stderr.write('Waiting for other skiff processes to finish with the image store...\n'),
+  });
+  try {
+    const result = await store.removeImages(s, lock, args.positionals, { force: flagBool(args, 'force') });
+    const label = { untagged: 'Untagged', deleted: 'Deleted' } as const;
+    process.stdout.write(result.events.map((e) => `${label[e.kind]}: ${e.value}\n`).join(''));
+    for (const err of result.errors) process.stderr.write(`skiff: ${err.message}\n`);
+    return result.errors.length > 0 ? result.errors[0]!.exitCode : 0;
+  } finally {
+    lock.release();
+  }
+}

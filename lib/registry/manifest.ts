@@ -1,0 +1,167 @@
+// Manifests, indexes and image configs as registries serve them: what kind
+// of document the bytes are (the body's own mediaType first, then the
+// Content-Type, then the shape, as containers/image guesses), schema 1 refused,
+// and validation with zod (its tree-shakable "mini" API: the classic one
+// costs ~70 ms of start-up per pull) so that everything after this trusts the types.
+import { createHash } from 'node:crypto';
+import * as z from 'zod/mini';
+import { SkiffError } from '../errors.js';
+import { MEDIA_TYPE, type ImageConfig, type ImageIndex, type ImageManifest } from '../oci/image-spec.js';
+
+export const MANIFEST_ACCEPT = [
+  MEDIA_TYPE.ociIndex,
+  MEDIA_TYPE.dockerManifestList,
+  MEDIA_TYPE.ociManifest,
+  MEDIA_TYPE.dockerManifest,
+  // Asked for only so that an old image is refused clearly rather than reported missing.
+  MEDIA_TYPE.dockerSchema1Signed,
+  MEDIA_TYPE.dockerSchema1,
+].join(', ');
+
+const IMAGE_CONFIG_TYPES = new Set<string>([MEDIA_TYPE.ociConfig, MEDIA_TYPE.dockerConfig]);
+const INDEX_TYPES = new Set<string>([MEDIA_TYPE.ociIndex, MEDIA_TYPE.dockerManifestList]);
+const MANIFEST_TYPES = new Set<string>([MEDIA_TYPE.ociManifest, MEDIA_TYPE.dockerManifest]);
+const SCHEMA1_TYPES = new Set<string>([MEDIA_TYPE.dockerSchema1, MEDIA_TYPE.dockerSchema1Signed]);
+
+const Digest = z.string().check(z.regex(/^(sha256:[a-f0-9]{64}|sha384:[a-f0-9]{96}|sha512:[a-f0-9]{128})$/, 'not a sha256/sha384/sha512 digest'));
+const StringMap = z.record(z.string(), z.string());
+const PlatformSchema = z.looseObject({
+  os: z.string(),
+  architecture: z.string(),
+  variant: z.optional(z.string()),
+  'os.version': z.optional(z.string()),
+  'os.features': z.optional(z.array(z.string())),
+});
+const DescriptorSchema = z.looseObject({
+  mediaType: z.string(),
+  digest: Digest,
+  size: z.int().check(z.nonnegative()),
+  urls: z.optional(z.array(z.string())),
+  annotations: z.optional(StringMap),
+  platform: z.optional(PlatformSchema),
+});
+const ManifestSchema = z.looseObject({
+  schemaVersion: z.literal(2),
+  mediaType: z.optional(z.string()),
+  config: DescriptorSchema,
+  layers: z.array(DescriptorSchema),
+  annotations: z.optional(StringMap),
+});
+const IndexSchema = z.looseObject({
+  schemaVersion: z.literal(2),
+  mediaType: z.optional(z.string()),
+  manifests: z.array(DescriptorSchema),
+  annotations: z.optional(StringMap),
+});
+const StringList = z.optional(z.nullable(z.array(z.string())));
+const ConfigSchema = z.looseObject({
+  created: z.optional(z.string()),
+  author: z.optional(z.string()),
+  architecture: z.string(),
+  os: z.string(),
+  variant: z.optional(z.string()),
+  config: z.optional(
+    z.nullable(
+      z.looseObject({
+        User: z.optional(z.string()),
+        Env: StringList,
+        Entrypoint: StringList,
+        Cmd: StringList,
+        WorkingDir: z.optional(z.string()),
+        Labels: z.optional(z.nullable(StringMap)),
+        StopSignal: z.optional(z.string()),
+      }),
+    ),
+  ),
+  rootfs: z.looseObject({ type: z.literal('layers'), diff_ids: z.array(Digest) }),
+  history: z.optional(z.array(z.looseObject({}))),
+});
+
+export type ManifestDocument = { kind: 'manifest'; mediaType: string; manifest: ImageManifest } | { kind: 'index'; mediaType: string; index: ImageIndex };
+
+/** "application/vnd.oci.image.manifest.v1+json; charset=utf-8" → the bare type. */
+function bareType(contentType: string | null | undefined): string {
+  return (contentType ?? '').split(';')[0]!.trim().toLowerCase();
+}
+
+/** One line from a zod error: the first problem and where. */
+function describeIssue(err: { issues: readonly { path: readonly PropertyKey[]; message: string }[] }): string {
+  const issue = err.issues[0];
+  if (issue === undefined) return 'invalid';
+  const where = issue.path.length > 0 ? issue.path.map(String).join('.') : 'the document';
+  return `${where}: ${issue.message}`;
+}
+
+export function schema1Error(what: string): SkiffError {
+  return new SkiffError(
+    `${what} uses Docker schema 1, which skiff does not support: rebuild or re-push the image with a current Docker/Podman/Buildah`,
+  );
+}
+
+/**
+ * Decides what the bytes are and validates them. `what` names the document
+ * for messages ("the manifest of 127.0.0.1:5000/app:1").
+ */
+export function parseManifestDocument(bytes: Buffer, contentType: string | null | undefined, what: string): ManifestDocument {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(bytes.toString('utf8'));
+  } catch {
+    throw new SkiffError(`${what} is not valid JSON`);
+  }
+  if (!doc || typeof doc !== 'object' || Array.isArray(doc)) throw new SkiffError(`${what} is not a JSON object`);
+  const body = doc as { schemaVersion?: unknown; mediaType?: unknown; manifests?: unknown; config?: unknown; layers?: unknown };
+  const header = bareType(contentType);
+  if (body.schemaVersion === 1 || (SCHEMA1_TYPES.has(header) && body.schemaVersion !== 2)) {
+    throw schema1Error(what);
+  }
+  let mediaType = typeof body.mediaType === 'string' ? body.mediaType : '';
+  if (mediaType === '' && (INDEX_TYPES.has(header) || MANIFEST_TYPES.has(header))) mediaType = header;
+  if (mediaType === '') {
+    // Neither says: an OCI document without the optional field.
+    if (Array.isArray(body.manifests)) mediaType = MEDIA_TYPE.ociIndex;
+    else if (body.config !== undefined && Array.isArray(body.layers)) mediaType = MEDIA_TYPE.ociManifest;
+    else throw new SkiffError(`${what} is neither an image manifest nor an index (no mediaType, Content-Type ${JSON.stringify(header)})`);
+  }
+  if (SCHEMA1_TYPES.has(mediaType)) throw schema1Error(what);
+  if (INDEX_TYPES.has(mediaType)) {
+    const r = IndexSchema.safeParse(doc);
+    if (!r.success) throw new SkiffError(`${what} is not a valid image index: ${describeIssue(r.error)}`);
+    return { kind: 'index', mediaType, index: r.data as ImageIndex };
+  }
+  if (MANIFEST_TYPES.has(mediaType)) {
+    const r = ManifestSchema.safeParse(doc);
+    if (!r.success) throw new SkiffError(`${what} is not a valid image manifest: ${describeIssue(r.error)}`);
+    const manifest = r.data as ImageManifest;
+    if (!IMAGE_CONFIG_TYPES.has(manifest.config.mediaType)) {
+      throw new SkiffError(`${what} is not a container image: its config is ${manifest.config.mediaType}`);
+    }
+    return { kind: 'manifest', mediaType, manifest };
+  }
+  throw new SkiffError(`${what} has the unsupported media type ${mediaType}`);
+}
+
+/** Validates an image config; its layer count must match the manifest's. */
+export function parseImageConfig(bytes: Buffer, manifest: ImageManifest, what: string): ImageConfig {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(bytes.toString('utf8'));
+  } catch {
+    throw new SkiffError(`${what} is not valid JSON`);
+  }
+  const r = ConfigSchema.safeParse(doc);
+  if (!r.success) throw new SkiffError(`${what} is not a valid image configuration: ${describeIssue(r.error)}`);
+  const config = r.data as ImageConfig;
+  if (config.rootfs.diff_ids.length !== manifest.layers.length) {
+    throw new SkiffError(
+      `${what} lists ${config.rootfs.diff_ids.length} layer diffIDs but the manifest has ${manifest.layers.length} layers`,
+    );
+  }
+  return config;
+}
+
+/** The digest of `bytes` with the algorithm of `like` (sha256 by default). */
+export function digestOf(bytes: Buffer, like = 'sha256:'): string {
+  const algorithm = like.slice(0, like.indexOf(':'));
+  return `${algorithm}:${createHash(algorithm).update(bytes).digest('hex')}`;
+}

@@ -1,0 +1,66 @@
+// images/<config-hex>.json: one record per image. The image id is the digest of
+// its config, as in Docker; the record names the manifest (and index) it came
+// from and its layers, so that listing images reads no blob.
+import { readFileSync, readdirSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { errnoCode } from '../errors.js';
+import { writeFileAtomic } from './atomic.js';
+import { digestHex } from './digest.js';
+import type { StorePaths } from './paths.js';
+
+export interface ImageRecord {
+  /** sha256 of the config blob: the image id. */
+  id: string;
+  /** The image manifest's digest (blobs/). */
+  manifest: string;
+  manifestMediaType: string;
+  /** The index or manifest list the manifest was chosen from, when there was one. */
+  index?: string;
+  /** The config's rootfs.diff_ids, bottom first. */
+  layers: string[];
+  /** Bytes of all its distinct layers, unpacked. */
+  size: number;
+  /** The config's "created", when it has one. */
+  created?: string;
+  /** When this store got it (RFC 3339). */
+  pulled: string;
+}
+
+export function imageRecordPath(paths: StorePaths, id: string): string {
+  return path.join(paths.images, `${digestHex(id)}.json`);
+}
+
+export function writeImageRecord(paths: StorePaths, record: ImageRecord): void {
+  writeFileAtomic(paths, imageRecordPath(paths, record.id), `${JSON.stringify(record)}\n`);
+}
+
+export function readImageRecord(paths: StorePaths, id: string): ImageRecord | undefined {
+  try {
+    return JSON.parse(readFileSync(imageRecordPath(paths, id), 'utf8')) as ImageRecord;
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
+/** Every image in the store. A record removed while listing is left out. */
+export function listImageRecords(paths: StorePaths): ImageRecord[] {
+  let files: string[];
+  try {
+    files = readdirSync(paths.images);
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return [];
+    throw err;
+  }
+  const out: ImageRecord[] = [];
+  for (const f of files) {
+    if (!/^[a-f0-9]{64}\.json$/.test(f)) continue;
+    const record = readImageRecord(paths, `sha256:${f.slice(0, 64)}`);
+    if (record) out.push(record);
+  }
+  return out;
+}
+
+export function removeImageRecord(paths: StorePaths, id: string): void {
+  rmSync(imageRecordPath(paths, id), { force: true });
+}

@@ -1,0 +1,13 @@
+// The store as the image commands use it (except pull, see pull.ts). Loaded
+// lazily: it is dist/lazy/store.cjs, never part of the hot path's bundle.
+export { openStore, openStoreForWriting, type Store } from './store.js';
+export { lockStore, type StoreLock } from './lock.js';
+export { cleanTmp } from './atomic.js';
+export { findImage, type FoundImage } from './lookup.js';
+export { imageSummaries, imageRows, isIntermediate, type ImageRow, type ImageSummary } from './image-list.js';
+export { parseImageFilters, filterImages } from './image-filter.js';
+export { inspectImage, imageHistory, summaryOf, type HistoryRow } from './image-inspect.js';
+export { removeImages, pruneImages, type RemoveEvent } from './remove.js';
+export { tagImage } from './tag.js';
+export { humanSize } from './humanize.js';
+export { layersInUse, containersUsingImage } from './usage.js';

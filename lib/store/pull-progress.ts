@@ -1,0 +1,165 @@
+// What a pull shows on stderr while it works. On a terminal, one progress bar
+// per layer (cli-progress: bytes, rate), like Docker; elsewhere one line per
+// blob when it is done, like Podman; with -q nothing but warnings. stdout is
+// never written here: it carries only the image id.
+import type { Descriptor } from '../oci/image-spec.js';
+import { humanSize } from './humanize.js';
+
+export interface PullReporter {
+  start(text: string): void;
+  /** Waiting for another skiff process to let go of the store. */
+  waiting(): void;
+  layerSkipped(blob: Descriptor): void;
+  layerStarted(blob: Descriptor): void;
+  layerBytes(blob: Descriptor, n: number): void;
+  layerDone(blob: Descriptor): void;
+  configDone(digest: string): void;
+  warn(message: string): void;
+  /** Ends the display (also after a failure). */
+  finish(ok: boolean): void;
+}
+
+function writeErr(line: string): void {
+  process.stderr.write(`${line}\n`);
+}
+
+function warnLine(message: string): void {
+  writeErr(`skiff: warning: ${message}`);
+}
+
+/** -q: only warnings. */
+export class QuietReporter implements PullReporter {
+  start(): void {}
+  waiting(): void {}
+  layerSkipped(): void {}
+  layerStarted(): void {}
+  layerBytes(): void {}
+  layerDone(): void {}
+  configDone(): void {}
+  warn(message: string): void {
+    warnLine(message);
+  }
+  finish(): void {}
+}
+
+/** Off a terminal: Podman's lines. */
+export class LineReporter implements PullReporter {
+  start(text: string): void {
+    writeErr(`Trying to pull ${text}...`);
+  }
+  waiting(): void {
+    writeErr('Waiting for another skiff process to finish with the image store...');
+  }
+  layerSkipped(blob: Descriptor): void {
+    writeErr(`Copying blob ${blob.digest} skipped: already exists`);
+  }
+  layerStarted(): void {}
+  layerBytes(): void {}
+  layerDone(blob: Descriptor): void {
+    writeErr(`Copying blob ${blob.digest} done`);
+  }
+  configDone(digest: string): void {
+    writeErr(`Copying config ${digest} done`);
+    writeErr('Writing manifest to image destination');
+  }
+  warn(message: string): void {
+    warnLine(message);
+  }
+  finish(): void {}
+}
+
+interface BarState {
+  label: string;
+  status: string;
+  started: number;
+}
+
+interface Bar {
+  update(value: number, payload?: object): void;
+  increment(n: number): void;
+  getTotal(): number;
+  stop(): void;
+}
+
+interface MultiBar {
+  create(total: number, start: number, payload: object): Bar;
+  log(text: string): void;
+  stop(): void;
+}
+
+/** On a terminal: one cli-progress bar per layer, with bytes and rate. */
+export class BarReporter implements PullReporter {
+  private readonly bars = new Map<string, { bar: Bar; state: BarState; value: number }>();
+  private readonly warnings: string[] = [];
+  private constructor(private readonly multi: MultiBar) {}
+
+  static async create(): Promise<BarReporter> {
+    const { default: cliProgress } = await import('cli-progress');
+    const width = 25;
+    const multi = new cliProgress.MultiBar({
+      stream: process.stderr,
+      hideCursor: true,
+      clearOnComplete: false,
+      stopOnComplete: false,
+      autopadding: false,
+      fps: 10,
+      format: (_options: unknown, params: { value: number; total: number; progress: number }, payload: BarState) => {
+        const label = `${payload.label}:`;
+        if (payload.status !== '') return `${label} ${payload.status}`;
+        const filled = Math.round(Math.min(1, params.progress) * width);
+        const bar = `[${'='.repeat(Math.max(0, filled - 1))}${filled > 0 ? '>' : ''}${' '.repeat(width - filled)}]`;
+        const seconds = Math.max(0.001, (Date.now() - payload.started) / 1000);
+        return `${label} ${bar} ${humanSize(params.value, 3)}/${humanSize(params.total, 3)} ${humanSize(params.value / seconds, 3)}/s`;
+      },
+    }) as unknown as MultiBar;
+    return new BarReporter(multi);
+  }
+
+  private add(blob: Descriptor, status: string): { bar: Bar; state: BarState; value: number } {
+    const state: BarState = { label: blob.digest.replace(/^sha256:/, '').slice(0, 12), status, started: Date.now() };
+    const entry = { bar: this.multi.create(Math.max(1, blob.size), 0, state), state, value: 0 };
+    this.bars.set(blob.digest, entry);
+    return entry;
+  }
+
+  start(text: string): void {
+    this.multi.log(`Trying to pull ${text}...\n`);
+  }
+  waiting(): void {
+    this.multi.log('Waiting for another skiff process to finish with the image store...\n');
+  }
+  layerSkipped(blob: Descriptor): void {
+    this.add(blob, 'Already exists');
+  }
+  layerStarted(blob: Descriptor): void {
+    this.add(blob, '');
+  }
+  layerBytes(blob: Descriptor, n: number): void {
+    const e = this.bars.get(blob.digest);
+    if (!e) return;
+    e.value += n;
+    e.bar.update(Math.min(e.value, e.bar.getTotal()), e.state);
+  }
+  layerDone(blob: Descriptor): void {
+    const e = this.bars.get(blob.digest);
+    if (!e) return;
+    e.state.status = 'Pull complete';
+    e.bar.update(e.bar.getTotal(), e.state);
+  }
+  configDone(): void {
+    // The bars say it all, as in Docker.
+  }
+  warn(message: string): void {
+    // cli-progress prints logged lines at its next redraw, which may never come: keep them for the end.
+    this.warnings.push(message);
+  }
+  finish(): void {
+    this.multi.stop();
+    for (const w of this.warnings) warnLine(w);
+  }
+}
+
+export async function createReporter(quiet: boolean, tty: boolean = process.stderr.isTTY === true): Promise<PullReporter> {
+  if (quiet) return new QuietReporter();
+  return tty ? BarReporter.create() : new LineReporter();
+}

@@ -1,0 +1,214 @@
+// `skiff pull`: resolve the reference through the registry client, store the
+// manifest and config, fetch the missing layers in parallel (each streamed
+// once, see layer-fetch.ts), then name the image. Runs as root of the store's
+// user namespace (rootless) or as root, holding the store lock shared: any
+// number of pulls run at once and publish by atomic renames; rmi's garbage
+// collection waits for them.
+import { readFileSync } from 'node:fs';
+import { SkiffError } from '../errors.js';
+import type { Descriptor, Platform } from '../oci/image-spec.js';
+import { formatReference, parseReference } from '../oci/reference.js';
+import type { RegistryClient, RegistryClientOptions, ResolvedImage } from '../registry/types.js';
+import { cleanTmp } from './atomic.js';
+import { writeBlob } from './blobs.js';
+import { compressionOfMediaType, zstdBinary } from './decompress.js';
+import { digestHex } from './digest.js';
+import { writeImageRecord, type ImageRecord } from './images.js';
+import { fetchLayer } from './layer-fetch.js';
+import { addCompressedBlob, hasLayer, readLayerMeta } from './layers.js';
+import { lockStore } from './lock.js';
+import { writeName } from './names.js';
+import type { PullReporter } from './pull-progress.js';
+import { openStoreForWriting, type Store } from './store.js';
+
+export { createReporter } from './pull-progress.js';
+export { parsePlatform } from './platform.js';
+// This bundle has its own copy of lib/paths.ts (the helper's location): the CLI hands over the install root.
+
+/** Layers fetched at once: enough to fill a link, few enough to keep each fast. */
+export const PARALLEL_LAYERS = 3;
+
+export interface PullOptions {
+  platform?: Platform;
+  tlsVerify?: boolean;
+  authFile?: string;
+  reporter: PullReporter;
+  /** Tests: another store than the process's. */
+  store?: Store;
+  /** Tests: a client other than lib/registry's. */
+  client?: RegistryClient;
+}
+
+export interface PullResult {
+  /** The image id (config digest). */
+  id: string;
+  /** Names given to it. */
+  names: string[];
+  downloaded: number;
+  skipped: number;
+}
+
+/** Real root of the initial user namespace: the only one that may create device nodes. */
+function canCreateDevices(): boolean {
+  if ((process.getuid?.() ?? 1) !== 0) return false;
+  try {
+    const f = readFileSync('/proc/self/uid_map', 'utf8').trim().split(/\s+/);
+    return f[0] === '0' && f[1] === '0' && f[2] === '4294967295';
+  } catch {
+    return false;
+  }
+}
+
+async function makeClient(opts: PullOptions): Promise<RegistryClient> {
+  if (opts.client) return opts.client;
+  const { createRegistryClient } = await import('../registry/client.js');
+  const clientOpts: RegistryClientOptions = {};
+  if (opts.tlsVerify !== undefined) clientOpts.tlsVerify = opts.tlsVerify;
+  if (opts.platform) clientOpts.platform = opts.platform;
+  if (opts.authFile !== undefined) clientOpts.authFile = opts.authFile;
+  return createRegistryClient(clientOpts);
+}
+
+/** Checks what can be checked before any layer is fetched. */
+function checkImage(image: ResolvedImage): void {
+  const diffIDs = image.config.rootfs?.diff_ids;
+  if (!Array.isArray(diffIDs) || diffIDs.length !== image.manifest.layers.length) {
+    throw new SkiffError(
+      `image ${formatReference(image.reference)} is inconsistent: its manifest has ${image.manifest.layers.length} layers, its config lists ${Array.isArray(diffIDs) ? diffIDs.length : 'no'} diff_ids`,
+    );
+  }
+  for (const d of diffIDs) digestHex(d);
+  digestHex(image.manifest.config.digest);
+  let zstd = false;
+  for (const layer of image.manifest.layers) {
+    digestHex(layer.digest);
+    if (compressionOfMediaType(layer.mediaType) === 'zstd') zstd = true;
+  }
+  if (zstd) zstdBinary();
+}
+
+/** The names a pull gives: the tag asked for, and the repository's digest (Docker's RepoDigests). */
+async function nameImage(store: Store, image: ResolvedImage, id: string): Promise<string[]> {
+  const ref = image.reference;
+  const names: string[] = [];
+  const digest = ref.digest ?? image.indexDigest ?? image.manifestDigest;
+  const byDigest = { registry: ref.registry, repository: ref.repository, digest };
+  await writeName(store.paths, byDigest, id);
+  names.push(formatReference(byDigest));
+  if (ref.digest === undefined && ref.tag !== undefined) {
+    const tagged = { registry: ref.registry, repository: ref.repository, tag: ref.tag };
+    await writeName(store.paths, tagged, id);
+    names.push(formatReference(tagged));
+  }
+  return names;
+}
+
+async function fetchLayers(store: Store, client: RegistryClient, image: ResolvedImage, reporter: PullReporter): Promise<{ downloaded: number; skipped: number; devices: string[] }> {
+  const diffIDs = image.config.rootfs.diff_ids;
+  const todo: Array<{ blob: Descriptor; diffID: string }> = [];
+  const seen = new Set<string>();
+  let skipped = 0;
+  image.manifest.layers.forEach((blob, i) => {
+    const diffID = diffIDs[i]!;
+    if (seen.has(diffID)) return;
+    seen.add(diffID);
+    if (hasLayer(store.paths, diffID)) {
+      addCompressedBlob(store.paths, diffID, { digest: blob.digest, size: blob.size, mediaType: blob.mediaType });
+      reporter.layerSkipped(blob);
+      skipped++;
+    } else {
+      todo.push({ blob, diffID });
+    }
+  });
+  const chown = true;
+  const canMknod = canCreateDevices();
+  const abort = new AbortController();
+  const devices: string[] = [];
+  let failure: unknown;
+  let next = 0;
+  const worker = async () => {
+    while (failure === undefined && next < todo.length) {
+      const { blob, diffID } = todo[next++]!;
+      reporter.layerStarted(blob);
+      try {
+        const got = await fetchLayer({
+          store, client, image, blob, diffID, chown, canMknod,
+          onBytes: (n) => reporter.layerBytes(blob, n),
+          signal: abort.signal,
+        });
+        devices.push(...got.materialised.skippedDevices);
+        for (const attr of got.materialised.ignoredRootAttributes) {
+          reporter.warn(`layer ${blob.digest} sets ${attr} on its root directory, which skiff does not apply`);
+        }
+        reporter.layerDone(blob);
+      } catch (err) {
+        if (failure === undefined) {
+          failure = err;
+          abort.abort(err instanceof Error ? err : new Error(String(err)));
+        }
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(PARALLEL_LAYERS, todo.length) }, worker));
+  if (failure !== undefined) throw failure;
+  return { downloaded: todo.length, skipped, devices };
+}
+
+export async function pullImage(text: string, opts: PullOptions): Promise<PullResult> {
+  const reporter = opts.reporter;
+  const store = opts.store ?? openStoreForWriting();
+  let shown = text;
+  try {
+    shown = formatReference(parseReference(text));
+  } catch {
+    // the client says what is wrong with it
+  }
+  const lock = await lockStore(store.paths, 'shared', { onWait: () => reporter.waiting() });
+  let ok = false;
+  try {
+    cleanTmp(store.paths);
+    const client = await makeClient(opts);
+    reporter.start(shown);
+    const image = await client.resolve(text);
+    checkImage(image);
+    const id = image.manifest.config.digest;
+    await writeBlob(store.paths, id, image.configBytes);
+    await writeBlob(store.paths, image.manifestDigest, image.manifestBytes);
+    if (image.indexDigest && image.indexBytes) await writeBlob(store.paths, image.indexDigest, image.indexBytes);
+
+    const { downloaded, skipped, devices } = await fetchLayers(store, client, image, reporter);
+    if (devices.length > 0) {
+      const some = devices.slice(0, 3).map((d) => `/${d}`).join(', ');
+      reporter.warn(
+        `skipped ${devices.length} device node${devices.length === 1 ? '' : 's'} of the image (${some}${devices.length > 3 ? ', ...' : ''}): ` +
+          'a rootless user cannot create them; containers get their /dev from skiff',
+      );
+    }
+    reporter.configDone(id);
+
+    const layers = image.config.rootfs.diff_ids;
+    let size = 0;
+    for (const diffID of new Set(layers)) {
+      const meta = readLayerMeta(store.paths, diffID);
+      if (!meta) throw new SkiffError(`layer ${diffID} vanished from the store during the pull`);
+      size += meta.size;
+    }
+    const record: ImageRecord = {
+      id,
+      manifest: image.manifestDigest,
+      manifestMediaType: image.manifest.mediaType ?? 'application/vnd.oci.image.manifest.v1+json',
+      layers,
+      size,
+      pulled: new Date().toISOString(),
+    };
+    if (image.indexDigest) record.index = image.indexDigest;
+    if (image.config.created) record.created = image.config.created;
+    writeImageRecord(store.paths, record);
+    const names = await nameImage(store, image, id);
+    ok = true;
+    return { id, names, downloaded, skipped };
+  } finally {
+    reporter.finish(ok);
+    lock.release();
+  }
+}

@@ -1,0 +1,165 @@
+// rmi and image prune, with Docker's rules (daemon/images/image_delete.go):
+// removing a name untags; removing the last tag of a repository also drops
+// that repository's digest names; an image is deleted when no name is left,
+// or when named by id and all its names are one repository's; a used image
+// needs -f, and a running container's image cannot be removed at all.
+// Everything here runs under the exclusive store lock.
+import { SkiffError } from '../errors.js';
+import { familiarName } from '../oci/reference.js';
+import { removeBlob } from './blobs.js';
+import { shortDigest } from './digest.js';
+import { collectGarbage } from './gc.js';
+import { listImageRecords, removeImageRecord, type ImageRecord } from './images.js';
+import { removeLayer } from './layers.js';
+import type { StoreLock } from './lock.js';
+import { findImage } from './lookup.js';
+import { listNames, removeName, type StoredName } from './names.js';
+import type { Store } from './store.js';
+import { containersUsingImage, layersInUse, type ImageUser } from './usage.js';
+
+export interface RemoveEvent {
+  kind: 'untagged' | 'deleted';
+  /** A familiar name for "untagged", a digest for "deleted". */
+  value: string;
+}
+
+export interface RemoveOptions {
+  force?: boolean;
+  /** Who uses an image; the store's own answer by default (tests inject containers). */
+  users?: (store: Store, imageId: string) => ImageUser[];
+}
+
+export interface RemoveResult {
+  events: RemoveEvent[];
+  /** One line per argument that failed, in order. */
+  errors: SkiffError[];
+  reclaimed: number;
+}
+
+const repoOf = (n: StoredName) => `${n.ref.registry}/${n.ref.repository}`;
+
+function namesOf(store: Store, id: string): StoredName[] {
+  return listNames(store.paths).filter((n) => n.image === id);
+}
+
+function untag(name: StoredName, events: RemoveEvent[]): void {
+  removeName(name);
+  events.push({ kind: 'untagged', value: familiarName(name.ref) });
+}
+
+/** Docker's isSingleReference: at most one tag, and every name in one repository. */
+function isSingleReference(names: StoredName[]): boolean {
+  if (names.length <= 1) return names.length === 1;
+  const tags = names.filter((n) => n.ref.digest === undefined);
+  if (tags.length > 1) return false;
+  const repos = new Set(names.map(repoOf));
+  return repos.size === 1;
+}
+
+function conflict(id: string, users: ImageUser[], hardOnly: boolean, multipleNames: boolean): SkiffError | undefined {
+  const running = users.find((u) => u.running);
+  if (running) return new SkiffError(`conflict: unable to delete ${shortDigest(id)} (cannot be forced) - image is being used by running container ${running.id.slice(0, 12)}`);
+  if (hardOnly) return undefined;
+  if (multipleNames) return new SkiffError(`conflict: unable to delete ${shortDigest(id)} (must be forced) - image is referenced in multiple repositories`);
+  const stopped = users[0];
+  if (stopped) return new SkiffError(`conflict: unable to delete ${shortDigest(id)} (must be forced) - image is being used by stopped container ${stopped.id.slice(0, 12)}`);
+  return undefined;
+}
+
+/** Deletes an image with no names left, then its layers and blobs that nothing else uses. */
+function deleteImage(store: Store, record: ImageRecord, events: RemoveEvent[]): number {
+  const p = store.paths;
+  removeImageRecord(p, record.id);
+  events.push({ kind: 'deleted', value: record.id });
+  let reclaimed = 0;
+  const used = layersInUse(store);
+  for (const diffID of new Set(record.layers)) {
+    if (used.has(diffID)) continue;
+    reclaimed += removeLayer(p, diffID);
+    events.push({ kind: 'deleted', value: diffID });
+  }
+  const others = listImageRecords(p);
+  for (const blob of [record.id, record.manifest, record.index]) {
+    if (blob === undefined || others.some((o) => o.id === blob || o.manifest === blob || o.index === blob)) continue;
+    reclaimed += removeBlob(p, blob);
+  }
+  return reclaimed;
+}
+
+async function removeOne(store: Store, text: string, force: boolean, usersOf: NonNullable<RemoveOptions['users']>, events: RemoveEvent[]): Promise<number> {
+  const found = await findImage(store, text);
+  const id = found.record.id;
+  const users = usersOf(store, id);
+  let names = namesOf(store, id);
+  let quiet = false;
+  if (found.name) {
+    const named = found.name;
+    if (users.length > 0 && !force && isSingleReference(names)) {
+      throw new SkiffError(
+        `conflict: unable to remove repository reference "${text}" (must force) - container ${users[0]!.id.slice(0, 12)} is using its referenced image ${shortDigest(id)}`,
+      );
+    }
+    untag(named, events);
+    names = names.filter((n) => n.file !== named.file);
+    if (named.ref.digest === undefined && !names.some((n) => n.ref.digest === undefined && repoOf(n) === repoOf(named))) {
+      for (const n of names.filter((d) => d.ref.digest !== undefined && repoOf(d) === repoOf(named))) untag(n, events);
+      names = namesOf(store, id);
+    }
+    if (names.length > 0) return 0;
+    quiet = true;
+  } else if (isSingleReference(names)) {
+    const c = conflict(id, users, force, false);
+    if (c) throw c;
+    for (const n of names) untag(n, events);
+    names = [];
+  }
+  const c = conflict(id, users, force, names.length > 0);
+  if (c) {
+    // The last name is gone but a container still uses the image: it stays, dangling.
+    if (quiet) return 0;
+    throw c;
+  }
+  for (const n of names) untag(n, events);
+  return deleteImage(store, found.record, events);
+}
+
+/** `rmi [-f] REF…`: each argument in turn; a failure is reported and the next one tried. */
+export async function removeImages(store: Store, lock: StoreLock, texts: string[], opts: RemoveOptions = {}): Promise<RemoveResult> {
+  if (lock.mode !== 'exclusive') throw new Error('internal: removing images needs the exclusive store lock');
+  const usersOf = opts.users ?? containersUsingImage;
+  const result: RemoveResult = { events: [], errors: [], reclaimed: 0 };
+  for (const text of texts) {
+    try {
+      result.reclaimed += await removeOne(store, text, opts.force === true, usersOf, result.events);
+    } catch (err) {
+      if (!(err instanceof SkiffError)) throw err;
+      result.errors.push(err);
+    }
+  }
+  result.reclaimed += collectGarbage(store, lock).reclaimed;
+  return result;
+}
+
+export interface PruneOptions {
+  /** Every image no container uses, not only the dangling ones (those without a tag). */
+  all?: boolean;
+  users?: RemoveOptions['users'];
+}
+
+/** `image prune [-a]`. */
+export function pruneImages(store: Store, lock: StoreLock, opts: PruneOptions = {}): { events: RemoveEvent[]; reclaimed: number } {
+  if (lock.mode !== 'exclusive') throw new Error('internal: pruning images needs the exclusive store lock');
+  const usersOf = opts.users ?? containersUsingImage;
+  const events: RemoveEvent[] = [];
+  let reclaimed = 0;
+  const names = listNames(store.paths);
+  for (const record of listImageRecords(store.paths)) {
+    const own = names.filter((n) => n.image === record.id);
+    const dangling = !own.some((n) => n.ref.digest === undefined);
+    if ((!dangling && !opts.all) || usersOf(store, record.id).length > 0) continue;
+    for (const n of own) untag(n, events);
+    reclaimed += deleteImage(store, record, events);
+  }
+  reclaimed += collectGarbage(store, lock).reclaimed;
+  return { events, reclaimed };
+}
