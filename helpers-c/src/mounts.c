@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
@@ -126,6 +127,53 @@ static void readonly_path(const char *abs_path) {
   remount_readonly(path);
 }
 
+/* Opens (O_PATH) a path inside the rootfs (the cwd) as if the rootfs were "/":
+ * symlinks in the image resolve within it, never onto the host. */
+static int open_in_rootfs(const char *path, int flags) {
+  struct open_how how = {.flags = (unsigned long long)(flags | O_CLOEXEC), .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
+  return (int)syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof how);
+}
+
+/* "SOURCE<TAB>DESTINATION<TAB>rw|ro": the host's SOURCE bound onto DESTINATION
+ * in the container, created empty (file or directory, like the source) when
+ * missing; its parent must exist in the image. */
+static void bind_into_rootfs(const char *entry) {
+  char copy[8192];
+  snprintf(copy, sizeof copy, "%s", entry);
+  char *dest = strchr(copy, '\t');
+  char *mode = dest ? strchr(dest + 1, '\t') : NULL;
+  if (dest == NULL || mode == NULL) die(EXIT_SKIFF_FAILED, 0, "spec: bad bind \"%s\"", entry);
+  *dest++ = '\0';
+  *mode++ = '\0';
+  if (dest[0] != '/') die(EXIT_SKIFF_FAILED, 0, "spec: bind destination \"%s\" must be absolute", dest);
+  struct stat st;
+  if (stat(copy, &st) < 0) die_errno("bind source %s", copy);
+  int target = open_in_rootfs(dest + 1, O_PATH | O_NOFOLLOW);
+  if (target < 0 && errno == ENOENT) {
+    char parent[4096];
+    snprintf(parent, sizeof parent, "%s", dest + 1);
+    char *slash = strrchr(parent, '/');
+    const char *name = slash ? slash + 1 : parent;
+    if (slash) *slash = '\0';
+    int dir = open_in_rootfs(slash ? parent : ".", O_PATH | O_DIRECTORY);
+    if (dir < 0) die_errno("open the directory of bind destination %s", dest);
+    int made = S_ISDIR(st.st_mode) ? mkdirat(dir, name, 0755) : mknodat(dir, name, S_IFREG | 0644, 0);
+    if (made < 0 && errno != EEXIST) die_errno("create bind destination %s", dest);
+    close(dir);
+    target = open_in_rootfs(dest + 1, O_PATH | O_NOFOLLOW);
+  }
+  if (target < 0) die_errno("open bind destination %s", dest);
+  struct stat tst;
+  if (fstat(target, &tst) < 0) die_errno("stat bind destination %s", dest);
+  if (S_ISLNK(tst.st_mode)) die(EXIT_SKIFF_FAILED, 0, "bind destination %s is a symbolic link in the image", dest);
+  char fd_path[64];
+  snprintf(fd_path, sizeof fd_path, "/proc/self/fd/%d", target);
+  if (mount(copy, fd_path, NULL, MS_BIND, NULL) < 0) die_errno("bind %s onto %s", copy, dest);
+  if (strcmp(mode, "ro") == 0 && mount(NULL, fd_path, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | locked_flags(fd_path), NULL) < 0)
+    die_errno("remount %s read-only", dest);
+  close(target);
+}
+
 static void pivot_into_cwd(void) {
   /* pivot_root(".", ".") stacks the old root on top of the new one; unmounting
    * it leaves the new root alone, without needing a directory for the old. */
@@ -151,6 +199,7 @@ void mounts_setup_rootfs(const struct container_spec *spec, bool tty_gid_mapped)
   mount_proc();
   mount_sys(spec);
   mount_dev(spec, tty_gid_mapped);
+  for (size_t i = 0; i < spec->binds.len; i++) bind_into_rootfs(spec->binds.items[i]);
   for (size_t i = 0; i < spec->masked.len; i++) mask_path(spec->masked.items[i]);
   for (size_t i = 0; i < spec->readonly.len; i++) readonly_path(spec->readonly.items[i]);
   pivot_into_cwd();

@@ -3,7 +3,7 @@
  *
  * Spec (TypeScript -> helper), on fd 3 until EOF: NUL-terminated "key=value"
  * strings. Keys that may repeat: arg, env, uidmap, gidmap, masked, readonly,
- * lowerdir.
+ * lowerdir, bind.
  *
  * Reports (helper -> TypeScript), on the same fd 3 (a socket): one line each,
  * fields separated by TAB, tabs and newlines in text replaced by spaces:
@@ -66,6 +66,7 @@ struct container_spec {
   struct string_list readonly;
   /* An overlay root filesystem: mounted onto rootfs when lowerdirs is non-empty. */
   struct string_list lowerdirs; /* uppermost first */
+  struct string_list binds;     /* "SOURCE<TAB>DESTINATION<TAB>rw|ro": files or dirs bound into the rootfs */
   const char *upperdir;
   const char *workdir;
   /* Detached (run -d): the helper becomes the container's monitor. */

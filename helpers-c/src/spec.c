@@ -76,6 +76,7 @@ static void apply(struct container_spec *spec, char *entry) {
   } else if (strcmp(key, "masked") == 0) list_push(&spec->masked, value);
   else if (strcmp(key, "readonly") == 0) list_push(&spec->readonly, value);
   else if (strcmp(key, "lowerdir") == 0) list_push(&spec->lowerdirs, value);
+  else if (strcmp(key, "bind") == 0) list_push(&spec->binds, value);
   else if (strcmp(key, "upperdir") == 0) spec->upperdir = value;
   else if (strcmp(key, "workdir") == 0) spec->workdir = value;
   else if (strcmp(key, "detach") == 0) spec->detach = parse_bool(key, value);

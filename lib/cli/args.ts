@@ -38,6 +38,8 @@ export interface ParsedArgs {
   flags: Record<string, FlagValue | undefined>;
   positionals: string[];
   help: boolean;
+  /** The command's name, for messages, when a caller sets it. */
+  command?: string;
 }
 
 export const HELP_FLAG: FlagSpec = { name: 'help', short: 'h', type: 'boolean', describe: 'Show help for this command' };

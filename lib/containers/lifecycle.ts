@@ -106,7 +106,7 @@ export async function removeContainer(record: ContainerRecord, force: boolean): 
     }
     await stopContainer(record, 0);
   }
-  removeContainerFiles(record);
+  await removeContainerFiles(record);
 }
 
 /** Blocks until the container exits; resolves to its exit code. */

@@ -18,8 +18,11 @@ export interface ContainerRecord {
   Id: string;
   Name: string;
   Created: string;
-  /** The image reference, or "" for a --rootfs container. */
+  /** The image as the user named it, or "" for a --rootfs container. */
   Image: string;
+  /** The image's id and layers (diffIDs, bottom first): what keeps them in the store. */
+  ImageID?: string;
+  Layers?: string[];
   Rootfs: string;
   Path: string;
   Args: string[];
@@ -117,8 +120,12 @@ function nameOwner(name: string): string | undefined {
   }
 }
 
-/** Creates the container's directory with its record and config, all or nothing. */
-export function createContainer(record: ContainerRecord, config: OciRuntimeConfig): void {
+/** Creates the container's directory with its record, config and own files and dirs, all or nothing. */
+export function createContainer(
+  record: ContainerRecord,
+  config: OciRuntimeConfig,
+  extra: { dirs: string[]; files: { name: string; content: string }[] } = { dirs: [], files: [] },
+): void {
   const root = containersRoot();
   mkdirSync(root, { recursive: true, mode: 0o700 });
   claimName(record.Name, record.Id);
@@ -127,6 +134,8 @@ export function createContainer(record: ContainerRecord, config: OciRuntimeConfi
     mkdirSync(tmp, { mode: 0o700 });
     writeFileSync(path.join(tmp, 'container.json'), `${JSON.stringify(record, null, 2)}\n`, { mode: 0o600 });
     writeFileSync(path.join(tmp, 'config.json'), `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
+    for (const dir of extra.dirs) mkdirSync(path.join(tmp, dir), { mode: 0o755 });
+    for (const f of extra.files) writeFileSync(path.join(tmp, f.name), f.content, { mode: 0o644 });
     renameSync(tmp, containerDir(record.Id));
   } catch (err) {
     rmSync(tmp, { recursive: true, force: true });
@@ -192,7 +201,7 @@ export function resolveContainer(ref: string): ContainerRecord {
 }
 
 /** Removes everything of the container; safe to run twice or concurrently. */
-export function removeContainerFiles(record: ContainerRecord): void {
+export async function removeContainerFiles(record: ContainerRecord): Promise<void> {
   const dir = containerDir(record.Id);
   const trash = path.join(containersRoot(), `.trash-${record.Id}-${process.pid}`);
   try {
@@ -202,7 +211,15 @@ export function removeContainerFiles(record: ContainerRecord): void {
     return; // someone else removed it
   }
   if (nameOwner(record.Name) === record.Id) rmSync(path.join(namesDir(), record.Name), { force: true });
-  rmSync(trash, { recursive: true, force: true });
+  try {
+    rmSync(trash, { recursive: true, force: true });
+  } catch (err) {
+    // An image container's upper dir holds files of the user's sub-IDs.
+    const code = errnoCode(err);
+    if ((code !== 'EACCES' && code !== 'EPERM') || (process.geteuid?.() ?? 0) === 0) throw err;
+    const { removeTreeInUserNamespace } = await import('../namespaces/userns.js');
+    await removeTreeInUserNamespace(trash);
+  }
   if (record.Cgroup) removeCgroup(record.Cgroup);
   rmSync(runDir(record.Id), { recursive: true, force: true });
 }

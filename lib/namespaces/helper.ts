@@ -12,6 +12,9 @@ import { findIdMapTool } from './idmap.js';
 
 export const HELPER_PROTOCOL_VERSION = 1;
 
+/** Mounts in config.json that the helper sets up on its own (mounts.c). */
+const HELPER_MOUNTS = new Set(['/proc', '/sys', '/dev', '/dev/pts', '/dev/shm', '/dev/mqueue']);
+
 /** Where the helper should be: $SKIFF_HELPER, else helpers-c/ in the install. Does not check it exists. */
 export function expectedHelperPath(): { path: string; fromEnv: boolean } {
   const override = process.env['SKIFF_HELPER'];
@@ -66,6 +69,17 @@ export function helperSpecEntries(config: OciRuntimeConfig): string[] {
   for (const path of config.linux.maskedPaths) entries.push(`masked=${path}`);
   for (const path of config.linux.readonlyPaths) entries.push(`readonly=${path}`);
   if (config.linux.cgroupsPath) entries.push(`cgroup=${config.linux.cgroupsPath}`);
+  const overlay = config.annotations['io.skiff.overlay'];
+  if (overlay) {
+    const o = JSON.parse(overlay) as { lowerdirs: string[]; upperdir: string; workdir: string };
+    for (const dir of o.lowerdirs) entries.push(`lowerdir=${dir}`);
+    entries.push(`upperdir=${o.upperdir}`, `workdir=${o.workdir}`);
+  }
+  for (const m of config.mounts) {
+    // The helper makes /proc, /sys and /dev itself; other binds are the container's own.
+    if (m.type !== 'bind' || !m.source || HELPER_MOUNTS.has(m.destination)) continue;
+    entries.push(`bind=${m.source}\t${m.destination}\t${m.options?.includes('ro') ? 'ro' : 'rw'}`);
+  }
   return entries;
 }
 

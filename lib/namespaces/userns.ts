@@ -3,6 +3,7 @@
 // chowned and removed from there. A command that needs it re-executes itself
 // through `skiff-helper userns`, once per invocation.
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { SkiffError } from '../errors.js';
 import { encodeSpec, helperPath, parseReports, HELPER_PROTOCOL_VERSION } from './helper.js';
@@ -57,4 +58,35 @@ export async function reexecInUserNamespace(argv: string[]): Promise<number> {
   if (failure) throw new SkiffError(failure.message, failure.exitCode);
   if (code === null) throw new SkiffError('the skiff helper was killed');
   return code;
+}
+
+/**
+ * rm -rf of a tree that holds files owned by sub-IDs (a container's upper dir),
+ * done as root of a user namespace with the caller's mapping.
+ */
+export async function removeTreeInUserNamespace(dir: string): Promise<void> {
+  const mappings = rootlessMappings();
+  const rm = ['/bin/rm', '/usr/bin/rm'].find((p) => existsSync(p)) ?? 'rm';
+  const entries = [`version=${HELPER_PROTOCOL_VERSION}`, `arg=${rm}`, 'arg=-rf', 'arg=--', `arg=${dir}`, 'env=PATH=/usr/bin:/bin', 'cwd=/'];
+  for (const m of mappings.uidMappings) entries.push(`uidmap=${m.containerID} ${m.hostID} ${m.size}`);
+  for (const m of mappings.gidMappings) entries.push(`gidmap=${m.containerID} ${m.hostID} ${m.size}`);
+  const newuidmap = findIdMapTool('newuidmap');
+  const newgidmap = findIdMapTool('newgidmap');
+  if (newuidmap) entries.push(`newuidmap=${newuidmap}`);
+  if (newgidmap) entries.push(`newgidmap=${newgidmap}`);
+  const child = spawn(helperPath(), ['userns'], { stdio: ['ignore', 'ignore', 'pipe', 'pipe'] });
+  const channel = child.stdio[3] as Socket;
+  let reports = '';
+  let stderr = '';
+  channel.setEncoding('utf8').on('data', (d: string) => (reports += d));
+  channel.on('error', () => {});
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  channel.end(encodeSpec(entries));
+  const code = await new Promise<number | null>((resolve, reject) => {
+    child.on('error', (err) => reject(new SkiffError(`cannot start the skiff helper: ${err.message}`)));
+    child.on('close', (c) => resolve(c));
+  });
+  const failure = parseReports(reports).errors[0];
+  if (failure) throw new SkiffError(failure.message, failure.exitCode);
+  if (code !== 0) throw new SkiffError(`cannot remove ${dir}: ${stderr.trim() || `rm exited with ${code}`}`);
 }

@@ -1,5 +1,5 @@
 // `skiff run` in the foreground: flags -> RunOptions -> config.json -> helper.
-import { statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { isatty } from 'node:tty';
 import { SkiffError } from '../errors.js';
@@ -9,13 +9,17 @@ import { resolveEnvironment } from '../oci/spec/env.js';
 import type { NetworkMode, RunOptions } from '../oci/spec/options.js';
 import { buildRuntimeConfig } from '../oci/spec/runtime.js';
 import { newContainerId, shortId } from './ids.js';
-import { createContainer, removeContainerFiles, writeExitFile, writeStartFile, type ContainerRecord } from '../containers/store.js';
+import { containerDir, createContainer, removeContainerFiles, writeExitFile, writeStartFile, type ContainerRecord } from '../containers/store.js';
 import type { OciRuntimeConfig } from '../oci/runtime-spec.js';
 import { createCgroup, planContainerCgroup } from '../cgroups/container.js';
 import { NAME_PATTERN, randomName } from '../containers/names.js';
+import type { RunImage } from './image.js';
 
 export interface RunRequest {
-  rootfs: string;
+  /** --rootfs DIR, or else… */
+  rootfs?: string;
+  /** …an image from the store (already resolved, see image.ts). */
+  image?: RunImage;
   command: string[];
   entrypoint?: string;
   env: string[];
@@ -46,16 +50,23 @@ function checkNetwork(mode: string): NetworkMode {
   throw new SkiffError(`network mode "${mode}" is not supported: use none or host`);
 }
 
+/**
+ * Docker's rule: --entrypoint replaces the image's Entrypoint and drops its
+ * Cmd; arguments after the image replace its Cmd.
+ */
 function containerArgs(req: RunRequest): string[] {
-  // --entrypoint replaces the command's first word, as with an image's Entrypoint.
-  const args = req.entrypoint !== undefined && req.entrypoint !== '' ? [req.entrypoint, ...req.command] : req.command;
-  if (args.length === 0) throw new SkiffError('no command given: skiff run --rootfs DIR COMMAND [ARG...]');
+  const image = req.image?.config.config;
+  const entrypoint = req.entrypoint !== undefined ? (req.entrypoint === '' ? [] : [req.entrypoint]) : (image?.Entrypoint ?? []);
+  const cmd = req.command.length > 0 || req.entrypoint !== undefined ? req.command : (image?.Cmd ?? []);
+  const args = [...entrypoint, ...cmd];
+  if (args.length === 0) throw new SkiffError(req.image ? `no command specified: the image ${req.image.name} has none, give one after it` : 'no command given: skiff run --rootfs DIR COMMAND [ARG...]');
   return args;
 }
 
 export function resolveRunOptions(req: RunRequest): RunOptions {
   const id = newContainerId();
-  const workdir = req.workdir ?? '/';
+  const imageConfig = req.image?.config.config;
+  const workdir = req.workdir ?? (imageConfig?.WorkingDir || '/');
   if (!workdir.startsWith('/')) throw new SkiffError(`the working directory "${workdir}" is invalid: it needs to be an absolute path`);
   if (req.tty && req.interactive && !isatty(0)) throw new SkiffError('the input device is not a TTY: drop -t, or run from a terminal');
   const hostname = req.hostname ?? shortId(id);
@@ -63,11 +74,11 @@ export function resolveRunOptions(req: RunRequest): RunOptions {
   const rootless = (process.geteuid?.() ?? 0) !== 0;
   return {
     id,
-    rootfs: checkRootfs(req.rootfs),
+    rootfs: req.image ? path.join(containerDir(id), 'merged') : checkRootfs(req.rootfs ?? ''),
     args: containerArgs(req),
-    env: resolveEnvironment(req.env, req.envFiles, process.env),
+    env: [...(imageConfig?.Env ?? []), ...resolveEnvironment(req.env, req.envFiles, process.env)],
     workdir,
-    user: req.user ?? '',
+    user: req.user ?? imageConfig?.User ?? '',
     hostname,
     network: checkNetwork(req.network),
     init: req.init,
@@ -105,8 +116,40 @@ export function createContainerFromRequest(req: ContainerRequest): ContainerReco
   return prepareContainer(req).record;
 }
 
+/** The files an image container gets of its own: /etc/hostname, /etc/hosts, /etc/resolv.conf. */
+function etcFiles(options: RunOptions): { name: string; content: string; destination: string }[] {
+  let resolv = '# --network none: no DNS\n';
+  if (options.network === 'host') {
+    try {
+      resolv = readFileSync('/etc/resolv.conf', 'utf8');
+    } catch {
+      resolv = '';
+    }
+  }
+  return [
+    { name: 'hostname', content: `${options.hostname}\n`, destination: '/etc/hostname' },
+    {
+      name: 'hosts',
+      content: `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t${options.hostname}\n`,
+      destination: '/etc/hosts',
+    },
+    { name: 'resolv.conf', content: resolv, destination: '/etc/resolv.conf' },
+  ];
+}
+
 function prepareContainer(req: ContainerRequest): { record: ContainerRecord; config: OciRuntimeConfig; options: RunOptions } {
   const options = resolveRunOptions(req);
+  const files: { name: string; content: string }[] = [];
+  const dirs: string[] = [];
+  if (req.image) {
+    const dir = containerDir(options.id);
+    options.overlay = { lowerdirs: req.image.lowerdirs, upperdir: path.join(dir, 'upper'), workdir: path.join(dir, 'work') };
+    dirs.push('upper', 'work', 'merged');
+    options.binds = etcFiles(options).map((f) => {
+      files.push(f);
+      return { source: path.join(dir, f.name), destination: f.destination, readonly: false };
+    });
+  }
   warnSingleMapping(options);
   const restart = parseRestartPolicy(req.restart);
   if (req.autoRemove && restart.Name !== 'no') throw new SkiffError('conflicting options: --restart and --rm');
@@ -119,8 +162,9 @@ function prepareContainer(req: ContainerRequest): { record: ContainerRecord; con
     Id: options.id,
     Name: name,
     Created: new Date().toISOString(),
-    Image: '',
-    Rootfs: options.rootfs,
+    Image: req.image?.name ?? '',
+    ...(req.image ? { ImageID: req.image.id, Layers: req.image.layers } : {}),
+    Rootfs: req.image ? '' : options.rootfs,
     Path: options.args[0]!,
     Args: options.args.slice(1),
     Config: {
@@ -132,13 +176,13 @@ function prepareContainer(req: ContainerRequest): { record: ContainerRecord; con
       WorkingDir: options.workdir,
       Tty: options.tty,
       OpenStdin: options.interactive,
-      StopSignal: 'SIGTERM',
+      StopSignal: req.image?.config.config?.StopSignal ?? 'SIGTERM',
       Labels: {},
     },
     ...(plan.cgroup ? { Cgroup: plan.cgroup } : {}),
     HostConfig: { AutoRemove: req.autoRemove, NetworkMode: options.network, Init: options.init, RestartPolicy: restart },
   };
-  createContainer(record, config);
+  createContainer(record, config, { dirs, files });
   return { record, config, options };
 }
 
@@ -161,14 +205,14 @@ export async function runContainer(req: ContainerRequest): Promise<number> {
       },
     });
   } catch (err) {
-    if (record.HostConfig.AutoRemove) removeContainerFiles(record);
+    if (record.HostConfig.AutoRemove) await removeContainerFiles(record);
     throw err;
   }
   const { exitCode, report } = result;
   for (const w of report.warnings) process.stderr.write(`skiff: warning: ${w}\n`);
   const failure = report.errors[0];
   const finalCode = failure ? failure.exitCode : exitCode;
-  if (record.HostConfig.AutoRemove) removeContainerFiles(record);
+  if (record.HostConfig.AutoRemove) await removeContainerFiles(record);
   else writeExitFile(record.Id, { ExitCode: finalCode, StartedAt: startedAt, FinishedAt: new Date().toISOString(), RestartCount: 0 });
   if (failure) throw new SkiffError(failure.message, failure.exitCode);
   return exitCode;

@@ -11,3 +11,5 @@ export { removeImages, pruneImages, type RemoveEvent } from './remove.js';
 export { tagImage } from './tag.js';
 export { humanSize } from './humanize.js';
 export { layersInUse, containersUsingImage } from './usage.js';
+export { readBlob } from './blobs.js';
+export { layerDiffDir } from './layers.js';

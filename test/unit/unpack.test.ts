@@ -459,6 +459,12 @@ describe('unpackLayer: the stream', () => {
     expect(stats.entries).toBe(1);
   });
 
+  it('reports a failing fs call as one line naming the entry', async () => {
+    const long = 'n'.repeat(300); // NAME_MAX is 255
+    const e = await expectRefused(makeTar([{ name: 'x', data: 'x', pax: { path: `dir/${long}` } }]), /^cannot unpack layer entry "dir\/n+": name too long \(ENAMETOOLONG\)$/);
+    expect(e.message).not.toContain(base);
+  });
+
   it('refuses a target that is not a new, empty directory', async () => {
     fs.writeFileSync(path.join(target, 'old'), '');
     await expect(unpack(makeTar([]))).rejects.toThrow(/must be a new, empty directory/);

@@ -39,7 +39,7 @@ export async function run(args: ParsedArgs): Promise<number> {
     const record = readRecord(id);
     if (!record || containerState(record).Running) continue;
     bytes += containerDiskUsage(id);
-    removeContainerFiles(record);
+    await removeContainerFiles(record);
     removed.push(id);
   }
   if (removed.length) process.stdout.write(`Deleted Containers:\n${removed.map((id) => `${id}\n`).join('')}\n`);

@@ -7,13 +7,13 @@ import { createContainerFromRequest } from '../../runtime/run.js';
 export const spec: CommandSpec = {
   name: 'create',
   summary: 'Create a new container without starting it',
-  usage: '[OPTIONS] --rootfs DIR COMMAND [ARG...]',
+  usage: '[OPTIONS] IMAGE [COMMAND] [ARG...]  |  [OPTIONS] --rootfs DIR COMMAND [ARG...]',
   positionals: 'halt',
   flags: [{ name: 'rm', type: 'boolean', describe: 'Remove the container when it exits' }, ...CREATE_FLAGS],
 };
 
 export async function run(args: ParsedArgs): Promise<number> {
-  const record = createContainerFromRequest({ ...containerRequest(args), autoRemove: flagBool(args, 'rm') });
+  const record = createContainerFromRequest({ ...(await containerRequest({ ...args, command: 'create' })), autoRemove: flagBool(args, 'rm') });
   process.stdout.write(`${record.Id}\n`);
   return 0;
 }

@@ -7,7 +7,7 @@ import type { ContainerRequest } from '../../runtime/run.js';
 export const spec: CommandSpec = {
   name: 'run',
   summary: 'Run a command in a new container',
-  usage: '[OPTIONS] --rootfs DIR COMMAND [ARG...]',
+  usage: '[OPTIONS] IMAGE [COMMAND] [ARG...]  |  [OPTIONS] --rootfs DIR COMMAND [ARG...]',
   positionals: 'halt',
   flags: [
     { name: 'detach', short: 'd', type: 'boolean', describe: 'Run the container in the background and print its id' },
@@ -16,15 +16,23 @@ export const spec: CommandSpec = {
   ],
 };
 
-/** The flags shared with `create`, as a request. */
-export function containerRequest(args: ParsedArgs): ContainerRequest {
+/** The flags shared with `create`, as a request; an image is found (or pulled) here. */
+export async function containerRequest(args: ParsedArgs): Promise<ContainerRequest> {
   const rootfs = flagString(args, 'rootfs');
+  let command = args.positionals;
+  let image;
   if (rootfs === undefined) {
-    throw new SkiffError('images are not supported yet: give a root filesystem with --rootfs DIR');
+    const [name, ...rest] = args.positionals;
+    if (name === undefined) throw new SkiffError(`"skiff ${args.command ?? 'run'}" requires at least 1 argument: an image, or --rootfs DIR and a command`);
+    command = rest;
+    const { parsePullPolicy, resolveRunImage } = await import('../../runtime/image.js');
+    const tlsVerify = args.flags['tls-verify'];
+    image = await resolveRunImage(name, parsePullPolicy(flagString(args, 'pull') ?? 'missing'), typeof tlsVerify === 'boolean' ? [`--tls-verify=${tlsVerify}`] : []);
   }
   return {
-    rootfs,
-    command: args.positionals,
+    ...(rootfs !== undefined ? { rootfs } : {}),
+    ...(image ? { image } : {}),
+    command,
     entrypoint: flagString(args, 'entrypoint'),
     env: flagList(args, 'env'),
     envFiles: flagList(args, 'env-file'),
@@ -42,7 +50,7 @@ export function containerRequest(args: ParsedArgs): ContainerRequest {
 }
 
 export async function run(args: ParsedArgs): Promise<number> {
-  const req = containerRequest(args);
+  const req = await containerRequest({ ...args, command: 'run' });
   if (flagBool(args, 'detach')) {
     const { createContainerFromRequest } = await import('../../runtime/run.js');
     const { startContainer } = await import('../../containers/lifecycle.js');

@@ -14,5 +14,7 @@ export const CREATE_FLAGS: FlagSpec[] = [
   { name: 'interactive', short: 'i', type: 'boolean', describe: 'Keep stdin open' },
   { name: 'tty', short: 't', type: 'boolean', describe: 'Allocate a pseudo-TTY' },
   { name: 'name', type: 'string', describe: 'Assign a name to the container', placeholder: 'NAME' },
+  { name: 'pull', type: 'string', describe: 'Pull the image: missing (default), always or never', placeholder: 'POLICY', default: 'missing' },
+  { name: 'tls-verify', type: 'boolean', describe: 'When pulling: require HTTPS and verified certificates (Podman)' },
   { name: 'restart', type: 'string', describe: 'Restart policy for a detached container: no, always, on-failure[:N]', placeholder: 'POLICY', default: 'no' },
 ];

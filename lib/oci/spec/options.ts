@@ -21,4 +21,8 @@ export interface RunOptions {
   interactive: boolean;
   /** null: no user namespace (root's default). */
   idMappings: IdMappings | null;
+  /** An image's layers as an overlay root filesystem mounted onto rootfs. */
+  overlay?: { lowerdirs: string[]; upperdir: string; workdir: string };
+  /** Host files bound into the container (its /etc/hosts, /etc/hostname, /etc/resolv.conf). */
+  binds?: { source: string; destination: string; readonly: boolean }[];
 }

@@ -64,11 +64,21 @@ export function buildRuntimeConfig(options: RunOptions): OciRuntimeConfig {
     },
     root: { path: options.rootfs, readonly: false },
     hostname: options.hostname,
-    mounts: standardMounts(options),
+    mounts: [
+      ...standardMounts(options),
+      ...(options.binds ?? []).map((b) => ({
+        destination: b.destination,
+        type: 'bind',
+        source: b.source,
+        options: ['bind', b.readonly ? 'ro' : 'rw'],
+      })),
+    ],
     annotations: {
       'io.skiff.init': String(options.init),
       'io.skiff.stdin': String(options.interactive),
       'io.skiff.network': options.network,
+      // The runtime spec leaves making the root filesystem to the engine: skiff's helper mounts this overlay onto root.path.
+      ...(options.overlay ? { 'io.skiff.overlay': JSON.stringify(options.overlay) } : {}),
     },
     linux: {
       namespaces,

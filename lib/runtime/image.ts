@@ -1,0 +1,66 @@
+// `run IMAGE`: find the image in the store (pulling it per --pull), and turn
+// it into what a container needs: its layers as overlay lower dirs (uppermost
+// first) and its config.
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { SkiffError } from '../errors.js';
+import { installRoot } from '../paths.js';
+import type { ImageConfig } from '../oci/image-spec.js';
+
+export type PullPolicy = 'missing' | 'always' | 'never';
+
+export interface RunImage {
+  /** What the user typed (ps shows it, as Docker does). */
+  name: string;
+  id: string;
+  lowerdirs: string[];
+  layers: string[];
+  config: ImageConfig;
+}
+
+export function parsePullPolicy(text: string): PullPolicy {
+  if (text === 'missing' || text === 'always' || text === 'never') return text;
+  if (text === 'newer') return 'always';
+  throw new SkiffError(`invalid --pull "${text}": use missing, always or never`);
+}
+
+/** `skiff pull` as a child: it enters the store's user namespace itself and shows its progress on stderr. */
+function pull(name: string, extraArgs: string[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--', path.join(installRoot(), 'bin/skiff'), 'pull', ...extraArgs, name], {
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    child.on('error', (err) => reject(new SkiffError(`cannot run skiff pull: ${err.message}`)));
+    child.on('close', (code) => (code === 0 ? resolve() : reject(new SkiffError(`pulling ${name} failed`, code ?? 125))));
+  });
+}
+
+export async function resolveRunImage(name: string, policy: PullPolicy, pullArgs: string[]): Promise<RunImage> {
+  const { openStore, findImage, readBlob, layerDiffDir } = await import('../store/index.js');
+  const find = async () => findImage(openStore(), name);
+  let found;
+  if (policy === 'always') {
+    await pull(name, pullArgs);
+    found = await find();
+  } else {
+    try {
+      found = await find();
+    } catch (err) {
+      if (policy === 'never' || !(err instanceof SkiffError)) throw err;
+      await pull(name, pullArgs);
+      found = await find();
+    }
+  }
+  const store = openStore();
+  const configBytes = readBlob(store.paths, found.record.id);
+  if (!configBytes) throw new SkiffError(`image ${name} is damaged: its config ${found.record.id} is missing: pull it again`);
+  const config = JSON.parse(configBytes.toString('utf8')) as ImageConfig;
+  const layers = found.record.layers;
+  return {
+    name,
+    id: found.record.id,
+    layers,
+    lowerdirs: [...layers].reverse().map((diffID) => layerDiffDir(store.paths, diffID)),
+    config,
+  };
+}

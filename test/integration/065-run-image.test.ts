@@ -1,0 +1,95 @@
+// Containers from images: skiff run IMAGE pulls when missing, mounts the
+// layers as an overlay with the container's own upper dir, applies the image
+// config, and gives the container its own /etc/hostname, hosts, resolv.conf.
+// Real registry, as root and rootless.
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { integrationEnv, modes } from './harness.js';
+import { busyboxLayer, pushImage, startRegistry, type TestRegistry } from './registry-harness.js';
+import { newStore } from './store-harness.js';
+
+let reg: TestRegistry;
+const dir = (name: string, extra: object = {}) => ({ name: `${name}/`, type: '5', mode: 0o755, ...extra });
+const file = (name: string, data: string, extra: object = {}) => ({ name, data, mode: 0o644, ...extra });
+
+beforeAll(async () => {
+  reg = await startRegistry();
+  const env = integrationEnv();
+  const bb = { entries: busyboxLayer(env.rootRootfs ?? env.userRootfs!), compression: 'gzip' as const };
+  await pushImage(reg, 'busybox', 'latest', { format: 'docker', layers: [bb], config: { Cmd: ['sh'] } });
+  await pushImage(reg, 'app', '1', {
+    format: 'oci',
+    layers: [
+      bb,
+      { compression: 'gzip', entries: [dir('srv'), file('srv/old', 'old\n'), dir('opt'), file('opt/keep', 'keep\n'), file('opt/drop', 'drop\n')] },
+      // Whiteouts and an opaque directory, as real images carry them.
+      { compression: 'zstd', entries: [dir('srv'), file('srv/.wh..wh..opq', ''), file('srv/new', 'new\n'), dir('opt'), file('opt/.wh.drop', '')] },
+    ],
+    config: {
+      Entrypoint: ['/bin/sh', '-c'],
+      Cmd: ['echo "cmd:$GREETING from $(pwd) as $(id -un)"'],
+      Env: ['GREETING=hello', 'PATH=/usr/sbin:/usr/bin:/sbin:/bin'],
+      WorkingDir: '/srv',
+      User: 'app',
+    },
+  });
+}, 120_000);
+
+afterAll(async () => {
+  await reg?.stop();
+});
+
+describe.each(modes())('run IMAGE ($name)', (mode) => {
+  test('pulls when missing and applies Entrypoint, Cmd, Env, WorkingDir and User', async () => {
+    const store = newStore(mode);
+    const r = await store.skiff(['run', '--rm', `${reg.host}/app:1`]);
+    expect(r.stdout).toBe('cmd:hello from /srv as app\n');
+    expect(r.code).toBe(0);
+    const over = await store.skiff(['run', '--rm', '-u', 'root', '-w', '/', '-e', 'GREETING=hi', `${reg.host}/app:1`, 'echo $GREETING $(pwd) $(id -u)']);
+    expect(over.stdout).toBe('hi / 0\n');
+    const entry = await store.skiff(['run', '--rm', '--entrypoint', 'cat', `${reg.host}/app:1`, '/srv/new']);
+    expect(entry.stdout).toBe('new\n');
+  });
+
+  test('whiteouts and opaque directories are seen correctly inside', async () => {
+    const store = newStore(mode);
+    const r = await store.skiff(['run', '--rm', '-u', 'root', '--entrypoint', 'sh', `${reg.host}/app:1`, '-c', 'ls /srv; ls /opt']);
+    expect(r.stdout).toBe('new\nkeep\n');
+  });
+
+  test('--pull never fails clearly; the container writes to its own upper dir only', async () => {
+    const store = newStore(mode);
+    const never = await store.skiff(['run', '--pull', 'never', `${reg.host}/busybox`, 'true']);
+    expect(never.code).toBe(125);
+    expect(never.stderr).toMatch(/^skiff: .*busybox.*\n$/);
+    expect((await store.skiff(['pull', '-q', `${reg.host}/busybox`])).code).toBe(0);
+    const first = await store.skiff(['run', '--name', 'w', `${reg.host}/busybox`, 'sh', '-c', 'echo data > /written; rm /bin/ls; touch /etc/new']);
+    expect(first.code).toBe(0);
+    const second = await store.skiff(['run', '--rm', `${reg.host}/busybox`, 'sh', '-c', 'test -e /written || test -e /etc/new || echo clean; ls /bin/ls']);
+    expect(second.stdout).toBe('clean\n/bin/ls\n');
+    expect((await store.skiff(['ps', '-a', '--format', '{{.Names}} {{.Image}}'])).stdout).toBe(`w ${reg.host}/busybox\n`);
+    expect((await store.skiff(['rm', 'w'])).code).toBe(0);
+    // Files of a sub-ID in the upper dir: removed from inside the user namespace when rootless.
+    expect((await store.skiff(['run', '--name', 'u', '-u', 'app', `${reg.host}/busybox`, 'sh', '-c', 'mkdir /tmp/d && touch /tmp/d/f'])).code).toBe(0);
+    expect((await store.skiff(['rm', 'u'])).stdout).toBe('u\n');
+    expect((await store.skiff(['ps', '-a', '-q'])).stdout).toBe('');
+  });
+
+  test('per-container /etc/hostname, /etc/hosts and /etc/resolv.conf', async () => {
+    const store = newStore(mode);
+    const r = await store.skiff(['run', '--rm', '--hostname', 'web1', `${reg.host}/busybox`, 'sh', '-c', 'cat /etc/hostname; grep -c web1 /etc/hosts; grep -c nameserver /etc/resolv.conf']);
+    expect(r.stdout).toBe('web1\n1\n0\n');
+  });
+
+  test('rmi of an image in use is refused without -f; detached, exec and logs work', async () => {
+    const store = newStore(mode);
+    const id = (await store.skiff(['run', '-d', '--name', 'd', `${reg.host}/busybox`, 'sh', '-c', 'echo up; sleep 30'])).stdout.trim();
+    expect(id).toMatch(/^[0-9a-f]{64}$/);
+    expect((await store.skiff(['exec', 'd', 'cat', '/etc/hostname'])).stdout).toBe(`${id.slice(0, 12)}\n`);
+    const rmi = await store.skiff(['rmi', `${reg.host}/busybox`]);
+    expect(rmi.code).toBe(125);
+    expect(rmi.stderr).toMatch(/container/);
+    expect((await store.skiff(['rm', '-f', 'd'])).code).toBe(0);
+    expect((await store.skiff(['rmi', `${reg.host}/busybox`])).code).toBe(0);
+    expect(store.ls('layers')).toEqual([]);
+  });
+});
