@@ -52,16 +52,23 @@ function bigLayer(): TarEntry[] {
   return entries;
 }
 
-/** Subtrees of this machine's /usr, in this order: about the size and file count of a debootstrap'd Debian. */
+/**
+ * Subtrees of this machine's /usr, in this order: about the size, file count
+ * and mix (binaries, libraries, scripts, data) of a debootstrap'd Debian
+ * (121 MB tar, 6,655 entries). On the reference machine: 6,905 entries, 122 MB
+ * tar, 42 MB gzip.
+ */
 const DEBIAN_LIKE_DIRS = [
   'usr/sbin',
-  'usr/lib/python3.11',
   'usr/share/perl',
   'usr/share/zoneinfo',
-  'usr/share/i18n',
-  'usr/lib/x86_64-linux-gnu/perl',
-  'usr/lib/x86_64-linux-gnu/gconv',
   'usr/share/mime',
+  'usr/share/common-licenses',
+  'usr/lib/x86_64-linux-gnu/perl',
+  'usr/lib/x86_64-linux-gnu/perl-base',
+  'usr/lib/x86_64-linux-gnu/gconv',
+  'usr/lib/postgresql',
+  'usr/lib/systemd',
 ];
 
 function debianLikeLayer(): { entries: TarEntry[]; dirs: string[] } {

@@ -93,3 +93,22 @@ describe.each(modes())('run IMAGE ($name)', (mode) => {
     expect(store.ls('layers')).toEqual([]);
   });
 });
+
+describe.each(modes())('diff, top and inspect of image containers ($name)', (mode) => {
+  test('diff shows A, C and D like Docker; top lists the processes; inspect finds containers first', async () => {
+    const store = newStore(mode);
+    await store.skiff(['run', '-d', '--name', 'ch', `${reg.host}/busybox`, 'sh', '-c', 'touch /etc/new; rm /bin/ls; mkdir -p /srv/a; echo x > /srv/a/f; chown 1000 /srv/a/f; sleep 30']);
+    let diff = '';
+    for (let i = 0; i < 50 && !diff.includes('/srv/a/f'); i++) {
+      diff = (await store.skiff(['diff', 'ch'])).stdout;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(diff).toBe('C /bin\nD /bin/ls\nC /etc\nA /etc/new\nA /srv\nA /srv/a\nA /srv/a/f\n');
+    const top = await store.skiff(['top', 'ch']);
+    expect(top.stdout.split('\n')[0]).toMatch(/^UID\s+PID\s+PPID\s+C\s+STIME\s+TTY\s+TIME\s+CMD$/);
+    expect(top.stdout).toMatch(/sleep 30/);
+    expect((await store.skiff(['inspect', '-f', '{{.State.Status}}', 'ch'])).stdout).toBe('running\n');
+    expect((await store.skiff(['inspect', '--type', 'image', '-f', '{{.Os}}', `${reg.host}/busybox`])).stdout).toBe('linux\n');
+    expect((await store.skiff(['rm', '-f', 'ch'])).code).toBe(0);
+  });
+});

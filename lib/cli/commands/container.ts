@@ -23,6 +23,8 @@ const SUBCOMMANDS: Record<string, () => Promise<CommandModule>> = {
   restart: () => import('./restart.js'),
   prune: () => import('./container-prune.js'),
   pause: () => import('./pause.js'),
+  top: () => import('./top.js'),
+  diff: () => import('./diff.js'),
   unpause: () => import('./unpause.js'),
   inspect: () => import('./container-inspect.js'),
 };

@@ -97,5 +97,5 @@ export async function run(args: ParsedArgs): Promise<number> {
     await printCommandHelp(named);
     return 0;
   }
-  return mod.run(sub);
+  return mod.run({ ...sub, command: `image ${name}` });
 }

@@ -1,9 +1,21 @@
-// `skiff inspect` / `image inspect`: images as Docker's API shows them, as a
-// JSON array or through a Go template. (Containers have `container inspect`.)
+// `skiff inspect`: containers and images as Docker's API shows them, as a JSON
+// array or through a Go template; a name is looked up as a container first, as
+// Docker does (`--type container|image` chooses). `image inspect`: images only.
 import type { CommandSpec, ParsedArgs } from '../args.js';
 import { flagString } from '../args.js';
 import { executeFormat, parseFormat } from '../format.js';
 import { SkiffError } from '../../errors.js';
+import { containerState } from '../../containers/state.js';
+import { resolveContainer, type ContainerRecord } from '../../containers/store.js';
+import { inspectView } from '../../containers/view.js';
+
+function findContainer(text: string): ContainerRecord | undefined {
+  try {
+    return resolveContainer(text);
+  } catch {
+    return undefined;
+  }
+}
 
 export const spec: CommandSpec = {
   name: 'inspect',
@@ -14,6 +26,7 @@ export const spec: CommandSpec = {
   minPositionals: 1,
   flags: [
     { name: 'format', short: 'f', type: 'string', placeholder: 'FORMAT', describe: "Format the output: 'json' (default), or a Go template such as '{{.Id}}' or '{{json .Config}}'" },
+    { name: 'type', type: 'string', placeholder: 'TYPE', describe: 'Only this kind of object: container or image' },
   ],
 };
 
@@ -24,8 +37,18 @@ export async function run(args: ParsedArgs): Promise<number> {
   const s = store.openStore();
   const found: Array<Record<string, unknown>> = [];
   const errors: SkiffError[] = [];
+  const type = flagString(args, 'type') ?? (args.command === 'image inspect' ? 'image' : undefined);
+  if (type !== undefined && type !== 'container' && type !== 'image') throw new SkiffError(`invalid --type "${type}": use container or image`);
   for (const text of args.positionals) {
     try {
+      if (type !== 'image') {
+        const container = findContainer(text);
+        if (container) {
+          found.push(inspectView(container, containerState(container)) as unknown as Record<string, unknown>);
+          continue;
+        }
+        if (type === 'container') throw new SkiffError(`no such container: ${text}`);
+      }
       const { record } = await store.findImage(s, text);
       found.push(store.inspectImage(s, store.summaryOf(s, record)));
     } catch (err) {
