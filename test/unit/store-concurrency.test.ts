@@ -102,7 +102,8 @@ describe('concurrent store writers', () => {
     const [p, r] = await Promise.all([pull, rmi]);
     expect(p, p.stderr).toMatchObject({ code: 0 });
     expect(r, r.stderr).toMatchObject({ code: 0 });
-    expect(r.ended).toBeGreaterThanOrEqual(p.ended);
+    // (Which process the test sees end first is up to the scheduler: the store's
+    // contents below are what proves rmi waited.)
     expect(JSON.parse(r.stdout).events).toContainEqual({ kind: 'deleted', value: base.configDigest });
     const listing = storeListing(store);
     expect(listing.images).toEqual([`${app.configDigest.slice(7)}.json`]);
