@@ -38,13 +38,17 @@ if (!isRoot || user) {
 
 try {
   for (const mode of modes) {
-    const env = mode.user ? { HOME: mode.user.home } : {};
+    // A throwaway store: runs are containers too (--rm removes each one).
+    const store = path.join(path.dirname(mode.rootfs), 'store');
+    mkdirSync(store, { recursive: true });
+    if (mode.user) chownSync(store, mode.user.uid, mode.user.gid);
+    const env = { SKIFF_ROOT: store, ...(mode.user ? { HOME: mode.user.home } : {}) };
     const t = (argv) => timeCommand(asUser(mode.user, argv), { runs, env });
     const rows = [
       { name: 'node -e 0', ...t(['node', '-e', '0']) },
       { name: 'unshare -Urpf --mount-proc true', ...t(['unshare', '-Urpf', '--mount-proc', 'true']) },
       { name: 'skiff --version', ...t([skiff, '--version']) },
-      { name: 'skiff run --rootfs busybox true', ...t([skiff, 'run', '--rootfs', mode.rootfs, 'true']) },
+      { name: 'skiff run --rm --rootfs busybox true', ...t([skiff, 'run', '--rm', '--rootfs', mode.rootfs, 'true']) },
     ];
     printTable(`run, ${mode.name} (${runs} runs each)`, rows, 'node -e 0');
   }

@@ -8,7 +8,7 @@
 // by the import() that names them in the source.
 import { build } from 'esbuild';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 
@@ -26,6 +26,12 @@ const LAZY_MODULES = {
   'lib/registry/login.ts': 'registry-login',
   'lib/registry/credentials.ts': 'registry-credentials',
 };
+
+// Every command is its own bundle too (dist/lazy/cmd-NAME.cjs): dist/skiff.cjs
+// keeps only dispatch, so `skiff ps` compiles ps's code and nothing else's.
+for (const file of readdirSync(path.join(root, 'lib/cli/commands'))) {
+  if (file.endsWith('.ts')) LAZY_MODULES[`lib/cli/commands/${file}`] = `cmd-${file.slice(0, -3)}`;
+}
 
 /** `dir`: where the importing bundle sits relative to dist/lazy ('./lazy/' for dist/skiff.cjs, './' inside dist/lazy). */
 function lazyModulesPlugin(dir = './lazy/') {
