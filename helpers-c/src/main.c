@@ -10,6 +10,7 @@
 #include "userns.h"
 
 #include <stdio.h>
+#include <sys/prctl.h>
 #include <string.h>
 
 static int usage(void) {
@@ -23,6 +24,9 @@ static int usage(void) {
 }
 
 int main(int argc, char **argv) {
+  /* The same name whether run from the file or from its sealed memfd copy:
+   * skiff recognises its live helpers by it (/proc/PID/stat). */
+  prctl(PR_SET_NAME, "skiff-helper", 0, 0, 0);
   if (argc < 2) return usage();
   if (strcmp(argv[1], "run") == 0) {
     /* --sealed: the helper itself will live in the container (--init). */

@@ -27,11 +27,10 @@ const ZERO_TIME = '0001-01-01T00:00:00Z';
 export function monitorAlive(pid: number): boolean {
   if (!(pid > 0)) return false;
   try {
-    const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'latin1');
+    // One read: "pid (comm) state …"; comm is the helper's name, and a zombie is gone.
     const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
-    // Field 3 (after the parenthesised name) is the state; a zombie is gone.
-    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-    return cmdline.split('\0')[0]!.endsWith('skiff-helper') && state !== 'Z';
+    const close = stat.lastIndexOf(')');
+    return stat.slice(stat.indexOf('(') + 1, close) === 'skiff-helper' && stat[close + 2] !== 'Z';
   } catch {
     return false;
   }

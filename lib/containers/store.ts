@@ -62,8 +62,12 @@ export interface ExitFile {
   RestartCount: number;
 }
 
+let cachedLocations: ReturnType<typeof currentStoreLocations> | undefined;
+
+/** The store's paths, computed once per process (ps asks for every container). */
 function locations() {
-  return currentStoreLocations();
+  cachedLocations ??= currentStoreLocations();
+  return cachedLocations;
 }
 
 export function containersRoot(): string {
