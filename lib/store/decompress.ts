@@ -41,6 +41,18 @@ export function zstdBinary(): string {
   throw new SkiffError("this image has zstd-compressed layers and the zstd program is not installed: install the 'zstd' package (e.g. 'apt-get install zstd')");
 }
 
+/**
+ * Bytes handed to the decompressor at once, and the size of its output chunks.
+ * Sockets deliver 64 KiB reads; each write to zlib is a round trip to the
+ * thread pool and each output chunk a trip through the streams and a write(2).
+ * Measured on the bench (bench/pull, 2 cores, page cache dropped): 1 MiB both
+ * ways instead of 64 KiB in / 128 KiB out made the cold pull of a 277 MB layer
+ * ~20% faster and of a 6,900-file Debian-sized layer ~15% faster; a larger
+ * read-side buffer (4 MiB) was slower.
+ */
+const FEED_BYTES = 1 << 20;
+const CHUNK_BYTES = 1 << 20;
+
 function sniff(b: Buffer): Compression {
   if (b.length >= 2 && b[0] === 0x1f && b[1] === 0x8b) return 'gzip';
   if (b.length >= 4 && b.readUInt32LE(0) === 0xfd2fb528) return 'zstd';
@@ -60,6 +72,9 @@ export class LayerDecoder extends Transform {
   private zstdError = '';
   private innerDone: Promise<void> | undefined;
   private pending: Buffer = Buffer.alloc(0);
+  /** Compressed input not yet handed to the decompressor (less than FEED_BYTES). */
+  private feedParts: Buffer[] = [];
+  private feedLength = 0;
 
   /** `blob` names the layer in errors. */
   constructor(private readonly blob: string) {
@@ -103,7 +118,7 @@ export class LayerDecoder extends Transform {
   private start(kind: Compression): void {
     this.kind = kind;
     if (kind === 'gzip') {
-      const gunzip = zlib.createGunzip({ chunkSize: 128 * 1024 });
+      const gunzip = zlib.createGunzip({ chunkSize: CHUNK_BYTES });
       gunzip.on('data', (c: Buffer) => this.out(c));
       gunzip.on('error', (err) => this.destroy(this.failure('gzip', err.message)));
       this.innerDone = new Promise((resolve) => gunzip.once('end', resolve));
@@ -147,9 +162,22 @@ export class LayerDecoder extends Transform {
       cb();
       return;
     }
+    this.feedParts.push(chunk);
+    this.feedLength += chunk.length;
+    if (this.feedLength < FEED_BYTES) {
+      cb();
+      return;
+    }
     const sink = this.inner instanceof zlib.Gunzip ? this.inner : this.inner!.stdin!;
-    if (sink.write(chunk)) cb();
+    if (sink.write(this.takeFeed())) cb();
     else sink.once('drain', () => cb());
+  }
+
+  private takeFeed(): Buffer {
+    const all = this.feedParts.length === 1 ? this.feedParts[0]! : Buffer.concat(this.feedParts, this.feedLength);
+    this.feedParts = [];
+    this.feedLength = 0;
+    return all;
   }
 
   override _flush(cb: TransformCallback): void {
@@ -169,6 +197,7 @@ export class LayerDecoder extends Transform {
       return;
     }
     const sink = this.inner instanceof zlib.Gunzip ? this.inner : this.inner!.stdin!;
+    if (this.feedLength > 0) sink.write(this.takeFeed());
     sink.end();
     this.innerDone!.then(finish, (err: Error) => cb(err));
   }
