@@ -29,7 +29,7 @@ const file = (name: string, data: string | Buffer, extra: object = {}) => ({ nam
 beforeAll(async () => {
   reg = await startRegistry();
   const env = integrationEnv();
-  const bb = { entries: busyboxLayer(env.rootRootfs ?? env.userRootfs!), compression: 'gzip' as const };
+  const bb = { entries: busyboxLayer(env.imageRootfs), compression: 'gzip' as const };
   const push = async (repo: string, tag: string, image: TestImage) => {
     pushed[`${repo}:${tag}`] = await pushImage(reg, repo, tag, image);
   };

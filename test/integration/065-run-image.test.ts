@@ -14,7 +14,7 @@ const file = (name: string, data: string, extra: object = {}) => ({ name, data, 
 beforeAll(async () => {
   reg = await startRegistry();
   const env = integrationEnv();
-  const bb = { entries: busyboxLayer(env.rootRootfs ?? env.userRootfs!), compression: 'gzip' as const };
+  const bb = { entries: busyboxLayer(env.imageRootfs), compression: 'gzip' as const };
   await pushImage(reg, 'busybox', 'latest', { format: 'docker', layers: [bb], config: { Cmd: ['sh'] } });
   await pushImage(reg, 'app', '1', {
     format: 'oci',
@@ -97,13 +97,13 @@ describe.each(modes())('run IMAGE ($name)', (mode) => {
 describe.each(modes())('diff, top and inspect of image containers ($name)', (mode) => {
   test('diff shows A, C and D like Docker; top lists the processes; inspect finds containers first', async () => {
     const store = newStore(mode);
-    await store.skiff(['run', '-d', '--name', 'ch', `${reg.host}/busybox`, 'sh', '-c', 'touch /etc/new; rm /bin/ls; mkdir -p /srv/a; echo x > /srv/a/f; chown 1000 /srv/a/f; sleep 30']);
+    await store.skiff(['run', '-d', '--name', 'ch', `${reg.host}/busybox`, 'sh', '-c', 'touch /etc/new; rm /bin/ls; mkdir -p /diffdir/a; echo x > /diffdir/a/f; chown 1000 /diffdir/a/f; sleep 30']);
     let diff = '';
-    for (let i = 0; i < 50 && !diff.includes('/srv/a/f'); i++) {
+    for (let i = 0; i < 50 && !diff.includes('/diffdir/a/f'); i++) {
       diff = (await store.skiff(['diff', 'ch'])).stdout;
       await new Promise((r) => setTimeout(r, 100));
     }
-    expect(diff).toBe('C /bin\nD /bin/ls\nC /etc\nA /etc/new\nA /srv\nA /srv/a\nA /srv/a/f\n');
+    expect(diff).toBe('C /bin\nD /bin/ls\nA /diffdir\nA /diffdir/a\nA /diffdir/a/f\nC /etc\nA /etc/new\n');
     const top = await store.skiff(['top', 'ch']);
     expect(top.stdout.split('\n')[0]).toMatch(/^UID\s+PID\s+PPID\s+C\s+STIME\s+TTY\s+TIME\s+CMD$/);
     expect(top.stdout).toMatch(/sleep 30/);

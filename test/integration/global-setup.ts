@@ -20,6 +20,8 @@ export interface TestUser {
 
 export interface IntegrationEnv {
   installDir: string;
+  /** A busybox rootfs no test runs containers on: what test images are built from. */
+  imageRootfs: string;
   /** Default stores (SKIFF_ROOT) for tests that do not make their own: one per mode. */
   rootStore: string;
   userStore: string | null;
@@ -89,6 +91,10 @@ export default function setup(project: TestProject) {
     userRootfs = path.join(workDir, 'rootfs');
     execFileSync('sh', [script, userRootfs]);
   }
+  // --rootfs containers write into their rootfs: images get a pristine one of their own.
+  const imageRootfs = path.join(workDir, 'rootfs-image');
+  execFileSync('sh', [script, imageRootfs]);
+  chmodTree(imageRootfs);
   const rootStore = path.join(workDir, 'store-root');
   mkdirSync(rootStore, { mode: 0o700 });
   let userStore: string | null = null;
@@ -97,7 +103,7 @@ export default function setup(project: TestProject) {
     mkdirSync(userStore, { mode: 0o700 });
     if (isRoot) chownSync(userStore, testUser.uid, testUser.gid);
   }
-  project.provide('integration', { installDir, rootStore, userStore, rootRootfs, testUser, userRootfs, workDir });
+  project.provide('integration', { installDir, imageRootfs, rootStore, userStore, rootRootfs, testUser, userRootfs, workDir });
   return () => {
     // Rootless files may belong to sub-IDs: remove them as root or from a user namespace.
     if (isRoot) rmSync(workDir, { recursive: true, force: true });
