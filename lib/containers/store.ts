@@ -102,6 +102,8 @@ function readJson<T>(file: string): T | undefined {
   }
 }
 
+export class NameInUseError extends SkiffError {}
+
 /** Claims the name for id: fails, with Docker's message, if another container has it. */
 function claimName(name: string, id: string): void {
   mkdirSync(namesDir(), { recursive: true, mode: 0o700 });
@@ -110,7 +112,7 @@ function claimName(name: string, id: string): void {
   } catch (err) {
     if (errnoCode(err) !== 'EEXIST') throw err;
     const owner = nameOwner(name);
-    throw new SkiffError(
+    throw new NameInUseError(
       `the container name "/${name}" is already in use by container "${owner ?? '?'}". You have to remove (or rename) that container to be able to reuse that name`,
     );
   }

@@ -9,7 +9,7 @@ import { resolveEnvironment } from '../oci/spec/env.js';
 import type { NetworkMode, RunOptions } from '../oci/spec/options.js';
 import { buildRuntimeConfig } from '../oci/spec/runtime.js';
 import { newContainerId, shortId } from './ids.js';
-import { containerDir, createContainer, removeContainerFiles, writeExitFile, writeStartFile, type ContainerRecord } from '../containers/store.js';
+import { NameInUseError, containerDir, createContainer, removeContainerFiles, writeExitFile, writeStartFile, type ContainerRecord } from '../containers/store.js';
 import type { OciRuntimeConfig } from '../oci/runtime-spec.js';
 import { createCgroup, planContainerCgroup } from '../cgroups/container.js';
 import { NAME_PATTERN, randomName } from '../containers/names.js';
@@ -182,7 +182,17 @@ function prepareContainer(req: ContainerRequest): { record: ContainerRecord; con
     ...(plan.cgroup ? { Cgroup: plan.cgroup } : {}),
     HostConfig: { AutoRemove: req.autoRemove, NetworkMode: options.network, Init: options.init, RestartPolicy: restart },
   };
-  createContainer(record, config, { dirs, files });
+  // A generated name may already be taken (there are ~3,400): draw again, as
+  // Docker does, then add a number; a name the user chose is never changed.
+  for (let attempt = 0; ; attempt++) {
+    try {
+      createContainer(record, config, { dirs, files });
+      break;
+    } catch (err) {
+      if (req.name !== undefined || !(err instanceof NameInUseError) || attempt >= 20) throw err;
+      record.Name = attempt < 10 ? randomName() : `${randomName()}${attempt}`;
+    }
+  }
   return { record, config, options };
 }
 
