@@ -5,7 +5,7 @@ import { accessSync, constants } from 'node:fs';
 import path from 'node:path';
 import { installRoot } from '../paths.js';
 import type { Socket } from 'node:net';
-import type { OciRuntimeConfig } from '../oci/runtime-spec.js';
+import type { OciIdMapping, OciRuntimeConfig } from '../oci/runtime-spec.js';
 import { CAPABILITY_NUMBERS } from '../oci/spec/defaults.js';
 import { SkiffError } from '../errors.js';
 import { findIdMapTool } from './idmap.js';
@@ -41,6 +41,18 @@ function capabilityMask(names: string[]): string {
   return mask.toString(16);
 }
 
+/** A user namespace's maps as spec entries, with the setuid tools that may write them. */
+export function idMapEntries(uidMappings: OciIdMapping[], gidMappings: OciIdMapping[]): string[] {
+  const entries: string[] = [];
+  for (const m of uidMappings) entries.push(`uidmap=${m.containerID} ${m.hostID} ${m.size}`);
+  for (const m of gidMappings) entries.push(`gidmap=${m.containerID} ${m.hostID} ${m.size}`);
+  const newuidmap = findIdMapTool('newuidmap');
+  const newgidmap = findIdMapTool('newgidmap');
+  if (newuidmap) entries.push(`newuidmap=${newuidmap}`);
+  if (newgidmap) entries.push(`newgidmap=${newgidmap}`);
+  return entries;
+}
+
 /** config.json -> the helper's spec entries ("key=value", NUL-separated on the wire). */
 export function helperSpecEntries(config: OciRuntimeConfig): string[] {
   const p = config.process;
@@ -53,14 +65,7 @@ export function helperSpecEntries(config: OciRuntimeConfig): string[] {
   entries.push(`hostname=${config.hostname}`);
   const hasNetNs = config.linux.namespaces.some((n) => n.type === 'network');
   entries.push(`network=${hasNetNs ? 'none' : 'host'}`);
-  if (config.linux.uidMappings && config.linux.gidMappings) {
-    for (const m of config.linux.uidMappings) entries.push(`uidmap=${m.containerID} ${m.hostID} ${m.size}`);
-    for (const m of config.linux.gidMappings) entries.push(`gidmap=${m.containerID} ${m.hostID} ${m.size}`);
-    const newuidmap = findIdMapTool('newuidmap');
-    const newgidmap = findIdMapTool('newgidmap');
-    if (newuidmap) entries.push(`newuidmap=${newuidmap}`);
-    if (newgidmap) entries.push(`newgidmap=${newgidmap}`);
-  }
+  if (config.linux.uidMappings && config.linux.gidMappings) entries.push(...idMapEntries(config.linux.uidMappings, config.linux.gidMappings));
   entries.push(`tty=${p.terminal ? 1 : 0}`);
   entries.push(`stdin=${config.annotations['io.skiff.stdin'] === 'true' ? 1 : 0}`);
   entries.push(`init=${config.annotations['io.skiff.init'] === 'true' ? 1 : 0}`);

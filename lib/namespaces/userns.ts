@@ -6,8 +6,8 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { SkiffError } from '../errors.js';
-import { encodeSpec, helperPath, parseReports, HELPER_PROTOCOL_VERSION } from './helper.js';
-import { findIdMapTool, rootlessMappings } from './idmap.js';
+import { encodeSpec, helperPath, idMapEntries, parseReports, HELPER_PROTOCOL_VERSION } from './helper.js';
+import { rootlessMappings } from './idmap.js';
 
 const MARKER = 'SKIFF_IN_USERNS';
 
@@ -26,26 +26,21 @@ export function isReexecuted(): boolean {
  * caller's mapping, and resolves to its exit code. Signals to this process are
  * passed on. Call only when !inStoreNamespace().
  */
-export async function reexecInUserNamespace(argv: string[]): Promise<number> {
-  if (isReexecuted()) throw new SkiffError('internal: already re-executed into a user namespace, but not root there');
+/** Runs `skiff-helper userns` with these entries (plus the caller's maps); resolves to the program's exit code. */
+async function runInUserNamespace(
+  entries: string[],
+  stdio: ('inherit' | 'ignore' | 'pipe')[],
+  onStderr?: (text: string) => void,
+): Promise<number | null> {
   const mappings = rootlessMappings();
-  const entries = [`version=${HELPER_PROTOCOL_VERSION}`];
-  for (const arg of [process.execPath, '--', ...process.argv.slice(1, 2), ...argv]) entries.push(`arg=${arg}`);
-  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.includes('=')) entries.push(`env=${k}=${v}`);
-  entries.push(`env=${MARKER}=1`, `cwd=${process.cwd()}`);
-  for (const m of mappings.uidMappings) entries.push(`uidmap=${m.containerID} ${m.hostID} ${m.size}`);
-  for (const m of mappings.gidMappings) entries.push(`gidmap=${m.containerID} ${m.hostID} ${m.size}`);
-  const newuidmap = findIdMapTool('newuidmap');
-  const newgidmap = findIdMapTool('newgidmap');
-  if (newuidmap) entries.push(`newuidmap=${newuidmap}`);
-  if (newgidmap) entries.push(`newgidmap=${newgidmap}`);
-
-  const child = spawn(helperPath(), ['userns'], { stdio: ['inherit', 'inherit', 'inherit', 'pipe'] });
+  const spec = [`version=${HELPER_PROTOCOL_VERSION}`, ...entries, ...idMapEntries(mappings.uidMappings, mappings.gidMappings)];
+  const child = spawn(helperPath(), ['userns'], { stdio: [...stdio, 'pipe'] });
   const channel = child.stdio[3] as Socket;
   let reports = '';
   channel.setEncoding('utf8').on('data', (d: string) => (reports += d));
   channel.on('error', () => {});
-  channel.end(encodeSpec(entries));
+  if (onStderr) child.stderr?.setEncoding('utf8').on('data', onStderr);
+  channel.end(encodeSpec(spec));
   const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'];
   const forward = (s: NodeJS.Signals) => child.kill(s);
   for (const s of signals) process.on(s, forward);
@@ -56,6 +51,21 @@ export async function reexecInUserNamespace(argv: string[]): Promise<number> {
   for (const s of signals) process.off(s, forward);
   const failure = parseReports(reports).errors[0];
   if (failure) throw new SkiffError(failure.message, failure.exitCode);
+  return code;
+}
+
+/**
+ * Runs this same skiff command again as root of a new user namespace with the
+ * caller's mapping, and resolves to its exit code. Signals to this process are
+ * passed on. Call only when !inStoreNamespace().
+ */
+export async function reexecInUserNamespace(argv: string[]): Promise<number> {
+  if (isReexecuted()) throw new SkiffError('internal: already re-executed into a user namespace, but not root there');
+  const entries: string[] = [];
+  for (const arg of [process.execPath, '--', ...process.argv.slice(1, 2), ...argv]) entries.push(`arg=${arg}`);
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.includes('=')) entries.push(`env=${k}=${v}`);
+  entries.push(`env=${MARKER}=1`, `cwd=${process.cwd()}`);
+  const code = await runInUserNamespace(entries, ['inherit', 'inherit', 'inherit']);
   if (code === null) throw new SkiffError('the skiff helper was killed');
   return code;
 }
@@ -65,28 +75,12 @@ export async function reexecInUserNamespace(argv: string[]): Promise<number> {
  * done as root of a user namespace with the caller's mapping.
  */
 export async function removeTreeInUserNamespace(dir: string): Promise<void> {
-  const mappings = rootlessMappings();
   const rm = ['/bin/rm', '/usr/bin/rm'].find((p) => existsSync(p)) ?? 'rm';
-  const entries = [`version=${HELPER_PROTOCOL_VERSION}`, `arg=${rm}`, 'arg=-rf', 'arg=--', `arg=${dir}`, 'env=PATH=/usr/bin:/bin', 'cwd=/'];
-  for (const m of mappings.uidMappings) entries.push(`uidmap=${m.containerID} ${m.hostID} ${m.size}`);
-  for (const m of mappings.gidMappings) entries.push(`gidmap=${m.containerID} ${m.hostID} ${m.size}`);
-  const newuidmap = findIdMapTool('newuidmap');
-  const newgidmap = findIdMapTool('newgidmap');
-  if (newuidmap) entries.push(`newuidmap=${newuidmap}`);
-  if (newgidmap) entries.push(`newgidmap=${newgidmap}`);
-  const child = spawn(helperPath(), ['userns'], { stdio: ['ignore', 'ignore', 'pipe', 'pipe'] });
-  const channel = child.stdio[3] as Socket;
-  let reports = '';
   let stderr = '';
-  channel.setEncoding('utf8').on('data', (d: string) => (reports += d));
-  channel.on('error', () => {});
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-  channel.end(encodeSpec(entries));
-  const code = await new Promise<number | null>((resolve, reject) => {
-    child.on('error', (err) => reject(new SkiffError(`cannot start the skiff helper: ${err.message}`)));
-    child.on('close', (c) => resolve(c));
-  });
-  const failure = parseReports(reports).errors[0];
-  if (failure) throw new SkiffError(failure.message, failure.exitCode);
+  const code = await runInUserNamespace(
+    [`arg=${rm}`, 'arg=-rf', 'arg=--', `arg=${dir}`, 'env=PATH=/usr/bin:/bin', 'cwd=/'],
+    ['ignore', 'ignore', 'pipe'],
+    (d) => (stderr += d),
+  );
   if (code !== 0) throw new SkiffError(`cannot remove ${dir}: ${stderr.trim() || `rm exited with ${code}`}`);
 }

@@ -1,11 +1,9 @@
 // `skiff container SUBCOMMAND`: Docker's management command for containers,
 // dispatching to the same modules as the top-level commands.
-import type { CommandModule } from '../command.js';
 import type { CommandSpec, ParsedArgs } from '../args.js';
-import { parseArgs } from '../args.js';
-import { SkiffError } from '../../errors.js';
+import { runSubcommand, type SubcommandTable } from '../subcommands.js';
 
-const SUBCOMMANDS: Record<string, () => Promise<CommandModule>> = {
+const SUBCOMMANDS: SubcommandTable = {
   ls: () => import('./ps.js'),
   list: () => import('./ps.js'),
   ps: () => import('./ps.js'),
@@ -39,15 +37,5 @@ export const spec: CommandSpec = {
 };
 
 export async function run(args: ParsedArgs): Promise<number> {
-  const [name, ...rest] = args.positionals;
-  const load = SUBCOMMANDS[name!];
-  if (!load) throw new SkiffError(`unknown command "${name}" for "skiff container" (see 'skiff container --help')`);
-  const mod = await load();
-  const sub = parseArgs(mod.spec, rest);
-  if (sub.help) {
-    const { printCommandHelp } = await import('../help.js');
-    await printCommandHelp({ ...mod.spec, name: `container ${name}` });
-    return 0;
-  }
-  return mod.run(sub);
+  return runSubcommand('container', SUBCOMMANDS, args);
 }

@@ -2,9 +2,9 @@
 // dispatching to the same modules as the top-level commands. `image prune`
 // lives here, having no top-level twin.
 import { readSync } from 'node:fs';
-import type { CommandModule } from '../command.js';
 import type { CommandSpec, ParsedArgs } from '../args.js';
-import { flagBool, parseArgs } from '../args.js';
+import { runSubcommand, type SubcommandTable } from '../subcommands.js';
+import { flagBool } from '../args.js';
 import { SkiffError } from '../../errors.js';
 import { inStoreNamespace, reexecInUserNamespace } from '../../namespaces/userns.js';
 
@@ -64,7 +64,7 @@ export async function runPrune(args: ParsedArgs): Promise<number> {
   }
 }
 
-const SUBCOMMANDS: Record<string, () => Promise<CommandModule>> = {
+const SUBCOMMANDS: SubcommandTable = {
   ls: () => import('./images.js'),
   list: () => import('./images.js'),
   rm: () => import('./rmi.js'),
@@ -86,16 +86,5 @@ export const spec: CommandSpec = {
 };
 
 export async function run(args: ParsedArgs): Promise<number> {
-  const [name, ...rest] = args.positionals;
-  const load = Object.hasOwn(SUBCOMMANDS, name!) ? SUBCOMMANDS[name!] : undefined;
-  if (!load) throw new SkiffError(`unknown command "${name}" for "skiff image" (see 'skiff image --help')`);
-  const mod = await load();
-  const named = { ...mod.spec, name: `image ${name}` };
-  const sub = parseArgs(named, rest);
-  if (sub.help) {
-    const { printCommandHelp } = await import('../help.js');
-    await printCommandHelp(named);
-    return 0;
-  }
-  return mod.run({ ...sub, command: `image ${name}` });
+  return runSubcommand('image', SUBCOMMANDS, args);
 }
