@@ -100,5 +100,5 @@ noreturn void join_main(char **argv) {
     report_set_fd(-1);
     close(SKIFF_SPEC_FD);
   }
-  _exit(supervise(child, master, spec.stdin_open));
+  _exit(supervise(child, master, spec.stdin_open, NULL));
 }

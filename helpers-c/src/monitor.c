@@ -1,6 +1,7 @@
 /* The monitor of a detached container (run -d): see monitor.h. */
 #include "monitor.h"
 #include "logfile.h"
+#include "record.h"
 #include "report.h"
 #include "start.h"
 
@@ -36,36 +37,6 @@ struct monitor {
   char started_at[48];
   unsigned restarts;
 };
-
-static void write_file_atomically(const char *path, const char *content) {
-  char tmp[4200];
-  snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid());
-  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) {
-    warn_user("write %s: %s", tmp, strerror(errno));
-    return;
-  }
-  size_t len = strlen(content);
-  bool ok = write(fd, content, len) == (ssize_t)len && fsync(fd) == 0;
-  close(fd);
-  /* On a full disk the old file stays whole: rename only a complete one. */
-  if (!ok || rename(tmp, path) < 0) unlink(tmp);
-}
-
-static void record_start(struct monitor *m) {
-  char json[256];
-  snprintf(json, sizeof json, "{\"Pid\":%d,\"MonitorPid\":%d,\"StartedAt\":\"%s\",\"RestartCount\":%u}\n", (int)m->pid,
-           (int)getpid(), m->started_at, m->restarts);
-  write_file_atomically(m->spec->pid_path, json);
-}
-
-static void record_exit(struct monitor *m, int code) {
-  char finished[48], json[320];
-  format_now(finished, sizeof finished);
-  snprintf(json, sizeof json, "{\"ExitCode\":%d,\"StartedAt\":\"%s\",\"FinishedAt\":\"%s\",\"RestartCount\":%u}\n", code,
-           m->started_at, finished, m->restarts);
-  write_file_atomically(m->spec->exit_path, json);
-}
 
 static void send_frame(struct monitor *m, int stream, const void *data, uint32_t len) {
   unsigned char head[5] = {(unsigned char)stream, (unsigned char)(len >> 24), (unsigned char)(len >> 16),
@@ -161,7 +132,8 @@ static void start(struct monitor *m, const sigset_t *child_mask) {
     close(in[0]);
   }
   format_now(m->started_at, sizeof m->started_at);
-  struct started s = container_start(m->spec, child_mask);
+  struct start_record record = {.path = m->spec->pid_path, .started_at = m->started_at, .restarts = m->restarts};
+  struct started s = container_start(m->spec, child_mask, &record);
   m->pid = s.pid;
   m->out_fd = m->spec->tty ? s.master : out[0];
   m->err_fd = m->spec->tty ? -1 : err[0];
@@ -171,7 +143,6 @@ static void start(struct monitor *m, const sigset_t *child_mask) {
   if (null < 0) die_errno("open /dev/null");
   for (int fd = 0; fd <= 2; fd++) dup2(null, fd);
   close(null);
-  record_start(m);
 }
 
 static bool should_restart(const struct monitor *m, int code) {
@@ -234,7 +205,7 @@ static noreturn void loop(struct monitor *m, int sfd, const sigset_t *child_mask
     drain(m, m->out_fd, STREAM_STDOUT);
     drain(m, m->err_fd, STREAM_STDERR);
     int code = exit_code_of(status);
-    record_exit(m, code);
+    record_exit(m->spec->exit_path, code, m->started_at, m->restarts);
     if (should_restart(m, code)) {
       struct timespec pause = {.tv_sec = 0, .tv_nsec = 100000000L << (m->restarts < 6 ? m->restarts : 6)};
       while (pause.tv_nsec >= 1000000000L) pause.tv_sec++, pause.tv_nsec -= 1000000000L;

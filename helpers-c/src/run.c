@@ -4,6 +4,7 @@
  *   clone() -> parent writes ID maps -> 'G' -> child sets up mounts...
  *   with -t: child sends 'T' + pty master -> parent sizes it -> 'W'
  *   child execs (its end of the socket is close-on-exec). */
+#include "logfile.h"
 #include "monitor.h"
 #include "start.h"
 #include "protocol.h"
@@ -53,42 +54,55 @@ static bool write_all(int fd, const char *buf, size_t len) {
   return true;
 }
 
-/* Copies what is readable on `from` to `to`; false at EOF or error. */
-static bool pump(int from, int to) {
+/* Copies what is readable on `from` to `to` (and to the log when there is
+ * one); false at EOF. A caller that stopped reading (EPIPE) loses the rest,
+ * the log keeps it. */
+static bool pump(int from, int to, struct logfile *log, const char *stream) {
   char buf[16384];
   ssize_t n = read(from, buf, sizeof buf);
   if (n < 0) return errno == EINTR || errno == EAGAIN;
   if (n == 0) return false;
-  return write_all(to, buf, (size_t)n);
+  if (log != NULL) logfile_write(log, stream, buf, (size_t)n);
+  if (!write_all(to, buf, (size_t)n) && log == NULL) return false;
+  return true;
 }
 
-static void drain(int master) {
-  int flags = fcntl(master, F_GETFL);
-  if (flags >= 0) fcntl(master, F_SETFL, flags | O_NONBLOCK);
-  char buf[16384];
-  ssize_t n;
-  while ((n = read(master, buf, sizeof buf)) > 0)
-    if (!write_all(STDOUT_FILENO, buf, (size_t)n)) break;
+/* What the container wrote before it died; a pty master reads EIO at the end. */
+static void drain(int from, int to, struct logfile *log, const char *stream) {
+  if (from < 0) return;
+  int flags = fcntl(from, F_GETFL);
+  if (flags >= 0) fcntl(from, F_SETFL, flags | O_NONBLOCK);
+  while (pump(from, to, log, stream)) {
+    int pending = 0;
+    if (ioctl(from, FIONREAD, &pending) < 0 || pending == 0) break;
+  }
 }
 
-/* Waits for the container's first process, relaying signals and the pty. */
-int supervise(pid_t child, int master, bool relay_stdin) {
+/* Waits for the container's first process, relaying signals, the pty, and
+ * the output pipes a logged run has (see tee_start). */
+int supervise(pid_t child, int master, bool relay_stdin, const struct output_tee *tee) {
   sigset_t set;
   forwarded_set(&set);
   int sfd = signalfd(-1, &set, SFD_CLOEXEC);
   if (sfd < 0) die_errno("signalfd");
+  struct logfile *log = tee != NULL ? tee->log : NULL;
   bool stdin_open = master >= 0 && relay_stdin;
   bool master_open = master >= 0;
+  int out = tee != NULL ? tee->out : -1, err = tee != NULL ? tee->err : -1;
   for (;;) {
-    struct pollfd fds[3] = {{.fd = sfd, .events = POLLIN},
+    struct pollfd fds[5] = {{.fd = sfd, .events = POLLIN},
                             {.fd = master_open ? master : -1, .events = POLLIN},
-                            {.fd = stdin_open ? STDIN_FILENO : -1, .events = POLLIN}};
-    if (poll(fds, 3, -1) < 0) {
+                            {.fd = stdin_open ? STDIN_FILENO : -1, .events = POLLIN},
+                            {.fd = out, .events = POLLIN},
+                            {.fd = err, .events = POLLIN}};
+    if (poll(fds, 5, -1) < 0) {
       if (errno == EINTR) continue;
       die_errno("poll");
     }
-    if (fds[1].revents & (POLLIN | POLLHUP | POLLERR)) master_open = pump(master, STDOUT_FILENO);
-    if (fds[2].revents & (POLLIN | POLLHUP | POLLERR)) stdin_open = pump(STDIN_FILENO, master);
+    if (fds[1].revents & (POLLIN | POLLHUP | POLLERR)) master_open = pump(master, STDOUT_FILENO, log, "stdout");
+    if (fds[2].revents & (POLLIN | POLLHUP | POLLERR)) stdin_open = pump(STDIN_FILENO, master, NULL, NULL);
+    if (fds[3].revents && !pump(out, STDOUT_FILENO, log, "stdout")) out = -1;
+    if (fds[4].revents && !pump(err, STDERR_FILENO, log, "stderr")) err = -1;
     if (!(fds[0].revents & POLLIN)) continue;
     struct signalfd_siginfo info;
     if (read(sfd, &info, sizeof info) != sizeof info) continue;
@@ -97,7 +111,9 @@ int supervise(pid_t child, int master, bool relay_stdin) {
       int status;
       pid_t done = waitpid(child, &status, WNOHANG);
       if (done == child) {
-        if (master >= 0) drain(master);
+        drain(master, STDOUT_FILENO, log, "stdout");
+        drain(out, STDOUT_FILENO, log, "stdout");
+        drain(err, STDERR_FILENO, log, "stderr");
         return exit_code_of(status);
       }
     } else if (sig == SIGWINCH && master >= 0) {
@@ -108,6 +124,31 @@ int supervise(pid_t child, int master, bool relay_stdin) {
       if (kill(child, sig) < 0 && errno != ESRCH) die_errno("forward signal %d", sig);
     }
   }
+}
+
+/* A logged foreground run (`log=` without detach): the container writes to
+ * pipes that the helper copies both to the caller and to the log, as
+ * Podman's conmon does. With -t the pty master is copied instead. The
+ * caller's stdout/stderr are put back on 1 and 2 once the child holds the
+ * pipes. */
+static void tee_prepare(struct output_tee *tee, int saved[2]) {
+  if (tee->log == NULL || saved == NULL) return;
+  int out[2], err[2];
+  if (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0) die_errno("pipe for the container's output");
+  saved[0] = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
+  saved[1] = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
+  if (saved[0] < 0 || saved[1] < 0) die_errno("fcntl(F_DUPFD_CLOEXEC) of stdout/stderr");
+  if (dup2(out[1], STDOUT_FILENO) < 0 || dup2(err[1], STDERR_FILENO) < 0) die_errno("dup2 the container's output");
+  close(out[1]);
+  close(err[1]);
+  tee->out = out[0];
+  tee->err = err[0];
+}
+
+static void tee_restore(const int saved[2]) {
+  if (dup2(saved[0], STDOUT_FILENO) < 0 || dup2(saved[1], STDERR_FILENO) < 0) die_errno("dup2 the caller's stdout/stderr");
+  close(saved[0]);
+  close(saved[1]);
 }
 
 noreturn void run_main(void) {
@@ -124,7 +165,21 @@ noreturn void run_main(void) {
   if (sigprocmask(SIG_BLOCK, &set, &previous) < 0) die_errno("sigprocmask");
   signal(SIGPIPE, SIG_IGN);
 
-  struct started started = container_start(&spec, &previous);
+  struct logfile log;
+  struct output_tee tee = {.log = NULL, .out = -1, .err = -1};
+  int saved[2] = {-1, -1};
+  if (spec.log_path != NULL) {
+    logfile_open(&log, spec.log_path, spec.log_max);
+    tee.log = &log;
+    if (!spec.tty) tee_prepare(&tee, saved);
+  }
+  /* The helper records the start: a skiff killed from then on leaves a
+   * container that ps shows as it is (state.ts), not one never started. */
+  char started_at[48];
+  format_now(started_at, sizeof started_at);
+  struct start_record record = {.path = spec.pid_path, .started_at = started_at, .restarts = 0};
+  struct started started = container_start(&spec, &previous, &record);
+  if (saved[0] >= 0) tee_restore(saved);
   report_pid(started.pid);
-  _exit(supervise(started.pid, started.master, spec.stdin_open));
+  _exit(supervise(started.pid, started.master, spec.stdin_open, &tee));
 }

@@ -10,8 +10,17 @@
  * container's status. */
 noreturn void run_main(void);
 
+struct logfile;
+
+/* A foreground run's output on its way to the caller and the log. */
+struct output_tee {
+  struct logfile *log; /* NULL: output is not logged */
+  int out, err;        /* the container's stdout/stderr pipes, -1 when it writes directly (or to a pty) */
+};
+
 /* Waits for a foreground container process, relaying signals (and the pty
- * when master >= 0); returns its exit status as Docker reports it. */
-int supervise(pid_t child, int master, bool relay_stdin);
+ * when master >= 0, and tee's pipes when tee is not NULL); returns its exit
+ * status as Docker reports it. */
+int supervise(pid_t child, int master, bool relay_stdin, const struct output_tee *tee);
 
 #endif

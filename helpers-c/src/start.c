@@ -1,6 +1,7 @@
 #include "start.h"
 #include "container.h"
 #include "idmap.h"
+#include "record.h"
 #include "report.h"
 #include "sync.h"
 
@@ -32,7 +33,7 @@ int exit_code_of(int status) {
   return EXIT_SKIFF_FAILED;
 }
 
-struct started container_start(const struct container_spec *spec, const sigset_t *child_mask) {
+struct started container_start(const struct container_spec *spec, const sigset_t *child_mask, const struct start_record *record) {
   int sync_pair[2];
   if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sync_pair) < 0) die_errno("socketpair");
   pid_t child = (pid_t)syscall(SYS_clone, clone_flags(spec) | SIGCHLD, NULL, NULL, NULL, NULL);
@@ -50,6 +51,7 @@ struct started container_start(const struct container_spec *spec, const sigset_t
   close(sync_pair[1]);
   int sync_sock = sync_pair[0];
   if (spec->userns) idmap_write(child, spec);
+  if (record->path != NULL) record_start(record->path, child, getpid(), record->started_at, record->restarts);
   sync_send(sync_sock, SYNC_MAPS_WRITTEN);
 
   struct started started = {.pid = child, .master = -1};

@@ -102,7 +102,15 @@ function readJson<T>(file: string): T | undefined {
   }
 }
 
-export class NameInUseError extends SkiffError {}
+export class NameInUseError extends SkiffError {
+  constructor(
+    message: string,
+    /** The container holding the name, when it could be read. */
+    readonly ownerId: string | undefined,
+  ) {
+    super(message);
+  }
+}
 
 /** Claims the name for id: fails, with Docker's message, if another container has it. */
 function claimName(name: string, id: string): void {
@@ -114,6 +122,7 @@ function claimName(name: string, id: string): void {
     const owner = nameOwner(name);
     throw new NameInUseError(
       `the container name "/${name}" is already in use by container "${owner ?? '?'}". You have to remove (or rename) that container to be able to reuse that name`,
+      owner,
     );
   }
 }
@@ -159,8 +168,12 @@ export function readConfig(id: string): OciRuntimeConfig | undefined {
   return readJson<OciRuntimeConfig>(path.join(containerDir(id), 'config.json'));
 }
 
+export function pidFilePath(id: string): string {
+  return path.join(containerDir(id), 'pid.json');
+}
+
 export function readPidFile(id: string): PidFile | undefined {
-  return readJson<PidFile>(path.join(containerDir(id), 'pid.json'));
+  return readJson<PidFile>(pidFilePath(id));
 }
 
 export function readExitFile(id: string): ExitFile | undefined {
@@ -170,11 +183,6 @@ export function readExitFile(id: string): ExitFile | undefined {
 /** Records an exit the monitor could not (it was killed): the truth as far as it is known. */
 export function writeExitFile(id: string, exit: ExitFile): void {
   writeJsonAtomically(path.join(containerDir(id), 'exit.json'), exit);
-}
-
-/** A foreground run's start, recorded by skiff itself (detached runs: by the monitor). */
-export function writeStartFile(id: string, started: PidFile): void {
-  writeJsonAtomically(path.join(containerDir(id), 'pid.json'), started);
 }
 
 export function clearRunState(id: string): void {

@@ -132,10 +132,13 @@ export interface RunResult {
  */
 export async function runForeground(
   config: OciRuntimeConfig,
-  opts: { interactive: boolean; joinPid?: number; onStart?: (pid: number, helperPid: number) => void },
+  opts: { interactive: boolean; joinPid?: number; log?: string; pidFile?: string },
 ): Promise<RunResult> {
   const helper = helperPath();
   const entries = helperSpecEntries(config);
+  // The helper copies the output to the caller and to the container's log.
+  if (opts.log !== undefined) entries.push(`log=${opts.log}`);
+  if (opts.pidFile !== undefined) entries.push(`pid_file=${opts.pidFile}`);
   // exec: the same process spec, run in the namespaces of a running container.
   if (opts.joinPid !== undefined) entries.push(`target_pid=${opts.joinPid}`);
   const spec = encodeSpec(entries);
@@ -146,15 +149,7 @@ export async function runForeground(
   const channel = child.stdio[3] as Socket;
   let reportText = '';
   channel.setEncoding('utf8');
-  let announced = false;
-  channel.on('data', (chunk: string) => {
-    reportText += chunk;
-    const pid = /^pid\t(\d+)$/m.exec(reportText);
-    if (pid && !announced && opts.onStart && child.pid !== undefined) {
-      announced = true;
-      opts.onStart(Number(pid[1]), child.pid);
-    }
-  });
+  channel.on('data', (chunk: string) => (reportText += chunk));
   channel.on('error', () => {
     // The helper died early; its exit status says what happened.
   });

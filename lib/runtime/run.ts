@@ -9,10 +9,11 @@ import { resolveEnvironment } from '../oci/spec/env.js';
 import type { NetworkMode, RunOptions } from '../oci/spec/options.js';
 import { buildRuntimeConfig } from '../oci/spec/runtime.js';
 import { newContainerId, shortId } from './ids.js';
-import { NameInUseError, containerDir, createContainer, removeContainerFiles, writeExitFile, writeStartFile, type ContainerRecord } from '../containers/store.js';
+import { NameInUseError, containerDir, createContainer, logPath, pidFilePath, readPidFile, readRecord, removeContainerFiles, writeExitFile, type ContainerRecord } from '../containers/store.js';
 import type { OciRuntimeConfig } from '../oci/runtime-spec.js';
 import { createCgroup, planContainerCgroup } from '../cgroups/container.js';
 import { NAME_PATTERN, randomName } from '../containers/names.js';
+import { containerState } from '../containers/state.js';
 import type { RunImage } from './image.js';
 
 export interface RunRequest {
@@ -112,8 +113,21 @@ export function parseRestartPolicy(text: string): { Name: string; MaximumRetryCo
 }
 
 /** create (and run -d): the container's record and config.json, stored; not started. */
-export function createContainerFromRequest(req: ContainerRequest): ContainerRecord {
-  return prepareContainer(req).record;
+export async function createContainerFromRequest(req: ContainerRequest): Promise<ContainerRecord> {
+  return (await prepareContainer(req)).record;
+}
+
+/**
+ * A --rm container that has exited but is still stored was left by a skiff
+ * that died before it could remove it (SIGKILL, a closed terminal): it is
+ * what --rm promised to delete, so it gives its name up. Resolves to true
+ * when it was removed.
+ */
+async function reclaimLeftoverName(ownerId: string | undefined): Promise<boolean> {
+  const owner = ownerId ? readRecord(ownerId) : undefined;
+  if (!owner?.HostConfig.AutoRemove || containerState(owner).Status !== 'exited') return false;
+  await removeContainerFiles(owner);
+  return true;
 }
 
 /** The files an image container gets of its own: /etc/hostname, /etc/hosts, /etc/resolv.conf. */
@@ -137,7 +151,7 @@ function etcFiles(options: RunOptions): { name: string; content: string; destina
   ];
 }
 
-function prepareContainer(req: ContainerRequest): { record: ContainerRecord; config: OciRuntimeConfig; options: RunOptions } {
+async function prepareContainer(req: ContainerRequest): Promise<{ record: ContainerRecord; config: OciRuntimeConfig; options: RunOptions }> {
   const options = resolveRunOptions(req);
   const files: { name: string; content: string }[] = [];
   const dirs: string[] = [];
@@ -189,7 +203,11 @@ function prepareContainer(req: ContainerRequest): { record: ContainerRecord; con
       createContainer(record, config, { dirs, files });
       break;
     } catch (err) {
-      if (req.name !== undefined || !(err instanceof NameInUseError) || attempt >= 20) throw err;
+      if (!(err instanceof NameInUseError) || attempt >= 20) throw err;
+      if (req.name !== undefined) {
+        if (attempt > 0 || !(await reclaimLeftoverName(err.ownerId))) throw err;
+        continue;
+      }
       record.Name = attempt < 10 ? randomName() : `${randomName()}${attempt}`;
     }
   }
@@ -199,20 +217,20 @@ function prepareContainer(req: ContainerRequest): { record: ContainerRecord; con
 /**
  * A foreground run: the container is stored like any other (ps -a shows it,
  * --rm removes it), but the helper runs it on skiff's own stdio, with no
- * monitor in between. skiff records its start and end.
+ * monitor in between; without --rm it also copies the output to the log.
+ * skiff records its start and end.
  */
 export async function runContainer(req: ContainerRequest): Promise<number> {
-  const { record, config, options } = prepareContainer(req);
+  const { record, config, options } = await prepareContainer(req);
   if (record.Cgroup) createCgroup(record.Cgroup);
-  let startedAt = '';
   let result;
   try {
     result = await runForeground(config, {
       interactive: options.interactive,
-      onStart: (pid, helperPid) => {
-        startedAt = new Date().toISOString();
-        writeStartFile(record.Id, { Pid: pid, MonitorPid: helperPid, StartedAt: startedAt, RestartCount: 0 });
-      },
+      // The helper records the start itself, before skiff could be killed.
+      pidFile: pidFilePath(record.Id),
+      // `logs` works for a foreground run too; a --rm one leaves nothing to read.
+      ...(record.HostConfig.AutoRemove ? {} : { log: logPath(record.Id) }),
     });
   } catch (err) {
     if (record.HostConfig.AutoRemove) await removeContainerFiles(record);
@@ -223,7 +241,7 @@ export async function runContainer(req: ContainerRequest): Promise<number> {
   const failure = report.errors[0];
   const finalCode = failure ? failure.exitCode : exitCode;
   if (record.HostConfig.AutoRemove) await removeContainerFiles(record);
-  else writeExitFile(record.Id, { ExitCode: finalCode, StartedAt: startedAt, FinishedAt: new Date().toISOString(), RestartCount: 0 });
+  else writeExitFile(record.Id, { ExitCode: finalCode, StartedAt: readPidFile(record.Id)?.StartedAt ?? '', FinishedAt: new Date().toISOString(), RestartCount: 0 });
   if (failure) throw new SkiffError(failure.message, failure.exitCode);
   return exitCode;
 }

@@ -215,6 +215,57 @@ describe.each(modes())('foreground runs are containers too ($name)', (mode) => {
     expect((await skiff(['ps', '-a', '-q'])).stdout.trim().split('\n')).toHaveLength(1);
   });
 
+  test('logs shows what a foreground run wrote, stdout and stderr apart; the caller saw it too', async () => {
+    const env = storeFor(mode);
+    const skiff = (args: string[]) => runSkiff(mode, args, { env });
+    const run = await skiff(['run', '--name', 'said', '--rootfs', mode.rootfs, 'sh', '-c', 'echo out-1; echo err-1 >&2; echo out-2']);
+    expect(run.stdout).toBe('out-1\nout-2\n');
+    expect(run.stderr).toBe('err-1\n');
+    const logs = await skiff(['logs', 'said']);
+    expect(logs.stdout).toBe('out-1\nout-2\n');
+    expect(logs.stderr).toBe('err-1\n');
+  });
+
+  test('a SIGKILLed skiff run leaves nothing that blocks the next run', async () => {
+    const env = storeFor(mode);
+    const skiff = (args: string[]) => runSkiff(mode, args, { env });
+    for (const rm of [[], ['--rm']]) {
+      const child = spawnSkiff(mode, ['run', ...rm, '--name', 'victim', '--rootfs', mode.rootfs, 'sh', '-c', 'echo up; sleep 30'], { env });
+      const done = collect(child, null);
+      await waitForOutput(child, 'up');
+      child.kill('SIGKILL');
+      await done;
+      // The container died with it (parent-death signal): ps says so at once.
+      let last = '';
+      const state = await until('the container to be seen exited', async () => {
+        const out = (await skiff(['ps', '-a', '--format', '{{.Names}} {{.State}}'])).stdout;
+        last = out;
+        return out === 'victim exited\n' ? out : undefined;
+      }).catch(() => last);
+      expect(state, last).toBe('victim exited\n');
+      if (rm.length === 0) {
+        expect((await skiff(['logs', 'victim'])).stdout).toBe('up\n');
+        expect((await skiff(['container', 'inspect', '-f', '{{.State.ExitCode}}', 'victim'])).stdout).toBe('137\n');
+        expect((await skiff(['rm', 'victim'])).code).toBe(0);
+      } else {
+        // --rm promised to remove it: its name is free for the next --rm run.
+        const again = await skiff(['run', '--rm', '--name', 'victim', '--rootfs', mode.rootfs, 'true']);
+        expect(again.stderr).toBe('');
+        expect(again.code).toBe(0);
+      }
+    }
+    expect((await skiff(['ps', '-a', '-q'])).stdout).toBe('');
+  });
+
+  test('ten run --rm in parallel (make -j) all succeed and leave nothing', async () => {
+    const env = storeFor(mode);
+    const runs = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => runSkiff(mode, ['run', '--rm', '--rootfs', mode.rootfs, 'sh', '-c', `echo run-${i}`], { env })),
+    );
+    expect(runs.map((r) => [r.code, r.stdout])).toEqual(Array.from({ length: 10 }, (_, i) => [0, `run-${i}\n`]));
+    expect((await runSkiff(mode, ['ps', '-a', '-q'], { env })).stdout).toBe('');
+  });
+
   test('run -d --init returns at once and init is PID 1', async () => {
     const env = storeFor(mode);
     const skiff = (args: string[]) => runSkiff(mode, args, { env });

@@ -13,7 +13,7 @@ export const spec: CommandSpec = {
 };
 
 export async function run(args: ParsedArgs): Promise<number> {
-  const record = createContainerFromRequest({ ...(await containerRequest({ ...args, command: 'create' })), autoRemove: flagBool(args, 'rm') });
+  const record = await createContainerFromRequest({ ...(await containerRequest({ ...args, command: 'create' })), autoRemove: flagBool(args, 'rm') });
   process.stdout.write(`${record.Id}\n`);
   return 0;
 }

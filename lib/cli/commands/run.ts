@@ -54,7 +54,7 @@ export async function run(args: ParsedArgs): Promise<number> {
   if (flagBool(args, 'detach')) {
     const { createContainerFromRequest } = await import('../../runtime/run.js');
     const { startContainer } = await import('../../containers/lifecycle.js');
-    const record = createContainerFromRequest(req);
+    const record = await createContainerFromRequest(req);
     await startContainer(record);
     process.stdout.write(`${record.Id}\n`);
     return 0;

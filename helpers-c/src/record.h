@@ -1,0 +1,16 @@
+#ifndef SKIFF_RECORD_H
+#define SKIFF_RECORD_H
+
+#include <sys/types.h>
+
+/* The container's state files, which skiff reads to tell its state (see
+ * lib/containers/state.ts). Each is written to a temp file, fsynced and
+ * renamed over the old one: a full disk or a kill leaves the old file whole. */
+
+/* pid.json, at each (re)start: the container's first process and the helper watching it. */
+void record_start(const char *path, pid_t pid, pid_t monitor, const char *started_at, unsigned restarts);
+
+/* exit.json, at each end. */
+void record_exit(const char *path, int code, const char *started_at, unsigned restarts);
+
+#endif
