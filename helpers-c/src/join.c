@@ -19,7 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static int open_ns(pid_t pid, const char *name) {
+int join_open_ns(pid_t pid, const char *name) {
   char path[64];
   snprintf(path, sizeof path, "/proc/%d/ns/%s", (int)pid, name);
   int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -30,7 +30,7 @@ static int open_ns(pid_t pid, const char *name) {
   return fd;
 }
 
-static void join(int fd, int type, const char *name) {
+void join_ns(int fd, int type, const char *name) {
   if (setns(fd, type) < 0) die_errno("setns into the container's %s namespace", name);
   close(fd);
 }
@@ -58,11 +58,11 @@ noreturn void join_main(char **argv) {
     int type;
   } kinds[] = {{"mnt", CLONE_NEWNS}, {"pid", CLONE_NEWPID}, {"uts", CLONE_NEWUTS},
                {"ipc", CLONE_NEWIPC}, {"net", CLONE_NEWNET}, {"cgroup", CLONE_NEWCGROUP}};
-  int user_fd = spec.userns ? open_ns(spec.target_pid, "user") : -1;
+  int user_fd = spec.userns ? join_open_ns(spec.target_pid, "user") : -1;
   int fds[6];
-  for (size_t i = 0; i < 6; i++) fds[i] = open_ns(spec.target_pid, kinds[i].name);
-  if (user_fd >= 0) join(user_fd, CLONE_NEWUSER, "user");
-  for (size_t i = 0; i < 6; i++) join(fds[i], kinds[i].type, kinds[i].name);
+  for (size_t i = 0; i < 6; i++) fds[i] = join_open_ns(spec.target_pid, kinds[i].name);
+  if (user_fd >= 0) join_ns(user_fd, CLONE_NEWUSER, "user");
+  for (size_t i = 0; i < 6; i++) join_ns(fds[i], kinds[i].type, kinds[i].name);
 
   int sync_pair[2];
   if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sync_pair) < 0) die_errno("socketpair");

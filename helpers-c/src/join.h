@@ -2,6 +2,7 @@
 #define SKIFF_JOIN_H
 
 #include <stdnoreturn.h>
+#include <sys/types.h>
 
 /* `skiff-helper exec`: runs the spec's command in every namespace of the
  * running container process target_pid (user first when rootless, then
@@ -10,5 +11,12 @@
  * re-executes itself from a sealed memfd copy, so nothing inside the container
  * can ever open the helper's binary for writing (CVE-2019-5736). */
 noreturn void join_main(char **argv);
+
+/* Opens /proc/PID/ns/NAME; "the container is not running" when PID is gone.
+ * Open every namespace before joining the mount one: /proc is the
+ * container's after that. */
+int join_open_ns(pid_t pid, const char *name);
+/* setns(fd, type) and close fd; dies naming the namespace. */
+void join_ns(int fd, int type, const char *name);
 
 #endif

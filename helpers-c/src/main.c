@@ -8,6 +8,7 @@
 #include "sealed.h"
 #include "kill.h"
 #include "userns.h"
+#include "copy.h"
 
 #include <stdio.h>
 #include <sys/prctl.h>
@@ -19,6 +20,7 @@ static int usage(void) {
                   "       skiff-helper exec      (spec on fd 3: join a running container)\n"
                   "       skiff-helper fsops DIR (operations on stdin)\n"
                   "       skiff-helper kill PID SIGNAL\n"
+                  "       skiff-helper cp        (spec on fd 3: copy to, from or out of a container)\n"
                   "       skiff-helper version\n", SKIFF_SPEC_FD, SKIFF_SPEC_FD);
   return EXIT_SKIFF_FAILED;
 }
@@ -34,6 +36,7 @@ int main(int argc, char **argv) {
     run_main();
   }
   if (strcmp(argv[1], "userns") == 0) userns_main();
+  if (strcmp(argv[1], "cp") == 0) copy_main(argv);
   if (strcmp(argv[1], "exec") == 0) join_main(argv);
   if (strcmp(argv[1], "fsops") == 0 && argc == 3) fsops_main(argv[2]);
   if (strcmp(argv[1], "kill") == 0 && argc == 4) kill_main(argv[2], argv[3]);

@@ -12,6 +12,8 @@
  *   pid<TAB><host pid of the container's first process>
  *   monitor<TAB><pid of the monitor of a detached container>
  *
+ * `skiff-helper cp` takes the cp_* keys (and no arg): see copy.h.
+ *
  * A detached container's attach socket carries frames from the monitor:
  * one byte of stream (1 stdout, 2 stderr, 3 exit: a 4-byte big-endian code),
  * a 4-byte big-endian length, the data; what a client writes is the
@@ -84,6 +86,15 @@ struct container_spec {
   /* exec: the container process whose namespaces to join. */
   int target_pid;
   bool background; /* exec -d: report the pid, close fd 3, outlive skiff */
+  /* cp (copy.c): files between the host and a container's root filesystem
+   * (target_pid when running, else rootfs with its overlay keys). */
+  const char *cp_op;   /* "out" (container -> host), "in" (host -> container), "tar" (container -> tar on fd 1) */
+  const char *cp_src;  /* as the user wrote it: "/." at the end means "its contents" */
+  const char *cp_dst;  /* for out and in */
+  const char *cp_name; /* the container as the user named it, for messages */
+  bool cp_archive;     /* -a: files copied in keep the source's uid/gid (else 0:0) */
+  bool cp_follow;      /* -L: a symlink at cp_src is followed */
+  bool cp_setid;       /* keep set-user-ID and set-group-ID bits */
 };
 
 /* Reads the spec from fd and checks what every mode needs (argv, cwd, maps);

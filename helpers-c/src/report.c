@@ -79,3 +79,9 @@ void report_monitor(int pid) {
   snprintf(message, sizeof message, "%d", pid);
   emit("monitor", -1, message);
 }
+
+void report_copied(unsigned long long bytes) {
+  char message[32];
+  snprintf(message, sizeof message, "%llu", bytes);
+  emit("copied", -1, message);
+}

@@ -21,5 +21,7 @@ noreturn void die(int code, int errnum, const char *fmt, ...) __attribute__((for
 void warn_user(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void report_pid(int pid);
 void report_monitor(int pid);
+/* cp: the bytes of file data copied. */
+void report_copied(unsigned long long bytes);
 
 #endif

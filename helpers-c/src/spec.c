@@ -92,6 +92,13 @@ static void apply(struct container_spec *spec, char *entry) {
   else if (strcmp(key, "cgroup") == 0) spec->cgroup = value;
   else if (strcmp(key, "target_pid") == 0) spec->target_pid = atoi(value);
   else if (strcmp(key, "background") == 0) spec->background = parse_bool(key, value);
+  else if (strcmp(key, "cp_op") == 0) spec->cp_op = value;
+  else if (strcmp(key, "cp_src") == 0) spec->cp_src = value;
+  else if (strcmp(key, "cp_dst") == 0) spec->cp_dst = value;
+  else if (strcmp(key, "cp_name") == 0) spec->cp_name = value;
+  else if (strcmp(key, "cp_archive") == 0) spec->cp_archive = parse_bool(key, value);
+  else if (strcmp(key, "cp_follow") == 0) spec->cp_follow = parse_bool(key, value);
+  else if (strcmp(key, "cp_setid") == 0) spec->cp_setid = parse_bool(key, value);
   else die(EXIT_SKIFF_FAILED, 0, "spec: unknown key \"%s\"", key);
 }
 
@@ -131,7 +138,7 @@ void spec_read(int fd, struct container_spec *spec) {
     off += strlen(entry) + 1;
     apply(spec, entry);
   }
-  if (spec->argv.len == 0) die(EXIT_SKIFF_FAILED, 0, "spec: no command to run");
+  if (spec->argv.len == 0 && spec->cp_op == NULL) die(EXIT_SKIFF_FAILED, 0, "spec: no command to run");
   if (spec->cwd == NULL) spec->cwd = "/";
   if (spec->cwd[0] != '/') die(EXIT_SKIFF_FAILED, 0, "the working directory \"%s\" is not an absolute path", spec->cwd);
   if (spec->env.items == NULL) {

@@ -3,6 +3,7 @@
 // when the monitor was killed.
 import { readFileSync } from 'node:fs';
 import { isFrozen } from '../cgroups/container.js';
+import { humanDuration } from '../store/humanize.js';
 import type { ContainerRecord } from './store.js';
 import { readExitFile, readPidFile, writeExitFile } from './store.js';
 
@@ -82,20 +83,3 @@ export function statusText(state: ContainerState, now = Date.now()): string {
   return `Exited (${state.ExitCode}) ${humanDuration(now - Date.parse(state.FinishedAt))} ago`;
 }
 
-/** Docker's units.HumanDuration. */
-export function humanDuration(ms: number): string {
-  const s = Math.max(0, Math.round(ms / 1000));
-  if (s < 1) return 'Less than a second';
-  if (s === 1) return '1 second';
-  if (s < 60) return `${s} seconds`;
-  const m = Math.round(s / 60);
-  if (m === 1) return 'About a minute';
-  if (m < 60) return `${m} minutes`;
-  const h = Math.round(s / 3600);
-  if (h === 1) return 'About an hour';
-  if (h < 48) return `${h} hours`;
-  if (h < 24 * 7 * 2) return `${Math.round(h / 24)} days`;
-  if (h < 24 * 30 * 2) return `${Math.round(h / 24 / 7)} weeks`;
-  if (h < 24 * 365 * 2) return `${Math.round(h / 24 / 30)} months`;
-  return `${Math.round(h / 24 / 365)} years`;
-}

@@ -104,6 +104,8 @@ export interface HelperReport {
   errors: { exitCode: number; message: string }[];
   warnings: string[];
   pid?: number;
+  /** cp: bytes of file data copied. */
+  copied?: number;
 }
 
 export function parseReports(text: string): HelperReport {
@@ -114,6 +116,7 @@ export function parseReports(text: string): HelperReport {
     if (fields[0] === 'error' && fields.length >= 3) report.errors.push({ exitCode: Number(fields[1]), message: fields.slice(2).join(' ') });
     else if (fields[0] === 'warning') report.warnings.push(fields.slice(1).join(' '));
     else if (fields[0] === 'pid') report.pid = Number(fields[1]);
+    else if (fields[0] === 'copied') report.copied = Number(fields[1]);
   }
   return report;
 }
@@ -265,4 +268,68 @@ export async function execBackground(config: OciRuntimeConfig, joinPid: number):
   if (failure) throw new SkiffError(failure.message, failure.exitCode);
   if (report.pid === undefined) throw new SkiffError('the skiff helper did not report the process it started');
   return report.pid;
+}
+
+/** One `skiff-helper cp` run (docs/helper-protocol.md): paths as the user wrote them, container paths absolute. */
+export interface CopyJob {
+  /** out: container -> host; in: host -> container; tar: container -> a tar on `output`. */
+  op: 'out' | 'in' | 'tar';
+  src: string;
+  dst?: string;
+  /** The container as the user named it, for messages. */
+  containerName: string;
+  /** -a: files copied in keep their uid/gid (else 0:0). */
+  archive: boolean;
+  /** -L: a symlink at src is followed. */
+  follow: boolean;
+  /** Keep set-user-ID and set-group-ID bits. */
+  keepSetid: boolean;
+  /** For tar: the fd the archive goes to (default: skiff's stdout). */
+  output?: number;
+}
+
+/**
+ * The spec entries that reach a container's root filesystem: a running one's
+ * user and mount namespaces (by its pid), or, stopped, its overlay (or
+ * --rootfs directory) in a private mount namespace, with its ID mapping.
+ */
+function containerFilesEntries(config: OciRuntimeConfig, runningPid: number | undefined): string[] {
+  const entries: string[] = [];
+  if (config.linux.uidMappings && config.linux.gidMappings) entries.push(...idMapEntries(config.linux.uidMappings, config.linux.gidMappings));
+  if (runningPid !== undefined) {
+    entries.push(`target_pid=${runningPid}`);
+    return entries;
+  }
+  entries.push(`rootfs=${config.root.path}`);
+  const overlay = config.annotations['io.skiff.overlay'];
+  if (overlay) {
+    const o = JSON.parse(overlay) as { lowerdirs: string[]; upperdir: string; workdir: string };
+    for (const dir of o.lowerdirs) entries.push(`lowerdir=${dir}`);
+    entries.push(`upperdir=${o.upperdir}`, `workdir=${o.workdir}`);
+  }
+  return entries;
+}
+
+/** Copies with the helper; resolves to its warnings, throws its error. */
+export async function copyWithHelper(config: OciRuntimeConfig, runningPid: number | undefined, job: CopyJob): Promise<{ warnings: string[]; bytes: number }> {
+  const entries = [`version=${HELPER_PROTOCOL_VERSION}`, ...containerFilesEntries(config, runningPid)];
+  entries.push(`cp_op=${job.op}`, `cp_src=${job.src}`, `cp_name=${job.containerName}`);
+  if (job.dst !== undefined) entries.push(`cp_dst=${job.dst}`);
+  entries.push(`cp_archive=${job.archive ? 1 : 0}`, `cp_follow=${job.follow ? 1 : 0}`, `cp_setid=${job.keepSetid ? 1 : 0}`);
+  const stdout = job.op === 'tar' ? (job.output ?? 'inherit') : 'ignore';
+  const child = spawn(helperPath(), ['cp'], { stdio: ['ignore', stdout, 'inherit', 'pipe'] });
+  const channel = child.stdio[3] as Socket;
+  let text = '';
+  channel.setEncoding('utf8').on('data', (d: string) => (text += d));
+  channel.on('error', () => {});
+  channel.end(encodeSpec(entries));
+  const exit = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
+    child.on('error', (err) => reject(new SkiffError(`cannot start the skiff helper: ${err.message}`)));
+    child.on('close', (code, signal) => resolve({ code, signal }));
+  });
+  const report = parseReports(text);
+  const failure = report.errors[0];
+  if (failure) throw new SkiffError(failure.message, failure.exitCode);
+  if (exit.code !== 0) throw new SkiffError(exit.code === null ? `the skiff helper was killed by ${exit.signal}` : `the skiff helper failed with status ${exit.code}`);
+  return { warnings: report.warnings, bytes: report.copied ?? 0 };
 }

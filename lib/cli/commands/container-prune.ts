@@ -1,20 +1,9 @@
 import type { CommandSpec, ParsedArgs } from '../args.js';
 import { flagBool } from '../args.js';
 import { SkiffError } from '../../errors.js';
+import { humanSize } from '../../store/humanize.js';
 import { containerState } from '../../containers/state.js';
 import { containerDiskUsage, listContainerIds, readRecord, removeContainerFiles } from '../../containers/store.js';
-
-/** Docker's units.HumanSize: decimal units, 3 significant digits. */
-export function humanSize(bytes: number): string {
-  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
-  let v = bytes;
-  let i = 0;
-  while (v >= 1000 && i < units.length - 1) {
-    v /= 1000;
-    i++;
-  }
-  return `${i === 0 ? v : Number(v.toPrecision(3))}${units[i]}`;
-}
 
 export const spec: CommandSpec = {
   name: 'container prune',

@@ -23,6 +23,8 @@ const SUBCOMMANDS: SubcommandTable = {
   pause: () => import('./pause.js'),
   top: () => import('./top.js'),
   diff: () => import('./diff.js'),
+  cp: () => import('./cp.js'),
+  export: () => import('./export.js'),
   unpause: () => import('./unpause.js'),
   inspect: () => import('./container-inspect.js'),
 };
