@@ -7,10 +7,13 @@
  * lib/containers/state.ts). Each is written to a temp file, fsynced and
  * renamed over the old one: a full disk or a kill leaves the old file whole. */
 
-/* pid.json, at each (re)start: the container's first process and the helper watching it. */
-void record_start(const char *path, pid_t pid, pid_t monitor, const char *started_at, unsigned restarts);
+/* pid.json, at each (re)start: the container's first process and the helper
+ * watching it. Returns 0 or the errno: a start that cannot be recorded must
+ * not go on (skiff could not tell the container exists). */
+int record_start(const char *path, pid_t pid, pid_t monitor, const char *started_at, unsigned restarts);
 
-/* exit.json, at each end. */
+/* exit.json, at each end; a failure is a warning (skiff then reports the
+ * container as killed, see state.ts). */
 void record_exit(const char *path, int code, const char *started_at, unsigned restarts);
 
 #endif

@@ -51,7 +51,13 @@ struct started container_start(const struct container_spec *spec, const sigset_t
   close(sync_pair[1]);
   int sync_sock = sync_pair[0];
   if (spec->userns) idmap_write(child, spec);
-  if (record->path != NULL) record_start(record->path, child, getpid(), record->started_at, record->restarts);
+  int err = record->path != NULL ? record_start(record->path, child, getpid(), record->started_at, record->restarts) : 0;
+  if (err != 0) {
+    /* Never released: the child dies before it runs anything. */
+    kill(child, SIGKILL);
+    waitpid(child, NULL, 0);
+    die(EXIT_SKIFF_FAILED, err, "record the container's start in %s", record->path);
+  }
   sync_send(sync_sock, SYNC_MAPS_WRITTEN);
 
   struct started started = {.pid = child, .master = -1};

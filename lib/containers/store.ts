@@ -37,6 +37,8 @@ export interface ContainerRecord {
     OpenStdin: boolean;
     StopSignal: string;
     Labels: Record<string, string>;
+    ExposedPorts?: Record<string, object>;
+    Volumes?: Record<string, object>;
   };
   /** Its own cgroup, when the host gives one (root, or a delegated v2 subtree). */
   Cgroup?: ContainerCgroup;
@@ -86,10 +88,24 @@ function namesDir(): string {
   return path.join(containersRoot(), 'names');
 }
 
+/** Temp file, then rename: a full disk or a kill leaves the old file whole and no temp behind. */
 function writeJsonAtomically(file: string, value: unknown): void {
   const tmp = `${file}.tmp.${process.pid}`;
-  writeFileSync(tmp, `${JSON.stringify(value, null, 2)}\n`, { mode: 0o600 });
-  renameSync(tmp, file);
+  try {
+    writeFileSync(tmp, `${JSON.stringify(value, null, 2)}\n`, { mode: 0o600 });
+    renameSync(tmp, file);
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    throw storeWriteError(file, err);
+  }
+}
+
+/** ENOSPC and friends as one line naming the file; the store is unchanged. */
+function storeWriteError(file: string, err: unknown): unknown {
+  const code = errnoCode(err);
+  if (code === 'ENOSPC' || code === 'EDQUOT') return new SkiffError(`cannot write ${file}: no space left on device (nothing was changed)`);
+  if (code === 'EROFS') return new SkiffError(`cannot write ${file}: the file system is read-only`);
+  return err;
 }
 
 function readJson<T>(file: string): T | undefined {
@@ -155,7 +171,7 @@ export function createContainer(
   } catch (err) {
     rmSync(tmp, { recursive: true, force: true });
     unlinkSync(path.join(namesDir(), record.Name));
-    throw err;
+    throw storeWriteError(containerDir(record.Id), err);
   }
   mkdirSync(runDir(record.Id), { recursive: true, mode: 0o700 });
 }
@@ -241,7 +257,12 @@ export async function removeContainerFiles(record: ContainerRecord): Promise<voi
 export function renameContainer(record: ContainerRecord, newName: string): void {
   claimName(newName, record.Id);
   const updated = { ...record, Name: newName };
-  writeJsonAtomically(path.join(containerDir(record.Id), 'container.json'), updated);
+  try {
+    writeJsonAtomically(path.join(containerDir(record.Id), 'container.json'), updated);
+  } catch (err) {
+    rmSync(path.join(namesDir(), newName), { force: true }); // the old name stays the container's
+    throw err;
+  }
   rmSync(path.join(namesDir(), record.Name), { force: true });
 }
 

@@ -62,7 +62,8 @@ export function inspectView(record: ContainerRecord, state: ContainerState) {
       StartedAt: state.StartedAt,
       FinishedAt: state.FinishedAt,
     },
-    Image: record.Image,
+    // Docker: the image's id here, its name in Config.Image.
+    Image: record.ImageID ? (record.ImageID.startsWith('sha256:') ? record.ImageID : `sha256:${record.ImageID}`) : '',
     Name: `/${record.Name}`,
     RestartCount: state.RestartCount,
     Rootfs: record.Rootfs,

@@ -14,6 +14,7 @@ import type { OciRuntimeConfig } from '../oci/runtime-spec.js';
 import { createCgroup, planContainerCgroup } from '../cgroups/container.js';
 import { NAME_PATTERN, randomName } from '../containers/names.js';
 import { containerState } from '../containers/state.js';
+import { parseSignal } from '../containers/signals.js';
 import type { RunImage } from './image.js';
 
 export interface RunRequest {
@@ -101,6 +102,22 @@ export interface ContainerRequest extends RunRequest {
   name?: string;
   restart: string;
   autoRemove: boolean;
+  /** --label KEY=VALUE (KEY alone: an empty value). */
+  labels: string[];
+  stopSignal?: string;
+}
+
+/** The image's labels, then --label's, as Docker merges them. */
+function containerLabels(image: Record<string, string> | undefined, flags: string[]): Record<string, string> {
+  const labels: Record<string, string> = { ...image };
+  for (const flag of flags) {
+    const eq = flag.indexOf('=');
+    const key = eq < 0 ? flag : flag.slice(0, eq);
+    if (key === '') throw new SkiffError(`invalid label "${flag}": the key is empty`);
+    labels[key] = eq < 0 ? '' : flag.slice(eq + 1);
+  }
+  // Sorted, as Go prints a map (inspect's {{json .Config.Labels}}).
+  return Object.fromEntries(Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
 
 /** --restart: no | always | on-failure[:N], as Docker spells it. */
@@ -169,6 +186,9 @@ async function prepareContainer(req: ContainerRequest): Promise<{ record: Contai
   if (req.autoRemove && restart.Name !== 'no') throw new SkiffError('conflicting options: --restart and --rm');
   const name = req.name ?? randomName();
   if (!NAME_PATTERN.test(name)) throw new SkiffError(`invalid container name "${name}": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
+  const imageConfig = req.image?.config.config;
+  const stopSignal = req.stopSignal ?? imageConfig?.StopSignal ?? 'SIGTERM';
+  parseSignal(stopSignal); // a bad one fails now, not at the first stop
   const config = buildRuntimeConfig(options);
   const plan = planContainerCgroup(options.id);
   if (plan.cgroup) config.linux.cgroupsPath = plan.cgroup.dir;
@@ -190,8 +210,11 @@ async function prepareContainer(req: ContainerRequest): Promise<{ record: Contai
       WorkingDir: options.workdir,
       Tty: options.tty,
       OpenStdin: options.interactive,
-      StopSignal: req.image?.config.config?.StopSignal ?? 'SIGTERM',
-      Labels: {},
+      StopSignal: stopSignal,
+      Labels: containerLabels(imageConfig?.Labels, req.labels),
+      // Recorded from the image, as Docker does; skiff publishes no ports and makes no volumes yet.
+      ...(imageConfig?.ExposedPorts ? { ExposedPorts: imageConfig.ExposedPorts } : {}),
+      ...(imageConfig?.Volumes ? { Volumes: imageConfig.Volumes } : {}),
     },
     ...(plan.cgroup ? { Cgroup: plan.cgroup } : {}),
     HostConfig: { AutoRemove: req.autoRemove, NetworkMode: options.network, Init: options.init, RestartPolicy: restart },

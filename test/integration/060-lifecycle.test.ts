@@ -2,8 +2,8 @@
 // kill, rm, wait, start -a, attach, restart policies, --rm, a killed monitor,
 // and parallel runs. As root and as the unprivileged test user, each test with
 // its own store (SKIFF_ROOT).
-import { spawn } from 'node:child_process';
-import { mkdtempSync, chmodSync, chownSync } from 'node:fs';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, chmodSync, chownSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { asModeUser, collect, integrationEnv, modes, runSkiff, spawnSkiff, waitForOutput, type Mode } from './harness.js';
@@ -322,5 +322,43 @@ describe.each(modes())('pause and unpause ($name)', (mode) => {
       expect(paused.stderr).toMatch(/^skiff: cannot pause tick: it has no cgroup of its own, because .+\n$/);
     }
     expect((await skiff(['rm', '-f', 'tick'])).code).toBe(0);
+  });
+});
+
+// A full disk while state is written: the write fails with one line, the old
+// state stays readable, and nothing half-made is left. Needs root to mount a
+// small tmpfs as the store (the rootless mode gets it chowned to its user).
+describe.each(modes())('a full disk ($name)', (mode) => {
+  const canMount = process.getuid?.() === 0;
+  test.skipIf(!canMount)('rename, run and run -d fail cleanly; the old state stays readable', async () => {
+    const dir = mkdtempSync(path.join(integrationEnv().workDir, 'full-'));
+    const owner = mode.user ? `,uid=${mode.user.uid},gid=${mode.user.gid}` : '';
+    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=1m,mode=0700${owner}`, 'tmpfs', dir]);
+    try {
+      const env = { SKIFF_ROOT: path.join(dir, 'store') };
+      const skiff = (args: string[]) => runSkiff(mode, args, { env });
+      expect((await skiff(['run', '--name', 'a', '--rootfs', mode.rootfs, 'sh', '-c', 'echo hi'])).code).toBe(0);
+      expect((await skiff(['run', '-d', '--name', 'b', '--rootfs', mode.rootfs, 'sleep', '60'])).code).toBe(0);
+      spawnSync('dd', ['if=/dev/zero', `of=${path.join(dir, 'fill')}`, 'bs=4k']);
+
+      const renamed = await skiff(['rename', 'a', 'c']);
+      expect(renamed.code).toBe(125);
+      expect(renamed.stderr).toMatch(/^skiff: cannot write \S+container\.json: no space left on device \(nothing was changed\)\n$/);
+      for (const args of [['run', '--name', 'd', '--rootfs', mode.rootfs, 'true'], ['run', '-d', '--rootfs', mode.rootfs, 'true']]) {
+        const r = await skiff(args);
+        expect(r.code).toBe(125);
+        expect(r.stderr).toMatch(/^skiff: .*no space left on device.*\n$/i);
+      }
+      const listed = await skiff(['ps', '-a', '--format', '{{.Names}} {{.State}}']);
+      expect(listed.stdout).toBe('b running\na exited\n');
+      expect((await skiff(['container', 'inspect', '-f', '{{.Name}} {{.State.ExitCode}}', 'a'])).stdout).toBe('/a 0\n');
+      expect((await skiff(['logs', 'a'])).stdout).toBe('hi\n');
+      const leftovers = readdirSync(path.join(dir, 'store', 'containers')).filter((n) => n.startsWith('.'));
+      expect(leftovers).toEqual([]);
+      rmSync(path.join(dir, 'fill'));
+      expect((await skiff(['rm', '-f', 'a', 'b'])).code).toBe(0);
+    } finally {
+      spawnSync('umount', ['-l', dir]);
+    }
   });
 });

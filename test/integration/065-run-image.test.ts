@@ -30,6 +30,10 @@ beforeAll(async () => {
       Env: ['GREETING=hello', 'PATH=/usr/sbin:/usr/bin:/sbin:/bin'],
       WorkingDir: '/srv',
       User: 'app',
+      StopSignal: 'SIGUSR1',
+      Labels: { from: 'image', tier: 'base' },
+      ExposedPorts: { '80/tcp': {} },
+      Volumes: { '/data': {} },
     },
   });
 }, 120_000);
@@ -48,6 +52,28 @@ describe.each(modes())('run IMAGE ($name)', (mode) => {
     expect(over.stdout).toBe('hi / 0\n');
     const entry = await store.skiff(['run', '--rm', '--entrypoint', 'cat', `${reg.host}/app:1`, '/srv/new']);
     expect(entry.stdout).toBe('new\n');
+  });
+
+  test("the image's StopSignal, Labels, ExposedPorts and Volumes are recorded; stop sends StopSignal; --label and --stop-signal", async () => {
+    const store = newStore(mode);
+    const loop = 'trap "echo got-USR1; exit 0" USR1; trap "echo got-TERM; exit 0" TERM; echo ready; while :; do sleep 0.05; done';
+    await store.skiff(['run', '-d', '--name', 'sig', '-l', 'tier=web', '--label', 'extra', '--entrypoint', 'sh', `${reg.host}/app:1`, '-c', loop]);
+    const config = await store.skiff(['inspect', '-f', '{{json .Config.Labels}} {{.Config.StopSignal}} {{json .Config.ExposedPorts}} {{json .Config.Volumes}} {{.Image}}', 'sig']);
+    expect(config.stdout).toMatch(/^\{"extra":"","from":"image","tier":"web"\} SIGUSR1 \{"80\/tcp":\{\}\} \{"\/data":\{\}\} sha256:[0-9a-f]{64}\n$/);
+    expect((await store.skiff(['ps', '--filter', 'label=tier=web', '--format', '{{.Names}}'])).stdout).toBe('sig\n');
+    expect((await store.skiff(['ps', '--filter', 'label=tier=base', '--format', '{{.Names}}'])).stdout).toBe('');
+    for (let i = 0; i < 50 && !(await store.skiff(['logs', 'sig'])).stdout.includes('ready'); i++) await new Promise((r) => setTimeout(r, 100));
+    expect((await store.skiff(['stop', 'sig'])).code).toBe(0);
+    expect((await store.skiff(['logs', 'sig'])).stdout).toBe('ready\ngot-USR1\n');
+    expect((await store.skiff(['inspect', '-f', '{{.State.ExitCode}}', 'sig'])).stdout).toBe('0\n');
+
+    await store.skiff(['run', '-d', '--name', 'term', '--stop-signal', 'TERM', '--entrypoint', 'sh', `${reg.host}/app:1`, '-c', loop]);
+    for (let i = 0; i < 50 && !(await store.skiff(['logs', 'term'])).stdout.includes('ready'); i++) await new Promise((r) => setTimeout(r, 100));
+    await store.skiff(['stop', 'term']);
+    expect((await store.skiff(['logs', 'term'])).stdout).toBe('ready\ngot-TERM\n');
+    const bad = await store.skiff(['run', '--rm', '--stop-signal', 'NOPE', `${reg.host}/app:1`]);
+    expect(bad.code).toBe(125);
+    expect(bad.stderr).toBe('skiff: invalid signal: NOPE\n');
   });
 
   test('whiteouts and opaque directories are seen correctly inside', async () => {

@@ -45,6 +45,8 @@ export async function containerRequest(args: ParsedArgs): Promise<ContainerReque
     tty: flagBool(args, 'tty'),
     name: flagString(args, 'name'),
     restart: flagString(args, 'restart') ?? 'no',
+    labels: flagList(args, 'label'),
+    stopSignal: flagString(args, 'stop-signal'),
     autoRemove: flagBool(args, 'rm'),
   };
 }
