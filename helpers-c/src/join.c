@@ -46,8 +46,9 @@ noreturn void join_main(char **argv) {
   if (spec.background) {
     if (spec.tty || spec.stdin_open) die(EXIT_SKIFF_FAILED, 0, "exec -d cannot be combined with -i or -t");
     if (getsid(0) != getpid() && setsid() < 0) die_errno("setsid");
-  } else if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) {
-    die_errno("prctl(PR_SET_PDEATHSIG)");
+  } else {
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) die_errno("prctl(PR_SET_PDEATHSIG)");
+    leave_terminal_group(&spec);
   }
 
   /* The exec'd process belongs to the container's cgroup, like the rest of it. */

@@ -119,8 +119,10 @@ int supervise(pid_t child, int master, bool relay_stdin, const struct output_tee
     } else if (sig == SIGWINCH && master >= 0) {
       copy_window_size(master);
     } else if (info.ssi_code != SI_KERNEL) {
-      /* A terminal's own SIGINT/SIGQUIT (SI_KERNEL) reaches skiff's Node
-       * process too, which forwards it: pass on only that copy. */
+      /* With -i -t the helper shares skiff's process group (see
+       * leave_terminal_group): a signal from the kernel, such as SIGHUP,
+       * reaches skiff's Node process too, which forwards it: pass on only
+       * that copy. */
       if (kill(child, sig) < 0 && errno != ESRCH) die_errno("forward signal %d", sig);
     }
   }
@@ -151,6 +153,16 @@ static void tee_restore(const int saved[2]) {
   close(saved[1]);
 }
 
+void leave_terminal_group(const struct container_spec *spec) {
+  /* With -i -t the caller's terminal is raw (no signals) and the helper reads
+   * it: it must stay in the foreground group or reading stops it (SIGTTIN). */
+  if (spec->tty && spec->stdin_open) return;
+  if (setpgid(0, 0) < 0) die_errno("setpgid");
+  /* Writing the container's output to a terminal from a background group is
+   * allowed when SIGTTOU is ignored, even with `stty tostop`. */
+  signal(SIGTTOU, SIG_IGN);
+}
+
 noreturn void run_main(void) {
   report_set_fd(SKIFF_SPEC_FD);
   struct container_spec spec;
@@ -160,6 +172,7 @@ noreturn void run_main(void) {
 
   /* If skiff itself dies, so does the container. */
   if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) die_errno("prctl(PR_SET_PDEATHSIG)");
+  leave_terminal_group(&spec);
   sigset_t set, previous;
   forwarded_set(&set);
   if (sigprocmask(SIG_BLOCK, &set, &previous) < 0) die_errno("sigprocmask");

@@ -11,6 +11,14 @@
 noreturn void run_main(void);
 
 struct logfile;
+struct container_spec;
+
+/* A terminal's Ctrl-C signals its whole foreground process group; skiff's
+ * Node process forwards what it gets, so the helper moves to a group of its
+ * own and every signal reaches the container exactly once (two SIGINTs
+ * pending at once would merge into one, and a filter on who sent it could
+ * then drop both). Not with -i -t, where the terminal is raw. */
+void leave_terminal_group(const struct container_spec *spec);
 
 /* A foreground run's output on its way to the caller and the log. */
 struct output_tee {

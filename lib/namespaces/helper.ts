@@ -163,7 +163,10 @@ export async function runForeground(
   };
   const handlers = FORWARDED_SIGNALS.map((s) => [s, () => forward(s)] as const);
   for (const [s, h] of handlers) process.on(s, h);
-  if (!config.process.terminal) process.on('SIGWINCH', () => forward('SIGWINCH'));
+  // The helper resizes the pty on SIGWINCH (or passes it on without -t); it
+  // is in a process group of its own unless -i -t, so it may not see the terminal's.
+  const onResize = () => forward('SIGWINCH');
+  process.on('SIGWINCH', onResize);
   if (rawTty) process.stdin.setRawMode(true);
 
   const exit = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
@@ -172,6 +175,7 @@ export async function runForeground(
   });
   if (rawTty) process.stdin.setRawMode(false);
   for (const [s, h] of handlers) process.off(s, h);
+  process.off('SIGWINCH', onResize);
 
   const report = parseReports(reportText);
   if (exit.code === null) {
