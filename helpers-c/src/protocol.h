@@ -28,6 +28,9 @@
 
 #define SKIFF_PROTOCOL_VERSION 1
 #define SKIFF_SPEC_FD 3
+/* Or, for the modes that start a container, the same bytes hex-encoded in
+ * this environment variable (no wait for skiff to write fd 3). */
+#define SKIFF_SPEC_ENV "SKIFF_HELPER_SPEC"
 #define SKIFF_SPEC_MAX (4u << 20)
 
 enum network_mode { NETWORK_NONE, NETWORK_HOST };

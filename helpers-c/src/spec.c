@@ -127,11 +127,41 @@ static char *read_all(int fd, size_t *len) {
   return buf;
 }
 
+static int hex_digit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  return -1;
+}
+
+/* The spec from the environment (SKIFF_SPEC_ENV, hex), when skiff put it
+ * there: it is here at exec, with no wait for skiff to write it. The value
+ * is wiped in place (/proc/PID/environ shows this memory) and removed, so no
+ * process the helper starts inherits it. NULL when it is not set. */
+static char *take_env_spec(size_t *len) {
+  char *hex = getenv(SKIFF_SPEC_ENV);
+  if (hex == NULL) return NULL;
+  size_t hex_len = strlen(hex);
+  if (hex_len % 2 != 0 || hex_len / 2 > SKIFF_SPEC_MAX) die(EXIT_SKIFF_FAILED, 0, "spec: %s is malformed", SKIFF_SPEC_ENV);
+  char *buf = malloc(hex_len / 2 + 1);
+  if (buf == NULL) die(EXIT_SKIFF_FAILED, ENOMEM, "spec: allocating");
+  for (size_t i = 0; i < hex_len / 2; i++) {
+    int hi = hex_digit(hex[2 * i]), lo = hex_digit(hex[2 * i + 1]);
+    if (hi < 0 || lo < 0) die(EXIT_SKIFF_FAILED, 0, "spec: %s is malformed", SKIFF_SPEC_ENV);
+    buf[i] = (char)(hi << 4 | lo);
+  }
+  buf[hex_len / 2] = '\0';
+  memset(hex, '0', hex_len);
+  if (unsetenv(SKIFF_SPEC_ENV) < 0) die_errno("unsetenv %s", SKIFF_SPEC_ENV);
+  *len = hex_len / 2;
+  return buf;
+}
+
 void spec_read(int fd, struct container_spec *spec) {
   memset(spec, 0, sizeof *spec);
   spec->network = NETWORK_NONE;
   size_t len;
-  spec->buffer = read_all(fd, &len);
+  spec->buffer = take_env_spec(&len);
+  if (spec->buffer == NULL) spec->buffer = read_all(fd, &len);
   if (len == 0 || spec->buffer[len - 1] != '\0') die(EXIT_SKIFF_FAILED, 0, "spec: empty or not NUL-terminated");
   for (size_t off = 0; off < len;) {
     char *entry = spec->buffer + off;

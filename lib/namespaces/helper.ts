@@ -1,6 +1,6 @@
 // The only module that speaks to helpers-c/skiff-helper (protocol in
 // helpers-c/src/protocol.h and docs/helper-protocol.md; versions must match).
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import path from 'node:path';
 import { installRoot } from '../paths.js';
@@ -100,6 +100,32 @@ export function encodeSpec(entries: string[]): Buffer {
   return Buffer.from(`${entries.join('\0')}\0`);
 }
 
+/** Above this, the spec goes over fd 3 instead (an environment string may hold 128 KiB). */
+const SPEC_ENV_MAX = 100_000;
+
+/**
+ * Starts the helper with its spec: in its environment (SKIFF_HELPER_SPEC,
+ * hex), where it finds it at exec rather than waiting for this process to
+ * write fd 3, or over fd 3 when it is large. The helper wipes the variable
+ * and starts nothing with it. fd 3 carries the reports either way.
+ */
+function spawnHelper(args: string[], entries: string[], stdio: ('inherit' | 'ignore' | number)[], detached = false): { child: ChildProcess; channel: Socket } {
+  const spec = encodeSpec(entries);
+  const inEnv = spec.length <= SPEC_ENV_MAX;
+  const child = spawn(helperPath(), args, {
+    stdio: [...stdio, 'pipe'],
+    detached,
+    ...(inEnv ? { env: { ...process.env, SKIFF_HELPER_SPEC: spec.toString('hex') } } : {}),
+  });
+  const channel = child.stdio[3] as Socket;
+  channel.on('error', () => {
+    // The helper died early; its exit status says what happened.
+  });
+  if (inEnv) channel.end();
+  else channel.end(spec);
+  return { child, channel };
+}
+
 export interface HelperReport {
   errors: { exitCode: number; message: string }[];
   warnings: string[];
@@ -144,19 +170,15 @@ export async function runForeground(
   if (opts.pidFile !== undefined) entries.push(`pid_file=${opts.pidFile}`);
   // exec: the same process spec, run in the namespaces of a running container.
   if (opts.joinPid !== undefined) entries.push(`target_pid=${opts.joinPid}`);
-  const spec = encodeSpec(entries);
   const rawTty = config.process.terminal && opts.interactive && process.stdin.isTTY === true;
-  const child = spawn(helper, opts.joinPid !== undefined ? ['exec'] : runArgs(config), {
-    stdio: [opts.interactive || config.process.terminal ? 'inherit' : 'ignore', 'inherit', 'inherit', 'pipe'],
-  });
-  const channel = child.stdio[3] as Socket;
+  const { child, channel } = spawnHelper(opts.joinPid !== undefined ? ['exec'] : runArgs(config), entries, [
+    opts.interactive || config.process.terminal ? 'inherit' : 'ignore',
+    'inherit',
+    'inherit',
+  ]);
   let reportText = '';
   channel.setEncoding('utf8');
   channel.on('data', (chunk: string) => (reportText += chunk));
-  channel.on('error', () => {
-    // The helper died early; its exit status says what happened.
-  });
-  channel.end(spec);
 
   const forward = (signal: NodeJS.Signals) => {
     child.kill(signal);
@@ -207,12 +229,9 @@ export async function startMonitored(config: OciRuntimeConfig, files: MonitorFil
   entries.push(`restart=${files.restart.name}`, `restart_max=${files.restart.max}`);
   for (const arg of files.onExit) entries.push(`on_exit=${arg}`);
   if (files.attachWait) entries.push('attach_wait=1');
-  const child = spawn(helperPath(), runArgs(config), { stdio: ['ignore', 'ignore', 'ignore', 'pipe'] });
-  const channel = child.stdio[3] as Socket;
+  const { child, channel } = spawnHelper(runArgs(config), entries, ['ignore', 'ignore', 'ignore']);
   let text = '';
   channel.setEncoding('utf8').on('data', (d: string) => (text += d));
-  channel.on('error', () => {});
-  channel.end(encodeSpec(entries));
   await new Promise<void>((resolve, reject) => {
     child.on('error', (err) => reject(new SkiffError(`cannot start the skiff helper: ${err.message}`)));
     child.on('close', () => resolve());
@@ -256,11 +275,9 @@ export function signalContainerProcess(pid: number, signal: number): Promise<boo
 export async function execBackground(config: OciRuntimeConfig, joinPid: number): Promise<number> {
   const entries = helperSpecEntries(config);
   entries.push(`target_pid=${joinPid}`, 'background=1');
-  const child = spawn(helperPath(), ['exec'], { stdio: ['ignore', 'ignore', 'ignore', 'pipe'], detached: true });
-  const channel = child.stdio[3] as Socket;
+  const { child, channel } = spawnHelper(['exec'], entries, ['ignore', 'ignore', 'ignore'], true);
   let text = '';
   channel.setEncoding('utf8').on('data', (d: string) => (text += d));
-  channel.end(encodeSpec(entries));
   await new Promise<void>((resolve, reject) => {
     child.on('error', (err) => reject(new SkiffError(`cannot start the skiff helper: ${err.message}`)));
     channel.on('close', () => resolve());
@@ -321,12 +338,9 @@ export async function copyWithHelper(config: OciRuntimeConfig, runningPid: numbe
   if (job.dst !== undefined) entries.push(`cp_dst=${job.dst}`);
   entries.push(`cp_archive=${job.archive ? 1 : 0}`, `cp_follow=${job.follow ? 1 : 0}`, `cp_setid=${job.keepSetid ? 1 : 0}`);
   const stdout = job.op === 'tar' ? (job.output ?? 'inherit') : 'ignore';
-  const child = spawn(helperPath(), ['cp'], { stdio: ['ignore', stdout, 'inherit', 'pipe'] });
-  const channel = child.stdio[3] as Socket;
+  const { child, channel } = spawnHelper(['cp'], entries, ['ignore', stdout, 'inherit']);
   let text = '';
   channel.setEncoding('utf8').on('data', (d: string) => (text += d));
-  channel.on('error', () => {});
-  channel.end(encodeSpec(entries));
   const exit = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
     child.on('error', (err) => reject(new SkiffError(`cannot start the skiff helper: ${err.message}`)));
     child.on('close', (code, signal) => resolve({ code, signal }));

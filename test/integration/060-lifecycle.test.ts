@@ -3,7 +3,7 @@
 // and parallel runs. As root and as the unprivileged test user, each test with
 // its own store (SKIFF_ROOT).
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, chmodSync, chownSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, chmodSync, chownSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { asModeUser, collect, integrationEnv, modes, runSkiff, spawnSkiff, waitForOutput, type Mode } from './harness.js';
@@ -159,6 +159,20 @@ describe.each(modes())('container lifecycle ($name)', (mode) => {
     expect(Date.now() - t0).toBeLessThan(3000); // Docker's semantics: SIGKILL at once
     const stopped = await skiff(env, ['stop', 'nope2']);
     expect(stopped.code).toBe(125);
+  });
+
+  test("the spec the helper got in its environment is wiped: no -e value in the monitor's environ", async () => {
+    const env = storeFor(mode);
+    const secret = 'not-for-other-eyes-4711';
+    const id = (await skiff(env, ['run', '-d', '-e', `TOKEN=${secret}`, '--rootfs', mode.rootfs, 'sleep', '30'])).stdout.trim();
+    const { MonitorPid } = JSON.parse(readFileSync(path.join(env.SKIFF_ROOT, 'containers', id, 'pid.json'), 'utf8')) as { MonitorPid: number };
+    const environ = readFileSync(`/proc/${MonitorPid}/environ`, 'latin1');
+    expect(environ).not.toContain(Buffer.from(secret).toString('hex'));
+    expect(environ).not.toContain(secret);
+    // The variable's memory stays (the kernel shows the original block), its value overwritten.
+    expect(environ).toMatch(/(^|\0)SKIFF_HELPER_SPEC=0+\0/);
+    expect((await skiff(env, ['exec', id, 'sh', '-c', 'echo $TOKEN'])).stdout).toBe(`${secret}\n`);
+    await skiff(env, ['rm', '-f', id]);
   });
 
   test('ten run -d and rm -f in parallel leave a consistent store', async () => {
