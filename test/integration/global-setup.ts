@@ -4,7 +4,7 @@
 // - busybox root filesystems, one owned by root and one made by the test user
 //   (so its files belong to the user, i.e. to root inside a rootless container).
 import { execFileSync } from 'node:child_process';
-import { chmodSync, cpSync, mkdirSync, mkdtempSync, rmSync, chownSync, existsSync } from 'node:fs';
+import { chmodSync, cpSync, mkdirSync, mkdtempSync, readdirSync, readlinkSync, rmSync, chownSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TestProject } from 'vitest/node';
@@ -52,6 +52,21 @@ function chmodTree(dir: string): void {
 }
 
 let workDir = '';
+
+/**
+ * A test that failed midway may leave detached containers running: SIGKILL
+ * every monitor started from this run's helper (its containers die with it,
+ * by their parent-death signal). Others' helpers are left alone.
+ */
+function killLeftoverContainers(helper: string): void {
+  for (const pid of readdirSync('/proc').filter((n) => /^\d+$/.test(n))) {
+    try {
+      if (readlinkSync(`/proc/${pid}/exe`) === helper) process.kill(Number(pid), 'SIGKILL');
+    } catch {
+      // gone, or not ours to look at
+    }
+  }
+}
 
 export default function setup(project: TestProject) {
   workDir = mkdtempSync('/tmp/skiff-it-');
@@ -105,6 +120,7 @@ export default function setup(project: TestProject) {
   }
   project.provide('integration', { installDir, imageRootfs, rootStore, userStore, rootRootfs, testUser, userRootfs, workDir });
   return () => {
+    killLeftoverContainers(path.join(installDir, 'helpers-c', 'skiff-helper'));
     // Rootless files may belong to sub-IDs: remove them as root or from a user namespace.
     if (isRoot) rmSync(workDir, { recursive: true, force: true });
     else
