@@ -4,6 +4,7 @@ import { lstatSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { SkiffError } from '../errors.js';
 import { readConfig, type ContainerRecord } from './store.js';
+import { byCodeUnit } from '../compare.js';
 
 export interface Change {
   Path: string;
@@ -44,5 +45,5 @@ export function containerChanges(record: ContainerRecord): Change[] {
     }
   };
   walk('');
-  return [...changes.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([p, k]) => ({ Path: p, Kind: k }));
+  return [...changes.entries()].sort(([a], [b]) => byCodeUnit(a, b)).map(([p, k]) => ({ Path: p, Kind: k }));
 }

@@ -16,6 +16,7 @@ import { NAME_PATTERN, randomName } from '../containers/names.js';
 import { containerState } from '../containers/state.js';
 import { parseSignal } from '../containers/signals.js';
 import type { RunImage } from './image.js';
+import { byCodeUnit } from '../compare.js';
 
 export interface RunRequest {
   /** --rootfs DIR, or else… */
@@ -117,7 +118,7 @@ function containerLabels(image: Record<string, string> | undefined, flags: strin
     labels[key] = eq < 0 ? '' : flag.slice(eq + 1);
   }
   // Sorted, as Go prints a map (inspect's {{json .Config.Labels}}).
-  return Object.fromEntries(Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  return Object.fromEntries(Object.entries(labels).sort(([a], [b]) => byCodeUnit(a, b)));
 }
 
 /** --restart: no | always | on-failure[:N], as Docker spells it. */

@@ -10,6 +10,7 @@ import type { ImageRecord } from './images.js';
 import { layerDiffDir, readLayerMeta } from './layers.js';
 import { listNames } from './names.js';
 import type { Store } from './store.js';
+import { byCodeUnit } from '../compare.js';
 
 export function readImageConfig(store: Store, record: ImageRecord): ImageConfig {
   const blob = readBlob(store.paths, record.id);
@@ -20,7 +21,7 @@ export function readImageConfig(store: Store, record: ImageRecord): ImageConfig 
 /** The names of one image (tags and digests). */
 export function summaryOf(store: Store, record: ImageRecord): ImageSummary {
   const names = listNames(store.paths).filter((n) => n.image === record.id);
-  const byName = (a: { name: string }, b: { name: string }) => a.name.localeCompare(b.name);
+  const byName = (a: { name: string }, b: { name: string }) => byCodeUnit(a.name, b.name);
   return {
     record,
     tags: names.filter((n) => n.ref.digest === undefined).sort(byName),

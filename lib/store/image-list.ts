@@ -6,6 +6,7 @@ import { goTimeString, humanSize, since } from './humanize.js';
 import { listImageRecords, type ImageRecord } from './images.js';
 import { listNames, type StoredName } from './names.js';
 import type { Store } from './store.js';
+import { byCodeUnit } from '../compare.js';
 
 export interface ImageSummary {
   record: ImageRecord;
@@ -27,10 +28,10 @@ export function imageSummaries(store: Store): ImageSummary[] {
   const created = (s: ImageSummary) => Date.parse(s.record.created ?? '') || 0;
   const all = [...byId.values()];
   for (const s of all) {
-    s.tags.sort((a, b) => a.name.localeCompare(b.name));
-    s.digests.sort((a, b) => a.name.localeCompare(b.name));
+    s.tags.sort((a, b) => byCodeUnit(a.name, b.name));
+    s.digests.sort((a, b) => byCodeUnit(a.name, b.name));
   }
-  return all.sort((a, b) => created(b) - created(a) || a.record.id.localeCompare(b.record.id));
+  return all.sort((a, b) => created(b) - created(a) || byCodeUnit(a.record.id, b.record.id));
 }
 
 /** Docker's RepoTags and RepoDigests: familiar names. */

@@ -4,6 +4,7 @@ import { SkiffError } from '../../errors.js';
 import { containerState } from '../../containers/state.js';
 import { listContainerIds, readRecord, type ContainerRecord } from '../../containers/store.js';
 import { psRow, type PsRow } from '../../containers/view.js';
+import { byCodeUnit } from '../../compare.js';
 
 export const spec: CommandSpec = {
   name: 'ps',
@@ -65,7 +66,7 @@ export async function run(args: ParsedArgs): Promise<number> {
   const records = listContainerIds()
     .map((id) => readRecord(id))
     .filter((r): r is ContainerRecord => r !== undefined)
-    .sort((a, b) => b.Created.localeCompare(a.Created));
+    .sort((a, b) => byCodeUnit(b.Created, a.Created));
   let rows: PsRow[] = [];
   for (const record of records) {
     const row = psRow(record, containerState(record), noTrunc);
