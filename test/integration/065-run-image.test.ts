@@ -3,7 +3,7 @@
 // config, and gives the container its own /etc/hostname, hosts, resolv.conf.
 // Real registry, as root and rootless.
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { integrationEnv, modes } from './harness.js';
+import { collect, integrationEnv, modes } from './harness.js';
 import { busyboxLayer, pushImage, startRegistry, type TestRegistry } from './registry-harness.js';
 import { newStore } from './store-harness.js';
 
@@ -136,5 +136,87 @@ describe.each(modes())('diff, top and inspect of image containers ($name)', (mod
     expect((await store.skiff(['inspect', '-f', '{{.State.Status}}', 'ch'])).stdout).toBe('running\n');
     expect((await store.skiff(['inspect', '--type', 'image', '-f', '{{.Os}}', `${reg.host}/busybox`])).stdout).toBe('linux\n');
     expect((await store.skiff(['rm', '-f', 'ch'])).code).toBe(0);
+  });
+});
+
+// The daily loop of issue 4, every command on a container made from an image
+// of the test registry (060 covers the same commands on --rootfs containers
+// in more depth).
+describe.each(modes())('the lifecycle of an image container ($name)', (mode) => {
+  test('create, start -a, run -d, logs -f, exec, attach, pause, rename, restart, stop, kill, wait, rm, prune', async () => {
+    const store = newStore(mode);
+    const skiff = store.skiff;
+    const image = `${reg.host}/busybox`;
+    const until = async (what: string, probe: () => Promise<boolean>) => {
+      for (let i = 0; i < 100; i++) {
+        if (await probe()) return;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      throw new Error(`timed out waiting for ${what}`);
+    };
+
+    // create + start -a: the process's exit code; the log kept.
+    const created = await skiff(['create', '--name', 'once', image, 'sh', '-c', 'echo from-create; exit 7']);
+    expect(created.stdout).toMatch(/^[0-9a-f]{64}\n$/);
+    expect((await skiff(['ps', '-a', '--format', '{{.Names}} {{.State}} {{.Image}}'])).stdout).toBe(`once created ${image}\n`);
+    const started = await skiff(['start', '-a', 'once']);
+    expect([started.code, started.stdout]).toEqual([7, 'from-create\n']);
+    expect((await skiff(['wait', 'once'])).stdout).toBe('7\n');
+
+    // run -d, logs -f until it exits, exec in its namespaces.
+    await skiff(['run', '-d', '-i', '--name', 'web', '-h', 'webhost', image, 'sh', '-c', 'echo up; trap "echo bye; exit 0" TERM; while :; do sleep 0.05; done']);
+    await until('web to log', async () => (await skiff(['logs', 'web'])).stdout === 'up\n');
+    expect((await skiff(['exec', 'web', 'sh', '-c', 'hostname; cat /proc/1/cmdline | tr "\\0" " "'])).stdout).toBe('webhost\nsh -c echo up; trap "echo bye; exit 0" TERM; while :; do sleep 0.05; done ');
+    expect((await skiff(['exec', 'web', 'sh', '-c', 'exit 5'])).code).toBe(5);
+    const paused = await skiff(['pause', 'web']);
+    if (paused.code === 0) {
+      expect((await skiff(['inspect', '-f', '{{.State.Status}}', 'web'])).stdout).toBe('paused\n');
+      expect((await skiff(['unpause', 'web'])).code).toBe(0);
+    } else {
+      expect(paused.stderr).toMatch(/^skiff: .*cgroup.*\n$/); // one line saying why
+    }
+    expect((await skiff(['rename', 'web', 'site'])).code).toBe(0);
+    const follow = store.spawn(['logs', '-f', 'site']);
+    const followed = collect(follow);
+    expect((await skiff(['stop', '-t', '5', 'site'])).stdout).toBe('site\n');
+    expect((await followed).stdout).toBe('up\nbye\n');
+    expect((await skiff(['inspect', '-f', '{{.State.ExitCode}}', 'site'])).stdout).toBe('0\n');
+
+    // restart, attach (detach with ctrl-p ctrl-q), kill, wait.
+    expect((await skiff(['restart', 'site'])).stdout).toBe('site\n');
+    await until('the second run', async () => (await skiff(['logs', 'site'])).stdout === 'up\nbye\nup\n');
+    const attach = store.spawn(['attach', 'site']);
+    const attached = collect(attach, null);
+    await new Promise((r) => setTimeout(r, 300));
+    attach.stdin!.write('\x10\x11');
+    expect((await attached).code).toBe(0);
+    expect((await skiff(['ps', '--format', '{{.Names}}'])).stdout).toBe('site\n');
+    const waiting = skiff(['wait', 'site']);
+    expect((await skiff(['kill', '-s', 'KILL', 'site'])).stdout).toBe('site\n');
+    expect((await waiting).stdout).toBe('137\n');
+
+    // rm refuses a running one, -f does not; prune takes the stopped.
+    await skiff(['run', '-d', '--name', 'busy', image, 'sleep', '30']);
+    expect((await skiff(['rm', 'busy'])).code).toBe(125);
+    expect((await skiff(['rm', '-f', '-v', 'busy'])).stdout).toBe('busy\n');
+    const pruned = await skiff(['container', 'prune', '-f']);
+    expect(pruned.stdout.match(/^[0-9a-f]{64}$/gm)).toHaveLength(2);
+    expect((await skiff(['ps', '-a', '-q'])).stdout).toBe('');
+    // Nothing of theirs is left in the store: their upper dirs went with them.
+    expect(store.ls('containers').filter((n) => n !== 'names')).toEqual([]);
+  });
+
+  test('two containers never get the same name, even when created at once', async () => {
+    const store = newStore(mode);
+    await store.skiff(['pull', '-q', `${reg.host}/busybox`]);
+    const runs = await Promise.all(Array.from({ length: 5 }, () => store.skiff(['run', '-d', '--name', 'only', `${reg.host}/busybox`, 'sleep', '30'])));
+    expect(runs.filter((r) => r.code === 0)).toHaveLength(1);
+    for (const r of runs.filter((x) => x.code !== 0)) {
+      expect(r.code).toBe(125);
+      expect(r.stderr).toMatch(/^skiff: the container name "\/only" is already in use by container "[0-9a-f]{64}"/);
+    }
+    expect((await store.skiff(['ps', '-a', '--format', '{{.Names}}'])).stdout).toBe('only\n');
+    expect(store.ls('containers').filter((n) => n !== 'names')).toHaveLength(1);
+    await store.skiff(['rm', '-f', 'only']);
   });
 });
