@@ -36,7 +36,7 @@ function pull(name: string, extraArgs: string[]): Promise<void> {
 }
 
 export async function resolveRunImage(name: string, policy: PullPolicy, pullArgs: string[]): Promise<RunImage> {
-  const { openStore, findImage, readBlob, layerDiffDir } = await import('../store/index.js');
+  const { openStore, findImage, readBlob, layerDiffDir, lockPullOf } = await import('../store/index.js');
   const find = async () => findImage(openStore(), name);
   let found;
   if (policy === 'always') {
@@ -47,8 +47,16 @@ export async function resolveRunImage(name: string, policy: PullPolicy, pullArgs
       found = await find();
     } catch (err) {
       if (policy === 'never' || !(err instanceof SkiffError)) throw err;
-      await pull(name, pullArgs);
-      found = await find();
+      const lock = await lockPullOf(openStore().paths, name);
+      try {
+        // Whoever held the lock before may have pulled it meanwhile.
+        found = await find().catch(async () => {
+          await pull(name, pullArgs);
+          return find();
+        });
+      } finally {
+        lock.release();
+      }
     }
   }
   const store = openStore();

@@ -1,7 +1,7 @@
 // The store as the image commands use it (except pull, see pull.ts). Loaded
 // lazily: it is dist/lazy/store.cjs, never part of the hot path's bundle.
 export { openStore, openStoreForWriting, type Store } from './store.js';
-export { lockStore, type StoreLock } from './lock.js';
+export { lockPullOf, lockStore, type StoreLock } from './lock.js';
 export { cleanTmp } from './atomic.js';
 export { findImage, type FoundImage } from './lookup.js';
 export { imageSummaries, imageRows, isIntermediate, type ImageRow, type ImageSummary } from './image-list.js';

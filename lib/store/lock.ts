@@ -12,7 +12,9 @@
 // this process still holds (flock(2): locks belong to the open file
 // description, not to the process). Closing our descriptor, or dying,
 // releases it. Cost: one spawn (~3-5 ms), once per store-writing command.
-import { accessSync, closeSync, constants, openSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { accessSync, closeSync, constants, mkdirSync, openSync } from 'node:fs';
+import path from 'node:path';
 import { SkiffError, errnoCode } from '../errors.js';
 import type { StorePaths } from './paths.js';
 
@@ -44,16 +46,31 @@ export interface LockOptions {
 }
 
 /** Takes the store lock, waiting as long as it takes. */
-export async function lockStore(paths: StorePaths, mode: 'shared' | 'exclusive', opts: LockOptions = {}): Promise<StoreLock> {
+export function lockStore(paths: StorePaths, mode: 'shared' | 'exclusive', opts: LockOptions = {}): Promise<StoreLock> {
+  return lockFile(paths.lockFile, mode, opts);
+}
+
+/**
+ * The lock of one image name's pull when `run` finds it missing: parallel
+ * runs (make -j) pull it once, the others wait and then find it stored.
+ */
+export function lockPullOf(paths: StorePaths, name: string): Promise<StoreLock> {
+  mkdirSync(path.join(paths.root, 'locks'), { recursive: true, mode: 0o700 });
+  const key = createHash('sha256').update(name).digest('hex').slice(0, 32);
+  return lockFile(path.join(paths.root, 'locks', `pull-${key}.lock`), 'exclusive');
+}
+
+/** flock(2) on `file` (created if missing), waiting as long as it takes. */
+async function lockFile(file: string, mode: 'shared' | 'exclusive', opts: LockOptions = {}): Promise<StoreLock> {
   const flock = flockBinary();
   // Loaded here, not at the top: node:child_process (and node:net under it)
   // costs ~15 ms, which `images` and `inspect`, sharing this bundle, never pay.
   const { spawn } = await import('node:child_process');
   let fd: number;
   try {
-    fd = openSync(paths.lockFile, constants.O_RDONLY | constants.O_CREAT, 0o644);
+    fd = openSync(file, constants.O_RDONLY | constants.O_CREAT, 0o644);
   } catch (err) {
-    throw new SkiffError(`cannot open the store lock ${paths.lockFile}: ${errnoCode(err) ?? String(err)}`);
+    throw new SkiffError(`cannot open the lock ${file}: ${errnoCode(err) ?? String(err)}`);
   }
   try {
     await new Promise<void>((resolve, reject) => {
@@ -70,7 +87,7 @@ export async function lockStore(paths: StorePaths, mode: 'shared' | 'exclusive',
       child.on('close', (code, signal) => {
         if (timer) clearTimeout(timer);
         if (code === 0) resolve();
-        else reject(new SkiffError(`cannot lock the image store ${paths.lockFile}: ${stderr.trim() || `flock ${signal ?? `exited with ${code}`}`}`));
+        else reject(new SkiffError(`cannot lock ${file}: ${stderr.trim() || `flock ${signal ?? `exited with ${code}`}`}`));
       });
     });
   } catch (err) {

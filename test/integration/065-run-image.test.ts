@@ -208,13 +208,14 @@ describe.each(modes())('the lifecycle of an image container ($name)', (mode) => 
 
   test('two containers never get the same name, even when created at once', async () => {
     const store = newStore(mode);
-    await store.skiff(['pull', '-q', `${reg.host}/busybox`]);
     const runs = await Promise.all(Array.from({ length: 5 }, () => store.skiff(['run', '-d', '--name', 'only', `${reg.host}/busybox`, 'sleep', '30'])));
     expect(runs.filter((r) => r.code === 0)).toHaveLength(1);
     for (const r of runs.filter((x) => x.code !== 0)) {
       expect(r.code).toBe(125);
-      expect(r.stderr).toMatch(/^skiff: the container name "\/only" is already in use by container "[0-9a-f]{64}"/);
+      expect(r.stderr).toMatch(/^skiff: the container name "\/only" is already in use by container "[0-9a-f]{64}"/m);
     }
+    // The image was missing: the five runs pulled it once (one progress report), not five times.
+    expect(runs.map((r) => r.stderr).join('').match(/^Writing manifest/gm)).toHaveLength(1);
     expect((await store.skiff(['ps', '-a', '--format', '{{.Names}}'])).stdout).toBe('only\n');
     expect(store.ls('containers').filter((n) => n !== 'names')).toHaveLength(1);
     await store.skiff(['rm', '-f', 'only']);
