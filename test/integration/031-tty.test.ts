@@ -1,7 +1,7 @@
 // -t and -it under a real terminal: util-linux `script` gives skiff a pty.
 import { spawn } from 'node:child_process';
 import { describe, expect, test } from 'vitest';
-import { asModeUser, modes, skiffBin, type Mode } from './harness.js';
+import { asModeUser, integrationEnv, modes, runSkiff, skiffBin, type Mode } from './harness.js';
 
 /**
  * Runs a shell command line under `script`, feeding `input` after a pause.
@@ -10,7 +10,8 @@ import { asModeUser, modes, skiffBin, type Mode } from './harness.js';
 function underTerminal(mode: Mode, commandLine: string, input = '', delayMs = 800, closeMs = 4000, env: Record<string, string> = {}) {
   const [file, ...args] = asModeUser(mode, ['script', '-qefc', commandLine, '/dev/null']);
   const child = spawn(file!, args, {
-    env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', HOME: mode.user?.home ?? '/root', TERM: 'xterm', ...env },
+    // Never the machine's real store (harness.ts): the run's store of this mode.
+    env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', HOME: mode.user?.home ?? '/root', TERM: 'xterm', SKIFF_ROOT: storeOf(mode), ...env },
     stdio: ['pipe', 'pipe', 'pipe'],
     cwd: '/',
   });
@@ -26,6 +27,11 @@ function underTerminal(mode: Mode, commandLine: string, input = '', delayMs = 80
       resolve({ code, stdout, stderr });
     });
   });
+}
+
+function storeOf(mode: Mode): string {
+  const env = integrationEnv();
+  return (mode.user ? env.userStore : env.rootStore) ?? env.rootStore;
 }
 
 const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
@@ -75,5 +81,16 @@ describe.each(modes())('tty ($name)', (mode) => {
     expect(r.stdout).toContain('ready');
     expect(r.stdout).toContain('final-1');
     expect(r.stdout).not.toContain('int-2');
+  });
+
+  test('a detached container outlives the terminal it was started from', async () => {
+    const name = `hup-${mode.name}`;
+    // script closes the terminal when the shell exits: the session gets SIGHUP.
+    const r = await underTerminal(mode, `${skiffBin()} run -d --name ${name} --rootfs ${quote(mode.rootfs)} sleep 30 >/dev/null; echo started`, '', 100, 500);
+    expect(r.stdout).toContain('started');
+    await new Promise((done) => setTimeout(done, 500));
+    const env = { SKIFF_ROOT: storeOf(mode) };
+    expect((await runSkiff(mode, ['inspect', '-f', '{{.State.Status}}', name], { env })).stdout).toBe('running\n');
+    expect((await runSkiff(mode, ['rm', '-f', name], { env })).code).toBe(0);
   });
 });
