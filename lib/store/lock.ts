@@ -12,7 +12,6 @@
 // this process still holds (flock(2): locks belong to the open file
 // description, not to the process). Closing our descriptor, or dying,
 // releases it. Cost: one spawn (~3-5 ms), once per store-writing command.
-import { createHash } from 'node:crypto';
 import { accessSync, closeSync, constants, mkdirSync, openSync } from 'node:fs';
 import path from 'node:path';
 import { SkiffError, errnoCode } from '../errors.js';
@@ -54,8 +53,10 @@ export function lockStore(paths: StorePaths, mode: 'shared' | 'exclusive', opts:
  * The lock of one image name's pull when `run` finds it missing: parallel
  * runs (make -j) pull it once, the others wait and then find it stored.
  */
-export function lockPullOf(paths: StorePaths, name: string): Promise<StoreLock> {
+export async function lockPullOf(paths: StorePaths, name: string): Promise<StoreLock> {
   mkdirSync(path.join(paths.root, 'locks'), { recursive: true, mode: 0o700 });
+  // Loaded only here: node:crypto costs several ms, which `run` of a stored image never pays.
+  const { createHash } = await import('node:crypto');
   const key = createHash('sha256').update(name).digest('hex').slice(0, 32);
   return lockFile(path.join(paths.root, 'locks', `pull-${key}.lock`), 'exclusive');
 }
