@@ -11,10 +11,14 @@ export interface LogLine {
   text: string;
 }
 
-/** Parses k8s-file records; partial (P) records join the next one. */
+/**
+ * Parses k8s-file records; a partial (P) record joins the next record of its
+ * own stream (stdout and stderr interleave in the file, not within a line).
+ * A line still partial at the end is returned last, without its newline.
+ */
 export function parseLogRecords(text: string): LogLine[] {
   const out: LogLine[] = [];
-  let partial: LogLine | undefined;
+  const partial: Partial<Record<LogLine['stream'], LogLine>> = {};
   for (const record of text.split('\n')) {
     if (record === '') continue;
     const a = record.indexOf(' ');
@@ -23,19 +27,17 @@ export function parseLogRecords(text: string): LogLine[] {
     if (a < 0 || b < 0 || c < 0) continue;
     const stream = record.slice(a + 1, b) === 'stderr' ? 'stderr' : 'stdout';
     const kind = record.slice(b + 1, c);
-    const content = record.slice(c + 1);
-    const line: LogLine = partial && partial.stream === stream ? partial : { time: record.slice(0, a), stream, text: '' };
-    if (partial && partial.stream !== stream) out.push(partial);
-    line.text += content;
+    const line = partial[stream] ?? { time: record.slice(0, a), stream, text: '' };
+    line.text += record.slice(c + 1);
     if (kind === 'P') {
-      partial = line;
+      partial[stream] = line;
     } else {
       line.text += '\n';
       out.push(line);
-      partial = undefined;
+      delete partial[stream];
     }
   }
-  if (partial) out.push(partial);
+  for (const line of [partial.stdout, partial.stderr]) if (line) out.push(line);
   return out;
 }
 
