@@ -5,7 +5,7 @@ import { copyFiles } from '../../containers/copy.js';
 export const spec: CommandSpec = {
   name: 'cp',
   summary: 'Copy files/folders between a container and the local filesystem',
-  usage: "[OPTIONS] CONTAINER:SRC_PATH DEST_PATH|-\n       skiff cp [OPTIONS] SRC_PATH|- CONTAINER:DEST_PATH",
+  usage: "[OPTIONS] CONTAINER:SRC_PATH DEST_PATH|-\n  or:  skiff cp [OPTIONS] SRC_PATH|- CONTAINER:DEST_PATH",
   positionals: 'interspersed',
   minPositionals: 2,
   maxPositionals: 2,
