@@ -93,4 +93,15 @@ describe.each(modes())('tty ($name)', (mode) => {
     expect((await runSkiff(mode, ['inspect', '-f', '{{.State.Status}}', name], { env })).stdout).toBe('running\n');
     expect((await runSkiff(mode, ['rm', '-f', name], { env })).code).toBe(0);
   });
+
+  test('exec -it gets a terminal of its own in the running container, and its exit code', async () => {
+    const name = `exec-tty-${mode.name}`;
+    const env = { SKIFF_ROOT: storeOf(mode) };
+    await runSkiff(mode, ['run', '-d', '--name', name, '--rootfs', mode.rootfs, 'sleep', '30'], { env });
+    const r = await underTerminal(mode, `${skiffBin()} exec -it ${name} sh`, 'tty; test -t 0 && test -t 1 && echo exec-tty-ok\nexit 6\n');
+    expect(r.stdout).toMatch(/\/dev\/pts\/\d+/);
+    expect(r.stdout).toContain('exec-tty-ok');
+    expect(r.code).toBe(6);
+    await runSkiff(mode, ['rm', '-f', name], { env });
+  });
 });
