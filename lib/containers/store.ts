@@ -23,6 +23,8 @@ export interface ContainerRecord {
   /** The image's id and layers (diffIDs, bottom first): what keeps them in the store. */
   ImageID?: string;
   Layers?: string[];
+  /** Bytes of the image's layers when the container was made (ps --size). */
+  ImageSize?: number;
   Rootfs: string;
   Path: string;
   Args: string[];

@@ -17,6 +17,8 @@ export interface PsRow {
   Labels: string;
   Mounts: string;
   Networks: string;
+  /** Filled by ps --size only, as in Docker. */
+  Size: string;
 }
 
 function quoteCommand(record: ContainerRecord, noTrunc: boolean): string {
@@ -39,6 +41,7 @@ export function psRow(record: ContainerRecord, state: ContainerState, noTrunc: b
     Labels: Object.entries(record.Config.Labels).map(([k, v]) => `${k}=${v}`).join(','),
     Mounts: '',
     Networks: record.HostConfig.NetworkMode,
+    Size: '',
   };
 }
 

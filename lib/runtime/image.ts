@@ -15,6 +15,8 @@ export interface RunImage {
   id: string;
   lowerdirs: string[];
   layers: string[];
+  /** Bytes of its layers, unpacked (ps --size's "virtual"). */
+  size: number;
   config: ImageConfig;
 }
 
@@ -67,6 +69,7 @@ export async function resolveRunImage(name: string, policy: PullPolicy, pullArgs
   return {
     name,
     id: found.record.id,
+    size: found.record.size,
     layers,
     lowerdirs: [...layers].reverse().map((diffID) => layerDiffDir(store.paths, diffID)),
     config,

@@ -198,7 +198,7 @@ async function prepareContainer(req: ContainerRequest): Promise<{ record: Contai
     Name: name,
     Created: new Date().toISOString(),
     Image: req.image?.name ?? '',
-    ...(req.image ? { ImageID: req.image.id, Layers: req.image.layers } : {}),
+    ...(req.image ? { ImageID: req.image.id, Layers: req.image.layers, ImageSize: req.image.size } : {}),
     Rootfs: req.image ? '' : options.rootfs,
     Path: options.args[0]!,
     Args: options.args.slice(1),

@@ -12,4 +12,5 @@ export { tagImage } from './tag.js';
 export { humanSize } from './humanize.js';
 export { layersInUse, containersUsingImage } from './usage.js';
 export { readBlob } from './blobs.js';
+export { readImageRecord } from './images.js';
 export { layerDiffDir } from './layers.js';

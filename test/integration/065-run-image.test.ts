@@ -134,6 +134,11 @@ describe.each(modes())('diff, top and inspect of image containers ($name)', (mod
     expect(top.stdout.split('\n')[0]).toMatch(/^UID\s+PID\s+PPID\s+C\s+STIME\s+TTY\s+TIME\s+CMD$/);
     expect(top.stdout).toMatch(/sleep 30/);
     expect((await store.skiff(['inspect', '-f', '{{.State.Status}}', 'ch'])).stdout).toBe('running\n');
+    // ps --size: what it wrote (a 2-byte file, an empty one, directories), and that plus the image.
+    const sized = await store.skiff(['ps', '--size', '--format', '{{.Names}} {{.Size}}']);
+    expect(sized.stdout).toMatch(/^ch \d+B \(virtual [\d.]+[kM]B\)\n$/);
+    const header = (await store.skiff(['ps', '-s'])).stdout.split('\n')[0];
+    expect(header).toMatch(/\sNAMES\s+SIZE$/);
     expect((await store.skiff(['inspect', '--type', 'image', '-f', '{{.Os}}', `${reg.host}/busybox`])).stdout).toBe('linux\n');
     expect((await store.skiff(['rm', '-f', 'ch'])).code).toBe(0);
   });

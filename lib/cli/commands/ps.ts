@@ -20,11 +20,13 @@ export const spec: CommandSpec = {
     { name: 'no-trunc', type: 'boolean', describe: "Don't truncate output" },
     { name: 'filter', short: 'f', type: 'array', describe: 'Filter: name=, status=, ancestor=, label=, id=', placeholder: 'KEY=VALUE' },
     { name: 'format', type: 'string', describe: "Format output: 'json', 'table' or a Go template", placeholder: 'FORMAT' },
+    { name: 'size', short: 's', type: 'boolean', describe: 'Display total file sizes: what the container wrote (virtual: with its image)' },
     { name: 'external', type: 'boolean', describe: 'Accepted for Podman compatibility: skiff has no external containers' },
   ],
 };
 
 const DEFAULT_TABLE = 'table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}';
+const SIZE_TABLE = `${DEFAULT_TABLE}\t{{.Size}}`;
 const HEADERS = { ID: 'CONTAINER ID', RunningFor: 'CREATED' };
 const STATUSES = new Set(['created', 'running', 'exited', 'paused', 'restarting', 'removing', 'dead']);
 
@@ -56,6 +58,18 @@ function parseFilters(specs: string[]): Filter[] {
   });
 }
 
+/** Docker's SIZE: "12B (virtual 4.3MB)"; "-" for a --rootfs container, which has no layer of its own. */
+async function addSizes(shown: { record: ContainerRecord; row: PsRow }[]): Promise<void> {
+  const { containerSize } = await import('../../containers/size.js');
+  const { humanSize } = await import('../../store/humanize.js');
+  const store = await import('../../store/index.js');
+  const imageSize = (id: string) => store.readImageRecord(store.openStore().paths, id)?.size ?? 0;
+  for (const { record, row } of shown) {
+    const size = containerSize(record, imageSize);
+    row.Size = size ? `${humanSize(size.rw, 3)} (virtual ${humanSize(size.rootFs, 3)})` : '-';
+  }
+}
+
 export async function run(args: ParsedArgs): Promise<number> {
   const filters = parseFilters(flagList(args, 'filter'));
   const last = flagString(args, 'last');
@@ -67,14 +81,22 @@ export async function run(args: ParsedArgs): Promise<number> {
     .map((id) => readRecord(id))
     .filter((r): r is ContainerRecord => r !== undefined)
     .sort((a, b) => byCodeUnit(b.Created, a.Created));
-  let rows: PsRow[] = [];
+  const withSize = flagBool(args, 'size');
+  // A container's upper dir holds files of the user's sub-IDs: measure it where they are the user's.
+  if (withSize && (process.geteuid?.() ?? 0) !== 0) {
+    const { reexecInUserNamespace } = await import('../../namespaces/userns.js');
+    return reexecInUserNamespace(process.argv.slice(2));
+  }
+  let shown: { record: ContainerRecord; row: PsRow }[] = [];
   for (const record of records) {
     const row = psRow(record, containerState(record), noTrunc);
     if (!all && (row.State === 'created' || row.State === 'exited')) continue;
     if (!filters.every((f) => f(record, row))) continue;
-    rows.push(row);
+    shown.push({ record, row });
   }
-  if (limit > 0) rows = rows.slice(0, limit);
+  if (limit > 0) shown = shown.slice(0, limit);
+  if (withSize) await addSizes(shown);
+  const rows = shown.map((s) => s.row);
   const format = flagString(args, 'format');
   if (flagBool(args, 'quiet')) {
     process.stdout.write(rows.map((r) => `${r.ID}\n`).join(''));
@@ -85,6 +107,7 @@ export async function run(args: ParsedArgs): Promise<number> {
     return 0;
   }
   const { renderFormat } = await import('../format.js');
-  process.stdout.write(renderFormat(format ?? DEFAULT_TABLE, rows, { headers: HEADERS, defaultTable: DEFAULT_TABLE }));
+  const table = withSize ? SIZE_TABLE : DEFAULT_TABLE;
+  process.stdout.write(renderFormat(format ?? table, rows, { headers: HEADERS, defaultTable: table }));
   return 0;
 }
