@@ -180,6 +180,22 @@ describe.each(modes())('container lifecycle ($name)', (mode) => {
     await skiff(env, ['rm', '-f', id]);
   });
 
+  test('ps filters: one key matches any of its values, several keys all; exited=, before=, since=', async () => {
+    const env = storeFor(mode);
+    await skiff(env, ['create', '--name', 'fa', '--rootfs', mode.rootfs, 'true']);
+    await skiff(env, ['run', '--name', 'fb', '--rootfs', mode.rootfs, 'true']);
+    await skiff(env, ['run', '--name', 'fc', '--rootfs', mode.rootfs, 'sh', '-c', 'exit 3']);
+    const names = async (...filters: string[]) =>
+      (await skiff(env, ['ps', '--format', '{{.Names}}', ...filters.flatMap((f) => ['--filter', f])])).stdout.trim().split('\n').join(' ');
+    expect(await names('exited=3')).toBe('fc');
+    expect(await names('status=exited', 'status=created')).toBe('fc fb fa');
+    expect(await names('status=exited', 'exited=0')).toBe('fb');
+    expect(await names('before=fc')).toBe('fb fa');
+    expect(await names('since=fa', 'name=f')).toBe('fc fb');
+    const bad = await skiff(env, ['ps', '--filter', 'before=nope']);
+    expect([bad.code, bad.stderr]).toEqual([125, "skiff: invalid filter 'before=nope': no such container: nope\n"]);
+  });
+
   test('ten run -d and rm -f in parallel leave a consistent store', async () => {
     const env = storeFor(mode);
     const runs = await Promise.all(
