@@ -46,6 +46,8 @@ export interface LogOptions {
   tail?: number;
   timestamps: boolean;
   since?: number; // ms since the epoch
+  /** Only records before this (ms since the epoch); -f stops there, as Docker's does. */
+  until?: number;
 }
 
 function write(line: LogLine, timestamps: boolean): void {
@@ -86,7 +88,11 @@ export async function showLogs(record: ContainerRecord, opts: LogOptions): Promi
   const firstText = complete(first.text);
   let offset = Buffer.byteLength(firstText);
   let lines = parseLogRecords(rotated + firstText);
-  if (opts.since !== undefined) lines = lines.filter((l) => Date.parse(l.time) >= opts.since!);
+  const inWindow = (l: LogLine) => {
+    const t = Date.parse(l.time);
+    return (opts.since === undefined || t >= opts.since) && (opts.until === undefined || t < opts.until);
+  };
+  lines = lines.filter(inWindow);
   if (opts.tail !== undefined) lines = opts.tail === 0 ? [] : lines.slice(-opts.tail);
   for (const line of lines) write(line, opts.timestamps);
   if (!opts.follow) return;
@@ -96,8 +102,8 @@ export async function showLogs(record: ContainerRecord, opts: LogOptions): Promi
     if (next.size < offset) offset = 0;
     const text = complete(next.text);
     offset += Buffer.byteLength(text);
-    for (const line of parseLogRecords(text)) write(line, opts.timestamps);
-    if (!running) return;
+    for (const line of parseLogRecords(text)) if (inWindow(line)) write(line, opts.timestamps);
+    if (!running || (opts.until !== undefined && Date.now() >= opts.until)) return;
     await new Promise((r) => setTimeout(r, 50));
   }
 }

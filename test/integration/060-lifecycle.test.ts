@@ -62,6 +62,9 @@ describe.each(modes())('container lifecycle ($name)', (mode) => {
     const future = await skiff(env, ['logs', '--since', new Date(Date.now() + 60_000).toISOString(), 'counter']);
     expect([future.stdout, future.stderr]).toEqual(['', '']);
     expect((await skiff(env, ['logs', '--since', '10m', 'counter'])).stdout).toBe('line-1\nline-2\nline-3\nline-4\nline-5\n');
+    expect((await skiff(env, ['logs', '--until', '10m', 'counter'])).stdout).toBe('');
+    const third = (await skiff(env, ['logs', '-t', 'counter'])).stdout.split('\n')[2]!.split(' ')[0]!;
+    expect((await skiff(env, ['logs', '--until', third, 'counter'])).stdout).toBe('line-1\nline-2\n');
     const badSince = await skiff(env, ['logs', '--since', 'yesterday', 'counter']);
     expect([badSince.code, badSince.stderr]).toEqual([125, 'skiff: invalid value for --since: "yesterday": use RFC 3339, a Unix time, or a duration like 10m\n']);
     const tail = await skiff(env, ['logs', '--tail', '2', '-t', 'counter']);

@@ -16,16 +16,17 @@ export const spec: CommandSpec = {
     { name: 'tail', short: 'n', type: 'string', describe: 'Number of lines to show from the end ("all" by default)', placeholder: 'N' },
     { name: 'timestamps', short: 't', type: 'boolean', describe: 'Show timestamps' },
     { name: 'since', type: 'string', describe: 'Show logs since a timestamp (RFC 3339) or a relative time (e.g. 42m)', placeholder: 'TIME' },
+    { name: 'until', type: 'string', describe: 'Show logs before a timestamp (RFC 3339) or a relative time (e.g. 42m)', placeholder: 'TIME' },
   ],
 };
 
-/** Docker's --since: RFC 3339, a Unix timestamp, or a duration ago (10s, 5m, 2h). */
-export function parseSince(text: string, now = Date.now()): number {
+/** Docker's --since and --until: RFC 3339, a Unix timestamp, or a duration ago (10s, 5m, 2h). */
+export function parseSince(text: string, now = Date.now(), flag = '--since'): number {
   const rel = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(text);
   if (rel) return now - Number(rel[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[rel[2] as 'ms' | 's' | 'm' | 'h'];
   if (/^\d+(\.\d+)?$/.test(text)) return Number(text) * 1000;
   const t = Date.parse(text);
-  if (Number.isNaN(t)) throw new SkiffError(`invalid value for --since: "${text}": use RFC 3339, a Unix time, or a duration like 10m`);
+  if (Number.isNaN(t)) throw new SkiffError(`invalid value for ${flag}: "${text}": use RFC 3339, a Unix time, or a duration like 10m`);
   return t;
 }
 
@@ -37,11 +38,13 @@ export async function run(args: ParsedArgs): Promise<number> {
     if (!Number.isInteger(tail) || tail < 0) throw new SkiffError(`invalid value "${tailText}" for --tail: expected a number or "all"`);
   }
   const since = flagString(args, 'since');
+  const until = flagString(args, 'until');
   await showLogs(resolveContainer(args.positionals[0]!), {
     follow: flagBool(args, 'follow'),
     tail,
     timestamps: flagBool(args, 'timestamps'),
     since: since === undefined ? undefined : parseSince(since),
+    until: until === undefined ? undefined : parseSince(until, Date.now(), '--until'),
   });
   return 0;
 }

@@ -11,7 +11,7 @@ export const spec: CommandSpec = {
   positionals: 'interspersed',
   minPositionals: 1,
   flags: [
-    { name: 'attach', short: 'a', type: 'boolean', describe: "Wait for the container and exit with its status (output is in 'skiff logs')" },
+    { name: 'attach', short: 'a', type: 'boolean', describe: "Attach its output (stdout and stderr) and exit with its status" },
     { name: 'interactive', short: 'i', type: 'boolean', describe: "Attach the container's stdin" },
   ],
 };
