@@ -1,7 +1,7 @@
 // The client side of a monitor's attach socket (frames in helpers-c/src/protocol.h):
 // container output to our stdout/stderr, our stdin to the container, and the
 // detach keys (default ctrl-p,ctrl-q) to leave it running.
-import { closeSync, openSync } from 'node:fs';
+import { closeSync, existsSync, openSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { SkiffError, errnoCode } from '../errors.js';
@@ -131,7 +131,14 @@ export async function attachContainer(
   record: ContainerRecord,
   opts: PumpOptions & { waitExit: () => Promise<number> },
 ): Promise<number> {
-  const sock = await connectAttach(attachSocketPath(record.Id), 2000);
+  const socketPath = attachSocketPath(record.Id);
+  if (!existsSync(socketPath)) {
+    // Running, but with no monitor: a foreground run, whose skiff holds its stdio.
+    throw new SkiffError(
+      `cannot attach to ${record.Name}: it runs in the foreground of the skiff that started it, which holds its input and output; attach works with containers started by 'run -d' or 'start' (see 'skiff logs ${record.Name}')`,
+    );
+  }
+  const sock = await connectAttach(socketPath, 2000);
   const result = await pumpAttach(sock, opts);
   if (result === 'detached') return 0;
   return result >= 0 ? result : opts.waitExit();

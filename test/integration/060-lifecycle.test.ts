@@ -264,6 +264,18 @@ describe.each(modes())('foreground runs are containers too ($name)', (mode) => {
     expect(logs.stderr).toBe('err-1\n');
   });
 
+  test('attach to a foreground run says why it cannot, in one line', async () => {
+    const env = storeFor(mode);
+    const child = spawnSkiff(mode, ['run', '--name', 'fg', '--rootfs', mode.rootfs, 'sh', '-c', 'echo up; sleep 30'], { env });
+    const done = collect(child, null);
+    await waitForOutput(child, 'up');
+    const r = await runSkiff(mode, ['attach', 'fg'], { env });
+    expect(r.code).toBe(125);
+    expect(r.stderr).toBe("skiff: cannot attach to fg: it runs in the foreground of the skiff that started it, which holds its input and output; attach works with containers started by 'run -d' or 'start' (see 'skiff logs fg')\n");
+    expect((await runSkiff(mode, ['rm', '-f', 'fg'], { env })).code).toBe(0);
+    await done;
+  });
+
   test('a SIGKILLed skiff run leaves nothing that blocks the next run', async () => {
     const env = storeFor(mode);
     const skiff = (args: string[]) => runSkiff(mode, args, { env });
