@@ -189,12 +189,15 @@ describe.each(modes())('container lifecycle ($name)', (mode) => {
     await skiff(env, ['run', '--name', 'fb', '--rootfs', mode.rootfs, 'true']);
     await skiff(env, ['run', '--name', 'fc', '--rootfs', mode.rootfs, 'sh', '-c', 'exit 3']);
     const names = async (...filters: string[]) =>
-      (await skiff(env, ['ps', '--format', '{{.Names}}', ...filters.flatMap((f) => ['--filter', f])])).stdout.trim().split('\n').join(' ');
+      (await skiff(env, ['ps', '-a', '--format', '{{.Names}}', ...filters.flatMap((f) => ['--filter', f])])).stdout.trim().split('\n').join(' ');
     expect(await names('exited=3')).toBe('fc');
     expect(await names('status=exited', 'status=created')).toBe('fc fb fa');
     expect(await names('status=exited', 'exited=0')).toBe('fb');
     expect(await names('before=fc')).toBe('fb fa');
     expect(await names('since=fa', 'name=f')).toBe('fc fb');
+    // Without -a, only status= reaches beyond the running ones, as in Docker.
+    expect((await skiff(env, ['ps', '--filter', 'exited=3', '--format', '{{.Names}}'])).stdout).toBe('');
+    expect((await skiff(env, ['ps', '--filter', 'status=exited', '--format', '{{.Names}}'])).stdout).toBe('fc\nfb\n');
     const bad = await skiff(env, ['ps', '--filter', 'before=nope']);
     expect([bad.code, bad.stderr]).toEqual([125, "skiff: invalid filter 'before=nope': no such container: nope\n"]);
   });

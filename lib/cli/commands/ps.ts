@@ -105,7 +105,9 @@ export async function run(args: ParsedArgs): Promise<number> {
   const last = flagString(args, 'last');
   let limit = flagBool(args, 'latest') ? 1 : last !== undefined ? Number(last) : 0;
   if (!Number.isInteger(limit) || limit < 0) throw new SkiffError(`invalid value "${last}" for flag -n: expected a number`);
-  const all = flagBool(args, 'all') || limit > 0 || filterSpecs.length > 0;
+  // Docker's rule: -n and -l include every state, and so does a status= filter;
+  // other filters (exited= included) apply to the running ones unless -a.
+  const all = flagBool(args, 'all') || limit > 0 || filterSpecs.some((f) => f.startsWith('status='));
   const noTrunc = flagBool(args, 'no-trunc');
   const records = listContainerIds()
     .map((id) => readRecord(id))
