@@ -3,6 +3,7 @@
 import { lstatSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { SkiffError } from '../errors.js';
+import { overlayOf } from '../oci/spec/runtime.js';
 import { readConfig, type ContainerRecord } from './store.js';
 import { byCodeUnit } from '../compare.js';
 
@@ -25,11 +26,11 @@ function existsInLowers(lowerdirs: string[], rel: string): boolean {
 
 export function containerChanges(record: ContainerRecord): Change[] {
   const config = readConfig(record.Id);
-  const overlay = config?.annotations['io.skiff.overlay'];
+  const overlay = config && overlayOf(config);
   // The mount points of its own files (/etc/hosts…) are skiff's, not the container's changes.
   const mountPoints = new Set((config?.mounts ?? []).filter((m) => m.type === 'bind').map((m) => m.destination));
   if (!overlay) throw new SkiffError(`diff needs a container made from an image: ${record.Name} runs on --rootfs ${record.Rootfs} and writes there directly`);
-  const { lowerdirs, upperdir } = JSON.parse(overlay) as { lowerdirs: string[]; upperdir: string };
+  const { lowerdirs, upperdir } = overlay;
   const changes = new Map<string, Change['Kind']>();
   const walk = (rel: string): void => {
     for (const entry of readdirSync(path.join(upperdir, rel), { withFileTypes: true })) {

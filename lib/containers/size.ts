@@ -2,6 +2,7 @@
 // its image, as Docker's SIZE column shows them: "12B (virtual 4.3MB)".
 import { lstatSync, readdirSync } from 'node:fs';
 import { SkiffError, errnoCode } from '../errors.js';
+import { overlayOf } from '../oci/spec/runtime.js';
 import { readConfig, type ContainerRecord } from './store.js';
 
 export interface ContainerSize {
@@ -33,9 +34,9 @@ function treeBytes(dir: string, seen: Set<string>): number {
  * upper dir's sub-ID files are readable (the store's user namespace).
  */
 export function containerSize(record: ContainerRecord, imageSize: (id: string) => number): ContainerSize | undefined {
-  const overlay = readConfig(record.Id)?.annotations['io.skiff.overlay'];
-  if (!overlay) return undefined;
-  const { upperdir } = JSON.parse(overlay) as { upperdir: string };
+  const config = readConfig(record.Id);
+  const upperdir = config && overlayOf(config)?.upperdir;
+  if (!upperdir) return undefined;
   let rw: number;
   try {
     rw = treeBytes(upperdir, new Set());

@@ -7,6 +7,7 @@ import { installRoot } from '../paths.js';
 import type { Socket } from 'node:net';
 import type { OciIdMapping, OciRuntimeConfig } from '../oci/runtime-spec.js';
 import { CAPABILITY_NUMBERS } from '../oci/spec/defaults.js';
+import { overlayOf } from '../oci/spec/runtime.js';
 import { SkiffError } from '../errors.js';
 import { findIdMapTool } from './idmap.js';
 
@@ -53,6 +54,12 @@ export function idMapEntries(uidMappings: OciIdMapping[], gidMappings: OciIdMapp
   return entries;
 }
 
+/** The overlay the helper mounts onto rootfs: its layers, uppermost first, and the container's own dirs. */
+function overlayEntries(config: OciRuntimeConfig): string[] {
+  const o = overlayOf(config);
+  return o ? [...o.lowerdirs.map((dir) => `lowerdir=${dir}`), `upperdir=${o.upperdir}`, `workdir=${o.workdir}`] : [];
+}
+
 /** config.json -> the helper's spec entries ("key=value", NUL-separated on the wire). */
 export function helperSpecEntries(config: OciRuntimeConfig): string[] {
   const p = config.process;
@@ -74,12 +81,7 @@ export function helperSpecEntries(config: OciRuntimeConfig): string[] {
   for (const path of config.linux.maskedPaths) entries.push(`masked=${path}`);
   for (const path of config.linux.readonlyPaths) entries.push(`readonly=${path}`);
   if (config.linux.cgroupsPath) entries.push(`cgroup=${config.linux.cgroupsPath}`);
-  const overlay = config.annotations['io.skiff.overlay'];
-  if (overlay) {
-    const o = JSON.parse(overlay) as { lowerdirs: string[]; upperdir: string; workdir: string };
-    for (const dir of o.lowerdirs) entries.push(`lowerdir=${dir}`);
-    entries.push(`upperdir=${o.upperdir}`, `workdir=${o.workdir}`);
-  }
+  entries.push(...overlayEntries(config));
   for (const m of config.mounts) {
     // The helper makes /proc, /sys and /dev itself; other binds are the container's own.
     if (m.type !== 'bind' || !m.source || HELPER_MOUNTS.has(m.destination)) continue;
@@ -103,13 +105,20 @@ export function encodeSpec(entries: string[]): Buffer {
 /** Above this, the spec goes over fd 3 instead (an environment string may hold 128 KiB). */
 const SPEC_ENV_MAX = 100_000;
 
+/** A started helper: its process, its report channel (fd 3), and the reports so far. */
+export interface StartedHelper {
+  child: ChildProcess;
+  channel: Socket;
+  reports(): HelperReport;
+}
+
 /**
  * Starts the helper with its spec: in its environment (SKIFF_HELPER_SPEC,
  * hex), where it finds it at exec rather than waiting for this process to
  * write fd 3, or over fd 3 when it is large. The helper wipes the variable
  * and starts nothing with it. fd 3 carries the reports either way.
  */
-function spawnHelper(args: string[], entries: string[], stdio: ('inherit' | 'ignore' | number)[], detached = false): { child: ChildProcess; channel: Socket } {
+export function spawnHelper(args: string[], entries: string[], stdio: ('inherit' | 'ignore' | 'pipe' | number)[], detached = false): StartedHelper {
   const spec = encodeSpec(entries);
   const inEnv = spec.length <= SPEC_ENV_MAX;
   const child = spawn(helperPath(), args, {
@@ -118,18 +127,22 @@ function spawnHelper(args: string[], entries: string[], stdio: ('inherit' | 'ign
     ...(inEnv ? { env: { ...process.env, SKIFF_HELPER_SPEC: spec.toString('hex') } } : {}),
   });
   const channel = child.stdio[3] as Socket;
+  let text = '';
+  channel.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
   channel.on('error', () => {
     // The helper died early; its exit status says what happened.
   });
   if (inEnv) channel.end();
   else channel.end(spec);
-  return { child, channel };
+  return { child, channel, reports: () => parseReports(text) };
 }
 
 export interface HelperReport {
   errors: { exitCode: number; message: string }[];
   warnings: string[];
   pid?: number;
+  /** run -d: the monitor's pid. */
+  monitor?: number;
   /** cp: bytes of file data copied. */
   copied?: number;
 }
@@ -142,6 +155,7 @@ export function parseReports(text: string): HelperReport {
     if (fields[0] === 'error' && fields.length >= 3) report.errors.push({ exitCode: Number(fields[1]), message: fields.slice(2).join(' ') });
     else if (fields[0] === 'warning') report.warnings.push(fields.slice(1).join(' '));
     else if (fields[0] === 'pid') report.pid = Number(fields[1]);
+    else if (fields[0] === 'monitor') report.monitor = Number(fields[1]);
     else if (fields[0] === 'copied') report.copied = Number(fields[1]);
   }
   return report;
@@ -163,7 +177,6 @@ export async function runForeground(
   config: OciRuntimeConfig,
   opts: { interactive: boolean; joinPid?: number; log?: string; pidFile?: string },
 ): Promise<RunResult> {
-  const helper = helperPath();
   const entries = helperSpecEntries(config);
   // The helper copies the output to the caller and to the container's log.
   if (opts.log !== undefined) entries.push(`log=${opts.log}`);
@@ -171,14 +184,11 @@ export async function runForeground(
   // exec: the same process spec, run in the namespaces of a running container.
   if (opts.joinPid !== undefined) entries.push(`target_pid=${opts.joinPid}`);
   const rawTty = config.process.terminal && opts.interactive && process.stdin.isTTY === true;
-  const { child, channel } = spawnHelper(opts.joinPid !== undefined ? ['exec'] : runArgs(config), entries, [
+  const { child, reports } = spawnHelper(opts.joinPid !== undefined ? ['exec'] : runArgs(config), entries, [
     opts.interactive || config.process.terminal ? 'inherit' : 'ignore',
     'inherit',
     'inherit',
   ]);
-  let reportText = '';
-  channel.setEncoding('utf8');
-  channel.on('data', (chunk: string) => (reportText += chunk));
 
   const forward = (signal: NodeJS.Signals) => {
     child.kill(signal);
@@ -192,14 +202,14 @@ export async function runForeground(
   if (rawTty) process.stdin.setRawMode(true);
 
   const exit = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
-    child.on('error', (err) => reject(new SkiffError(`cannot start the skiff helper ${helper}: ${err.message}`)));
+    child.on('error', (err) => reject(new SkiffError(`cannot start the skiff helper: ${err.message}`)));
     child.on('close', (code, signal) => resolve({ code, signal }));
   });
   if (rawTty) process.stdin.setRawMode(false);
   for (const [s, h] of handlers) process.off(s, h);
   process.off('SIGWINCH', onResize);
 
-  const report = parseReports(reportText);
+  const report = reports();
   if (exit.code === null) {
     throw new SkiffError(`the skiff helper was killed by ${exit.signal ?? 'a signal'}`);
   }
@@ -229,19 +239,16 @@ export async function startMonitored(config: OciRuntimeConfig, files: MonitorFil
   entries.push(`restart=${files.restart.name}`, `restart_max=${files.restart.max}`);
   for (const arg of files.onExit) entries.push(`on_exit=${arg}`);
   if (files.attachWait) entries.push('attach_wait=1');
-  const { child, channel } = spawnHelper(runArgs(config), entries, ['ignore', 'ignore', 'ignore']);
-  let text = '';
-  channel.setEncoding('utf8').on('data', (d: string) => (text += d));
+  const { child, reports } = spawnHelper(runArgs(config), entries, ['ignore', 'ignore', 'ignore']);
   await new Promise<void>((resolve, reject) => {
     child.on('error', (err) => reject(new SkiffError(`cannot start the skiff helper: ${err.message}`)));
     child.on('close', () => resolve());
   });
-  const report = parseReports(text);
+  const report = reports();
   const failure = report.errors[0];
   if (failure) throw new SkiffError(failure.message, failure.exitCode);
-  const monitor = /^monitor\t(\d+)$/m.exec(text);
-  if (report.pid === undefined || !monitor) throw new SkiffError('the skiff helper did not report the container it started');
-  return { pid: report.pid, monitorPid: Number(monitor[1]) };
+  if (report.pid === undefined || report.monitor === undefined) throw new SkiffError('the skiff helper did not report the container it started');
+  return { pid: report.pid, monitorPid: report.monitor };
 }
 
 /**
@@ -275,16 +282,14 @@ export function signalContainerProcess(pid: number, signal: number): Promise<boo
 export async function execBackground(config: OciRuntimeConfig, joinPid: number): Promise<number> {
   const entries = helperSpecEntries(config);
   entries.push(`target_pid=${joinPid}`, 'background=1');
-  const { child, channel } = spawnHelper(['exec'], entries, ['ignore', 'ignore', 'ignore'], true);
-  let text = '';
-  channel.setEncoding('utf8').on('data', (d: string) => (text += d));
+  const { child, channel, reports } = spawnHelper(['exec'], entries, ['ignore', 'ignore', 'ignore'], true);
   await new Promise<void>((resolve, reject) => {
     child.on('error', (err) => reject(new SkiffError(`cannot start the skiff helper: ${err.message}`)));
     channel.on('close', () => resolve());
     channel.on('error', () => resolve());
   });
   child.unref();
-  const report = parseReports(text);
+  const report = reports();
   const failure = report.errors[0];
   if (failure) throw new SkiffError(failure.message, failure.exitCode);
   if (report.pid === undefined) throw new SkiffError('the skiff helper did not report the process it started');
@@ -321,13 +326,7 @@ function containerFilesEntries(config: OciRuntimeConfig, runningPid: number | un
     entries.push(`target_pid=${runningPid}`);
     return entries;
   }
-  entries.push(`rootfs=${config.root.path}`);
-  const overlay = config.annotations['io.skiff.overlay'];
-  if (overlay) {
-    const o = JSON.parse(overlay) as { lowerdirs: string[]; upperdir: string; workdir: string };
-    for (const dir of o.lowerdirs) entries.push(`lowerdir=${dir}`);
-    entries.push(`upperdir=${o.upperdir}`, `workdir=${o.workdir}`);
-  }
+  entries.push(`rootfs=${config.root.path}`, ...overlayEntries(config));
   return entries;
 }
 
@@ -338,14 +337,12 @@ export async function copyWithHelper(config: OciRuntimeConfig, runningPid: numbe
   if (job.dst !== undefined) entries.push(`cp_dst=${job.dst}`);
   entries.push(`cp_archive=${job.archive ? 1 : 0}`, `cp_follow=${job.follow ? 1 : 0}`, `cp_setid=${job.keepSetid ? 1 : 0}`);
   const stdout = job.op === 'tar' ? (job.output ?? 'inherit') : 'ignore';
-  const { child, channel } = spawnHelper(['cp'], entries, ['ignore', stdout, 'inherit']);
-  let text = '';
-  channel.setEncoding('utf8').on('data', (d: string) => (text += d));
+  const { child, reports } = spawnHelper(['cp'], entries, ['ignore', stdout, 'inherit']);
   const exit = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
     child.on('error', (err) => reject(new SkiffError(`cannot start the skiff helper: ${err.message}`)));
     child.on('close', (code, signal) => resolve({ code, signal }));
   });
-  const report = parseReports(text);
+  const report = reports();
   const failure = report.errors[0];
   if (failure) throw new SkiffError(failure.message, failure.exitCode);
   if (exit.code !== 0) throw new SkiffError(exit.code === null ? `the skiff helper was killed by ${exit.signal}` : `the skiff helper failed with status ${exit.code}`);

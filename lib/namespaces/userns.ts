@@ -2,11 +2,9 @@
 // mapping (design.md, decision 1): files owned by sub-IDs can only be created,
 // chowned and removed from there. A command that needs it re-executes itself
 // through `skiff-helper userns`, once per invocation.
-import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import type { Socket } from 'node:net';
 import { SkiffError } from '../errors.js';
-import { encodeSpec, helperPath, idMapEntries, parseReports, HELPER_PROTOCOL_VERSION } from './helper.js';
+import { findProgram } from '../host/programs.js';
+import { idMapEntries, spawnHelper, HELPER_PROTOCOL_VERSION } from './helper.js';
 import { rootlessMappings } from './idmap.js';
 
 const MARKER = 'SKIFF_IN_USERNS';
@@ -21,11 +19,6 @@ export function isReexecuted(): boolean {
   return process.env[MARKER] === '1';
 }
 
-/**
- * Runs this same skiff command again as root of a new user namespace with the
- * caller's mapping, and resolves to its exit code. Signals to this process are
- * passed on. Call only when !inStoreNamespace().
- */
 /** Runs `skiff-helper userns` with these entries (plus the caller's maps); resolves to the program's exit code. */
 async function runInUserNamespace(
   entries: string[],
@@ -34,13 +27,8 @@ async function runInUserNamespace(
 ): Promise<number | null> {
   const mappings = rootlessMappings();
   const spec = [`version=${HELPER_PROTOCOL_VERSION}`, ...entries, ...idMapEntries(mappings.uidMappings, mappings.gidMappings)];
-  const child = spawn(helperPath(), ['userns'], { stdio: [...stdio, 'pipe'] });
-  const channel = child.stdio[3] as Socket;
-  let reports = '';
-  channel.setEncoding('utf8').on('data', (d: string) => (reports += d));
-  channel.on('error', () => {});
+  const { child, reports } = spawnHelper(['userns'], spec, stdio);
   if (onStderr) child.stderr?.setEncoding('utf8').on('data', onStderr);
-  channel.end(encodeSpec(spec));
   const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'];
   const forward = (s: NodeJS.Signals) => child.kill(s);
   for (const s of signals) process.on(s, forward);
@@ -49,7 +37,7 @@ async function runInUserNamespace(
     child.on('close', (c) => resolve(c));
   });
   for (const s of signals) process.off(s, forward);
-  const failure = parseReports(reports).errors[0];
+  const failure = reports().errors[0];
   if (failure) throw new SkiffError(failure.message, failure.exitCode);
   return code;
 }
@@ -75,7 +63,7 @@ export async function reexecInUserNamespace(argv: string[]): Promise<number> {
  * done as root of a user namespace with the caller's mapping.
  */
 export async function removeTreeInUserNamespace(dir: string): Promise<void> {
-  const rm = ['/bin/rm', '/usr/bin/rm'].find((p) => existsSync(p)) ?? 'rm';
+  const rm = findProgram('rm') ?? 'rm';
   let stderr = '';
   const code = await runInUserNamespace(
     [`arg=${rm}`, 'arg=-rf', 'arg=--', `arg=${dir}`, 'env=PATH=/usr/bin:/bin', 'cwd=/'],

@@ -4,6 +4,12 @@ import type { OciMount, OciRuntimeConfig } from '../runtime-spec.js';
 import type { RunOptions } from './options.js';
 import { DEFAULT_CAPABILITIES, DEFAULT_PATH, MASKED_PATHS, READONLY_PATHS } from './defaults.js';
 
+/** The overlay root filesystem a config asks for (the annotation buildRuntimeConfig writes), if any. */
+export function overlayOf(config: OciRuntimeConfig): NonNullable<RunOptions['overlay']> | undefined {
+  const text = config.annotations['io.skiff.overlay'];
+  return text ? (JSON.parse(text) as NonNullable<RunOptions['overlay']>) : undefined;
+}
+
 /** Environment as Docker builds it: PATH and HOSTNAME unless given, TERM for a tty, later entries win. */
 export function containerEnvironment(options: Pick<RunOptions, 'env' | 'hostname' | 'tty'>): string[] {
   const byKey = new Map<string, string>();
