@@ -1,5 +1,5 @@
 // Docker-style random names: adjective_surname of a notable scientist or engineer.
-import { closeSync, openSync, readSync } from 'node:fs';
+import { urandomBytes } from '../runtime/ids.js';
 
 const ADJECTIVES = [
   'admiring', 'agitated', 'amazing', 'bold', 'brave', 'busy', 'calm', 'charming', 'clever', 'cool',
@@ -24,13 +24,7 @@ function randomIndex(n: number, bytes: Buffer, at: number): number {
 }
 
 export function randomName(): string {
-  const bytes = Buffer.alloc(8);
-  const fd = openSync('/dev/urandom', 'r');
-  try {
-    readSync(fd, bytes, 0, 8, null);
-  } finally {
-    closeSync(fd);
-  }
+  const bytes = urandomBytes(8);
   return `${ADJECTIVES[randomIndex(ADJECTIVES.length, bytes, 0)]}_${SURNAMES[randomIndex(SURNAMES.length, bytes, 4)]}`;
 }
 

@@ -1,18 +1,23 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 
 /**
- * A Docker-style 64-hex container id. Read from /dev/urandom rather than
- * node:crypto, whose loading alone costs several ms on every `run`.
+ * Random bytes from /dev/urandom rather than node:crypto, whose loading
+ * alone costs several ms on every `run`.
  */
-export function newContainerId(): string {
-  const bytes = Buffer.alloc(32);
+export function urandomBytes(count: number): Buffer {
+  const bytes = Buffer.alloc(count);
   const fd = openSync('/dev/urandom', 'r');
   try {
-    readSync(fd, bytes, 0, 32, null);
+    readSync(fd, bytes, 0, count, null);
   } finally {
     closeSync(fd);
   }
-  return bytes.toString('hex');
+  return bytes;
+}
+
+/** A Docker-style 64-hex container id. */
+export function newContainerId(): string {
+  return urandomBytes(32).toString('hex');
 }
 
 export function shortId(id: string): string {

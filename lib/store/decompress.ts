@@ -11,14 +11,13 @@
 // compiler at install time.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, type Hash } from 'node:crypto';
-import { accessSync, constants } from 'node:fs';
 import { Transform, type TransformCallback } from 'node:stream';
 import zlib from 'node:zlib';
 import { SkiffError } from '../errors.js';
+import { findProgram } from '../host/programs.js';
 
 export type Compression = 'gzip' | 'zstd' | 'none';
 
-const ZSTD_DIRS = ['/usr/bin', '/bin', '/usr/local/bin'];
 
 /** What a media type says the compression is; throws for a layer type skiff cannot read. */
 export function compressionOfMediaType(mediaType: string): Compression {
@@ -29,15 +28,8 @@ export function compressionOfMediaType(mediaType: string): Compression {
 }
 
 export function zstdBinary(): string {
-  for (const dir of ZSTD_DIRS) {
-    const p = `${dir}/zstd`;
-    try {
-      accessSync(p, constants.X_OK);
-      return p;
-    } catch {
-      // next
-    }
-  }
+  const zstd = findProgram('zstd');
+  if (zstd) return zstd;
   throw new SkiffError("this image has zstd-compressed layers and the zstd program is not installed: install the 'zstd' package (e.g. 'apt-get install zstd')");
 }
 

@@ -12,12 +12,11 @@
 // this process still holds (flock(2): locks belong to the open file
 // description, not to the process). Closing our descriptor, or dying,
 // releases it. Cost: one spawn (~3-5 ms), once per store-writing command.
-import { accessSync, closeSync, constants, mkdirSync, openSync } from 'node:fs';
+import { closeSync, constants, mkdirSync, openSync } from 'node:fs';
 import path from 'node:path';
 import { SkiffError, errnoCode } from '../errors.js';
+import { findProgram } from '../host/programs.js';
 import type { StorePaths } from './paths.js';
-
-const FLOCK_DIRS = ['/usr/bin', '/bin', '/usr/local/bin', '/usr/sbin', '/sbin'];
 
 export interface StoreLock {
   readonly mode: 'shared' | 'exclusive';
@@ -25,15 +24,8 @@ export interface StoreLock {
 }
 
 function flockBinary(): string {
-  for (const dir of FLOCK_DIRS) {
-    const p = `${dir}/flock`;
-    try {
-      accessSync(p, constants.X_OK);
-      return p;
-    } catch {
-      // next
-    }
-  }
+  const flock = findProgram('flock');
+  if (flock) return flock;
   throw new SkiffError("cannot lock the image store: flock(1) is not installed (it is part of util-linux: 'apt-get install util-linux')");
 }
 
