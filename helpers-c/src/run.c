@@ -72,6 +72,7 @@ static void drain(int from, int to, struct logfile *log, const char *stream) {
   if (from < 0) return;
   int flags = fcntl(from, F_GETFL);
   if (flags >= 0) fcntl(from, F_SETFL, flags | O_NONBLOCK);
+  /* pump treats EAGAIN as "more later": stop when nothing is left to read. */
   while (pump(from, to, log, stream)) {
     int pending = 0;
     if (ioctl(from, FIONREAD, &pending) < 0 || pending == 0) break;

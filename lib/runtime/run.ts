@@ -242,7 +242,7 @@ async function prepareContainer(req: ContainerRequest): Promise<{ record: Contai
  * A foreground run: the container is stored like any other (ps -a shows it,
  * --rm removes it), but the helper runs it on skiff's own stdio, with no
  * monitor in between; without --rm it also copies the output to the log.
- * skiff records its start and end.
+ * The helper records the start (pid.json), skiff the end (exit.json).
  */
 export async function runContainer(req: ContainerRequest): Promise<number> {
   const { record, config, options } = await prepareContainer(req);
