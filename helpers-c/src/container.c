@@ -3,7 +3,8 @@
  * then the container's user, capabilities, no_new_privs, and exec. */
 #include "container.h"
 #include "caps.h"
-#include "exec.h"
+#include "command.h"
+#include "fds.h"
 #include "init.h"
 #include "mounts.h"
 #include "report.h"
@@ -152,9 +153,9 @@ noreturn void container_become_process(const struct container_spec *spec, int sy
   if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) die_errno("prctl(PR_SET_PDEATHSIG)");
   if (chdir(spec->cwd) < 0) die(EXIT_CANNOT_INVOKE, errno, "chdir to the working directory %s", spec->cwd);
 
-  exec_cloexec_from(3);
+  fds_cloexec_from(3);
   if (spec->init) init_run(spec->argv.items, env, sync_sock);
-  exec_command(spec->argv.items, env);
+  command_exec(spec->argv.items, env);
 }
 
 noreturn void container_main(const struct container_spec *spec, int sync_sock) {

@@ -1,69 +1,87 @@
+/* `skiff-helper exec` (exec.h): a command in a running container. */
 #include "exec.h"
+#include "container.h"
+#include "fds.h"
+#include "join.h"
+#include "protocol.h"
 #include "report.h"
+#include "run.h"
+#include "sealed.h"
+#include "start.h"
+#include "sync.h"
 
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/syscall.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
-#ifndef CLOSE_RANGE_CLOEXEC
-#define CLOSE_RANGE_CLOEXEC (1U << 2)
-#endif
-
-static const char *env_lookup(char *const env[], const char *name) {
-  size_t len = strlen(name);
-  for (size_t i = 0; env[i]; i++)
-    if (strncmp(env[i], name, len) == 0 && env[i][len] == '=') return env[i] + len + 1;
-  return NULL;
-}
-
-static noreturn void exec_failed(const char *command, int err) {
-  if (err == ENOENT || err == ENOTDIR)
-    die(EXIT_NOT_FOUND, 0, "exec: \"%s\": %s", command,
-        strchr(command, '/') ? "no such file or directory" : "executable file not found in $PATH");
-  die(EXIT_CANNOT_INVOKE, err, "exec: \"%s\"", command);
-}
-
-noreturn void exec_command(char *const argv[], char *const env[]) {
-  const char *command = argv[0];
-  if (command[0] == '\0') exec_failed(command, ENOENT);
-  if (strchr(command, '/')) {
-    execve(command, argv, env);
-    exec_failed(command, errno);
+noreturn void exec_main(char **argv) {
+  sealed_reexec(argv);
+  report_set_fd(SKIFF_SPEC_FD);
+  struct container_spec spec;
+  spec_read(SKIFF_SPEC_FD, &spec);
+  if (spec.target_pid <= 0) die(EXIT_SKIFF_FAILED, 0, "spec: exec needs target_pid");
+  /* Not even our own sealed copy is reachable through /proc from inside. */
+  if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) die_errno("prctl(PR_SET_DUMPABLE)");
+  if (spec.background) {
+    if (spec.tty || spec.stdin_open) die(EXIT_SKIFF_FAILED, 0, "exec -d cannot be combined with -i or -t");
+    if (getsid(0) != getpid() && setsid() < 0) die_errno("setsid");
+  } else {
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) die_errno("prctl(PR_SET_PDEATHSIG)");
+    leave_terminal_group(&spec);
   }
-  const char *path = env_lookup(env, "PATH");
-  if (path == NULL) path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-  int first_error = ENOENT;
-  for (const char *dir = path;; dir = strchr(dir, ':') + 1) {
-    size_t dir_len = strcspn(dir, ":");
-    char candidate[PATH_MAX];
-    int n = snprintf(candidate, sizeof candidate, "%.*s/%s", (int)dir_len, dir_len ? dir : ".", command);
-    if (n > 0 && (size_t)n < sizeof candidate) {
-      execve(candidate, argv, env);
-      /* Like execvp: remember that something existed but could not be run. */
-      if (errno != ENOENT && errno != ENOTDIR && first_error == ENOENT) first_error = errno;
+
+  /* The exec'd process belongs to the container's cgroup, like the rest of it. */
+  if (spec.cgroup) container_enter_cgroup(spec.cgroup);
+  /* Open all first: once in the mount namespace, the host's /proc is gone. */
+  static const struct {
+    const char *name;
+    int type;
+  } kinds[] = {{"mnt", CLONE_NEWNS}, {"pid", CLONE_NEWPID}, {"uts", CLONE_NEWUTS},
+               {"ipc", CLONE_NEWIPC}, {"net", CLONE_NEWNET}, {"cgroup", CLONE_NEWCGROUP}};
+  int user_fd = spec.userns ? join_open_ns(spec.target_pid, "user") : -1;
+  int fds[6];
+  for (size_t i = 0; i < 6; i++) fds[i] = join_open_ns(spec.target_pid, kinds[i].name);
+  if (user_fd >= 0) join_ns(user_fd, CLONE_NEWUSER, "user");
+  for (size_t i = 0; i < 6; i++) join_ns(fds[i], kinds[i].type, kinds[i].name);
+
+  int sync_pair[2];
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sync_pair) < 0) die_errno("socketpair");
+  sigset_t set, previous;
+  sigemptyset(&set);
+  int forwarded[] = {SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGALRM, SIGCONT, SIGWINCH, SIGCHLD};
+  for (size_t i = 0; i < sizeof forwarded / sizeof forwarded[0]; i++) sigaddset(&set, forwarded[i]);
+  if (sigprocmask(SIG_BLOCK, &set, &previous) < 0) die_errno("sigprocmask");
+  signal(SIGPIPE, SIG_IGN);
+
+  /* The PID namespace applies to children: the command runs in a fork. */
+  pid_t child = fork();
+  if (child < 0) die_errno("fork into the container");
+  if (child == 0) {
+    close(sync_pair[0]);
+    signal(SIGPIPE, SIG_DFL);
+    if (sigprocmask(SIG_SETMASK, &previous, NULL) < 0) die_errno("sigprocmask");
+    if (spec.userns && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)) die_errno("become root in the container's user namespace");
+    if (setsid() < 0) die_errno("setsid"); /* as in run: the terminal signals skiff, not the process */
+    container_become_process(&spec, sync_pair[1], false);
+  }
+  close(sync_pair[1]);
+  int master = -1;
+  if (spec.tty) {
+    master = sync_recv_fd(sync_pair[0], SYNC_TTY_MASTER);
+    if (master >= 0) {
+      copy_window_size(master);
+      sync_send(sync_pair[0], SYNC_TTY_SIZED);
     }
-    if (dir[dir_len] == '\0') break;
   }
-  exec_failed(command, first_error);
-}
-
-void exec_cloexec_from(int first_fd) {
-  if (syscall(SYS_close_range, (unsigned)first_fd, ~0U, CLOSE_RANGE_CLOEXEC) == 0) return;
-  /* Kernels before 5.11: walk /proc/self/fd. */
-  DIR *dir = opendir("/proc/self/fd");
-  if (dir == NULL) die_errno("opendir /proc/self/fd");
-  int self = dirfd(dir);
-  for (struct dirent *e; (e = readdir(dir));) {
-    int fd = atoi(e->d_name);
-    if (fd < first_fd || fd == self || e->d_name[0] == '.') continue;
-    int flags = fcntl(fd, F_GETFD);
-    if (flags >= 0 && fcntl(fd, F_SETFD, flags | FD_CLOEXEC) < 0) die_errno("fcntl(%d, F_SETFD)", fd);
+  close(sync_pair[0]);
+  report_pid(child);
+  if (spec.background) {
+    /* skiff returns now; the command lives on, reaped by this helper. */
+    report_set_fd(-1);
+    close(SKIFF_SPEC_FD);
   }
-  closedir(dir);
+  _exit(supervise(child, master, spec.stdin_open, NULL));
 }

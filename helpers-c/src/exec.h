@@ -3,11 +3,12 @@
 
 #include <stdnoreturn.h>
 
-/* execve with a PATH search in the container's own PATH (from env, not the
- * helper's). Reports 127 when not found and 126 when it cannot be run. */
-noreturn void exec_command(char *const argv[], char *const env[]);
-
-/* Marks every fd above 2 close-on-exec, so nothing of the host leaks in. */
-void exec_cloexec_from(int first_fd);
+/* `skiff-helper exec`: runs the spec's command in every namespace of the
+ * running container process target_pid (user first when rootless, then
+ * mount, PID, UTS, IPC, network, cgroup), as the spec's user with the
+ * container's capabilities, and exits with its status. The helper first
+ * re-executes itself from a sealed memfd copy, so nothing inside the container
+ * can ever open the helper's binary for writing (CVE-2019-5736). */
+noreturn void exec_main(char **argv);
 
 #endif

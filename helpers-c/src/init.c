@@ -1,5 +1,5 @@
 #include "init.h"
-#include "exec.h"
+#include "command.h"
 #include "report.h"
 #include "start.h"
 
@@ -21,7 +21,7 @@ noreturn void init_run(char *const argv[], char *const env[], int sync_sock) {
   if (child < 0) die_errno("fork the command under init");
   if (child == 0) {
     if (sigprocmask(SIG_SETMASK, &previous, NULL) < 0) die_errno("sigprocmask");
-    exec_command(argv, env);
+    command_exec(argv, env);
   }
   /* Once the command has exec'd (or reported why it could not), init lets go
    * of the sync socket and the report fd: skiff waits for both to close. */

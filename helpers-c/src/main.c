@@ -3,7 +3,7 @@
 #include "protocol.h"
 #include "report.h"
 #include "fsops.h"
-#include "join.h"
+#include "exec.h"
 #include "run.h"
 #include "sealed.h"
 #include "kill.h"
@@ -37,7 +37,7 @@ int main(int argc, char **argv) {
   }
   if (strcmp(argv[1], "userns") == 0) userns_main();
   if (strcmp(argv[1], "cp") == 0) copy_main(argv);
-  if (strcmp(argv[1], "exec") == 0) join_main(argv);
+  if (strcmp(argv[1], "exec") == 0) exec_main(argv);
   if (strcmp(argv[1], "fsops") == 0 && argc == 3) fsops_main(argv[2]);
   if (strcmp(argv[1], "kill") == 0 && argc == 4) kill_main(argv[2], argv[3]);
   if (strcmp(argv[1], "version") == 0) {

@@ -1,5 +1,6 @@
 /* The monitor of a detached container (run -d): see monitor.h. */
 #include "monitor.h"
+#include "io.h"
 #include "logfile.h"
 #include "record.h"
 #include "report.h"
@@ -162,17 +163,22 @@ static void run_on_exit(const struct container_spec *spec) {
   }
 }
 
-/* What the container wrote before it died; a pty master reads EIO at the end. */
+/* Where the output still readable after the container's end goes. */
+struct drained {
+  struct monitor *m;
+  int stream;
+};
+
+static void drained_chunk(void *ctx, const char *buf, size_t len) {
+  struct drained *d = ctx;
+  logfile_write(&d->m->log, d->stream == STREAM_STDOUT ? "stdout" : "stderr", buf, len);
+  send_frame(d->m, d->stream, buf, (uint32_t)len);
+}
+
+/* What the container wrote before it died. */
 static void drain(struct monitor *m, int fd, int stream) {
-  if (fd < 0) return;
-  int flags = fcntl(fd, F_GETFL);
-  if (flags >= 0) fcntl(fd, F_SETFL, flags | O_NONBLOCK);
-  char buf[16384];
-  ssize_t n;
-  while ((n = read(fd, buf, sizeof buf)) > 0) {
-    logfile_write(&m->log, stream == STREAM_STDOUT ? "stdout" : "stderr", buf, (size_t)n);
-    send_frame(m, stream, buf, (uint32_t)n);
-  }
+  struct drained d = {.m = m, .stream = stream};
+  io_drain(fd, drained_chunk, &d);
 }
 
 /* Waits for the container, relaying its output, until it is gone for good. */

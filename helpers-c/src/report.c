@@ -1,4 +1,5 @@
 #include "report.h"
+#include "io.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -17,16 +18,9 @@ static void sanitize(char *s) {
     if (*s == '\t' || *s == '\n') *s = ' ';
 }
 
-static void write_all(int fd, const char *buf, size_t len) {
-  while (len > 0) {
-    ssize_t n = write(fd, buf, len);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return; /* nowhere left to report to */
-    }
-    buf += n;
-    len -= (size_t)n;
-  }
+/* A failed write is dropped: there is nowhere left to report it to. */
+static void write_line(int fd, const char *line, int n, size_t size) {
+  (void)io_write_all(fd, line, (size_t)n < size ? (size_t)n : size - 1);
 }
 
 static void emit(const char *kind, int code, const char *message) {
@@ -37,14 +31,14 @@ static void emit(const char *kind, int code, const char *message) {
   int n;
   if (report_out < 0) {
     n = snprintf(line, sizeof line, "skiff-helper: %s%s\n", strcmp(kind, "warning") == 0 ? "warning: " : "", text);
-    write_all(STDERR_FILENO, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
+    write_line(STDERR_FILENO, line, n, sizeof line);
     return;
   }
   if (code >= 0)
     n = snprintf(line, sizeof line, "%s\t%d\t%s\n", kind, code, text);
   else
     n = snprintf(line, sizeof line, "%s\t%s\n", kind, text);
-  write_all(report_out, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
+  write_line(report_out, line, n, sizeof line);
 }
 
 noreturn void die(int code, int errnum, const char *fmt, ...) {

@@ -4,6 +4,7 @@
  *   clone() -> parent writes ID maps -> 'G' -> child sets up mounts...
  *   with -t: child sends 'T' + pty master -> parent sizes it -> 'W'
  *   child execs (its end of the socket is close-on-exec). */
+#include "io.h"
 #include "logfile.h"
 #include "monitor.h"
 #include "start.h"
@@ -36,24 +37,6 @@ static void forwarded_set(sigset_t *set) {
   sigaddset(set, SIGCHLD);
 }
 
-static bool write_all(int fd, const char *buf, size_t len) {
-  while (len > 0) {
-    ssize_t n = write(fd, buf, len);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      if (errno == EAGAIN) {
-        struct pollfd p = {.fd = fd, .events = POLLOUT};
-        poll(&p, 1, -1);
-        continue;
-      }
-      return false;
-    }
-    buf += n;
-    len -= (size_t)n;
-  }
-  return true;
-}
-
 /* Copies what is readable on `from` to `to` (and to the log when there is
  * one); false at EOF. A caller that stopped reading (EPIPE) loses the rest,
  * the log keeps it. */
@@ -63,20 +46,27 @@ static bool pump(int from, int to, struct logfile *log, const char *stream) {
   if (n < 0) return errno == EINTR || errno == EAGAIN;
   if (n == 0) return false;
   if (log != NULL) logfile_write(log, stream, buf, (size_t)n);
-  if (!write_all(to, buf, (size_t)n) && log == NULL) return false;
+  if (!io_write_all(to, buf, (size_t)n) && log == NULL) return false;
   return true;
 }
 
-/* What the container wrote before it died; a pty master reads EIO at the end. */
+/* Where the output still readable after the container's end goes. */
+struct drained {
+  int to;
+  struct logfile *log;
+  const char *stream;
+};
+
+static void drained_chunk(void *ctx, const char *buf, size_t len) {
+  struct drained *d = ctx;
+  if (d->log != NULL) logfile_write(d->log, d->stream, buf, len);
+  (void)io_write_all(d->to, buf, len); /* a caller that stopped reading loses it; the log keeps it */
+}
+
+/* What the container wrote before it died. */
 static void drain(int from, int to, struct logfile *log, const char *stream) {
-  if (from < 0) return;
-  int flags = fcntl(from, F_GETFL);
-  if (flags >= 0) fcntl(from, F_SETFL, flags | O_NONBLOCK);
-  /* pump treats EAGAIN as "more later": stop when nothing is left to read. */
-  while (pump(from, to, log, stream)) {
-    int pending = 0;
-    if (ioctl(from, FIONREAD, &pending) < 0 || pending == 0) break;
-  }
+  struct drained d = {.to = to, .log = log, .stream = stream};
+  io_drain(from, drained_chunk, &d);
 }
 
 /* Waits for the container's first process, relaying signals, the pty, and

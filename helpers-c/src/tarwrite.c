@@ -2,6 +2,7 @@
  * and GNU tar read it. */
 #include "tarwrite.h"
 #include "report.h"
+#include "io.h"
 
 #include <errno.h>
 #include <stdint.h>
@@ -17,16 +18,7 @@
 static uint64_t octal_max(size_t len) { return (UINT64_C(1) << (3 * (len - 1))) - 1; }
 
 static void write_all(int fd, const void *buf, size_t len) {
-  const char *p = buf;
-  while (len > 0) {
-    ssize_t n = write(fd, p, len);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      die_errno("write the tar stream");
-    }
-    p += n;
-    len -= (size_t)n;
-  }
+  if (!io_write_all(fd, buf, len)) die_errno("write the tar stream");
 }
 
 static void put_octal(char *field, size_t len, uint64_t value) {

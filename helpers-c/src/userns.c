@@ -1,5 +1,5 @@
 #include "userns.h"
-#include "exec.h"
+#include "fds.h"
 #include "idmap.h"
 #include "protocol.h"
 #include "report.h"
@@ -42,7 +42,7 @@ noreturn void userns_main(void) {
     if (setresgid(0, 0, 0) < 0) die_errno("setresgid(0) in the user namespace");
     if (setresuid(0, 0, 0) < 0) die_errno("setresuid(0) in the user namespace");
     if (spec.cwd && chdir(spec.cwd) < 0) die_errno("chdir %s", spec.cwd);
-    exec_cloexec_from(3);
+    fds_cloexec_from(3);
     execve(spec.argv.items[0], spec.argv.items, spec.env.items);
     die_errno("exec %s", spec.argv.items[0]);
   }
