@@ -24,6 +24,8 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <limits.h>
 #include <unistd.h>
 
 void container_enter_cgroup(const char *dir) {
@@ -119,6 +121,18 @@ static void make_workdir(const char *cwd) {
   }
 }
 
+/* A working directory reached through an fd or a magic link of another
+ * mount namespace lies outside the container's root, which getcwd(2) shows as
+ * a path not starting with '/' ("(unreachable)/..."). runc checks the same
+ * since CVE-2024-21626. */
+static void require_cwd_inside_root(const char *cwd) {
+  char buf[PATH_MAX];
+  long n = syscall(SYS_getcwd, buf, sizeof buf);
+  if (n < 0) die_errno("getcwd in the working directory %s", cwd);
+  if (buf[0] != '/')
+    die(EXIT_SKIFF_FAILED, 0, "the working directory %s is outside the container's root filesystem", cwd);
+}
+
 static void switch_user(const struct container_spec *spec, const struct resolved_user *user) {
   if (!uid_mapped(spec, user->uid) || !container_gid_mapped(spec, user->gid))
     die(EXIT_SKIFF_FAILED, 0,
@@ -152,6 +166,7 @@ noreturn void container_become_process(const struct container_spec *spec, int sy
   /* The change of user clears the parent-death signal set at the start: set it again. */
   if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) die_errno("prctl(PR_SET_PDEATHSIG)");
   if (chdir(spec->cwd) < 0) die(EXIT_CANNOT_INVOKE, errno, "chdir to the working directory %s", spec->cwd);
+  require_cwd_inside_root(spec->cwd);
 
   fds_cloexec_from(3);
   if (spec->init) init_run(spec->argv.items, env, sync_sock);
@@ -159,6 +174,10 @@ noreturn void container_become_process(const struct container_spec *spec, int sy
 }
 
 noreturn void container_main(const struct container_spec *spec, int sync_sock) {
+  /* Before anything here looks at a path: no fd of the host but the two
+   * channels to the helper (sockets, which no path can go through). */
+  int keep[] = {report_fd(), sync_sock};
+  fds_close_except(keep, 2);
   /* The container dies with its helper, even during setup. */
   if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) die_errno("prctl(PR_SET_PDEATHSIG)");
   if (!sync_expect(sync_sock, SYNC_MAPS_WRITTEN)) _exit(EXIT_SKIFF_FAILED);

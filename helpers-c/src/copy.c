@@ -10,6 +10,7 @@
  * symlink of the container ("/escape -> /", "../../..", /proc/self/root) can
  * lead outside it. */
 #include "copy.h"
+#include "fds.h"
 #include "idmap.h"
 #include "join.h"
 #include "overlay.h"
@@ -239,6 +240,8 @@ noreturn void copy_main(char **argv) {
    * may ever reach the helper's binary through it (CVE-2019-5736). */
   sealed_reexec(argv);
   report_set_fd(SKIFF_SPEC_FD);
+  int report = SKIFF_SPEC_FD;
+  fds_close_except(&report, 1);
   struct container_spec spec;
   spec_read(SKIFF_SPEC_FD, &spec);
   const char *op = spec.cp_op ? spec.cp_op : "";

@@ -20,6 +20,8 @@
 noreturn void exec_main(char **argv) {
   sealed_reexec(argv);
   report_set_fd(SKIFF_SPEC_FD);
+  int report = SKIFF_SPEC_FD;
+  fds_close_except(&report, 1);
   struct container_spec spec;
   spec_read(SKIFF_SPEC_FD, &spec);
   if (spec.target_pid <= 0) die(EXIT_SKIFF_FAILED, 0, "spec: exec needs target_pid");
@@ -60,7 +62,10 @@ noreturn void exec_main(char **argv) {
   pid_t child = fork();
   if (child < 0) die_errno("fork into the container");
   if (child == 0) {
-    close(sync_pair[0]);
+    /* In the container's namespaces now: nothing but the two channels to
+     * the helper may be open when it first looks at a path. */
+    int keep[] = {report_fd(), sync_pair[1]};
+    fds_close_except(keep, 2);
     signal(SIGPIPE, SIG_DFL);
     if (sigprocmask(SIG_SETMASK, &previous, NULL) < 0) die_errno("sigprocmask");
     if (spec.userns && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)) die_errno("become root in the container's user namespace");

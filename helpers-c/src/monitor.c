@@ -1,5 +1,6 @@
 /* The monitor of a detached container (run -d): see monitor.h. */
 #include "monitor.h"
+#include "fds.h"
 #include "io.h"
 #include "logfile.h"
 #include "record.h"
@@ -96,13 +97,14 @@ static int listen_on(const char *path) {
   /* A long path (sun_path holds 107 bytes) is reached through its directory's fd. */
   char short_path[sizeof addr.sun_path];
   const char *bind_path = path;
+  int dir_fd = -1;
   if (strlen(path) >= sizeof addr.sun_path) {
     char dir[4096];
     snprintf(dir, sizeof dir, "%s", path);
     char *slash = strrchr(dir, '/');
     if (slash == NULL || slash == dir) die(EXIT_SKIFF_FAILED, 0, "attach socket path too long: %s", path);
     *slash = '\0';
-    int dir_fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    dir_fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (dir_fd < 0) die_errno("open %s", dir);
     int n = snprintf(short_path, sizeof short_path, "/proc/self/fd/%d/%s", dir_fd, slash + 1);
     if (n < 0 || (size_t)n >= sizeof short_path) die(EXIT_SKIFF_FAILED, 0, "attach socket name too long: %s", slash + 1);
@@ -114,6 +116,8 @@ static int listen_on(const char *path) {
   unlink(path);
   if (bind(fd, (struct sockaddr *)&addr, sizeof addr) < 0) die_errno("bind %s", path);
   if (listen(fd, 8) < 0) die_errno("listen %s", path);
+  /* A directory fd of the host: it must not outlive the bind (CVE-2024-21626's class). */
+  if (dir_fd >= 0) close(dir_fd);
   return fd;
 }
 
@@ -239,6 +243,10 @@ noreturn void monitor_main(const struct container_spec *spec) {
   if (monitor > 0) _exit(0);
 
   if (setsid() < 0) die_errno("setsid");
+  /* The monitor lives as long as the container: it keeps only its stdio
+   * and the report fd of all it inherited. */
+  int report = report_fd();
+  fds_close_except(&report, 1);
   signal(SIGHUP, SIG_IGN);
   signal(SIGPIPE, SIG_IGN);
   struct monitor m = {.spec = spec, .listen_fd = -1, .out_fd = -1, .err_fd = -1, .in_fd = -1};

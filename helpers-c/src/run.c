@@ -4,6 +4,7 @@
  *   clone() -> parent writes ID maps -> 'G' -> child sets up mounts...
  *   with -t: child sends 'T' + pty master -> parent sizes it -> 'W'
  *   child execs (its end of the socket is close-on-exec). */
+#include "fds.h"
 #include "io.h"
 #include "logfile.h"
 #include "monitor.h"
@@ -156,6 +157,9 @@ void leave_terminal_group(const struct container_spec *spec) {
 
 noreturn void run_main(void) {
   report_set_fd(SKIFF_SPEC_FD);
+  /* Whatever skiff's caller left open is none of the container's business. */
+  int report = SKIFF_SPEC_FD;
+  fds_close_except(&report, 1);
   struct container_spec spec;
   spec_read(SKIFF_SPEC_FD, &spec);
   if (spec.rootfs == NULL || spec.rootfs[0] != '/') die(EXIT_SKIFF_FAILED, 0, "spec: rootfs must be an absolute path");
