@@ -1,7 +1,10 @@
 #!/bin/sh
 # Installs the system packages skiff needs (Debian/Ubuntu), as root or via sudo.
+# With --vm, also what the opt-in VM tier needs (`npm run test:vm`: qemu,
+# debootstrap, e2fsprogs); `npm test` never needs those.
 set -eu
 packages="gcc libc6-dev make uidmap busybox-static util-linux iproute2 passt slirp4netns fuse-overlayfs docker-registry openssl apache2-utils zstd"
+if [ "${1:-}" = "--vm" ]; then packages="$packages qemu-system-x86 debootstrap e2fsprogs"; fi
 if [ "$(id -u)" -eq 0 ]; then sudo=""; else sudo="sudo"; fi
 if ! command -v apt-get >/dev/null 2>&1; then
   echo "install-system-deps: no apt-get here: install the equivalent of: $packages" >&2

@@ -2,10 +2,11 @@
 // (unit, and integration as root and as the unprivileged test user), and ends
 // with the whole suite's count: "N passed, N failed, N skipped".
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { countReport } from './vitest-count.mjs';
 
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 const build = spawnSync(process.execPath, [path.join(root, 'scripts/build.mjs')], { stdio: 'inherit', cwd: root });
@@ -23,19 +24,7 @@ const run = spawnSync(
   { stdio: 'inherit', cwd: root },
 );
 
-let passed = 0;
-let failed = 0;
-let skipped = 0;
-try {
-  const r = JSON.parse(readFileSync(report, 'utf8'));
-  passed = r.numPassedTests;
-  failed = r.numFailedTests;
-  skipped = r.numPendingTests + r.numTodoTests;
-  // A file that failed to load has no tests but is a failure.
-  for (const file of r.testResults ?? []) if (file.status === 'failed' && file.assertionResults.length === 0) failed++;
-} catch {
-  failed = Math.max(failed, 1);
-}
+const count = countReport(report);
 rmSync(out, { recursive: true, force: true });
-console.log(`${passed} passed, ${failed} failed, ${skipped} skipped`);
-process.exit(run.status === 0 && failed === 0 ? 0 : 1);
+console.log(count.line);
+process.exit(run.status === 0 && count.failed === 0 ? 0 : 1);
