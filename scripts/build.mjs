@@ -19,7 +19,7 @@ const mode = process.argv[2] ?? '';
 const LAZY_MODULES = {
   'lib/cli/help.ts': 'help',
   'lib/store/index.ts': 'store',
-  'lib/store/pull.ts': 'pull',
+  'lib/images/pull.ts': 'pull',
   // The registry client (node-fetch, zod): pull and everything that resolves images.
   'lib/registry/client.ts': 'registry',
   // skiff login (node-fetch, zod) and logout (the credential files only).

@@ -9,7 +9,7 @@ import { closeSync, lstatSync, mkdtempSync, openSync, readdirSync, renameSync, r
 import os from 'node:os';
 import path from 'node:path';
 import { SkiffError } from '../errors.js';
-import { humanSize } from '../store/humanize.js';
+import { humanSize } from '../humanize.js';
 import { copyWithHelper, type CopyJob } from '../namespaces/helper.js';
 import type { OciRuntimeConfig } from '../oci/runtime-spec.js';
 import { containerState } from './state.js';

@@ -1,5 +1,5 @@
 // Docker-style random names: adjective_surname of a notable scientist or engineer.
-import { urandomBytes } from '../runtime/ids.js';
+import { urandomBytes } from '../ids.js';
 
 const ADJECTIVES = [
   'admiring', 'agitated', 'amazing', 'bold', 'brave', 'busy', 'calm', 'charming', 'clever', 'cool',

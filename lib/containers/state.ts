@@ -3,7 +3,7 @@
 // when the monitor was killed.
 import { readFileSync } from 'node:fs';
 import { isFrozen } from '../cgroups/container.js';
-import { humanDuration } from '../store/humanize.js';
+import { humanDuration } from '../humanize.js';
 import type { ContainerRecord } from './store.js';
 import { readExitFile, readPidFile, writeExitFile } from './store.js';
 

@@ -1,5 +1,5 @@
 // Containers as `ps` and `inspect` show them, with Docker's field names.
-import { humanDuration } from '../store/humanize.js';
+import { humanDuration } from '../humanize.js';
 import { statusText, type ContainerState } from './state.js';
 import type { ContainerRecord } from './store.js';
 import { readConfig } from './store.js';

@@ -3,7 +3,7 @@
 // undefined instead of throwing, since a missing file is itself a fact.
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
-import type { IdRange } from '../namespaces/idmap.js';
+import type { IdRange } from './subids.js';
 
 export function readText(file: string): string | undefined {
   try {

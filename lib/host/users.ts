@@ -2,9 +2,9 @@
 // falling back to /etc/passwd.
 import { execFileSync } from 'node:child_process';
 import os from 'node:os';
-import { currentUser } from '../namespaces/idmap.js';
+import { currentUser } from './subids.js';
 import { readText } from './system.js';
-import { PROBE_PATH, findExecutable } from './tools.js';
+import { PROBE_PATH, findProgram } from './programs.js';
 
 export interface HostUser {
   name: string;
@@ -25,7 +25,7 @@ export function parsePasswdLine(line: string): HostUser | undefined {
 
 /** A user by name, or by number when `spec` is all digits. */
 export function lookupUser(spec: string): HostUser | undefined {
-  const getent = findExecutable('getent');
+  const getent = findProgram('getent', process.env['PATH']);
   if (getent) {
     try {
       const out = execFileSync(getent, ['passwd', spec], { encoding: 'utf8', env: { PATH: PROBE_PATH }, timeout: 3000, stdio: ['ignore', 'pipe', 'ignore'] });

@@ -9,7 +9,7 @@ import type { OciIdMapping, OciRuntimeConfig } from '../oci/runtime-spec.js';
 import { CAPABILITY_NUMBERS } from '../oci/spec/defaults.js';
 import { overlayOf } from '../oci/spec/runtime.js';
 import { SkiffError } from '../errors.js';
-import { findIdMapTool } from './idmap.js';
+import { findProgram } from '../host/programs.js';
 
 export const HELPER_PROTOCOL_VERSION = 1;
 
@@ -47,8 +47,8 @@ export function idMapEntries(uidMappings: OciIdMapping[], gidMappings: OciIdMapp
   const entries: string[] = [];
   for (const m of uidMappings) entries.push(`uidmap=${m.containerID} ${m.hostID} ${m.size}`);
   for (const m of gidMappings) entries.push(`gidmap=${m.containerID} ${m.hostID} ${m.size}`);
-  const newuidmap = findIdMapTool('newuidmap');
-  const newgidmap = findIdMapTool('newgidmap');
+  const newuidmap = findProgram('newuidmap');
+  const newgidmap = findProgram('newgidmap');
   if (newuidmap) entries.push(`newuidmap=${newuidmap}`);
   if (newgidmap) entries.push(`newgidmap=${newgidmap}`);
   return entries;

@@ -5,7 +5,7 @@
 import { SkiffError } from '../errors.js';
 import { findProgram } from '../host/programs.js';
 import { idMapEntries, spawnHelper, HELPER_PROTOCOL_VERSION } from './helper.js';
-import { rootlessMappings } from './idmap.js';
+import { rootlessMappings } from '../host/subids.js';
 
 const MARKER = 'SKIFF_IN_USERNS';
 

@@ -1,5 +1,5 @@
-// Garbage collection: layers and blobs that no image (and, later, no
-// container) uses are removed. Runs under the exclusive store lock only, so no
+// Garbage collection: layers and blobs that no image and no container uses
+// are removed. Runs under the exclusive store lock only, so no
 // pull is between finding a layer present and naming the image that uses it;
 // for the same reason everything in tmp/ is junk then.
 import { cleanTmp } from './atomic.js';
@@ -19,7 +19,8 @@ export interface GcResult {
   reclaimed: number;
 }
 
-export function collectGarbage(store: Store, lock: StoreLock): GcResult {
+/** `containerLayers`: the layers containers use (see usage.ts). */
+export function collectGarbage(store: Store, lock: StoreLock, containerLayers: Iterable<string> = []): GcResult {
   if (lock.mode !== 'exclusive') throw new Error('internal: garbage collection needs the exclusive store lock');
   const p = store.paths;
   cleanTmp(p, true);
@@ -27,7 +28,7 @@ export function collectGarbage(store: Store, lock: StoreLock): GcResult {
   const images = listImageRecords(p);
   const ids = new Set(images.map((i) => i.id));
   for (const name of listNames(p)) if (!ids.has(name.image)) removeName(name);
-  const usedLayers = layersInUse(store);
+  const usedLayers = layersInUse(store, containerLayers);
   for (const diffID of listLayers(p)) {
     if (usedLayers.has(diffID)) continue;
     result.reclaimed += removeLayer(p, diffID);

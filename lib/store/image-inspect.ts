@@ -4,7 +4,7 @@ import { SkiffError } from '../errors.js';
 import type { ImageConfig } from '../oci/image-spec.js';
 import { readBlob } from './blobs.js';
 import { shortDigest } from './digest.js';
-import { humanSize, since } from './humanize.js';
+import { humanSize, since } from '../humanize.js';
 import { repoDigests, repoTags, type ImageSummary } from './image-list.js';
 import type { ImageRecord } from './images.js';
 import { layerDiffDir, readLayerMeta } from './layers.js';

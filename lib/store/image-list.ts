@@ -2,7 +2,7 @@
 // for them (one per repository and tag; digest-only names as "<none>" tags).
 import { familiarName } from '../oci/reference.js';
 import { shortDigest } from './digest.js';
-import { goTimeString, humanSize, since } from './humanize.js';
+import { goTimeString, humanSize, since } from '../humanize.js';
 import { listImageRecords, type ImageRecord } from './images.js';
 import { listNames, type StoredName } from './names.js';
 import type { Store } from './store.js';

@@ -1,4 +1,4 @@
-// The store as the image commands use it (except pull, see pull.ts). Loaded
+// The store as the image commands use it (pull is lib/images/pull.ts). Loaded
 // lazily: it is dist/lazy/store.cjs, never part of the hot path's bundle.
 export { openStore, openStoreForWriting, type Store } from './store.js';
 export { lockPullOf, lockStore, type StoreLock } from './lock.js';
@@ -9,8 +9,7 @@ export { parseImageFilters, filterImages } from './image-filter.js';
 export { inspectImage, imageHistory, summaryOf, type HistoryRow } from './image-inspect.js';
 export { removeImages, pruneImages, type RemoveEvent } from './remove.js';
 export { tagImage } from './tag.js';
-export { humanSize } from './humanize.js';
-export { layersInUse, containersUsingImage } from './usage.js';
+export { layersInUse, type ContainerUsage, type ImageUser } from './usage.js';
 export { readBlob } from './blobs.js';
 export { readImageRecord } from './images.js';
 export { layerDiffDir } from './layers.js';

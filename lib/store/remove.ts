@@ -15,7 +15,7 @@ import type { StoreLock } from './lock.js';
 import { findImage } from './lookup.js';
 import { listNames, removeName, type StoredName } from './names.js';
 import type { Store } from './store.js';
-import { containersUsingImage, layersInUse, type ImageUser } from './usage.js';
+import { layersInUse, NO_CONTAINERS, type ContainerUsage, type ImageUser } from './usage.js';
 
 export interface RemoveEvent {
   kind: 'untagged' | 'deleted';
@@ -23,10 +23,13 @@ export interface RemoveEvent {
   value: string;
 }
 
-export interface RemoveOptions {
+/**
+ * What containers use comes from the caller (the store cannot see them):
+ * `rmi` and `image prune` pass lib/containers' answer; without it, no
+ * container uses anything.
+ */
+export interface RemoveOptions extends Partial<ContainerUsage> {
   force?: boolean;
-  /** Who uses an image; the store's own answer by default (tests inject containers). */
-  users?: (store: Store, imageId: string) => ImageUser[];
 }
 
 export interface RemoveResult {
@@ -67,12 +70,12 @@ function conflict(id: string, users: ImageUser[], hardOnly: boolean, multipleNam
 }
 
 /** Deletes an image with no names left, then its layers and blobs that nothing else uses. */
-function deleteImage(store: Store, record: ImageRecord, events: RemoveEvent[]): number {
+function deleteImage(store: Store, record: ImageRecord, containerLayers: ContainerUsage['containerLayers'], events: RemoveEvent[]): number {
   const p = store.paths;
   removeImageRecord(p, record.id);
   events.push({ kind: 'deleted', value: record.id });
   let reclaimed = 0;
-  const used = layersInUse(store);
+  const used = layersInUse(store, containerLayers());
   for (const diffID of new Set(record.layers)) {
     if (used.has(diffID)) continue;
     reclaimed += removeLayer(p, diffID);
@@ -86,10 +89,10 @@ function deleteImage(store: Store, record: ImageRecord, events: RemoveEvent[]): 
   return reclaimed;
 }
 
-async function removeOne(store: Store, text: string, force: boolean, usersOf: NonNullable<RemoveOptions['users']>, events: RemoveEvent[]): Promise<number> {
+async function removeOne(store: Store, text: string, force: boolean, usage: ContainerUsage, events: RemoveEvent[]): Promise<number> {
   const found = await findImage(store, text);
   const id = found.record.id;
-  const users = usersOf(store, id);
+  const users = usage.users(store, id);
   let names = namesOf(store, id);
   let quiet = false;
   if (found.name) {
@@ -120,46 +123,49 @@ async function removeOne(store: Store, text: string, force: boolean, usersOf: No
     throw c;
   }
   for (const n of names) untag(n, events);
-  return deleteImage(store, found.record, events);
+  return deleteImage(store, found.record, usage.containerLayers, events);
+}
+
+function containerUsage(opts: Partial<ContainerUsage>): ContainerUsage {
+  return { users: opts.users ?? NO_CONTAINERS.users, containerLayers: opts.containerLayers ?? NO_CONTAINERS.containerLayers };
 }
 
 /** `rmi [-f] REF…`: each argument in turn; a failure is reported and the next one tried. */
 export async function removeImages(store: Store, lock: StoreLock, texts: string[], opts: RemoveOptions = {}): Promise<RemoveResult> {
   if (lock.mode !== 'exclusive') throw new Error('internal: removing images needs the exclusive store lock');
-  const usersOf = opts.users ?? containersUsingImage;
+  const usage = containerUsage(opts);
   const result: RemoveResult = { events: [], errors: [], reclaimed: 0 };
   for (const text of texts) {
     try {
-      result.reclaimed += await removeOne(store, text, opts.force === true, usersOf, result.events);
+      result.reclaimed += await removeOne(store, text, opts.force === true, usage, result.events);
     } catch (err) {
       if (!(err instanceof SkiffError)) throw err;
       result.errors.push(err);
     }
   }
-  result.reclaimed += collectGarbage(store, lock).reclaimed;
+  result.reclaimed += collectGarbage(store, lock, usage.containerLayers()).reclaimed;
   return result;
 }
 
-export interface PruneOptions {
+export interface PruneOptions extends Partial<ContainerUsage> {
   /** Every image no container uses, not only the dangling ones (those without a tag). */
   all?: boolean;
-  users?: RemoveOptions['users'];
 }
 
 /** `image prune [-a]`. */
 export function pruneImages(store: Store, lock: StoreLock, opts: PruneOptions = {}): { events: RemoveEvent[]; reclaimed: number } {
   if (lock.mode !== 'exclusive') throw new Error('internal: pruning images needs the exclusive store lock');
-  const usersOf = opts.users ?? containersUsingImage;
+  const usage = containerUsage(opts);
   const events: RemoveEvent[] = [];
   let reclaimed = 0;
   const names = listNames(store.paths);
   for (const record of listImageRecords(store.paths)) {
     const own = names.filter((n) => n.image === record.id);
     const dangling = !own.some((n) => n.ref.digest === undefined);
-    if ((!dangling && !opts.all) || usersOf(store, record.id).length > 0) continue;
+    if ((!dangling && !opts.all) || usage.users(store, record.id).length > 0) continue;
     for (const n of own) untag(n, events);
-    reclaimed += deleteImage(store, record, events);
+    reclaimed += deleteImage(store, record, usage.containerLayers, events);
   }
-  reclaimed += collectGarbage(store, lock).reclaimed;
+  reclaimed += collectGarbage(store, lock, usage.containerLayers()).reclaimed;
   return { events, reclaimed };
 }

@@ -1,16 +1,14 @@
 // What still needs a layer or an image. Garbage collection and rmi ask here and
-// nowhere else, so that containers, when they exist, are added in one place:
-// a container keeps its image's layers (its lower dirs) and its image.
+// nowhere else. The store cannot see containers (they sit above it): what they
+// use comes in from the caller (lib/containers/image-users.ts gathers it), so a
+// container keeps its image's layers (its lower dirs) and its image.
 import { listImageRecords } from './images.js';
-import { listContainerIds, readRecord } from '../containers/store.js';
-import { containerState } from '../containers/state.js';
 import type { Store } from './store.js';
 
-/** Every layer (diffID) something uses: the layers of every image and of every container (its lower dirs). */
-export function layersInUse(store: Store): Set<string> {
-  const used = new Set<string>();
+/** Every layer (diffID) something uses: the layers of every image, and `containerLayers`. */
+export function layersInUse(store: Store, containerLayers: Iterable<string> = []): Set<string> {
+  const used = new Set<string>(containerLayers);
   for (const image of listImageRecords(store.paths)) for (const layer of image.layers) used.add(layer);
-  for (const id of listContainerIds()) for (const layer of readRecord(id)?.Layers ?? []) used.add(layer);
   return used;
 }
 
@@ -21,12 +19,15 @@ export interface ImageUser {
   running: boolean;
 }
 
-/** The containers that use an image, which rmi refuses to break without -f. */
-export function containersUsingImage(_store: Store, imageId: string): ImageUser[] {
-  const users: ImageUser[] = [];
-  for (const id of listContainerIds()) {
-    const record = readRecord(id);
-    if (record?.ImageID === imageId) users.push({ id, running: containerState(record).Running });
-  }
-  return users;
+/**
+ * What containers use, for rmi and image prune: which of them use an image
+ * (refused without -f), and the layers they hold as lower dirs.
+ */
+export interface ContainerUsage {
+  users: (store: Store, imageId: string) => ImageUser[];
+  /** Asked again at each use: a container made meanwhile keeps its layers. */
+  containerLayers: () => Iterable<string>;
 }
+
+/** No container at all (the store's tests). */
+export const NO_CONTAINERS: ContainerUsage = { users: () => [], containerLayers: () => [] };

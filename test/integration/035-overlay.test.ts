@@ -9,7 +9,7 @@ import type { Socket } from 'node:net';
 import { describe, expect, test } from 'vitest';
 import { encodeFsOps } from '../../lib/namespaces/fsops.js';
 import { encodeSpec } from '../../lib/namespaces/helper.js';
-import { parseSubIds } from '../../lib/namespaces/idmap.js';
+import { parseSubIds } from '../../lib/host/subids.js';
 import { asModeUser, integrationEnv, modes, collect, type Mode } from './harness.js';
 
 const helper = () => path.join(integrationEnv().installDir, 'helpers-c/skiff-helper');

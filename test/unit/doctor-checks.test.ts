@@ -17,8 +17,8 @@ import {
   freeSubIdRange,
   hasFileCapability,
   runChecks,
-} from '../../lib/host/doctor-checks.js';
-import type { DoctorFacts } from '../../lib/host/doctor-checks.js';
+} from '../../lib/system/doctor-checks.js';
+import type { DoctorFacts } from '../../lib/system/doctor-checks.js';
 import { NAMESPACES } from '../../lib/host/probes.js';
 
 const ALL_NS = Object.fromEntries(NAMESPACES.map((n) => [n, true])) as DoctorFacts['namespaces']['available'];

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { buildMappings, parseSubIds } from '../../lib/namespaces/idmap.js';
+import { buildMappings, parseSubIds } from '../../lib/host/subids.js';
 
 describe('sub-ID ranges (subuid(5))', () => {
   const text = '# comment\nalice:100000:65536\nbob:165536:65536\n1000:300000:10\nalice:500000:1000\nbroken:x:1\nalice:1:0\n';

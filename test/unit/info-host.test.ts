@@ -4,8 +4,8 @@
 import { describe, expect, it } from 'vitest';
 import { mountContaining, parseMountinfo } from '../../lib/host/mountinfo.js';
 import { probeHost, probeOverlay, runProbe } from '../../lib/host/probes.js';
-import { findExecutable } from '../../lib/host/tools.js';
-import { storeLocations } from '../../lib/host/storage.js';
+import { findProgram as findExecutable } from '../../lib/host/programs.js';
+import { storeLocations } from '../../lib/store/paths.js';
 import { goArch, idsMapped, isInitialIdMap, parseIdMap, parseMeminfo, parseOsRelease } from '../../lib/host/system.js';
 import { parsePasswdLine } from '../../lib/host/users.js';
 

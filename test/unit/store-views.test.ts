@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { parseReference } from '../../lib/oci/reference.js';
 import { globToRegExp, parseImageFilters } from '../../lib/store/image-filter.js';
 import { imageRows, isIntermediate, type ImageSummary } from '../../lib/store/image-list.js';
-import { goTimeString, humanDuration, humanSize, since } from '../../lib/store/humanize.js';
+import { goTimeString, humanDuration, humanSize, since } from '../../lib/humanize.js';
 import type { StoredName } from '../../lib/store/names.js';
 
 describe('humanize (go-units)', () => {

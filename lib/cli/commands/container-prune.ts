@@ -1,7 +1,7 @@
 import type { CommandSpec, ParsedArgs } from '../args.js';
 import { flagBool } from '../args.js';
 import { SkiffError } from '../../errors.js';
-import { humanSize } from '../../store/humanize.js';
+import { humanSize } from '../../humanize.js';
 import { containerState } from '../../containers/state.js';
 import { containerDiskUsage, listContainerIds, readRecord, removeContainerFiles } from '../../containers/store.js';
 

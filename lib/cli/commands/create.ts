@@ -2,7 +2,7 @@ import type { CommandSpec, ParsedArgs } from '../args.js';
 import { flagBool } from '../args.js';
 import { CREATE_FLAGS } from '../flags/create.js';
 import { containerRequest } from './run.js';
-import { createContainerFromRequest } from '../../runtime/run.js';
+import { createContainerFromRequest } from '../../containers/run.js';
 
 export const spec: CommandSpec = {
   name: 'create',

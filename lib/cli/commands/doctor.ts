@@ -1,9 +1,9 @@
 import type { CommandSpec, ParsedArgs } from '../args.js';
 import { flagString } from '../args.js';
 import { parseFormat, renderParsedFormat } from '../format.js';
-import { gatherDoctorFacts } from '../../host/doctor-facts.js';
-import { doctorExitCode, runChecks } from '../../host/doctor-checks.js';
-import type { CheckResult, CheckStatus } from '../../host/doctor-checks.js';
+import { gatherDoctorFacts } from '../../system/doctor-facts.js';
+import { doctorExitCode, runChecks } from '../../system/doctor-checks.js';
+import type { CheckResult, CheckStatus } from '../../system/doctor-checks.js';
 
 export const spec: CommandSpec = {
   name: 'doctor',

@@ -6,6 +6,7 @@ import type { CommandSpec, ParsedArgs } from '../args.js';
 import { runSubcommand, type SubcommandTable } from '../subcommands.js';
 import { flagBool } from '../args.js';
 import { SkiffError } from '../../errors.js';
+import { humanSize } from '../../humanize.js';
 import { inStoreNamespace, reexecInUserNamespace } from '../../namespaces/userns.js';
 
 export const pruneSpec: CommandSpec = {
@@ -49,15 +50,16 @@ export async function runPrune(args: ParsedArgs): Promise<number> {
     if (!confirm(`${warning}\nAre you sure you want to continue?`)) throw new SkiffError('image prune has been cancelled');
   }
   const store = await import('../../store/index.js');
+  const { containerUsage } = await import('../../containers/image-users.js');
   const s = store.openStoreForWriting();
   const lock = await store.lockStore(s.paths, 'exclusive', {
     onWait: () => process.stderr.write('Waiting for other skiff processes to finish with the image store...\n'),
   });
   try {
-    const { events, reclaimed } = store.pruneImages(s, lock, { all });
+    const { events, reclaimed } = store.pruneImages(s, lock, { all, ...containerUsage });
     let out = '';
     if (events.length > 0) out += `Deleted Images:\n${events.map((e) => `${e.kind}: ${e.value}\n`).join('')}\n`;
-    process.stdout.write(`${out}Total reclaimed space: ${store.humanSize(reclaimed)}\n`);
+    process.stdout.write(`${out}Total reclaimed space: ${humanSize(reclaimed)}\n`);
     return 0;
   } finally {
     lock.release();

@@ -1,7 +1,7 @@
 import type { CommandSpec, ParsedArgs } from '../args.js';
 import { flagString } from '../args.js';
 import { parseFormat, renderParsedFormat, renderYaml } from '../format.js';
-import { gatherInfo } from '../../host/info.js';
+import { gatherInfo } from '../../system/info.js';
 
 export const spec: CommandSpec = {
   name: 'info',

@@ -90,7 +90,7 @@ function parseFilters(specs: string[]): Filter {
 /** Docker's SIZE: "12B (virtual 4.3MB)"; "-" for a --rootfs container, which has no layer of its own. */
 async function addSizes(shown: { record: ContainerRecord; row: PsRow }[]): Promise<void> {
   const { containerSize } = await import('../../containers/size.js');
-  const { humanSize } = await import('../../store/humanize.js');
+  const { humanSize } = await import('../../humanize.js');
   const store = await import('../../store/index.js');
   const imageSize = (id: string) => store.readImageRecord(store.openStore().paths, id)?.size ?? 0;
   for (const { record, row } of shown) {

@@ -5,7 +5,7 @@ import type { CommandSpec, ParsedArgs } from '../args.js';
 import { flagBool, flagString } from '../args.js';
 import { parseReference } from '../../oci/reference.js';
 import { inStoreNamespace, reexecInUserNamespace } from '../../namespaces/userns.js';
-import { parsePlatform } from '../../store/platform.js';
+import { parsePlatform } from '../../images/platform.js';
 
 export const spec: CommandSpec = {
   name: 'pull',
@@ -32,7 +32,7 @@ export async function run(args: ParsedArgs): Promise<number> {
   const quiet = flagBool(args, 'quiet');
   const tlsVerify = args.flags['tls-verify'];
   const authFile = flagString(args, 'authfile');
-  const { pullImage, createReporter } = await import('../../store/pull.js');
+  const { pullImage, createReporter } = await import('../../images/pull.js');
   const result = await pullImage(text, {
     reporter: await createReporter(quiet),
     ...(platform ? { platform } : {}),

@@ -18,12 +18,13 @@ export async function run(args: ParsedArgs): Promise<number> {
   // Layers hold files owned by sub-IDs: only the user namespace can delete them.
   if (!inStoreNamespace()) return reexecInUserNamespace(process.argv.slice(2));
   const store = await import('../../store/index.js');
+  const { containerUsage } = await import('../../containers/image-users.js');
   const s = store.openStoreForWriting();
   const lock = await store.lockStore(s.paths, 'exclusive', {
     onWait: () => process.stderr.write('Waiting for other skiff processes to finish with the image store...\n'),
   });
   try {
-    const result = await store.removeImages(s, lock, args.positionals, { force: flagBool(args, 'force') });
+    const result = await store.removeImages(s, lock, args.positionals, { force: flagBool(args, 'force'), ...containerUsage });
     const label = { untagged: 'Untagged', deleted: 'Deleted' } as const;
     process.stdout.write(result.events.map((e) => `${label[e.kind]}: ${e.value}\n`).join(''));
     for (const err of result.errors) process.stderr.write(`skiff: ${err.message}\n`);

@@ -2,7 +2,7 @@ import type { CommandSpec, ParsedArgs } from '../args.js';
 import { flagBool, flagList, flagString } from '../args.js';
 import { CREATE_FLAGS } from '../flags/create.js';
 import { SkiffError } from '../../errors.js';
-import type { ContainerRequest } from '../../runtime/run.js';
+import type { ContainerRequest } from '../../containers/run.js';
 
 export const spec: CommandSpec = {
   name: 'run',
@@ -25,7 +25,7 @@ export async function containerRequest(args: ParsedArgs): Promise<ContainerReque
     const [name, ...rest] = args.positionals;
     if (name === undefined) throw new SkiffError(`"skiff ${args.command ?? 'run'}" requires at least 1 argument: an image, or --rootfs DIR and a command`);
     command = rest;
-    const { parsePullPolicy, resolveRunImage } = await import('../../runtime/image.js');
+    const { parsePullPolicy, resolveRunImage } = await import('../../containers/image.js');
     const tlsVerify = args.flags['tls-verify'];
     image = await resolveRunImage(name, parsePullPolicy(flagString(args, 'pull') ?? 'missing'), typeof tlsVerify === 'boolean' ? [`--tls-verify=${tlsVerify}`] : []);
   }
@@ -54,7 +54,7 @@ export async function containerRequest(args: ParsedArgs): Promise<ContainerReque
 export async function run(args: ParsedArgs): Promise<number> {
   const req = await containerRequest({ ...args, command: 'run' });
   if (flagBool(args, 'detach')) {
-    const { createContainerFromRequest } = await import('../../runtime/run.js');
+    const { createContainerFromRequest } = await import('../../containers/run.js');
     const { startContainer } = await import('../../containers/lifecycle.js');
     const record = await createContainerFromRequest(req);
     await startContainer(record);
@@ -62,6 +62,6 @@ export async function run(args: ParsedArgs): Promise<number> {
     return 0;
   }
   if (req.restart !== 'no') throw new SkiffError('--restart applies to detached containers: add -d');
-  const { runContainer } = await import('../../runtime/run.js');
+  const { runContainer } = await import('../../containers/run.js');
   return runContainer(req);
 }

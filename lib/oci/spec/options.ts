@@ -1,6 +1,14 @@
 // What the user asked for, validated, between the flags and config.json
 // (as Podman's specgen). Everything here is plain data.
-import type { IdMappings } from '../../namespaces/idmap.js';
+import type { OciIdMapping } from '../runtime-spec.js';
+
+/** A user namespace's maps (host/subids.ts reads them from /etc/subuid and /etc/subgid). */
+export interface IdMappings {
+  uidMappings: OciIdMapping[];
+  gidMappings: OciIdMapping[];
+  /** True when the user has no sub-ID range: container root is the user alone. */
+  single: boolean;
+}
 
 export type NetworkMode = 'none' | 'host';
 

@@ -13,8 +13,8 @@ import type { Descriptor, ImageManifest } from '../../../lib/oci/image-spec.js';
 import { parseReference } from '../../../lib/oci/reference.js';
 import type { BlobOptions, RegistryClient, ResolvedImage } from '../../../lib/registry/types.js';
 import { openStoreForWriting, type Store } from '../../../lib/store/store.js';
-import { QuietReporter, type PullReporter } from '../../../lib/store/pull-progress.js';
-import { pullImage } from '../../../lib/store/pull.js';
+import { QuietReporter, type PullReporter } from '../../../lib/images/pull-progress.js';
+import { pullImage } from '../../../lib/images/pull.js';
 import { buildImage, type BuiltImage, type TestImage } from '../../integration/registry-push.js';
 
 export { buildImage, type BuiltImage, type TestImage };

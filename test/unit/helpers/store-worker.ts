@@ -4,8 +4,8 @@
 //   pull ROOT IMAGE [SLOW_MS]   pull a fixture image (fixtureImages below)
 //   rmi ROOT REF                remove an image (exclusive lock)
 import { lockStore } from '../../../lib/store/lock.js';
-import { QuietReporter } from '../../../lib/store/pull-progress.js';
-import { pullImage } from '../../../lib/store/pull.js';
+import { QuietReporter } from '../../../lib/images/pull-progress.js';
+import { pullImage } from '../../../lib/images/pull.js';
 import { removeImages } from '../../../lib/store/remove.js';
 import { openStoreForWriting } from '../../../lib/store/store.js';
 import { buildImage, fakeClient, type BuiltImage, type TestImage } from './store-fixtures.js';

@@ -2,12 +2,12 @@
 // (doctor-facts.ts) to one result per prerequisite, each failing one with the
 // command that fixes it. No I/O here, so every verdict is unit-tested.
 import path from 'node:path';
-import type { CgroupDetection, CgroupManager } from '../cgroups/detect.js';
 import { LIMIT_CONTROLLERS } from '../cgroups/detect.js';
-import type { IdRange, SubIdRange } from '../namespaces/idmap.js';
+import type { CgroupDetection, CgroupManager } from '../cgroups/detect.js';
+import type { NamespaceProbe, OverlayProbe } from '../host/probes.js';
+import type { IdRange, SubIdRange } from '../host/subids.js';
+import { idsMapped, isInitialIdMap } from '../host/system.js';
 import type { HelperBinary } from './helper-binary.js';
-import type { NamespaceProbe, OverlayProbe } from './probes.js';
-import { idsMapped, isInitialIdMap } from './system.js';
 
 export type CheckStatus = 'ok' | 'warn' | 'fail';
 

@@ -5,16 +5,16 @@ import { accessSync, constants, existsSync } from 'node:fs';
 import os from 'node:os';
 import { cgroupManager, detectCgroups } from '../cgroups/detect.js';
 import type { CgroupVersion } from '../cgroups/detect.js';
-import { rootlessMappings } from '../namespaces/idmap.js';
-import type { IdRange } from '../namespaces/idmap.js';
+import { probeHost } from '../host/probes.js';
+import type { NamespaceName } from '../host/probes.js';
+import { rootlessMappings } from '../host/subids.js';
+import type { IdRange } from '../host/subids.js';
+import { goArch, hostName, isInitialIdMap, kernelRelease, osRelease, parseIdMap, parseMeminfo, readText } from '../host/system.js';
+import { selfUser } from '../host/users.js';
 import { DEFAULT_CAPABILITIES } from '../oci/spec/defaults.js';
+import { storeLocations } from '../store/paths.js';
 import { VERSION } from '../version.js';
 import { helperBinary } from './helper-binary.js';
-import { probeHost } from './probes.js';
-import type { NamespaceName } from './probes.js';
-import { storeLocations } from './storage.js';
-import { goArch, hostName, isInitialIdMap, kernelRelease, osRelease, parseIdMap, parseMeminfo, readText } from './system.js';
-import { selfUser } from './users.js';
 
 export interface IdMapEntry {
   ContainerID: number;

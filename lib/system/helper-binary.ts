@@ -2,8 +2,8 @@
 // lib/namespaces/helper does that).
 import { accessSync, constants, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { installRoot } from '../paths.js';
 import { expectedHelperPath } from '../namespaces/helper.js';
+import { installRoot } from '../paths.js';
 
 export interface HelperBinary {
   path: string;

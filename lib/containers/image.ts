@@ -1,10 +1,8 @@
 // `run IMAGE`: find the image in the store (pulling it per --pull), and turn
 // it into what a container needs: its layers as overlay lower dirs (uppermost
 // first) and its config.
-import { spawn } from 'node:child_process';
-import path from 'node:path';
 import { SkiffError } from '../errors.js';
-import { installRoot } from '../paths.js';
+import { pullInChild } from '../images/pull-child.js';
 import type { ImageConfig } from '../oci/image-spec.js';
 
 export type PullPolicy = 'missing' | 'always' | 'never';
@@ -26,23 +24,12 @@ export function parsePullPolicy(text: string): PullPolicy {
   throw new SkiffError(`invalid --pull "${text}": use missing, always or never`);
 }
 
-/** `skiff pull` as a child: it enters the store's user namespace itself and shows its progress on stderr. */
-function pull(name: string, extraArgs: string[]): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--', path.join(installRoot(), 'bin/skiff'), 'pull', ...extraArgs, name], {
-      stdio: ['ignore', 'ignore', 'inherit'],
-    });
-    child.on('error', (err) => reject(new SkiffError(`cannot run skiff pull: ${err.message}`)));
-    child.on('close', (code) => (code === 0 ? resolve() : reject(new SkiffError(`pulling ${name} failed`, code ?? 125))));
-  });
-}
-
 export async function resolveRunImage(name: string, policy: PullPolicy, pullArgs: string[]): Promise<RunImage> {
   const { openStore, findImage, readBlob, layerDiffDir, lockPullOf } = await import('../store/index.js');
   const find = async () => findImage(openStore(), name);
   let found;
   if (policy === 'always') {
-    await pull(name, pullArgs);
+    await pullInChild(name, pullArgs);
     found = await find();
   } else {
     try {
@@ -53,7 +40,7 @@ export async function resolveRunImage(name: string, policy: PullPolicy, pullArgs
       try {
         // Whoever held the lock before may have pulled it meanwhile.
         found = await find().catch(async () => {
-          await pull(name, pullArgs);
+          await pullInChild(name, pullArgs);
           return find();
         });
       } finally {

@@ -1,15 +1,16 @@
-// One layer from the registry into layers/<diffID>, streamed once: the blob
-// (digest and size checked by the registry client as it flows) → decompress →
-// sha256 of the tar (the diffID) → unpack into a new directory under tmp/ →
-// whiteouts, devices and xattrs → layer.json → rename into place. A wrong
-// digest, size or diffID, or any failure, removes the temp directory: nothing
-// is named.
+// One layer from a compressed blob stream into layers/<diffID>, streamed
+// once: the blob (whose digest and size a pull's registry client checks as it
+// flows) → decompress → sha256 of the tar (the diffID) → unpack into a new
+// directory under tmp/ → whiteouts, devices and xattrs → layer.json → rename
+// into place. A wrong digest, size or diffID, or any failure, removes the temp
+// directory: nothing is named. The store never talks to a registry: the
+// caller (lib/images) opens the stream.
 import { mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
+import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { SkiffError } from '../errors.js';
 import type { Descriptor } from '../oci/image-spec.js';
-import type { RegistryClient, ResolvedImage } from '../registry/types.js';
 import { makeTmpDir } from './atomic.js';
 import { LayerDecoder } from './decompress.js';
 import { commitLayer, LAYER_DIFF, writeLayerMetaInto, type LayerMeta } from './layers.js';
@@ -17,21 +18,20 @@ import { materialiseLayer, type MaterialiseResult } from './materialise.js';
 import type { Store } from './store.js';
 import { unpackLayer } from './unpack.js';
 
-export interface FetchLayerArgs {
+export interface StoreLayerArgs {
   store: Store;
-  client: RegistryClient;
-  image: ResolvedImage;
+  /** The compressed blob's bytes; destroyed when the layer cannot be stored. */
+  source: Readable;
   blob: Descriptor;
   /** The diffID the image config gives this layer. */
   diffID: string;
   chown: boolean;
   canMknod: boolean;
-  onBytes?: (n: number) => void;
   /** Aborts the transfer (another layer failed). */
   signal?: AbortSignal;
 }
 
-export interface FetchedLayer {
+export interface StoredLayer {
   meta: LayerMeta;
   /** False when another process stored the same layer first (ours was discarded). */
   committed: boolean;
@@ -44,13 +44,20 @@ function naming(digest: string, err: unknown): unknown {
   return new SkiffError(`layer ${digest}: ${err.message}`, (err as SkiffError).exitCode);
 }
 
-export async function fetchLayer(a: FetchLayerArgs): Promise<FetchedLayer> {
+/** Stores the layer `source` carries as `diffID`, verified, or nothing. */
+export async function storeLayer(a: StoreLayerArgs): Promise<StoredLayer> {
   const p = a.store.paths;
-  const dir = makeTmpDir(p, 'layer');
+  const source = a.source;
+  let dir;
+  try {
+    dir = makeTmpDir(p, 'layer');
+  } catch (err) {
+    source.destroy();
+    throw err;
+  }
   try {
     const diff = path.join(dir, LAYER_DIFF);
     mkdirSync(diff, 0o755);
-    const source = await a.client.openBlob(a.image, a.blob, a.onBytes ? { onBytes: a.onBytes } : {});
     const decoder = new LayerDecoder(a.blob.digest);
     // The error that explains a failure is the stream's own (wrong digest or
     // size, a broken download, bad compression) when there is one; otherwise
@@ -101,6 +108,7 @@ export async function fetchLayer(a: FetchLayerArgs): Promise<FetchedLayer> {
     if (!committed) rmSync(dir, { recursive: true, force: true });
     return { meta, committed, materialised };
   } catch (err) {
+    source.destroy();
     rmSync(dir, { recursive: true, force: true });
     throw err;
   }

@@ -6,19 +6,19 @@ import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import os from 'node:os';
 import { cgroupManager, detectCgroups } from '../cgroups/detect.js';
 import { SkiffError, errnoCode } from '../errors.js';
-import { findIdMapTool, parseSubIds, subIdFiles } from '../namespaces/idmap.js';
+import { mountContaining, parseMountinfo } from '../host/mountinfo.js';
+import type { MountEntry } from '../host/mountinfo.js';
+import { probeHost } from '../host/probes.js';
+import type { ProbeUser } from '../host/probes.js';
+import { PROBE_PATH, findProgram } from '../host/programs.js';
+import { parseSubIds, subIdFiles } from '../host/subids.js';
+import { isInitialIdMap, kernelRelease, osRelease, parseIdMap, readSysctl, readText } from '../host/system.js';
+import { lookupUser, selfUser, userGroups } from '../host/users.js';
+import type { HostUser } from '../host/users.js';
+import { storeLocations } from '../store/paths.js';
 import type { DoctorFacts, IdMapToolFacts, SubIdFacts, TunFacts } from './doctor-checks.js';
 import { helperBinary } from './helper-binary.js';
 import { overlayProbeDir } from './info.js';
-import { mountContaining, parseMountinfo } from './mountinfo.js';
-import type { MountEntry } from './mountinfo.js';
-import { probeHost } from './probes.js';
-import type { ProbeUser } from './probes.js';
-import { storeLocations } from './storage.js';
-import { isInitialIdMap, kernelRelease, osRelease, parseIdMap, readSysctl, readText } from './system.js';
-import { PROBE_PATH, findExecutable } from './tools.js';
-import { lookupUser, selfUser, userGroups } from './users.js';
-import type { HostUser } from './users.js';
 
 export interface DoctorOptions {
   /** Check this user's rootless prerequisites (root may name anyone). */
@@ -46,7 +46,7 @@ function realMount(mounts: MountEntry[], file: string): MountEntry | undefined {
 }
 
 function getcap(file: string): Promise<{ caps?: string; error?: string }> {
-  const tool = findExecutable('getcap');
+  const tool = findProgram('getcap', process.env['PATH']);
   if (!tool) return Promise.resolve({ error: 'getcap is not installed' });
   return new Promise((resolve) => {
     execFile(tool, [file], { env: { PATH: PROBE_PATH, LC_ALL: 'C' }, timeout: 3000 }, (err, stdout) => {
@@ -58,7 +58,7 @@ function getcap(file: string): Promise<{ caps?: string; error?: string }> {
 }
 
 async function idMapTool(name: 'newuidmap' | 'newgidmap', mounts: MountEntry[]): Promise<IdMapToolFacts> {
-  const file = findIdMapTool(name);
+  const file = findProgram(name);
   if (!file) return { name };
   let st;
   try {
@@ -145,10 +145,10 @@ export async function gatherDoctorFacts(opts: DoctorOptions = {}): Promise<Docto
   if (max !== undefined) sysctl.maxUserNamespaces = max;
   if (clone !== undefined) sysctl.unprivilegedUsernsClone = clone;
   if (apparmor !== undefined) sysctl.apparmorRestrictUnprivilegedUserns = apparmor;
-  const pasta = findExecutable('pasta');
-  const slirp4netns = findExecutable('slirp4netns');
-  const fuseOverlayfs = findExecutable('fuse-overlayfs');
-  const compiler = findExecutable(process.env['CC'] ?? 'cc');
+  const pasta = findProgram('pasta', process.env['PATH']);
+  const slirp4netns = findProgram('slirp4netns', process.env['PATH']);
+  const fuseOverlayfs = findProgram('fuse-overlayfs', process.env['PATH']);
+  const compiler = findProgram(process.env['CC'] ?? 'cc', process.env['PATH']);
   const fsType = realMount(mounts, overlay.dir)?.fsType;
 
   return {

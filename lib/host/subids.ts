@@ -1,24 +1,17 @@
 // ID mappings for rootless containers, from /etc/subuid and /etc/subgid
 // (subuid(5)): container 0 is the user, 1..N are the user's sub-IDs.
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
+import type { IdMappings } from '../oci/spec/options.js';
+import type { OciIdMapping } from '../oci/runtime-spec.js';
 
-export interface IdRange {
-  containerID: number;
-  hostID: number;
-  size: number;
-}
+export type { IdMappings };
+/** One line of a uid_map or gid_map. */
+export type IdRange = OciIdMapping;
 
 export interface SubIdRange {
   start: number;
   count: number;
-}
-
-export interface IdMappings {
-  uidMappings: IdRange[];
-  gidMappings: IdRange[];
-  /** True when the user has no sub-ID range: container root is the user alone. */
-  single: boolean;
 }
 
 /** Parses subuid(5)/subgid(5) text and returns the ranges of the user, by name or by uid. */
@@ -89,19 +82,4 @@ export function rootlessMappings(user: CurrentUser = currentUser()): IdMappings 
     gidMappings: buildMappings(user.gid, single ? [] : subgids),
     single,
   };
-}
-
-const SEARCH_DIRS = ['/usr/bin', '/usr/sbin', '/bin', '/sbin', '/usr/local/bin', '/usr/local/sbin'];
-
-/** Finds newuidmap/newgidmap; undefined when absent. */
-export function findIdMapTool(name: 'newuidmap' | 'newgidmap'): string | undefined {
-  for (const dir of SEARCH_DIRS) {
-    const path = `${dir}/${name}`;
-    try {
-      if (statSync(path).isFile()) return path;
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
 }

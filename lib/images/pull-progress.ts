@@ -3,7 +3,7 @@
 // blob when it is done, like Podman; with -q nothing but warnings. stdout is
 // never written here: it carries only the image id.
 import type { Descriptor } from '../oci/image-spec.js';
-import { humanSize } from './humanize.js';
+import { humanSize } from '../humanize.js';
 
 export interface PullReporter {
   start(text: string): void;

@@ -1,6 +1,6 @@
 // `skiff pull`: resolve the reference through the registry client, store the
 // manifest and config, fetch the missing layers in parallel (each streamed
-// once, see layer-fetch.ts), then name the image. Runs as root of the store's
+// once into the store, see store/layer-write.ts), then name the image. Runs as root of the store's
 // user namespace (rootless) or as root, holding the store lock shared: any
 // number of pulls run at once and publish by atomic renames; rmi's garbage
 // collection waits for them.
@@ -9,17 +9,17 @@ import { SkiffError } from '../errors.js';
 import type { Descriptor, Platform } from '../oci/image-spec.js';
 import { formatReference, parseReference } from '../oci/reference.js';
 import type { RegistryClient, RegistryClientOptions, ResolvedImage } from '../registry/types.js';
-import { cleanTmp } from './atomic.js';
-import { writeBlob } from './blobs.js';
-import { compressionOfMediaType, zstdBinary } from './decompress.js';
-import { digestHex } from './digest.js';
-import { writeImageRecord, type ImageRecord } from './images.js';
-import { fetchLayer } from './layer-fetch.js';
-import { addCompressedBlob, hasLayer, readLayerMeta } from './layers.js';
-import { lockStore } from './lock.js';
-import { writeName } from './names.js';
+import { cleanTmp } from '../store/atomic.js';
+import { writeBlob } from '../store/blobs.js';
+import { compressionOfMediaType, zstdBinary } from '../store/decompress.js';
+import { digestHex } from '../store/digest.js';
+import { writeImageRecord, type ImageRecord } from '../store/images.js';
+import { storeLayer } from '../store/layer-write.js';
+import { addCompressedBlob, hasLayer, readLayerMeta } from '../store/layers.js';
+import { lockStore } from '../store/lock.js';
+import { writeName } from '../store/names.js';
+import { openStoreForWriting, type Store } from '../store/store.js';
 import type { PullReporter } from './pull-progress.js';
-import { openStoreForWriting, type Store } from './store.js';
 
 export { createReporter } from './pull-progress.js';
 export { parsePlatform } from './platform.js';
@@ -131,11 +131,8 @@ async function fetchLayers(store: Store, client: RegistryClient, image: Resolved
       const { blob, diffID } = todo[next++]!;
       reporter.layerStarted(blob);
       try {
-        const got = await fetchLayer({
-          store, client, image, blob, diffID, chown, canMknod,
-          onBytes: (n) => reporter.layerBytes(blob, n),
-          signal: abort.signal,
-        });
+        const source = await client.openBlob(image, blob, { onBytes: (n) => reporter.layerBytes(blob, n) });
+        const got = await storeLayer({ store, source, blob, diffID, chown, canMknod, signal: abort.signal });
         devices.push(...got.materialised.skippedDevices);
         for (const attr of got.materialised.ignoredRootAttributes) {
           reporter.warn(`layer ${blob.digest} sets ${attr} on its root directory, which skiff does not apply`);

@@ -1,0 +1,17 @@
+// `skiff pull` as a child process, for a `run` or `create` whose image is
+// missing: the child enters the store's user namespace itself (rootless) and
+// shows its progress on stderr, while the caller stays as it is.
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { SkiffError } from '../errors.js';
+import { installRoot } from '../paths.js';
+
+export function pullInChild(name: string, extraArgs: string[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--', path.join(installRoot(), 'bin/skiff'), 'pull', ...extraArgs, name], {
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    child.on('error', (err) => reject(new SkiffError(`cannot run skiff pull: ${err.message}`)));
+    child.on('close', (code) => (code === 0 ? resolve() : reject(new SkiffError(`pulling ${name} failed`, code ?? 125))));
+  });
+}
