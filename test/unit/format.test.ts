@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { alignColumns, executeFormat, headerFromField, parseFormat, printValue, renderFormat, renderYaml } from '../../lib/cli/format.js';
+import { executeFormat, headerFromField, parseFormat, renderFormat } from '../../lib/cli/format.js';
+import { alignColumns } from '../../lib/cli/tabwriter.js';
+import { printValue } from '../../lib/cli/template.js';
+import { renderYaml } from '../../lib/cli/yaml.js';
 import { SkiffError } from '../../lib/errors.js';
 
 const info = {

@@ -1,6 +1,7 @@
 import type { CommandSpec, ParsedArgs } from '../args.js';
 import { flagString } from '../args.js';
-import { parseFormat, renderParsedFormat, renderYaml } from '../format.js';
+import { parseFormat, renderParsedFormat } from '../format.js';
+import { renderYaml } from '../yaml.js';
 import { gatherInfo } from '../../system/info.js';
 
 export const spec: CommandSpec = {

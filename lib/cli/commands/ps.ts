@@ -1,8 +1,9 @@
 import type { CommandSpec, ParsedArgs } from '../args.js';
 import { flagBool, flagList, flagString } from '../args.js';
 import { SkiffError } from '../../errors.js';
-import { containerState, type ContainerState } from '../../containers/state.js';
-import { listContainerIds, readRecord, resolveContainer, type ContainerRecord } from '../../containers/store.js';
+import { parseContainerFilters } from '../../containers/filters.js';
+import { containerState } from '../../containers/state.js';
+import { listContainerIds, readRecord, type ContainerRecord } from '../../containers/store.js';
 import { psRow, type PsRow } from '../../containers/view.js';
 import { byCodeUnit } from '../../compare.js';
 
@@ -28,64 +29,6 @@ export const spec: CommandSpec = {
 const DEFAULT_TABLE = 'table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}';
 const SIZE_TABLE = `${DEFAULT_TABLE}\t{{.Size}}`;
 const HEADERS = { ID: 'CONTAINER ID', RunningFor: 'CREATED' };
-const STATUSES = new Set(['created', 'running', 'exited', 'paused', 'restarting', 'removing', 'dead']);
-
-type Filter = (record: ContainerRecord, row: PsRow, state: ContainerState) => boolean;
-
-/** The container named by a before=/since= filter: by name, id or prefix, as everywhere. */
-function createdOf(ref: string, key: string): string {
-  try {
-    return resolveContainer(ref).Created;
-  } catch {
-    throw new SkiffError(`invalid filter '${key}=${ref}': no such container: ${ref}`);
-  }
-}
-
-function parseFilter(key: string, value: string): Filter {
-  switch (key) {
-    case 'name':
-      return (r) => r.Name.includes(value);
-    case 'id':
-      return (r) => r.Id.startsWith(value);
-    case 'status':
-      if (!STATUSES.has(value)) throw new SkiffError(`invalid filter 'status=${value}'`);
-      return (_r, row) => row.State === value;
-    case 'exited': {
-      if (!/^\d+$/.test(value)) throw new SkiffError(`invalid filter 'exited=${value}': expected an exit code`);
-      const code = Number(value);
-      return (_r, _row, state) => state.Status === 'exited' && state.ExitCode === code;
-    }
-    case 'ancestor':
-      return (r) => r.Image === value || r.Rootfs === value;
-    case 'label': {
-      const [k, v] = value.split('=', 2) as [string, string | undefined];
-      return (r) => k in r.Config.Labels && (v === undefined || r.Config.Labels[k] === v);
-    }
-    case 'before': {
-      const created = createdOf(value, key);
-      return (r) => r.Created < created;
-    }
-    case 'since': {
-      const created = createdOf(value, key);
-      return (r) => r.Created > created;
-    }
-    default:
-      throw new SkiffError(`invalid filter '${key}': use name, id, status, exited, ancestor, label, before or since`);
-  }
-}
-
-/** Docker's rule: filters of one key match if any does; different keys must all match. */
-function parseFilters(specs: string[]): Filter {
-  const byKey = new Map<string, Filter[]>();
-  for (const f of specs) {
-    const eq = f.indexOf('=');
-    if (eq <= 0) throw new SkiffError(`bad filter "${f}": expected KEY=VALUE`);
-    const key = f.slice(0, eq);
-    byKey.set(key, [...(byKey.get(key) ?? []), parseFilter(key, f.slice(eq + 1))]);
-  }
-  const groups = [...byKey.values()];
-  return (record, row, state) => groups.every((group) => group.some((f) => f(record, row, state)));
-}
 
 /** Docker's SIZE: "12B (virtual 4.3MB)"; "-" for a --rootfs container, which has no layer of its own. */
 async function addSizes(shown: { record: ContainerRecord; row: PsRow }[]): Promise<void> {
@@ -101,7 +44,7 @@ async function addSizes(shown: { record: ContainerRecord; row: PsRow }[]): Promi
 
 export async function run(args: ParsedArgs): Promise<number> {
   const filterSpecs = flagList(args, 'filter');
-  const matches = parseFilters(filterSpecs);
+  const matches = parseContainerFilters(filterSpecs);
   const last = flagString(args, 'last');
   let limit = flagBool(args, 'latest') ? 1 : last !== undefined ? Number(last) : 0;
   if (!Number.isInteger(limit) || limit < 0) throw new SkiffError(`invalid value "${last}" for flag -n: expected a number`);

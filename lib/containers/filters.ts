@@ -1,0 +1,66 @@
+// `ps --filter`: name=, id=, status=, exited=, ancestor=, label=, before=,
+// since=, as Docker's. (Image filters are the store's: store/image-filter.ts.)
+import { SkiffError } from '../errors.js';
+import type { ContainerState } from './state.js';
+import { resolveContainer, type ContainerRecord } from './store.js';
+import type { PsRow } from './view.js';
+
+const STATUSES = new Set(['created', 'running', 'exited', 'paused', 'restarting', 'removing', 'dead']);
+
+/** Whether `ps` shows a container. */
+export type ContainerFilter = (record: ContainerRecord, row: PsRow, state: ContainerState) => boolean;
+
+/** The container named by a before=/since= filter: by name, id or prefix, as everywhere. */
+function createdOf(ref: string, key: string): string {
+  try {
+    return resolveContainer(ref).Created;
+  } catch {
+    throw new SkiffError(`invalid filter '${key}=${ref}': no such container: ${ref}`);
+  }
+}
+
+function parseFilter(key: string, value: string): ContainerFilter {
+  switch (key) {
+    case 'name':
+      return (r) => r.Name.includes(value);
+    case 'id':
+      return (r) => r.Id.startsWith(value);
+    case 'status':
+      if (!STATUSES.has(value)) throw new SkiffError(`invalid filter 'status=${value}'`);
+      return (_r, row) => row.State === value;
+    case 'exited': {
+      if (!/^\d+$/.test(value)) throw new SkiffError(`invalid filter 'exited=${value}': expected an exit code`);
+      const code = Number(value);
+      return (_r, _row, state) => state.Status === 'exited' && state.ExitCode === code;
+    }
+    case 'ancestor':
+      return (r) => r.Image === value || r.Rootfs === value;
+    case 'label': {
+      const [k, v] = value.split('=', 2) as [string, string | undefined];
+      return (r) => k in r.Config.Labels && (v === undefined || r.Config.Labels[k] === v);
+    }
+    case 'before': {
+      const created = createdOf(value, key);
+      return (r) => r.Created < created;
+    }
+    case 'since': {
+      const created = createdOf(value, key);
+      return (r) => r.Created > created;
+    }
+    default:
+      throw new SkiffError(`invalid filter '${key}': use name, id, status, exited, ancestor, label, before or since`);
+  }
+}
+
+/** `--filter KEY=VALUE`s. Docker's rule: filters of one key match if any does; different keys must all match. */
+export function parseContainerFilters(specs: string[]): ContainerFilter {
+  const byKey = new Map<string, ContainerFilter[]>();
+  for (const f of specs) {
+    const eq = f.indexOf('=');
+    if (eq <= 0) throw new SkiffError(`bad filter "${f}": expected KEY=VALUE`);
+    const key = f.slice(0, eq);
+    byKey.set(key, [...(byKey.get(key) ?? []), parseFilter(key, f.slice(eq + 1))]);
+  }
+  const groups = [...byKey.values()];
+  return (record, row, state) => groups.every((group) => group.some((f) => f(record, row, state)));
+}
