@@ -102,8 +102,11 @@ export function encodeSpec(entries: string[]): Buffer {
   return Buffer.from(`${entries.join('\0')}\0`);
 }
 
-/** Above this, the spec goes over fd 3 instead (an environment string may hold 128 KiB). */
-const SPEC_ENV_MAX = 100_000;
+/**
+ * Above this many bytes the spec goes over fd 3 instead: hex doubles it, and
+ * execve refuses (E2BIG) an environment string over 128 KiB (MAX_ARG_STRLEN).
+ */
+const SPEC_ENV_MAX = 65_000;
 
 /** A started helper: its process, its report channel (fd 3), and the reports so far. */
 export interface StartedHelper {

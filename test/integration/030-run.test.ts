@@ -213,6 +213,14 @@ describe.each(modes())('run ($name)', (mode) => {
     expect(env).toEqual(['A=1', 'B=two words', 'HOME=/root', 'HOSTNAME=h1', 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin']);
   });
 
+  test('a spec too large for the environment reaches the helper on fd 3 (an -e of 70 kB, 120 kB)', async () => {
+    for (const size of [70_000, 120_000]) {
+      const r = await run(['-e', `BIG=${'x'.repeat(size)}`, 'sh', '-c', 'echo ${#BIG}']);
+      expect(r.stderr).toBe('');
+      expect(r.stdout).toBe(`${size}\n`);
+    }
+  });
+
   test('everything after the command is its own argv, flags included', async () => {
     const r = await run(['ls', '-la', '/']);
     expect(r.code).toBe(0);
