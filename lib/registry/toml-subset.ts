@@ -1,5 +1,12 @@
 // The part of TOML that registries.conf files use, with the line of every
-// table and key kept for error messages (a TOML library would lose them).
+// table and key kept for error messages.
+//
+// Why not smol-toml (issue 9 asked; checked against 1.9.1): its parse()
+// returns plain objects with no source positions, and its TomlError carries a
+// line only for syntax errors. registries-conf.ts reports a bad value at the
+// line of its key ("registries.conf:4: \"insecure\" must be true or false"),
+// which the library cannot give without a second parser to find the keys.
+// So the parser stays, limited to the subset below.
 //
 // What registries.conf files use: [table] and [[array.of.tables]] headers,
 // key = value with bare, quoted and dotted keys, basic and literal strings,
