@@ -10,6 +10,7 @@ import { build } from 'esbuild';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 
 const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
@@ -25,6 +26,8 @@ const LAZY_MODULES = {
   // skiff login (node-fetch, zod) and logout (the credential files only).
   'lib/registry/login.ts': 'registry-login',
   'lib/registry/credentials.ts': 'registry-credentials',
+  // The seccomp compiler: only for filters the build did not precompile (--cap-add, seccomp=FILE).
+  'lib/oci/seccomp/index.ts': 'seccomp',
 };
 
 // Every command is its own bundle too (dist/lazy/cmd-NAME.cjs): dist/skiff.cjs
@@ -50,8 +53,28 @@ function lazyModulesPlugin(dir = './lazy/') {
   };
 }
 
+/**
+ * The default seccomp filter, compiled now rather than at every `run`
+ * (lib/oci/seccomp/default.ts reads it): the compiler itself, bundled and run.
+ */
+async function precompileSeccomp() {
+  const out = await build({
+    absWorkingDir: root,
+    entryPoints: ['lib/oci/seccomp/precompile.ts'],
+    bundle: true,
+    format: 'cjs',
+    platform: 'node',
+    write: false,
+    logLevel: 'warning',
+  });
+  const mod = { exports: {} };
+  new Function('module', 'exports', 'require', out.outputFiles[0].text)(mod, mod.exports, createRequire(import.meta.url));
+  return mod.exports.precompileDefaultSeccomp();
+}
+
 async function buildTypeScript() {
   const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8'));
+  const seccomp = await precompileSeccomp();
   rmSync(path.join(root, 'dist'), { recursive: true, force: true });
   const common = {
     absWorkingDir: root,
@@ -59,7 +82,7 @@ async function buildTypeScript() {
     format: 'cjs',
     platform: 'node',
     target: 'node20',
-    define: { __SKIFF_VERSION__: JSON.stringify(pkg.version) },
+    define: { __SKIFF_VERSION__: JSON.stringify(pkg.version), __SKIFF_SECCOMP_PRECOMPILED__: JSON.stringify(seccomp) },
     plugins: [lazyModulesPlugin()],
     logLevel: 'warning',
   };

@@ -7,6 +7,7 @@
 #include "fds.h"
 #include "init.h"
 #include "mounts.h"
+#include "seccomp.h"
 #include "report.h"
 #include "sync.h"
 #include "user.h"
@@ -159,6 +160,11 @@ noreturn void container_become_process(const struct container_spec *spec, int sy
   char **env = environment_with_home(spec, &user);
   if (create_workdir) make_workdir(spec->cwd);
 
+  /* Without no_new_privs the kernel takes a filter only from a process with
+   * CAP_SYS_ADMIN (in its user namespace): install it while we are still
+   * root, as runc does; the filter must then allow what follows (Docker's
+   * default does). */
+  if (!spec->no_new_privs) seccomp_install(&spec->seccomp);
   caps_limit_bounding(spec->caps);
   switch_user(spec, &user);
   caps_apply(spec->caps);
@@ -169,6 +175,10 @@ noreturn void container_become_process(const struct container_spec *spec, int sy
   require_cwd_inside_root(spec->cwd);
 
   fds_cloexec_from(3);
+  /* Last before execve (decision 13). With --init, init is filtered too: an
+   * unfiltered process in the container could be ptraced into calling
+   * anything. */
+  if (spec->no_new_privs) seccomp_install(&spec->seccomp);
   if (spec->init) init_run(spec->argv.items, env, sync_sock);
   command_exec(spec->argv.items, env);
 }

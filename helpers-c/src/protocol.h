@@ -25,6 +25,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdbool.h>
+#include "seccomp.h"
 
 #define SKIFF_PROTOCOL_VERSION 1
 #define SKIFF_SPEC_FD 3
@@ -67,6 +68,7 @@ struct container_spec {
   bool init;
   bool no_new_privs;
   uint64_t caps; /* the capability set the process keeps */
+  struct seccomp_program seccomp; /* installed last before execve; no filter when absent */
   struct string_list masked;
   struct string_list readonly;
   /* An overlay root filesystem: mounted onto rootfs when lowerdirs is non-empty. */

@@ -73,7 +73,8 @@ static void apply(struct container_spec *spec, char *entry) {
     errno = 0;
     spec->caps = strtoull(value, &end, 16);
     if (*end != '\0' || errno != 0) die(EXIT_SKIFF_FAILED, 0, "spec: bad caps \"%s\"", value);
-  } else if (strcmp(key, "masked") == 0) list_push(&spec->masked, value);
+  } else if (strcmp(key, "seccomp") == 0) seccomp_parse(value, &spec->seccomp);
+  else if (strcmp(key, "masked") == 0) list_push(&spec->masked, value);
   else if (strcmp(key, "readonly") == 0) list_push(&spec->readonly, value);
   else if (strcmp(key, "lowerdir") == 0) list_push(&spec->lowerdirs, value);
   else if (strcmp(key, "bind") == 0) list_push(&spec->binds, value);

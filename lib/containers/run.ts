@@ -17,6 +17,8 @@ import { containerState } from './state.js';
 import { parseSignal } from './signals.js';
 import type { RunImage } from './image.js';
 import { byCodeUnit } from '../compare.js';
+import { defaultSeccomp } from './security.js';
+import { DEFAULT_CAPABILITIES } from '../oci/spec/defaults.js';
 
 export interface RunRequest {
   /** --rootfs DIR, or else… */
@@ -183,6 +185,7 @@ async function prepareContainer(req: ContainerRequest): Promise<{ record: Contai
     });
   }
   warnSingleMapping(options);
+  options.seccomp = await defaultSeccomp(DEFAULT_CAPABILITIES);
   const restart = parseRestartPolicy(req.restart);
   if (req.autoRemove && restart.Name !== 'no') throw new SkiffError('conflicting options: --restart and --rm');
   const name = req.name ?? randomName();

@@ -10,6 +10,7 @@ import { CAPABILITY_NUMBERS } from '../oci/spec/defaults.js';
 import { overlayOf } from '../oci/spec/runtime.js';
 import { SkiffError } from '../errors.js';
 import { findProgram } from '../host/programs.js';
+import { precompiledSeccompProgram } from '../oci/seccomp/default.js';
 
 export const HELPER_PROTOCOL_VERSION = 1;
 
@@ -88,6 +89,17 @@ export function helperSpecEntries(config: OciRuntimeConfig): string[] {
     entries.push(`bind=${m.source}\t${m.destination}\t${m.options?.includes('ro') ? 'ro' : 'rw'}`);
   }
   return entries;
+}
+
+/**
+ * The compiled seccomp filter (`seccomp=` hex of struct sock_filter[]), from
+ * the build's precompiled programs or, for any other rules, the compiler.
+ */
+export async function seccompEntries(config: OciRuntimeConfig): Promise<string[]> {
+  const seccomp = config.linux.seccomp;
+  if (!seccomp) return [];
+  const program = precompiledSeccompProgram(seccomp) ?? (await import('../oci/seccomp/index.js')).compileSeccomp(seccomp);
+  return [`seccomp=${program.toString('hex')}`];
 }
 
 /** With --init the helper itself lives in the container: it must run from a sealed copy (CVE-2019-5736). */
@@ -180,7 +192,7 @@ export async function runForeground(
   config: OciRuntimeConfig,
   opts: { interactive: boolean; joinPid?: number; log?: string; pidFile?: string },
 ): Promise<RunResult> {
-  const entries = helperSpecEntries(config);
+  const entries = [...helperSpecEntries(config), ...(await seccompEntries(config))];
   // The helper copies the output to the caller and to the container's log.
   if (opts.log !== undefined) entries.push(`log=${opts.log}`);
   if (opts.pidFile !== undefined) entries.push(`pid_file=${opts.pidFile}`);
@@ -237,7 +249,7 @@ export interface MonitorFiles {
  * and exit code). The monitor outlives this process.
  */
 export async function startMonitored(config: OciRuntimeConfig, files: MonitorFiles): Promise<{ pid: number; monitorPid: number }> {
-  const entries = helperSpecEntries(config);
+  const entries = [...helperSpecEntries(config), ...(await seccompEntries(config))];
   entries.push('detach=1', `log=${files.log}`, `exit_file=${files.exitFile}`, `pid_file=${files.pidFile}`, `attach_socket=${files.attachSocket}`);
   entries.push(`restart=${files.restart.name}`, `restart_max=${files.restart.max}`);
   for (const arg of files.onExit) entries.push(`on_exit=${arg}`);
@@ -283,7 +295,7 @@ export function signalContainerProcess(pid: number, signal: number): Promise<boo
 
 /** exec -d: starts the process in the running container and returns once it has exec'd; it outlives skiff. */
 export async function execBackground(config: OciRuntimeConfig, joinPid: number): Promise<number> {
-  const entries = helperSpecEntries(config);
+  const entries = [...helperSpecEntries(config), ...(await seccompEntries(config))];
   entries.push(`target_pid=${joinPid}`, 'background=1');
   const { child, channel, reports } = spawnHelper(['exec'], entries, ['ignore', 'ignore', 'ignore'], true);
   await new Promise<void>((resolve, reject) => {

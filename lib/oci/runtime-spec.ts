@@ -1,4 +1,6 @@
 // The subset of the OCI runtime-spec (config.json, version 1.2) that skiff writes.
+import type { OciSeccomp } from './seccomp/compile.js';
+
 export interface OciMount {
   destination: string;
   type?: string;
@@ -43,5 +45,7 @@ export interface OciRuntimeConfig {
     readonlyPaths: string[];
     /** The container's own cgroup directory, when the host gives it one. */
     cgroupsPath?: string;
+    /** The seccomp rules that apply (Docker's includes/excludes already resolved); absent: unconfined. */
+    seccomp?: OciSeccomp;
   };
 }

@@ -1,6 +1,7 @@
 // What the user asked for, validated, between the flags and config.json
 // (as Podman's specgen). Everything here is plain data.
 import type { OciIdMapping } from '../runtime-spec.js';
+import type { OciSeccomp } from '../seccomp/compile.js';
 
 /** A user namespace's maps (host/subids.ts reads them from /etc/subuid and /etc/subgid). */
 export interface IdMappings {
@@ -33,4 +34,6 @@ export interface RunOptions {
   overlay?: { lowerdirs: string[]; upperdir: string; workdir: string };
   /** Host files bound into the container (its /etc/hosts, /etc/hostname, /etc/resolv.conf). */
   binds?: { source: string; destination: string; readonly: boolean }[];
+  /** The seccomp filter's rules, resolved for the container's capabilities; absent: unconfined. */
+  seccomp?: OciSeccomp;
 }

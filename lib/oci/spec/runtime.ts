@@ -93,6 +93,7 @@ export function buildRuntimeConfig(options: RunOptions): OciRuntimeConfig {
         : {}),
       maskedPaths: [...MASKED_PATHS],
       readonlyPaths: [...READONLY_PATHS],
+      ...(options.seccomp ? { seccomp: options.seccomp } : {}),
     },
   };
 }

@@ -1,0 +1,147 @@
+/* A tiny static probe the security tests run inside containers (as crun's
+ * tests/init.c): each subcommand tries one thing for real and prints
+ * "NAME: ok" or "NAME: ERRNONAME", and exits 0 either way.
+ *
+ *   probe keyctl | add_key | bpf | userfaultfd | unshare-user | mount-proc |
+ *         open_by_handle_at | perf_event_open | io_uring_setup | clone-newuser |
+ *         tiocsti | int80-getpid | int80-keyctl | int80-unshare-user |
+ *         x32-keyctl | nr N | ptrace PID | socket-vsock
+ *   probe getppid-loop N    prints the nanoseconds per getppid over N calls
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/bpf.h>
+#include <linux/io_uring.h>
+#include <linux/keyctl.h>
+#include <linux/perf_event.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/ptrace.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef UFFD_USER_MODE_ONLY
+#define UFFD_USER_MODE_ONLY 1
+#endif
+#ifndef AF_VSOCK
+#define AF_VSOCK 40
+#endif
+
+static int report(const char *name, long rc) {
+  if (rc < 0) printf("%s: %s\n", name, strerrorname_np(errno));
+  else printf("%s: ok\n", name);
+  return 0;
+}
+
+/* A 32-bit system call from this 64-bit process: the i386 ABI, i386 numbers. */
+static long int80(long nr, long a, long b, long c) {
+  long ret;
+  __asm__ volatile("int $0x80" : "=a"(ret) : "a"(nr), "b"(a), "c"(b), "d"(c) : "memory");
+  if (ret < 0 && ret > -4096) {
+    errno = (int)-ret;
+    return -1;
+  }
+  return ret;
+}
+
+int main(int argc, char **argv) {
+  if (argc < 2) {
+    fprintf(stderr, "usage: probe WHAT [ARG]\n");
+    return 2;
+  }
+  const char *what = argv[1];
+  const char *arg = argc > 2 ? argv[2] : "0";
+  if (strcmp(what, "keyctl") == 0) return report(what, syscall(SYS_keyctl, KEYCTL_GET_KEYRING_ID, KEY_SPEC_SESSION_KEYRING, 1));
+  if (strcmp(what, "add_key") == 0) return report(what, syscall(SYS_add_key, "user", "skiff-probe", "x", 1, KEY_SPEC_PROCESS_KEYRING));
+  if (strcmp(what, "bpf") == 0) {
+    union bpf_attr attr;
+    memset(&attr, 0, sizeof attr);
+    attr.map_type = BPF_MAP_TYPE_ARRAY;
+    attr.key_size = 4;
+    attr.value_size = 4;
+    attr.max_entries = 1;
+    return report(what, syscall(SYS_bpf, BPF_MAP_CREATE, &attr, sizeof attr));
+  }
+  if (strcmp(what, "userfaultfd") == 0) return report(what, syscall(SYS_userfaultfd, O_CLOEXEC | UFFD_USER_MODE_ONLY));
+  if (strcmp(what, "unshare-user") == 0) return report(what, unshare(CLONE_NEWUSER));
+  if (strcmp(what, "clone-newuser") == 0) {
+    long pid = syscall(SYS_clone, CLONE_NEWUSER | SIGCHLD, 0, 0, 0, 0);
+    if (pid == 0) _exit(0);
+    if (pid > 0) waitpid((pid_t)pid, NULL, 0);
+    return report(what, pid);
+  }
+  if (strcmp(what, "mount-proc") == 0) {
+    mkdir("/tmp/probe-proc", 0755);
+    return report(what, mount("proc", "/tmp/probe-proc", "proc", 0, NULL));
+  }
+  if (strcmp(what, "open_by_handle_at") == 0) {
+    struct file_handle *handle = malloc(sizeof *handle + MAX_HANDLE_SZ);
+    handle->handle_bytes = MAX_HANDLE_SZ;
+    int mount_id;
+    if (name_to_handle_at(AT_FDCWD, "/", handle, &mount_id, 0) < 0) return report("name_to_handle_at", -1);
+    int root = open("/", O_RDONLY | O_DIRECTORY);
+    return report(what, open_by_handle_at(root, handle, O_RDONLY));
+  }
+  if (strcmp(what, "perf_event_open") == 0) {
+    struct perf_event_attr attr;
+    memset(&attr, 0, sizeof attr);
+    attr.size = sizeof attr;
+    attr.type = PERF_TYPE_SOFTWARE;
+    attr.config = PERF_COUNT_SW_TASK_CLOCK;
+    attr.exclude_kernel = 1;
+    return report(what, syscall(SYS_perf_event_open, &attr, 0, -1, -1, 0));
+  }
+  if (strcmp(what, "io_uring_setup") == 0) {
+    struct io_uring_params params;
+    memset(&params, 0, sizeof params);
+    return report(what, syscall(SYS_io_uring_setup, 1, &params));
+  }
+  if (strcmp(what, "tiocsti") == 0) {
+    char c = '\n';
+    return report(what, ioctl(0, TIOCSTI, &c));
+  }
+  if (strcmp(what, "socket-vsock") == 0) return report(what, socket(AF_VSOCK, SOCK_STREAM, 0));
+  if (strcmp(what, "int80-getpid") == 0) {
+    long pid = int80(20, 0, 0, 0);
+    if (pid >= 0 && pid != getpid()) {
+      printf("%s: wrong pid %ld\n", what, pid);
+      return 0;
+    }
+    return report(what, pid);
+  }
+  if (strcmp(what, "int80-keyctl") == 0) return report(what, int80(288, KEYCTL_GET_KEYRING_ID, KEY_SPEC_SESSION_KEYRING, 1));
+  if (strcmp(what, "int80-unshare-user") == 0) return report(what, int80(310, CLONE_NEWUSER, 0, 0));
+  if (strcmp(what, "x32-keyctl") == 0) return report(what, syscall(0x40000000 | SYS_keyctl, KEYCTL_GET_KEYRING_ID, KEY_SPEC_SESSION_KEYRING, 1));
+  if (strcmp(what, "nr") == 0) return report(what, syscall(atol(arg), -1, 0, 0, 0));
+  if (strcmp(what, "ptrace") == 0) {
+    pid_t pid = (pid_t)atoi(arg);
+    long rc = ptrace(PTRACE_ATTACH, pid, 0, 0);
+    if (rc == 0) {
+      waitpid(pid, NULL, __WALL);
+      ptrace(PTRACE_DETACH, pid, 0, 0);
+    }
+    return report(what, rc);
+  }
+  if (strcmp(what, "getppid-loop") == 0) {
+    long n = atol(arg);
+    struct timespec a, b;
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    for (long i = 0; i < n; i++) syscall(SYS_getppid);
+    clock_gettime(CLOCK_MONOTONIC, &b);
+    double ns = ((double)(b.tv_sec - a.tv_sec) * 1e9 + (double)(b.tv_nsec - a.tv_nsec)) / (double)(n > 0 ? n : 1);
+    printf("getppid: %.1f ns\n", ns);
+    return 0;
+  }
+  fprintf(stderr, "probe: unknown test %s\n", what);
+  return 2;
+}
