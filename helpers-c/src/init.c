@@ -23,10 +23,6 @@ noreturn void init_run(char *const argv[], char *const env[], int sync_sock) {
     if (sigprocmask(SIG_SETMASK, &previous, NULL) < 0) die_errno("sigprocmask");
     command_exec(argv, env);
   }
-  /* The command and its children run with init's uid and capabilities: were
-   * init dumpable they could ptrace it (the helper's code, inside the
-   * container). exec's helper is non-dumpable for the same reason. */
-  if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) die_errno("prctl(PR_SET_DUMPABLE)");
   /* Once the command has exec'd (or reported why it could not), init lets go
    * of the sync socket and the report fd: skiff waits for both to close. */
   close(exec_done[1]);

@@ -119,10 +119,13 @@ describe.skipIf(noProbe).each(modes())('seccomp: the default filter ($name)', (m
     expect(r.code).toBe(0);
   });
 
-  test('with --init, init (PID 1) is filtered too, and the command cannot ptrace it', async () => {
-    const r = await run(['--init', 'sh', '-c', 'grep ^Seccomp: /proc/1/status; /probe ptrace 1']);
+  test('ptrace of the helper: init (PID 1 under --init) is filtered too, so a keyctl injected into it still fails', async () => {
+    // Docker allows ptrace (Linux >= 4.8 re-checks the filter after a tracer
+    // changes a call); the helper's init shares the container's uid and
+    // capabilities, so the command can attach to it: it must gain nothing.
+    const r = await run(['--init', 'sh', '-c', 'grep ^Seccomp: /proc/1/status; /probe ptrace-keyctl 1']);
     expect(r.stdout).toMatch(/^Seccomp:\s+2$/m);
-    expect(r.stdout).toMatch(/^ptrace: (EPERM|EACCES)$/m);
+    expect(r.stdout).toMatch(/^ptrace-keyctl: EPERM$/m);
   });
 
   test('an exec\'d process gets the filter too', async () => {

@@ -5,7 +5,7 @@
  *   probe keyctl | add_key | bpf | userfaultfd | unshare-user | mount-proc |
  *         open_by_handle_at | perf_event_open | io_uring_setup | clone-newuser |
  *         tiocsti | int80-getpid | int80-keyctl | int80-unshare-user |
- *         x32-keyctl | nr N | ptrace PID | socket-vsock
+ *         x32-keyctl | nr N | ptrace PID | ptrace-keyctl PID | socket-vsock
  *   probe getppid-loop N    prints the nanoseconds per getppid over N calls
  */
 #define _GNU_SOURCE
@@ -23,6 +23,7 @@
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/ptrace.h>
+#include <sys/user.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -131,6 +132,37 @@ int main(int argc, char **argv) {
       ptrace(PTRACE_DETACH, pid, 0, 0);
     }
     return report(what, rc);
+  }
+  if (strcmp(what, "ptrace-keyctl") == 0) {
+    /* The attack on a process that shares the container: attach, and make it
+     * run keyctl from where it sits (right after a `syscall` instruction, as
+     * it waits for signals), as an exploit would. */
+    pid_t pid = (pid_t)atoi(arg);
+    if (ptrace(PTRACE_ATTACH, pid, 0, 0) < 0) return report("attach", -1);
+    if (waitpid(pid, NULL, __WALL) < 0) return report("waitpid", -1);
+    struct user_regs_struct saved, regs;
+    if (ptrace(PTRACE_GETREGS, pid, 0, &saved) < 0) return report("getregs", -1);
+    long text = ptrace(PTRACE_PEEKTEXT, pid, saved.rip - 2, 0);
+    if ((text & 0xffff) != 0x050f) {
+      printf("%s: no syscall instruction at rip-2\n", what);
+      return 0;
+    }
+    regs = saved;
+    regs.rip = saved.rip - 2;
+    regs.rax = SYS_keyctl;
+    regs.orig_rax = (unsigned long long)-1;
+    regs.rdi = KEYCTL_GET_KEYRING_ID;
+    regs.rsi = (unsigned long long)(long)KEY_SPEC_SESSION_KEYRING;
+    regs.rdx = 1;
+    if (ptrace(PTRACE_SETREGS, pid, 0, &regs) < 0) return report("setregs", -1);
+    if (ptrace(PTRACE_SINGLESTEP, pid, 0, 0) < 0) return report("singlestep", -1);
+    if (waitpid(pid, NULL, __WALL) < 0) return report("waitpid", -1);
+    if (ptrace(PTRACE_GETREGS, pid, 0, &regs) < 0) return report("getregs", -1);
+    ptrace(PTRACE_SETREGS, pid, 0, &saved);
+    ptrace(PTRACE_DETACH, pid, 0, 0);
+    long rc = (long)regs.rax;
+    if (rc < 0 && rc > -4096) errno = (int)-rc;
+    return report(what, rc < 0 && rc > -4096 ? -1 : 0);
   }
   if (strcmp(what, "getppid-loop") == 0) {
     long n = atol(arg);
