@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
@@ -134,9 +135,83 @@ static int open_in_rootfs(const char *path, int flags) {
   return (int)syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof how);
 }
 
+/* Creates `path` (relative to the root) as an empty file or directory, and
+ * any missing directory above it, each component opened inside the root. */
+static void create_in_rootfs(const char *path, bool dir) {
+  char prefix[4096];
+  snprintf(prefix, sizeof prefix, "%s", path);
+  int parent = open_in_rootfs(".", O_PATH | O_DIRECTORY);
+  if (parent < 0) die_errno("open the container's root");
+  char *name = prefix;
+  for (;;) {
+    while (*name == '/') name++;
+    char *slash = strchr(name, '/');
+    bool last = slash == NULL || slash[strspn(slash, "/")] == '\0';
+    if (slash) *slash = '\0';
+    if (name[0] != '\0') {
+      int made = last && !dir ? mknodat(parent, name, S_IFREG | 0644, 0) : mkdirat(parent, name, 0755);
+      if (made < 0 && errno != EEXIST) die_errno("create bind destination /%s", path);
+    }
+    if (last) break;
+    /* The next component's parent, resolved from the root again (it may be a link). */
+    int next = open_in_rootfs(prefix, O_PATH | O_DIRECTORY);
+    if (next < 0) die_errno("open /%s, the directory of bind destination /%s", prefix, path);
+    close(parent);
+    parent = next;
+    *slash = '/';
+    name = slash + 1;
+  }
+  close(parent);
+}
+
+/* The directory part of a relative path ("" for a name in the root). */
+static void dir_of(const char *path, char *out, size_t size) {
+  snprintf(out, size, "%s", path);
+  char *slash = strrchr(out, '/');
+  if (slash) *slash = '\0';
+  else out[0] = '\0';
+}
+
+/* Opens (O_PATH) a bind destination as the container will see it: a symlink
+ * in the image (several distributions ship /etc/resolv.conf as one) is
+ * followed, but only ever inside the root, the way the kernel resolves it
+ * for RESOLVE_IN_ROOT; a missing destination, or a link's missing target, is
+ * created in the container's own root (its upper layer). */
+static int open_bind_destination(const char *dest, bool dir) {
+  char path[4096];
+  snprintf(path, sizeof path, "%s", dest + 1);
+  for (int links = 0, created = 0;;) {
+    int fd = open_in_rootfs(path, O_PATH | O_NOFOLLOW);
+    if (fd < 0) {
+      if (errno != ENOENT || created++ > 0) die_errno("open bind destination %s", dest);
+      create_in_rootfs(path, dir);
+      continue;
+    }
+    struct stat st;
+    if (fstat(fd, &st) < 0) die_errno("stat bind destination %s", dest);
+    if (!S_ISLNK(st.st_mode)) return fd;
+    if (++links > 40) die(EXIT_SKIFF_FAILED, ELOOP, "bind destination %s", dest);
+    char target[4096];
+    ssize_t n = readlinkat(fd, "", target, sizeof target - 1);
+    if (n < 0) die_errno("readlink bind destination %s", dest);
+    target[n] = '\0';
+    close(fd);
+    char next[sizeof path];
+    if (target[0] == '/') {
+      snprintf(next, sizeof next, "%s", target + strspn(target, "/"));
+    } else {
+      char parent[sizeof path];
+      dir_of(path, parent, sizeof parent);
+      if ((size_t)snprintf(next, sizeof next, "%s%s%s", parent, parent[0] ? "/" : "", target) >= sizeof next)
+        die(EXIT_SKIFF_FAILED, ENAMETOOLONG, "bind destination %s", dest);
+    }
+    snprintf(path, sizeof path, "%s", next[0] ? next : ".");
+  }
+}
+
 /* "SOURCE<TAB>DESTINATION<TAB>rw|ro": the host's SOURCE bound onto DESTINATION
  * in the container, created empty (file or directory, like the source) when
- * missing; its parent must exist in the image. */
+ * missing. */
 static void bind_into_rootfs(const char *entry) {
   char copy[8192];
   snprintf(copy, sizeof copy, "%s", entry);
@@ -148,24 +223,7 @@ static void bind_into_rootfs(const char *entry) {
   if (dest[0] != '/') die(EXIT_SKIFF_FAILED, 0, "spec: bind destination \"%s\" must be absolute", dest);
   struct stat st;
   if (stat(copy, &st) < 0) die_errno("bind source %s", copy);
-  int target = open_in_rootfs(dest + 1, O_PATH | O_NOFOLLOW);
-  if (target < 0 && errno == ENOENT) {
-    char parent[4096];
-    snprintf(parent, sizeof parent, "%s", dest + 1);
-    char *slash = strrchr(parent, '/');
-    const char *name = slash ? slash + 1 : parent;
-    if (slash) *slash = '\0';
-    int dir = open_in_rootfs(slash ? parent : ".", O_PATH | O_DIRECTORY);
-    if (dir < 0) die_errno("open the directory of bind destination %s", dest);
-    int made = S_ISDIR(st.st_mode) ? mkdirat(dir, name, 0755) : mknodat(dir, name, S_IFREG | 0644, 0);
-    if (made < 0 && errno != EEXIST) die_errno("create bind destination %s", dest);
-    close(dir);
-    target = open_in_rootfs(dest + 1, O_PATH | O_NOFOLLOW);
-  }
-  if (target < 0) die_errno("open bind destination %s", dest);
-  struct stat tst;
-  if (fstat(target, &tst) < 0) die_errno("stat bind destination %s", dest);
-  if (S_ISLNK(tst.st_mode)) die(EXIT_SKIFF_FAILED, 0, "bind destination %s is a symbolic link in the image", dest);
+  int target = open_bind_destination(dest, S_ISDIR(st.st_mode));
   char fd_path[64];
   snprintf(fd_path, sizeof fd_path, "/proc/self/fd/%d", target);
   if (mount(copy, fd_path, NULL, MS_BIND, NULL) < 0) die_errno("bind %s onto %s", copy, dest);

@@ -2,6 +2,8 @@
 // layers as an overlay with the container's own upper dir, applies the image
 // config, and gives the container its own /etc/hostname, hosts, resolv.conf.
 // Real registry, as root and rootless.
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { collect, integrationEnv, modes } from './harness.js';
 import { busyboxLayer, pushImage, startRegistry, type TestRegistry } from './registry-harness.js';
@@ -10,6 +12,9 @@ import { newStore } from './store-harness.js';
 let reg: TestRegistry;
 const dir = (name: string, extra: object = {}) => ({ name: `${name}/`, type: '5', mode: 0o755, ...extra });
 const file = (name: string, data: string, extra: object = {}) => ({ name, data, mode: 0o644, ...extra });
+const link = (name: string, target: string) => ({ name, type: '2', linkname: target, mode: 0o777 });
+/** A file on the host that an /etc symlink climbing out of the root would reach if it were followed there. */
+const escapeMarker = `/tmp/skiff-etc-link-escape-${process.pid}`;
 
 beforeAll(async () => {
   reg = await startRegistry();
@@ -35,6 +40,25 @@ beforeAll(async () => {
       ExposedPorts: { '80/tcp': {} },
       Volumes: { '/data': {} },
     },
+  });
+  // /etc/hostname, hosts and resolv.conf as links, as distributions ship them (resolv.conf into
+  // systemd-resolved's directory, absent from the image), one of them climbing out of the root.
+  await pushImage(reg, 'etclinks', '1', {
+    format: 'oci',
+    layers: [
+      bb,
+      {
+        compression: 'gzip',
+        entries: [
+          dir('etc'),
+          file('etc/hosts.image', 'image hosts\n'),
+          link('etc/hosts', '/etc/hosts.image'),
+          link('etc/hostname', `../../../../..${escapeMarker}`),
+          link('etc/resolv.conf', '../run/systemd/resolve/stub-resolv.conf'),
+        ],
+      },
+    ],
+    config: { Cmd: ['sh'] },
   });
 }, 120_000);
 
@@ -104,6 +128,23 @@ describe.each(modes())('run IMAGE ($name)', (mode) => {
     const store = newStore(mode);
     const r = await store.skiff(['run', '--rm', '--hostname', 'web1', `${reg.host}/busybox`, 'sh', '-c', 'cat /etc/hostname; grep -c web1 /etc/hosts; grep -c nameserver /etc/resolv.conf']);
     expect(r.stdout).toBe('web1\n1\n0\n');
+  });
+
+  test('etc-file-symlinks: /etc/hostname, hosts and resolv.conf as symlinks in the image resolve inside the root, never out', async () => {
+    const store = newStore(mode);
+    expect((await store.skiff(['pull', '-q', `${reg.host}/etclinks:1`])).code).toBe(0);
+    const script = 'cat /etc/hostname; grep -c web1 /etc/hosts; cat /etc/hosts.image; grep -c nameserver /etc/resolv.conf; ls /run/systemd/resolve; readlink /etc/resolv.conf; cat ' + escapeMarker;
+    const r = await store.skiff(['run', '--name', 'links', '--hostname', 'web1', `${reg.host}/etclinks:1`, 'sh', '-c', script]);
+    expect(r.stderr).toBe('');
+    // The link's target holds the container's file; the image's file behind the link is bound over, not changed.
+    expect(r.stdout).toBe(`web1\n1\n127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\tweb1\n0\nstub-resolv.conf\n../run/systemd/resolve/stub-resolv.conf\nweb1\n`);
+    expect(r.code).toBe(0);
+    expect(existsSync(escapeMarker)).toBe(false);
+    // What was created for the links is the container's own: the image's layers are untouched.
+    const layers = store.ls('layers').map((l) => path.join(store.root, 'layers', l, 'diff'));
+    expect(layers.filter((d) => existsSync(path.join(d, 'etc/hosts.image'))).map((d) => readFileSync(path.join(d, 'etc/hosts.image'), 'utf8'))).toEqual(['image hosts\n']);
+    expect(layers.filter((d) => existsSync(path.join(d, 'run')) || existsSync(path.join(d, escapeMarker)))).toEqual([]);
+    expect((await store.skiff(['rm', 'links'])).code).toBe(0);
   });
 
   test('rmi of an image in use is refused without -f; detached, exec and logs work', async () => {
