@@ -4,10 +4,71 @@
 #include "report.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+/* Larger than any real passwd or group file; a bigger one is not read. */
+#define ACCOUNT_FILE_MAX (16L << 20)
+
+static int open_beneath_root(int root, const char *path, int flags) {
+  /* openat2 refuses O_PATH with any flag but O_DIRECTORY, O_NOFOLLOW and O_CLOEXEC. */
+  if (!(flags & O_PATH)) flags |= O_NOCTTY;
+  struct open_how how = {.flags = (unsigned long long)(flags | O_CLOEXEC),
+                         .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
+  return (int)syscall(SYS_openat2, root, path, &how, sizeof how);
+}
+
+static const char *file_kind(mode_t mode) {
+  if (S_ISFIFO(mode)) return "a FIFO";
+  if (S_ISCHR(mode)) return "a character device";
+  if (S_ISBLK(mode)) return "a block device";
+  if (S_ISSOCK(mode)) return "a socket";
+  if (S_ISDIR(mode)) return "a directory";
+  return "not a regular file";
+}
+
+/* Opens the container's /etc/passwd or /etc/group for reading (NULL when it
+ * has none). The image decides what the path is: links are followed only
+ * inside the root, and anything but a regular file of sane size (a FIFO
+ * would block the start forever, a link to /dev/zero never end) is refused
+ * before it is opened for reading. */
+static FILE *open_account_file(const char *abs_path) {
+  int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (root < 0) die_errno("open the container's root");
+  int probe = open_beneath_root(root, abs_path + 1, O_PATH);
+  if (probe < 0) {
+    if (errno == ENOENT || errno == ENOTDIR) {
+      close(root);
+      return NULL;
+    }
+    die_errno("open %s in the container", abs_path);
+  }
+  struct stat want, got;
+  if (fstat(probe, &want) < 0) die_errno("stat %s in the container", abs_path);
+  close(probe);
+  if (!S_ISREG(want.st_mode))
+    die(EXIT_SKIFF_FAILED, 0, "%s in the container is %s: skiff reads users and groups only from a regular file", abs_path,
+        file_kind(want.st_mode));
+  if (want.st_size > ACCOUNT_FILE_MAX)
+    die(EXIT_SKIFF_FAILED, 0, "%s in the container is larger than %ld MiB: skiff does not read it", abs_path, ACCOUNT_FILE_MAX >> 20);
+  /* O_NONBLOCK: if the file was swapped for a FIFO since, the open cannot block. */
+  int fd = open_beneath_root(root, abs_path + 1, O_RDONLY | O_NONBLOCK);
+  if (fd < 0) die_errno("open %s in the container", abs_path);
+  close(root);
+  if (fstat(fd, &got) < 0) die_errno("stat %s in the container", abs_path);
+  if (got.st_dev != want.st_dev || got.st_ino != want.st_ino || !S_ISREG(got.st_mode))
+    die(EXIT_SKIFF_FAILED, 0, "%s in the container changed while skiff opened it", abs_path);
+  FILE *f = fdopen(fd, "re");
+  if (f == NULL) die_errno("fdopen %s", abs_path);
+  return f;
+}
 
 static bool parse_id(const char *s, unsigned long *out) {
   if (*s == '\0') return false;
@@ -43,7 +104,7 @@ struct passwd_entry {
 /* Finds the passwd entry whose name is `name` or, if name is NULL, whose uid is `uid`. */
 static void find_passwd(const char *name, unsigned long uid, struct passwd_entry *out) {
   memset(out, 0, sizeof *out);
-  FILE *f = fopen("/etc/passwd", "re");
+  FILE *f = open_account_file("/etc/passwd");
   if (f == NULL) return;
   char line[1024];
   while (fgets(line, sizeof line, f)) {
@@ -71,7 +132,7 @@ static bool member_of(char *members, const char *user) {
 /* Resolves a group name (or number) and collects the user's supplementary groups. */
 static void scan_groups(const char *group_name, unsigned long *group_gid, bool *group_found, const char *user_name,
                         struct resolved_user *out) {
-  FILE *f = fopen("/etc/group", "re");
+  FILE *f = open_account_file("/etc/group");
   if (f == NULL) return;
   char line[4096];
   while (fgets(line, sizeof line, f)) {

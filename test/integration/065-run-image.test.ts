@@ -60,6 +60,11 @@ beforeAll(async () => {
     ],
     config: { Cmd: ['sh'] },
   });
+  // Account files that are not regular files: reading them would block (a FIFO) or never end (/dev/zero).
+  const accounts = { fifo: { name: 'etc/passwd', type: '6', mode: 0o644 }, zero: link('etc/passwd', '/dev/zero'), groupfifo: { name: 'etc/group', type: '6', mode: 0o644 } };
+  for (const [tag, entry] of Object.entries(accounts)) {
+    await pushImage(reg, 'accounts', tag, { format: 'oci', layers: [bb, { compression: 'gzip', entries: [dir('etc'), entry] }], config: { Cmd: ['true'] } });
+  }
 }, 120_000);
 
 afterAll(async () => {
@@ -128,6 +133,21 @@ describe.each(modes())('run IMAGE ($name)', (mode) => {
     const store = newStore(mode);
     const r = await store.skiff(['run', '--rm', '--hostname', 'web1', `${reg.host}/busybox`, 'sh', '-c', 'cat /etc/hostname; grep -c web1 /etc/hosts; grep -c nameserver /etc/resolv.conf']);
     expect(r.stdout).toBe('web1\n1\n0\n');
+  });
+
+  test('etc-passwd-not-a-file: an image whose /etc/passwd is a FIFO or a link to /dev/zero (or /etc/group a FIFO) fails with one line, never hangs', async () => {
+    const store = newStore(mode);
+    const cases: Array<[string, string[], string]> = [
+      ['fifo', [], '/etc/passwd in the container is a FIFO'],
+      ['fifo', ['-u', 'app'], '/etc/passwd in the container is a FIFO'],
+      ['zero', [], '/etc/passwd in the container is a character device'],
+      ['groupfifo', ['-u', '1000:staff'], '/etc/group in the container is a FIFO'],
+    ];
+    for (const [tag, flags, message] of cases) {
+      const r = await store.skiff(['run', '--rm', '--pull', 'missing', ...flags, `${reg.host}/accounts:${tag}`]);
+      expect(r.stderr.split('\n').filter((l) => l.startsWith('skiff:'))).toEqual([`skiff: ${message}: skiff reads users and groups only from a regular file`]);
+      expect(r.code).toBe(125);
+    }
   });
 
   test('etc-file-symlinks: /etc/hostname, hosts and resolv.conf as symlinks in the image resolve inside the root, never out', async () => {
