@@ -208,6 +208,21 @@ static void require_source(const struct place *src, bool in_container, const cha
     die(EXIT_SKIFF_FAILED, ENOTDIR, "%s", src->path);
 }
 
+static const char *node_kind(mode_t mode) {
+  if (S_ISFIFO(mode)) return "a FIFO";
+  if (S_ISCHR(mode)) return "a character device";
+  if (S_ISBLK(mode)) return "a block device";
+  if (S_ISSOCK(mode)) return "a socket";
+  return "not a regular file";
+}
+
+/* A destination that is a device, a FIFO or a socket is never removed to
+ * make room (as root that would delete, say, /dev/null), nor written to. */
+noreturn static void refuse_special_destination(const char *path, mode_t mode) {
+  die(EXIT_SKIFF_FAILED, 0, "cannot copy to %s: it is %s, not a file or a directory (to write a tar stream to stdout, use -)",
+      shown(path), node_kind(mode));
+}
+
 /* Docker's rules: SRC into an existing directory DST under its own name (or
  * its contents, for "SRC/."); over an existing file; or as DST when missing. */
 static void copy_to(const struct copy_options *opts, struct place *src, struct place *dst) {
@@ -226,6 +241,7 @@ static void copy_to(const struct copy_options *opts, struct place *src, struct p
     close(into);
     return;
   }
+  if (dst->exists && !S_ISREG(dst->st.st_mode)) refuse_special_destination(dst->path, dst->st.st_mode);
   if (dst->exists) {
     if (src_dir) die(EXIT_SKIFF_FAILED, 0, "cannot copy a directory to a file: %s is a file", shown(dst->path));
     if (dst->trailing_slash) die(EXIT_SKIFF_FAILED, ENOTDIR, "%s", shown(dst->path));
@@ -255,7 +271,14 @@ noreturn void copy_main(char **argv) {
   umask(0);                 /* modes are copied exactly */
 
   struct place host;
-  if (out) locate(AT_FDCWD, 0, spec.cp_dst, true, &host);
+  if (out) {
+    /* The kernel's own view first: /dev/stdout leads through /proc/self/fd to
+     * a pipe or a terminal, which locate's walk cannot follow. */
+    struct stat st;
+    if (stat(spec.cp_dst, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))
+      refuse_special_destination(spec.cp_dst, st.st_mode);
+    locate(AT_FDCWD, 0, spec.cp_dst, true, &host);
+  }
   if (in) locate(AT_FDCWD, 0, spec.cp_src, spec.cp_follow, &host);
   if (in) require_source(&host, false, container);
 

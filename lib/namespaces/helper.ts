@@ -351,7 +351,10 @@ export async function copyWithHelper(config: OciRuntimeConfig, runningPid: numbe
   entries.push(`cp_op=${job.op}`, `cp_src=${job.src}`, `cp_name=${job.containerName}`);
   if (job.dst !== undefined) entries.push(`cp_dst=${job.dst}`);
   entries.push(`cp_archive=${job.archive ? 1 : 0}`, `cp_follow=${job.follow ? 1 : 0}`, `cp_setid=${job.keepSetid ? 1 : 0}`);
-  const stdout = job.op === 'tar' ? (job.output ?? 'inherit') : 'ignore';
+  // skiff's own stdout, also when nothing is written to it: a destination of
+  // /dev/stdout must mean to the helper what it means to the user (with
+  // 'ignore' it was /dev/null, and the old copy replaced that file).
+  const stdout = job.op === 'tar' ? (job.output ?? 'inherit') : 'inherit';
   const { child, reports } = spawnHelper(['cp'], entries, ['ignore', stdout, 'inherit']);
   const exit = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
     child.on('error', (err) => reject(new SkiffError(`cannot start the skiff helper: ${err.message}`)));

@@ -275,6 +275,30 @@ describe.concurrent.each(modes())('cp and export ($name)', (mode) => {
     expect((await store.skiff(['rm', '-f', 'r', 'c'])).code).toBe(0);
   });
 
+  test('cp-to-special-destination: /dev/stdout, a FIFO or a device node is refused with one line, never removed', async () => {
+    const store = newStore(mode);
+    const h = hostDir(mode);
+    expect((await store.skiff(['run', '-d', '--name', 'r', image, 'sleep', '30'])).code).toBe(0);
+    // stdout is Node's 'pipe' here, a socket: /dev/stdout leads to it through /proc/self/fd/1.
+    const stdout = await store.skiff(['cp', 'r:/data/one', '/dev/stdout']);
+    expectOneLineError(stdout, /^skiff: cannot copy to \/dev\/stdout: it is a socket, not a file or a directory \(to write a tar stream to stdout, use -\)\n$/);
+    expect(stdout.stdout).toBe('');
+    execFileSync('mkfifo', [`${h}/fifo`]);
+    own(mode, `${h}/fifo`);
+    expectOneLineError(await store.skiff(['cp', 'r:/data/one', `${h}/fifo`]), /^skiff: cannot copy to \S+\/fifo: it is a FIFO, not a file/);
+    expect(lstatSync(`${h}/fifo`).isFIFO()).toBe(true);
+    if (!mode.user) {
+      // Root could unlink any node: a copy of /dev/null's device number stands in for it.
+      execFileSync('mknod', [`${h}/null`, 'c', '1', '3']);
+      expectOneLineError(await store.skiff(['cp', 'r:/data/one', `${h}/null`]), /^skiff: cannot copy to \S+\/null: it is a character device, not a file/);
+      expect(lstatSync(`${h}/null`).isCharacterDevice()).toBe(true);
+    }
+    // Into the container: its /dev/null stays.
+    expectOneLineError(await store.skiff(['cp', `${h}/fifo`, 'r:/dev/null']), /^skiff: cannot copy to \/dev\/null: it is a character device/);
+    expect((await store.skiff(['exec', 'r', 'sh', '-c', 'test -c /dev/null && echo device'])).stdout).toBe('device\n');
+    expect((await store.skiff(['rm', '-f', 'r'])).code).toBe(0);
+  });
+
   test('bad input: one line and exit 125', async () => {
     const store = newStore(mode);
     expectOneLineError(await store.skiff(['cp', '/a', '/b']), /^skiff: must specify at least one container source\n$/);
