@@ -12,13 +12,22 @@ export const EXIT_NOT_FOUND = 127;
  */
 const SKIFF_ERROR = Symbol.for('skiff.SkiffError');
 
+/**
+ * What kind of failure, where a command's exit code depends on it: Podman's
+ * `rm` and `rmi` exit 1 for a name that does not exist and 2 for a container
+ * that is running or an image in use (Docker: 1 for both).
+ */
+export type SkiffErrorReason = 'not-found' | 'conflict';
+
 export class SkiffError extends Error {
   readonly exitCode: number;
+  readonly reason: SkiffErrorReason | undefined;
   readonly [SKIFF_ERROR] = true;
-  constructor(message: string, exitCode: number = EXIT_SKIFF_FAILED) {
+  constructor(message: string, exitCode: number = EXIT_SKIFF_FAILED, reason?: SkiffErrorReason) {
     super(message);
     this.name = 'SkiffError';
     this.exitCode = exitCode;
+    this.reason = reason;
   }
 
   static override [Symbol.hasInstance](value: unknown): boolean {

@@ -2,7 +2,7 @@
 // remove. Each is one short function over lib/containers/store and the helper.
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { SkiffError } from '../errors.js';
+import { EXIT_SKIFF_FAILED, SkiffError } from '../errors.js';
 import { installRoot } from '../paths.js';
 import { signalContainerProcess, startMonitored } from '../namespaces/helper.js';
 import type net from 'node:net';
@@ -102,6 +102,8 @@ export async function removeContainer(record: ContainerRecord, force: boolean): 
     if (!force) {
       throw new SkiffError(
         `cannot remove container ${record.Id}: container is running: stop the container before removing or force remove (-f)`,
+        EXIT_SKIFF_FAILED,
+        'conflict',
       );
     }
     await stopContainer(record, 0);

@@ -9,7 +9,7 @@
 //   <RunRoot>/containers/<id>/attach the monitor's attach socket
 import { existsSync, mkdirSync, readFileSync, readdirSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { SkiffError, errnoCode } from '../errors.js';
+import { EXIT_SKIFF_FAILED, SkiffError, errnoCode } from '../errors.js';
 import { currentStoreLocations } from '../store/paths.js';
 import type { OciRuntimeConfig } from '../oci/runtime-spec.js';
 import { removeCgroup, type ContainerCgroup } from '../cgroups/container.js';
@@ -234,7 +234,7 @@ export function resolveContainer(ref: string): ContainerRecord {
     const record = matches[0] ? readRecord(matches[0]) : undefined;
     if (record) return record;
   }
-  throw new SkiffError(`no such container: ${ref}`);
+  throw new SkiffError(`no such container: ${ref}`, EXIT_SKIFF_FAILED, 'not-found');
 }
 
 /** Removes everything of the container; safe to run twice or concurrently. */

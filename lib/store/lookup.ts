@@ -1,7 +1,7 @@
 // Finding a local image by what the user typed, in Docker's order: a name
 // ("busybox", "127.0.0.1:5000/app:1", "app@sha256:…"), then a full image id or
 // a unique prefix of one ("sha256:" optional).
-import { SkiffError } from '../errors.js';
+import { EXIT_SKIFF_FAILED, SkiffError } from '../errors.js';
 import { familiarName, isUnqualifiedName, parseReference, type ImageReference } from '../oci/reference.js';
 import { listImageRecords, readImageRecord, type ImageRecord } from './images.js';
 import { listNames, readName, type StoredName } from './names.js';
@@ -79,5 +79,5 @@ export async function findImage(store: Store, text: string): Promise<FoundImage>
     }
   }
   if (refError && !idMatch) throw refError;
-  throw new SkiffError(`no such image: ${ref ? shown(ref) : text}`);
+  throw new SkiffError(`no such image: ${ref ? shown(ref) : text}`, EXIT_SKIFF_FAILED, 'not-found');
 }

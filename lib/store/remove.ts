@@ -4,7 +4,7 @@
 // or when named by id and all its names are one repository's; a used image
 // needs -f, and a running container's image cannot be removed at all.
 // Everything here runs under the exclusive store lock.
-import { SkiffError } from '../errors.js';
+import { EXIT_SKIFF_FAILED, SkiffError } from '../errors.js';
 import { familiarName } from '../oci/reference.js';
 import { removeBlob } from './blobs.js';
 import { shortDigest } from './digest.js';
@@ -61,11 +61,11 @@ function isSingleReference(names: StoredName[]): boolean {
 
 function conflict(id: string, users: ImageUser[], hardOnly: boolean, multipleNames: boolean): SkiffError | undefined {
   const running = users.find((u) => u.running);
-  if (running) return new SkiffError(`conflict: unable to delete ${shortDigest(id)} (cannot be forced) - image is being used by running container ${running.id.slice(0, 12)}`);
+  if (running) return new SkiffError(`conflict: unable to delete ${shortDigest(id)} (cannot be forced) - image is being used by running container ${running.id.slice(0, 12)}`, EXIT_SKIFF_FAILED, 'conflict');
   if (hardOnly) return undefined;
   if (multipleNames) return new SkiffError(`conflict: unable to delete ${shortDigest(id)} (must be forced) - image is referenced in multiple repositories`);
   const stopped = users[0];
-  if (stopped) return new SkiffError(`conflict: unable to delete ${shortDigest(id)} (must be forced) - image is being used by stopped container ${stopped.id.slice(0, 12)}`);
+  if (stopped) return new SkiffError(`conflict: unable to delete ${shortDigest(id)} (must be forced) - image is being used by stopped container ${stopped.id.slice(0, 12)}`, EXIT_SKIFF_FAILED, 'conflict');
   return undefined;
 }
 
@@ -100,6 +100,8 @@ async function removeOne(store: Store, text: string, force: boolean, usage: Cont
     if (users.length > 0 && !force && isSingleReference(names)) {
       throw new SkiffError(
         `conflict: unable to remove repository reference "${text}" (must force) - container ${users[0]!.id.slice(0, 12)} is using its referenced image ${shortDigest(id)}`,
+        EXIT_SKIFF_FAILED,
+        'conflict',
       );
     }
     untag(named, events);

@@ -160,7 +160,7 @@ describe.each(modes())('container lifecycle ($name)', (mode) => {
     expect(conflict.code).toBe(125);
     expect(conflict.stderr).toMatch(/^skiff: the container name "\/busy" is already in use by container "[0-9a-f]{64}"/);
     const running = await skiff(env, ['rm', 'busy']);
-    expect(running.code).toBe(125);
+    expect(running.code).toBe(2);
     expect(running.stderr).toMatch(/container is running: stop the container before removing or force remove/);
     const t0 = Date.now();
     expect((await skiff(env, ['rm', '-f', 'busy'])).code).toBe(0);

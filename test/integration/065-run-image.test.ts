@@ -173,7 +173,7 @@ describe.each(modes())('run IMAGE ($name)', (mode) => {
     expect(id).toMatch(/^[0-9a-f]{64}$/);
     expect((await store.skiff(['exec', 'd', 'cat', '/etc/hostname'])).stdout).toBe(`${id.slice(0, 12)}\n`);
     const rmi = await store.skiff(['rmi', `${reg.host}/busybox`]);
-    expect(rmi.code).toBe(125);
+    expect(rmi.code).toBe(2); // Podman's code for an image in use
     expect(rmi.stderr).toMatch(/container/);
     expect((await store.skiff(['rm', '-f', 'd'])).code).toBe(0);
     expect((await store.skiff(['rmi', `${reg.host}/busybox`])).code).toBe(0);
@@ -263,13 +263,32 @@ describe.each(modes())('the lifecycle of an image container ($name)', (mode) => 
 
     // rm refuses a running one, -f does not; prune takes the stopped.
     await skiff(['run', '-d', '--name', 'busy', image, 'sleep', '30']);
-    expect((await skiff(['rm', 'busy'])).code).toBe(125);
+    expect((await skiff(['rm', 'busy'])).code).toBe(2); // Podman's code for a running container
     expect((await skiff(['rm', '-f', '-v', 'busy'])).stdout).toBe('busy\n');
     const pruned = await skiff(['container', 'prune', '-f']);
     expect(pruned.stdout.match(/^[0-9a-f]{64}$/gm)).toHaveLength(2);
     expect((await skiff(['ps', '-a', '-q'])).stdout).toBe('');
     // Nothing of theirs is left in the store: their upper dirs went with them.
     expect(store.ls('containers').filter((n) => n !== 'names')).toEqual([]);
+  });
+
+  test('rm-rmi-exit-codes: an unknown name exits 1, a running container (rm) or an image in use (rmi) 2, as Podman', async () => {
+    const store = newStore(mode);
+    const image = `${reg.host}/busybox`;
+    expect(await store.skiff(['rm', 'nosuch'])).toMatchObject({ code: 1, stdout: '', stderr: 'skiff: no such container: nosuch\n' });
+    expect(await store.skiff(['rm', '-f', 'nosuch'])).toMatchObject({ code: 1, stderr: 'skiff: no such container: nosuch\n' });
+    expect(await store.skiff(['rm', '-i', 'nosuch'])).toMatchObject({ code: 0, stderr: '' });
+    expect(await store.skiff(['rmi', 'nosuch'])).toMatchObject({ code: 1, stderr: 'skiff: no such image: nosuch:latest\n' });
+    expect((await store.skiff(['run', '-d', '--name', 'up', image, 'sleep', '30'])).code).toBe(0);
+    const running = await store.skiff(['rm', 'up']);
+    expect(running.code).toBe(2);
+    expect(running.stderr).toMatch(/^skiff: cannot remove container [0-9a-f]{64}: container is running: stop the container before removing or force remove \(-f\)\n$/);
+    const inUse = await store.skiff(['rmi', image]);
+    expect(inUse.code).toBe(2);
+    expect(inUse.stderr).toMatch(/^skiff: conflict: unable to remove repository reference .* container [0-9a-f]{12} is using/);
+    // A bad reference is skiff's own failure: 125.
+    expect((await store.skiff(['rmi', 'Bad'])).code).toBe(125);
+    expect(await store.skiff(['rm', '-f', 'up'])).toMatchObject({ code: 0, stdout: 'up\n' });
   });
 
   test('two containers never get the same name, even when created at once', async () => {

@@ -1,7 +1,7 @@
 import type { CommandSpec, ParsedArgs } from '../args.js';
 import { flagBool } from '../args.js';
 import { SkiffError } from '../../errors.js';
-import { forEachRef } from '../each.js';
+import { forEachRef, removalExitCode } from '../each.js';
 import { removeContainer } from '../../containers/lifecycle.js';
 import { listContainerIds, resolveContainer } from '../../containers/store.js';
 
@@ -33,11 +33,11 @@ export async function run(args: ParsedArgs): Promise<number> {
     try {
       record = resolveContainer(ref);
     } catch (err) {
-      if (ignore && err instanceof SkiffError && err.message.startsWith('no such container')) return undefined;
+      if (ignore && err instanceof SkiffError && err.reason === 'not-found') return undefined;
       throw err;
     }
     if (force && grace > 0) await stopContainer(record, grace);
     await removeContainer(record, force);
     return flagBool(args, 'all') ? record.Id : ref;
-  });
+  }, removalExitCode);
 }

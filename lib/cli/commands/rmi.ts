@@ -2,6 +2,7 @@
 // remove the layers and blobs nothing uses any more.
 import type { CommandSpec, ParsedArgs } from '../args.js';
 import { flagBool } from '../args.js';
+import { removalExitCode } from '../each.js';
 import { inStoreNamespace, reexecInUserNamespace } from '../../namespaces/userns.js';
 
 export const spec: CommandSpec = {
@@ -28,7 +29,7 @@ export async function run(args: ParsedArgs): Promise<number> {
     const label = { untagged: 'Untagged', deleted: 'Deleted' } as const;
     process.stdout.write(result.events.map((e) => `${label[e.kind]}: ${e.value}\n`).join(''));
     for (const err of result.errors) process.stderr.write(`skiff: ${err.message}\n`);
-    return result.errors.length > 0 ? result.errors[0]!.exitCode : 0;
+    return result.errors.length > 0 ? removalExitCode(result.errors[0]!) : 0;
   } finally {
     lock.release();
   }
