@@ -69,6 +69,7 @@ struct container_spec {
   bool no_new_privs;
   uint64_t caps; /* the capability set the process keeps */
   struct seccomp_program seccomp; /* installed last before execve; no filter when absent */
+  bool sys_rw;                    /* /sys writable (--privileged), else read-only */
   struct string_list masked;
   struct string_list readonly;
   /* An overlay root filesystem: mounted onto rootfs when lowerdirs is non-empty. */

@@ -17,8 +17,7 @@ import { containerState } from './state.js';
 import { parseSignal } from './signals.js';
 import type { RunImage } from './image.js';
 import { byCodeUnit } from '../compare.js';
-import { defaultSeccomp } from './security.js';
-import { DEFAULT_CAPABILITIES } from '../oci/spec/defaults.js';
+import { resolveSecurity, type SecurityRequest } from './security.js';
 
 export interface RunRequest {
   /** --rootfs DIR, or else… */
@@ -36,7 +35,11 @@ export interface RunRequest {
   init: boolean;
   interactive: boolean;
   tty: boolean;
+  /** --cap-add, --cap-drop, --privileged, --security-opt (absent: none given). */
+  security?: SecurityRequest;
 }
+
+const NO_SECURITY_FLAGS: SecurityRequest = { capAdd: [], capDrop: [], privileged: false, securityOpts: [] };
 
 function checkRootfs(rootfs: string): string {
   const abs = path.resolve(rootfs);
@@ -185,7 +188,17 @@ async function prepareContainer(req: ContainerRequest): Promise<{ record: Contai
     });
   }
   warnSingleMapping(options);
-  options.seccomp = await defaultSeccomp(DEFAULT_CAPABILITIES);
+  const securityFlags = req.security ?? NO_SECURITY_FLAGS;
+  const security = await resolveSecurity(securityFlags);
+  Object.assign(options, {
+    privileged: securityFlags.privileged,
+    capabilities: security.capabilities,
+    noNewPrivileges: security.noNewPrivileges,
+    seccomp: security.seccomp,
+    seccompProfile: security.seccompProfile,
+    maskedPaths: security.maskedPaths,
+    readonlyPaths: security.readonlyPaths,
+  });
   const restart = parseRestartPolicy(req.restart);
   if (req.autoRemove && restart.Name !== 'no') throw new SkiffError('conflicting options: --restart and --rm');
   const name = req.name ?? randomName();
@@ -221,7 +234,17 @@ async function prepareContainer(req: ContainerRequest): Promise<{ record: Contai
       ...(imageConfig?.Volumes ? { Volumes: imageConfig.Volumes } : {}),
     },
     ...(plan.cgroup ? { Cgroup: plan.cgroup } : {}),
-    HostConfig: { AutoRemove: req.autoRemove, NetworkMode: options.network, Init: options.init, RestartPolicy: restart },
+    HostConfig: {
+      AutoRemove: req.autoRemove,
+      NetworkMode: options.network,
+      Init: options.init,
+      RestartPolicy: restart,
+      // Security flags as given, as Docker records them.
+      Privileged: securityFlags.privileged,
+      CapAdd: securityFlags.capAdd.length > 0 ? securityFlags.capAdd : null,
+      CapDrop: securityFlags.capDrop.length > 0 ? securityFlags.capDrop : null,
+      SecurityOpt: securityFlags.securityOpts.length > 0 ? securityFlags.securityOpts : null,
+    },
   };
   // A generated name may already be taken (there are ~3,400): draw again, as
   // Docker does, then add a number; a name the user chose is never changed.

@@ -49,6 +49,10 @@ export interface ContainerRecord {
     NetworkMode: string;
     Init: boolean;
     RestartPolicy: { Name: string; MaximumRetryCount: number };
+    Privileged?: boolean;
+    CapAdd?: string[] | null;
+    CapDrop?: string[] | null;
+    SecurityOpt?: string[] | null;
   };
 }
 

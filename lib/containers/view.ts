@@ -47,6 +47,7 @@ export function psRow(record: ContainerRecord, state: ContainerState, noTrunc: b
 
 /** docker inspect's shape for a container. */
 export function inspectView(record: ContainerRecord, state: ContainerState) {
+  const config = readConfig(record.Id);
   return {
     Id: record.Id,
     Created: record.Created,
@@ -70,10 +71,14 @@ export function inspectView(record: ContainerRecord, state: ContainerState) {
     Name: `/${record.Name}`,
     RestartCount: state.RestartCount,
     Rootfs: record.Rootfs,
+    // Podman's fields: what the process keeps; skiff's: which seccomp filter it runs under.
+    EffectiveCaps: config?.process.capabilities.effective ?? null,
+    BoundingCaps: config?.process.capabilities.bounding ?? null,
+    SeccompProfile: config ? (config.annotations['io.skiff.seccomp'] ?? (config.linux.seccomp ? 'default' : 'unconfined')) : '',
     HostConfig: record.HostConfig,
     Config: { ...record.Config, Image: record.Image },
     Mounts: [],
     NetworkSettings: { Networks: { [record.HostConfig.NetworkMode]: {} }, Ports: {} },
-    OCIConfig: readConfig(record.Id),
+    OCIConfig: config,
   };
 }

@@ -79,6 +79,8 @@ export function helperSpecEntries(config: OciRuntimeConfig): string[] {
   entries.push(`init=${config.annotations['io.skiff.init'] === 'true' ? 1 : 0}`);
   entries.push(`no_new_privs=${p.noNewPrivileges ? 1 : 0}`);
   entries.push(`caps=${capabilityMask(p.capabilities.bounding)}`);
+  // --privileged: a writable /sys, as Docker gives it.
+  if (config.mounts.some((m) => m.destination === '/sys' && !m.options?.includes('ro'))) entries.push('sys_rw=1');
   for (const path of config.linux.maskedPaths) entries.push(`masked=${path}`);
   for (const path of config.linux.readonlyPaths) entries.push(`readonly=${path}`);
   if (config.linux.cgroupsPath) entries.push(`cgroup=${config.linux.cgroupsPath}`);

@@ -1,7 +1,7 @@
 // Hardening (issue 14), as root and rootless: each test tries the attack for
 // real with a small static probe (probe.c, built here) and checks it fails.
 import { execFileSync } from 'node:child_process';
-import { chownSync, copyFileSync, existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { chownSync, copyFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, test } from 'vitest';
@@ -150,4 +150,161 @@ describe.skipIf(noProbe).each(modes())('seccomp: the default filter ($name)', (m
 test.skipIf(!existsSync('/proc/sys/dev/tty/legacy_tiocsti'))('the kernel fact: legacy_tiocsti says whether TIOCSTI works without the filter', () => {
   // Linux >= 6.2 lets the host refuse TIOCSTI itself (dev.tty.legacy_tiocsti = 0); the filter refuses it either way.
   expect(['0', '1']).toContain(readFileSync('/proc/sys/dev/tty/legacy_tiocsti', 'utf8').trim());
+});
+
+/** This process's bounding set: what a root container can have at most. */
+function hostBoundingSet(): bigint {
+  return BigInt(`0x${/^CapBnd:\s+([0-9a-f]+)$/m.exec(readFileSync('/proc/self/status', 'utf8'))![1]}`);
+}
+
+function lastCapMask(): bigint {
+  return (1n << BigInt(Number(readFileSync('/proc/sys/kernel/cap_last_cap', 'utf8')) + 1)) - 1n;
+}
+
+function status(stdout: string, field: string): string | undefined {
+  return new RegExp(`^${field}:\\s+(\\S+)$`, 'm').exec(stdout)?.[1];
+}
+
+describe.skipIf(noProbe).each(modes())('privileges and --security-opt ($name)', (mode) => {
+  let rootfs = '';
+  let dir = '';
+  const inRootfs = (flags: string[], cmd: string[]) => runSkiff(mode, ['run', '--rm', ...flags, '--rootfs', rootfs, ...cmd]);
+
+  beforeAll(() => {
+    rootfs = rootfsWithProbe(mode);
+    dir = path.dirname(rootfs);
+  });
+
+  /** A profile file the mode's user can read. */
+  function profile(name: string, json: unknown): string {
+    const file = path.join(dir, name);
+    writeFileSync(file, typeof json === 'string' ? json : JSON.stringify(json));
+    if (mode.user) chownSync(file, mode.user.uid, mode.user.gid);
+    return file;
+  }
+
+  test('seccomp=unconfined: no filter, and what the filter blocked works where the kernel allows it', async () => {
+    const r = await inRootfs(['--security-opt', 'seccomp=unconfined'], ['sh', '-c', 'grep ^Seccomp: /proc/self/status; /probe keyctl; /probe unshare-user; /probe int80-unshare-user; /probe userfaultfd']);
+    expect(status(r.stdout, 'Seccomp')).toBe('0');
+    // The same calls the filter refuses succeed without it: the probes are real.
+    expect(results(r.stdout)).toMatchObject({ keyctl: 'ok', 'unshare-user': 'ok', 'int80-unshare-user': 'ok', userfaultfd: 'ok' });
+  });
+
+  test('seccomp=unconfined: a keyctl injected into init by ptrace succeeds (the filter test above is not vacuous)', async () => {
+    const r = await inRootfs(['--init', '--security-opt', 'seccomp=unconfined'], ['/probe', 'ptrace-keyctl', '1']);
+    expect(r.stdout).toBe('ptrace-keyctl: ok\n');
+  });
+
+  test('TIOCSTI without the filter: the kernel decides (dev.tty.legacy_tiocsti)', async () => {
+    const legacy = existsSync('/proc/sys/dev/tty/legacy_tiocsti') ? readFileSync('/proc/sys/dev/tty/legacy_tiocsti', 'utf8').trim() : '1';
+    const r = await inRootfs(['-t', '--security-opt', 'seccomp=unconfined'], ['/probe', 'tiocsti']);
+    // Linux >= 6.2 with legacy_tiocsti=0 refuses it to all but CAP_SYS_ADMIN (EIO); older kernels allow it.
+    expect(r.stdout.trim()).toBe(legacy === '0' ? 'tiocsti: EIO' : 'tiocsti: ok');
+  });
+
+  test('seccomp=FILE: a profile in Docker\'s format, its own errno; inspect names it', async () => {
+    const file = profile('deny-mkdir.json', {
+      defaultAction: 'SCMP_ACT_ALLOW',
+      architectures: ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86', 'SCMP_ARCH_X32'],
+      syscalls: [{ names: ['mkdir', 'mkdirat'], action: 'SCMP_ACT_ERRNO', errnoRet: 13 }],
+    });
+    const r = await inRootfs(['--security-opt', `seccomp=${file}`], ['sh', '-c', 'mkdir /tmp/d; grep ^Seccomp: /proc/self/status; /probe keyctl']);
+    expect(r.stderr).toMatch(/mkdir: can't create directory '\/tmp\/d': Permission denied/);
+    expect(status(r.stdout, 'Seccomp')).toBe('2');
+    expect(r.stdout).toMatch(/^keyctl: ok$/m);
+    const name = `seccomp-file-${mode.name}`;
+    expect((await runSkiff(mode, ['create', '--name', name, '--security-opt', `seccomp=${file}`, '--rootfs', rootfs, 'true'])).code).toBe(0);
+    const inspect = await runSkiff(mode, ['inspect', '-f', '{{.SeccompProfile}} {{json .HostConfig.SecurityOpt}}', name]);
+    expect(inspect.stdout).toBe(`${file} ["seccomp=${file}"]\n`);
+    await runSkiff(mode, ['rm', name]);
+  });
+
+  test.each([
+    ['an unknown system call', { defaultAction: 'SCMP_ACT_ERRNO', syscalls: [{ names: ['read', 'mkdirr'], action: 'SCMP_ACT_ALLOW' }] }, 'syscalls[0].names[1]: unknown system call "mkdirr"'],
+    ['an unknown action', { defaultAction: 'SCMP_ACT_ERRNO', syscalls: [{ names: ['read'], action: 'SCMP_ACT_PERMIT' }] }, 'syscalls[0].action: unknown action "SCMP_ACT_PERMIT"'],
+    ['not JSON', '{"defaultAction": ', 'not valid JSON'],
+  ])('seccomp=FILE with %s: one line, exit 125, nothing created', async (_what, json, message) => {
+    const file = profile(`bad-${_what.replace(/\W/g, '')}.json`, json);
+    const r = await runSkiff(mode, ['run', '--name', 'never', '--security-opt', `seccomp=${file}`, '--rootfs', rootfs, 'true']);
+    expect(r.code).toBe(125);
+    expect(r.stderr.startsWith(`skiff: seccomp profile ${file}: ${message}`), r.stderr).toBe(true);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect((await runSkiff(mode, ['ps', '-a', '--filter', 'name=never', '-q'])).stdout).toBe('');
+  });
+
+  test('a missing profile file and a bad --security-opt are one line each', async () => {
+    const missing = await inRootfs(['--security-opt', 'seccomp=/nonexistent.json'], ['true']);
+    expect(missing.stderr).toBe('skiff: cannot read seccomp profile /nonexistent.json: no such file\n');
+    expect(missing.code).toBe(125);
+    const bad = await inRootfs(['--security-opt', 'label=type:spc_t'], ['true']);
+    expect(bad.stderr).toBe('skiff: invalid --security-opt "label=type:spc_t": skiff applies no SELinux labels, so only label=disable is accepted\n');
+    const cap = await inRootfs(['--cap-add', 'SYS_ADMINN'], ['true']);
+    expect(cap.stderr).toBe('skiff: --cap-add: unknown capability "SYS_ADMINN" (see capabilities(7); ALL means every one)\n');
+    expect(cap.code).toBe(125);
+    expect((await inRootfs(['--security-opt', 'label=disable', '--security-opt', 'apparmor=unconfined'], ['true'])).code).toBe(0);
+  });
+
+  test('--cap-drop ALL leaves CapEff (and every set) empty; the filter then also refuses chroot', async () => {
+    const r = await inRootfs(['--cap-drop', 'ALL'], ['sh', '-c', 'grep ^Cap /proc/self/status; chroot / true; echo chroot=$?']);
+    for (const set of ['CapInh', 'CapPrm', 'CapEff', 'CapBnd', 'CapAmb']) expect(status(r.stdout, set), set).toBe('0000000000000000');
+    expect(r.stdout).toMatch(/chroot=1/);
+  });
+
+  test('--cap-add SYS_ADMIN opens what it gates in the filter too: mount works', async () => {
+    const r = await inRootfs(['--cap-add', 'sys_admin', '--cap-drop', 'CAP_NET_RAW'], ['sh', '-c', 'grep ^CapEff /proc/self/status; mount -t tmpfs t /tmp && echo mounted']);
+    const eff = BigInt(`0x${status(r.stdout, 'CapEff')}`);
+    expect(eff & (1n << 21n)).toBe(1n << 21n); // CAP_SYS_ADMIN
+    expect(eff & (1n << 13n)).toBe(0n); // CAP_NET_RAW
+    expect(r.stdout).toMatch(/^mounted$/m);
+  });
+
+  test('no-new-privileges=false: the filter still loads (before the change of user), also for a non-root user', async () => {
+    const r = await inRootfs(['--security-opt', 'no-new-privileges=false', '-u', '1000'], ['sh', '-c', 'id -u; grep -E "^(NoNewPrivs|Seccomp):" /proc/self/status; /probe keyctl']);
+    expect(r.stdout).toBe('1000\nNoNewPrivs:\t0\nSeccomp:\t2\nkeyctl: EPERM\n');
+  });
+
+  test('--privileged: every capability of the namespace, no filter, no masked or read-only paths, a writable /sys', async () => {
+    const r = await inRootfs(['--privileged'], ['sh', '-c', 'grep -E "^(CapEff|Seccomp|NoNewPrivs):" /proc/self/status; mount | grep -cE " on /proc/(sys|acpi|scsi|timer_list) "; mount | grep " on /sys "']);
+    const eff = BigInt(`0x${status(r.stdout, 'CapEff')}`);
+    // Root gets what this process may hold; rootless, every capability of its user namespace.
+    expect(eff).toBe(mode.user ? lastCapMask() : hostBoundingSet() & lastCapMask());
+    expect(status(r.stdout, 'Seccomp')).toBe('0');
+    expect(status(r.stdout, 'NoNewPrivs')).toBe('0');
+    expect(r.stdout).toMatch(/^0$/m);
+    expect(r.stdout).toMatch(/ on \/sys type sysfs \(rw,/);
+  });
+
+  // Rootless only: as root, --privileged is the host's root by design.
+  if (mode.user) test('--privileged rootless cannot read a file of the host its user cannot', async () => {
+    // A root-owned 0600 file inside the user's own rootfs: root of the user
+    // namespace holds CAP_DAC_OVERRIDE only over files of IDs it maps.
+    const secret = path.join(rootfs, 'host-secret');
+    writeFileSync(secret, 'host secret\n', { mode: 0o600 });
+    chownSync(secret, 0, 0);
+    const r = await inRootfs(['--privileged'], ['sh', '-c', 'cat /host-secret; echo status=$?']);
+    expect(r.stdout).not.toContain('host secret');
+    expect(r.stdout).toMatch(/status=1/);
+    expect(r.stderr).toMatch(/Permission denied/);
+  });
+
+  test('mask= hides paths, unmask= shows default ones', async () => {
+    const r = await inRootfs(['--security-opt', 'mask=/etc/passwd:/usr', '--security-opt', 'unmask=/proc/sys:/proc/timer_list'], [
+      'sh',
+      '-c',
+      'wc -c < /etc/passwd; ls /usr | wc -l; mount | grep -cE " on /proc/(sys|timer_list) "; mount | grep -c " on /proc/sched_debug "',
+    ]);
+    expect(r.stdout.split('\n').map((l) => l.trim())).toEqual(['0', '0', '0', existsSync('/proc/sched_debug') ? '1' : '0', '']);
+  });
+
+  test('inspect: default and unconfined filters, the capabilities the process keeps, the flags as given', async () => {
+    const name = `caps-${mode.name}`;
+    expect((await runSkiff(mode, ['create', '--name', name, '--cap-drop', 'ALL', '--cap-add', 'NET_BIND_SERVICE', '--rootfs', rootfs, 'true'])).code).toBe(0);
+    const r = await runSkiff(mode, ['inspect', '-f', '{{.SeccompProfile}} {{json .EffectiveCaps}} {{json .HostConfig.CapAdd}} {{json .HostConfig.CapDrop}} {{.HostConfig.Privileged}}', name]);
+    expect(r.stdout).toBe('default ["CAP_NET_BIND_SERVICE"] ["NET_BIND_SERVICE"] ["ALL"] false\n');
+    await runSkiff(mode, ['rm', name]);
+    expect((await runSkiff(mode, ['create', '--name', name, '--privileged', '--rootfs', rootfs, 'true'])).code).toBe(0);
+    const p = await runSkiff(mode, ['inspect', '-f', '{{.SeccompProfile}} {{.HostConfig.Privileged}}', name]);
+    expect(p.stdout).toBe('unconfined true\n');
+    await runSkiff(mode, ['rm', name]);
+  });
 });

@@ -48,6 +48,12 @@ export async function containerRequest(args: ParsedArgs): Promise<ContainerReque
     labels: flagList(args, 'label'),
     stopSignal: flagString(args, 'stop-signal'),
     autoRemove: flagBool(args, 'rm'),
+    security: {
+      capAdd: flagList(args, 'cap-add'),
+      capDrop: flagList(args, 'cap-drop'),
+      privileged: flagBool(args, 'privileged'),
+      securityOpts: flagList(args, 'security-opt'),
+    },
   };
 }
 

@@ -19,4 +19,14 @@ export const CREATE_FLAGS: FlagSpec[] = [
   { name: 'label', short: 'l', type: 'array', describe: 'Set metadata on the container (KEY=VALUE; over the image\'s labels)', placeholder: 'KEY=VALUE' },
   { name: 'stop-signal', type: 'string', describe: "Signal that stops the container (default: the image's StopSignal, else SIGTERM)", placeholder: 'SIGNAL' },
   { name: 'restart', type: 'string', describe: 'Restart policy for a detached container: no, always, on-failure[:N]', placeholder: 'POLICY', default: 'no' },
+  // Security (how-it-works: Security).
+  { name: 'cap-add', type: 'array', describe: 'Add a Linux capability (NET_ADMIN, CAP_NET_ADMIN or ALL)', placeholder: 'CAP' },
+  { name: 'cap-drop', type: 'array', describe: 'Drop a Linux capability (NET_RAW, CAP_NET_RAW or ALL)', placeholder: 'CAP' },
+  { name: 'privileged', type: 'boolean', describe: 'Every capability, no seccomp filter, no masked paths (rootless: all of your user namespace, never more)' },
+  {
+    name: 'security-opt',
+    type: 'array',
+    describe: 'Security options: seccomp=unconfined|FILE, no-new-privileges[=true|false], mask=PATHS, unmask=ALL|PATHS, label=disable',
+    placeholder: 'OPT',
+  },
 ];

@@ -36,4 +36,15 @@ export interface RunOptions {
   binds?: { source: string; destination: string; readonly: boolean }[];
   /** The seccomp filter's rules, resolved for the container's capabilities; absent: unconfined. */
   seccomp?: OciSeccomp;
+  /** For inspect: "default", "unconfined" or a profile file's path. */
+  seccompProfile?: string;
+  /** --privileged: besides what the fields below say, a writable /sys. */
+  privileged?: boolean;
+  /** The bounding set (and root's effective one); default: Docker's. */
+  capabilities?: string[];
+  /** Default: on. */
+  noNewPrivileges?: boolean;
+  /** Default: Docker's lists (defaults.ts). */
+  maskedPaths?: string[];
+  readonlyPaths?: string[];
 }

@@ -22,10 +22,12 @@ export function containerEnvironment(options: Pick<RunOptions, 'env' | 'hostname
 }
 
 function standardMounts(options: RunOptions): OciMount[] {
+  // --privileged gets a writable /sys, as in Docker.
+  const access = options.privileged ? 'rw' : 'ro';
   const sys: OciMount =
     options.network === 'host' && options.idMappings
-      ? { destination: '/sys', type: 'bind', source: '/sys', options: ['rbind', 'nosuid', 'noexec', 'nodev', 'ro'] }
-      : { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', 'ro'] };
+      ? { destination: '/sys', type: 'bind', source: '/sys', options: ['rbind', 'nosuid', 'noexec', 'nodev', access] }
+      : { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', access] };
   return [
     { destination: '/proc', type: 'proc', source: 'proc', options: ['nosuid', 'noexec', 'nodev'] },
     { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'] },
@@ -43,7 +45,7 @@ function numericUser(user: string): { uid: number; gid: number } | undefined {
 }
 
 export function buildRuntimeConfig(options: RunOptions): OciRuntimeConfig {
-  const caps = [...DEFAULT_CAPABILITIES];
+  const caps = [...(options.capabilities ?? DEFAULT_CAPABILITIES)];
   const numeric = numericUser(options.user);
   // Names (and a number without a group) are resolved by the helper against the
   // container's own /etc/passwd after pivot_root: see docs/helper-protocol.md.
@@ -66,7 +68,7 @@ export function buildRuntimeConfig(options: RunOptions): OciRuntimeConfig {
       env: containerEnvironment(options),
       cwd: options.workdir,
       capabilities: { bounding: caps, effective: caps, permitted: caps, inheritable: [], ambient: [] },
-      noNewPrivileges: true,
+      noNewPrivileges: options.noNewPrivileges ?? true,
     },
     root: { path: options.rootfs, readonly: false },
     hostname: options.hostname,
@@ -83,6 +85,7 @@ export function buildRuntimeConfig(options: RunOptions): OciRuntimeConfig {
       'io.skiff.init': String(options.init),
       'io.skiff.stdin': String(options.interactive),
       'io.skiff.network': options.network,
+      ...(options.seccompProfile ? { 'io.skiff.seccomp': options.seccompProfile } : {}),
       // The runtime spec leaves making the root filesystem to the engine: skiff's helper mounts this overlay onto root.path.
       ...(options.overlay ? { 'io.skiff.overlay': JSON.stringify(options.overlay) } : {}),
     },
@@ -91,8 +94,8 @@ export function buildRuntimeConfig(options: RunOptions): OciRuntimeConfig {
       ...(options.idMappings
         ? { uidMappings: options.idMappings.uidMappings, gidMappings: options.idMappings.gidMappings }
         : {}),
-      maskedPaths: [...MASKED_PATHS],
-      readonlyPaths: [...READONLY_PATHS],
+      maskedPaths: [...(options.maskedPaths ?? MASKED_PATHS)],
+      readonlyPaths: [...(options.readonlyPaths ?? READONLY_PATHS)],
       ...(options.seccomp ? { seccomp: options.seccomp } : {}),
     },
   };
