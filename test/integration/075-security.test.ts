@@ -288,10 +288,11 @@ describe.skipIf(noProbe).each(modes())('privileges and --security-opt ($name)', 
   });
 
   test('mask= hides paths, unmask= shows default ones', async () => {
-    const r = await inRootfs(['--security-opt', 'mask=/etc/passwd:/usr', '--security-opt', 'unmask=/proc/sys:/proc/timer_list'], [
+    writeFileSync(path.join(rootfs, 'secret.txt'), 'secret\n');
+    const r = await inRootfs(['--security-opt', 'mask=/secret.txt:/usr', '--security-opt', 'unmask=/proc/sys:/proc/timer_list'], [
       'sh',
       '-c',
-      'wc -c < /etc/passwd; ls /usr | wc -l; mount | grep -cE " on /proc/(sys|timer_list) "; mount | grep -c " on /proc/sched_debug "',
+      'wc -c < /secret.txt; ls /usr | wc -l; mount | grep -cE " on /proc/(sys|timer_list) "; mount | grep -c " on /proc/sched_debug "',
     ]);
     expect(r.stdout.split('\n').map((l) => l.trim())).toEqual(['0', '0', '0', existsSync('/proc/sched_debug') ? '1' : '0', '']);
   });
