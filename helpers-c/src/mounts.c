@@ -1,11 +1,11 @@
 /* The container's filesystem: everything between unshare and pivot_root. */
 #include "mounts.h"
 #include "overlay.h"
+#include "volumes.h"
 #include "report.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -129,110 +129,6 @@ static void readonly_path(const char *abs_path) {
   remount_readonly(path);
 }
 
-/* Opens (O_PATH) a path inside the rootfs (the cwd) as if the rootfs were "/":
- * symlinks in the image resolve within it, never onto the host. */
-static int open_in_rootfs(const char *path, int flags) {
-  struct open_how how = {.flags = (unsigned long long)(flags | O_CLOEXEC), .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
-  return (int)syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof how);
-}
-
-/* Creates `path` (relative to the root) as an empty file or directory, and
- * any missing directory above it, each component opened inside the root. */
-static void create_in_rootfs(const char *path, bool dir) {
-  char prefix[4096];
-  snprintf(prefix, sizeof prefix, "%s", path);
-  int parent = open_in_rootfs(".", O_PATH | O_DIRECTORY);
-  if (parent < 0) die_errno("open the container's root");
-  char *name = prefix;
-  for (;;) {
-    while (*name == '/') name++;
-    char *slash = strchr(name, '/');
-    bool last = slash == NULL || slash[strspn(slash, "/")] == '\0';
-    if (slash) *slash = '\0';
-    if (name[0] != '\0') {
-      int made = last && !dir ? mknodat(parent, name, S_IFREG | 0644, 0) : mkdirat(parent, name, 0755);
-      if (made < 0 && errno != EEXIST) die_errno("create bind destination /%s", path);
-    }
-    if (last) break;
-    /* The next component's parent, resolved from the root again (it may be a link). */
-    int next = open_in_rootfs(prefix, O_PATH | O_DIRECTORY);
-    if (next < 0) die_errno("open /%s, the directory of bind destination /%s", prefix, path);
-    close(parent);
-    parent = next;
-    *slash = '/';
-    name = slash + 1;
-  }
-  close(parent);
-}
-
-/* The directory part of a relative path ("" for a name in the root). */
-static void dir_of(const char *path, char *out, size_t size) {
-  snprintf(out, size, "%s", path);
-  char *slash = strrchr(out, '/');
-  if (slash) *slash = '\0';
-  else out[0] = '\0';
-}
-
-/* Opens (O_PATH) a bind destination as the container will see it: a symlink
- * in the image (several distributions ship /etc/resolv.conf as one) is
- * followed, but only ever inside the root, the way the kernel resolves it
- * for RESOLVE_IN_ROOT; a missing destination, or a link's missing target, is
- * created in the container's own root (its upper layer). */
-static int open_bind_destination(const char *dest, bool dir) {
-  char path[4096];
-  snprintf(path, sizeof path, "%s", dest + 1);
-  for (int links = 0, created = 0;;) {
-    int fd = open_in_rootfs(path, O_PATH | O_NOFOLLOW);
-    if (fd < 0) {
-      if (errno != ENOENT || created++ > 0) die_errno("open bind destination %s", dest);
-      create_in_rootfs(path, dir);
-      continue;
-    }
-    struct stat st;
-    if (fstat(fd, &st) < 0) die_errno("stat bind destination %s", dest);
-    if (!S_ISLNK(st.st_mode)) return fd;
-    if (++links > 40) die(EXIT_SKIFF_FAILED, ELOOP, "bind destination %s", dest);
-    char target[4096];
-    ssize_t n = readlinkat(fd, "", target, sizeof target - 1);
-    if (n < 0) die_errno("readlink bind destination %s", dest);
-    target[n] = '\0';
-    close(fd);
-    char next[sizeof path];
-    if (target[0] == '/') {
-      snprintf(next, sizeof next, "%s", target + strspn(target, "/"));
-    } else {
-      char parent[sizeof path];
-      dir_of(path, parent, sizeof parent);
-      if ((size_t)snprintf(next, sizeof next, "%s%s%s", parent, parent[0] ? "/" : "", target) >= sizeof next)
-        die(EXIT_SKIFF_FAILED, ENAMETOOLONG, "bind destination %s", dest);
-    }
-    snprintf(path, sizeof path, "%s", next[0] ? next : ".");
-  }
-}
-
-/* "SOURCE<TAB>DESTINATION<TAB>rw|ro": the host's SOURCE bound onto DESTINATION
- * in the container, created empty (file or directory, like the source) when
- * missing. */
-static void bind_into_rootfs(const char *entry) {
-  char copy[8192];
-  snprintf(copy, sizeof copy, "%s", entry);
-  char *dest = strchr(copy, '\t');
-  char *mode = dest ? strchr(dest + 1, '\t') : NULL;
-  if (dest == NULL || mode == NULL) die(EXIT_SKIFF_FAILED, 0, "spec: bad bind \"%s\"", entry);
-  *dest++ = '\0';
-  *mode++ = '\0';
-  if (dest[0] != '/') die(EXIT_SKIFF_FAILED, 0, "spec: bind destination \"%s\" must be absolute", dest);
-  struct stat st;
-  if (stat(copy, &st) < 0) die_errno("bind source %s", copy);
-  int target = open_bind_destination(dest, S_ISDIR(st.st_mode));
-  char fd_path[64];
-  snprintf(fd_path, sizeof fd_path, "/proc/self/fd/%d", target);
-  if (mount(copy, fd_path, NULL, MS_BIND, NULL) < 0) die_errno("bind %s onto %s", copy, dest);
-  if (strcmp(mode, "ro") == 0 && mount(NULL, fd_path, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | locked_flags(fd_path), NULL) < 0)
-    die_errno("remount %s read-only", dest);
-  close(target);
-}
-
 static void pivot_into_cwd(void) {
   /* pivot_root(".", ".") stacks the old root on top of the new one; unmounting
    * it leaves the new root alone, without needing a directory for the old. */
@@ -242,8 +138,11 @@ static void pivot_into_cwd(void) {
 }
 
 void mounts_setup_rootfs(const struct container_spec *spec, bool tty_gid_mapped) {
-  /* Nothing mounted here may propagate back to the host. */
-  if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) die_errno("make / private");
+  /* Nothing mounted here may propagate back to the host; a mount that asks
+   * for slave or shared propagation needs the host's mounts to reach it. */
+  volumes_check(spec);
+  bool slave = volumes_need_slave_root(spec);
+  if (mount(NULL, "/", NULL, MS_REC | (slave ? MS_SLAVE : MS_PRIVATE), NULL) < 0) die_errno("make / %s", slave ? "rslave" : "private");
   struct stat st;
   if (stat(spec->rootfs, &st) < 0) die_errno("root filesystem %s", spec->rootfs);
   if (!S_ISDIR(st.st_mode)) die(EXIT_SKIFF_FAILED, 0, "root filesystem %s is not a directory", spec->rootfs);
@@ -258,8 +157,13 @@ void mounts_setup_rootfs(const struct container_spec *spec, bool tty_gid_mapped)
   mount_proc();
   mount_sys(spec);
   mount_dev(spec, tty_gid_mapped);
-  for (size_t i = 0; i < spec->binds.len; i++) bind_into_rootfs(spec->binds.items[i]);
+  int root = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (root < 0) die_errno("open the root filesystem %s", spec->rootfs);
+  volumes_mount_all(spec, root);
+  close(root);
   for (size_t i = 0; i < spec->masked.len; i++) mask_path(spec->masked.items[i]);
   for (size_t i = 0; i < spec->readonly.len; i++) readonly_path(spec->readonly.items[i]);
+  /* --read-only: last, once every mount target exists; the mounts stay as they are. */
+  if (spec->rootfs_readonly) remount_readonly(".");
   pivot_into_cwd();
 }

@@ -3,7 +3,7 @@
  *
  * Spec (TypeScript -> helper), on fd 3 until EOF: NUL-terminated "key=value"
  * strings. Keys that may repeat: arg, env, uidmap, gidmap, masked, readonly,
- * lowerdir, bind.
+ * lowerdir, mount.
  *
  * Reports (helper -> TypeScript), on the same fd 3 (a socket): one line each,
  * fields separated by TAB, tabs and newlines in text replaced by spaces:
@@ -74,9 +74,12 @@ struct container_spec {
   struct string_list readonly;
   /* An overlay root filesystem: mounted onto rootfs when lowerdirs is non-empty. */
   struct string_list lowerdirs; /* uppermost first */
-  struct string_list binds;     /* "SOURCE<TAB>DESTINATION<TAB>rw|ro": files or dirs bound into the rootfs */
+
   const char *upperdir;
   const char *workdir;
+  /* Storage (issue 11; volumes.h): the container's own mounts, and --read-only. */
+  struct string_list mounts; /* "TYPE<TAB>SOURCE<TAB>DESTINATION<TAB>FLAGS<TAB>DATA" */
+  bool rootfs_readonly;
   /* Detached (run -d): the helper becomes the container's monitor. */
   bool detach;
   const char *log_path;     /* the container's log, k8s-file format */

@@ -78,7 +78,6 @@ static void apply(struct container_spec *spec, char *entry) {
   else if (strcmp(key, "masked") == 0) list_push(&spec->masked, value);
   else if (strcmp(key, "readonly") == 0) list_push(&spec->readonly, value);
   else if (strcmp(key, "lowerdir") == 0) list_push(&spec->lowerdirs, value);
-  else if (strcmp(key, "bind") == 0) list_push(&spec->binds, value);
   else if (strcmp(key, "upperdir") == 0) spec->upperdir = value;
   else if (strcmp(key, "workdir") == 0) spec->workdir = value;
   else if (strcmp(key, "detach") == 0) spec->detach = parse_bool(key, value);
@@ -101,6 +100,9 @@ static void apply(struct container_spec *spec, char *entry) {
   else if (strcmp(key, "cp_archive") == 0) spec->cp_archive = parse_bool(key, value);
   else if (strcmp(key, "cp_follow") == 0) spec->cp_follow = parse_bool(key, value);
   else if (strcmp(key, "cp_setid") == 0) spec->cp_setid = parse_bool(key, value);
+  /* Storage (issue 11): volumes.h. */
+  else if (strcmp(key, "mount") == 0) list_push(&spec->mounts, value);
+  else if (strcmp(key, "rootfs_readonly") == 0) spec->rootfs_readonly = parse_bool(key, value);
   else die(EXIT_SKIFF_FAILED, 0, "spec: unknown key \"%s\"", key);
 }
 

@@ -39,8 +39,12 @@ static const char *file_kind(mode_t mode) {
  * inside the root, and anything but a regular file of sane size (a FIFO
  * would block the start forever, a link to /dev/zero never end) is refused
  * before it is opened for reading. */
+/* The container's root: "/" after pivot_root, else (user_resolve_in) a
+ * directory fd that is the root to be. */
+static int account_root = -1;
+
 static FILE *open_account_file(const char *abs_path) {
-  int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  int root = account_root >= 0 ? fcntl(account_root, F_DUPFD_CLOEXEC, 3) : open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (root < 0) die_errno("open the container's root");
   int probe = open_beneath_root(root, abs_path + 1, O_PATH);
   if (probe < 0) {
@@ -197,4 +201,10 @@ void user_resolve(const char *spec, struct resolved_user *out) {
     out->gid = (gid_t)gid;
   }
   add_primary_group(out);
+}
+
+void user_resolve_in(int root, const char *spec, struct resolved_user *out) {
+  account_root = root;
+  user_resolve(spec, out);
+  account_root = -1;
 }

@@ -19,4 +19,8 @@ struct resolved_user {
  * Reports an unknown name and exits 125. */
 void user_resolve(const char *spec, struct resolved_user *out);
 
+/* The same, before pivot_root: the files are read below the directory fd
+ * `root`, resolved inside it (for :U, which needs the user before mounting). */
+void user_resolve_in(int root, const char *spec, struct resolved_user *out);
+
 #endif

@@ -14,8 +14,6 @@ import { precompiledSeccompProgram } from '../oci/seccomp/default.js';
 
 export const HELPER_PROTOCOL_VERSION = 1;
 
-/** Mounts in config.json that the helper sets up on its own (mounts.c). */
-const HELPER_MOUNTS = new Set(['/proc', '/sys', '/dev', '/dev/pts', '/dev/shm', '/dev/mqueue']);
 
 /** Where the helper should be: $SKIFF_HELPER, else helpers-c/ in the install. Does not check it exists. */
 export function expectedHelperPath(): { path: string; fromEnv: boolean } {
@@ -85,11 +83,45 @@ export function helperSpecEntries(config: OciRuntimeConfig): string[] {
   for (const path of config.linux.readonlyPaths) entries.push(`readonly=${path}`);
   if (config.linux.cgroupsPath) entries.push(`cgroup=${config.linux.cgroupsPath}`);
   entries.push(...overlayEntries(config));
+  entries.push(...storageEntries(config));
+  return entries;
+}
+
+// --- Storage (issue 11): the container's own mounts, made by helpers-c/src/volumes.c.
+
+/** Mounts in config.json that the helper makes on its own (mounts.c), by destination and source. */
+const HELPER_MOUNTS: Record<string, readonly string[]> = {
+  '/proc': ['proc'],
+  '/sys': ['sysfs', '/sys'],
+  '/dev': ['tmpfs'],
+  '/dev/pts': ['devpts'],
+  '/dev/shm': ['shm'],
+  '/dev/mqueue': ['mqueue'],
+};
+
+/** Mount options the helper takes as flags (volumes.h); the rest are the file system's own data. */
+const MOUNT_FLAG_WORDS = new Set([
+  'bind', 'rbind', 'ro', 'rw', 'suid', 'nosuid', 'dev', 'nodev', 'exec', 'noexec',
+  'noatime', 'relatime', 'strictatime', 'nodiratime',
+  'private', 'rprivate', 'slave', 'rslave', 'shared', 'rshared', 'unbindable', 'runbindable',
+  'copyup', 'tmpcopyup', 'chown', 'idmap',
+]);
+
+function isFlagWord(option: string): boolean {
+  return MOUNT_FLAG_WORDS.has(option) || option.startsWith('idmap=') || option.startsWith('subpath=');
+}
+
+/** `mount=TYPE<TAB>SOURCE<TAB>DESTINATION<TAB>FLAGS<TAB>DATA` for each mount the helper does not make itself; `rootfs_readonly`. */
+function storageEntries(config: OciRuntimeConfig): string[] {
+  const entries: string[] = [];
   for (const m of config.mounts) {
-    // The helper makes /proc, /sys and /dev itself; other binds are the container's own.
-    if (m.type !== 'bind' || !m.source || HELPER_MOUNTS.has(m.destination)) continue;
-    entries.push(`bind=${m.source}\t${m.destination}\t${m.options?.includes('ro') ? 'ro' : 'rw'}`);
+    if (HELPER_MOUNTS[m.destination]?.includes(m.source ?? '')) continue;
+    const options = m.options ?? [];
+    const fields = [m.type ?? 'bind', m.source ?? '', m.destination, options.filter(isFlagWord).join(','), options.filter((o) => !isFlagWord(o)).join(',')];
+    if (fields.some((f) => /[\t\n]/.test(f))) throw new SkiffError(`cannot mount ${m.source} on ${m.destination}: a path or option contains a tab or a newline`);
+    entries.push(`mount=${fields.join('\t')}`);
   }
+  if (config.root.readonly) entries.push('rootfs_readonly=1');
   return entries;
 }
 

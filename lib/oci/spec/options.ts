@@ -1,6 +1,6 @@
 // What the user asked for, validated, between the flags and config.json
 // (as Podman's specgen). Everything here is plain data.
-import type { OciIdMapping } from '../runtime-spec.js';
+import type { OciIdMapping, OciMount } from '../runtime-spec.js';
 import type { OciSeccomp } from '../seccomp/compile.js';
 
 /** A user namespace's maps (host/subids.ts reads them from /etc/subuid and /etc/subgid). */
@@ -47,4 +47,14 @@ export interface RunOptions {
   /** Default: Docker's lists (defaults.ts). */
   maskedPaths?: string[];
   readonlyPaths?: string[];
+  /** Volumes, binds, tmpfs (issue 11). */
+  storage?: StorageOptions;
+}
+
+// --- Storage (issue 11): mounts resolved on the host, in the order they are made.
+export interface StorageOptions {
+  /** -v, --mount, --tmpfs, volumes: config.json mounts, sources resolved (lib/containers/mounts.ts). */
+  mounts: OciMount[];
+  /** --read-only: the root filesystem is mounted read-only (after every mount target exists). */
+  readonlyRootfs: boolean;
 }

@@ -38,6 +38,29 @@ function standardMounts(options: RunOptions): OciMount[] {
   ];
 }
 
+/** Path components of a clean absolute path: Docker mounts parents before what lies below them. */
+function depth(destination: string): number {
+  return destination.split('/').length;
+}
+
+/**
+ * The standard mounts, then the container's own: its /etc files and its
+ * storage (a mount the user gives at the same destination wins), parents
+ * before what lies below them, in the order given otherwise.
+ */
+function containerMounts(options: RunOptions): OciMount[] {
+  const storage = options.storage?.mounts ?? [];
+  const taken = new Set(storage.map((m) => m.destination));
+  const own: OciMount[] = [
+    ...(options.binds ?? [])
+      .filter((b) => !taken.has(b.destination))
+      .map((b) => ({ destination: b.destination, type: 'bind', source: b.source, options: ['bind', b.readonly ? 'ro' : 'rw'] })),
+    ...storage,
+  ];
+  const standard = standardMounts(options).filter((m) => !taken.has(m.destination));
+  return [...standard, ...own.map((m, i) => ({ m, i })).sort((a, b) => depth(a.m.destination) - depth(b.m.destination) || a.i - b.i).map((x) => x.m)];
+}
+
 function numericUser(user: string): { uid: number; gid: number } | undefined {
   const m = /^(\d+)(?::(\d+))?$/.exec(user);
   if (!m) return undefined;
@@ -70,17 +93,9 @@ export function buildRuntimeConfig(options: RunOptions): OciRuntimeConfig {
       capabilities: { bounding: caps, effective: caps, permitted: caps, inheritable: [], ambient: [] },
       noNewPrivileges: options.noNewPrivileges ?? true,
     },
-    root: { path: options.rootfs, readonly: false },
+    root: { path: options.rootfs, readonly: options.storage?.readonlyRootfs ?? false },
     hostname: options.hostname,
-    mounts: [
-      ...standardMounts(options),
-      ...(options.binds ?? []).map((b) => ({
-        destination: b.destination,
-        type: 'bind',
-        source: b.source,
-        options: ['bind', b.readonly ? 'ro' : 'rw'],
-      })),
-    ],
+    mounts: containerMounts(options),
     annotations: {
       'io.skiff.init': String(options.init),
       'io.skiff.stdin': String(options.interactive),
