@@ -30,6 +30,7 @@ export const COMMANDS: CommandEntry[] = [
   { name: 'inspect', summary: 'Display detailed information on one or more images', load: () => import('./commands/inspect.js') },
   { name: 'history', summary: 'Show the history of an image', load: () => import('./commands/history.js') },
   { name: 'image', summary: 'Manage images', load: () => import('./commands/image.js') },
+  { name: 'volume', summary: 'Manage volumes', load: () => import('./commands/volume.js') },
   { name: 'login', summary: 'Log in to a container registry', load: () => import('./commands/login.js') },
   { name: 'logout', summary: 'Log out from a container registry', load: () => import('./commands/logout.js') },
   { name: 'info', summary: 'Display information about the host and skiff', load: () => import('./commands/info.js') },

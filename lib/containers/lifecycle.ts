@@ -10,6 +10,8 @@ import { attachSocketPath, connectAttach } from './attach.js';
 import { parseSignal } from './signals.js';
 import { createCgroup, setFrozen } from '../cgroups/container.js';
 import { containerState, type ContainerState } from './state.js';
+import { removeAnonymousVolumes, volumesOf } from './volume-users.js';
+import { getVolume } from '../volumes/store.js';
 import {
   clearRunState,
   containerDir,
@@ -38,6 +40,7 @@ export async function startContainer(record: ContainerRecord, opts: { attach?: b
   }
   const config = readConfig(record.Id);
   if (!config) throw new SkiffError(`container ${record.Id} has no config.json: remove it and create it again`);
+  checkVolumesPresent(record);
   clearRunState(record.Id);
   if (record.Cgroup) createCgroup(record.Cgroup);
   const dir = containerDir(record.Id);
@@ -50,7 +53,7 @@ export async function startContainer(record: ContainerRecord, opts: { attach?: b
     attachSocket: attachSocketPath(record.Id),
     restart: { name: (policy.Name || 'no') as 'no' | 'always' | 'on-failure', max: policy.MaximumRetryCount },
     // --rm: the monitor runs `skiff rm` when the container is gone for good.
-    onExit: record.HostConfig.AutoRemove ? [process.execPath, '--', path.join(installRoot(), 'bin/skiff'), 'rm', '--force', record.Id] : [],
+    onExit: record.HostConfig.AutoRemove ? [process.execPath, '--', path.join(installRoot(), 'bin/skiff'), 'rm', '--force', '--volumes', record.Id] : [],
   });
   if (!opts.attach) {
     await started;
@@ -58,6 +61,13 @@ export async function startContainer(record: ContainerRecord, opts: { attach?: b
   }
   const [sock] = await Promise.all([connectAttach(attachSocketPath(record.Id)), started]);
   return sock;
+}
+
+/** A volume removed with `volume rm -f` under a stopped container: one clear line, not the helper's ENOENT. */
+function checkVolumesPresent(record: ContainerRecord): void {
+  for (const name of volumesOf(record)) {
+    if (!getVolume(name)) throw new SkiffError(`cannot start ${record.Name}: its volume ${name} was removed; make it again with 'skiff volume create ${name}'`);
+  }
 }
 
 /** Waits until the container is not running; false on timeout. */
@@ -96,7 +106,8 @@ export async function stopContainer(record: ContainerRecord, timeoutSec: number)
   if (!(await waitStopped(record, 10_000))) throw new SkiffError(`container ${record.Id} did not stop after SIGKILL`);
 }
 
-export async function removeContainer(record: ContainerRecord, force: boolean): Promise<void> {
+/** rm: the container's files; with `volumes` (rm -v), its anonymous volumes too. */
+export async function removeContainer(record: ContainerRecord, force: boolean, volumes = false): Promise<void> {
   const state = containerState(record);
   if (state.Running) {
     if (!force) {
@@ -109,6 +120,7 @@ export async function removeContainer(record: ContainerRecord, force: boolean): 
     await stopContainer(record, 0);
   }
   await removeContainerFiles(record);
+  if (volumes) await removeAnonymousVolumes(record);
 }
 
 /** Blocks until the container exits; resolves to its exit code. */

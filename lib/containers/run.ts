@@ -9,7 +9,7 @@ import { resolveEnvironment } from '../oci/spec/env.js';
 import type { NetworkMode, RunOptions } from '../oci/spec/options.js';
 import { buildRuntimeConfig } from '../oci/spec/runtime.js';
 import { newContainerId, shortId } from '../ids.js';
-import { NameInUseError, containerDir, createContainer, logPath, pidFilePath, readPidFile, readRecord, removeContainerFiles, writeExitFile, type ContainerRecord } from './store.js';
+import { NameInUseError, containerDir, createContainer, logPath, pidFilePath, readPidFile, readRecord, removeContainerFiles, resolveContainer, writeExitFile, type ContainerRecord } from './store.js';
 import type { OciRuntimeConfig } from '../oci/runtime-spec.js';
 import { createCgroup, planContainerCgroup } from '../cgroups/container.js';
 import { NAME_PATTERN, randomName } from './names.js';
@@ -18,6 +18,8 @@ import { parseSignal } from './signals.js';
 import type { RunImage } from './image.js';
 import { byCodeUnit } from '../compare.js';
 import { resolveSecurity, type SecurityRequest } from './security.js';
+import { removeVolumes, resolveStorage, type ResolvedStorage, type StorageFlags } from './mounts.js';
+import { removeAnonymousVolumes } from './volume-users.js';
 
 export interface RunRequest {
   /** --rootfs DIR, or else… */
@@ -111,6 +113,8 @@ export interface ContainerRequest extends RunRequest {
   /** --label KEY=VALUE (KEY alone: an empty value). */
   labels: string[];
   stopSignal?: string;
+  /** -v, --mount, --tmpfs, --volumes-from, --read-only (issue 11). */
+  storage?: StorageFlags;
 }
 
 /** The image's labels, then --label's, as Docker merges them. */
@@ -135,6 +139,38 @@ export function parseRestartPolicy(text: string): { Name: string; MaximumRetryCo
   return { Name: m[1]!, MaximumRetryCount: m[2] === undefined ? 0 : Number(m[2]) };
 }
 
+// --- Storage (issue 11)
+
+/** --rm: the container and its anonymous volumes, as Docker removes them. */
+async function removeWithVolumes(record: ContainerRecord): Promise<void> {
+  await removeContainerFiles(record);
+  await removeAnonymousVolumes(record);
+}
+
+function resolveContainerStorage(req: ContainerRequest, options: RunOptions): ResolvedStorage {
+  const flags = req.storage ?? { volumes: [], mounts: [], tmpfs: [], volumesFrom: [], readOnly: false, readOnlyTmpfs: true };
+  return resolveStorage(flags, {
+    imageVolumes: Object.keys(req.image?.config.config?.Volumes ?? {}),
+    rootless: options.idMappings !== null,
+    userns: options.idMappings !== null,
+    subIds: options.idMappings !== null && !options.idMappings.single,
+    cwd: process.cwd(),
+    mountsOf: (ref) => resolveContainer(ref).Mounts ?? [],
+  });
+}
+
+/** The storage flags as Docker's inspect shows them (HostConfig). */
+function storageHostConfig(flags: StorageFlags | undefined): Partial<ContainerRecord['HostConfig']> {
+  if (!flags) return {};
+  const tmpfs = Object.fromEntries(flags.tmpfs.map((t) => [t.split(':')[0]!, t.includes(':') ? t.slice(t.indexOf(':') + 1) : '']));
+  return {
+    ...(flags.volumes.length ? { Binds: flags.volumes } : {}),
+    ...(flags.tmpfs.length ? { Tmpfs: tmpfs } : {}),
+    ...(flags.readOnly ? { ReadonlyRootfs: true } : {}),
+    ...(flags.volumesFrom.length ? { VolumesFrom: flags.volumesFrom } : {}),
+  };
+}
+
 /** create (and run -d): the container's record and config.json, stored; not started. */
 export async function createContainerFromRequest(req: ContainerRequest): Promise<ContainerRecord> {
   return (await prepareContainer(req)).record;
@@ -149,7 +185,7 @@ export async function createContainerFromRequest(req: ContainerRequest): Promise
 async function reclaimLeftoverName(ownerId: string | undefined): Promise<boolean> {
   const owner = ownerId ? readRecord(ownerId) : undefined;
   if (!owner?.HostConfig.AutoRemove || containerState(owner).Status !== 'exited') return false;
-  await removeContainerFiles(owner);
+  await removeWithVolumes(owner);
   return true;
 }
 
@@ -206,6 +242,9 @@ async function prepareContainer(req: ContainerRequest): Promise<{ record: Contai
   const imageConfig = req.image?.config.config;
   const stopSignal = req.stopSignal ?? imageConfig?.StopSignal ?? 'SIGTERM';
   parseSignal(stopSignal); // a bad one fails now, not at the first stop
+  // Last of the checks: it makes -v's missing directories and the volumes.
+  const storage = resolveContainerStorage(req, options);
+  options.storage = storage.storage;
   const config = buildRuntimeConfig(options);
   const plan = planContainerCgroup(options.id);
   if (plan.cgroup) config.linux.cgroupsPath = plan.cgroup.dir;
@@ -229,11 +268,12 @@ async function prepareContainer(req: ContainerRequest): Promise<{ record: Contai
       OpenStdin: options.interactive,
       StopSignal: stopSignal,
       Labels: containerLabels(imageConfig?.Labels, req.labels),
-      // Recorded from the image, as Docker does; skiff publishes no ports and makes no volumes yet.
+      // Recorded from the image, as Docker does (its VOLUMEs are the container's anonymous volumes, see Mounts).
       ...(imageConfig?.ExposedPorts ? { ExposedPorts: imageConfig.ExposedPorts } : {}),
       ...(imageConfig?.Volumes ? { Volumes: imageConfig.Volumes } : {}),
     },
     ...(plan.cgroup ? { Cgroup: plan.cgroup } : {}),
+    ...(storage.mountPoints.length > 0 ? { Mounts: storage.mountPoints } : {}),
     HostConfig: {
       AutoRemove: req.autoRemove,
       NetworkMode: options.network,
@@ -244,6 +284,7 @@ async function prepareContainer(req: ContainerRequest): Promise<{ record: Contai
       CapAdd: securityFlags.capAdd.length > 0 ? securityFlags.capAdd : null,
       CapDrop: securityFlags.capDrop.length > 0 ? securityFlags.capDrop : null,
       SecurityOpt: securityFlags.securityOpts.length > 0 ? securityFlags.securityOpts : null,
+      ...storageHostConfig(req.storage),
     },
   };
   // A generated name may already be taken (there are ~3,400): draw again, as
@@ -253,9 +294,15 @@ async function prepareContainer(req: ContainerRequest): Promise<{ record: Contai
       createContainer(record, config, { dirs, files });
       break;
     } catch (err) {
-      if (!(err instanceof NameInUseError) || attempt >= 20) throw err;
+      if (!(err instanceof NameInUseError) || attempt >= 20) {
+        await removeVolumes(storage.created);
+        throw err;
+      }
       if (req.name !== undefined) {
-        if (attempt > 0 || !(await reclaimLeftoverName(err.ownerId))) throw err;
+        if (attempt > 0 || !(await reclaimLeftoverName(err.ownerId))) {
+          await removeVolumes(storage.created);
+          throw err;
+        }
         continue;
       }
       record.Name = attempt < 10 ? randomName() : `${randomName()}${attempt}`;
@@ -283,14 +330,14 @@ export async function runContainer(req: ContainerRequest): Promise<number> {
       ...(record.HostConfig.AutoRemove ? {} : { log: logPath(record.Id) }),
     });
   } catch (err) {
-    if (record.HostConfig.AutoRemove) await removeContainerFiles(record);
+    if (record.HostConfig.AutoRemove) await removeWithVolumes(record);
     throw err;
   }
   const { exitCode, report } = result;
   for (const w of report.warnings) process.stderr.write(`skiff: warning: ${w}\n`);
   const failure = report.errors[0];
   const finalCode = failure ? failure.exitCode : exitCode;
-  if (record.HostConfig.AutoRemove) await removeContainerFiles(record);
+  if (record.HostConfig.AutoRemove) await removeWithVolumes(record);
   else writeExitFile(record.Id, { ExitCode: finalCode, StartedAt: readPidFile(record.Id)?.StartedAt ?? '', FinishedAt: new Date().toISOString(), RestartCount: 0 });
   if (failure) throw new SkiffError(failure.message, failure.exitCode);
   return exitCode;

@@ -13,6 +13,7 @@ import { EXIT_SKIFF_FAILED, SkiffError, errnoCode } from '../errors.js';
 import { currentStoreLocations } from '../store/paths.js';
 import type { OciRuntimeConfig } from '../oci/runtime-spec.js';
 import { removeCgroup, type ContainerCgroup } from '../cgroups/container.js';
+import type { MountPoint } from './mounts.js';
 
 export interface ContainerRecord {
   Id: string;
@@ -44,6 +45,8 @@ export interface ContainerRecord {
   };
   /** Its own cgroup, when the host gives one (root, or a delegated v2 subtree). */
   Cgroup?: ContainerCgroup;
+  /** Docker's inspect "Mounts": its binds, volumes and tmpfs (issue 11). */
+  Mounts?: MountPoint[];
   HostConfig: {
     AutoRemove: boolean;
     NetworkMode: string;
@@ -53,6 +56,11 @@ export interface ContainerRecord {
     CapAdd?: string[] | null;
     CapDrop?: string[] | null;
     SecurityOpt?: string[] | null;
+    // --- Storage (issue 11): the flags as given.
+    Binds?: string[];
+    Tmpfs?: Record<string, string>;
+    ReadonlyRootfs?: boolean;
+    VolumesFrom?: string[];
   };
 }
 

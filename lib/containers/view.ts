@@ -27,6 +27,14 @@ function quoteCommand(record: ContainerRecord, noTrunc: boolean): string {
   return `"${shown}"`;
 }
 
+/** ps's MOUNTS: volume names, else sources, as Docker's (truncated there to 15 characters without --no-trunc). */
+function mountsColumn(record: ContainerRecord): string {
+  return (record.Mounts ?? [])
+    .filter((m) => m.Type !== 'tmpfs')
+    .map((m) => m.Name ?? m.Source)
+    .join(',');
+}
+
 export function psRow(record: ContainerRecord, state: ContainerState, noTrunc: boolean, now = Date.now()): PsRow {
   return {
     ID: noTrunc ? record.Id : record.Id.slice(0, 12),
@@ -39,7 +47,7 @@ export function psRow(record: ContainerRecord, state: ContainerState, noTrunc: b
     Ports: '',
     Names: record.Name,
     Labels: Object.entries(record.Config.Labels).map(([k, v]) => `${k}=${v}`).join(','),
-    Mounts: '',
+    Mounts: mountsColumn(record),
     Networks: record.HostConfig.NetworkMode,
     Size: '',
   };
@@ -77,7 +85,7 @@ export function inspectView(record: ContainerRecord, state: ContainerState) {
     SeccompProfile: config ? (config.annotations['io.skiff.seccomp'] ?? (config.linux.seccomp ? 'default' : 'unconfined')) : '',
     HostConfig: record.HostConfig,
     Config: { ...record.Config, Image: record.Image },
-    Mounts: [],
+    Mounts: record.Mounts ?? [],
     NetworkSettings: { Networks: { [record.HostConfig.NetworkMode]: {} }, Ports: {} },
     OCIConfig: config,
   };

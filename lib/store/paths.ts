@@ -10,6 +10,7 @@
 //     layers/<diffID-hex>/layer.json
 //     images/<config-hex>.json    one record per image; the image id is its config digest (images.ts)
 //     names/<sha256(name)>.json   "registry/repo:tag" or "registry/repo@digest" → image id (names.ts)
+//     volumes/                    named and anonymous volumes: lib/volumes owns what is below
 import { homedir } from 'node:os';
 import path from 'node:path';
 import { readFileSync } from 'node:fs';
@@ -81,6 +82,8 @@ export interface StorePaths {
   layers: string;
   images: string;
   names: string;
+  /** lib/volumes' directory. */
+  volumes: string;
 }
 
 export function storePaths(root: string): StorePaths {
@@ -92,5 +95,6 @@ export function storePaths(root: string): StorePaths {
     layers: path.join(root, 'layers'),
     images: path.join(root, 'images'),
     names: path.join(root, 'names'),
+    volumes: path.join(root, 'volumes'),
   };
 }

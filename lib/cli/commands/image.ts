@@ -1,13 +1,13 @@
 // `skiff image SUBCOMMAND`: Docker's management command for images,
 // dispatching to the same modules as the top-level commands. `image prune`
 // lives here, having no top-level twin.
-import { readSync } from 'node:fs';
 import type { CommandSpec, ParsedArgs } from '../args.js';
 import { runSubcommand, type SubcommandTable } from '../subcommands.js';
 import { flagBool } from '../args.js';
 import { SkiffError } from '../../errors.js';
 import { humanSize } from '../../humanize.js';
 import { inStoreNamespace, reexecInUserNamespace } from '../../namespaces/userns.js';
+import { confirm } from '../confirm.js';
 
 export const pruneSpec: CommandSpec = {
   name: 'image prune',
@@ -20,25 +20,6 @@ export const pruneSpec: CommandSpec = {
     { name: 'force', short: 'f', type: 'boolean', describe: 'Do not prompt for confirmation' },
   ],
 };
-
-/** Docker's confirmation: one line from stdin, "y" or "Y" to go on. */
-function confirm(question: string): boolean {
-  process.stderr.write(`${question} [y/N] `);
-  const buf = Buffer.alloc(1);
-  let answer = '';
-  for (;;) {
-    let n = 0;
-    try {
-      n = readSync(0, buf, 0, 1, null);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'EAGAIN') continue;
-      break;
-    }
-    if (n === 0 || buf[0] === 0x0a) break;
-    answer += String.fromCharCode(buf[0]!);
-  }
-  return /^\s*y(es)?\s*$/i.test(answer);
-}
 
 export async function runPrune(args: ParsedArgs): Promise<number> {
   if (!inStoreNamespace()) return reexecInUserNamespace(process.argv.slice(2));

@@ -12,7 +12,7 @@ export const spec: CommandSpec = {
   positionals: 'interspersed',
   flags: [
     { name: 'force', short: 'f', type: 'boolean', describe: 'Kill a running container (SIGKILL at once, as Docker) and remove it' },
-    { name: 'volumes', short: 'v', type: 'boolean', describe: 'Remove anonymous volumes too (skiff containers have none yet)' },
+    { name: 'volumes', short: 'v', type: 'boolean', describe: 'Remove the container\'s anonymous volumes too (named volumes stay)' },
     { name: 'all', short: 'a', type: 'boolean', describe: 'Remove all containers (Podman)' },
     { name: 'ignore', short: 'i', type: 'boolean', describe: 'Ignore errors when a container does not exist (Podman)' },
     { name: 'time', short: 't', type: 'string', describe: 'Seconds to wait for a stop before SIGKILL with --force (Podman; default 0)', placeholder: 'SECONDS' },
@@ -37,7 +37,7 @@ export async function run(args: ParsedArgs): Promise<number> {
       throw err;
     }
     if (force && grace > 0) await stopContainer(record, grace);
-    await removeContainer(record, force);
+    await removeContainer(record, force, flagBool(args, 'volumes'));
     return flagBool(args, 'all') ? record.Id : ref;
   }, removalExitCode);
 }

@@ -54,6 +54,14 @@ export async function containerRequest(args: ParsedArgs): Promise<ContainerReque
       privileged: flagBool(args, 'privileged'),
       securityOpts: flagList(args, 'security-opt'),
     },
+    storage: {
+      volumes: flagList(args, 'volume'),
+      mounts: flagList(args, 'mount'),
+      tmpfs: flagList(args, 'tmpfs'),
+      volumesFrom: flagList(args, 'volumes-from'),
+      readOnly: flagBool(args, 'read-only'),
+      readOnlyTmpfs: args.flags['read-only-tmpfs'] !== false,
+    },
   };
 }
 

@@ -29,4 +29,17 @@ export const CREATE_FLAGS: FlagSpec[] = [
     describe: 'Security options: seccomp=unconfined|FILE, no-new-privileges[=true|false], mask=PATHS, unmask=ALL|PATHS, label=disable',
     placeholder: 'OPT',
   },
+  // --- Storage (issue 11)
+  {
+    name: 'volume',
+    short: 'v',
+    type: 'array',
+    describe: 'Bind a host path or mount a volume: [SOURCE:]DEST[:OPTIONS], OPTIONS ro, rw, z, Z, U, O, nocopy, [no]exec, [no]suid, [no]dev, [r]bind, [r]private|[r]slave|[r]shared, idmap[=…]',
+    placeholder: '[SRC:]DST[:OPTS]',
+  },
+  { name: 'mount', type: 'array', describe: "Attach a mount: type=bind|volume|tmpfs,source=…,target=…[,readonly][,…] (Docker's keys)", placeholder: 'SPEC' },
+  { name: 'tmpfs', type: 'array', describe: 'Mount a tmpfs: DEST[:OPTIONS] (size=, mode=, ro, …)', placeholder: 'DEST[:OPTS]' },
+  { name: 'read-only', type: 'boolean', describe: "Mount the container's root filesystem read-only" },
+  { name: 'read-only-tmpfs', type: 'boolean', default: true, describe: 'With --read-only: writable tmpfs on /tmp, /var/tmp and /run (Podman; true unless =false)' },
+  { name: 'volumes-from', type: 'array', describe: 'Mount the volumes and binds of another container: CONTAINER[:ro|rw]', placeholder: 'CONTAINER' },
 ];

@@ -1,0 +1,31 @@
+// `skiff volume inspect VOLUME...`: Docker's JSON array, or a Go template per volume.
+import type { CommandSpec, ParsedArgs } from '../args.js';
+import { flagString } from '../args.js';
+import { SkiffError } from '../../errors.js';
+
+export const spec: CommandSpec = {
+  name: 'volume inspect',
+  summary: 'Display detailed information on one or more volumes',
+  usage: '[OPTIONS] VOLUME [VOLUME...]',
+  positionals: 'interspersed',
+  minPositionals: 1,
+  flags: [{ name: 'format', short: 'f', type: 'string', describe: "Format the output: 'json' (default) or a Go template such as '{{.Mountpoint}}'", placeholder: 'FORMAT' }],
+};
+
+export async function run(args: ParsedArgs): Promise<number> {
+  const format = flagString(args, 'format');
+  const { parseFormat, executeFormat } = await import('../format.js');
+  const parsed = format !== undefined && format !== 'json' ? parseFormat(format) : undefined;
+  const { getVolume } = await import('../../volumes/store.js');
+  const found: unknown[] = [];
+  const errors: SkiffError[] = [];
+  for (const name of args.positionals) {
+    const volume = getVolume(name);
+    if (volume) found.push(volume);
+    else errors.push(new SkiffError(`no such volume: ${name}`));
+  }
+  if (parsed) process.stdout.write(found.map((v) => `${executeFormat(parsed, v)}\n`).join(''));
+  else process.stdout.write(`${JSON.stringify(found, null, 4)}\n`);
+  for (const err of errors) process.stderr.write(`skiff: ${err.message}\n`);
+  return errors.length > 0 ? errors[0]!.exitCode : 0;
+}
