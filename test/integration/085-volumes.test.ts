@@ -317,7 +317,7 @@ describe.each(modes())('volumes and mounts ($name)', (mode) => {
     expect(await ok(store, ['volume', 'ls', '-q', '--filter', 'dangling=true'])).toBe('v2\n');
     const refused = await store.skiff(['volume', 'rm', 'v1']);
     expect(refused.stderr).toBe(`skiff: remove v1: volume is in use - [${id}]\n`);
-    expect(refused.code).toBe(125);
+    expect(refused.code).toBe(2);
     const pruned = await ok(store, ['volume', 'prune', '-f']);
     expect(pruned).toBe('Total reclaimed space: 0B\n'); // the only anonymous volume is in use
     await ok(store, ['rm', 'user']);
@@ -329,6 +329,7 @@ describe.each(modes())('volumes and mounts ($name)', (mode) => {
     expect(await ok(store, ['volume', 'rm', 'v2'])).toBe('v2\n');
     const gone = await store.skiff(['volume', 'rm', 'v2']);
     expect(gone.stderr).toBe('skiff: no such volume: v2\n');
+    expect(gone.code).toBe(1);
     expect(await ok(store, ['volume', 'rm', '-f', 'v2'])).toBe('');
   });
 
@@ -338,6 +339,7 @@ describe.each(modes())('volumes and mounts ($name)', (mode) => {
     const id = (await ok(store, ['inspect', '--format', '{{.Id}}', 'up'])).trim();
     const r = await store.skiff(['volume', 'rm', '-f', 'busy']);
     expect(r.stderr).toBe(`skiff: remove busy: a running container uses it - [${id}]\n`);
+    expect(r.code).toBe(2);
     await ok(store, ['rm', '-f', 'up']);
     await ok(store, ['create', '--name', 'later', '-v', 'idle:/d', img('busybox'), 'true']);
     expect(await ok(store, ['volume', 'rm', '-f', 'idle'])).toBe('idle\n');

@@ -1,11 +1,11 @@
 // `skiff volume rm [-f] VOLUME...`: refused while a container uses the
 // volume, as Docker's; -f removes one that only stopped containers use
 // (they fail to start until it is made again), never one a running
-// container has mounted.
+// container has mounted. Exit 1 for a missing volume, 2 for one in use (Podman's).
 import type { CommandSpec, ParsedArgs } from '../args.js';
 import { flagBool } from '../args.js';
-import { forEachRef } from '../each.js';
-import { SkiffError } from '../../errors.js';
+import { forEachRef, removalExitCode } from '../each.js';
+import { EXIT_SKIFF_FAILED, SkiffError } from '../../errors.js';
 
 export const spec: CommandSpec = {
   name: 'volume rm',
@@ -25,14 +25,14 @@ export async function run(args: ParsedArgs): Promise<number> {
   return forEachRef(args.positionals, async (name) => {
     if (!getVolume(name)) {
       if (force) return undefined;
-      throw new SkiffError(`no such volume: ${name}`);
+      throw new SkiffError(`no such volume: ${name}`, EXIT_SKIFF_FAILED, 'not-found');
     }
     const using = users.get(name) ?? [];
     if (using.length > 0 && (!force || using.some((u) => u.running))) {
       const why = force ? 'a running container uses it' : 'volume is in use';
-      throw new SkiffError(`remove ${name}: ${why} - [${using.map((u) => u.id).join(', ')}]`);
+      throw new SkiffError(`remove ${name}: ${why} - [${using.map((u) => u.id).join(', ')}]`, EXIT_SKIFF_FAILED, 'conflict');
     }
     await removeVolumeFiles(name);
     return name;
-  });
+  }, removalExitCode);
 }
