@@ -140,7 +140,8 @@ static void switch_user(const struct container_spec *spec, const struct resolved
         "user %u:%u is not mapped in this rootless container: give your user a range in /etc/subuid and "
         "/etc/subgid (see 'skiff doctor')",
         (unsigned)user->uid, (unsigned)user->gid);
-  if (setgroups(user->groups_len, user->groups) < 0) {
+  /* --group-add keep-groups: the caller's own groups stay (Podman's rootless option). */
+  if (!spec->keep_groups && setgroups(user->groups_len, user->groups) < 0) {
     /* setgroups is denied with a single-ID mapping, where the user's own
      * group is the only one that exists anyway. */
     bool only_primary = user->groups_len == 1 && user->groups[0] == user->gid;
@@ -157,6 +158,7 @@ noreturn void container_become_process(const struct container_spec *spec, int sy
 
   struct resolved_user user;
   user_resolve(spec->user, &user);
+  user_add_groups(&spec->group_add, &user);
   char **env = environment_with_home(spec, &user);
   if (create_workdir) make_workdir(spec->cwd);
 

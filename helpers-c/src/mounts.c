@@ -3,6 +3,7 @@
 #include "overlay.h"
 #include "volumes.h"
 #include "report.h"
+#include "sysctl.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -80,7 +81,8 @@ static const char *const device_nodes[] = {"null", "zero", "full", "random", "ur
 
 static void mount_dev(const struct container_spec *spec, bool tty_gid_mapped) {
   make_dir("dev", 0755);
-  do_mount("tmpfs", "dev", "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k");
+  /* nodev, as the root filesystem, unless --privileged as root: its bound device nodes are mounts of their own. */
+  do_mount("tmpfs", "dev", "tmpfs", MS_NOSUID | MS_STRICTATIME | (spec->dev_mknod ? 0 : MS_NODEV), "mode=755,size=65536k");
   /* Device nodes cannot be created in a user namespace: bind the host's. */
   for (size_t i = 0; i < sizeof device_nodes / sizeof device_nodes[0]; i++) {
     char target[64], source[64];
@@ -153,8 +155,14 @@ void mounts_setup_rootfs(const struct container_spec *spec, bool tty_gid_mapped)
   else if (mount(spec->rootfs, spec->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
     die_errno("bind the root filesystem %s", spec->rootfs);
   if (chdir(spec->rootfs) < 0) die_errno("chdir %s", spec->rootfs);
+  /* Device nodes on the root filesystem do not open: as root a container
+   * holds CAP_MKNOD, and without a device cgroup a node it made for the
+   * host's disk would read it. Devices it needs are bound in one by one. */
+  if (mount(NULL, ".", NULL, MS_BIND | MS_REMOUNT | MS_NODEV | locked_flags("."), NULL) < 0)
+    die_errno("remount the root filesystem nodev");
 
   mount_proc();
+  sysctl_apply(spec);
   mount_sys(spec);
   mount_dev(spec, tty_gid_mapped);
   int root = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);

@@ -70,6 +70,10 @@ struct container_spec {
   uint64_t caps; /* the capability set the process keeps */
   struct seccomp_program seccomp; /* installed last before execve; no filter when absent */
   bool sys_rw;                    /* /sys writable (--privileged), else read-only */
+  bool dev_mknod;                 /* /dev without nodev: nodes made there open (--privileged as root) */
+  struct string_list sysctls;     /* "KEY<TAB>VALUE", written under /proc/sys in the container's namespaces */
+  struct string_list group_add;   /* --group-add: group names or numbers, added to the user's groups */
+  bool keep_groups;               /* --group-add keep-groups: no setgroups, the caller's groups stay */
   struct string_list masked;
   struct string_list readonly;
   /* An overlay root filesystem: mounted onto rootfs when lowerdirs is non-empty. */

@@ -75,6 +75,10 @@ static void apply(struct container_spec *spec, char *entry) {
     if (*end != '\0' || errno != 0) die(EXIT_SKIFF_FAILED, 0, "spec: bad caps \"%s\"", value);
   } else if (strcmp(key, "seccomp") == 0) seccomp_parse(value, &spec->seccomp);
   else if (strcmp(key, "sys_rw") == 0) spec->sys_rw = parse_bool(key, value);
+  else if (strcmp(key, "dev_mknod") == 0) spec->dev_mknod = parse_bool(key, value);
+  else if (strcmp(key, "sysctl") == 0) list_push(&spec->sysctls, value);
+  else if (strcmp(key, "group_add") == 0) list_push(&spec->group_add, value);
+  else if (strcmp(key, "keep_groups") == 0) spec->keep_groups = parse_bool(key, value);
   else if (strcmp(key, "masked") == 0) list_push(&spec->masked, value);
   else if (strcmp(key, "readonly") == 0) list_push(&spec->readonly, value);
   else if (strcmp(key, "lowerdir") == 0) list_push(&spec->lowerdirs, value);

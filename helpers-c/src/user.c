@@ -208,3 +208,20 @@ void user_resolve_in(int root, const char *spec, struct resolved_user *out) {
   user_resolve(spec, out);
   account_root = -1;
 }
+
+void user_add_groups(const struct string_list *groups, struct resolved_user *out) {
+  for (size_t i = 0; i < groups->len; i++) {
+    const char *name = groups->items[i];
+    unsigned long gid;
+    if (!parse_id(name, &gid)) {
+      bool found = false;
+      scan_groups(name, &gid, &found, NULL, out);
+      if (!found) die(EXIT_SKIFF_FAILED, 0, "--group-add %s: no such group in the container's /etc/group", name);
+    }
+    bool present = false;
+    for (size_t j = 0; j < out->groups_len; j++) present = present || out->groups[j] == (gid_t)gid;
+    if (present) continue;
+    if (out->groups_len == MAX_SUPPLEMENTARY_GROUPS) die(EXIT_SKIFF_FAILED, 0, "--group-add: more than %d groups", MAX_SUPPLEMENTARY_GROUPS);
+    out->groups[out->groups_len++] = (gid_t)gid;
+  }
+}

@@ -3,6 +3,7 @@
 
 #include <sys/types.h>
 #include <stddef.h>
+#include "protocol.h"
 
 #define MAX_SUPPLEMENTARY_GROUPS 64
 
@@ -22,5 +23,9 @@ void user_resolve(const char *spec, struct resolved_user *out);
 /* The same, before pivot_root: the files are read below the directory fd
  * `root`, resolved inside it (for :U, which needs the user before mounting). */
 void user_resolve_in(int root, const char *spec, struct resolved_user *out);
+
+/* --group-add: each group (name from the container's /etc/group, or number)
+ * joins the user's supplementary groups. Reports an unknown name, exits 125. */
+void user_add_groups(const struct string_list *groups, struct resolved_user *out);
 
 #endif

@@ -20,6 +20,7 @@ import { byCodeUnit } from '../compare.js';
 import { resolveSecurity, type SecurityRequest } from './security.js';
 import { removeVolumes, resolveStorage, type ResolvedStorage, type StorageFlags } from './mounts.js';
 import { removeAnonymousVolumes } from './volume-users.js';
+import { parseDevice } from '../oci/spec/devices.js';
 
 export interface RunRequest {
   /** --rootfs DIR, or else… */
@@ -41,7 +42,7 @@ export interface RunRequest {
   security?: SecurityRequest;
 }
 
-const NO_SECURITY_FLAGS: SecurityRequest = { capAdd: [], capDrop: [], privileged: false, securityOpts: [] };
+const NO_SECURITY_FLAGS: SecurityRequest = { capAdd: [], capDrop: [], privileged: false, securityOpts: [], devices: [], groupAdd: [], sysctls: [] };
 
 function checkRootfs(rootfs: string): string {
   const abs = path.resolve(rootfs);
@@ -225,7 +226,7 @@ async function prepareContainer(req: ContainerRequest): Promise<{ record: Contai
   }
   warnSingleMapping(options);
   const securityFlags = req.security ?? NO_SECURITY_FLAGS;
-  const security = await resolveSecurity(securityFlags);
+  const security = await resolveSecurity(securityFlags, { network: options.network, rootless: options.idMappings !== null });
   Object.assign(options, {
     privileged: securityFlags.privileged,
     capabilities: security.capabilities,
@@ -234,6 +235,10 @@ async function prepareContainer(req: ContainerRequest): Promise<{ record: Contai
     seccompProfile: security.seccompProfile,
     maskedPaths: security.maskedPaths,
     readonlyPaths: security.readonlyPaths,
+    devices: security.devices,
+    devMknod: security.devMknod,
+    sysctls: security.sysctls,
+    groupAdd: security.groupAdd,
   });
   const restart = parseRestartPolicy(req.restart);
   if (req.autoRemove && restart.Name !== 'no') throw new SkiffError('conflicting options: --restart and --rm');
@@ -285,6 +290,12 @@ async function prepareContainer(req: ContainerRequest): Promise<{ record: Contai
       CapDrop: securityFlags.capDrop.length > 0 ? securityFlags.capDrop : null,
       SecurityOpt: securityFlags.securityOpts.length > 0 ? securityFlags.securityOpts : null,
       ...storageHostConfig(req.storage),
+      Devices: securityFlags.devices.map((spec) => {
+        const d = parseDevice(spec);
+        return { PathOnHost: d.hostPath, PathInContainer: d.containerPath, CgroupPermissions: d.permissions };
+      }),
+      GroupAdd: securityFlags.groupAdd.length > 0 ? securityFlags.groupAdd : null,
+      Sysctls: Object.keys(security.sysctls).length > 0 ? security.sysctls : null,
     },
   };
   // A generated name may already be taken (there are ~3,400): draw again, as

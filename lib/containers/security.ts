@@ -10,6 +10,8 @@ import { SkiffError, errnoCode } from '../errors.js';
 import type { OciSeccomp } from '../oci/seccomp/compile.js';
 import { precompiledDefaultSeccomp } from '../oci/seccomp/default.js';
 import { parseSecurityOptions, resolveCapabilities, resolveSystemPaths } from '../oci/spec/security.js';
+import { parseSysctls, type HostDevice } from '../oci/spec/devices.js';
+import { privilegedDevices, resolveDevices } from './devices.js';
 
 export interface SecurityRequest {
   capAdd: string[];
@@ -17,6 +19,12 @@ export interface SecurityRequest {
   privileged: boolean;
   /** --security-opt values, as given. */
   securityOpts: string[];
+  /** --device HOST[:CONTAINER][:PERMISSIONS], as given. */
+  devices: string[];
+  /** --group-add, as given. */
+  groupAdd: string[];
+  /** --sysctl KEY=VALUE, as given. */
+  sysctls: string[];
 }
 
 export interface ContainerSecurity {
@@ -28,6 +36,10 @@ export interface ContainerSecurity {
   seccompProfile: string;
   maskedPaths: string[];
   readonlyPaths: string[];
+  devices: HostDevice[];
+  devMknod: boolean;
+  sysctls: Record<string, string>;
+  groupAdd: string[];
 }
 
 /** skiff's default profile, resolved for a container with these capabilities. */
@@ -51,7 +63,15 @@ async function profileSeccomp(file: string, capabilities: readonly string[]): Pr
   return resolveSeccompProfile(parseSeccompProfile(text, file), { capabilities, kernelRelease: release() });
 }
 
-export async function resolveSecurity(req: SecurityRequest): Promise<ContainerSecurity> {
+function checkGroupAdd(groups: string[]): string[] {
+  for (const g of groups) {
+    if (g === '' || /[:\s]/.test(g)) throw new SkiffError(`invalid --group-add "${g}": a group name or number`);
+  }
+  if (groups.includes('keep-groups') && groups.length > 1) throw new SkiffError('--group-add keep-groups cannot be combined with other groups');
+  return groups;
+}
+
+export async function resolveSecurity(req: SecurityRequest, ctx: { network: string; rootless: boolean }): Promise<ContainerSecurity> {
   const options = parseSecurityOptions(req.securityOpts);
   const capabilities = resolveCapabilities(req.capAdd, req.capDrop, req.privileged);
   const { masked, readonly } = resolveSystemPaths(options, req.privileged);
@@ -72,5 +92,10 @@ export async function resolveSecurity(req: SecurityRequest): Promise<ContainerSe
     seccompProfile,
     maskedPaths: masked,
     readonlyPaths: readonly,
+    // --privileged brings the host's devices (rootless: those the user can open); as root nodes made in /dev open too.
+    devices: [...(req.privileged ? privilegedDevices() : []), ...resolveDevices(req.devices)],
+    devMknod: req.privileged && !ctx.rootless,
+    sysctls: Object.fromEntries(parseSysctls(req.sysctls, { hostNetwork: ctx.network === 'host', hostIpc: false, hostUts: false })),
+    groupAdd: checkGroupAdd(req.groupAdd),
   };
 }

@@ -61,6 +61,9 @@ export interface ContainerRecord {
     Tmpfs?: Record<string, string>;
     ReadonlyRootfs?: boolean;
     VolumesFrom?: string[];
+    Devices?: { PathOnHost: string; PathInContainer: string; CgroupPermissions: string }[];
+    GroupAdd?: string[] | null;
+    Sysctls?: Record<string, string> | null;
   };
 }
 

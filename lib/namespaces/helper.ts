@@ -77,6 +77,10 @@ export function helperSpecEntries(config: OciRuntimeConfig): string[] {
   entries.push(`init=${config.annotations['io.skiff.init'] === 'true' ? 1 : 0}`);
   entries.push(`no_new_privs=${p.noNewPrivileges ? 1 : 0}`);
   entries.push(`caps=${capabilityMask(p.capabilities.bounding)}`);
+  for (const [key, value] of Object.entries(config.linux.sysctl ?? {})) entries.push(`sysctl=${key}\t${value}`);
+  const groupAdd = JSON.parse(config.annotations['io.skiff.group-add'] ?? '[]') as string[];
+  for (const group of groupAdd) entries.push(group === 'keep-groups' ? 'keep_groups=1' : `group_add=${group}`);
+  if (config.annotations['io.skiff.dev-mknod'] === 'true') entries.push('dev_mknod=1');
   // --privileged: a writable /sys, as Docker gives it.
   if (config.mounts.some((m) => m.destination === '/sys' && !m.options?.includes('ro'))) entries.push('sys_rw=1');
   for (const path of config.linux.maskedPaths) entries.push(`masked=${path}`);

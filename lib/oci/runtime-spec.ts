@@ -14,6 +14,14 @@ export interface OciIdMapping {
   size: number;
 }
 
+/** linux.devices: a device node the container gets. */
+export interface OciDevice {
+  path: string;
+  type: 'c' | 'b';
+  major: number;
+  minor: number;
+}
+
 export interface OciCapabilities {
   bounding: string[];
   effective: string[];
@@ -26,7 +34,7 @@ export interface OciRuntimeConfig {
   ociVersion: string;
   process: {
     terminal: boolean;
-    user: { uid: number; gid: number; username?: string };
+    user: { uid: number; gid: number; username?: string; additionalGids?: number[] };
     args: string[];
     env: string[];
     cwd: string;
@@ -45,6 +53,8 @@ export interface OciRuntimeConfig {
     readonlyPaths: string[];
     /** The container's own cgroup directory, when the host gives it one. */
     cgroupsPath?: string;
+    devices?: OciDevice[];
+    sysctl?: Record<string, string>;
     /** The seccomp rules that apply (Docker's includes/excludes already resolved); absent: unconfined. */
     seccomp?: OciSeccomp;
   };

@@ -1,7 +1,7 @@
 // Hardening (issue 14), as root and rootless: each test tries the attack for
 // real with a small static probe (probe.c, built here) and checks it fails.
 import { execFileSync } from 'node:child_process';
-import { chownSync, copyFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chownSync, copyFileSync, existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, test } from 'vitest';
@@ -307,5 +307,86 @@ describe.skipIf(noProbe).each(modes())('privileges and --security-opt ($name)', 
     const p = await runSkiff(mode, ['inspect', '-f', '{{.SeccompProfile}} {{.HostConfig.Privileged}}', name]);
     expect(p.stdout).toBe('unconfined true\n');
     await runSkiff(mode, ['rm', name]);
+  });
+});
+
+describe.skipIf(noProbe).each(modes())('devices, sysctls, groups ($name)', (mode) => {
+  let rootfs = '';
+  const inRootfs = (flags: string[], cmd: string[]) => runSkiff(mode, ['run', '--rm', ...flags, '--rootfs', rootfs, ...cmd]);
+
+  beforeAll(() => {
+    rootfs = rootfsWithProbe(mode);
+  });
+
+  test('security mknod-host-device: a node the container makes for a host device does not open (the root filesystem and /dev are nodev)', async () => {
+    // The host's root disk, and /dev/null's numbers: as root the container holds CAP_MKNOD.
+    const { dev } = statSync('/');
+    const [maj, min] = [Math.floor(dev / 256) & 0xfff, (dev & 0xff) | ((dev >> 12) & ~0xff)];
+    const r = await inRootfs([], ['sh', '-c', `mknod /tmp/disk b ${maj} ${min} && dd if=/tmp/disk of=/dev/null count=1; mknod /tmp/null c 1 3 && echo x > /tmp/null; mknod /dev/null2 c 1 3 && echo x > /dev/null2; echo done`]);
+    expect(r.stdout).toBe('done\n');
+    if (mode.user) expect(r.stderr).toMatch(/mknod: \/tmp\/disk: Operation not permitted/);
+    else expect(r.stderr.match(/Permission denied/g)).toHaveLength(3);
+    // The devices skiff binds in still work.
+    expect((await inRootfs([], ['sh', '-c', 'echo x > /dev/null && head -c 4 /dev/zero | wc -c'])).stdout.trim()).toBe('4');
+  });
+
+  test('--device binds a host node, where asked, nested paths made; inspect lists it', async () => {
+    const r = await inRootfs(['--device', '/dev/null:/dev/sub/dir/mynull:rw', '--device', '/dev/zero'], ['sh', '-c', 'ls -l /dev/sub/dir/mynull; echo x > /dev/sub/dir/mynull && echo wrote; head -c 3 /dev/zero | wc -c']);
+    expect(r.stdout).toMatch(/^c.* 1,\s+3 .*\/dev\/sub\/dir\/mynull\nwrote\n3\n$/);
+    const name = `dev-${mode.name}`;
+    expect((await runSkiff(mode, ['create', '--name', name, '--device', '/dev/null:/dev/x:r', '--rootfs', rootfs, 'true'])).code).toBe(0);
+    expect((await runSkiff(mode, ['inspect', '-f', '{{json .HostConfig.Devices}}', name])).stdout).toBe('[{"PathOnHost":"/dev/null","PathInContainer":"/dev/x","CgroupPermissions":"r"}]\n');
+    await runSkiff(mode, ['rm', name]);
+  });
+
+  test('--device: a device the user cannot open, a missing one and a file that is no device are one line each', async () => {
+    const bad = await inRootfs(['--device', '/dev/nonexistent'], ['true']);
+    expect(bad.stderr).toBe('skiff: --device /dev/nonexistent: no such device\n');
+    expect(bad.code).toBe(125);
+    expect((await inRootfs(['--device', '/etc/hostname'], ['true'])).stderr).toBe('skiff: --device /etc/hostname: not a device node\n');
+    expect((await inRootfs(['--device', 'dev/null'], ['true'])).stderr).toBe('skiff: invalid --device "dev/null": the host path must be absolute\n');
+    if (mode.user && process.getuid?.() === 0) {
+      // A node only root may open (a copy of /dev/null's numbers, mode 0600).
+      const node = path.join(integrationEnv().workDir, `private-null-${process.pid}`);
+      if (!existsSync(node)) execFileSync('mknod', ['-m', '600', node, 'c', '1', '3']);
+      const r = await inRootfs(['--device', node], ['true']);
+      expect(r.stderr).toBe(`skiff: --device ${node}: permission denied: your user cannot open it (c 1:3), so neither can the container\n`);
+      expect(r.code).toBe(125);
+    }
+  });
+
+  test('--privileged brings the host devices the caller can open; as root nodes made in /dev open too', async () => {
+    const r = await inRootfs(['--privileged'], ['sh', '-c', 'ls /dev/net/tun 2>/dev/null; mknod /dev/n c 1 3 && echo x > /dev/n && echo made-open']);
+    if (existsSync('/dev/net/tun') && (statSync('/dev/net/tun').mode & 0o006) === 0o006) expect(r.stdout).toMatch(/^\/dev\/net\/tun$/m);
+    if (mode.user) expect(r.stdout).not.toMatch(/made-open/);
+    else expect(r.stdout).toMatch(/made-open/);
+  });
+
+  test('--sysctl sets namespaced settings inside only; others and net.* with the host network are refused by name', async () => {
+    const hostShmmax = readFileSync('/proc/sys/kernel/shmmax', 'utf8');
+    const r = await inRootfs(['--sysctl', 'net.ipv4.ip_forward=1', '--sysctl', 'kernel.shmmax=123456789', '--sysctl', 'fs.mqueue.msg_max=20'], [
+      'sh',
+      '-c',
+      'cat /proc/sys/net/ipv4/ip_forward /proc/sys/kernel/shmmax /proc/sys/fs/mqueue/msg_max',
+    ]);
+    expect(r.stdout).toBe('1\n123456789\n20\n');
+    expect(readFileSync('/proc/sys/kernel/shmmax', 'utf8')).toBe(hostShmmax);
+    const swappiness = await inRootfs(['--sysctl', 'vm.swappiness=10'], ['true']);
+    expect(swappiness.stderr).toBe(
+      'skiff: --sysctl vm.swappiness: not namespaced, so setting it would change the host; only net.*, fs.mqueue.*, kernel.msg*, kernel.sem, kernel.shm* and kernel.domainname can be set per container\n',
+    );
+    expect(swappiness.code).toBe(125);
+    const hostNet = await inRootfs(['--network', 'host', '--sysctl', 'net.ipv4.ip_forward=1'], ['true']);
+    expect(hostNet.stderr).toBe("skiff: --sysctl net.ipv4.ip_forward: the container shares the host's network namespace (--network host), so this would change the host\n");
+    expect((await inRootfs(['--sysctl', 'net.ipv4.no_such_thing=1'], ['true'])).stderr).toBe('skiff: --sysctl net.ipv4.no_such_thing: this kernel has no such setting\n');
+  });
+
+  test('--group-add by name and number; an unknown group is one line', async () => {
+    const r = await inRootfs(['--group-add', 'audio', '--group-add', '1234', '-u', 'app'], ['id']);
+    expect(r.stdout).toBe('uid=1000(app) gid=1000(app) groups=29(audio),50(staff),1000(app),1234\n');
+    const bad = await inRootfs(['--group-add', 'nosuch'], ['true']);
+    expect(bad.stderr).toBe("skiff: --group-add nosuch: no such group in the container's /etc/group\n");
+    expect(bad.code).toBe(125);
+    expect((await inRootfs(['--group-add', 'keep-groups', '--group-add', 'audio'], ['true'])).stderr).toBe('skiff: --group-add keep-groups cannot be combined with other groups\n');
   });
 });

@@ -53,6 +53,9 @@ export async function containerRequest(args: ParsedArgs): Promise<ContainerReque
       capDrop: flagList(args, 'cap-drop'),
       privileged: flagBool(args, 'privileged'),
       securityOpts: flagList(args, 'security-opt'),
+      devices: flagList(args, 'device'),
+      groupAdd: flagList(args, 'group-add'),
+      sysctls: flagList(args, 'sysctl'),
     },
     storage: {
       volumes: flagList(args, 'volume'),

@@ -42,4 +42,7 @@ export const CREATE_FLAGS: FlagSpec[] = [
   { name: 'read-only', type: 'boolean', describe: "Mount the container's root filesystem read-only" },
   { name: 'read-only-tmpfs', type: 'boolean', default: true, describe: 'With --read-only: writable tmpfs on /tmp, /var/tmp and /run (Podman; true unless =false)' },
   { name: 'volumes-from', type: 'array', describe: 'Mount the volumes and binds of another container: CONTAINER[:ro|rw]', placeholder: 'CONTAINER' },
+  { name: 'device', type: 'array', describe: 'Give the container a host device: HOST[:CONTAINER][:rwm] (one your user can open)', placeholder: 'DEVICE' },
+  { name: 'group-add', type: 'array', describe: "Add a supplementary group (name or number; keep-groups: keep your own, rootless)", placeholder: 'GROUP' },
+  { name: 'sysctl', type: 'array', describe: 'Set a namespaced kernel setting (net.*, fs.mqueue.*, kernel.shm*, kernel.msg*, kernel.sem)', placeholder: 'KEY=VALUE' },
 ];

@@ -2,6 +2,7 @@
 // (as Podman's specgen). Everything here is plain data.
 import type { OciIdMapping, OciMount } from '../runtime-spec.js';
 import type { OciSeccomp } from '../seccomp/compile.js';
+import type { HostDevice } from './devices.js';
 
 /** A user namespace's maps (host/subids.ts reads them from /etc/subuid and /etc/subgid). */
 export interface IdMappings {
@@ -47,6 +48,14 @@ export interface RunOptions {
   /** Default: Docker's lists (defaults.ts). */
   maskedPaths?: string[];
   readonlyPaths?: string[];
+  /** --device (and --privileged's): host nodes bound into the container. */
+  devices?: HostDevice[];
+  /** --privileged as root: /dev is not nodev, so nodes made there open. */
+  devMknod?: boolean;
+  /** --sysctl, already checked to be namespaced. */
+  sysctls?: Record<string, string>;
+  /** --group-add: names or numbers ("keep-groups": Podman's, the caller's own groups stay). */
+  groupAdd?: string[];
   /** Volumes, binds, tmpfs (issue 11). */
   storage?: StorageOptions;
 }

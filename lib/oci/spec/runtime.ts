@@ -55,6 +55,8 @@ function containerMounts(options: RunOptions): OciMount[] {
     ...(options.binds ?? [])
       .filter((b) => !taken.has(b.destination))
       .map((b) => ({ destination: b.destination, type: 'bind', source: b.source, options: ['bind', b.readonly ? 'ro' : 'rw'] })),
+    // Devices come as binds of the host's nodes, as rootless runc and crun give them.
+    ...(options.devices ?? []).filter((d) => !taken.has(d.containerPath)).map((d) => ({ destination: d.containerPath, type: 'bind', source: d.hostPath, options: ['bind', 'rw'] })),
     ...storage,
   ];
   const standard = standardMounts(options).filter((m) => !taken.has(m.destination));
@@ -73,6 +75,8 @@ export function buildRuntimeConfig(options: RunOptions): OciRuntimeConfig {
   // Names (and a number without a group) are resolved by the helper against the
   // container's own /etc/passwd after pivot_root: see docs/helper-protocol.md.
   const user = options.user === '' ? { uid: 0, gid: 0 } : { uid: numeric?.uid ?? 0, gid: numeric?.gid ?? 0, username: options.user };
+  const additionalGids = (options.groupAdd ?? []).filter((g) => /^\d+$/.test(g)).map(Number);
+  if (additionalGids.length > 0) Object.assign(user, { additionalGids });
   const namespaces: OciRuntimeConfig['linux']['namespaces'] = [
     { type: 'pid' },
     { type: 'ipc' },
@@ -101,6 +105,8 @@ export function buildRuntimeConfig(options: RunOptions): OciRuntimeConfig {
       'io.skiff.stdin': String(options.interactive),
       'io.skiff.network': options.network,
       ...(options.seccompProfile ? { 'io.skiff.seccomp': options.seccompProfile } : {}),
+      ...(options.groupAdd?.length ? { 'io.skiff.group-add': JSON.stringify(options.groupAdd) } : {}),
+      ...(options.devMknod ? { 'io.skiff.dev-mknod': 'true' } : {}),
       // The runtime spec leaves making the root filesystem to the engine: skiff's helper mounts this overlay onto root.path.
       ...(options.overlay ? { 'io.skiff.overlay': JSON.stringify(options.overlay) } : {}),
     },
@@ -111,6 +117,8 @@ export function buildRuntimeConfig(options: RunOptions): OciRuntimeConfig {
         : {}),
       maskedPaths: [...(options.maskedPaths ?? MASKED_PATHS)],
       readonlyPaths: [...(options.readonlyPaths ?? READONLY_PATHS)],
+      ...(options.devices?.length ? { devices: options.devices.map((d) => ({ path: d.containerPath, type: d.type, major: d.major, minor: d.minor })) } : {}),
+      ...(options.sysctls && Object.keys(options.sysctls).length > 0 ? { sysctl: options.sysctls } : {}),
       ...(options.seccomp ? { seccomp: options.seccomp } : {}),
     },
   };
