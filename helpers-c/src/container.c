@@ -8,6 +8,7 @@
 #include "init.h"
 #include "mounts.h"
 #include "seccomp.h"
+#include "shared_ns.h"
 #include "report.h"
 #include "sync.h"
 #include "user.h"
@@ -193,14 +194,15 @@ noreturn void container_main(const struct container_spec *spec, int sync_sock) {
   /* The container dies with its helper, even during setup. */
   if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) die_errno("prctl(PR_SET_PDEATHSIG)");
   if (!sync_expect(sync_sock, SYNC_MAPS_WRITTEN)) _exit(EXIT_SKIFF_FAILED);
-  if (spec->userns) become_root_in_userns();
+  if (spec->userns || spec->user_join > 0) become_root_in_userns();
   if (setsid() < 0) die_errno("setsid");
+  shared_ns_join_in_child(spec);
   if (spec->cgroup) container_enter_cgroup(spec->cgroup);
   /* Its cgroup is the root of the container's cgroup namespace. */
   if (unshare(CLONE_NEWCGROUP) < 0) die_errno("unshare the cgroup namespace");
 
   mounts_setup_rootfs(spec, container_gid_mapped(spec, 5));
-  if (spec->hostname && sethostname(spec->hostname, strlen(spec->hostname)) < 0)
+  if (spec->hostname && !spec->uts_host && sethostname(spec->hostname, strlen(spec->hostname)) < 0)
     die_errno("sethostname %s", spec->hostname);
   if (spec->network == NETWORK_NONE) loopback_up();
   container_become_process(spec, sync_sock, true);

@@ -4,6 +4,7 @@
 #include "volumes.h"
 #include "report.h"
 #include "sysctl.h"
+#include "shared_ns.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -61,9 +62,13 @@ static void remount_readonly(const char *path) {
     die_errno("remount /%s read-only", path);
 }
 
-static void mount_proc(void) {
+static void mount_proc(const struct container_spec *spec) {
   make_dir("proc", 0555);
-  do_mount("proc", "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+  if (mount("proc", "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) == 0) return;
+  /* Rootless with the host's PID namespace: only its owner (the host's
+   * root) may mount a proc of it; the host's /proc is bound instead. */
+  if (errno != EPERM || !spec->pid_host) die_errno("mount proc on /proc");
+  do_mount("/proc", "proc", NULL, MS_BIND | MS_REC, NULL);
 }
 
 static void mount_sys(const struct container_spec *spec) {
@@ -95,10 +100,21 @@ static void mount_dev(const struct container_spec *spec, bool tty_gid_mapped) {
   const char *pts_options = tty_gid_mapped ? "newinstance,ptmxmode=0666,mode=0620,gid=5" : "newinstance,ptmxmode=0666,mode=0620";
   do_mount("devpts", "dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, pts_options);
   make_symlink("pts/ptmx", "dev/ptmx");
-  make_dir("dev/shm", 01777);
-  do_mount("shm", "dev/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777,size=65536k");
+  /* With a shared IPC namespace, /dev/shm is the sharer's (POSIX shared memory lives there). */
+  if (!spec->no_shm) {
+    make_dir("dev/shm", 01777);
+    if (spec->ipc_host) do_mount("/dev/shm", "dev/shm", NULL, MS_BIND, NULL);
+    else if (spec->ipc_join > 0) shared_ns_mount_shm(spec, "dev/shm");
+    else do_mount("shm", "dev/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777,size=65536k");
+  }
   make_dir("dev/mqueue", 0755);
-  do_mount("mqueue", "dev/mqueue", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+  /* mqueue shows the IPC namespace of who mounts it; the host's may only be mounted by its owner. */
+  if (mount("mqueue", "dev/mqueue", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0) {
+    if (errno != EPERM || !spec->ipc_host) die_errno("mount mqueue on /dev/mqueue");
+    /* The host's, when it has one mounted; else the directory stays empty. */
+    struct stat mq;
+    if (stat("/dev/mqueue", &mq) == 0 && S_ISDIR(mq.st_mode)) do_mount("/dev/mqueue", "dev/mqueue", NULL, MS_BIND, NULL);
+  }
   make_symlink("/proc/self/fd", "dev/fd");
   make_symlink("/proc/self/fd/0", "dev/stdin");
   make_symlink("/proc/self/fd/1", "dev/stdout");
@@ -161,7 +177,7 @@ void mounts_setup_rootfs(const struct container_spec *spec, bool tty_gid_mapped)
   if (mount(NULL, ".", NULL, MS_BIND | MS_REMOUNT | MS_NODEV | locked_flags("."), NULL) < 0)
     die_errno("remount the root filesystem nodev");
 
-  mount_proc();
+  mount_proc(spec);
   sysctl_apply(spec);
   mount_sys(spec);
   mount_dev(spec, tty_gid_mapped);

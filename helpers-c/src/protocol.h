@@ -74,6 +74,12 @@ struct container_spec {
   struct string_list sysctls;     /* "KEY<TAB>VALUE", written under /proc/sys in the container's namespaces */
   struct string_list group_add;   /* --group-add: group names or numbers, added to the user's groups */
   bool keep_groups;               /* --group-add keep-groups: no setgroups, the caller's groups stay */
+  /* --ipc, --pid, --uts (shared_ns.h): the host's namespace, or a process
+   * whose namespace is joined (0: the container makes its own). */
+  bool ipc_host, pid_host, uts_host;
+  bool no_shm; /* --ipc none: no /dev/shm */
+  int ipc_join, pid_join;
+  int user_join; /* rootless: that process's user namespace instead of a new one */
   struct string_list masked;
   struct string_list readonly;
   /* An overlay root filesystem: mounted onto rootfs when lowerdirs is non-empty. */

@@ -39,6 +39,14 @@ static bool parse_bool(const char *key, const char *value) {
   die(EXIT_SKIFF_FAILED, 0, "spec: %s must be 0 or 1, not \"%s\"", key, value);
 }
 
+static int parse_pid(const char *key, const char *value) {
+  char *end;
+  errno = 0;
+  long pid = strtol(value, &end, 10);
+  if (*end != '\0' || errno != 0 || pid <= 0 || pid > 0x3fffffff) die(EXIT_SKIFF_FAILED, 0, "spec: %s must be host or a pid, not \"%s\"", key, value);
+  return (int)pid;
+}
+
 static void apply(struct container_spec *spec, char *entry) {
   char *eq = strchr(entry, '=');
   if (eq == NULL) die(EXIT_SKIFF_FAILED, 0, "spec: entry without '=': \"%.40s\"", entry);
@@ -79,6 +87,17 @@ static void apply(struct container_spec *spec, char *entry) {
   else if (strcmp(key, "sysctl") == 0) list_push(&spec->sysctls, value);
   else if (strcmp(key, "group_add") == 0) list_push(&spec->group_add, value);
   else if (strcmp(key, "keep_groups") == 0) spec->keep_groups = parse_bool(key, value);
+  else if (strcmp(key, "ns_ipc") == 0) {
+    if (strcmp(value, "host") == 0) spec->ipc_host = true;
+    else if (strcmp(value, "none") == 0) spec->no_shm = true;
+    else spec->ipc_join = parse_pid(key, value);
+  } else if (strcmp(key, "ns_pid") == 0) {
+    if (strcmp(value, "host") == 0) spec->pid_host = true;
+    else spec->pid_join = parse_pid(key, value);
+  } else if (strcmp(key, "ns_uts") == 0) {
+    if (strcmp(value, "host") != 0) die(EXIT_SKIFF_FAILED, 0, "spec: ns_uts must be host, not \"%s\"", value);
+    spec->uts_host = true;
+  } else if (strcmp(key, "ns_user") == 0) spec->user_join = parse_pid(key, value);
   else if (strcmp(key, "masked") == 0) list_push(&spec->masked, value);
   else if (strcmp(key, "readonly") == 0) list_push(&spec->readonly, value);
   else if (strcmp(key, "lowerdir") == 0) list_push(&spec->lowerdirs, value);
@@ -193,5 +212,6 @@ void spec_read(int fd, struct container_spec *spec) {
     die(EXIT_SKIFF_FAILED, 0, "spec: unknown restart policy \"%s\"", spec->restart);
   if (spec->log_max == 0) spec->log_max = 10u << 20;
   spec->userns = spec->uid_map_len > 0;
+  if (spec->userns && spec->user_join > 0) die(EXIT_SKIFF_FAILED, 0, "spec: uidmap and ns_user exclude each other");
   if (spec->userns != (spec->gid_map_len > 0)) die(EXIT_SKIFF_FAILED, 0, "spec: uidmap and gidmap go together");
 }

@@ -2,6 +2,7 @@
 #include "container.h"
 #include "idmap.h"
 #include "record.h"
+#include "shared_ns.h"
 #include "report.h"
 #include "sync.h"
 
@@ -15,7 +16,7 @@
 
 static unsigned long clone_flags(const struct container_spec *spec) {
   /* The cgroup namespace comes later, by unshare, once the child is in its own cgroup. */
-  unsigned long flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC;
+  unsigned long flags = CLONE_NEWNS | shared_ns_clone_flags(spec);
   if (spec->userns) flags |= CLONE_NEWUSER;
   if (spec->network == NETWORK_NONE) flags |= CLONE_NEWNET;
   return flags;
@@ -36,6 +37,7 @@ int exit_code_of(int status) {
 struct started container_start(const struct container_spec *spec, const sigset_t *child_mask, const struct start_record *record) {
   int sync_pair[2];
   if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sync_pair) < 0) die_errno("socketpair");
+  shared_ns_join_before_clone(spec);
   pid_t child = (pid_t)syscall(SYS_clone, clone_flags(spec) | SIGCHLD, NULL, NULL, NULL, NULL);
   if (child < 0) {
     if (errno == EPERM || errno == ENOSPC)

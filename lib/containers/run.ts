@@ -1,5 +1,6 @@
 // `skiff run` in the foreground: flags -> RunOptions -> config.json -> helper.
 import { readFileSync, statSync } from 'node:fs';
+import { hostname as osHostname } from 'node:os';
 import path from 'node:path';
 import { isatty } from 'node:tty';
 import { SkiffError } from '../errors.js';
@@ -17,9 +18,9 @@ import { containerState } from './state.js';
 import { parseSignal } from './signals.js';
 import type { RunImage } from './image.js';
 import { byCodeUnit } from '../compare.js';
-import { resolveSecurity, type SecurityRequest } from './security.js';
 import { removeVolumes, resolveStorage, type ResolvedStorage, type StorageFlags } from './mounts.js';
 import { removeAnonymousVolumes } from './volume-users.js';
+import { resolveNamespaces, resolveSecurity, type SecurityRequest } from './security.js';
 import { parseDevice } from '../oci/spec/devices.js';
 
 export interface RunRequest {
@@ -42,7 +43,7 @@ export interface RunRequest {
   security?: SecurityRequest;
 }
 
-const NO_SECURITY_FLAGS: SecurityRequest = { capAdd: [], capDrop: [], privileged: false, securityOpts: [], devices: [], groupAdd: [], sysctls: [] };
+const NO_SECURITY_FLAGS: SecurityRequest = { capAdd: [], capDrop: [], privileged: false, securityOpts: [], devices: [], groupAdd: [], sysctls: [], ipc: '', pid: '', uts: '' };
 
 function checkRootfs(rootfs: string): string {
   const abs = path.resolve(rootfs);
@@ -80,7 +81,10 @@ export function resolveRunOptions(req: RunRequest): RunOptions {
   const workdir = req.workdir ?? (imageConfig?.WorkingDir || '/');
   if (!workdir.startsWith('/')) throw new SkiffError(`the working directory "${workdir}" is invalid: it needs to be an absolute path`);
   if (req.tty && req.interactive && !isatty(0)) throw new SkiffError('the input device is not a TTY: drop -t, or run from a terminal');
-  const hostname = req.hostname ?? shortId(id);
+  // --uts host: the host's name, which the container cannot change anyway.
+  const utsHost = req.security?.uts === 'host';
+  if (utsHost && req.hostname !== undefined) throw new SkiffError('conflicting options: --hostname and --uts host');
+  const hostname = utsHost ? osHostname() : (req.hostname ?? shortId(id));
   if (!/^[A-Za-z0-9]([A-Za-z0-9.-]{0,62})$/.test(hostname)) throw new SkiffError(`invalid hostname "${hostname}"`);
   const rootless = (process.geteuid?.() ?? 0) !== 0;
   return {
@@ -226,7 +230,8 @@ async function prepareContainer(req: ContainerRequest): Promise<{ record: Contai
   }
   warnSingleMapping(options);
   const securityFlags = req.security ?? NO_SECURITY_FLAGS;
-  const security = await resolveSecurity(securityFlags, { network: options.network, rootless: options.idMappings !== null });
+  const namespaces = resolveNamespaces(securityFlags, options.idMappings !== null);
+  const security = await resolveSecurity(securityFlags, { network: options.network, rootless: options.idMappings !== null, namespaces });
   Object.assign(options, {
     privileged: securityFlags.privileged,
     capabilities: security.capabilities,
@@ -239,6 +244,11 @@ async function prepareContainer(req: ContainerRequest): Promise<{ record: Contai
     devMknod: security.devMknod,
     sysctls: security.sysctls,
     groupAdd: security.groupAdd,
+    ipc: namespaces.ipc,
+    ipcNoShm: namespaces.ipcNoShm,
+    pid: namespaces.pid,
+    uts: namespaces.uts,
+    userJoinPid: namespaces.userJoinPid,
   });
   const restart = parseRestartPolicy(req.restart);
   if (req.autoRemove && restart.Name !== 'no') throw new SkiffError('conflicting options: --restart and --rm');
@@ -296,6 +306,9 @@ async function prepareContainer(req: ContainerRequest): Promise<{ record: Contai
       }),
       GroupAdd: securityFlags.groupAdd.length > 0 ? securityFlags.groupAdd : null,
       Sysctls: Object.keys(security.sysctls).length > 0 ? security.sysctls : null,
+      IpcMode: namespaces.IpcMode,
+      PidMode: namespaces.PidMode,
+      UTSMode: namespaces.UTSMode,
     },
   };
   // A generated name may already be taken (there are ~3,400): draw again, as

@@ -12,6 +12,9 @@ import { precompiledDefaultSeccomp } from '../oci/seccomp/default.js';
 import { parseSecurityOptions, resolveCapabilities, resolveSystemPaths } from '../oci/spec/security.js';
 import { parseSysctls, type HostDevice } from '../oci/spec/devices.js';
 import { privilegedDevices, resolveDevices } from './devices.js';
+import { parseIpcMode, parsePidMode, parseUtsMode, type NamespaceChoice, type NamespaceMode } from '../oci/spec/namespaces.js';
+import { containerState } from './state.js';
+import { resolveContainer, type ContainerRecord } from './store.js';
 
 export interface SecurityRequest {
   capAdd: string[];
@@ -25,6 +28,57 @@ export interface SecurityRequest {
   groupAdd: string[];
   /** --sysctl KEY=VALUE, as given. */
   sysctls: string[];
+  /** --ipc, --pid, --uts, as given ("" when not). */
+  ipc: string;
+  pid: string;
+  uts: string;
+}
+
+export interface ContainerNamespaces {
+  ipc: NamespaceChoice;
+  ipcNoShm: boolean;
+  pid: NamespaceChoice;
+  uts: NamespaceChoice;
+  userJoinPid?: number;
+  /** As Docker's inspect shows them. */
+  IpcMode: string;
+  PidMode: string;
+  UTSMode: string;
+}
+
+function choiceOf(flag: string, mode: NamespaceMode, joined: Map<string, ContainerRecord>): NamespaceChoice {
+  if (mode.kind === 'host') return { kind: 'host' };
+  if (mode.kind !== 'container') return { kind: 'new' };
+  const record = resolveContainer(mode.ref);
+  const state = containerState(record);
+  if (!state.Running || !state.Pid) throw new SkiffError(`${flag} container:${mode.ref}: the container is not running`);
+  joined.set(record.Id, record);
+  return { kind: 'join', pid: state.Pid };
+}
+
+/** --ipc, --pid, --uts: the namespaces a container shares, with the running containers it joins found by name. */
+export function resolveNamespaces(req: Pick<SecurityRequest, 'ipc' | 'pid' | 'uts'>, rootless: boolean): ContainerNamespaces {
+  const ipcMode = parseIpcMode(req.ipc);
+  const pidMode = parsePidMode(req.pid);
+  const utsMode = parseUtsMode(req.uts);
+  const joined = new Map<string, ContainerRecord>();
+  const ipc = choiceOf('--ipc', ipcMode, joined);
+  const pid = choiceOf('--pid', pidMode, joined);
+  const out: ContainerNamespaces = {
+    ipc,
+    ipcNoShm: ipcMode.kind === 'none',
+    pid,
+    uts: utsMode.kind === 'host' ? { kind: 'host' } : { kind: 'new' },
+    IpcMode: ipcMode.kind === 'container' ? `container:${[...joined.values()][0]!.Id}` : ipcMode.kind === 'host' ? 'host' : ipcMode.kind === 'none' ? 'none' : req.ipc === 'shareable' ? 'shareable' : 'private',
+    PidMode: pidMode.kind === 'container' ? `container:${[...joined.values()].at(-1)!.Id}` : pidMode.kind === 'host' ? 'host' : '',
+    UTSMode: utsMode.kind === 'host' ? 'host' : '',
+  };
+  // Rootless, another container's namespaces belong to its user namespace: only from inside it can they be joined.
+  if (rootless && joined.size > 0) {
+    if (joined.size > 1) throw new SkiffError(`a rootless container can join the namespaces of one other container only, not of ${[...joined.values()].map((r) => r.Name).join(' and ')}`);
+    out.userJoinPid = ipc.kind === 'join' ? ipc.pid : (pid as { pid: number }).pid;
+  }
+  return out;
 }
 
 export interface ContainerSecurity {
@@ -71,7 +125,7 @@ function checkGroupAdd(groups: string[]): string[] {
   return groups;
 }
 
-export async function resolveSecurity(req: SecurityRequest, ctx: { network: string; rootless: boolean }): Promise<ContainerSecurity> {
+export async function resolveSecurity(req: SecurityRequest, ctx: { network: string; rootless: boolean; namespaces: ContainerNamespaces }): Promise<ContainerSecurity> {
   const options = parseSecurityOptions(req.securityOpts);
   const capabilities = resolveCapabilities(req.capAdd, req.capDrop, req.privileged);
   const { masked, readonly } = resolveSystemPaths(options, req.privileged);
@@ -95,7 +149,9 @@ export async function resolveSecurity(req: SecurityRequest, ctx: { network: stri
     // --privileged brings the host's devices (rootless: those the user can open); as root nodes made in /dev open too.
     devices: [...(req.privileged ? privilegedDevices() : []), ...resolveDevices(req.devices)],
     devMknod: req.privileged && !ctx.rootless,
-    sysctls: Object.fromEntries(parseSysctls(req.sysctls, { hostNetwork: ctx.network === 'host', hostIpc: false, hostUts: false })),
+    sysctls: Object.fromEntries(
+      parseSysctls(req.sysctls, { hostNetwork: ctx.network === 'host', hostIpc: ctx.namespaces.ipc.kind !== 'new', hostUts: ctx.namespaces.uts.kind === 'host' }),
+    ),
     groupAdd: checkGroupAdd(req.groupAdd),
   };
 }

@@ -64,6 +64,9 @@ export interface ContainerRecord {
     Devices?: { PathOnHost: string; PathInContainer: string; CgroupPermissions: string }[];
     GroupAdd?: string[] | null;
     Sysctls?: Record<string, string> | null;
+    IpcMode?: string;
+    PidMode?: string;
+    UTSMode?: string;
   };
 }
 

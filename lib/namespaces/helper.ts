@@ -59,6 +59,13 @@ function overlayEntries(config: OciRuntimeConfig): string[] {
   return o ? [...o.lowerdirs.map((dir) => `lowerdir=${dir}`), `upperdir=${o.upperdir}`, `workdir=${o.workdir}`] : [];
 }
 
+/** "/proc/PID/ns/TYPE" (how config.json names a joined namespace) -> PID. */
+function pidOfNamespacePath(nsPath: string): number {
+  const m = /^\/proc\/(\d+)\/ns\/\w+$/.exec(nsPath);
+  if (!m) throw new SkiffError(`config.json: namespace path ${nsPath} is not /proc/PID/ns/TYPE`);
+  return Number(m[1]);
+}
+
 /** config.json -> the helper's spec entries ("key=value", NUL-separated on the wire). */
 export function helperSpecEntries(config: OciRuntimeConfig): string[] {
   const p = config.process;
@@ -71,7 +78,15 @@ export function helperSpecEntries(config: OciRuntimeConfig): string[] {
   entries.push(`hostname=${config.hostname}`);
   const hasNetNs = config.linux.namespaces.some((n) => n.type === 'network');
   entries.push(`network=${hasNetNs ? 'none' : 'host'}`);
-  if (config.linux.uidMappings && config.linux.gidMappings) entries.push(...idMapEntries(config.linux.uidMappings, config.linux.gidMappings));
+  const userNs = config.linux.namespaces.find((n) => n.type === 'user');
+  if (userNs?.path) entries.push(`ns_user=${pidOfNamespacePath(userNs.path)}`);
+  else if (config.linux.uidMappings && config.linux.gidMappings) entries.push(...idMapEntries(config.linux.uidMappings, config.linux.gidMappings));
+  for (const type of ['ipc', 'pid', 'uts'] as const) {
+    const ns = config.linux.namespaces.find((n) => n.type === type);
+    if (!ns) entries.push(`ns_${type}=host`);
+    else if (ns.path) entries.push(`ns_${type}=${pidOfNamespacePath(ns.path)}`);
+  }
+  if (config.annotations['io.skiff.ipc'] === 'none') entries.push('ns_ipc=none');
   entries.push(`tty=${p.terminal ? 1 : 0}`);
   entries.push(`stdin=${config.annotations['io.skiff.stdin'] === 'true' ? 1 : 0}`);
   entries.push(`init=${config.annotations['io.skiff.init'] === 'true' ? 1 : 0}`);

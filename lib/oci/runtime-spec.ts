@@ -46,7 +46,8 @@ export interface OciRuntimeConfig {
   mounts: OciMount[];
   annotations: Record<string, string>;
   linux: {
-    namespaces: { type: 'pid' | 'network' | 'ipc' | 'uts' | 'mount' | 'cgroup' | 'user' }[];
+    /** A path: that process's namespace is joined. A type left out: the host's. */
+    namespaces: { type: 'pid' | 'network' | 'ipc' | 'uts' | 'mount' | 'cgroup' | 'user'; path?: string }[];
     uidMappings?: OciIdMapping[];
     gidMappings?: OciIdMapping[];
     maskedPaths: string[];

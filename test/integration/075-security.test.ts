@@ -2,6 +2,7 @@
 // real with a small static probe (probe.c, built here) and checks it fails.
 import { execFileSync } from 'node:child_process';
 import { chownSync, copyFileSync, existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, test } from 'vitest';
@@ -377,7 +378,7 @@ describe.skipIf(noProbe).each(modes())('devices, sysctls, groups ($name)', (mode
     );
     expect(swappiness.code).toBe(125);
     const hostNet = await inRootfs(['--network', 'host', '--sysctl', 'net.ipv4.ip_forward=1'], ['true']);
-    expect(hostNet.stderr).toBe("skiff: --sysctl net.ipv4.ip_forward: the container shares the host's network namespace (--network host), so this would change the host\n");
+    expect(hostNet.stderr).toBe('skiff: --sysctl net.ipv4.ip_forward: the container shares its network namespace (--network host), so this would change the host or another container\n');
     expect((await inRootfs(['--sysctl', 'net.ipv4.no_such_thing=1'], ['true'])).stderr).toBe('skiff: --sysctl net.ipv4.no_such_thing: this kernel has no such setting\n');
   });
 
@@ -388,5 +389,63 @@ describe.skipIf(noProbe).each(modes())('devices, sysctls, groups ($name)', (mode
     expect(bad.stderr).toBe("skiff: --group-add nosuch: no such group in the container's /etc/group\n");
     expect(bad.code).toBe(125);
     expect((await inRootfs(['--group-add', 'keep-groups', '--group-add', 'audio'], ['true'])).stderr).toBe('skiff: --group-add keep-groups cannot be combined with other groups\n');
+  });
+});
+
+describe.each(modes())('--ipc, --pid, --uts ($name)', (mode) => {
+  const inRootfs = (flags: string[], cmd: string[]) => runSkiff(mode, ['run', '--rm', ...flags, '--rootfs', mode.rootfs, ...cmd]);
+
+  test("--uts host: the host's name; with --hostname it is a conflict", async () => {
+    expect((await inRootfs(['--uts', 'host'], ['hostname'])).stdout).toBe(`${hostname()}\n`);
+    const both = await inRootfs(['--uts', 'host', '--hostname', 'x'], ['true']);
+    expect(both.stderr).toBe('skiff: conflicting options: --hostname and --uts host\n');
+    expect(both.code).toBe(125);
+  });
+
+  test("--pid host: the host's processes, this test's among them", async () => {
+    const r = await inRootfs(['--pid', 'host'], ['sh', '-c', `test -d /proc/${process.pid} && echo seen; echo $$`]);
+    expect(r.stdout).toMatch(/^seen\n/);
+    expect(Number(r.stdout.split('\n')[1])).toBeGreaterThan(1);
+  });
+
+  test("--ipc host sees the host's System V objects (and refuses IPC sysctls); --ipc none has no /dev/shm", async () => {
+    const id = execFileSync('ipcmk', ['-M', '4096'], { encoding: 'utf8' }).match(/(\d+)/)?.[1];
+    try {
+      const r = await inRootfs(['--ipc', 'host'], ['cat', '/proc/sysvipc/shm']);
+      expect(r.stdout.trim().split('\n').length).toBeGreaterThan(1);
+    } finally {
+      execFileSync('ipcrm', ['-m', id!]);
+    }
+    const sysctl = await inRootfs(['--ipc', 'host', '--sysctl', 'kernel.shmmax=1'], ['true']);
+    expect(sysctl.stderr).toBe('skiff: --sysctl kernel.shmmax: the container shares its IPC namespace (--ipc), so this would change the host or another container\n');
+    expect((await inRootfs(['--ipc', 'none'], ['sh', '-c', 'test -e /dev/shm || echo no-shm'])).stdout).toBe('no-shm\n');
+  });
+
+  test("--ipc and --pid container:NAME join a running container's namespaces and its /dev/shm; inspect says so", async () => {
+    const name = `ns-${mode.name}`;
+    expect((await runSkiff(mode, ['run', '-d', '--name', name, '--rootfs', mode.rootfs, 'sh', '-c', 'echo shared > /dev/shm/marker; sleep 60'])).code).toBe(0);
+    try {
+      await new Promise((r) => setTimeout(r, 300));
+      const r = await inRootfs(['--name', `${name}-2`, '--ipc', `container:${name}`, '--pid', `container:${name}`], ['sh', '-c', 'ps -o pid,comm | grep -c sleep; cat /dev/shm/marker']);
+      expect(r.stderr).toBe('');
+      expect(r.stdout).toBe('1\nshared\n');
+      const id = (await runSkiff(mode, ['inspect', '-f', '{{.Id}}', name])).stdout.trim();
+      expect((await runSkiff(mode, ['create', '--name', `${name}-3`, '--ipc', `container:${name}`, '--pid', 'host', '--uts', 'host', '--rootfs', mode.rootfs, 'true'])).code).toBe(0);
+      expect((await runSkiff(mode, ['inspect', '-f', '{{.HostConfig.IpcMode}}|{{.HostConfig.PidMode}}|{{.HostConfig.UTSMode}}', `${name}-3`])).stdout).toBe(`container:${id}|host|host\n`);
+      await runSkiff(mode, ['rm', `${name}-3`]);
+    } finally {
+      await runSkiff(mode, ['rm', '-f', name]);
+    }
+  });
+
+  test('bad modes and a stopped container to join are one line each', async () => {
+    expect((await inRootfs(['--ipc', 'bogus'], ['true'])).stderr).toBe('skiff: invalid --ipc "bogus": use private, shareable, host, none, container:NAME\n');
+    expect((await inRootfs(['--uts', 'container:x'], ['true'])).stderr).toBe('skiff: invalid --uts "container:x": use private, host\n');
+    const name = `ns-stopped-${mode.name}`;
+    expect((await runSkiff(mode, ['create', '--name', name, '--rootfs', mode.rootfs, 'true'])).code).toBe(0);
+    const r = await inRootfs(['--pid', `container:${name}`], ['true']);
+    expect(r.stderr).toBe(`skiff: --pid container:${name}: the container is not running\n`);
+    expect(r.code).toBe(125);
+    await runSkiff(mode, ['rm', name]);
   });
 });

@@ -56,6 +56,9 @@ export async function containerRequest(args: ParsedArgs): Promise<ContainerReque
       devices: flagList(args, 'device'),
       groupAdd: flagList(args, 'group-add'),
       sysctls: flagList(args, 'sysctl'),
+      ipc: flagString(args, 'ipc') ?? '',
+      pid: flagString(args, 'pid') ?? '',
+      uts: flagString(args, 'uts') ?? '',
     },
     storage: {
       volumes: flagList(args, 'volume'),

@@ -44,5 +44,8 @@ export const CREATE_FLAGS: FlagSpec[] = [
   { name: 'volumes-from', type: 'array', describe: 'Mount the volumes and binds of another container: CONTAINER[:ro|rw]', placeholder: 'CONTAINER' },
   { name: 'device', type: 'array', describe: 'Give the container a host device: HOST[:CONTAINER][:rwm] (one your user can open)', placeholder: 'DEVICE' },
   { name: 'group-add', type: 'array', describe: "Add a supplementary group (name or number; keep-groups: keep your own, rootless)", placeholder: 'GROUP' },
+  { name: 'ipc', type: 'string', describe: 'IPC namespace: private (default), shareable, host, none or container:NAME', placeholder: 'MODE' },
+  { name: 'pid', type: 'string', describe: 'PID namespace: private (default), host or container:NAME', placeholder: 'MODE' },
+  { name: 'uts', type: 'string', describe: 'UTS namespace (host name): private (default) or host', placeholder: 'MODE' },
   { name: 'sysctl', type: 'array', describe: 'Set a namespaced kernel setting (net.*, fs.mqueue.*, kernel.shm*, kernel.msg*, kernel.sem)', placeholder: 'KEY=VALUE' },
 ];

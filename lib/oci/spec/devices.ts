@@ -45,7 +45,7 @@ export function parseDevice(spec: string): DeviceRequest {
 const IPC_SYSCTLS = new Set(['kernel.msgmax', 'kernel.msgmnb', 'kernel.msgmni', 'kernel.sem', 'kernel.shmall', 'kernel.shmmax', 'kernel.shmmni', 'kernel.shm_rmid_forced']);
 
 export interface SysctlContext {
-  /** The container shares the host's network, IPC or UTS namespace. */
+  /** The container shares the host's network, IPC (or another container's) or UTS namespace. */
   hostNetwork: boolean;
   hostIpc: boolean;
   hostUts: boolean;
@@ -64,11 +64,11 @@ export function parseSysctls(entries: string[], ctx: SysctlContext): [string, st
     if (!/^[a-z0-9_]+(\.[A-Za-z0-9_-]+)+$/.test(key)) throw new SkiffError(`invalid --sysctl "${entry}": "${key}" is not a sysctl name`);
     const value = entry.slice(eq + 1);
     if (value.includes('\n') || value.includes('\t')) throw new SkiffError(`invalid --sysctl "${entry}": the value holds a newline or tab`);
-    const shared = (ns: string, flag: string) => new SkiffError(`--sysctl ${key}: the container shares the host's ${ns} namespace (${flag}), so this would change the host`);
+    const shared = (ns: string, flag: string) => new SkiffError(`--sysctl ${key}: the container shares its ${ns} namespace (${flag}), so this would change the host or another container`);
     if (key.startsWith('net.')) {
       if (ctx.hostNetwork) throw shared('network', '--network host');
     } else if (IPC_SYSCTLS.has(key) || key.startsWith('fs.mqueue.')) {
-      if (ctx.hostIpc) throw shared('IPC', '--ipc host');
+      if (ctx.hostIpc) throw shared('IPC', '--ipc');
     } else if (key === 'kernel.domainname') {
       if (ctx.hostUts) throw shared('UTS', '--uts host');
     } else {

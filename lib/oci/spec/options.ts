@@ -3,6 +3,7 @@
 import type { OciIdMapping, OciMount } from '../runtime-spec.js';
 import type { OciSeccomp } from '../seccomp/compile.js';
 import type { HostDevice } from './devices.js';
+import type { NamespaceChoice } from './namespaces.js';
 
 /** A user namespace's maps (host/subids.ts reads them from /etc/subuid and /etc/subgid). */
 export interface IdMappings {
@@ -56,6 +57,13 @@ export interface RunOptions {
   sysctls?: Record<string, string>;
   /** --group-add: names or numbers ("keep-groups": Podman's, the caller's own groups stay). */
   groupAdd?: string[];
+  /** --ipc, --pid, --uts: default new. ipcNoShm: --ipc none. */
+  ipc?: NamespaceChoice;
+  ipcNoShm?: boolean;
+  pid?: NamespaceChoice;
+  uts?: NamespaceChoice;
+  /** Rootless, joining another container's namespaces: its user namespace, instead of a new one. */
+  userJoinPid?: number;
   /** Volumes, binds, tmpfs (issue 11). */
   storage?: StorageOptions;
 }

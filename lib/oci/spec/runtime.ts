@@ -2,6 +2,7 @@
 // tests pin it down (test/unit/runtime-spec.test.ts).
 import type { OciMount, OciRuntimeConfig } from '../runtime-spec.js';
 import type { RunOptions } from './options.js';
+import type { NamespaceChoice } from './namespaces.js';
 import { DEFAULT_CAPABILITIES, DEFAULT_PATH, MASKED_PATHS, READONLY_PATHS } from './defaults.js';
 
 /** The overlay root filesystem a config asks for (the annotation buildRuntimeConfig writes), if any. */
@@ -77,15 +78,18 @@ export function buildRuntimeConfig(options: RunOptions): OciRuntimeConfig {
   const user = options.user === '' ? { uid: 0, gid: 0 } : { uid: numeric?.uid ?? 0, gid: numeric?.gid ?? 0, username: options.user };
   const additionalGids = (options.groupAdd ?? []).filter((g) => /^\d+$/.test(g)).map(Number);
   if (additionalGids.length > 0) Object.assign(user, { additionalGids });
-  const namespaces: OciRuntimeConfig['linux']['namespaces'] = [
-    { type: 'pid' },
-    { type: 'ipc' },
-    { type: 'uts' },
-    { type: 'mount' },
-    { type: 'cgroup' },
-  ];
+  const namespaces: OciRuntimeConfig['linux']['namespaces'] = [];
+  // OCI's form: absent is the host's, a path is another process's.
+  const shared = (type: 'pid' | 'ipc' | 'uts', choice: NamespaceChoice | undefined) => {
+    if (choice?.kind === 'host') return;
+    namespaces.push(choice?.kind === 'join' ? { type, path: `/proc/${choice.pid}/ns/${type}` } : { type });
+  };
+  shared('pid', options.pid);
+  shared('ipc', options.ipc);
+  shared('uts', options.uts);
+  namespaces.push({ type: 'mount' }, { type: 'cgroup' });
   if (options.network === 'none') namespaces.push({ type: 'network' });
-  if (options.idMappings) namespaces.push({ type: 'user' });
+  if (options.idMappings) namespaces.push(options.userJoinPid ? { type: 'user', path: `/proc/${options.userJoinPid}/ns/user` } : { type: 'user' });
   return {
     ociVersion: '1.2.0',
     process: {
@@ -107,6 +111,7 @@ export function buildRuntimeConfig(options: RunOptions): OciRuntimeConfig {
       ...(options.seccompProfile ? { 'io.skiff.seccomp': options.seccompProfile } : {}),
       ...(options.groupAdd?.length ? { 'io.skiff.group-add': JSON.stringify(options.groupAdd) } : {}),
       ...(options.devMknod ? { 'io.skiff.dev-mknod': 'true' } : {}),
+      ...(options.ipcNoShm ? { 'io.skiff.ipc': 'none' } : {}),
       // The runtime spec leaves making the root filesystem to the engine: skiff's helper mounts this overlay onto root.path.
       ...(options.overlay ? { 'io.skiff.overlay': JSON.stringify(options.overlay) } : {}),
     },
