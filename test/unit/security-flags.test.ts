@@ -2,6 +2,8 @@
 import { describe, expect, test } from 'vitest';
 import { ALL_CAPABILITIES, normalizeCapability, parseSecurityOptions, resolveCapabilities, resolveSystemPaths } from '../../lib/oci/spec/security.js';
 import { DEFAULT_CAPABILITIES, MASKED_PATHS, READONLY_PATHS } from '../../lib/oci/spec/defaults.js';
+import { parseDevice, parseSysctls } from '../../lib/oci/spec/devices.js';
+import { parseIpcMode, parsePidMode, parseUtsMode } from '../../lib/oci/spec/namespaces.js';
 
 describe('capabilities', () => {
   test('names with or without CAP_, any case; ALL', () => {
@@ -56,5 +58,46 @@ describe('--security-opt', () => {
     expect(paths(['unmask=ALL'])).toEqual({ masked: [], readonly: [] });
     expect(paths(['systempaths=unconfined'])).toEqual({ masked: [], readonly: [] });
     expect(paths(['mask=/etc/secret'], true)).toEqual({ masked: ['/etc/secret'], readonly: [] });
+  });
+});
+
+describe('--device and --sysctl', () => {
+  test("--device HOST[:CONTAINER][:PERMISSIONS], as Docker splits it", () => {
+    expect(parseDevice('/dev/fuse')).toEqual({ hostPath: '/dev/fuse', containerPath: '/dev/fuse', permissions: 'rwm' });
+    expect(parseDevice('/dev/sda:/dev/xvda')).toEqual({ hostPath: '/dev/sda', containerPath: '/dev/xvda', permissions: 'rwm' });
+    expect(parseDevice('/dev/sda:r')).toEqual({ hostPath: '/dev/sda', containerPath: '/dev/sda', permissions: 'r' });
+    expect(parseDevice('/dev/sda:/dev/xvda:rw')).toEqual({ hostPath: '/dev/sda', containerPath: '/dev/xvda', permissions: 'rw' });
+    expect(() => parseDevice('/dev/sda:/dev/xvda:rx')).toThrow('permissions are some of r, w and m');
+    expect(() => parseDevice('/dev/sda:/dev/xvda:rr')).toThrow('permissions are some of r, w and m');
+    expect(() => parseDevice('sda')).toThrow('the host path must be absolute');
+  });
+
+  const ctx = { hostNetwork: false, hostIpc: false, hostUts: false };
+  test('namespaced keys only, as Docker allows them; / and . are one separator', () => {
+    expect(parseSysctls(['net.ipv4.ip_forward=1', 'kernel.shmmax=1', 'fs.mqueue.msg_max=20', 'kernel.sem=250 32000 100 128', 'net/core/somaxconn=1024'], ctx)).toEqual([
+      ['net.ipv4.ip_forward', '1'],
+      ['kernel.shmmax', '1'],
+      ['fs.mqueue.msg_max', '20'],
+      ['kernel.sem', '250 32000 100 128'],
+      ['net.core.somaxconn', '1024'],
+    ]);
+    expect(() => parseSysctls(['kernel.pid_max=10'], ctx)).toThrow('--sysctl kernel.pid_max: not namespaced');
+    expect(() => parseSysctls(['net.ipv4.ip_forward'], ctx)).toThrow('invalid --sysctl "net.ipv4.ip_forward": use KEY=VALUE');
+    expect(() => parseSysctls(['net.ipv4.ip_forward=1'], { ...ctx, hostNetwork: true })).toThrow('shares its network namespace (--network host)');
+    expect(() => parseSysctls(['kernel.msgmax=1'], { ...ctx, hostIpc: true })).toThrow('shares its IPC namespace');
+    expect(() => parseSysctls(['kernel.domainname=x'], { ...ctx, hostUts: true })).toThrow('shares its UTS namespace');
+  });
+});
+
+describe('--ipc, --pid, --uts', () => {
+  test('modes as Docker and Podman spell them', () => {
+    expect(parseIpcMode('')).toEqual({ kind: 'private' });
+    expect(parseIpcMode('shareable')).toEqual({ kind: 'private' });
+    expect(parseIpcMode('none')).toEqual({ kind: 'none' });
+    expect(parseIpcMode('container:web')).toEqual({ kind: 'container', ref: 'web' });
+    expect(parsePidMode('host')).toEqual({ kind: 'host' });
+    expect(() => parsePidMode('none')).toThrow('invalid --pid "none": use private, host, container:NAME');
+    expect(() => parseUtsMode('container:web')).toThrow('invalid --uts "container:web": use private, host');
+    expect(() => parseIpcMode('container:')).toThrow('name the container after "container:"');
   });
 });
