@@ -45,13 +45,14 @@ export function repoDigests(s: ImageSummary): string[] {
 
 /**
  * Podman's intermediate image: no name at all, and its layers are the bottom
- * of another image's. `images` hides those unless -a.
+ * of another image's, or (Docker's rule) another image was built from it (a
+ * build step's image). `images` hides those unless -a.
  */
 export function isIntermediate(s: ImageSummary, all: ImageSummary[]): boolean {
   if (s.tags.length > 0 || s.digests.length > 0) return false;
   const mine = s.record.layers;
   return all.some(
-    (o) => o !== s && o.record.layers.length > mine.length && mine.every((l, i) => o.record.layers[i] === l),
+    (o) => o !== s && (o.record.parent === s.record.id || (o.record.layers.length > mine.length && mine.every((l, i) => o.record.layers[i] === l))),
   );
 }
 

@@ -22,6 +22,8 @@ export interface ImageRecord {
   size: number;
   /** The config's "created", when it has one. */
   created?: string;
+  /** The image a build step made this one from (Docker's Parent): `images` hides an untagged parent. */
+  parent?: string;
   /** When this store got it (RFC 3339). */
   pulled: string;
 }

@@ -17,6 +17,7 @@ import path from 'node:path';
 import { SkiffError, errnoCode } from '../errors.js';
 import { findProgram } from '../host/programs.js';
 import type { StorePaths } from './paths.js';
+import { digestHex } from './digest.js';
 
 export interface StoreLock {
   readonly mode: 'shared' | 'exclusive';
@@ -51,6 +52,16 @@ export async function lockPullOf(paths: StorePaths, name: string): Promise<Store
   const { createHash } = await import('node:crypto');
   const key = createHash('sha256').update(name).digest('hex').slice(0, 32);
   return lockFile(path.join(paths.root, 'locks', `pull-${key}.lock`), 'exclusive');
+}
+
+/**
+ * The lock of one build step (by its cache key): parallel builds of one
+ * Dockerfile (make -j) run each uncached step once; the others wait, then
+ * find it in the build cache.
+ */
+export async function lockBuildStep(paths: StorePaths, key: string): Promise<StoreLock> {
+  mkdirSync(path.join(paths.root, 'locks'), { recursive: true, mode: 0o700 });
+  return lockFile(path.join(paths.root, 'locks', `build-${digestHex(key).slice(0, 32)}.lock`), 'exclusive');
 }
 
 /** flock(2) on `file` (created if missing), waiting as long as it takes. */

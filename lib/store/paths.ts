@@ -11,6 +11,8 @@
 //     images/<config-hex>.json    one record per image; the image id is its config digest (images.ts)
 //     names/<sha256(name)>.json   "registry/repo:tag" or "registry/repo@digest" → image id (names.ts)
 //     volumes/                    named and anonymous volumes: lib/volumes owns what is below
+//     build-cache/steps/<key-hex> a build step's cache key → the image it made (build-cache.ts)
+//     build-cache/mounts/<hex>/   RUN --mount=type=cache directories, kept between builds
 import { homedir } from 'node:os';
 import path from 'node:path';
 import { readFileSync } from 'node:fs';
@@ -84,6 +86,8 @@ export interface StorePaths {
   names: string;
   /** lib/volumes' directory. */
   volumes: string;
+  /** Build cache: step key -> the image it made (build-cache.ts), and RUN --mount=type=cache dirs. */
+  buildCache: string;
 }
 
 export function storePaths(root: string): StorePaths {
@@ -96,5 +100,6 @@ export function storePaths(root: string): StorePaths {
     images: path.join(root, 'images'),
     names: path.join(root, 'names'),
     volumes: path.join(root, 'volumes'),
+    buildCache: path.join(root, 'build-cache'),
   };
 }
