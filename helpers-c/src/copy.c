@@ -18,6 +18,7 @@
 #include "report.h"
 #include "sealed.h"
 #include "sync.h"
+#include "userns.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -146,33 +147,6 @@ static const char *shown(const char *path) {
   return buf;
 }
 
-/* Rootless, stopped: a child in a new user namespace with the container's
- * mapping (and a new mount namespace) returns; this parent writes the maps,
- * waits, and exits with the child's status. */
-static void fork_into_user_namespace(const struct container_spec *spec) {
-  int pair[2];
-  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) < 0) die_errno("socketpair");
-  pid_t child = (pid_t)syscall(SYS_clone, CLONE_NEWUSER | CLONE_NEWNS | SIGCHLD, NULL, NULL, NULL, NULL);
-  if (child < 0) die_errno("clone a user namespace (see 'skiff doctor')");
-  if (child == 0) {
-    close(pair[0]);
-    if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) die_errno("prctl(PR_SET_PDEATHSIG)");
-    if (!sync_expect(pair[1], SYNC_MAPS_WRITTEN)) _exit(EXIT_SKIFF_FAILED);
-    close(pair[1]);
-    if (setresgid(0, 0, 0) < 0) die_errno("setresgid(0) in the user namespace");
-    if (setresuid(0, 0, 0) < 0) die_errno("setresuid(0) in the user namespace");
-    return;
-  }
-  close(pair[1]);
-  idmap_write(child, spec);
-  sync_send(pair[0], SYNC_MAPS_WRITTEN);
-  close(pair[0]);
-  int status;
-  while (waitpid(child, &status, 0) < 0)
-    if (errno != EINTR) die_errno("wait for the copy");
-  _exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
-}
-
 /* Returns an O_PATH fd of the container's root directory, from inside its namespaces. */
 static int enter_container(const struct container_spec *spec) {
   if (spec->target_pid > 0) {
@@ -187,7 +161,7 @@ static int enter_container(const struct container_spec *spec) {
   } else {
     if (spec->rootfs == NULL) die(EXIT_SKIFF_FAILED, 0, "spec: cp needs target_pid or rootfs");
     if (spec->userns)
-      fork_into_user_namespace(spec);
+      userns_fork(spec);
     else if (unshare(CLONE_NEWNS) < 0)
       die_errno("unshare a mount namespace");
     /* The overlay mounted here must never show on the host. */

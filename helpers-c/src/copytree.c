@@ -1,8 +1,9 @@
 /* The one recursive copy behind `cp` and `export` (copy.h). Both ends are
  * directory fds; every call names a single component relative to one of them
  * and never follows a symlink there (O_NOFOLLOW, AT_SYMLINK_NOFOLLOW), so a
- * container that swaps a directory for a symlink while it is copied gets an
- * error, not a write or read somewhere else. */
+ * container that swaps a directory for a symlink while it is copied gets the
+ * symlink copied (or the directory, whichever is there when it is opened),
+ * never a read or write somewhere else; a node that vanished is skipped. */
 #include "copy.h"
 #include "report.h"
 
@@ -137,10 +138,18 @@ static int make_dir(int dir, const char *name, const char *rel) {
   return fd;
 }
 
-static void copy_dir(const struct copy_options *opts, const struct stat *st, bool mount_root, int src_dir,
+/* The source changed between its lstat and its open: a running container's
+ * files may be removed or swapped for another kind of node (a symlink) at any
+ * instant. The caller looks again. */
+static bool source_changed(const char *rel) {
+  if (errno == ENOENT || errno == ENOTDIR || errno == ELOOP) return true;
+  die_errno("open %s", rel);
+}
+
+static bool copy_dir(const struct copy_options *opts, const struct stat *st, bool mount_root, int src_dir,
                      const char *src_name, int dst_dir, const char *dst_name, const char *rel, int depth) {
   int src = openat(src_dir, src_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  if (src < 0) die_errno("open directory %s", rel);
+  if (src < 0) return source_changed(rel);
   /* Below the source, /proc, /sys, /dev and other mounts of a running
    * container are copied as empty directories, as Docker's export has them. */
   bool descend = !(opts->source_in_container && mount_root && depth > 0);
@@ -150,7 +159,7 @@ static void copy_dir(const struct copy_options *opts, const struct stat *st, boo
     tar_write_entry(opts->tar, rel, &meta, NULL, -1);
     if (descend) copy_entries(opts, src, -1, rel, depth);
     close(src);
-    return;
+    return false;
   }
   int dst = make_dir(dst_dir, dst_name, rel);
   if (descend) copy_entries(opts, src, dst, rel, depth);
@@ -160,6 +169,7 @@ static void copy_dir(const struct copy_options *opts, const struct stat *st, boo
   struct timespec times[2] = {st->st_atim, st->st_mtim};
   if (futimens(dst, times) < 0) die_errno("set the times of %s", rel);
   close(dst);
+  return false;
 }
 
 static void copy_data(int src, int dst, const char *rel) {
@@ -192,21 +202,24 @@ static void copy_data(int src, int dst, const char *rel) {
   }
 }
 
-static void copy_file(const struct copy_options *opts, const struct stat *st, int src_dir, const char *src_name,
+static bool copy_file(const struct copy_options *opts, const struct stat *st, int src_dir, const char *src_name,
                       int dst_dir, const char *dst_name, const char *rel) {
   /* O_NONBLOCK: had the file become a FIFO since it was looked at, open must not hang. */
   int src = openat(src_dir, src_name, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
-  if (src < 0) die_errno("open %s", rel);
+  if (src < 0) return source_changed(rel);
   struct stat now;
   if (fstat(src, &now) < 0) die_errno("stat %s", rel);
-  if (!S_ISREG(now.st_mode)) die(EXIT_SKIFF_FAILED, 0, "%s changed while it was copied", rel);
+  if (!S_ISREG(now.st_mode)) {
+    close(src);
+    return true;
+  }
   if (fcntl(src, F_SETFL, 0) < 0) die_errno("fcntl %s", rel);
   now.st_mode = (now.st_mode & ~(mode_t)07777) | permissions(opts, &now);
   opts->tally->bytes += (unsigned long long)now.st_size;
   if (opts->tar) {
     tar_write_entry(opts->tar, rel, &now, NULL, src);
     close(src);
-    return;
+    return false;
   }
   int dst = openat(dst_dir, dst_name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (dst < 0 && errno == EEXIST) {
@@ -222,24 +235,27 @@ static void copy_file(const struct copy_options *opts, const struct stat *st, in
   struct timespec times[2] = {now.st_atim, now.st_mtim};
   if (futimens(dst, times) < 0) die_errno("set the times of %s", rel);
   close(dst);
+  return false;
 }
 
-static void copy_symlink(const struct copy_options *opts, const struct stat *st, int src_dir, const char *src_name,
+static bool copy_symlink(const struct copy_options *opts, const struct stat *st, int src_dir, const char *src_name,
                          int dst_dir, const char *dst_name, const char *rel) {
   char target[PATH_MAX];
   ssize_t n = readlinkat(src_dir, src_name, target, sizeof target);
+  if (n < 0 && (errno == ENOENT || errno == EINVAL)) return true; /* gone, or no longer a link */
   if (n < 0) die_errno("readlink %s", rel);
   if ((size_t)n >= sizeof target) die(EXIT_SKIFF_FAILED, 0, "readlink %s: the target is too long", rel);
   target[n] = '\0';
   if (opts->tar) {
     tar_write_entry(opts->tar, rel, st, target, -1);
-    return;
+    return false;
   }
   remove_existing(dst_dir, dst_name, rel);
   if (symlinkat(target, dst_dir, dst_name) < 0) die_errno("symlink %s", rel);
   set_owner(opts, st, -1, dst_dir, dst_name, rel);
   struct timespec times[2] = {st->st_atim, st->st_mtim};
   if (utimensat(dst_dir, dst_name, times, AT_SYMLINK_NOFOLLOW) < 0) die_errno("set the times of %s", rel);
+  return false;
 }
 
 static void copy_special(const struct copy_options *opts, const struct stat *st, int dst_dir, const char *dst_name,
@@ -261,25 +277,33 @@ static void copy_special(const struct copy_options *opts, const struct stat *st,
   if (utimensat(dst_dir, dst_name, times, AT_SYMLINK_NOFOLLOW) < 0) die_errno("set the times of %s", rel);
 }
 
+/* Looks at a node again when it changed kind between its lstat and its open. */
+#define CHANGE_RETRIES 8
+
 static void copy_at(const struct copy_options *opts, int src_dir, const char *src_name, int dst_dir, const char *dst_name,
                     const char *rel, int depth) {
-  struct stat st;
-  bool mount_root = false;
-  if (stat_node(src_dir, src_name, &st, &mount_root) < 0) {
-    /* Gone since its directory was listed (a running container's files come and go). */
-    if (errno == ENOENT && depth > 0) return;
-    die_errno("stat %s", rel);
+  for (int attempt = 0; attempt < CHANGE_RETRIES; attempt++) {
+    struct stat st;
+    bool mount_root = false;
+    if (stat_node(src_dir, src_name, &st, &mount_root) < 0) {
+      /* Gone since its directory was listed (a running container's files come and go). */
+      if (errno == ENOENT && depth > 0) return;
+      die_errno("stat %s", rel);
+    }
+    bool changed = false;
+    if (S_ISDIR(st.st_mode))
+      changed = copy_dir(opts, &st, mount_root, src_dir, src_name, dst_dir, dst_name, rel, depth);
+    else if (S_ISREG(st.st_mode))
+      changed = copy_file(opts, &st, src_dir, src_name, dst_dir, dst_name, rel);
+    else if (S_ISLNK(st.st_mode))
+      changed = copy_symlink(opts, &st, src_dir, src_name, dst_dir, dst_name, rel);
+    else if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) || S_ISFIFO(st.st_mode))
+      copy_special(opts, &st, dst_dir, dst_name, rel);
+    else if (opts->tally->skipped_sockets++ == 0)
+      snprintf(opts->tally->first_socket, sizeof opts->tally->first_socket, "%s", rel);
+    if (!changed) return;
   }
-  if (S_ISDIR(st.st_mode))
-    copy_dir(opts, &st, mount_root, src_dir, src_name, dst_dir, dst_name, rel, depth);
-  else if (S_ISREG(st.st_mode))
-    copy_file(opts, &st, src_dir, src_name, dst_dir, dst_name, rel);
-  else if (S_ISLNK(st.st_mode))
-    copy_symlink(opts, &st, src_dir, src_name, dst_dir, dst_name, rel);
-  else if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) || S_ISFIFO(st.st_mode))
-    copy_special(opts, &st, dst_dir, dst_name, rel);
-  else if (opts->tally->skipped_sockets++ == 0)
-    snprintf(opts->tally->first_socket, sizeof opts->tally->first_socket, "%s", rel);
+  die(EXIT_SKIFF_FAILED, 0, "%s keeps changing while it is copied", rel);
 }
 
 void copy_node(const struct copy_options *opts, int src_dir, const char *src_name, int dst_dir, const char *dst_name,

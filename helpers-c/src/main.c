@@ -9,6 +9,7 @@
 #include "kill.h"
 #include "userns.h"
 #include "copy.h"
+#include "walk.h"
 
 #include <stdio.h>
 #include <sys/prctl.h>
@@ -21,6 +22,7 @@ static int usage(void) {
                   "       skiff-helper fsops DIR (operations on stdin)\n"
                   "       skiff-helper kill PID SIGNAL\n"
                   "       skiff-helper cp        (spec on fd 3: copy to, from or out of a container)\n"
+                  "       skiff-helper walk      (spec on fd 3: diff, size or remove a tree by fd)\n"
                   "       skiff-helper version\n", SKIFF_SPEC_FD, SKIFF_SPEC_FD);
   return EXIT_SKIFF_FAILED;
 }
@@ -37,6 +39,7 @@ int main(int argc, char **argv) {
   }
   if (strcmp(argv[1], "userns") == 0) userns_main();
   if (strcmp(argv[1], "cp") == 0) copy_main(argv);
+  if (strcmp(argv[1], "walk") == 0) walk_main();
   if (strcmp(argv[1], "exec") == 0) exec_main(argv);
   if (strcmp(argv[1], "fsops") == 0 && argc == 3) fsops_main(argv[2]);
   if (strcmp(argv[1], "kill") == 0 && argc == 4) kill_main(argv[2], argv[3]);

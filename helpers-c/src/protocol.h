@@ -3,7 +3,7 @@
  *
  * Spec (TypeScript -> helper), on fd 3 until EOF: NUL-terminated "key=value"
  * strings. Keys that may repeat: arg, env, uidmap, gidmap, masked, readonly,
- * lowerdir, mount.
+ * lowerdir, mount, on_exit, walk_root.
  *
  * Reports (helper -> TypeScript), on the same fd 3 (a socket): one line each,
  * fields separated by TAB, tabs and newlines in text replaced by spaces:
@@ -13,6 +13,7 @@
  *   monitor<TAB><pid of the monitor of a detached container>
  *
  * `skiff-helper cp` takes the cp_* keys (and no arg): see copy.h.
+ * `skiff-helper walk` takes walk_op and walk_root (and no arg): see walk.h.
  *
  * A detached container's attach socket carries frames from the monitor:
  * one byte of stream (1 stdout, 2 stderr, 3 exit: a 4-byte big-endian code),
@@ -114,6 +115,9 @@ struct container_spec {
   bool cp_archive;     /* -a: files copied in keep the source's uid/gid (else 0:0) */
   bool cp_follow;      /* -L: a symlink at cp_src is followed */
   bool cp_setid;       /* keep set-user-ID and set-group-ID bits */
+  /* walk (walk.h): the host side's walks over container files, by fd. */
+  const char *walk_op;           /* "diff", "size" or "remove" */
+  struct string_list walk_roots; /* the trees walked: absolute paths in skiff's store */
 };
 
 /* Reads the spec from fd and checks what every mode needs (argv, cwd, maps);

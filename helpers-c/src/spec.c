@@ -126,6 +126,8 @@ static void apply(struct container_spec *spec, char *entry) {
   /* Storage (issue 11): volumes.h. */
   else if (strcmp(key, "mount") == 0) list_push(&spec->mounts, value);
   else if (strcmp(key, "rootfs_readonly") == 0) spec->rootfs_readonly = parse_bool(key, value);
+  else if (strcmp(key, "walk_op") == 0) spec->walk_op = value;
+  else if (strcmp(key, "walk_root") == 0) list_push(&spec->walk_roots, value);
   else die(EXIT_SKIFF_FAILED, 0, "spec: unknown key \"%s\"", key);
 }
 
@@ -195,7 +197,7 @@ void spec_read(int fd, struct container_spec *spec) {
     off += strlen(entry) + 1;
     apply(spec, entry);
   }
-  if (spec->argv.len == 0 && spec->cp_op == NULL) die(EXIT_SKIFF_FAILED, 0, "spec: no command to run");
+  if (spec->argv.len == 0 && spec->cp_op == NULL && spec->walk_op == NULL) die(EXIT_SKIFF_FAILED, 0, "spec: no command to run");
   if (spec->cwd == NULL) spec->cwd = "/";
   if (spec->cwd[0] != '/') die(EXIT_SKIFF_FAILED, 0, "the working directory \"%s\" is not an absolute path", spec->cwd);
   if (spec->env.items == NULL) {
@@ -203,7 +205,7 @@ void spec_read(int fd, struct container_spec *spec) {
     spec->env.items = calloc(1, sizeof *spec->env.items);
     if (spec->env.items == NULL) die(EXIT_SKIFF_FAILED, ENOMEM, "spec: allocating");
   }
-  if (spec->lowerdirs.len > 0 && (spec->upperdir == NULL || spec->workdir == NULL))
+  if (spec->lowerdirs.len > 0 && spec->walk_op == NULL && (spec->upperdir == NULL || spec->workdir == NULL))
     die(EXIT_SKIFF_FAILED, 0, "spec: an overlay needs upperdir and workdir");
   if (spec->detach && (spec->log_path == NULL || spec->exit_path == NULL || spec->pid_path == NULL || spec->attach_path == NULL))
     die(EXIT_SKIFF_FAILED, 0, "spec: a detached container needs log, exit_file, pid_file and attach_socket");

@@ -67,3 +67,27 @@ noreturn void userns_main(void) {
     if (done == child) _exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
   }
 }
+
+void userns_fork(const struct container_spec *spec) {
+  int pair[2];
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) < 0) die_errno("socketpair");
+  pid_t child = (pid_t)syscall(SYS_clone, CLONE_NEWUSER | CLONE_NEWNS | SIGCHLD, NULL, NULL, NULL, NULL);
+  if (child < 0) die_errno("clone a user namespace (see 'skiff doctor')");
+  if (child == 0) {
+    close(pair[0]);
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) die_errno("prctl(PR_SET_PDEATHSIG)");
+    if (!sync_expect(pair[1], SYNC_MAPS_WRITTEN)) _exit(EXIT_SKIFF_FAILED);
+    close(pair[1]);
+    if (setresgid(0, 0, 0) < 0) die_errno("setresgid(0) in the user namespace");
+    if (setresuid(0, 0, 0) < 0) die_errno("setresuid(0) in the user namespace");
+    return;
+  }
+  close(pair[1]);
+  idmap_write(child, spec);
+  sync_send(pair[0], SYNC_MAPS_WRITTEN);
+  close(pair[0]);
+  int status;
+  while (waitpid(child, &status, 0) < 0)
+    if (errno != EINTR) die_errno("wait for the child in the user namespace");
+  _exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+}

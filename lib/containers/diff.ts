@@ -1,10 +1,12 @@
 // `diff`: what a container changed, from its overlay upper dir: A (added),
 // C (changed, and every directory above a change), D (deleted: a whiteout).
-import { lstatSync, readdirSync } from 'node:fs';
-import path from 'node:path';
+// The container owns every name in its upper dir and may swap one for a
+// symlink to the host at any instant: the walk is the helper's, by fd
+// (walk.h), never Node's by path.
 import { SkiffError } from '../errors.js';
 import { overlayOf } from '../oci/spec/runtime.js';
-import { readConfig, type ContainerRecord } from './store.js';
+import { upperDirEntries } from '../namespaces/helper.js';
+import { containerFileMappings, readConfig, type ContainerRecord } from './store.js';
 import { byCodeUnit } from '../compare.js';
 
 export interface Change {
@@ -13,38 +15,21 @@ export interface Change {
   Kind: 0 | 1 | 2;
 }
 
-function existsInLowers(lowerdirs: string[], rel: string): boolean {
-  return lowerdirs.some((dir) => {
-    try {
-      lstatSync(path.join(dir, rel));
-      return true;
-    } catch {
-      return false;
-    }
-  });
-}
+const KIND = { C: 0, A: 1, D: 2 } as const;
 
-export function containerChanges(record: ContainerRecord): Change[] {
+export async function containerChanges(record: ContainerRecord): Promise<Change[]> {
   const config = readConfig(record.Id);
   const overlay = config && overlayOf(config);
-  // The mount points of its own files (/etc/hosts…) are skiff's, not the container's changes.
-  const mountPoints = new Set((config?.mounts ?? []).filter((m) => m.type === 'bind').map((m) => m.destination));
   if (!overlay) throw new SkiffError(`diff needs a container made from an image: ${record.Name} runs on --rootfs ${record.Rootfs} and writes there directly`);
-  const { lowerdirs, upperdir } = overlay;
+  // The mount points of its own files (/etc/hosts…) are skiff's, not the container's changes.
+  const mountPoints = (config.mounts ?? []).filter((m) => m.type === 'bind').map((m) => m.destination);
+  const isMountPoint = (p: string) => mountPoints.some((m) => p === m || p.startsWith(`${m}/`));
   const changes = new Map<string, Change['Kind']>();
-  const walk = (rel: string): void => {
-    for (const entry of readdirSync(path.join(upperdir, rel), { withFileTypes: true })) {
-      const child = rel === '' ? entry.name : `${rel}/${entry.name}`;
-      if (mountPoints.has(`/${child}`)) continue;
-      const st = lstatSync(path.join(upperdir, child));
-      const whiteout = st.isCharacterDevice() && st.rdev === 0;
-      const kind: Change['Kind'] = whiteout ? 2 : existsInLowers(lowerdirs, child) ? 0 : 1;
-      changes.set(`/${child}`, kind);
-      // Every directory above a change is changed.
-      for (let p = path.posix.dirname(`/${child}`); p !== '/'; p = path.posix.dirname(p)) if (!changes.has(p)) changes.set(p, 0);
-      if (entry.isDirectory()) walk(child);
-    }
-  };
-  walk('');
+  for (const entry of await upperDirEntries(overlay.upperdir, overlay.lowerdirs, containerFileMappings(config))) {
+    if (isMountPoint(entry.path)) continue;
+    changes.set(entry.path, KIND[entry.kind]);
+    // Every directory above a change is changed.
+    for (let p = entry.path.slice(0, entry.path.lastIndexOf('/')); p !== ''; p = p.slice(0, p.lastIndexOf('/'))) if (!changes.has(p)) changes.set(p, 0);
+  }
   return [...changes.entries()].sort(([a], [b]) => byCodeUnit(a, b)).map(([p, k]) => ({ Path: p, Kind: k }));
 }

@@ -1,9 +1,10 @@
 // `ps --size`: what a container wrote (its overlay upper dir) and that plus
-// its image, as Docker's SIZE column shows them: "12B (virtual 4.3MB)".
-import { lstatSync, readdirSync } from 'node:fs';
-import { SkiffError, errnoCode } from '../errors.js';
+// its image, as Docker's SIZE column shows them: "12B (virtual 4.3MB)". The
+// upper dirs are measured by the helper, by fd (walk.h): a name the container
+// swapped for a symlink to the host is counted as a link, never followed.
 import { overlayOf } from '../oci/spec/runtime.js';
-import { readConfig, type ContainerRecord } from './store.js';
+import { treeSizes } from '../namespaces/helper.js';
+import { containerFileMappings, readConfig, type ContainerRecord } from './store.js';
 
 export interface ContainerSize {
   /** Bytes the container wrote (Docker's SizeRw), each inode counted once. */
@@ -12,39 +13,32 @@ export interface ContainerSize {
   rootFs: number;
 }
 
-/** Bytes of the files below dir, each inode once. */
-function treeBytes(dir: string, seen: Set<string>): number {
-  let total = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const p = `${dir}/${entry.name}`;
-    const st = lstatSync(p);
-    const key = `${st.dev}:${st.ino}`;
-    if (!seen.has(key)) {
-      seen.add(key);
-      if (!st.isDirectory()) total += st.size;
-    }
-    if (st.isDirectory()) total += treeBytes(p, seen);
-  }
-  return total;
-}
-
 /**
- * undefined for a --rootfs container: it writes into its directory directly,
- * so there is no layer of its own to measure. Rootless, call it where the
- * upper dir's sub-ID files are readable (the store's user namespace).
+ * The sizes of several containers, in order, with one helper run per user
+ * namespace they need (one, in practice). undefined for a --rootfs container:
+ * it writes into its directory directly, so there is no layer of its own to
+ * measure.
  */
-export function containerSize(record: ContainerRecord, imageSize: (id: string) => number): ContainerSize | undefined {
-  const config = readConfig(record.Id);
-  const upperdir = config && overlayOf(config)?.upperdir;
-  if (!upperdir) return undefined;
-  let rw: number;
-  try {
-    rw = treeBytes(upperdir, new Set());
-  } catch (err) {
-    const code = errnoCode(err);
-    if (code === 'ENOENT') rw = 0; // removed meanwhile
-    else throw new SkiffError(`cannot measure ${record.Name}'s files in ${upperdir}: ${code ?? String(err)}`);
+export async function containerSizes(records: ContainerRecord[], imageSize: (id: string) => number): Promise<(ContainerSize | undefined)[]> {
+  const uppers = records.map((record) => {
+    const config = readConfig(record.Id);
+    const upperdir = config && overlayOf(config)?.upperdir;
+    return upperdir ? { upperdir, mappings: containerFileMappings(config) } : undefined;
+  });
+  const byMappings = new Map<string, number[]>();
+  uppers.forEach((u, i) => {
+    if (!u) return;
+    const key = JSON.stringify(u.mappings ?? null);
+    byMappings.set(key, [...(byMappings.get(key) ?? []), i]);
+  });
+  const rw: number[] = [];
+  for (const indexes of byMappings.values()) {
+    const sizes = await treeSizes(indexes.map((i) => uppers[i]!.upperdir), uppers[indexes[0]!]!.mappings);
+    indexes.forEach((i, n) => (rw[i] = sizes[n]!));
   }
-  const image = record.ImageSize ?? (record.ImageID ? imageSize(record.ImageID) : 0);
-  return { rw, rootFs: rw + image };
+  return records.map((record, i) => {
+    if (!uppers[i]) return undefined;
+    const image = record.ImageSize ?? (record.ImageID ? imageSize(record.ImageID) : 0);
+    return { rw: rw[i]!, rootFs: rw[i]! + image };
+  });
 }

@@ -7,13 +7,16 @@
 //   containers/<id>/ctr.log[.1]      the log (k8s-file format)
 //   containers/names/<name> -> <id>  a symlink: claiming a name is one atomic symlink(2)
 //   <RunRoot>/containers/<id>/attach the monitor's attach socket
-import { existsSync, mkdirSync, readFileSync, readdirSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { EXIT_SKIFF_FAILED, SkiffError, errnoCode } from '../errors.js';
 import { currentStoreLocations } from '../store/paths.js';
 import type { OciRuntimeConfig } from '../oci/runtime-spec.js';
+import { overlayOf } from '../oci/spec/runtime.js';
 import { removeCgroup, type ContainerCgroup } from '../cgroups/container.js';
 import type { MountPoint } from './mounts.js';
+import { rootlessMappings } from '../host/subids.js';
+import type { WalkMappings } from '../namespaces/helper.js';
 
 export interface ContainerRecord {
   Id: string;
@@ -255,9 +258,29 @@ export function resolveContainer(ref: string): ContainerRecord {
   throw new SkiffError(`no such container: ${ref}`, EXIT_SKIFF_FAILED, 'not-found');
 }
 
-/** Removes everything of the container; safe to run twice or concurrently. */
+/**
+ * The user namespace the host side must be in to read or remove a
+ * container's files: rootless, its own ID mapping (its upper dir holds files
+ * of the user's sub-IDs); none as root, of the host or of skiff's store
+ * namespace.
+ */
+export function containerFileMappings(config: OciRuntimeConfig | undefined): WalkMappings | undefined {
+  if ((process.geteuid?.() ?? 0) === 0) return undefined;
+  const { uidMappings, gidMappings } = config?.linux ?? {};
+  if (uidMappings?.length && gidMappings?.length) return { uidMappings, gidMappings };
+  const user = rootlessMappings();
+  return { uidMappings: user.uidMappings, gidMappings: user.gidMappings };
+}
+
+/**
+ * Removes everything of the container; safe to run twice or concurrently.
+ * An image container's directory holds its upper dir, where the container
+ * could have swapped any name for a symlink to the host: that tree is
+ * removed by the helper, by fd (walk.h), never by a path walk.
+ */
 export async function removeContainerFiles(record: ContainerRecord): Promise<void> {
   const dir = containerDir(record.Id);
+  const config = readConfig(record.Id);
   const trash = path.join(containersRoot(), `.trash-${record.Id}-${process.pid}`);
   try {
     renameSync(dir, trash);
@@ -266,14 +289,11 @@ export async function removeContainerFiles(record: ContainerRecord): Promise<voi
     return; // someone else removed it
   }
   if (nameOwner(record.Name) === record.Id) rmSync(path.join(namesDir(), record.Name), { force: true });
-  try {
-    rmSync(trash, { recursive: true, force: true });
-  } catch (err) {
-    // An image container's upper dir holds files of the user's sub-IDs.
-    const code = errnoCode(err);
-    if ((code !== 'EACCES' && code !== 'EPERM') || (process.geteuid?.() ?? 0) === 0) throw err;
-    const { removeTreeInUserNamespace } = await import('../namespaces/userns.js');
-    await removeTreeInUserNamespace(trash);
+  if (config && !overlayOf(config)) {
+    rmSync(trash, { recursive: true, force: true }); // skiff's own files only
+  } else {
+    const { removeTrees } = await import('../namespaces/helper.js');
+    await removeTrees([trash], containerFileMappings(config));
   }
   if (record.Cgroup) removeCgroup(record.Cgroup);
   rmSync(runDir(record.Id), { recursive: true, force: true });
@@ -295,18 +315,17 @@ export function logPath(id: string): string {
   return path.join(containerDir(id), 'ctr.log');
 }
 
-/** Bytes the container's own files take (its log above all), as prune reports them. */
-export function containerDiskUsage(id: string): number {
+/**
+ * Bytes of skiff's own files of the container (its log above all), as prune
+ * reports them beside the container's upper dir (size.ts). Only the files
+ * directly in its directory: the trees below (upper, work) are the
+ * container's to change, and only the helper walks those.
+ */
+export function containerOwnFilesSize(id: string): number {
+  const dir = containerDir(id);
   let total = 0;
-  const walk = (dir: string): void => {
-    for (const entry of readdirSync(dir, { withFileTypes: true })) {
-      const full = path.join(dir, entry.name);
-      if (entry.isDirectory()) walk(full);
-      else if (entry.isFile()) total += statSync(full).size;
-    }
-  };
   try {
-    walk(containerDir(id));
+    for (const entry of readdirSync(dir, { withFileTypes: true })) if (entry.isFile()) total += lstatSync(path.join(dir, entry.name)).size;
   } catch {
     // removed meanwhile
   }

@@ -1,4 +1,4 @@
-// The one way skiff finds a host program (flock, zstd, rm, newuidmap,
+// The one way skiff finds a host program (flock, zstd, newuidmap,
 // unshare, pasta…): an executable regular file in the system's own
 // directories. What skiff runs on the store or to build a user namespace is
 // looked up there only, never through $PATH, so a directory the user put

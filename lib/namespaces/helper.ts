@@ -419,3 +419,55 @@ export async function copyWithHelper(config: OciRuntimeConfig, runningPid: numbe
   if (exit.code !== 0) throw new SkiffError(exit.code === null ? `the skiff helper was killed by ${exit.signal}` : `the skiff helper failed with status ${exit.code}`);
   return { warnings: report.warnings, bytes: report.copied ?? 0 };
 }
+
+/** The user namespace a walk runs in (rootless: where the sub-IDs' files are readable); none as root. */
+export interface WalkMappings {
+  uidMappings: OciIdMapping[];
+  gidMappings: OciIdMapping[];
+}
+
+/**
+ * One `skiff-helper walk` (helpers-c/src/walk.h): a tree walked by fd, never
+ * through a name a container swapped for a symlink. Resolves to its stdout,
+ * NUL-terminated records.
+ */
+async function walkWithHelper(op: 'diff' | 'size' | 'remove', roots: string[], extra: string[], mappings: WalkMappings | undefined): Promise<string[]> {
+  const entries = [`version=${HELPER_PROTOCOL_VERSION}`, `walk_op=${op}`, ...roots.map((r) => `walk_root=${r}`), ...extra];
+  if (mappings) entries.push(...idMapEntries(mappings.uidMappings, mappings.gidMappings));
+  const { child, reports } = spawnHelper(['walk'], entries, ['ignore', 'pipe', 'inherit']);
+  const chunks: Buffer[] = [];
+  child.stdout!.on('data', (chunk: Buffer) => chunks.push(chunk));
+  const exit = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
+    child.on('error', (err) => reject(new SkiffError(`cannot start the skiff helper: ${err.message}`)));
+    child.on('close', (code, signal) => resolve({ code, signal }));
+  });
+  const failure = reports().errors[0];
+  if (failure) throw new SkiffError(failure.message, failure.exitCode);
+  if (exit.code !== 0) throw new SkiffError(exit.code === null ? `the skiff helper was killed by ${exit.signal}` : `the skiff helper failed with status ${exit.code}`);
+  const text = Buffer.concat(chunks).toString('utf8');
+  return text === '' ? [] : text.slice(0, -1).split('\0');
+}
+
+/** An entry of an overlay upper dir: A (not in the image), C (in a layer), D (a whiteout). */
+export interface UpperEntry {
+  kind: 'A' | 'C' | 'D';
+  /** Absolute in the container: "/etc/passwd". */
+  path: string;
+}
+
+/** Every entry of a container's upper dir, judged against its image's layers (uppermost first); parents first. */
+export async function upperDirEntries(upperdir: string, lowerdirs: string[], mappings: WalkMappings | undefined): Promise<UpperEntry[]> {
+  const records = await walkWithHelper('diff', [upperdir], lowerdirs.map((d) => `lowerdir=${d}`), mappings);
+  return records.map((r) => ({ kind: r[0] as UpperEntry['kind'], path: r.slice(1) }));
+}
+
+/** The bytes of each tree's non-directories, each inode once; 0 for a tree that is gone. */
+export async function treeSizes(roots: string[], mappings: WalkMappings | undefined): Promise<number[]> {
+  if (roots.length === 0) return [];
+  return (await walkWithHelper('size', roots, [], mappings)).map(Number);
+}
+
+/** Removes each tree and everything in it (by fd: a link swapped in is removed, never followed). */
+export async function removeTrees(roots: string[], mappings: WalkMappings | undefined): Promise<void> {
+  if (roots.length > 0) await walkWithHelper('remove', roots, [], mappings);
+}

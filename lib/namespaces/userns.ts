@@ -3,7 +3,6 @@
 // chowned and removed from there. A command that needs it re-executes itself
 // through `skiff-helper userns`, once per invocation.
 import { SkiffError } from '../errors.js';
-import { findProgram } from '../host/programs.js';
 import { idMapEntries, spawnHelper, HELPER_PROTOCOL_VERSION } from './helper.js';
 import { rootlessMappings } from '../host/subids.js';
 
@@ -23,12 +22,10 @@ export function isReexecuted(): boolean {
 async function runInUserNamespace(
   entries: string[],
   stdio: ('inherit' | 'ignore' | 'pipe')[],
-  onStderr?: (text: string) => void,
 ): Promise<number | null> {
   const mappings = rootlessMappings();
   const spec = [`version=${HELPER_PROTOCOL_VERSION}`, ...entries, ...idMapEntries(mappings.uidMappings, mappings.gidMappings)];
   const { child, reports } = spawnHelper(['userns'], spec, stdio);
-  if (onStderr) child.stderr?.setEncoding('utf8').on('data', onStderr);
   const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'];
   const forward = (s: NodeJS.Signals) => child.kill(s);
   for (const s of signals) process.on(s, forward);
@@ -56,19 +53,4 @@ export async function reexecInUserNamespace(argv: string[]): Promise<number> {
   const code = await runInUserNamespace(entries, ['inherit', 'inherit', 'inherit']);
   if (code === null) throw new SkiffError('the skiff helper was killed');
   return code;
-}
-
-/**
- * rm -rf of a tree that holds files owned by sub-IDs (a container's upper dir),
- * done as root of a user namespace with the caller's mapping.
- */
-export async function removeTreeInUserNamespace(dir: string): Promise<void> {
-  const rm = findProgram('rm') ?? 'rm';
-  let stderr = '';
-  const code = await runInUserNamespace(
-    [`arg=${rm}`, 'arg=-rf', 'arg=--', `arg=${dir}`, 'env=PATH=/usr/bin:/bin', 'cwd=/'],
-    ['ignore', 'ignore', 'pipe'],
-    (d) => (stderr += d),
-  );
-  if (code !== 0) throw new SkiffError(`cannot remove ${dir}: ${stderr.trim() || `rm exited with ${code}`}`);
 }

@@ -1,11 +1,17 @@
 // Host escapes, each test named after its class (issue 17): a directory fd of
-// the host as a container's working directory (runc's CVE-2024-21626). As root
-// and as the unprivileged test user, with --rootfs containers and a store per
-// test.
-import { chmodSync, chownSync, closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+// the host as a container's working directory (runc's CVE-2024-21626); a
+// container swapping a directory for a symlink to the host while the host
+// walks its files (diff, ps --size, cp, export, rm); FIFOs and links to
+// devices where those commands look. As root and as the unprivileged test
+// user, a store per test.
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, chownSync, closeSync, lstatSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, statSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { describe, expect, test } from 'vitest';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { collect, integrationEnv, modes, spawnSkiff, type Mode, type Result } from './harness.js';
+import { busyboxLayer, pushImage, startRegistry, type TestRegistry } from './registry-harness.js';
+import { newStore } from './store-harness.js';
 
 const FIRST_FD = 3;
 const LAST_FD = 20;
@@ -151,4 +157,196 @@ describe.each(modes())('cve-2024-21626: a leaked directory fd as the working dir
     await withLeakedFds(mode, env, sentinel, ['rm', '-f', 'box']);
     expectUntouched(sentinel, secret);
   });
+});
+
+// --- a container that swaps a directory and a symlink to the host ----------
+
+let reg: TestRegistry;
+let image = '';
+/** escape-probe (probes/escape-probe.c), built static for the image and the host. */
+let probe = '';
+
+beforeAll(async () => {
+  const env = integrationEnv();
+  probe = path.join(env.workDir, 'escape-probe');
+  execFileSync('cc', ['-static', '-O2', '-o', probe, fileURLToPath(new URL('probes/escape-probe.c', import.meta.url))]);
+  chmodSync(probe, 0o755);
+  reg = await startRegistry();
+  await pushImage(reg, 'escapes', '1', {
+    format: 'oci',
+    layers: [
+      { entries: busyboxLayer(env.imageRootfs), compression: 'gzip' },
+      { compression: 'gzip', entries: [{ name: 'usr/local/bin/escape-probe', data: readFileSync(probe), mode: 0o755, mtime: 981173106 }] },
+    ],
+    config: { Cmd: ['sh'] },
+  });
+  image = `${reg.host}/escapes:1`;
+}, 180_000);
+
+afterAll(async () => {
+  await reg?.stop();
+});
+
+const LONG_AGO = new Date('2001-02-03T04:05:06Z');
+const SPARSE_BYTES = 1 << 30;
+
+/**
+ * A directory of the user's on the host that no command may touch: a secret,
+ * a 1 GiB sparse file (what a size that follows links would sum), a
+ * subdirectory; every access time set long ago, so that any read shows
+ * (relatime updates an access time older than a day).
+ */
+function makeSentinel(mode: Mode) {
+  const dir = ownedDir(mode, 'sentinel-');
+  chmodSync(dir, 0o755);
+  const files = ['secret.txt', 'big.sparse', 'sub/inner.txt'];
+  mkdirSync(path.join(dir, 'sub'));
+  writeFileSync(path.join(dir, 'secret.txt'), 'host-secret\n');
+  writeFileSync(path.join(dir, 'big.sparse'), '');
+  truncateSync(path.join(dir, 'big.sparse'), SPARSE_BYTES);
+  writeFileSync(path.join(dir, 'sub/inner.txt'), 'inner\n');
+  const all = [...files.map((f) => path.join(dir, f)), path.join(dir, 'sub'), dir];
+  for (const p of all) {
+    if (mode.user) chownSync(p, mode.user.uid, mode.user.gid);
+    utimesSync(p, LONG_AGO, LONG_AGO);
+  }
+  const snapshot = () => all.map((p) => ({ p, atime: lstatSync(p).atimeMs, size: lstatSync(p).size }));
+  return { dir, all, before: snapshot(), snapshot, listing: () => [readdirSync(dir).sort(), readdirSync(path.join(dir, 'sub'))] };
+}
+
+/** escape-probe watch on the sentinel: every inotify event on it, once it is ready. */
+async function watchSentinel(paths: string[]): Promise<{ child: ChildProcess; events: () => string[] }> {
+  const child = spawn(probe, ['watch', ...paths], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  await new Promise<void>((resolve, reject) => {
+    child.on('error', reject);
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+      out += d;
+      if (out.startsWith('ready\n')) resolve();
+    });
+  });
+  return { child, events: () => out.split('\n').filter((l) => l.startsWith('event')) };
+}
+
+/** `n` runs of one command, one after the other. */
+async function times(n: number, one: (i: number) => Promise<void>): Promise<void> {
+  for (let i = 0; i < n; i++) await one(i);
+}
+
+/** Success, or one line saying why and exit 125 (a node that changed under a copy), never an internal error. */
+function expectDoneOrOneLine(r: Result): void {
+  expect(r.stderr).not.toMatch(/internal error/);
+  if (r.code === 0) return;
+  expect(r.code).toBe(125);
+  expect(r.stderr).toMatch(/^skiff: [^\n]*\n$/);
+}
+
+const ROUNDS = 30;
+
+describe.each(modes())('symlink-swap-race: the host walks a container\'s files by fd ($name)', (mode) => {
+  test(`diff, ps --size, cp out and in, export and rm, ${ROUNDS} times each, while the container swaps a directory and a symlink to a host directory`, async () => {
+    const store = newStore(mode);
+    const sentinel = makeSentinel(mode);
+    const watcher = await watchSentinel(sentinel.all);
+    const out = ownedDir(mode, 'swap-out-');
+    const incoming = path.join(out, 'incoming.txt');
+    writeFileSync(incoming, 'in\n');
+    if (mode.user) chownSync(incoming, mode.user.uid, mode.user.gid);
+    try {
+      const swapper = `mkdir -p /w/d/sub && echo x > /w/d/sub/f && ln -s ${sentinel.dir} /w/l && exec escape-probe swap /w/d /w/l`;
+      const started = await store.skiff(['run', '-d', '--name', 'swapper', image, 'sh', '-c', swapper]);
+      expect(started.code).toBe(0);
+      for (let i = 0; i < 100 && !(await store.skiff(['diff', 'swapper'])).stdout.includes('/w/l'); i++) await new Promise((r) => setTimeout(r, 50));
+
+      const leaked = /secret\.txt|big\.sparse|inner\.txt/;
+      await Promise.all([
+        times(ROUNDS, async () => {
+          const r = await store.skiff(['diff', 'swapper']);
+          expect([r.code, r.stderr]).toEqual([0, '']);
+          expect(r.stdout).toContain('A /w/d');
+          expect(r.stdout).not.toMatch(leaked);
+        }),
+        times(ROUNDS, async () => {
+          const r = await store.skiff(['ps', '-a', '--size', '--format', '{{.Names}} {{.Size}}']);
+          expect([r.code, r.stderr]).toEqual([0, '']);
+          // What it wrote is a few bytes; following the link would sum the sparse GiB.
+          expect(r.stdout).toMatch(/^swapper \d+B \(virtual /);
+        }),
+        times(ROUNDS, async (i) => {
+          const r = await store.skiff(['cp', 'swapper:/w', path.join(out, `w-${i}`)]);
+          expectDoneOrOneLine(r);
+        }),
+        times(ROUNDS, async () => {
+          expectDoneOrOneLine(await store.skiff(['cp', incoming, 'swapper:/w/d/']));
+        }),
+        times(ROUNDS, async (i) => {
+          const file = path.join(out, `export-${i}.tar`);
+          const r = await store.skiff(['export', '-o', file, 'swapper']);
+          expectDoneOrOneLine(r);
+          if (r.code === 0) expect(execFileSync('tar', ['-tf', file], { encoding: 'utf8' })).not.toMatch(leaked);
+        }),
+      ]);
+      // The swap ran all along.
+      expect((await store.skiff(['inspect', '-f', '{{.State.Status}}', 'swapper'])).stdout).toBe('running\n');
+      expect((await store.skiff(['rm', '-f', 'swapper'])).code).toBe(0);
+    } finally {
+      watcher.child.kill('SIGKILL');
+    }
+    expect(watcher.events()).toEqual([]);
+    expect(sentinel.snapshot()).toEqual(sentinel.before);
+    expect(sentinel.listing()).toEqual([['big.sparse', 'secret.txt', 'sub'], ['inner.txt']]);
+  }, 240_000);
+});
+
+// --- FIFOs and links to devices where the host-side commands look ---------
+
+/** skiff that must be done within `ms`: a hang is killed and fails the test. */
+async function within(store: ReturnType<typeof newStore>, args: string[], ms = 20_000): Promise<Result> {
+  const child = store.spawn(args);
+  const timer = setTimeout(() => child.kill('SIGKILL'), ms);
+  const r = await collect(child);
+  clearTimeout(timer);
+  expect(r.signal, `skiff ${args.join(' ')} hung`).toBeNull();
+  return r;
+}
+
+describe.each(modes())('fifo-and-device-links: diff, ps --size, cp and export never open them ($name)', (mode) => {
+  test('a FIFO and links to /dev/zero, /dev/tty, /dev/console and /proc/self/fd/0, running and stopped', async () => {
+    const store = newStore(mode);
+    const out = ownedDir(mode, 'fifo-out-');
+    const incoming = path.join(out, 'incoming.txt');
+    writeFileSync(incoming, 'in\n');
+    if (mode.user) chownSync(incoming, mode.user.uid, mode.user.gid);
+    const make = 'mkdir /w && mkfifo /w/fifo /w/fifo2 && ln -s /dev/zero /w/zero && ln -s /dev/tty /w/tty && ln -s /dev/console /w/console && ln -s /proc/self/fd/0 /w/stdin && echo ready && exec sleep 1000';
+    expect((await store.skiff(['run', '-d', '--name', 'f', image, 'sh', '-c', make])).code).toBe(0);
+    for (let i = 0; i < 100 && (await store.skiff(['logs', 'f'])).stdout !== 'ready\n'; i++) await new Promise((r) => setTimeout(r, 50));
+
+    for (const state of ['running', 'stopped']) {
+      const diff = await within(store, ['diff', 'f']);
+      expect([diff.code, diff.stderr]).toEqual([0, '']);
+      expect(diff.stdout).toContain('A /w/fifo\nA /w/fifo2\nA /w/stdin\nA /w/tty\nA /w/zero\n');
+      const size = await within(store, ['ps', '-a', '--size', '--format', '{{.Names}} {{.Size}}']);
+      expect(size.stdout).toMatch(/^f \d+B \(virtual /);
+      const tar = path.join(out, `${state}.tar`);
+      expect((await within(store, ['export', '-o', tar, 'f'])).code).toBe(0);
+      const listing = execFileSync('tar', ['-tvf', tar], { encoding: 'utf8' });
+      expect(listing).toMatch(/^p.* w\/fifo$/m);
+      expect(listing).toMatch(/^l.* w\/zero -> \/dev\/zero$/m);
+      // Copied as what they are: a FIFO, links.
+      const copy = path.join(out, `w-${state}`);
+      expect((await within(store, ['cp', 'f:/w', copy])).code).toBe(0);
+      expect(lstatSync(path.join(copy, 'fifo')).isFIFO()).toBe(true);
+      expect(lstatSync(path.join(copy, 'zero')).isSymbolicLink()).toBe(true);
+      // -L to the container's /proc/self/fd/0 finds nothing (the copy is no process of the
+      // container, and magic links are never followed); a FIFO followed to is made, never opened.
+      const magic = await within(store, ['cp', '-L', 'f:/w/stdin', path.join(out, `stdin-${state}`)]);
+      expect([magic.code, magic.stderr]).toEqual([125, 'skiff: could not find the file /w/stdin in container f\n']);
+      expect((await within(store, ['cp', '-L', 'f:/w/fifo', path.join(out, `fifo-${state}`)])).code).toBe(0);
+      expect(lstatSync(path.join(out, `fifo-${state}`)).isFIFO()).toBe(true);
+      // Copied in over a FIFO: replaced, never opened.
+      expect((await within(store, ['cp', incoming, 'f:/w/fifo2'])).code).toBe(0);
+      if (state === 'running') expect((await within(store, ['stop', '-t', '1', 'f'])).code).toBe(0);
+    }
+    expect((await within(store, ['rm', '-f', 'f'])).code).toBe(0);
+  }, 120_000);
 });

@@ -3,7 +3,8 @@ import { flagBool } from '../args.js';
 import { SkiffError } from '../../errors.js';
 import { humanSize } from '../../humanize.js';
 import { containerState } from '../../containers/state.js';
-import { containerDiskUsage, listContainerIds, readRecord, removeContainerFiles } from '../../containers/store.js';
+import { containerOwnFilesSize, listContainerIds, readRecord, removeContainerFiles, type ContainerRecord } from '../../containers/store.js';
+import { containerSizes } from '../../containers/size.js';
 
 export const spec: CommandSpec = {
   name: 'container prune',
@@ -22,14 +23,17 @@ export async function run(args: ParsedArgs): Promise<number> {
     process.stdin.destroy();
     if (!/^y(es)?$/i.test(answer)) return 0;
   }
-  const removed: string[] = [];
+  const stopped = listContainerIds()
+    .map((id) => readRecord(id))
+    .filter((r): r is ContainerRecord => r !== undefined && !containerState(r).Running);
+  // What each wrote (its upper dir, measured by the helper) and skiff's files of it (its log).
+  const sizes = await containerSizes(stopped, () => 0);
   let bytes = 0;
-  for (const id of listContainerIds()) {
-    const record = readRecord(id);
-    if (!record || containerState(record).Running) continue;
-    bytes += containerDiskUsage(id);
+  const removed: string[] = [];
+  for (const [i, record] of stopped.entries()) {
+    bytes += (sizes[i]?.rw ?? 0) + containerOwnFilesSize(record.Id);
     await removeContainerFiles(record);
-    removed.push(id);
+    removed.push(record.Id);
   }
   if (removed.length) process.stdout.write(`Deleted Containers:\n${removed.map((id) => `${id}\n`).join('')}\n`);
   process.stdout.write(`Total reclaimed space: ${humanSize(bytes)}\n`);

@@ -32,14 +32,15 @@ const HEADERS = { ID: 'CONTAINER ID', RunningFor: 'CREATED' };
 
 /** Docker's SIZE: "12B (virtual 4.3MB)"; "-" for a --rootfs container, which has no layer of its own. */
 async function addSizes(shown: { record: ContainerRecord; row: PsRow }[]): Promise<void> {
-  const { containerSize } = await import('../../containers/size.js');
+  const { containerSizes } = await import('../../containers/size.js');
   const { humanSize } = await import('../../humanize.js');
   const store = await import('../../store/index.js');
   const imageSize = (id: string) => store.readImageRecord(store.openStore().paths, id)?.size ?? 0;
-  for (const { record, row } of shown) {
-    const size = containerSize(record, imageSize);
+  const sizes = await containerSizes(shown.map((s) => s.record), imageSize);
+  shown.forEach(({ row }, i) => {
+    const size = sizes[i];
     row.Size = size ? `${humanSize(size.rw, 3)} (virtual ${humanSize(size.rootFs, 3)})` : '-';
-  }
+  });
 }
 
 export async function run(args: ParsedArgs): Promise<number> {
@@ -57,11 +58,6 @@ export async function run(args: ParsedArgs): Promise<number> {
     .filter((r): r is ContainerRecord => r !== undefined)
     .sort((a, b) => byCodeUnit(b.Created, a.Created));
   const withSize = flagBool(args, 'size');
-  // A container's upper dir holds files of the user's sub-IDs: measure it where they are the user's.
-  if (withSize && (process.geteuid?.() ?? 0) !== 0) {
-    const { reexecInUserNamespace } = await import('../../namespaces/userns.js');
-    return reexecInUserNamespace(process.argv.slice(2));
-  }
   let shown: { record: ContainerRecord; row: PsRow }[] = [];
   for (const record of records) {
     const state = containerState(record);

@@ -1,0 +1,31 @@
+/* `skiff-helper walk`: the host side's walks over a container's files (its
+ * overlay upper dir) and over the trees skiff removes, by file descriptor.
+ *
+ * A container owns every name in its upper dir and can swap a directory for
+ * a symlink to anywhere on the host at any instant. A walk that looks at a
+ * name and then opens the path follows such a link (issue 17: `diff` listed
+ * the user's files, `ps --size` summed them). Here every step is relative to
+ * an open directory fd and names one component: fstatat(AT_SYMLINK_NOFOLLOW),
+ * openat(O_DIRECTORY | O_NOFOLLOW), getdents64 on the fd, unlinkat. A name
+ * swapped for a link is seen as a link and never entered; a name that
+ * vanished is skipped; the walk never leaves the file system it started on.
+ *
+ * Spec keys: walk_op (diff, size, remove), walk_root (repeats), lowerdir
+ * (diff: the image's layers, uppermost first), uidmap/gidmap with
+ * newuidmap/newgidmap (rootless: the walk runs as root of a user namespace
+ * with the containers' mapping, where the sub-IDs' files are readable).
+ *
+ * Output on fd 1, NUL-terminated records:
+ *   diff    "A/path", "C/path" or "D/path" for each entry of the one root
+ *           (added, present in a layer, a whiteout), parents before children
+ *   size    one decimal byte count per root, in order: the sizes of its
+ *           non-directories, each inode once ("0" for a missing root)
+ *   remove  nothing: each root and everything below it is gone */
+#ifndef SKIFF_WALK_H
+#define SKIFF_WALK_H
+
+#include <stdnoreturn.h>
+
+noreturn void walk_main(void);
+
+#endif
