@@ -107,12 +107,13 @@ describe.each(modes())('cve-2024-21626: a leaked directory fd as the working dir
     expectUntouched(sentinel, secret);
   });
 
-  test('start: a created container with -w /proc/self/fd/N never reaches the host, for every N from 3 to 20', async () => {
+  test('start and restart: a created container with -w /proc/self/fd/N never reaches the host, for every N from 3 to 20', async () => {
     const { env, sentinel, secret } = setup(mode);
     await eachFd(async (n) => {
       const created = await withLeakedFds(mode, env, sentinel, ['create', '--name', `fd${n}`, '-w', `/proc/self/fd/${n}`, '--rootfs', mode.rootfs, 'sh', '-c', PROBE]);
       expect(created.code).toBe(0);
       expectRefusedWorkdir(await withLeakedFds(mode, env, sentinel, ['start', `fd${n}`]), n, secret, true);
+      expectRefusedWorkdir(await withLeakedFds(mode, env, sentinel, ['restart', `fd${n}`]), n, secret);
     });
     expectUntouched(sentinel, secret);
   });
