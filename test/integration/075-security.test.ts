@@ -4,23 +4,9 @@ import { execFileSync } from 'node:child_process';
 import { chownSync, copyFileSync, existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { integrationEnv, modes, runSkiff, type Mode } from './harness.js';
-
-const here = path.dirname(fileURLToPath(import.meta.url));
-
-/** The probe, compiled once per test file: a static binary, so any rootfs can run it. */
-function buildProbe(): { path: string } | { reason: string } {
-  const out = path.join(mkdtempSync(path.join(integrationEnv().workDir, 'probe-')), 'probe');
-  try {
-    execFileSync('cc', ['-O2', '-static', '-o', out, path.join(here, 'probe.c')], { stdio: 'pipe' });
-    return { path: out };
-  } catch (err) {
-    const why = String((err as { stderr?: Buffer }).stderr ?? err).split('\n')[0];
-    return { reason: `cannot build the static probe (${why}): install gcc and libc6-dev` };
-  }
-}
+import { buildProbe } from './probe-harness.js';
 
 const probe = buildProbe();
 if ('reason' in probe) console.warn(`skipping the security probes: ${probe.reason}`);

@@ -7,6 +7,15 @@
  *         tiocsti | int80-getpid | int80-keyctl | int80-unshare-user |
  *         x32-keyctl | nr N | ptrace PID | ptrace-keyctl PID | socket-vsock
  *   probe getppid-loop N    prints the nanoseconds per getppid over N calls
+ *
+ * and two tools of the escape tests (070-escapes), which run until killed:
+ *
+ *   probe swap A B          exchanges A and B with renameat2(RENAME_EXCHANGE)
+ *                           in a tight loop: inside a container, a directory
+ *                           and a symlink to a host directory
+ *   probe watch PATH...     on the host: prints "ready", then one line per
+ *                           inotify event on the PATHs (a sentinel directory
+ *                           and what it holds)
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -20,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/ptrace.h>
@@ -55,12 +65,52 @@ static long int80(long nr, long a, long b, long c) {
   return ret;
 }
 
+static int swap_forever(const char *a, const char *b) {
+  for (unsigned long n = 0;; n++) {
+    if (renameat2(AT_FDCWD, a, AT_FDCWD, b, RENAME_EXCHANGE) < 0) {
+      fprintf(stderr, "probe: renameat2 %s %s: %s (after %lu swaps)\n", a, b, strerror(errno), n);
+      return 1;
+    }
+  }
+}
+
+static int watch_forever(int count, char **paths) {
+  int fd = inotify_init1(IN_CLOEXEC);
+  if (fd < 0) {
+    perror("probe: inotify_init1");
+    return 1;
+  }
+  for (int i = 0; i < count; i++) {
+    if (inotify_add_watch(fd, paths[i], IN_ALL_EVENTS | IN_DONT_FOLLOW) < 0) {
+      fprintf(stderr, "probe: watch %s: %s\n", paths[i], strerror(errno));
+      return 1;
+    }
+  }
+  dprintf(STDOUT_FILENO, "ready\n");
+  char buf[16384] __attribute__((aligned(__alignof__(struct inotify_event))));
+  for (;;) {
+    ssize_t n = read(fd, buf, sizeof buf);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      perror("probe: read inotify events");
+      return 1;
+    }
+    for (char *p = buf; p < buf + n;) {
+      struct inotify_event *e = (struct inotify_event *)p;
+      dprintf(STDOUT_FILENO, "event wd=%d mask=0x%x name=%s\n", e->wd, e->mask, e->len ? e->name : "");
+      p += sizeof *e + e->len;
+    }
+  }
+}
+
 int main(int argc, char **argv) {
   if (argc < 2) {
     fprintf(stderr, "usage: probe WHAT [ARG]\n");
     return 2;
   }
   const char *what = argv[1];
+  if (strcmp(what, "swap") == 0 && argc == 4) return swap_forever(argv[2], argv[3]);
+  if (strcmp(what, "watch") == 0 && argc >= 3) return watch_forever(argc - 2, argv + 2);
   const char *arg = argc > 2 ? argv[2] : "0";
   if (strcmp(what, "keyctl") == 0) return report(what, syscall(SYS_keyctl, KEYCTL_GET_KEYRING_ID, KEY_SPEC_SESSION_KEYRING, 1));
   if (strcmp(what, "add_key") == 0) return report(what, syscall(SYS_add_key, "user", "skiff-probe", "x", 1, KEY_SPEC_PROCESS_KEYRING));
