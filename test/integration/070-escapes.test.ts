@@ -341,8 +341,9 @@ describe.each(modes())('fifo-and-device-links: diff, ps --size, cp and export ne
       expect([magic.code, magic.stderr]).toEqual([125, 'skiff: could not find the file /w/stdin in container f\n']);
       expect((await within(store, ['cp', '-L', 'f:/w/fifo', path.join(out, `fifo-${state}`)])).code).toBe(0);
       expect(lstatSync(path.join(out, `fifo-${state}`)).isFIFO()).toBe(true);
-      // Copied in over a FIFO: replaced, never opened.
-      expect((await within(store, ['cp', incoming, 'f:/w/fifo2'])).code).toBe(0);
+      // Copied in onto a FIFO: refused in one line, never opened (nor removed).
+      const ontoFifo = await within(store, ['cp', incoming, 'f:/w/fifo2']);
+      expect([ontoFifo.code, ontoFifo.stderr]).toEqual([125, 'skiff: cannot copy to /w/fifo2: it is a FIFO, not a file or a directory (to write a tar stream to stdout, use -)\n']);
       if (state === 'running') expect((await within(store, ['stop', '-t', '1', 'f'])).code).toBe(0);
     }
     expect((await within(store, ['rm', '-f', 'f'])).code).toBe(0);
