@@ -14,6 +14,8 @@ import { SkiffError, errnoCode } from '../errors.js';
 import { urandomBytes } from '../ids.js';
 import { currentStoreLocations, storePaths } from '../store/paths.js';
 import { VOLUME_NAME } from '../oci/spec/mounts.js';
+import { rootlessMappings } from '../host/subids.js';
+import type { WalkMappings } from '../namespaces/helper.js';
 
 /** A volume as `volume inspect` shows it (Docker's fields, and Podman's Anonymous). */
 export interface VolumeRecord {
@@ -187,9 +189,21 @@ export function ensureVolume(spec: NewVolume, rootless: boolean): { volume: Volu
 }
 
 /**
+ * The user namespace the host side must be in to read or remove a volume's
+ * files (containers wrote them as the user's sub-IDs): the user's mapping when
+ * rootless, none as root of the host or of skiff's store namespace.
+ */
+function volumeFileMappings(): WalkMappings | undefined {
+  if ((process.geteuid?.() ?? 0) === 0) return undefined;
+  const { uidMappings, gidMappings } = rootlessMappings();
+  return { uidMappings, gidMappings };
+}
+
+/**
  * Removes a volume's directory: renamed out of the way first (a reader sees
- * the volume or nothing), then deleted; files of sub-IDs from inside a user
- * namespace with the containers' mapping. False when it was not there.
+ * the volume or nothing), then deleted by the helper, by fd (walk.h): a
+ * container wrote what is in it, and a name it swapped for a symlink to the
+ * host is removed, never followed. False when it was not there.
  */
 export async function removeVolumeFiles(name: string): Promise<boolean> {
   const dir = volumeDir(name);
@@ -200,13 +214,13 @@ export async function removeVolumeFiles(name: string): Promise<boolean> {
     if (errnoCode(err) === 'ENOENT') return false;
     throw err;
   }
-  try {
-    rmSync(trash, { recursive: true, force: true });
-  } catch (err) {
-    const code = errnoCode(err);
-    if ((code !== 'EACCES' && code !== 'EPERM') || (process.geteuid?.() ?? 0) === 0) throw err;
-    const { removeTreeInUserNamespace } = await import('../namespaces/userns.js');
-    await removeTreeInUserNamespace(trash);
-  }
+  const { removeTrees } = await import('../namespaces/helper.js');
+  await removeTrees([trash], volumeFileMappings());
   return true;
+}
+
+/** The bytes of each volume's files (its _data), each inode once, walked by the helper by fd. */
+export async function volumeBytes(mountpoints: string[]): Promise<number[]> {
+  const { treeSizes } = await import('../namespaces/helper.js');
+  return treeSizes(mountpoints, volumeFileMappings());
 }

@@ -33,16 +33,17 @@ export async function run(args: ParsedArgs): Promise<number> {
       throw new SkiffError('volume prune has been cancelled');
     }
   }
-  const { listVolumes, removeVolumeFiles } = await import('../../volumes/store.js');
-  const { unusedVolumeBytes } = await import('../../volumes/size.js');
+  const { listVolumes, removeVolumeFiles, volumeBytes } = await import('../../volumes/store.js');
   const { volumeUsers } = await import('../../containers/volume-users.js');
   const users = volumeUsers();
+  const unused = listVolumes().filter((volume) => !users.has(volume.Name) && (all || volume.Anonymous) && filter(volume, false));
+  const sizes = await volumeBytes(unused.map((v) => v.Mountpoint));
   const deleted: string[] = [];
   let reclaimed = 0;
-  for (const volume of listVolumes()) {
-    if (users.has(volume.Name) || (!all && !volume.Anonymous) || !filter(volume, false)) continue;
-    reclaimed += unusedVolumeBytes(volume.Mountpoint);
-    if (await removeVolumeFiles(volume.Name)) deleted.push(volume.Name);
+  for (const [i, volume] of unused.entries()) {
+    if (!(await removeVolumeFiles(volume.Name))) continue;
+    reclaimed += sizes[i]!;
+    deleted.push(volume.Name);
   }
   let out = '';
   if (deleted.length > 0) out += `Deleted Volumes:\n${deleted.map((n) => `${n}\n`).join('')}\n`;
