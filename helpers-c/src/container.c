@@ -3,6 +3,7 @@
  * then the container's user, capabilities, no_new_privs, and exec. */
 #include "container.h"
 #include "caps.h"
+#include "cgroup.h"
 #include "command.h"
 #include "fds.h"
 #include "init.h"
@@ -10,6 +11,7 @@
 #include "seccomp.h"
 #include "shared_ns.h"
 #include "report.h"
+#include "resources.h"
 #include "sync.h"
 #include "user.h"
 
@@ -29,15 +31,6 @@
 #include <sys/syscall.h>
 #include <limits.h>
 #include <unistd.h>
-
-void container_enter_cgroup(const char *dir) {
-  char path[4096];
-  snprintf(path, sizeof path, "%s/cgroup.procs", dir);
-  int fd = open(path, O_WRONLY | O_CLOEXEC);
-  if (fd < 0) die_errno("open %s", path);
-  if (write(fd, "0", 1) < 0) die_errno("move into the cgroup %s", dir);
-  close(fd);
-}
 
 bool container_gid_mapped(const struct container_spec *spec, unsigned long gid) {
   if (!spec->userns) return true;
@@ -163,6 +156,8 @@ noreturn void container_become_process(const struct container_spec *spec, int sy
   char **env = environment_with_home(spec, &user);
   if (create_workdir) make_workdir(spec->cwd);
 
+  /* As root still (in the user namespace): a rootless container may lower its limits, not raise them. */
+  resources_set_rlimits(spec);
   /* Without no_new_privs the kernel takes a filter only from a process with
    * CAP_SYS_ADMIN (in its user namespace): install it while we are still
    * root, as runc does; the filter must then allow what follows (Docker's
@@ -197,7 +192,8 @@ noreturn void container_main(const struct container_spec *spec, int sync_sock) {
   if (spec->userns || spec->user_join > 0) become_root_in_userns();
   if (setsid() < 0) die_errno("setsid");
   shared_ns_join_in_child(spec);
-  if (spec->cgroup) container_enter_cgroup(spec->cgroup);
+  cgroup_enter_all(spec);
+  resources_set_oom_score_adj(spec);
   /* Its cgroup is the root of the container's cgroup namespace. */
   if (unshare(CLONE_NEWCGROUP) < 0) die_errno("unshare the cgroup namespace");
 

@@ -13,8 +13,6 @@ noreturn void container_main(const struct container_spec *spec, int sync_sock);
  * no_new_privs, the working directory, exec. Never returns. */
 noreturn void container_become_process(const struct container_spec *spec, int sync_sock, bool create_workdir);
 
-/* Moves the calling process into the cgroup directory dir (cgroup.procs). */
-void container_enter_cgroup(const char *dir);
 
 /* Does the container's gid map contain `gid` (always true without a user namespace)? */
 bool container_gid_mapped(const struct container_spec *spec, unsigned long gid);

@@ -1,5 +1,6 @@
 /* `skiff-helper exec` (exec.h): a command in a running container. */
 #include "exec.h"
+#include "cgroup.h"
 #include "container.h"
 #include "fds.h"
 #include "join.h"
@@ -36,7 +37,7 @@ noreturn void exec_main(char **argv) {
   }
 
   /* The exec'd process belongs to the container's cgroup, like the rest of it. */
-  if (spec.cgroup) container_enter_cgroup(spec.cgroup);
+  cgroup_enter_all(&spec);
   /* Open all first: once in the mount namespace, the host's /proc is gone. */
   static const struct {
     const char *name;

@@ -1,5 +1,6 @@
 /* The monitor of a detached container (run -d): see monitor.h. */
 #include "monitor.h"
+#include "cgroup.h"
 #include "fds.h"
 #include "io.h"
 #include "logfile.h"
@@ -36,6 +37,7 @@ struct monitor {
   int out_fd, err_fd; /* container stdout/stderr (or the pty master in out_fd) */
   int in_fd;          /* container stdin, -1 when closed */
   pid_t pid;
+  long oom_kills; /* the cgroup's OOM kills when this start began, -1 without a memory cgroup */
   char started_at[48];
   unsigned restarts;
 };
@@ -137,6 +139,7 @@ static void start(struct monitor *m, const sigset_t *child_mask) {
     close(in[0]);
   }
   format_now(m->started_at, sizeof m->started_at);
+  m->oom_kills = cgroup_oom_kills(m->spec);
   struct start_record record = {.path = m->spec->pid_path, .started_at = m->started_at, .restarts = m->restarts};
   struct started s = container_start(m->spec, child_mask, &record);
   m->pid = s.pid;
@@ -215,7 +218,8 @@ static noreturn void loop(struct monitor *m, int sfd, const sigset_t *child_mask
     drain(m, m->out_fd, STREAM_STDOUT);
     drain(m, m->err_fd, STREAM_STDERR);
     int code = exit_code_of(status);
-    record_exit(m->spec->exit_path, code, m->started_at, m->restarts);
+    bool oom_killed = m->oom_kills >= 0 && cgroup_oom_kills(m->spec) > m->oom_kills;
+    record_exit(m->spec->exit_path, code, m->started_at, m->restarts, oom_killed);
     if (should_restart(m, code)) {
       struct timespec pause = {.tv_sec = 0, .tv_nsec = 100000000L << (m->restarts < 6 ? m->restarts : 6)};
       while (pause.tv_nsec >= 1000000000L) pause.tv_sec++, pause.tv_nsec -= 1000000000L;

@@ -3,7 +3,7 @@
  *
  * Spec (TypeScript -> helper), on fd 3 until EOF: NUL-terminated "key=value"
  * strings. Keys that may repeat: arg, env, uidmap, gidmap, masked, readonly,
- * lowerdir, mount, on_exit, walk_root.
+ * lowerdir, mount, on_exit, walk_root, cgroup, cgroup_enable, cgroup_write, rlimit.
  *
  * Reports (helper -> TypeScript), on the same fd 3 (a socket): one line each,
  * fields separated by TAB, tabs and newlines in text replaced by spaces:
@@ -11,6 +11,8 @@
  *   warning<TAB><message>
  *   pid<TAB><host pid of the container's first process>
  *   monitor<TAB><pid of the monitor of a detached container>
+ *   cgroup<TAB><the cgroup directory the helper made (cgroup_split)>
+ *   oom<TAB><1 when the kernel's OOM killer killed in the container's cgroup during a foreground run>
  *
  * `skiff-helper cp` takes the cp_* keys (and no arg): see copy.h.
  * `skiff-helper walk` takes walk_op and walk_root (and no arg): see walk.h.
@@ -102,7 +104,15 @@ struct container_spec {
   const char *restart;      /* "no", "always", "on-failure" */
   unsigned long restart_max; /* on-failure:N; 0 = unlimited */
   struct string_list on_exit; /* argv run (detached, no wait) after the container is gone for good */
-  const char *cgroup; /* the container's cgroup directory: its processes are moved there */
+  /* Resources (cgroup.c, resources.c). */
+  struct string_list cgroups; /* cgroup directories the container's processes join (v2, or one per v1 hierarchy) */
+  const char *cgroup_split;   /* make the container's cgroup under the helper's own v2 cgroup, by this name */
+  const char *cgroup_root;    /* where the v2 hierarchy is mounted (for cgroup_split) */
+  struct string_list cgroup_enable; /* controllers to enable for it (cgroup_split); "?name": only if the parent can */
+  struct string_list cgroup_writes; /* "FILE<TAB>VALUE": limits written into it (cgroup_split) */
+  struct string_list rlimits;       /* "RLIMIT_NAME SOFT HARD", -1 for unlimited */
+  bool oom_score_adj_set;
+  int oom_score_adj;
   /* exec: the container process whose namespaces to join. */
   int target_pid;
   bool background; /* exec -d: report the pid, close fd 3, outlive skiff */

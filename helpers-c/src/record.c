@@ -24,18 +24,30 @@ static int write_file_atomically(const char *path, const char *content) {
   return err;
 }
 
-int record_start(const char *path, pid_t pid, pid_t monitor, const char *started_at, unsigned restarts) {
-  char json[256];
-  snprintf(json, sizeof json, "{\"Pid\":%d,\"MonitorPid\":%d,\"StartedAt\":\"%s\",\"RestartCount\":%u}\n", (int)pid,
-           (int)monitor, started_at, restarts);
+/* A path as a JSON string's contents: quotes and backslashes escaped, control characters dropped. */
+static void json_escape(char *out, size_t size, const char *in) {
+  size_t o = 0;
+  for (; *in && o + 2 < size; in++) {
+    if ((unsigned char)*in < 0x20) continue;
+    if (*in == '"' || *in == '\\') out[o++] = '\\';
+    out[o++] = *in;
+  }
+  out[o] = '\0';
+}
+
+int record_start(const char *path, pid_t pid, pid_t monitor, const char *started_at, unsigned restarts, const char *cgroup) {
+  char json[8800], escaped[8192] = "";
+  if (cgroup != NULL) json_escape(escaped, sizeof escaped, cgroup);
+  snprintf(json, sizeof json, "{\"Pid\":%d,\"MonitorPid\":%d,\"StartedAt\":\"%s\",\"RestartCount\":%u%s%s%s}\n", (int)pid,
+           (int)monitor, started_at, restarts, cgroup != NULL ? ",\"Cgroup\":\"" : "", escaped, cgroup != NULL ? "\"" : "");
   return write_file_atomically(path, json);
 }
 
-void record_exit(const char *path, int code, const char *started_at, unsigned restarts) {
-  char finished[48], json[320];
+void record_exit(const char *path, int code, const char *started_at, unsigned restarts, bool oom_killed) {
+  char finished[48], json[360];
   format_now(finished, sizeof finished);
-  snprintf(json, sizeof json, "{\"ExitCode\":%d,\"StartedAt\":\"%s\",\"FinishedAt\":\"%s\",\"RestartCount\":%u}\n", code,
-           started_at, finished, restarts);
+  snprintf(json, sizeof json, "{\"ExitCode\":%d,\"StartedAt\":\"%s\",\"FinishedAt\":\"%s\",\"RestartCount\":%u%s}\n", code,
+           started_at, finished, restarts, oom_killed ? ",\"OOMKilled\":true" : "");
   int err = write_file_atomically(path, json);
   if (err != 0) warn_user("record the exit in %s: %s", path, strerror(err));
 }

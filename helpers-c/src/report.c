@@ -2,6 +2,7 @@
 #include "io.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -79,3 +80,7 @@ void report_copied(unsigned long long bytes) {
   snprintf(message, sizeof message, "%llu", bytes);
   emit("copied", -1, message);
 }
+
+void report_cgroup(const char *dir) { emit("cgroup", -1, dir); }
+
+void report_oom(bool killed) { emit("oom", -1, killed ? "1" : "0"); }

@@ -3,6 +3,7 @@
 #ifndef SKIFF_REPORT_H
 #define SKIFF_REPORT_H
 
+#include <stdbool.h>
 #include <stdnoreturn.h>
 
 /* Exit codes shared with Docker: see lib/errors.ts. */
@@ -21,6 +22,10 @@ noreturn void die(int code, int errnum, const char *fmt, ...) __attribute__((for
 void warn_user(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void report_pid(int pid);
 void report_monitor(int pid);
+/* The cgroup directory the helper made for the container (cgroup_split). */
+void report_cgroup(const char *dir);
+/* A foreground run's end: whether the OOM killer killed in its cgroup. */
+void report_oom(bool killed);
 /* cp: the bytes of file data copied. */
 void report_copied(unsigned long long bytes);
 

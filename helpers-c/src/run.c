@@ -4,6 +4,7 @@
  *   clone() -> parent writes ID maps -> 'G' -> child sets up mounts...
  *   with -t: child sends 'T' + pty master -> parent sizes it -> 'W'
  *   child execs (its end of the socket is close-on-exec). */
+#include "cgroup.h"
 #include "fds.h"
 #include "io.h"
 #include "logfile.h"
@@ -163,6 +164,8 @@ noreturn void run_main(void) {
   struct container_spec spec;
   spec_read(SKIFF_SPEC_FD, &spec);
   if (spec.rootfs == NULL || spec.rootfs[0] != '/') die(EXIT_SKIFF_FAILED, 0, "spec: rootfs must be an absolute path");
+  /* Before the monitor forks: it must sit in the supervisor cgroup too. */
+  cgroup_prepare_split(&spec);
   if (spec.detach) monitor_main(&spec);
 
   /* If skiff itself dies, so does the container. */
@@ -186,8 +189,11 @@ noreturn void run_main(void) {
   char started_at[48];
   format_now(started_at, sizeof started_at);
   struct start_record record = {.path = spec.pid_path, .started_at = started_at, .restarts = 0};
+  long oom_before = cgroup_oom_kills(&spec);
   struct started started = container_start(&spec, &previous, &record);
   if (saved[0] >= 0) tee_restore(saved);
   report_pid(started.pid);
-  _exit(supervise(started.pid, started.master, spec.stdin_open, &tee));
+  int code = supervise(started.pid, started.master, spec.stdin_open, &tee);
+  if (oom_before >= 0) report_oom(cgroup_oom_kills(&spec) > oom_before);
+  _exit(code);
 }

@@ -113,7 +113,20 @@ static void apply(struct container_spec *spec, char *entry) {
   else if (strcmp(key, "restart") == 0) spec->restart = value;
   else if (strcmp(key, "restart_max") == 0) spec->restart_max = strtoul(value, NULL, 10);
   else if (strcmp(key, "on_exit") == 0) list_push(&spec->on_exit, value);
-  else if (strcmp(key, "cgroup") == 0) spec->cgroup = value;
+  else if (strcmp(key, "cgroup") == 0) list_push(&spec->cgroups, value);
+  else if (strcmp(key, "cgroup_split") == 0) spec->cgroup_split = value;
+  else if (strcmp(key, "cgroup_root") == 0) spec->cgroup_root = value;
+  else if (strcmp(key, "cgroup_enable") == 0) list_push(&spec->cgroup_enable, value);
+  else if (strcmp(key, "cgroup_write") == 0) list_push(&spec->cgroup_writes, value);
+  else if (strcmp(key, "rlimit") == 0) list_push(&spec->rlimits, value);
+  else if (strcmp(key, "oom_score_adj") == 0) {
+    char *end;
+    errno = 0;
+    long n = strtol(value, &end, 10);
+    if (*end != '\0' || errno != 0 || n < -1000 || n > 1000) die(EXIT_SKIFF_FAILED, 0, "spec: bad oom_score_adj \"%s\"", value);
+    spec->oom_score_adj = (int)n;
+    spec->oom_score_adj_set = true;
+  }
   else if (strcmp(key, "target_pid") == 0) spec->target_pid = atoi(value);
   else if (strcmp(key, "background") == 0) spec->background = parse_bool(key, value);
   else if (strcmp(key, "cp_op") == 0) spec->cp_op = value;
@@ -213,6 +226,8 @@ void spec_read(int fd, struct container_spec *spec) {
   if (strcmp(spec->restart, "no") != 0 && strcmp(spec->restart, "always") != 0 && strcmp(spec->restart, "on-failure") != 0)
     die(EXIT_SKIFF_FAILED, 0, "spec: unknown restart policy \"%s\"", spec->restart);
   if (spec->log_max == 0) spec->log_max = 10u << 20;
+  if (spec->cgroup_split != NULL && (spec->cgroup_root == NULL || strchr(spec->cgroup_split, '/') != NULL))
+    die(EXIT_SKIFF_FAILED, 0, "spec: cgroup_split needs cgroup_root and a plain name");
   spec->userns = spec->uid_map_len > 0;
   if (spec->userns && spec->user_join > 0) die(EXIT_SKIFF_FAILED, 0, "spec: uidmap and ns_user exclude each other");
   if (spec->userns != (spec->gid_map_len > 0)) die(EXIT_SKIFF_FAILED, 0, "spec: uidmap and gidmap go together");

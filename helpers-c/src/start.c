@@ -1,4 +1,5 @@
 #include "start.h"
+#include "cgroup.h"
 #include "container.h"
 #include "idmap.h"
 #include "record.h"
@@ -53,7 +54,7 @@ struct started container_start(const struct container_spec *spec, const sigset_t
   close(sync_pair[1]);
   int sync_sock = sync_pair[0];
   if (spec->userns) idmap_write(child, spec);
-  int err = record->path != NULL ? record_start(record->path, child, getpid(), record->started_at, record->restarts) : 0;
+  int err = record->path != NULL ? record_start(record->path, child, getpid(), record->started_at, record->restarts, cgroup_made()) : 0;
   if (err != 0) {
     /* Never released: the child dies before it runs anything. */
     kill(child, SIGKILL);

@@ -19,6 +19,15 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     if (flag === '--help' || flag === '-h') break;
+    // Podman's global --cgroup-manager: how the commands below make cgroups.
+    const manager = /^--cgroup-manager(?:=(.*))?$/.exec(flag);
+    if (manager) {
+      const value = manager[1] ?? argv[++i];
+      if (value !== 'systemd' && value !== 'cgroupfs') throw new SkiffError(`invalid --cgroup-manager "${value ?? ''}": use systemd or cgroupfs`);
+      process.env['SKIFF_CGROUP_MANAGER'] = value;
+      i++;
+      continue;
+    }
     throw new SkiffError(`unknown flag: ${flag} (see 'skiff --help')`);
   }
   const name = argv[i];

@@ -5,7 +5,8 @@ import { execBackground, runForeground } from '../namespaces/helper.js';
 import { resolveEnvironment } from '../oci/spec/env.js';
 import type { OciRuntimeConfig } from '../oci/runtime-spec.js';
 import { containerState } from './state.js';
-import { readConfig, type ContainerRecord } from './store.js';
+import { readConfig, readPidFile, type ContainerRecord } from './store.js';
+import { cgroupDirs, liveCgroup } from './resources.js';
 
 export interface ExecRequest {
   command: string[];
@@ -44,12 +45,18 @@ export async function execInContainer(record: ContainerRecord, req: ExecRequest 
   if (state.Paused) throw new SkiffError(`container ${record.Id} is paused, unpause the container before exec`);
   const base = readConfig(record.Id);
   if (!base) throw new SkiffError(`container ${record.Id} has no config.json`);
+  // The exec'd process joins the container's cgroup, so its limits hold it too.
+  const dirs = cgroupDirs(liveCgroup(record, readPidFile(record.Id)));
   if (req.detach) {
     if (req.tty || req.interactive) throw new SkiffError('exec -d cannot be combined with -i or -t');
-    await execBackground(execConfig(base, req), state.Pid);
+    await execBackground(execConfig(base, req), state.Pid, dirs);
     return 0;
   }
-  const { exitCode, report } = await runForeground(execConfig(base, req), { interactive: req.interactive, joinPid: state.Pid });
+  const { exitCode, report } = await runForeground(execConfig(base, req), {
+    interactive: req.interactive,
+    joinPid: state.Pid,
+    cgroup: { launch: { join: dirs }, wrapper: [] },
+  });
   const failure = report.errors[0];
   if (failure) throw new SkiffError(failure.message, failure.exitCode);
   return exitCode;

@@ -8,7 +8,8 @@ import { signalContainerProcess, startMonitored } from '../namespaces/helper.js'
 import type net from 'node:net';
 import { attachSocketPath, connectAttach } from './attach.js';
 import { parseSignal } from './signals.js';
-import { createCgroup, setFrozen } from '../cgroups/container.js';
+import { setFrozen } from '../cgroups/container.js';
+import { cgroupStart, liveCgroup } from './resources.js';
 import { containerState, type ContainerState } from './state.js';
 import { removeAnonymousVolumes, volumesOf } from './volume-users.js';
 import { getVolume } from '../volumes/store.js';
@@ -17,6 +18,7 @@ import {
   containerDir,
   logPath,
   readConfig,
+  readPidFile,
   removeContainerFiles,
   type ContainerRecord,
 } from './store.js';
@@ -42,7 +44,7 @@ export async function startContainer(record: ContainerRecord, opts: { attach?: b
   if (!config) throw new SkiffError(`container ${record.Id} has no config.json: remove it and create it again`);
   checkVolumesPresent(record);
   clearRunState(record.Id);
-  if (record.Cgroup) createCgroup(record.Cgroup);
+  const cgroup = cgroupStart(record, config);
   const dir = containerDir(record.Id);
   const policy = record.HostConfig.RestartPolicy;
   const started = startMonitored(config, {
@@ -54,6 +56,7 @@ export async function startContainer(record: ContainerRecord, opts: { attach?: b
     restart: { name: (policy.Name || 'no') as 'no' | 'always' | 'on-failure', max: policy.MaximumRetryCount },
     // --rm: the monitor runs `skiff rm` when the container is gone for good.
     onExit: record.HostConfig.AutoRemove ? [process.execPath, '--', path.join(installRoot(), 'bin/skiff'), 'rm', '--force', '--volumes', record.Id] : [],
+    ...(cgroup ? { cgroup } : {}),
   });
   if (!opts.attach) {
     await started;
@@ -97,12 +100,14 @@ export async function stopContainer(record: ContainerRecord, timeoutSec: number)
   if (timeoutSec > 0) {
     await signalContainerProcess(state.Pid, parseSignal(record.Config.StopSignal || 'SIGTERM'));
     // A frozen process cannot act on its signal: thaw it, as Podman does.
-    if (state.Paused && record.Cgroup) await setFrozen(record.Cgroup, false);
+    const cg = state.Paused ? liveCgroup(record, readPidFile(record.Id)) : undefined;
+    if (cg) await setFrozen(cg, false);
     if (await waitStopped(record, timeoutSec * 1000)) return;
   }
   state = containerState(record);
   if (state.Running) await signalContainerProcess(state.Pid, parseSignal('SIGKILL'));
-  if (state.Paused && record.Cgroup) await setFrozen(record.Cgroup, false);
+  const cg = state.Paused ? liveCgroup(record, readPidFile(record.Id)) : undefined;
+  if (cg) await setFrozen(cg, false);
   if (!(await waitStopped(record, 10_000))) throw new SkiffError(`container ${record.Id} did not stop after SIGKILL`);
 }
 
@@ -139,10 +144,11 @@ export async function setPaused(record: ContainerRecord, paused: boolean): Promi
   const state = containerState(record);
   if (!state.Running) throw new SkiffError(`container ${record.Id} is not running`);
   if (state.Paused === paused) throw new SkiffError(`container ${record.Id} is ${paused ? 'already paused' : 'not paused'}`);
-  if (!record.Cgroup) {
+  const cg = liveCgroup(record, readPidFile(record.Id));
+  if (!cg || cg.dir === '') {
     const { planContainerCgroup } = await import('../cgroups/container.js');
-    const plan = planContainerCgroup(record.Id);
+    const plan = record.HostConfig.Cgroups === 'disabled' ? { reason: 'it runs with --cgroups=disabled' } : planContainerCgroup(record.Id);
     throw new SkiffError(`cannot ${paused ? 'pause' : 'unpause'} ${record.Name}: it has no cgroup of its own, because ${plan.cgroup ? 'it was created before this host gave containers cgroups' : plan.reason}`);
   }
-  await setFrozen(record.Cgroup, paused);
+  await setFrozen(cg, paused);
 }

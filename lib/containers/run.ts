@@ -12,7 +12,9 @@ import { buildRuntimeConfig } from '../oci/spec/runtime.js';
 import { newContainerId, shortId } from '../ids.js';
 import { NameInUseError, containerDir, createContainer, logPath, pidFilePath, readPidFile, readRecord, removeContainerFiles, resolveContainer, writeExitFile, type ContainerRecord } from './store.js';
 import type { OciRuntimeConfig } from '../oci/runtime-spec.js';
-import { createCgroup, planContainerCgroup } from '../cgroups/container.js';
+import { parseCgroupManager, parseCgroupsMode } from '../cgroups/container.js';
+import { emptyResources, type ResourceFlags } from '../oci/spec/resources.js';
+import { cgroupStart, planCgroup, resolveResources, withResources } from './resources.js';
 import { NAME_PATTERN, randomName } from './names.js';
 import { containerState } from './state.js';
 import { parseSignal } from './signals.js';
@@ -120,6 +122,16 @@ export interface ContainerRequest extends RunRequest {
   stopSignal?: string;
   /** -v, --mount, --tmpfs, --volumes-from, --read-only (issue 11). */
   storage?: StorageFlags;
+  /** --memory, --cpus, --pids-limit, --ulimit… as typed. */
+  limits?: ResourceFlags;
+  /** --cgroups: enabled (default), disabled, no-conmon, split. */
+  cgroups?: string;
+}
+
+/** --cgroup-manager (a global flag, as Podman's; it reaches here as SKIFF_CGROUP_MANAGER). */
+function cgroupManagerChoice(): 'systemd' | 'cgroupfs' | undefined {
+  const text = process.env['SKIFF_CGROUP_MANAGER'];
+  return text ? parseCgroupManager(text) : undefined;
 }
 
 /** The image's labels, then --label's, as Docker merges them. */
@@ -257,12 +269,14 @@ async function prepareContainer(req: ContainerRequest): Promise<{ record: Contai
   const imageConfig = req.image?.config.config;
   const stopSignal = req.stopSignal ?? imageConfig?.StopSignal ?? 'SIGTERM';
   parseSignal(stopSignal); // a bad one fails now, not at the first stop
+  const { host: resources, oci } = resolveResources(emptyResources(), req.limits ?? {});
+  const cgroupsMode = parseCgroupsMode(req.cgroups ?? 'enabled');
+  const plan = planCgroup(options.id, oci, { mode: cgroupsMode, manager: cgroupManagerChoice() });
   // Last of the checks: it makes -v's missing directories and the volumes.
   const storage = resolveContainerStorage(req, options);
   options.storage = storage.storage;
-  const config = buildRuntimeConfig(options);
-  const plan = planContainerCgroup(options.id);
-  if (plan.cgroup) config.linux.cgroupsPath = plan.cgroup.dir;
+  const config = withResources(buildRuntimeConfig(options), resources, oci);
+  if (plan.cgroup && plan.cgroup.manager === 'cgroupfs' && plan.cgroup.dir !== '') config.linux.cgroupsPath = plan.cgroup.dir;
   const record: ContainerRecord = {
     Id: options.id,
     Name: name,
@@ -309,6 +323,9 @@ async function prepareContainer(req: ContainerRequest): Promise<{ record: Contai
       IpcMode: namespaces.IpcMode,
       PidMode: namespaces.PidMode,
       UTSMode: namespaces.UTSMode,
+      ...resources,
+      Cgroups: cgroupsMode,
+      CgroupManager: plan.cgroup?.manager ?? 'none',
     },
   };
   // A generated name may already be taken (there are ~3,400): draw again, as
@@ -343,10 +360,11 @@ async function prepareContainer(req: ContainerRequest): Promise<{ record: Contai
  */
 export async function runContainer(req: ContainerRequest): Promise<number> {
   const { record, config, options } = await prepareContainer(req);
-  if (record.Cgroup) createCgroup(record.Cgroup);
   let result;
   try {
+    const cgroup = cgroupStart(record, config);
     result = await runForeground(config, {
+      ...(cgroup ? { cgroup } : {}),
       interactive: options.interactive,
       // The helper records the start itself, before skiff could be killed.
       pidFile: pidFilePath(record.Id),
@@ -362,7 +380,15 @@ export async function runContainer(req: ContainerRequest): Promise<number> {
   const failure = report.errors[0];
   const finalCode = failure ? failure.exitCode : exitCode;
   if (record.HostConfig.AutoRemove) await removeWithVolumes(record);
-  else writeExitFile(record.Id, { ExitCode: finalCode, StartedAt: readPidFile(record.Id)?.StartedAt ?? '', FinishedAt: new Date().toISOString(), RestartCount: 0 });
+  else {
+    writeExitFile(record.Id, {
+      ExitCode: finalCode,
+      StartedAt: readPidFile(record.Id)?.StartedAt ?? '',
+      FinishedAt: new Date().toISOString(),
+      RestartCount: 0,
+      ...(report.oomKilled ? { OOMKilled: true } : {}),
+    });
+  }
   if (failure) throw new SkiffError(failure.message, failure.exitCode);
   return exitCode;
 }

@@ -2,7 +2,7 @@
 // whether the monitor still lives: `ps` and `inspect` tell the truth even
 // when the monitor was killed.
 import { readFileSync } from 'node:fs';
-import { isFrozen } from '../cgroups/container.js';
+import { isFrozen, startedCgroup } from '../cgroups/container.js';
 import { humanDuration } from '../humanize.js';
 import type { ContainerRecord } from './store.js';
 import { readExitFile, readPidFile, writeExitFile } from './store.js';
@@ -20,6 +20,8 @@ export interface ContainerState {
   FinishedAt: string;
   RestartCount: number;
   Error: string;
+  /** The kernel's OOM killer killed in the container's cgroup during its last run. */
+  OOMKilled: boolean;
 }
 
 const ZERO_TIME = '0001-01-01T00:00:00Z';
@@ -51,21 +53,23 @@ export function containerState(record: ContainerRecord): ContainerState {
     FinishedAt: ZERO_TIME,
     RestartCount: 0,
     Error: '',
+    OOMKilled: false,
   };
   if (!started) return base;
   const current = { ...base, StartedAt: started.StartedAt, RestartCount: started.RestartCount, MonitorPid: started.MonitorPid };
   if (exited && exited.RestartCount >= started.RestartCount) {
-    return { ...current, Status: 'exited', ExitCode: exited.ExitCode, FinishedAt: exited.FinishedAt };
+    return { ...current, Status: 'exited', ExitCode: exited.ExitCode, FinishedAt: exited.FinishedAt, OOMKilled: exited.OOMKilled === true };
   }
   if (monitorAlive(started.MonitorPid)) {
-    const paused = record.Cgroup !== undefined && isFrozen(record.Cgroup);
+    const cg = record.Cgroup ? startedCgroup(record.Cgroup, started.Cgroup) : undefined;
+    const paused = cg !== undefined && isFrozen(cg);
     return { ...current, Status: paused ? 'paused' : 'running', Running: true, Paused: paused, Pid: started.Pid };
   }
   // The monitor died without recording an end: the container died with it
   // (it is the parent-death signal's target). Record that, once.
   const again = readExitFile(record.Id);
   if (again && again.RestartCount >= started.RestartCount) {
-    return { ...current, Status: 'exited', ExitCode: again.ExitCode, FinishedAt: again.FinishedAt };
+    return { ...current, Status: 'exited', ExitCode: again.ExitCode, FinishedAt: again.FinishedAt, OOMKilled: again.OOMKilled === true };
   }
   const finishedAt = new Date().toISOString();
   try {
@@ -80,6 +84,6 @@ export function containerState(record: ContainerRecord): ContainerState {
 export function statusText(state: ContainerState, now = Date.now()): string {
   if (state.Status === 'created') return 'Created';
   if (state.Running) return `Up ${humanDuration(now - Date.parse(state.StartedAt))}${state.Paused ? ' (Paused)' : ''}`;
-  return `Exited (${state.ExitCode}) ${humanDuration(now - Date.parse(state.FinishedAt))} ago`;
+  return `Exited (${state.ExitCode}) ${humanDuration(now - Date.parse(state.FinishedAt))} ago${state.OOMKilled ? ' (OOM killed)' : ''}`;
 }
 

@@ -13,10 +13,11 @@ import { EXIT_SKIFF_FAILED, SkiffError, errnoCode } from '../errors.js';
 import { currentStoreLocations } from '../store/paths.js';
 import type { OciRuntimeConfig } from '../oci/runtime-spec.js';
 import { overlayOf } from '../oci/spec/runtime.js';
-import { removeCgroup, type ContainerCgroup } from '../cgroups/container.js';
+import { removeCgroup, startedCgroup, type ContainerCgroup } from '../cgroups/container.js';
 import type { MountPoint } from './mounts.js';
 import { rootlessMappings } from '../host/subids.js';
 import type { WalkMappings } from '../namespaces/helper.js';
+import type { HostResources } from '../oci/spec/resources.js';
 
 export interface ContainerRecord {
   Id: string;
@@ -70,6 +71,11 @@ export interface ContainerRecord {
     IpcMode?: string;
     PidMode?: string;
     UTSMode?: string;
+  } & Partial<HostResources> & {
+    /** --cgroups (Podman's name and values). */
+    Cgroups?: string;
+    /** How its cgroup is made: cgroupfs, systemd or split (Podman shows CgroupManager). */
+    CgroupManager?: string;
   };
 }
 
@@ -78,6 +84,8 @@ export interface PidFile {
   MonitorPid: number;
   StartedAt: string;
   RestartCount: number;
+  /** The cgroup the helper made at this start (systemd scopes, --cgroups=split). */
+  Cgroup?: string;
 }
 
 export interface ExitFile {
@@ -85,6 +93,8 @@ export interface ExitFile {
   StartedAt: string;
   FinishedAt: string;
   RestartCount: number;
+  /** The kernel's OOM killer killed in the container's cgroup during this run. */
+  OOMKilled?: boolean;
 }
 
 let cachedLocations: ReturnType<typeof currentStoreLocations> | undefined;
@@ -281,6 +291,8 @@ export function containerFileMappings(config: OciRuntimeConfig | undefined): Wal
 export async function removeContainerFiles(record: ContainerRecord): Promise<void> {
   const dir = containerDir(record.Id);
   const config = readConfig(record.Id);
+  // A systemd or split cgroup is known from the last start's pid.json, which goes with the directory.
+  const lastCgroup = record.Cgroup?.manager === 'split' ? readPidFile(record.Id)?.Cgroup : undefined;
   const trash = path.join(containersRoot(), `.trash-${record.Id}-${process.pid}`);
   try {
     renameSync(dir, trash);
@@ -295,8 +307,17 @@ export async function removeContainerFiles(record: ContainerRecord): Promise<voi
     const { removeTrees } = await import('../namespaces/helper.js');
     await removeTrees([trash], containerFileMappings(config));
   }
-  if (record.Cgroup) removeCgroup(record.Cgroup);
+  if (record.Cgroup) {
+    const cg = startedCgroup(record.Cgroup, lastCgroup);
+    if (cg) removeCgroup(cg);
+  }
   rmSync(runDir(record.Id), { recursive: true, force: true });
+}
+
+/** update: the record's HostConfig and config.json's resources, each written whole. */
+export function updateContainerFiles(record: ContainerRecord, config: OciRuntimeConfig): void {
+  writeJsonAtomically(path.join(containerDir(record.Id), 'config.json'), config);
+  writeJsonAtomically(path.join(containerDir(record.Id), 'container.json'), record);
 }
 
 export function renameContainer(record: ContainerRecord, newName: string): void {

@@ -3,6 +3,17 @@ import { humanDuration } from '../humanize.js';
 import { statusText, type ContainerState } from './state.js';
 import type { ContainerRecord } from './store.js';
 import { readConfig } from './store.js';
+import { emptyResources, type HostResources } from '../oci/spec/resources.js';
+
+/** HostConfig's resource fields of a record (older records have none: Docker's zeros). */
+export function recordResources(record: ContainerRecord): HostResources {
+  const base = emptyResources();
+  const hc = record.HostConfig as Partial<HostResources>;
+  for (const key of Object.keys(base) as (keyof HostResources)[]) {
+    if (hc[key] !== undefined) (base as unknown as Record<string, unknown>)[key] = hc[key];
+  }
+  return base;
+}
 
 export interface PsRow {
   ID: string;
@@ -66,7 +77,7 @@ export function inspectView(record: ContainerRecord, state: ContainerState) {
       Running: state.Running,
       Paused: state.Paused,
       Restarting: false,
-      OOMKilled: false,
+      OOMKilled: state.OOMKilled,
       Dead: false,
       Pid: state.Pid,
       ExitCode: state.ExitCode,
@@ -83,7 +94,8 @@ export function inspectView(record: ContainerRecord, state: ContainerState) {
     EffectiveCaps: config?.process.capabilities.effective ?? null,
     BoundingCaps: config?.process.capabilities.bounding ?? null,
     SeccompProfile: config ? (config.annotations['io.skiff.seccomp'] ?? (config.linux.seccomp ? 'default' : 'unconfined')) : '',
-    HostConfig: record.HostConfig,
+    // Docker shows every resource field, zero when not set.
+    HostConfig: { ...record.HostConfig, ...recordResources(record) },
     Config: { ...record.Config, Image: record.Image },
     Mounts: record.Mounts ?? [],
     NetworkSettings: { Networks: { [record.HostConfig.NetworkMode]: {} }, Ports: {} },

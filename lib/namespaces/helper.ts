@@ -11,6 +11,7 @@ import { overlayOf } from '../oci/spec/runtime.js';
 import { SkiffError } from '../errors.js';
 import { findProgram } from '../host/programs.js';
 import { precompiledSeccompProgram } from '../oci/seccomp/default.js';
+import type { CgroupLaunch, CgroupStart } from '../cgroups/container.js';
 
 export const HELPER_PROTOCOL_VERSION = 1;
 
@@ -100,7 +101,8 @@ export function helperSpecEntries(config: OciRuntimeConfig): string[] {
   if (config.mounts.some((m) => m.destination === '/sys' && !m.options?.includes('ro'))) entries.push('sys_rw=1');
   for (const path of config.linux.maskedPaths) entries.push(`masked=${path}`);
   for (const path of config.linux.readonlyPaths) entries.push(`readonly=${path}`);
-  if (config.linux.cgroupsPath) entries.push(`cgroup=${config.linux.cgroupsPath}`);
+  for (const r of p.rlimits ?? []) entries.push(`rlimit=${r.type} ${r.soft} ${r.hard}`);
+  if (p.oomScoreAdj !== undefined) entries.push(`oom_score_adj=${p.oomScoreAdj}`);
   entries.push(...overlayEntries(config));
   entries.push(...storageEntries(config));
   return entries;
@@ -155,6 +157,18 @@ export async function seccompEntries(config: OciRuntimeConfig): Promise<string[]
   return [`seccomp=${program.toString('hex')}`];
 }
 
+/** The container's cgroup: directories skiff made, or one the helper makes under its own (cgroup.c). */
+export function cgroupEntries(launch: CgroupLaunch): string[] {
+  if ('join' in launch) return launch.join.map((dir) => `cgroup=${dir}`);
+  const s = launch.split;
+  return [
+    `cgroup_split=${s.name}`,
+    `cgroup_root=${s.root}`,
+    ...s.enable.map((c) => `cgroup_enable=${c}`),
+    ...s.writes.map((w) => `cgroup_write=${w.file}\t${w.value}`),
+  ];
+}
+
 /** With --init the helper itself lives in the container: it must run from a sealed copy (CVE-2019-5736). */
 function runArgs(config: OciRuntimeConfig): string[] {
   return config.annotations['io.skiff.init'] === 'true' ? ['run', '--sealed'] : ['run'];
@@ -186,10 +200,18 @@ export interface StartedHelper {
  * write fd 3, or over fd 3 when it is large. The helper wipes the variable
  * and starts nothing with it. fd 3 carries the reports either way.
  */
-export function spawnHelper(args: string[], entries: string[], stdio: ('inherit' | 'ignore' | 'pipe' | number)[], detached = false): StartedHelper {
+export function spawnHelper(
+  args: string[],
+  entries: string[],
+  stdio: ('inherit' | 'ignore' | 'pipe' | number)[],
+  detached = false,
+  /** A command the helper runs under (systemd-run --scope … --), which execs it with fds and environment intact. */
+  wrapper: string[] = [],
+): StartedHelper {
   const spec = encodeSpec(entries);
   const inEnv = spec.length <= SPEC_ENV_MAX;
-  const child = spawn(helperPath(), args, {
+  const [file, ...pre] = wrapper.length > 0 ? [...wrapper, helperPath()] : [helperPath()];
+  const child = spawn(file!, [...pre, ...args], {
     stdio: [...stdio, 'pipe'],
     detached,
     ...(inEnv ? { env: { ...process.env, SKIFF_HELPER_SPEC: spec.toString('hex') } } : {}),
@@ -213,6 +235,10 @@ export interface HelperReport {
   monitor?: number;
   /** cp: bytes of file data copied. */
   copied?: number;
+  /** The cgroup directory the helper made (systemd scopes, --cgroups=split). */
+  cgroup?: string;
+  /** A foreground run's end: whether the OOM killer killed in its cgroup. */
+  oomKilled?: boolean;
 }
 
 export function parseReports(text: string): HelperReport {
@@ -225,6 +251,8 @@ export function parseReports(text: string): HelperReport {
     else if (fields[0] === 'pid') report.pid = Number(fields[1]);
     else if (fields[0] === 'monitor') report.monitor = Number(fields[1]);
     else if (fields[0] === 'copied') report.copied = Number(fields[1]);
+    else if (fields[0] === 'cgroup') report.cgroup = fields.slice(1).join('\t');
+    else if (fields[0] === 'oom') report.oomKilled = fields[1] === '1';
   }
   return report;
 }
@@ -243,20 +271,23 @@ export interface RunResult {
  */
 export async function runForeground(
   config: OciRuntimeConfig,
-  opts: { interactive: boolean; joinPid?: number; log?: string; pidFile?: string },
+  opts: { interactive: boolean; joinPid?: number; log?: string; pidFile?: string; cgroup?: CgroupStart },
 ): Promise<RunResult> {
   const entries = [...helperSpecEntries(config), ...(await seccompEntries(config))];
+  if (opts.cgroup) entries.push(...cgroupEntries(opts.cgroup.launch));
   // The helper copies the output to the caller and to the container's log.
   if (opts.log !== undefined) entries.push(`log=${opts.log}`);
   if (opts.pidFile !== undefined) entries.push(`pid_file=${opts.pidFile}`);
   // exec: the same process spec, run in the namespaces of a running container.
   if (opts.joinPid !== undefined) entries.push(`target_pid=${opts.joinPid}`);
   const rawTty = config.process.terminal && opts.interactive && process.stdin.isTTY === true;
-  const { child, reports } = spawnHelper(opts.joinPid !== undefined ? ['exec'] : runArgs(config), entries, [
-    opts.interactive || config.process.terminal ? 'inherit' : 'ignore',
-    'inherit',
-    'inherit',
-  ]);
+  const { child, reports } = spawnHelper(
+    opts.joinPid !== undefined ? ['exec'] : runArgs(config),
+    entries,
+    [opts.interactive || config.process.terminal ? 'inherit' : 'ignore', 'inherit', 'inherit'],
+    false,
+    opts.cgroup?.wrapper,
+  );
 
   const forward = (signal: NodeJS.Signals) => {
     child.kill(signal);
@@ -294,6 +325,7 @@ export interface MonitorFiles {
   onExit: string[];
   /** The monitor starts the container only once a client has connected to attachSocket. */
   attachWait?: boolean;
+  cgroup?: CgroupStart;
 }
 
 /**
@@ -307,7 +339,8 @@ export async function startMonitored(config: OciRuntimeConfig, files: MonitorFil
   entries.push(`restart=${files.restart.name}`, `restart_max=${files.restart.max}`);
   for (const arg of files.onExit) entries.push(`on_exit=${arg}`);
   if (files.attachWait) entries.push('attach_wait=1');
-  const { child, reports } = spawnHelper(runArgs(config), entries, ['ignore', 'ignore', 'ignore']);
+  if (files.cgroup) entries.push(...cgroupEntries(files.cgroup.launch));
+  const { child, reports } = spawnHelper(runArgs(config), entries, ['ignore', 'ignore', 'ignore'], false, files.cgroup?.wrapper);
   await new Promise<void>((resolve, reject) => {
     child.on('error', (err) => reject(new SkiffError(`cannot start the skiff helper: ${err.message}`)));
     child.on('close', () => resolve());
@@ -347,8 +380,9 @@ export function signalContainerProcess(pid: number, signal: number): Promise<boo
 }
 
 /** exec -d: starts the process in the running container and returns once it has exec'd; it outlives skiff. */
-export async function execBackground(config: OciRuntimeConfig, joinPid: number): Promise<number> {
+export async function execBackground(config: OciRuntimeConfig, joinPid: number, cgroupDirs: string[] = []): Promise<number> {
   const entries = [...helperSpecEntries(config), ...(await seccompEntries(config))];
+  entries.push(...cgroupEntries({ join: cgroupDirs }));
   entries.push(`target_pid=${joinPid}`, 'background=1');
   const { child, channel, reports } = spawnHelper(['exec'], entries, ['ignore', 'ignore', 'ignore'], true);
   await new Promise<void>((resolve, reject) => {

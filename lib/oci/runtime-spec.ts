@@ -1,5 +1,6 @@
 // The subset of the OCI runtime-spec (config.json, version 1.2) that skiff writes.
 import type { OciSeccomp } from './seccomp/compile.js';
+import type { OciLinuxResources, OciRlimit } from './spec/resources.js';
 
 export interface OciMount {
   destination: string;
@@ -40,6 +41,10 @@ export interface OciRuntimeConfig {
     cwd: string;
     capabilities: OciCapabilities;
     noNewPrivileges: boolean;
+    /** --ulimit */
+    rlimits?: OciRlimit[];
+    /** --oom-score-adj */
+    oomScoreAdj?: number;
   };
   root: { path: string; readonly: boolean };
   hostname: string;
@@ -52,11 +57,13 @@ export interface OciRuntimeConfig {
     gidMappings?: OciIdMapping[];
     maskedPaths: string[];
     readonlyPaths: string[];
-    /** The container's own cgroup directory, when the host gives it one. */
+    /** The container's own cgroup directory, when skiff makes it itself (cgroupfs). */
     cgroupsPath?: string;
     devices?: OciDevice[];
     sysctl?: Record<string, string>;
     /** The seccomp rules that apply (Docker's includes/excludes already resolved); absent: unconfined. */
     seccomp?: OciSeccomp;
+    /** --memory, --cpus, --pids-limit… (lib/oci/spec/resources.ts) */
+    resources?: OciLinuxResources;
   };
 }

@@ -4,7 +4,7 @@
 // - busybox root filesystems, one owned by root and one made by the test user
 //   (so its files belong to the user, i.e. to root inside a rootless container).
 import { execFileSync } from 'node:child_process';
-import { chmodSync, cpSync, mkdirSync, mkdtempSync, readdirSync, readlinkSync, rmSync, chownSync, existsSync } from 'node:fs';
+import { chmodSync, cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmdirSync, rmSync, chownSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TestProject } from 'vitest/node';
@@ -68,6 +68,45 @@ function killLeftoverContainers(helper: string): void {
   }
 }
 
+/**
+ * The cgroups skiff made (cgroupfs) for containers of this run's stores,
+ * which the stores' removal would otherwise leave in /sys/fs/cgroup: rmdir
+ * each (empty once its processes are gone; a busy one is retried briefly).
+ */
+function removeLeftoverCgroups(dir: string, depth = 0): void {
+  let entries;
+  try {
+    entries = readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return;
+  }
+  for (const e of entries) {
+    if (!e.isDirectory()) continue;
+    const sub = path.join(dir, e.name);
+    if (e.name === 'containers') {
+      for (const id of readdirSync(sub)) {
+        try {
+          const record = JSON.parse(readFileSync(path.join(sub, id, 'container.json'), 'utf8')) as { Cgroup?: { dir?: string; v1?: Record<string, string> } };
+          for (const cg of [record.Cgroup?.dir, ...Object.values(record.Cgroup?.v1 ?? {})]) {
+            if (!cg) continue;
+            for (let i = 0; i < 20; i++) {
+              try {
+                rmdirSync(cg);
+                break;
+              } catch (err) {
+                if ((err as { code?: string }).code !== 'EBUSY') break;
+                execFileSync('sleep', ['0.05']);
+              }
+            }
+          }
+        } catch {
+          // not a container, or already gone
+        }
+      }
+    } else if (depth < 3) removeLeftoverCgroups(sub, depth + 1);
+  }
+}
+
 export default function setup(project: TestProject) {
   workDir = mkdtempSync('/tmp/skiff-it-');
   chmodSync(workDir, 0o755);
@@ -121,6 +160,7 @@ export default function setup(project: TestProject) {
   project.provide('integration', { installDir, imageRootfs, rootStore, userStore, rootRootfs, testUser, userRootfs, workDir });
   return () => {
     killLeftoverContainers(path.join(installDir, 'helpers-c', 'skiff-helper'));
+    removeLeftoverCgroups(workDir);
     // Rootless files may belong to sub-IDs: remove them as root or from a user namespace.
     if (isRoot) rmSync(workDir, { recursive: true, force: true });
     else

@@ -26,6 +26,8 @@ const SUBCOMMANDS: SubcommandTable = {
   cp: () => import('./cp.js'),
   export: () => import('./export.js'),
   unpause: () => import('./unpause.js'),
+  update: () => import('./update.js'),
+  stats: () => import('./stats.js'),
   inspect: () => import('./container-inspect.js'),
 };
 

@@ -1,6 +1,7 @@
 import type { CommandSpec, ParsedArgs } from '../args.js';
 import { flagBool, flagList, flagString } from '../args.js';
-import { CREATE_FLAGS } from '../flags/create.js';
+import { CREATE_FLAGS, CREATE_LIMIT_FLAGS, LIMIT_FLAGS } from '../flags/create.js';
+import type { ResourceFlags } from '../../oci/spec/resources.js';
 import { SkiffError } from '../../errors.js';
 import type { ContainerRequest } from '../../containers/run.js';
 
@@ -13,8 +14,35 @@ export const spec: CommandSpec = {
     { name: 'detach', short: 'd', type: 'boolean', describe: 'Run the container in the background and print its id' },
     { name: 'rm', type: 'boolean', describe: 'Remove the container when it exits' },
     ...CREATE_FLAGS,
+    ...LIMIT_FLAGS,
+    ...CREATE_LIMIT_FLAGS,
   ],
 };
+
+/** The limit flags as typed (update takes the same names). */
+export function resourceFlags(args: ParsedArgs): ResourceFlags {
+  const list = (name: string) => (args.flags[name] === undefined ? undefined : flagList(args, name));
+  return {
+    memory: flagString(args, 'memory'),
+    memoryReservation: flagString(args, 'memory-reservation'),
+    memorySwap: flagString(args, 'memory-swap'),
+    kernelMemory: flagString(args, 'kernel-memory'),
+    cpus: flagString(args, 'cpus'),
+    cpuShares: flagString(args, 'cpu-shares'),
+    cpuPeriod: flagString(args, 'cpu-period'),
+    cpuQuota: flagString(args, 'cpu-quota'),
+    cpusetCpus: flagString(args, 'cpuset-cpus'),
+    cpusetMems: flagString(args, 'cpuset-mems'),
+    pidsLimit: flagString(args, 'pids-limit'),
+    blkioWeight: flagString(args, 'blkio-weight'),
+    deviceReadBps: list('device-read-bps'),
+    deviceWriteBps: list('device-write-bps'),
+    deviceReadIops: list('device-read-iops'),
+    deviceWriteIops: list('device-write-iops'),
+    oomScoreAdj: flagString(args, 'oom-score-adj'),
+    ulimits: list('ulimit'),
+  };
+}
 
 /** The flags shared with `create`, as a request; an image is found (or pulled) here. */
 export async function containerRequest(args: ParsedArgs): Promise<ContainerRequest> {
@@ -68,6 +96,8 @@ export async function containerRequest(args: ParsedArgs): Promise<ContainerReque
       readOnly: flagBool(args, 'read-only'),
       readOnlyTmpfs: args.flags['read-only-tmpfs'] !== false,
     },
+    limits: resourceFlags(args),
+    cgroups: flagString(args, 'cgroups') ?? 'enabled',
   };
 }
 

@@ -3,7 +3,8 @@ import type { CommandSpec, ParsedArgs } from '../args.js';
 import { SkiffError } from '../../errors.js';
 import { cgroupPids } from '../../cgroups/container.js';
 import { containerState } from '../../containers/state.js';
-import { resolveContainer } from '../../containers/store.js';
+import { readPidFile, resolveContainer } from '../../containers/store.js';
+import { liveCgroup } from '../../containers/resources.js';
 import { descendants } from '../../containers/processes.js';
 
 export const spec: CommandSpec = {
@@ -21,7 +22,8 @@ export async function run(args: ParsedArgs): Promise<number> {
   const state = containerState(record);
   if (!state.Running) throw new SkiffError(`container ${record.Id} is not running`);
   // Its cgroup holds every process (exec'd ones too); without one, the first process's tree.
-  const fromCgroup = record.Cgroup ? cgroupPids(record.Cgroup) : [];
+  const cg = liveCgroup(record, readPidFile(record.Id));
+  const fromCgroup = cg ? cgroupPids(cg) : [];
   const pids = fromCgroup.length > 0 ? fromCgroup : descendants(state.Pid);
   const options = psArgs.length > 0 ? psArgs : ['-f'];
   try {

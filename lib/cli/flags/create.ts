@@ -49,3 +49,30 @@ export const CREATE_FLAGS: FlagSpec[] = [
   { name: 'uts', type: 'string', describe: 'UTS namespace (host name): private (default) or host', placeholder: 'MODE' },
   { name: 'sysctl', type: 'array', describe: 'Set a namespaced kernel setting (net.*, fs.mqueue.*, kernel.shm*, kernel.msg*, kernel.sem)', placeholder: 'KEY=VALUE' },
 ];
+
+// Resource limits (docs/limits.md), shared with `update` where Docker shares them.
+export const LIMIT_FLAGS: FlagSpec[] = [
+  { name: 'memory', short: 'm', type: 'string', describe: 'Memory limit (e.g. 64m, 1g)', placeholder: 'BYTES' },
+  { name: 'memory-reservation', type: 'string', describe: 'Memory soft limit, below --memory', placeholder: 'BYTES' },
+  { name: 'memory-swap', type: 'string', describe: 'Memory plus swap limit; -1 for unlimited swap (default: twice --memory)', placeholder: 'BYTES' },
+  { name: 'cpus', type: 'string', describe: 'Number of CPUs (e.g. 0.5)', placeholder: 'N' },
+  { name: 'cpu-shares', short: 'c', type: 'string', describe: 'CPU shares, a relative weight (1024 is the default)', placeholder: 'N' },
+  { name: 'cpu-period', type: 'string', describe: 'CFS period in microseconds', placeholder: 'US' },
+  { name: 'cpu-quota', type: 'string', describe: 'CFS quota in microseconds per period', placeholder: 'US' },
+  { name: 'cpuset-cpus', type: 'string', describe: 'CPUs the container may use (e.g. 0-2,4)', placeholder: 'LIST' },
+  { name: 'cpuset-mems', type: 'string', describe: 'Memory nodes the container may use (e.g. 0)', placeholder: 'LIST' },
+  { name: 'pids-limit', type: 'string', describe: 'Maximum number of processes (0 or -1: unlimited)', placeholder: 'N' },
+  { name: 'blkio-weight', type: 'string', describe: 'Block I/O weight, 10 to 1000 (needs the BFQ scheduler)', placeholder: 'N' },
+];
+
+/** Limits only run and create take. */
+export const CREATE_LIMIT_FLAGS: FlagSpec[] = [
+  { name: 'kernel-memory', type: 'string', describe: 'Obsolete: refused (the kernel no longer limits kernel memory on its own)', placeholder: 'BYTES', hidden: true },
+  { name: 'device-read-bps', type: 'array', describe: 'Limit reads from a block device (e.g. /dev/sda:1mb)', placeholder: 'DEV:RATE' },
+  { name: 'device-write-bps', type: 'array', describe: 'Limit writes to a block device (e.g. /dev/sda:1mb)', placeholder: 'DEV:RATE' },
+  { name: 'device-read-iops', type: 'array', describe: 'Limit read operations per second from a block device', placeholder: 'DEV:N' },
+  { name: 'device-write-iops', type: 'array', describe: 'Limit write operations per second to a block device', placeholder: 'DEV:N' },
+  { name: 'oom-score-adj', type: 'string', describe: "Tune the OOM killer's preference for the container (-1000 to 1000)", placeholder: 'N' },
+  { name: 'ulimit', type: 'array', describe: 'An rlimit: NAME=SOFT[:HARD] (e.g. nofile=1024:2048)', placeholder: 'NAME=LIMIT' },
+  { name: 'cgroups', type: 'string', describe: 'enabled, disabled (no cgroup, no limits), no-conmon, or split (a sub-cgroup of the caller\'s, for systemd units)', placeholder: 'MODE', default: 'enabled' },
+];

@@ -1,0 +1,105 @@
+// A container's limits and cgroup, between its record and lib/cgroups: the
+// flags become HostConfig fields and config.json's linux.resources; at each
+// start the cgroup is made (or the helper is told how); pause, top, stats,
+// exec and update find it here.
+import { readFileSync, statSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { SkiffError } from '../errors.js';
+import {
+  applyLimits,
+  planContainerCgroup,
+  prepareCgroupStart,
+  startedCgroup,
+  type CgroupChoice,
+  type CgroupPlan,
+  type CgroupStart,
+  type ContainerCgroup,
+} from '../cgroups/container.js';
+import type { OciRuntimeConfig } from '../oci/runtime-spec.js';
+import {
+  applyResourceFlags,
+  ociResources,
+  ociRlimits,
+  type HostResources,
+  type OciLinuxResources,
+  type ResourceFlags,
+  type ResourceHost,
+} from '../oci/spec/resources.js';
+import type { ContainerRecord, PidFile } from './store.js';
+
+function readLine(file: string, fallback: string): string {
+  try {
+    return readFileSync(file, 'utf8').trim() || fallback;
+  } catch {
+    return fallback;
+  }
+}
+
+export function resourceHost(): ResourceHost {
+  const cpus = availableParallelism();
+  return {
+    cpus,
+    onlineCpus: readLine('/sys/devices/system/cpu/online', `0-${cpus - 1}`),
+    onlineMems: readLine('/sys/devices/system/node/online', '0'),
+  };
+}
+
+/** A block device's major and minor numbers (Linux's dev_t encoding). */
+export function blockDevice(file: string): { major: number; minor: number } {
+  let st;
+  try {
+    st = statSync(file, { bigint: true });
+  } catch {
+    throw new SkiffError(`${file}: no such device (throttling needs a block device such as /dev/sda)`);
+  }
+  if (!st.isBlockDevice()) throw new SkiffError(`${file} is not a block device (throttling needs one such as /dev/sda)`);
+  const dev = st.rdev;
+  const major = Number(((dev >> 8n) & 0xfffn) | ((dev >> 32n) & ~0xfffn));
+  const minor = Number((dev & 0xffn) | ((dev >> 12n) & ~0xffn));
+  return { major, minor };
+}
+
+/** Flags over a base -> the HostConfig fields and what config.json gets. */
+export function resolveResources(base: HostResources, flags: ResourceFlags): { host: HostResources; oci: OciLinuxResources } {
+  const host = applyResourceFlags(base, flags, resourceHost());
+  return { host, oci: ociResources(host, blockDevice) };
+}
+
+/** Puts resources, rlimits and the OOM score into a config. */
+export function withResources(config: OciRuntimeConfig, host: HostResources, oci: OciLinuxResources): OciRuntimeConfig {
+  const process = { ...config.process };
+  delete process.rlimits;
+  delete process.oomScoreAdj;
+  if (host.Ulimits.length > 0) process.rlimits = ociRlimits(host.Ulimits);
+  if (host.OomScoreAdj !== 0) process.oomScoreAdj = host.OomScoreAdj;
+  const linux = { ...config.linux };
+  delete linux.resources;
+  if (Object.keys(oci).length > 0) linux.resources = oci;
+  return { ...config, process, linux };
+}
+
+export function planCgroup(id: string, oci: OciLinuxResources, choice: CgroupChoice): CgroupPlan {
+  return planContainerCgroup(id, oci, choice);
+}
+
+/** What a start does with the container's cgroup (nothing when it has none). */
+export function cgroupStart(record: ContainerRecord, config: OciRuntimeConfig): CgroupStart | undefined {
+  if (!record.Cgroup) return undefined;
+  return prepareCgroupStart(record.Id, record.Name, record.Cgroup, config.linux.resources ?? {});
+}
+
+/** The running (or last) start's cgroup, with its directory; undefined when it has none. */
+export function liveCgroup(record: ContainerRecord, pid: Pick<PidFile, 'Cgroup'> | undefined): ContainerCgroup | undefined {
+  return record.Cgroup ? startedCgroup(record.Cgroup, pid?.Cgroup) : undefined;
+}
+
+/** The directories an exec'd process joins. */
+export function cgroupDirs(cg: ContainerCgroup | undefined): string[] {
+  if (!cg) return [];
+  return [...new Set([cg.dir, ...Object.values(cg.v1 ?? {})].filter((d): d is string => d !== undefined && d !== ''))];
+}
+
+/** update on a running container: the new limits into its cgroup, read back where the kernel keeps them exactly. */
+export function applyLiveLimits(cg: ContainerCgroup, oci: OciLinuxResources): void {
+  applyLimits(cg, oci);
+}
