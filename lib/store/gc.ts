@@ -5,7 +5,7 @@
 import { cleanTmp } from './atomic.js';
 import { listBlobs, removeBlob } from './blobs.js';
 import { listImageRecords } from './images.js';
-import { listLayers, removeLayer } from './layers.js';
+import { listLayers, readLayerMeta, removeLayer } from './layers.js';
 import { listNames, removeName } from './names.js';
 import type { StoreLock } from './lock.js';
 import type { Store } from './store.js';
@@ -40,6 +40,8 @@ export function collectGarbage(store: Store, lock: StoreLock, containerLayers: I
     usedBlobs.add(image.manifest);
     if (image.index) usedBlobs.add(image.index);
   }
+  // The compressed blobs kept beside the layers skiff made (commit, build, load, import).
+  for (const diffID of usedLayers) for (const c of readLayerMeta(p, diffID)?.compressed ?? []) usedBlobs.add(c.digest);
   for (const digest of listBlobs(p)) {
     if (usedBlobs.has(digest)) continue;
     result.reclaimed += removeBlob(p, digest);

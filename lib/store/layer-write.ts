@@ -1,21 +1,35 @@
-// One layer from a compressed blob stream into layers/<diffID>, streamed
-// once: the blob (whose digest and size a pull's registry client checks as it
-// flows) → decompress → sha256 of the tar (the diffID) → unpack into a new
-// directory under tmp/ → whiteouts, devices and xattrs → layer.json → rename
-// into place. A wrong digest, size or diffID, or any failure, removes the temp
-// directory: nothing is named. The store never talks to a registry: the
-// caller (lib/images) opens the stream.
-import { mkdirSync, rmSync } from 'node:fs';
+// One layer into layers/<diffID>, streamed once, from either end:
+//
+// storeLayer (pull, load of a compressed layer): the blob (whose digest and
+// size a pull's registry client checks as it flows) → decompress → sha256 of
+// the tar (the diffID) → unpack into a new directory under tmp/ → whiteouts,
+// devices and xattrs → layer.json → rename into place.
+//
+// storeLayerFromTar (commit, build, import, load): an uncompressed tar →
+// sha256 (the diffID), and at once → compress → sha256 (the blob's digest) →
+// a temp file renamed to blobs/<digest>, and → unpack as above. The store
+// keeps that blob, so a push sends it without compressing again.
+//
+// Either way the unpacker records the tar-split (tar-split.ts), so the exact
+// tar can be given back (layer-read.ts). A wrong digest, size or diffID, or
+// any failure, removes the temp directory and file: nothing is named. The
+// store never talks to a registry: the caller (lib/images) opens the stream.
+import { createWriteStream, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Readable } from 'node:stream';
+import { PassThrough, Transform, Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { promisify } from 'node:util';
+import { gzip } from 'node:zlib';
 import { SkiffError } from '../errors.js';
-import type { Descriptor } from '../oci/image-spec.js';
-import { makeTmpDir } from './atomic.js';
+import { MEDIA_TYPE, type Descriptor } from '../oci/image-spec.js';
+import { makeTmpDir, tmpPath } from './atomic.js';
+import { blobPath } from './blobs.js';
+import { createCompressor, type LayerCompression } from './compress.js';
 import { LayerDecoder } from './decompress.js';
-import { commitLayer, LAYER_DIFF, writeLayerMetaInto, type LayerMeta } from './layers.js';
+import { addCompressedBlob, commitLayer, LAYER_DIFF, writeLayerMetaInto, type CompressedBlob, type LayerMeta } from './layers.js';
 import { materialiseLayer, type MaterialiseResult } from './materialise.js';
 import type { Store } from './store.js';
+import { TAR_SPLIT_FILE, TarSplitRecorder } from './tar-split.js';
 import { unpackLayer } from './unpack.js';
 
 export interface StoreLayerArgs {
@@ -78,7 +92,8 @@ export async function storeLayer(a: StoreLayerArgs): Promise<StoredLayer> {
     if (a.signal?.aborted) onAbort();
     a.signal?.addEventListener('abort', onAbort, { once: true });
     const piped = pipeline(source, decoder);
-    const unpacked = unpackLayer(decoder, diff, { chown: a.chown });
+    const record = new TarSplitRecorder();
+    const unpacked = unpackLayer(decoder, diff, { chown: a.chown, record });
     // An unpack that refuses the tar stops reading: end the transfer too.
     unpacked.catch((err: unknown) => stop(err instanceof Error ? err : new Error(String(err))));
     const [pr, ur] = await Promise.allSettled([piped, unpacked]);
@@ -103,6 +118,7 @@ export async function storeLayer(a: StoreLayerArgs): Promise<StoredLayer> {
       compressed: [{ digest: a.blob.digest, size: a.blob.size, mediaType: a.blob.mediaType }],
       created: new Date().toISOString(),
     };
+    await writeTarSplit(dir, record);
     writeLayerMetaInto(dir, meta);
     const committed = commitLayer(p, dir, a.diffID);
     if (!committed) rmSync(dir, { recursive: true, force: true });
@@ -110,6 +126,162 @@ export async function storeLayer(a: StoreLayerArgs): Promise<StoredLayer> {
   } catch (err) {
     source.destroy();
     rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+/** The layer's tar-split beside diff/ (gzip level 1: its headers shrink ~10x in a few ms). */
+async function writeTarSplit(dir: string, record: TarSplitRecorder): Promise<void> {
+  const gz = await promisify(gzip)(record.finish(), { level: 1 });
+  writeFileSync(path.join(dir, TAR_SPLIT_FILE), gz, { mode: 0o644 });
+}
+
+/** The OCI media type of a layer blob skiff compressed. */
+export function layerMediaType(compression: LayerCompression): string {
+  return compression === 'gzip' ? MEDIA_TYPE.ociLayerGzip : MEDIA_TYPE.ociLayerZstd;
+}
+
+export interface StoreTarArgs {
+  store: Store;
+  /** An uncompressed layer tar; destroyed when the layer cannot be stored. */
+  source: Readable;
+  /** How the blob kept beside the layer is compressed. */
+  compression: LayerCompression;
+  /** Give files the owners the tar names (inside the store's user namespace). */
+  chown: boolean;
+  canMknod: boolean;
+  /** When known, the diffID the tar must hash to (load: the archive's config says it). */
+  diffID?: string;
+  /** Names the layer in errors ("layer 2 of app.tar"). */
+  what?: string;
+}
+
+export interface StoredTarLayer extends StoredLayer {
+  /** The compressed blob kept in blobs/. */
+  blob: CompressedBlob;
+  /** The tar held no entry at all (a step that changed nothing: build's empty_layer). */
+  empty: boolean;
+}
+
+/** Counts and hashes the bytes that pass. */
+class Meter extends Transform {
+  bytes = 0;
+  private readonly hash;
+  constructor(createHash: typeof import('node:crypto').createHash) {
+    super({ highWaterMark: 1 << 20 });
+    this.hash = createHash('sha256');
+  }
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null, data?: Buffer) => void): void {
+    this.hash.update(chunk);
+    this.bytes += chunk.length;
+    cb(null, chunk);
+  }
+  digest(): string {
+    return `sha256:${this.hash.digest('hex')}`;
+  }
+}
+
+/** Writes each chunk to every target, calling back once all have taken it. */
+function tee(targets: Writable[]): Writable {
+  return new Writable({
+    highWaterMark: 1 << 20,
+    write(chunk: Buffer, _enc, cb) {
+      let waiting = 0;
+      const done = () => {
+        if (--waiting === 0) cb();
+      };
+      waiting++;
+      for (const t of targets) {
+        if (!t.write(chunk)) {
+          waiting++;
+          t.once('drain', done);
+        }
+      }
+      done();
+    },
+    final(cb) {
+      for (const t of targets) t.end();
+      cb();
+    },
+    destroy(err, cb) {
+      // After a clean finish the targets still drain what they were given.
+      if (err) for (const t of targets) t.destroy(err);
+      cb(err);
+    },
+  });
+}
+
+/**
+ * Stores an uncompressed layer tar: the layer (unpacked, with its tar-split)
+ * and its compressed blob, both verified by construction (named by the hashes
+ * of the bytes as they flowed), or nothing.
+ */
+export async function storeLayerFromTar(a: StoreTarArgs): Promise<StoredTarLayer> {
+  const p = a.store.paths;
+  const { createHash } = await import('node:crypto');
+  let dir: string;
+  try {
+    dir = makeTmpDir(p, 'layer');
+  } catch (err) {
+    a.source.destroy();
+    throw err;
+  }
+  const blobTmp = tmpPath(p, 'blob');
+  try {
+    const diff = path.join(dir, LAYER_DIFF);
+    mkdirSync(diff, 0o755);
+    const tarMeter = new Meter(createHash);
+    const compressor = createCompressor(a.compression);
+    const blobMeter = new Meter(createHash);
+    const unpackInput = new PassThrough({ highWaterMark: 1 << 20 });
+    const record = new TarSplitRecorder();
+    const streams = [a.source, tarMeter, compressor, blobMeter, unpackInput];
+    let first: unknown;
+    const stopAll = (err: unknown) => {
+      first ??= err;
+      for (const s of streams) s.destroy(err instanceof Error ? err : new Error(String(err)));
+    };
+    const tasks = [
+      pipeline(a.source, tarMeter, tee([compressor, unpackInput])),
+      pipeline(compressor, blobMeter, createWriteStream(blobTmp, { flags: 'wx', mode: 0o644 })),
+      unpackLayer(unpackInput, diff, { chown: a.chown, record }),
+    ];
+    for (const t of tasks) t.catch(stopAll);
+    const results = await Promise.allSettled(tasks);
+    if (first !== undefined) throw first;
+    const failed = results.find((r) => r.status === 'rejected');
+    if (failed) throw (failed as PromiseRejectedResult).reason;
+    const stats = (results[2] as PromiseFulfilledResult<Awaited<ReturnType<typeof unpackLayer>>>).value;
+
+    const diffID = tarMeter.digest();
+    if (a.diffID !== undefined && diffID !== a.diffID) {
+      throw new SkiffError(`${a.what ?? 'the layer'} does not match its diffID: its content is ${diffID}, but the image config says ${a.diffID}`);
+    }
+    const materialised = await materialiseLayer(diff, stats, { canMknod: a.canMknod, chown: a.chown });
+    const blob: CompressedBlob = { digest: blobMeter.digest(), size: blobMeter.bytes, mediaType: layerMediaType(a.compression) };
+    const meta: LayerMeta = {
+      diffID,
+      size: stats.bytes,
+      tarSize: tarMeter.bytes,
+      entries: stats.entries,
+      compressed: [blob],
+      created: new Date().toISOString(),
+    };
+    await writeTarSplit(dir, record);
+    writeLayerMetaInto(dir, meta);
+    // The blob first: a layer whose meta names a blob finds it there.
+    renameSync(blobTmp, blobPath(p, blob.digest));
+    const committed = commitLayer(p, dir, diffID);
+    if (!committed) {
+      // Another process stored the same layer first: ours goes, our blob stays listed with it.
+      rmSync(dir, { recursive: true, force: true });
+      addCompressedBlob(p, diffID, blob);
+    }
+    return { meta, committed, materialised, blob, empty: stats.entries === 0 };
+  } catch (err) {
+    a.source.destroy();
+    rmSync(dir, { recursive: true, force: true });
+    rmSync(blobTmp, { force: true });
     throw err;
   }
 }

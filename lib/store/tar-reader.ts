@@ -240,7 +240,16 @@ export class TarReader {
   private dataEntry = false;
   private current = '';
 
-  constructor(private readonly sink: EntrySink) {}
+  /**
+   * `raw` (optional) gets every byte of the stream that is not a regular
+   * file's content (headers, PAX and GNU records, padding, the end blocks and
+   * anything after them), in order, interleaved with the sink's calls: with
+   * the file contents, exactly the stream (see tar-split.ts).
+   */
+  constructor(
+    private readonly sink: EntrySink,
+    private readonly raw?: (chunk: Buffer, start: number, end: number) => void,
+  ) {}
 
   push(chunk: Buffer): void {
     let off = 0;
@@ -261,6 +270,7 @@ export class TarReader {
             this.blockFill = 0;
             b = this.block;
           }
+          this.raw?.(b, 0, BLOCK);
           this.header(b);
           break;
         }
@@ -274,6 +284,7 @@ export class TarReader {
         }
         case State.Meta: {
           const take = Math.min(this.meta.length - this.metaFill, n - off);
+          this.raw?.(chunk, off, off + take);
           chunk.copy(this.meta, this.metaFill, off, off + take);
           this.metaFill += take;
           off += take;
@@ -285,6 +296,7 @@ export class TarReader {
         }
         case State.Skip: {
           const take = Math.min(this.remaining, n - off);
+          this.raw?.(chunk, off, off + take);
           this.remaining -= take;
           off += take;
           if (this.remaining === 0) this.state = State.Header;
@@ -293,6 +305,7 @@ export class TarReader {
         case State.End:
           // Everything after the end-of-archive blocks is read and discarded,
           // so that a digest taken over the stream covers all of it.
+          this.raw?.(chunk, off, n);
           return;
       }
     }

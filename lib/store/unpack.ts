@@ -30,6 +30,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { SkiffError, errnoCode } from '../errors.js';
+import type { TarSplitRecorder } from './tar-split.js';
 import {
   MAX_ID,
   MAX_XATTR_NAME,
@@ -57,6 +58,8 @@ export interface UnpackOptions {
    * by the calling process.
    */
   chown?: boolean;
+  /** Records the stream as a tar-split, so the store can give back this exact tar (tar-split.ts). */
+  record?: TarSplitRecorder;
 }
 
 /** An extended attribute from a PAX `SCHILY.xattr.<name>` record. */
@@ -152,6 +155,7 @@ class LayerWriter implements EntrySink {
     targetDir: string,
     private readonly chown: boolean,
     private readonly made: Creation,
+    private readonly record: TarSplitRecorder | undefined,
   ) {
     this.root = Buffer.from(targetDir, 'utf8').toString('latin1');
     this.dirs.set('', { mode: 0o755, uid: 0, gid: 0, mtime: undefined, atime: undefined, explicit: false });
@@ -168,7 +172,11 @@ class LayerWriter implements EntrySink {
   }
 
   data(chunk: Buffer, start: number, end: number): void {
-    if (this.fd < 0) return; // a skipped member's data
+    if (this.fd < 0) {
+      // A skipped member's data: not in any file, so part of the record as it is.
+      this.record?.raw(chunk, start, end);
+      return;
+    }
     try {
       let off = start;
       while (off < end) off += fs.writeSync(this.fd, chunk, off, end - off);
@@ -306,6 +314,7 @@ class LayerWriter implements EntrySink {
         this.file = e;
         this.filePath = rel;
         this.claim(rel, 'file');
+        this.record?.file(rel, e.size);
         break;
       case 'symlink': {
         if (e.linkname === '') throw notTar(`symlink ${show(e.name)} has no target`);
@@ -430,6 +439,8 @@ class LayerWriter implements EntrySink {
     if (kind === 'device') {
       this.devices.delete(rel);
     } else {
+      // The record must still give back what this file held.
+      if (kind === 'file') this.record?.inline(rel, () => readWhole(this.abs(rel)));
       fs.unlinkSync(this.abs(rel)); // unlink never follows a symlink
     }
     this.kinds.delete(rel);
@@ -523,6 +534,16 @@ class LayerWriter implements EntrySink {
   }
 }
 
+/** A file of the layer, whole, without following a symlink. */
+function readWhole(p: string | Buffer): Buffer {
+  const fd = fs.openSync(p, O_RDONLY | O_NOFOLLOW);
+  try {
+    return fs.readFileSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 /** Seconds for the fs time calls, which take a negative number to mean "now" but honour a Date before 1970. */
 function time(seconds: number): number | Date {
   return seconds < 0 ? new Date(seconds * 1000) : seconds;
@@ -581,8 +602,9 @@ function probeTarget(targetDir: string): Creation {
 export async function unpackLayer(input: Readable, targetDir: string, opts: UnpackOptions = {}): Promise<UnpackStats> {
   const target = path.resolve(targetDir);
   const made = probeTarget(target);
-  const writer = new LayerWriter(target, opts.chown === true, made);
-  const reader = new TarReader(writer);
+  const writer = new LayerWriter(target, opts.chown === true, made, opts.record);
+  const record = opts.record;
+  const reader = new TarReader(writer, record ? (chunk, start, end) => record.raw(chunk, start, end) : undefined);
   try {
     for await (const chunk of input) {
       if (!Buffer.isBuffer(chunk)) throw new SkiffError('the layer stream must carry bytes, not text');
