@@ -3,7 +3,7 @@
  *
  * Spec (TypeScript -> helper), on fd 3 until EOF: NUL-terminated "key=value"
  * strings. Keys that may repeat: arg, env, uidmap, gidmap, masked, readonly,
- * lowerdir, mount, on_exit, walk_root, cgroup, cgroup_enable, cgroup_write, rlimit.
+ * lowerdir, mount, on_exit, walk_root, walk_exclude, cgroup, cgroup_enable, cgroup_write, rlimit.
  *
  * Reports (helper -> TypeScript), on the same fd 3 (a socket): one line each,
  * fields separated by TAB, tabs and newlines in text replaced by spaces:
@@ -128,6 +128,8 @@ struct container_spec {
   /* walk (walk.h): the host side's walks over container files, by fd. */
   const char *walk_op;           /* "diff", "size" or "remove" */
   struct string_list walk_roots; /* the trees walked: absolute paths in skiff's store */
+  struct string_list walk_excludes; /* layer: container paths ("/etc/hosts") left out, with all below */
+  const char *walk_mtime_max;       /* layer: no member newer than this (seconds since the epoch) */
 };
 
 /* Reads the spec from fd and checks what every mode needs (argv, cwd, maps);

@@ -141,6 +141,8 @@ static void apply(struct container_spec *spec, char *entry) {
   else if (strcmp(key, "rootfs_readonly") == 0) spec->rootfs_readonly = parse_bool(key, value);
   else if (strcmp(key, "walk_op") == 0) spec->walk_op = value;
   else if (strcmp(key, "walk_root") == 0) list_push(&spec->walk_roots, value);
+  else if (strcmp(key, "walk_exclude") == 0) list_push(&spec->walk_excludes, value);
+  else if (strcmp(key, "walk_mtime_max") == 0) spec->walk_mtime_max = value;
   else die(EXIT_SKIFF_FAILED, 0, "spec: unknown key \"%s\"", key);
 }
 

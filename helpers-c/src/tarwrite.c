@@ -17,8 +17,19 @@
 /* The largest value an octal field of `len` bytes holds (len - 1 digits and a NUL). */
 static uint64_t octal_max(size_t len) { return (UINT64_C(1) << (3 * (len - 1))) - 1; }
 
-static void write_all(int fd, const void *buf, size_t len) {
-  if (!io_write_all(fd, buf, len)) die_errno("write the tar stream");
+static void flush(struct tar_writer *w) {
+  if (w->used > 0 && !io_write_all(w->fd, w->buf, w->used)) die_errno("write the tar stream");
+  w->used = 0;
+}
+
+static void write_all(struct tar_writer *w, const void *buf, size_t len) {
+  if (w->used + len > sizeof w->buf) flush(w);
+  if (len > sizeof w->buf) {
+    if (!io_write_all(w->fd, buf, len)) die_errno("write the tar stream");
+    return;
+  }
+  memcpy(w->buf + w->used, buf, len);
+  w->used += len;
 }
 
 static void put_octal(char *field, size_t len, uint64_t value) {
@@ -26,9 +37,10 @@ static void put_octal(char *field, size_t len, uint64_t value) {
   snprintf(field, len, "%0*llo", (int)(len - 1), (unsigned long long)value);
 }
 
-/* Appends one "LEN key=value\n" record; LEN counts the whole record, itself included. */
-static void pax_add(char **buf, size_t *used, size_t *cap, const char *key, const char *value) {
-  size_t body = strlen(key) + strlen(value) + 3; /* ' ', '=', '\n' */
+/* Appends one "LEN key=value\n" record; LEN counts the whole record, itself
+ * included. The value is bytes (an xattr's may hold NULs). */
+static void pax_add_bytes(char **buf, size_t *used, size_t *cap, const char *key, const char *value, size_t value_len) {
+  size_t body = strlen(key) + value_len + 3; /* ' ', '=', '\n' */
   size_t total = body + 1;
   for (;;) {
     char digits[32];
@@ -42,7 +54,15 @@ static void pax_add(char **buf, size_t *used, size_t *cap, const char *key, cons
     if (grown == NULL) die(EXIT_SKIFF_FAILED, ENOMEM, "tar: allocating a PAX header");
     *buf = grown;
   }
-  *used += (size_t)snprintf(*buf + *used, *cap - *used, "%zu %s=%s\n", total, key, value);
+  char *at = *buf + *used;
+  int head = snprintf(at, *cap - *used, "%zu %s=", total, key);
+  memcpy(at + head, value, value_len);
+  at[head + value_len] = '\n';
+  *used += total;
+}
+
+static void pax_add(char **buf, size_t *used, size_t *cap, const char *key, const char *value) {
+  pax_add_bytes(buf, used, cap, key, value, strlen(value));
 }
 
 static void put_text(char *field, size_t len, const char *text) {
@@ -91,6 +111,7 @@ static char type_of(mode_t mode) {
 
 static void write_data(struct tar_writer *w, int fd, uint64_t size, const char *name) {
   static char buf[1 << 16];
+  flush(w);
   uint64_t done = 0;
   while (done < size) {
     size_t want = size - done < sizeof buf ? (size_t)(size - done) : sizeof buf;
@@ -104,18 +125,24 @@ static void write_data(struct tar_writer *w, int fd, uint64_t size, const char *
       memset(buf, 0, want);
       n = (ssize_t)want;
     }
-    write_all(w->fd, buf, (size_t)n);
+    if (!io_write_all(w->fd, buf, (size_t)n)) die_errno("write the tar stream");
     done += (uint64_t)n;
   }
   size_t pad = (size_t)((BLOCK - size % BLOCK) % BLOCK);
   if (pad) {
     memset(buf, 0, pad);
-    write_all(w->fd, buf, pad);
+    write_all(w, buf, pad);
   }
 }
 
 void tar_write_entry(struct tar_writer *w, const char *name, const struct stat *st, const char *linkname, int data_fd) {
-  char type = type_of(st->st_mode);
+  tar_write_member(w, name, st, linkname, data_fd, NULL);
+}
+
+void tar_write_member(struct tar_writer *w, const char *name, const struct stat *st, const char *linkname, int data_fd,
+                      const struct tar_extra *extra) {
+  bool hardlink = extra != NULL && extra->hardlink;
+  char type = hardlink ? '1' : type_of(st->st_mode);
   if (type == 0) die(EXIT_SKIFF_FAILED, 0, "tar: %s: sockets cannot be archived", name);
   size_t name_len = strlen(name);
   char *full = malloc(name_len + 2);
@@ -146,27 +173,34 @@ void tar_write_entry(struct tar_writer *w, const char *name, const struct stat *
     snprintf(number, sizeof number, "%lld", (long long)mtime);
     pax_add(&pax, &used, &cap, "mtime", number);
   }
+  for (size_t i = 0; extra != NULL && i < extra->nxattrs; i++) {
+    char key[300];
+    if ((size_t)snprintf(key, sizeof key, "SCHILY.xattr.%s", extra->xattrs[i].name) >= sizeof key)
+      die(EXIT_SKIFF_FAILED, ENAMETOOLONG, "tar: the xattr name %s", extra->xattrs[i].name);
+    pax_add_bytes(&pax, &used, &cap, key, extra->xattrs[i].value, extra->xattrs[i].size);
+  }
 
   char header[BLOCK];
   if (pax != NULL) {
     fill_header(header, "././@PaxHeader", 'x', 0644, 0, 0, used, mtime, NULL, 0, 0);
-    write_all(w->fd, header, BLOCK);
-    write_all(w->fd, pax, used);
+    write_all(w, header, BLOCK);
+    write_all(w, pax, used);
     size_t pad = (BLOCK - used % BLOCK) % BLOCK;
     if (pad) {
       char zeros[BLOCK] = {0};
-      write_all(w->fd, zeros, pad);
+      write_all(w, zeros, pad);
     }
     free(pax);
   }
   fill_header(header, full, type, st->st_mode & 07777, st->st_uid, st->st_gid, size, mtime, linkname, major(st->st_rdev),
               minor(st->st_rdev));
-  write_all(w->fd, header, BLOCK);
+  write_all(w, header, BLOCK);
   free(full);
   if (type == '0') write_data(w, data_fd, size, name);
 }
 
 void tar_finish(struct tar_writer *w) {
   char zeros[2 * BLOCK] = {0};
-  write_all(w->fd, zeros, sizeof zeros);
+  write_all(w, zeros, sizeof zeros);
+  flush(w);
 }

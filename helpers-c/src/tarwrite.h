@@ -1,15 +1,35 @@
 /* A small tar writer for `cp … -` and `export`: ustar headers, with PAX
  * extended headers where ustar cannot hold a value (names or link targets over
  * 100 bytes, sizes of 8 GiB and more, large ids, times before 1970 or after
- * 2242). Streams to one fd; nothing is buffered beyond one block. */
+ * 2242). Streams to one fd: headers are gathered in a 64 KiB buffer, flushed
+ * before file data and at the end. */
 #ifndef SKIFF_TARWRITE_H
 #define SKIFF_TARWRITE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <sys/stat.h>
 
 struct tar_writer {
   int fd;
+  /* Headers gather here (a layer of small files is mostly headers); file data goes straight out. */
+  size_t used;
+  char buf[1 << 16];
+};
+
+/* An extended attribute, written as a PAX SCHILY.xattr.NAME record (binary values kept). */
+struct tar_xattr {
+  const char *name;
+  const char *value;
+  size_t size;
+};
+
+/* What a layer's members carry beyond a stat: a hard link to an earlier
+ * member (linkname names it; no data), and extended attributes. */
+struct tar_extra {
+  bool hardlink;
+  const struct tar_xattr *xattrs;
+  size_t nxattrs;
 };
 
 /* One member. `name` is relative, without a trailing '/' (added for
@@ -19,7 +39,11 @@ struct tar_writer {
  * by the caller. Dies on a write error. */
 void tar_write_entry(struct tar_writer *w, const char *name, const struct stat *st, const char *linkname, int data_fd);
 
-/* The end-of-archive marker: two zero blocks. */
+/* The same, with a tar_extra (NULL: none). */
+void tar_write_member(struct tar_writer *w, const char *name, const struct stat *st, const char *linkname, int data_fd,
+                      const struct tar_extra *extra);
+
+/* The end-of-archive marker: two zero blocks; then everything is written. */
 void tar_finish(struct tar_writer *w);
 
 #endif

@@ -24,6 +24,7 @@ export const COMMANDS: CommandEntry[] = [
   { name: 'diff', summary: "Inspect changes to files on a container's filesystem", load: () => import('./commands/diff.js') },
   { name: 'cp', summary: 'Copy files/folders between a container and the local filesystem', load: () => import('./commands/cp.js') },
   { name: 'export', summary: "Export a container's filesystem as a tar archive", load: () => import('./commands/export.js') },
+  { name: 'commit', summary: "Create a new image from a container's changes", load: () => import('./commands/commit.js') },
   { name: 'container', summary: 'Manage containers', load: () => import('./commands/container.js') },
   { name: 'pull', summary: 'Pull an image from a registry', load: () => import('./commands/pull.js') },
   { name: 'images', summary: 'List images', load: () => import('./commands/images.js') },

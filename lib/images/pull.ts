@@ -4,8 +4,8 @@
 // user namespace (rootless) or as root, holding the store lock shared: any
 // number of pulls run at once and publish by atomic renames; rmi's garbage
 // collection waits for them.
-import { readFileSync } from 'node:fs';
 import { SkiffError } from '../errors.js';
+import { canCreateDevices } from '../host/privilege.js';
 import type { Descriptor, Platform } from '../oci/image-spec.js';
 import { formatReference, parseReference } from '../oci/reference.js';
 import type { RegistryClient, RegistryClientOptions, ResolvedImage } from '../registry/types.js';
@@ -46,17 +46,6 @@ export interface PullResult {
   names: string[];
   downloaded: number;
   skipped: number;
-}
-
-/** Real root of the initial user namespace: the only one that may create device nodes. */
-function canCreateDevices(): boolean {
-  if ((process.getuid?.() ?? 1) !== 0) return false;
-  try {
-    const f = readFileSync('/proc/self/uid_map', 'utf8').trim().split(/\s+/);
-    return f[0] === '0' && f[1] === '0' && f[2] === '4294967295';
-  } catch {
-    return false;
-  }
 }
 
 async function makeClient(opts: PullOptions): Promise<RegistryClient> {

@@ -5,6 +5,7 @@ import { accessSync, constants } from 'node:fs';
 import path from 'node:path';
 import { installRoot } from '../paths.js';
 import type { Socket } from 'node:net';
+import { PassThrough, type Readable } from 'node:stream';
 import type { OciIdMapping, OciRuntimeConfig } from '../oci/runtime-spec.js';
 import { CAPABILITY_NUMBERS } from '../oci/spec/defaults.js';
 import { overlayOf } from '../oci/spec/runtime.js';
@@ -504,4 +505,45 @@ export async function treeSizes(roots: string[], mappings: WalkMappings | undefi
 /** Removes each tree and everything in it (by fd: a link swapped in is removed, never followed). */
 export async function removeTrees(roots: string[], mappings: WalkMappings | undefined): Promise<void> {
   if (roots.length > 0) await walkWithHelper('remove', roots, [], mappings);
+}
+
+export interface UpperLayerOptions {
+  /** The image's layers, uppermost first: a directory of the image the upper dir holds only as the parent of left-out paths is not written. */
+  lowerdirs?: string[];
+  /** Container paths left out with everything below them ("/etc/hosts", "/proc"). */
+  exclude?: string[];
+  /** No member newer than this (seconds since the epoch): reproducible builds' --timestamp. */
+  mtimeMax?: number;
+  /** Rootless, when this process is not already root of the store's user namespace. */
+  mappings?: WalkMappings;
+}
+
+/**
+ * An overlay upper dir as a layer tar (`skiff-helper walk`, walk_op=layer):
+ * walked by fd, whiteouts as ".wh." entries, opaque directories with
+ * ".wh..wh..opq", owners as the namespace sees them, xattrs, hard links and
+ * times kept, names sorted. The stream fails, rather than ends, when the
+ * helper fails.
+ */
+export function upperDirLayerTar(upperdir: string, opts: UpperLayerOptions = {}): Readable {
+  const entries = [`version=${HELPER_PROTOCOL_VERSION}`, 'walk_op=layer', `walk_root=${upperdir}`];
+  for (const p of opts.exclude ?? []) entries.push(`walk_exclude=${p}`);
+  for (const d of opts.lowerdirs ?? []) entries.push(`lowerdir=${d}`);
+  if (opts.mtimeMax !== undefined) entries.push(`walk_mtime_max=${Math.floor(opts.mtimeMax)}`);
+  if (opts.mappings) entries.push(...idMapEntries(opts.mappings.uidMappings, opts.mappings.gidMappings));
+  const { child, reports } = spawnHelper(['walk'], entries, ['ignore', 'pipe', 'inherit']);
+  const out = new PassThrough({ highWaterMark: 1 << 20 });
+  child.stdout!.pipe(out, { end: false });
+  child.on('error', (err) => out.destroy(new SkiffError(`cannot start the skiff helper: ${err.message}`)));
+  child.on('close', (code, signal) => {
+    const failure = reports().errors[0];
+    if (failure) out.destroy(new SkiffError(failure.message, failure.exitCode));
+    else if (code !== 0) out.destroy(new SkiffError(code === null ? `the skiff helper was killed by ${signal}` : `the skiff helper failed with status ${code}`));
+    else out.end();
+  });
+  // A reader that gives up stops the walk.
+  out.on('close', () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
+  return out;
 }

@@ -58,6 +58,8 @@ export interface ImageHistory {
 export interface ImageConfig {
   created?: string;
   author?: string;
+  /** Docker's: the message of a commit or import. */
+  comment?: string;
   architecture: string;
   os: string;
   variant?: string;
@@ -71,6 +73,7 @@ export interface ImageConfig {
     WorkingDir?: string;
     Labels?: Record<string, string>;
     StopSignal?: string;
+    OnBuild?: string[] | null;
   };
   rootfs: { type: 'layers'; diff_ids: string[] };
   history?: ImageHistory[];

@@ -29,6 +29,7 @@ const SUBCOMMANDS: SubcommandTable = {
   update: () => import('./update.js'),
   stats: () => import('./stats.js'),
   inspect: () => import('./container-inspect.js'),
+  commit: () => import('./commit.js'),
 };
 
 export const spec: CommandSpec = {
