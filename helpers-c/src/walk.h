@@ -10,8 +10,9 @@
  * swapped for a link is seen as a link and never entered; a name that
  * vanished is skipped; the walk never leaves the file system it started on.
  *
- * Spec keys: walk_op (diff, size, remove), walk_root (repeats), lowerdir
- * (diff: the image's layers, uppermost first), uidmap/gidmap with
+ * Spec keys: walk_op (diff, size, remove, layer), walk_root (repeats),
+ * lowerdir (diff, layer: the image's layers, uppermost first), walk_exclude
+ * and walk_mtime_max (layer), uidmap/gidmap with
  * newuidmap/newgidmap (rootless: the walk runs as root of a user namespace
  * with the containers' mapping, where the sub-IDs' files are readable).
  *
@@ -20,7 +21,12 @@
  *           (added, present in a layer, a whiteout), parents before children
  *   size    one decimal byte count per root, in order: the sizes of its
  *           non-directories, each inode once ("0" for a missing root)
- *   remove  nothing: each root and everything below it is gone */
+ *   remove  nothing: each root and everything below it is gone
+ *   layer   a layer tar of the one root (image-spec changesets): whiteouts as
+ *           ".wh.NAME", opaque directories marked ".wh..wh..opq", owners,
+ *           modes, times (clamped to walk_mtime_max), xattrs and hard links
+ *           kept, names sorted; walk_exclude paths left out; an image
+ *           directory held only for left-out paths not written */
 #ifndef SKIFF_WALK_H
 #define SKIFF_WALK_H
 

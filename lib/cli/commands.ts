@@ -27,6 +27,7 @@ export const COMMANDS: CommandEntry[] = [
   { name: 'commit', summary: "Create a new image from a container's changes", load: () => import('./commands/commit.js') },
   { name: 'container', summary: 'Manage containers', load: () => import('./commands/container.js') },
   { name: 'pull', summary: 'Pull an image from a registry', load: () => import('./commands/pull.js') },
+  { name: 'push', summary: 'Push an image to a registry', load: () => import('./commands/push.js') },
   { name: 'images', summary: 'List images', load: () => import('./commands/images.js') },
   { name: 'rmi', summary: 'Remove one or more images', load: () => import('./commands/rmi.js') },
   { name: 'tag', summary: 'Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE', load: () => import('./commands/tag.js') },

@@ -1,7 +1,8 @@
-// What a pull shows on stderr while it works. On a terminal, one progress bar
-// per layer (cli-progress: bytes, rate), like Docker; elsewhere one line per
-// blob when it is done, like Podman; with -q nothing but warnings. stdout is
-// never written here: it carries only the image id.
+// What a pull (or a push: the same display with other words) shows on stderr
+// while it works. On a terminal, one progress bar per layer (cli-progress:
+// bytes, rate), like Docker; elsewhere one line per blob when it is done, like
+// Podman; with -q nothing but warnings. stdout is never written here: it
+// carries only the result (the image id, the pushed digest).
 import type { Descriptor } from '../oci/image-spec.js';
 import { humanSize } from '../humanize.js';
 
@@ -18,6 +19,18 @@ export interface PullReporter {
   /** Ends the display (also after a failure). */
   finish(ok: boolean): void;
 }
+
+/** The words of one kind of transfer. */
+export interface TransferWords {
+  /** "Trying to pull IMAGE...". */
+  start: (text: string) => string;
+  /** A bar's status when the blob is there already ("Already exists"). */
+  skipped: string;
+  /** A bar's status when done ("Pull complete"). */
+  done: string;
+}
+
+export const PULL_WORDS: TransferWords = { start: (t) => `Trying to pull ${t}...`, skipped: 'Already exists', done: 'Pull complete' };
 
 function writeErr(line: string): void {
   process.stderr.write(`${line}\n`);
@@ -44,8 +57,9 @@ export class QuietReporter implements PullReporter {
 
 /** Off a terminal: Podman's lines. */
 export class LineReporter implements PullReporter {
+  constructor(private readonly words: TransferWords = PULL_WORDS) {}
   start(text: string): void {
-    writeErr(`Trying to pull ${text}...`);
+    writeErr(this.words.start(text));
   }
   waiting(): void {
     writeErr('Waiting for another skiff process to finish with the image store...');
@@ -91,9 +105,12 @@ interface MultiBar {
 export class BarReporter implements PullReporter {
   private readonly bars = new Map<string, { bar: Bar; state: BarState; value: number }>();
   private readonly warnings: string[] = [];
-  private constructor(private readonly multi: MultiBar) {}
+  private constructor(
+    private readonly multi: MultiBar,
+    private readonly words: TransferWords,
+  ) {}
 
-  static async create(): Promise<BarReporter> {
+  static async create(words: TransferWords = PULL_WORDS): Promise<BarReporter> {
     const { default: cliProgress } = await import('cli-progress');
     const width = 25;
     const multi = new cliProgress.MultiBar({
@@ -112,7 +129,7 @@ export class BarReporter implements PullReporter {
         return `${label} ${bar} ${humanSize(params.value, 3)}/${humanSize(params.total, 3)} ${humanSize(params.value / seconds, 3)}/s`;
       },
     }) as unknown as MultiBar;
-    return new BarReporter(multi);
+    return new BarReporter(multi, words);
   }
 
   private add(blob: Descriptor, status: string): { bar: Bar; state: BarState; value: number } {
@@ -123,13 +140,13 @@ export class BarReporter implements PullReporter {
   }
 
   start(text: string): void {
-    this.multi.log(`Trying to pull ${text}...\n`);
+    this.multi.log(`${this.words.start(text)}\n`);
   }
   waiting(): void {
     this.multi.log('Waiting for another skiff process to finish with the image store...\n');
   }
   layerSkipped(blob: Descriptor): void {
-    this.add(blob, 'Already exists');
+    this.add(blob, this.words.skipped);
   }
   layerStarted(blob: Descriptor): void {
     this.add(blob, '');
@@ -143,7 +160,7 @@ export class BarReporter implements PullReporter {
   layerDone(blob: Descriptor): void {
     const e = this.bars.get(blob.digest);
     if (!e) return;
-    e.state.status = 'Pull complete';
+    e.state.status = this.words.done;
     e.bar.update(e.bar.getTotal(), e.state);
   }
   configDone(): void {
@@ -159,7 +176,7 @@ export class BarReporter implements PullReporter {
   }
 }
 
-export async function createReporter(quiet: boolean, tty: boolean = process.stderr.isTTY === true): Promise<PullReporter> {
+export async function createReporter(quiet: boolean, tty: boolean = process.stderr.isTTY === true, words: TransferWords = PULL_WORDS): Promise<PullReporter> {
   if (quiet) return new QuietReporter();
-  return tty ? BarReporter.create() : new LineReporter();
+  return tty ? BarReporter.create(words) : new LineReporter(words);
 }

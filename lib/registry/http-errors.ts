@@ -59,11 +59,26 @@ export function isTransient(err: unknown): boolean {
   return kind === 'reset' || kind === 'timeout';
 }
 
+/** A failed connection, with its kind (push tries a cut or a timeout again). */
+export class RegistryNetworkError extends SkiffError {
+  constructor(
+    message: string,
+    readonly kind: NetworkFailure,
+  ) {
+    super(message);
+  }
+}
+
 /** One line for a failed connection to `host` (host[:port] as the user knows it). */
 export function networkError(host: string, err: unknown): SkiffError {
   if (err instanceof SkiffError) return err;
+  const kind = classifyNetworkError(err);
+  return new RegistryNetworkError(describeNetworkFailure(host, err, kind).message, kind);
+}
+
+function describeNetworkFailure(host: string, err: unknown, kind: NetworkFailure): SkiffError {
   const detail = (err as Error | undefined)?.message?.replace(/^request to \S+ failed, reason: /, '') ?? String(err);
-  switch (classifyNetworkError(err)) {
+  switch (kind) {
     case 'refused':
       return new SkiffError(`cannot connect to registry ${host}: connection refused`);
     case 'dns':

@@ -38,8 +38,14 @@ export interface TransportOptions {
 }
 
 export interface RequestOptions {
-  method?: 'GET' | 'HEAD';
+  method?: 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   headers?: Record<string, string>;
+  /**
+   * A request body. A stream can be sent once only: such a request is not
+   * retried here (push retries the whole step, from where the registry says
+   * it stands).
+   */
+  body?: Buffer | Readable;
   /** Sent to the registry's own origin only, never after a redirect to another host. */
   authorization?: string;
 }
@@ -135,13 +141,16 @@ export class Transport {
    */
   async fetchWithRetry(
     url: URL,
-    init: { method: string; headers: Record<string, string>; body?: string; verify: boolean; certsHost: string; host: string },
+    init: { method: string; headers: Record<string, string>; body?: string | Buffer | Readable; verify: boolean; certsHost: string; host: string },
     probe = false,
   ): Promise<Response> {
+    // A stream body is gone once sent; POST starts a new upload each time.
+    const retries = init.body === undefined || typeof init.body === 'string' || Buffer.isBuffer(init.body) ? MAX_TRIES : 1;
     for (let attempt = 1; ; attempt++) {
       let res: Response;
       const controller = new AbortController();
-      const timer = setTimeout(() => controller.abort(), HEADERS_TIMEOUT_MS);
+      // An upload's answer comes after its body: no deadline for the headers then.
+      const timer = retries === MAX_TRIES ? setTimeout(() => controller.abort(), HEADERS_TIMEOUT_MS) : undefined;
       try {
         res = await fetch(url.href, {
           method: init.method,
@@ -154,7 +163,7 @@ export class Transport {
         });
       } catch (err) {
         if (probe) throw err;
-        if (attempt < MAX_TRIES && isTransient(err)) {
+        if (attempt < retries && isTransient(err)) {
           await sleep(backoff(attempt));
           continue;
         }
@@ -162,7 +171,7 @@ export class Transport {
       } finally {
         clearTimeout(timer);
       }
-      if (!RETRY_STATUSES.has(res.status) || attempt >= MAX_TRIES) return res;
+      if (!RETRY_STATUSES.has(res.status) || attempt >= retries) return res;
       const wait = retryAfterMs(res.headers.get('retry-after'));
       if (wait !== undefined && wait > MAX_RETRY_AFTER_MS) return res;
       discard(res);
@@ -247,9 +256,12 @@ export class RegistryEndpoint {
       const sameOrigin = url.origin === origin;
       const headers = { ...(opts.headers ?? {}) };
       if (opts.authorization !== undefined && sameOrigin) headers['authorization'] = opts.authorization;
-      const init = sameOrigin
-        ? this.init(method, headers)
-        : { method, headers, verify: this.transport.tlsVerify, certsHost: url.host, host: `${url.host} (redirected from ${this.registry})` };
+      const init = {
+        ...(sameOrigin
+          ? this.init(method, headers)
+          : { method, headers, verify: this.transport.tlsVerify, certsHost: url.host, host: `${url.host} (redirected from ${this.registry})` }),
+        ...(opts.body !== undefined ? { body: opts.body } : {}),
+      };
       const res = await this.transport.fetchWithRetry(url, init);
       const location = res.headers.get('location');
       if (![301, 302, 303, 307, 308].includes(res.status) || location === null) return res;

@@ -29,6 +29,8 @@ export interface RegistryProxyOptions {
   cutAfter?: (path: string, attempt: number) => number | undefined;
   /** Drop the Range header, so the registry answers 200 with the whole blob. */
   ignoreRange?: boolean;
+  /** Cut the connection after this many bytes of a matching request's body (uploads; `attempt` counts from 1 per method and path without query). */
+  cutUploadAfter?: (method: string, path: string, attempt: number) => number | undefined;
   /** Answer some requests without asking the registry. */
   intercept?: (req: { method: string; path: string; headers: http.IncomingHttpHeaders }) => CannedResponse | undefined;
 }
@@ -69,6 +71,9 @@ export async function startRegistryProxy(reg: TestRegistry, opts: RegistryProxyO
     const headers: http.OutgoingHttpHeaders = {};
     for (const [k, v] of Object.entries(req.headers)) if (!HOP_BY_HOP.has(k) && v !== undefined) headers[k] = v;
     headers.host = upstream.host;
+    // The registry writes upload locations with this host, so that clients come back through the proxy.
+    headers['x-forwarded-host'] = req.headers.host ?? '';
+    headers['x-forwarded-proto'] = 'http';
     if (opts.ignoreRange) delete headers.range;
     const mod = upstream.protocol === 'https:' ? https : http;
     const up = mod.request(
@@ -108,11 +113,33 @@ export async function startRegistryProxy(reg: TestRegistry, opts: RegistryProxyO
       },
     );
     up.on('error', (err) => {
+      if (record.status === -1) return; // cut on purpose
       record.status = 502;
       if (!res.headersSent) res.writeHead(502, { 'content-type': 'text/plain' });
       res.end(`proxy: ${err.message}`);
     });
-    req.pipe(up);
+    const uploadKey = `${method} ${path.split('?')[0]}`;
+    const uploadAttempt = (attempts.get(uploadKey) ?? 0) + 1;
+    attempts.set(uploadKey, uploadAttempt);
+    const cutUpload = opts.cutUploadAfter?.(method, path, uploadAttempt);
+    if (cutUpload === undefined) {
+      req.pipe(up);
+      return;
+    }
+    let received = 0;
+    req.on('data', (chunk: Buffer) => {
+      if (received + chunk.length >= cutUpload) {
+        up.write(chunk.subarray(0, Math.max(0, cutUpload - received)));
+        received = cutUpload;
+        record.status = -1;
+        up.destroy();
+        req.socket.destroy();
+        return;
+      }
+      received += chunk.length;
+      up.write(chunk);
+    });
+    req.on('end', () => up.end());
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

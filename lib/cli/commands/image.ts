@@ -56,6 +56,7 @@ const SUBCOMMANDS: SubcommandTable = {
   tag: () => import('./tag.js'),
   history: () => import('./history.js'),
   pull: () => import('./pull.js'),
+  push: () => import('./push.js'),
   prune: async () => ({ spec: pruneSpec, run: runPrune }),
 };
 

@@ -1,0 +1,181 @@
+// skiff push against real registries (Debian's docker-registry), as root and
+// as the unprivileged test user, read back by skopeo and by skiff's own pull:
+// mounts and HEADs instead of uploads, cold pushes of recompressed layers,
+// formats and zstd, TLS with Basic auth, retries after a cut connection, and
+// one line for what cannot be pushed.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { integrationEnv, modes, type Mode } from './harness.js';
+import { busyboxLayer, pushImage, request, startRegistry, startRegistryProxy, type PushedImage, type TestRegistry } from './registry-harness.js';
+import { newStore, type TestStore } from './store-harness.js';
+
+let reg: TestRegistry;
+let cold: TestRegistry;
+let busybox: PushedImage;
+let layered: PushedImage;
+const hasSkopeo = spawnSync('skopeo', ['--version']).status === 0;
+
+const file = (name: string, data: string, extra: object = {}) => ({ name, data, mode: 0o644, ...extra });
+
+beforeAll(async () => {
+  reg = await startRegistry();
+  cold = await startRegistry();
+  const bb = { entries: busyboxLayer(integrationEnv().imageRootfs), compression: 'gzip' as const };
+  busybox = await pushImage(reg, 'busybox', 'latest', { format: 'docker', layers: [bb], config: { Cmd: ['sh'] } });
+  layered = await pushImage(reg, 'layered', '1', {
+    format: 'oci',
+    layers: [
+      bb,
+      { compression: 'zstd', entries: [{ name: 'srv/', type: '5', mode: 0o755 }, file('srv/owned', 'mine\n', { uid: 1000, gid: 1000 }), file('srv/.wh.gone', '')] },
+    ],
+    config: { Cmd: ['cat', '/srv/owned'] },
+  });
+}, 300_000);
+
+afterAll(async () => {
+  await reg?.stop();
+  await cold?.stop();
+});
+
+async function pulled(mode: Mode, ref: string): Promise<TestStore> {
+  const s = newStore(mode);
+  const r = await s.skiff(['pull', '-q', ref]);
+  expect(r, r.stderr).toMatchObject({ code: 0 });
+  return s;
+}
+
+const idOf = async (s: TestStore, ref: string) => (await s.skiff(['image', 'inspect', '--format', '{{.Id}}', ref])).stdout.trim();
+const skopeo = (args: string[]) => execFileSync('skopeo', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+
+describe.each(modes())('push ($name)', (mode) => {
+  test('to another repository of the same registry: every layer mounted, the manifest and its digest kept', async () => {
+    const s = await pulled(mode, `${reg.host}/busybox`);
+    const r = await s.skiff(['push', `${reg.host}/busybox`, `${reg.host}/copies/${mode.name}:1`]);
+    expect(r, r.stderr).toMatchObject({ code: 0, stdout: `1: digest: ${busybox.manifestDigest} size: ${busybox.manifestBytes.length}\n` });
+    expect(r.stderr).toContain(`Copying blob ${busybox.layers[0]!.digest} skipped: already exists`);
+    expect(r.stderr).toContain('Writing manifest to image destination');
+    // The push is one of the image's names now, as Docker's RepoDigests.
+    const digests = (await s.skiff(['image', 'inspect', '--format', '{{json .RepoDigests}}', `${reg.host}/busybox`])).stdout;
+    expect(digests).toContain(`${reg.host}/copies/${mode.name}@${busybox.manifestDigest}`);
+  });
+
+  test('a cold push recompresses from the exact layer tars: skopeo reads it, a pull gets the same image id, and it runs', async () => {
+    const s = await pulled(mode, `${reg.host}/layered:1`);
+    const dest = `${cold.host}/layered-${mode.name}:1`;
+    const r = await s.skiff(['push', '--digestfile', path.join(s.root, 'digest'), `${reg.host}/layered:1`, dest]);
+    expect(r, r.stderr).toMatchObject({ code: 0 });
+    const digest = /digest: (sha256:[a-f0-9]{64}) size/.exec(r.stdout)?.[1];
+    expect(readFileSync(path.join(s.root, 'digest'), 'utf8')).toBe(digest);
+    expect(r.stderr).toMatch(/Copying blob sha256:[a-f0-9]{64} done/);
+    if (hasSkopeo) {
+      const info = JSON.parse(skopeo(['inspect', '--tls-verify=false', `docker://${dest}`])) as { Digest: string; Layers: string[] };
+      expect(info.Digest).toBe(digest);
+      expect(info.Layers).toHaveLength(2);
+      const out = mkdtempSync(path.join(integrationEnv().workDir, 'skopeo-'));
+      skopeo(['copy', '--src-tls-verify=false', `docker://${dest}`, `oci:${out}:x`]);
+      rmSync(out, { recursive: true, force: true });
+    }
+    const back = await pulled(mode, dest);
+    expect(await idOf(back, dest)).toBe(layered.configDigest);
+    const run = await back.skiff(['run', '--rm', dest]);
+    expect(run, run.stderr).toMatchObject({ code: 0, stdout: 'mine\n' });
+    // Again: the registry has every blob, nothing is sent.
+    const again = await s.skiff(['push', `${reg.host}/layered:1`, dest]);
+    expect(again, again.stderr).toMatchObject({ code: 0, stdout: r.stdout });
+    expect(again.stderr).not.toMatch(/ done\n.*Copying config/s);
+    expect(again.stderr.match(/skipped: already exists/g)).toHaveLength(2);
+  });
+
+  test('--compression-format zstd (OCI) and --format v2s2: what the registry gets, and the image id kept', async () => {
+    const s = await pulled(mode, `${reg.host}/busybox`);
+    const zdest = `${cold.host}/zstd-${mode.name}:1`;
+    const z = await s.skiff(['push', '-q', '--format', 'oci', '--compression-format', 'zstd', `${reg.host}/busybox`, zdest]);
+    expect(z, z.stderr).toMatchObject({ code: 0, stderr: '' });
+    const res = await request(`${cold.url}/v2/zstd-${mode.name}/manifests/1`, { headers: { accept: 'application/vnd.oci.image.manifest.v1+json' } });
+    const manifest = JSON.parse(res.body.toString()) as { mediaType: string; layers: { mediaType: string }[] };
+    expect(manifest.mediaType).toBe('application/vnd.oci.image.manifest.v1+json');
+    expect(manifest.layers.map((l) => l.mediaType)).toEqual(['application/vnd.oci.image.layer.v1.tar+zstd']);
+    if (hasSkopeo) expect(JSON.parse(skopeo(['inspect', '--tls-verify=false', `docker://${zdest}`])).Layers).toHaveLength(1);
+    const back = await pulled(mode, zdest);
+    expect(await idOf(back, zdest)).toBe(busybox.configDigest);
+
+    const bad = await s.skiff(['push', '--format', 'v2s2', '--compression-format', 'zstd', `${reg.host}/busybox`, zdest]);
+    expect(bad).toMatchObject({ code: 125, stdout: '' });
+    expect(bad.stderr).toBe('skiff: zstd-compressed layers need the OCI format: use --format oci with --compression-format zstd\n');
+  });
+
+  test('a cut connection during an upload is resumed or retried', async () => {
+    const s = await pulled(mode, `${reg.host}/busybox`);
+    let uploads = 0;
+    const proxy = await startRegistryProxy(cold, {
+      cutUploadAfter: (method, p) => (method === 'PUT' && p.includes('/blobs/uploads/') && uploads++ === 0 ? 100_000 : undefined),
+    });
+    try {
+      const dest = `${proxy.host}/cut-${mode.name}:1`;
+      const r = await s.skiff(['push', '-q', `${reg.host}/busybox`, dest]);
+      expect(r, r.stderr).toMatchObject({ code: 0 });
+      expect(proxy.requests.filter((q) => q.method === 'PUT' && q.path.includes('/blobs/uploads/') && q.status === -1)).toHaveLength(1);
+      const back = await pulled(mode, dest);
+      expect(await idOf(back, dest)).toBe(busybox.configDigest);
+    } finally {
+      await proxy.stop();
+    }
+  });
+
+  test('one line and exit 125: no such image, a missing layer, an id without destination, an archive transport', async () => {
+    const s = await pulled(mode, `${reg.host}/busybox`);
+    const expectLine = async (args: string[], line: string | RegExp) => {
+      const r = await s.skiff([args[0]!, '-q', ...args.slice(1)]);
+      expect(r.code, r.stderr).toBe(125);
+      expect(r.stdout).toBe('');
+      expect(r.stderr.split('\n').filter(Boolean)).toHaveLength(1);
+      if (typeof line === 'string') expect(r.stderr).toBe(`skiff: ${line}\n`);
+      else expect(r.stderr).toMatch(line);
+    };
+    await expectLine(['push', 'nosuch:1', `${cold.host}/x:1`], 'no such image: nosuch:1');
+    await expectLine(['push', busybox.configDigest.slice(7, 19)], /an image id or digest names no repository to push to: give a destination/);
+    await expectLine(['push', `${reg.host}/busybox`, 'oci-archive:/tmp/x.tar'], /push to "oci-archive:" is not supported/);
+    // Remove the layer from the store (as its owner would have to: inside the user namespace).
+    const layerDir = path.join(s.root, 'layers', busybox.layers[0]!.diffId.slice(7));
+    if (mode.user) execFileSync('setpriv', [`--reuid=${mode.user.uid}`, `--regid=${mode.user.gid}`, '--init-groups', 'unshare', '-r', 'rm', '-rf', layerDir]);
+    else rmSync(layerDir, { recursive: true, force: true });
+    expect(existsSync(layerDir)).toBe(false);
+    await expectLine(['push', `${reg.host}/busybox`, `${cold.host}/missing:1`], `layer ${busybox.layers[0]!.diffId} of the image is missing from the store: pull or load the image again`);
+  });
+});
+
+describe('push to a registry with TLS and Basic auth', () => {
+  test('needs credentials (one line), takes --creds or login, verifies its certificate', async () => {
+    const mode = modes()[0]!;
+    const tls = await startRegistry({ tls: true, basicAuth: { user: 'pusher', password: 'secret' } });
+    try {
+      const s = await pulled(mode, `${reg.host}/busybox`);
+      const env = { SKIFF_CERTS_DIR: tls.certsDir! };
+      const dest = `${tls.host}/secure:1`;
+      const anonymous = await s.skiff(['push', '-q', `${reg.host}/busybox`, dest], { env });
+      expect(anonymous).toMatchObject({ code: 125, stdout: '' });
+      expect(anonymous.stderr).toBe(`skiff: pushing ${tls.host}/secure: unauthorized: ${tls.host} requires authentication: run 'skiff login ${tls.host}'\n`);
+      const wrong = await s.skiff(['push', '--creds', 'pusher:nope', `${reg.host}/busybox`, dest], { env });
+      expect(wrong.code).toBe(125);
+      expect(wrong.stderr).toMatch(/unauthorized: .*refused the credentials from --creds/);
+      const noCa = await s.skiff(['push', '--creds', 'pusher:secret', `${reg.host}/busybox`, dest]);
+      expect(noCa.code).toBe(125);
+      expect(noCa.stderr).toMatch(/x509: certificate signed by unknown authority/);
+      const ok = await s.skiff(['push', '--creds', 'pusher:secret', `${reg.host}/busybox`, dest], { env });
+      expect(ok, ok.stderr).toMatchObject({ code: 0 });
+      const login = await s.skiff(['login', '-u', 'pusher', '--password-stdin', tls.host], { env, input: 'secret\n' });
+      expect(login, login.stderr).toMatchObject({ code: 0 });
+      const viaLogin = await s.skiff(['push', '-q', `${reg.host}/busybox`, `${tls.host}/secure:2`], { env });
+      expect(viaLogin, viaLogin.stderr).toMatchObject({ code: 0 });
+      if (hasSkopeo) {
+        const info = JSON.parse(skopeo(['inspect', '--cert-dir', path.join(tls.certsDir!, tls.host), '--creds', 'pusher:secret', `docker://${tls.host}/secure:2`]));
+        expect(info.Layers).toHaveLength(1);
+      }
+      chmodSync(s.root, 0o755);
+    } finally {
+      await tls.stop();
+    }
+  });
+});
