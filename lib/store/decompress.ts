@@ -68,13 +68,20 @@ export class LayerDecoder extends Transform {
   private feedParts: Buffer[] = [];
   private feedLength = 0;
 
-  /** `blob` names the layer in errors. */
-  constructor(private readonly blob: string) {
+  /**
+   * `blob` names the layer in errors. `archive`: the stream is a whole
+   * archive (load), not a registry's layer blob: other words, and no hash.
+   */
+  constructor(
+    private readonly blob: string,
+    private readonly archive = false,
+  ) {
     super({ highWaterMark: 1 << 20 });
   }
 
   /** A blob that does not decompress was damaged on its way or is not what its digest says: say which. */
   private failure(kind: string, detail: string): SkiffError {
+    if (this.archive) return new SkiffError(`${this.blob} cannot be decompressed (${kind}: ${detail}): it is damaged or truncated`);
     return new SkiffError(`layer ${this.blob} cannot be decompressed (${kind}: ${detail}): the blob is damaged or not what the registry says`);
   }
 
@@ -91,7 +98,7 @@ export class LayerDecoder extends Transform {
   }
 
   private out(chunk: Buffer): void {
-    this.hash.update(chunk);
+    if (!this.archive) this.hash.update(chunk);
     this.bytes += chunk.length;
     if (!this.push(chunk)) this.pauseInner();
   }

@@ -25,12 +25,12 @@ import { MEDIA_TYPE, type Descriptor } from '../oci/image-spec.js';
 import { makeTmpDir, tmpPath } from './atomic.js';
 import { blobPath } from './blobs.js';
 import { createCompressor, type LayerCompression } from './compress.js';
-import { LayerDecoder } from './decompress.js';
+import { LayerDecoder, type Compression } from './decompress.js';
 import { addCompressedBlob, commitLayer, LAYER_DIFF, writeLayerMetaInto, type CompressedBlob, type LayerMeta } from './layers.js';
 import { materialiseLayer, type MaterialiseResult } from './materialise.js';
 import type { Store } from './store.js';
 import { TAR_SPLIT_FILE, TarSplitRecorder } from './tar-split.js';
-import { unpackLayer } from './unpack.js';
+import { unpackLayer, type UnpackStats } from './unpack.js';
 
 export interface StoreLayerArgs {
   store: Store;
@@ -53,13 +53,42 @@ export interface StoredLayer {
 }
 
 /** An unpack error with the layer it happened in. */
-function naming(digest: string, err: unknown): unknown {
-  if (!(err instanceof Error) || err.name !== 'SkiffError' || err.message.includes(digest)) return err;
-  return new SkiffError(`layer ${digest}: ${err.message}`, (err as SkiffError).exitCode);
+function naming(what: string, err: unknown): unknown {
+  if (!(err instanceof Error) || err.name !== 'SkiffError' || err.message.includes(what)) return err;
+  return new SkiffError(`layer ${what}: ${err.message}`, (err as SkiffError).exitCode);
 }
 
-/** Stores the layer `source` carries as `diffID`, verified, or nothing. */
-export async function storeLayer(a: StoreLayerArgs): Promise<StoredLayer> {
+/** A layer unpacked under tmp/, not yet named: commitStagedLayer or discardStagedLayer it. */
+export interface StagedLayer {
+  dir: string;
+  /** sha256 of the uncompressed tar. */
+  diffID: string;
+  /** Bytes of the uncompressed tar. */
+  tarSize: number;
+  /** How the source was compressed (read from its first bytes). */
+  compression: Compression;
+  /** With hashSource: sha256 and length of the bytes as they came. */
+  sourceDigest?: string;
+  sourceSize?: number;
+  stats: UnpackStats;
+  record: TarSplitRecorder;
+}
+
+export interface StageArgs {
+  store: Store;
+  /** The layer's bytes, compressed or not; destroyed when the layer cannot be staged. */
+  source: Readable;
+  /** Names the layer in errors (a blob digest, "layer 2 of x.tar"). */
+  what: string;
+  chown: boolean;
+  /** Also hash the source's bytes (load checks an archive's blob digests so). */
+  hashSource?: boolean;
+  /** Aborts (another layer failed). */
+  signal?: AbortSignal;
+}
+
+/** Streams a layer once: decompress → sha256 (the diffID) → unpack into a new directory under tmp/, with its tar-split. */
+export async function stageLayer(a: StageArgs): Promise<StagedLayer> {
   const p = a.store.paths;
   const source = a.source;
   let dir;
@@ -72,7 +101,8 @@ export async function storeLayer(a: StoreLayerArgs): Promise<StoredLayer> {
   try {
     const diff = path.join(dir, LAYER_DIFF);
     mkdirSync(diff, 0o755);
-    const decoder = new LayerDecoder(a.blob.digest);
+    const decoder = new LayerDecoder(a.what);
+    const sourceMeter = a.hashSource ? new Meter(await hashFactory()) : undefined;
     // The error that explains a failure is the stream's own (wrong digest or
     // size, a broken download, bad compression) when there is one; otherwise
     // the unpacker's. Errors we cause by stopping the streams are not causes.
@@ -88,10 +118,10 @@ export async function storeLayer(a: StoreLayerArgs): Promise<StoredLayer> {
       decoder.destroy(stopped);
       source.destroy(stopped);
     };
-    const onAbort = () => stop(a.signal?.reason instanceof Error ? a.signal.reason : new SkiffError('pull aborted'));
+    const onAbort = () => stop(a.signal?.reason instanceof Error ? a.signal.reason : new SkiffError('aborted'));
     if (a.signal?.aborted) onAbort();
     a.signal?.addEventListener('abort', onAbort, { once: true });
-    const piped = pipeline(source, decoder);
+    const piped = sourceMeter ? pipeline(source, sourceMeter, decoder) : pipeline(source, decoder);
     const record = new TarSplitRecorder();
     const unpacked = unpackLayer(decoder, diff, { chown: a.chown, record });
     // An unpack that refuses the tar stops reading: end the transfer too.
@@ -99,35 +129,86 @@ export async function storeLayer(a: StoreLayerArgs): Promise<StoredLayer> {
     const [pr, ur] = await Promise.allSettled([piped, unpacked]);
     a.signal?.removeEventListener('abort', onAbort);
     if (streamError !== undefined) throw streamError;
-    if (ur.status === 'rejected') throw naming(a.blob.digest, ur.reason);
+    if (ur.status === 'rejected') throw naming(a.what, ur.reason);
     if (pr.status === 'rejected') throw pr.reason;
-    const stats = ur.value;
-
-    const actual = decoder.diffID();
-    if (actual !== a.diffID) {
-      throw new SkiffError(
-        `layer ${a.blob.digest} does not match the image: its uncompressed content is ${actual}, but the image config says ${a.diffID}`,
-      );
-    }
-    const materialised = await materialiseLayer(diff, stats, { canMknod: a.canMknod, chown: a.chown });
-    const meta: LayerMeta = {
-      diffID: a.diffID,
-      size: stats.bytes,
+    const staged: StagedLayer = {
+      dir,
+      diffID: decoder.diffID(),
       tarSize: decoder.size(),
-      entries: stats.entries,
-      compressed: [{ digest: a.blob.digest, size: a.blob.size, mediaType: a.blob.mediaType }],
-      created: new Date().toISOString(),
+      compression: decoder.compression() ?? 'none',
+      stats: ur.value,
+      record,
     };
-    await writeTarSplit(dir, record);
-    writeLayerMetaInto(dir, meta);
-    const committed = commitLayer(p, dir, a.diffID);
-    if (!committed) rmSync(dir, { recursive: true, force: true });
-    return { meta, committed, materialised };
+    if (sourceMeter) {
+      staged.sourceDigest = sourceMeter.digest();
+      staged.sourceSize = sourceMeter.bytes;
+    }
+    return staged;
   } catch (err) {
     source.destroy();
     rmSync(dir, { recursive: true, force: true });
     throw err;
   }
+}
+
+export function discardStagedLayer(staged: StagedLayer): void {
+  rmSync(staged.dir, { recursive: true, force: true });
+}
+
+/**
+ * Names a staged layer layers/<diffID>: whiteouts, devices and xattrs made,
+ * tar-split and layer.json written, renamed into place. When another process
+ * stored the same layer first, ours is discarded and `compressed` added to
+ * its record.
+ */
+export async function commitStagedLayer(
+  store: Store,
+  staged: StagedLayer,
+  opts: { chown: boolean; canMknod: boolean; compressed: CompressedBlob[] },
+): Promise<StoredLayer> {
+  const p = store.paths;
+  try {
+    const materialised = await materialiseLayer(path.join(staged.dir, LAYER_DIFF), staged.stats, { canMknod: opts.canMknod, chown: opts.chown });
+    const meta: LayerMeta = {
+      diffID: staged.diffID,
+      size: staged.stats.bytes,
+      tarSize: staged.tarSize,
+      entries: staged.stats.entries,
+      compressed: opts.compressed,
+      created: new Date().toISOString(),
+    };
+    await writeTarSplit(staged.dir, staged.record);
+    writeLayerMetaInto(staged.dir, meta);
+    const committed = commitLayer(p, staged.dir, staged.diffID);
+    if (!committed) {
+      discardStagedLayer(staged);
+      for (const c of opts.compressed) addCompressedBlob(p, staged.diffID, c);
+    }
+    return { meta, committed, materialised };
+  } catch (err) {
+    discardStagedLayer(staged);
+    throw err;
+  }
+}
+
+/** Stores the layer `source` carries as `diffID`, verified, or nothing. */
+export async function storeLayer(a: StoreLayerArgs): Promise<StoredLayer> {
+  const staged = await stageLayer({ store: a.store, source: a.source, what: a.blob.digest, chown: a.chown, ...(a.signal ? { signal: a.signal } : {}) });
+  if (staged.diffID !== a.diffID) {
+    discardStagedLayer(staged);
+    throw new SkiffError(
+      `layer ${a.blob.digest} does not match the image: its uncompressed content is ${staged.diffID}, but the image config says ${a.diffID}`,
+    );
+  }
+  return commitStagedLayer(a.store, staged, {
+    chown: a.chown,
+    canMknod: a.canMknod,
+    compressed: [{ digest: a.blob.digest, size: a.blob.size, mediaType: a.blob.mediaType }],
+  });
+}
+
+async function hashFactory(): Promise<typeof import('node:crypto').createHash> {
+  return (await import('node:crypto')).createHash;
 }
 
 /** The layer's tar-split beside diff/ (gzip level 1: its headers shrink ~10x in a few ms). */

@@ -57,6 +57,8 @@ const SUBCOMMANDS: SubcommandTable = {
   history: () => import('./history.js'),
   pull: () => import('./pull.js'),
   push: () => import('./push.js'),
+  save: () => import('./save.js'),
+  load: () => import('./load.js'),
   prune: async () => ({ spec: pruneSpec, run: runPrune }),
 };
 
