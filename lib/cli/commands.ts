@@ -30,6 +30,7 @@ export const COMMANDS: CommandEntry[] = [
   { name: 'push', summary: 'Push an image to a registry', load: () => import('./commands/push.js') },
   { name: 'save', summary: 'Save one or more images to a tar archive (streamed to STDOUT by default)', load: () => import('./commands/save.js') },
   { name: 'load', summary: 'Load images from a tar archive or STDIN', load: () => import('./commands/load.js') },
+  { name: 'import', summary: 'Import the contents from a tarball to create a filesystem image', load: () => import('./commands/import.js') },
   { name: 'images', summary: 'List images', load: () => import('./commands/images.js') },
   { name: 'rmi', summary: 'Remove one or more images', load: () => import('./commands/rmi.js') },
   { name: 'tag', summary: 'Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE', load: () => import('./commands/tag.js') },

@@ -14,16 +14,15 @@
 // wrong digest, a truncated archive) is one line, and every staged layer is
 // removed: nothing is named. Runs as root of the store's user namespace
 // (rootless), where layers get their owners.
-import { createReadStream } from 'node:fs';
 import { PassThrough, Readable } from 'node:stream';
-import { SkiffError, errnoCode } from '../errors.js';
+import { SkiffError } from '../errors.js';
 import { canCreateDevices } from '../host/privilege.js';
 import { type Descriptor, type ImageConfig, type ImageIndex, type ImageManifest, type Platform } from '../oci/image-spec.js';
 import { familiarName, parseReference, type ImageReference } from '../oci/reference.js';
 import { choosePlatform, hostPlatform, normalizePlatform } from '../registry/platform.js';
 import { cleanTmp } from '../store/atomic.js';
 import { writeBlob } from '../store/blobs.js';
-import { LayerDecoder } from '../store/decompress.js';
+import { LayerDecoder, openFile } from '../store/decompress.js';
 import { sha256 } from '../store/digest.js';
 import { storeImage } from '../store/image-write.js';
 import { commitStagedLayer, discardStagedLayer, stageLayer, type StagedLayer } from '../store/layer-write.js';
@@ -281,10 +280,7 @@ function openArchive(input: string | undefined): { stream: Readable; name: strin
     if (process.stdin.isTTY) throw new SkiffError('requested load from stdin, but stdin is a terminal: use -i FILE or redirect');
     return { stream: process.stdin.pipe(new LayerDecoder('the archive on stdin', true)), name: 'the archive on stdin' };
   }
-  const file = createReadStream(input, { highWaterMark: 1 << 20 });
-  const decoder = new LayerDecoder(input, true);
-  file.on('error', (err) => decoder.destroy(new SkiffError(`cannot read ${input}: ${errnoCode(err) ?? err.message}`)));
-  return { stream: file.pipe(decoder), name: input };
+  return { stream: openFile(input), name: input };
 }
 
 export async function loadImages(opts: LoadOptions): Promise<LoadedImage[]> {

@@ -11,9 +11,10 @@
 // compiler at install time.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, type Hash } from 'node:crypto';
-import { Transform, type TransformCallback } from 'node:stream';
+import { createReadStream, openSync } from 'node:fs';
+import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import zlib from 'node:zlib';
-import { SkiffError } from '../errors.js';
+import { SkiffError, errnoCode } from '../errors.js';
 import { findProgram } from '../host/programs.js';
 
 export type Compression = 'gzip' | 'zstd' | 'none';
@@ -206,4 +207,22 @@ export class LayerDecoder extends Transform {
     else if (this.inner && this.inner.exitCode === null) this.inner.kill('SIGKILL');
     cb(err);
   }
+}
+
+/**
+ * A file (an archive, a tarball), decompressed when gzip or zstd. Opened at
+ * once, so a missing or unreadable file is one clear error before any work.
+ */
+export function openFile(file: string): Readable {
+  let fd: number;
+  try {
+    fd = openSync(file, 'r');
+  } catch (err) {
+    const code = errnoCode(err);
+    throw new SkiffError(`cannot read ${file}: ${code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (code ?? String(err))}`);
+  }
+  const stream = createReadStream('', { fd, highWaterMark: 1 << 20 });
+  const decoder = new LayerDecoder(file, true);
+  stream.on('error', (err) => decoder.destroy(new SkiffError(`cannot read ${file}: ${errnoCode(err) ?? err.message}`)));
+  return stream.pipe(decoder);
 }

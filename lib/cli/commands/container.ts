@@ -30,6 +30,7 @@ const SUBCOMMANDS: SubcommandTable = {
   stats: () => import('./stats.js'),
   inspect: () => import('./container-inspect.js'),
   commit: () => import('./commit.js'),
+  exists: () => import('./container-exists.js'),
 };
 
 export const spec: CommandSpec = {

@@ -59,6 +59,8 @@ const SUBCOMMANDS: SubcommandTable = {
   push: () => import('./push.js'),
   save: () => import('./save.js'),
   load: () => import('./load.js'),
+  import: () => import('./import.js'),
+  exists: () => import('./image-exists.js'),
   prune: async () => ({ spec: pruneSpec, run: runPrune }),
 };
 
