@@ -1,4 +1,6 @@
-// Sizes and ages as Docker prints them (github.com/docker/go-units).
+// Sizes and ages as Docker prints them (github.com/docker/go-units), and the
+// times Docker's flags and filters take.
+import { SkiffError } from './errors.js';
 
 /** Go's %.<precision>g: the exponent after rounding decides between %e and %f; trailing zeros go. */
 function formatG(x: number, precision: number): string {
@@ -53,4 +55,17 @@ export function goTimeString(time: string | undefined): string {
   const t = time ? new Date(time) : undefined;
   if (!t || Number.isNaN(t.getTime())) return '';
   return `${t.toISOString().slice(0, 19).replace('T', ' ')} +0000 UTC`;
+}
+
+/**
+ * Docker's --since, --until and until= filters: RFC 3339, a Unix timestamp,
+ * or a duration ago (10s, 5m, 2h). `flag` names the flag in the error.
+ */
+export function parseSince(text: string, now = Date.now(), flag = '--since'): number {
+  const rel = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(text);
+  if (rel) return now - Number(rel[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[rel[2] as 'ms' | 's' | 'm' | 'h'];
+  if (/^\d+(\.\d+)?$/.test(text)) return Number(text) * 1000;
+  const t = Date.parse(text);
+  if (Number.isNaN(t)) throw new SkiffError(`invalid value for ${flag}: "${text}": use RFC 3339, a Unix time, or a duration like 10m`);
+  return t;
 }

@@ -40,6 +40,7 @@ export const COMMANDS: CommandEntry[] = [
   { name: 'volume', summary: 'Manage volumes', load: () => import('./commands/volume.js') },
   { name: 'login', summary: 'Log in to a container registry', load: () => import('./commands/login.js') },
   { name: 'logout', summary: 'Log out from a container registry', load: () => import('./commands/logout.js') },
+  { name: 'system', summary: 'Manage skiff: disk usage, pruning, information', load: () => import('./commands/system.js') },
   { name: 'info', summary: 'Display information about the host and skiff', load: () => import('./commands/info.js') },
   { name: 'doctor', summary: 'Check every rootless prerequisite and say how to fix what fails', load: () => import('./commands/doctor.js') },
   { name: 'version', summary: 'Show the skiff version', load: () => import('./commands/version.js') },

@@ -3,6 +3,8 @@
 // before=IMAGE, since=IMAGE (by creation time), label=KEY or label=KEY=VALUE
 // (all must match). Different keys are ANDed, as in Docker.
 import { SkiffError } from '../errors.js';
+import { parseSince } from '../humanize.js';
+import type { ImageRecord } from './images.js';
 import { familiarName } from '../oci/reference.js';
 import type { ImageConfig } from '../oci/image-spec.js';
 import { readBlob } from './blobs.js';
@@ -121,4 +123,38 @@ export async function filterImages(store: Store, all: ImageSummary[], f: ImageFi
     out.push(s);
   }
   return out;
+}
+
+/** `image prune --filter` (and `system prune`): until=TIME, label=KEY[=VALUE], label!=KEY[=VALUE]. */
+export interface PruneFilters {
+  /** Only images created before this (ms since the epoch). */
+  until?: number;
+  labels: Array<{ key: string; value?: string; negate: boolean }>;
+}
+
+export function parsePruneFilters(list: string[], now = Date.now()): PruneFilters {
+  const f: PruneFilters = { labels: [] };
+  for (const text of list) {
+    const m = /^(until|label!?)=(.*)$/.exec(text);
+    if (!m || m[2] === '') throw invalid(text, 'prune takes until=TIME, label=KEY[=VALUE] and label!=KEY[=VALUE]');
+    if (m[1] === 'until') {
+      f.until = parseSince(m[2]!, now, 'the until filter');
+      continue;
+    }
+    const e = m[2]!.indexOf('=');
+    const label = e < 0 ? { key: m[2]! } : { key: m[2]!.slice(0, e), value: m[2]!.slice(e + 1) };
+    f.labels.push({ ...label, negate: m[1] === 'label!' });
+  }
+  return f;
+}
+
+/** Whether the filters let prune remove this image. */
+export function prunableByFilters(store: Store, record: ImageRecord, f: PruneFilters): boolean {
+  if (f.until !== undefined && !((Date.parse(record.created ?? '') || 0) < f.until)) return false;
+  if (f.labels.length === 0) return true;
+  const labels = labelsOf(store, { record, tags: [], digests: [] });
+  return f.labels.every((l) => {
+    const has = Object.hasOwn(labels, l.key) && (l.value === undefined || labels[l.key] === l.value);
+    return l.negate ? !has : has;
+  });
 }

@@ -9,6 +9,7 @@ import { familiarName } from '../oci/reference.js';
 import { removeBlob } from './blobs.js';
 import { shortDigest } from './digest.js';
 import { collectGarbage } from './gc.js';
+import { prunableByFilters, type PruneFilters } from './image-filter.js';
 import { listImageRecords, removeImageRecord, type ImageRecord } from './images.js';
 import { removeLayer } from './layers.js';
 import type { StoreLock } from './lock.js';
@@ -152,6 +153,8 @@ export async function removeImages(store: Store, lock: StoreLock, texts: string[
 export interface PruneOptions extends Partial<ContainerUsage> {
   /** Every image no container uses, not only the dangling ones (those without a tag). */
   all?: boolean;
+  /** --filter until= label= label!=: only images these let go. */
+  filters?: PruneFilters;
 }
 
 /** `image prune [-a]`. */
@@ -165,6 +168,7 @@ export function pruneImages(store: Store, lock: StoreLock, opts: PruneOptions = 
     const own = names.filter((n) => n.image === record.id);
     const dangling = !own.some((n) => n.ref.digest === undefined);
     if ((!dangling && !opts.all) || usage.users(store, record.id).length > 0) continue;
+    if (opts.filters && !prunableByFilters(store, record, opts.filters)) continue;
     for (const n of own) untag(n, events);
     reclaimed += deleteImage(store, record, usage.containerLayers, events);
   }

@@ -1,10 +1,8 @@
 import type { CommandSpec, ParsedArgs } from '../args.js';
-import { flagBool } from '../args.js';
+import { flagBool, flagList } from '../args.js';
 import { SkiffError } from '../../errors.js';
 import { humanSize } from '../../humanize.js';
-import { containerState } from '../../containers/state.js';
-import { containerOwnFilesSize, listContainerIds, readRecord, removeContainerFiles, type ContainerRecord } from '../../containers/store.js';
-import { containerSizes } from '../../containers/size.js';
+import { parseContainerPruneFilters, pruneContainers } from '../../containers/prune.js';
 
 export const spec: CommandSpec = {
   name: 'container prune',
@@ -12,10 +10,14 @@ export const spec: CommandSpec = {
   usage: '[OPTIONS]',
   positionals: 'interspersed',
   maxPositionals: 0,
-  flags: [{ name: 'force', short: 'f', type: 'boolean', describe: 'Do not prompt for confirmation' }],
+  flags: [
+    { name: 'force', short: 'f', type: 'boolean', describe: 'Do not prompt for confirmation' },
+    { name: 'filter', type: 'array', placeholder: 'FILTER', describe: 'Only containers created before until=TIME, or with (label=KEY[=VALUE]) or without (label!=KEY[=VALUE]) a label' },
+  ],
 };
 
 export async function run(args: ParsedArgs): Promise<number> {
+  const filters = parseContainerPruneFilters(flagList(args, 'filter'));
   if (!flagBool(args, 'force')) {
     if (!process.stdin.isTTY) throw new SkiffError('container prune asks for confirmation: use --force when stdin is not a terminal');
     process.stderr.write('WARNING! This will remove all stopped containers.\nAre you sure you want to continue? [y/N] ');
@@ -23,18 +25,7 @@ export async function run(args: ParsedArgs): Promise<number> {
     process.stdin.destroy();
     if (!/^y(es)?$/i.test(answer)) return 0;
   }
-  const stopped = listContainerIds()
-    .map((id) => readRecord(id))
-    .filter((r): r is ContainerRecord => r !== undefined && !containerState(r).Running);
-  // What each wrote (its upper dir, measured by the helper) and skiff's files of it (its log).
-  const sizes = await containerSizes(stopped, () => 0);
-  let bytes = 0;
-  const removed: string[] = [];
-  for (const [i, record] of stopped.entries()) {
-    bytes += (sizes[i]?.rw ?? 0) + containerOwnFilesSize(record.Id);
-    await removeContainerFiles(record);
-    removed.push(record.Id);
-  }
+  const { removed, bytes } = await pruneContainers(filters);
   if (removed.length) process.stdout.write(`Deleted Containers:\n${removed.map((id) => `${id}\n`).join('')}\n`);
   process.stdout.write(`Total reclaimed space: ${humanSize(bytes)}\n`);
   return 0;

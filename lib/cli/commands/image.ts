@@ -3,11 +3,11 @@
 // lives here, having no top-level twin.
 import type { CommandSpec, ParsedArgs } from '../args.js';
 import { runSubcommand, type SubcommandTable } from '../subcommands.js';
-import { flagBool } from '../args.js';
+import { confirm } from '../confirm.js';
+import { flagBool, flagList } from '../args.js';
 import { SkiffError } from '../../errors.js';
 import { humanSize } from '../../humanize.js';
 import { inStoreNamespace, reexecInUserNamespace } from '../../namespaces/userns.js';
-import { confirm } from '../confirm.js';
 
 export const pruneSpec: CommandSpec = {
   name: 'image prune',
@@ -18,10 +18,13 @@ export const pruneSpec: CommandSpec = {
   flags: [
     { name: 'all', short: 'a', type: 'boolean', describe: 'Remove all unused images, not just dangling ones' },
     { name: 'force', short: 'f', type: 'boolean', describe: 'Do not prompt for confirmation' },
+    { name: 'filter', type: 'array', placeholder: 'FILTER', describe: 'Only images created before until=TIME, or with (label=KEY[=VALUE]) or without (label!=KEY[=VALUE]) a label' },
   ],
 };
 
 export async function runPrune(args: ParsedArgs): Promise<number> {
+  const store = await import('../../store/index.js');
+  const filters = store.parsePruneFilters(flagList(args, 'filter')); // a bad filter fails before the prompt
   if (!inStoreNamespace()) return reexecInUserNamespace(process.argv.slice(2));
   const all = flagBool(args, 'all');
   if (!flagBool(args, 'force')) {
@@ -30,14 +33,13 @@ export async function runPrune(args: ParsedArgs): Promise<number> {
       : 'WARNING! This will remove all dangling images.';
     if (!confirm(`${warning}\nAre you sure you want to continue?`)) throw new SkiffError('image prune has been cancelled');
   }
-  const store = await import('../../store/index.js');
   const { containerUsage } = await import('../../containers/image-users.js');
   const s = store.openStoreForWriting();
   const lock = await store.lockStore(s.paths, 'exclusive', {
     onWait: () => process.stderr.write('Waiting for other skiff processes to finish with the image store...\n'),
   });
   try {
-    const { events, reclaimed } = store.pruneImages(s, lock, { all, ...containerUsage });
+    const { events, reclaimed } = store.pruneImages(s, lock, { all, filters, ...containerUsage });
     let out = '';
     if (events.length > 0) out += `Deleted Images:\n${events.map((e) => `${e.kind}: ${e.value}\n`).join('')}\n`;
     process.stdout.write(`${out}Total reclaimed space: ${humanSize(reclaimed)}\n`);

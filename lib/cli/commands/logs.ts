@@ -1,6 +1,7 @@
 import type { CommandSpec, ParsedArgs } from '../args.js';
 import { flagBool, flagString } from '../args.js';
 import { SkiffError } from '../../errors.js';
+import { parseSince } from '../../humanize.js';
 import { showLogs } from '../../containers/logs.js';
 import { resolveContainer } from '../../containers/store.js';
 
@@ -19,16 +20,6 @@ export const spec: CommandSpec = {
     { name: 'until', type: 'string', describe: 'Show logs before a timestamp (RFC 3339) or a relative time (e.g. 42m)', placeholder: 'TIME' },
   ],
 };
-
-/** Docker's --since and --until: RFC 3339, a Unix timestamp, or a duration ago (10s, 5m, 2h). */
-export function parseSince(text: string, now = Date.now(), flag = '--since'): number {
-  const rel = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(text);
-  if (rel) return now - Number(rel[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[rel[2] as 'ms' | 's' | 'm' | 'h'];
-  if (/^\d+(\.\d+)?$/.test(text)) return Number(text) * 1000;
-  const t = Date.parse(text);
-  if (Number.isNaN(t)) throw new SkiffError(`invalid value for ${flag}: "${text}": use RFC 3339, a Unix time, or a duration like 10m`);
-  return t;
-}
 
 export async function run(args: ParsedArgs): Promise<number> {
   const tailText = flagString(args, 'tail');

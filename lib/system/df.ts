@@ -1,0 +1,128 @@
+// `system df`: what images and containers take on disk and what a prune
+// could give back, as Docker counts it. Images: the unpacked size of their
+// distinct layers (a layer shared by several images counted once); active
+// ones are used by a container; reclaimable is what no active image or
+// container holds. Containers: what each wrote (its upper dir, measured by
+// the helper by fd), active ones running, reclaimable the stopped ones'.
+// Volumes and the build cache join when skiff has them.
+import { containerSizes } from '../containers/size.js';
+import { containerState } from '../containers/state.js';
+import { listContainerIds, readRecord, type ContainerRecord } from '../containers/store.js';
+import { shortDigest } from '../store/digest.js';
+import { imageSummaries, type ImageSummary } from '../store/image-list.js';
+import { readLayerMeta } from '../store/layers.js';
+import type { Store } from '../store/store.js';
+import { familiarName } from '../oci/reference.js';
+
+export interface UsageTotals {
+  Type: 'Images' | 'Containers';
+  TotalCount: number;
+  Active: number;
+  /** Bytes. */
+  Size: number;
+  Reclaimable: number;
+}
+
+export interface ImageUsage {
+  summary: ImageSummary;
+  /** Bytes of its layers that another image also has. */
+  shared: number;
+  /** Bytes of its layers no other image has. */
+  unique: number;
+  containers: number;
+}
+
+export interface ContainerUsageRow {
+  record: ContainerRecord;
+  running: boolean;
+  status: string;
+  /** Bytes it wrote. */
+  size: number;
+}
+
+export interface DiskUsage {
+  totals: UsageTotals[];
+  images: ImageUsage[];
+  containers: ContainerUsageRow[];
+}
+
+export async function diskUsage(store: Store): Promise<DiskUsage> {
+  const images = imageSummaries(store);
+  const records = listContainerIds()
+    .map((id) => readRecord(id))
+    .filter((r): r is ContainerRecord => r !== undefined);
+  const states = records.map((r) => containerState(r));
+
+  const layerSize = new Map<string, number>();
+  const sizeOf = (diffID: string) => {
+    let n = layerSize.get(diffID);
+    if (n === undefined) {
+      n = readLayerMeta(store.paths, diffID)?.size ?? 0;
+      layerSize.set(diffID, n);
+    }
+    return n;
+  };
+  const imagesOfLayer = new Map<string, number>();
+  for (const img of images) for (const l of new Set(img.record.layers)) imagesOfLayer.set(l, (imagesOfLayer.get(l) ?? 0) + 1);
+
+  const usersOf = new Map<string, number>();
+  const held = new Set<string>();
+  for (const r of records) {
+    if (r.ImageID) usersOf.set(r.ImageID, (usersOf.get(r.ImageID) ?? 0) + 1);
+    for (const l of r.Layers ?? []) held.add(l);
+  }
+  const imageRows: ImageUsage[] = images.map((img) => {
+    let shared = 0;
+    let unique = 0;
+    for (const l of new Set(img.record.layers)) {
+      if ((imagesOfLayer.get(l) ?? 0) > 1) shared += sizeOf(l);
+      else unique += sizeOf(l);
+    }
+    return { summary: img, shared, unique, containers: usersOf.get(img.record.id) ?? 0 };
+  });
+  let total = 0;
+  for (const l of imagesOfLayer.keys()) total += sizeOf(l);
+  let inUse = 0;
+  const active = new Set<string>(held);
+  for (const img of images) if ((usersOf.get(img.record.id) ?? 0) > 0) for (const l of img.record.layers) active.add(l);
+  for (const l of active) if (imagesOfLayer.has(l)) inUse += sizeOf(l);
+
+  const sizes = await containerSizes(records, () => 0);
+  const containerRows: ContainerUsageRow[] = records.map((record, i) => ({
+    record,
+    running: states[i]!.Running,
+    status: states[i]!.Status,
+    size: sizes[i]?.rw ?? 0,
+  }));
+  const sum = (rows: ContainerUsageRow[]) => rows.reduce((n, r) => n + r.size, 0);
+  return {
+    totals: [
+      {
+        Type: 'Images',
+        TotalCount: images.length,
+        Active: imageRows.filter((r) => r.containers > 0).length,
+        Size: total,
+        Reclaimable: Math.max(0, total - inUse),
+      },
+      {
+        Type: 'Containers',
+        TotalCount: records.length,
+        Active: containerRows.filter((r) => r.running).length,
+        Size: sum(containerRows),
+        Reclaimable: sum(containerRows.filter((r) => !r.running)),
+      },
+    ],
+    images: imageRows,
+    containers: containerRows,
+  };
+}
+
+/** A name for an image row: its first tag, else <none>. */
+export function imageRepoTag(u: ImageUsage): { Repository: string; Tag: string; ID: string } {
+  const tag = u.summary.tags[0];
+  return {
+    Repository: tag ? familiarName({ registry: tag.ref.registry, repository: tag.ref.repository }) : '<none>',
+    Tag: tag?.ref.tag ?? '<none>',
+    ID: shortDigest(u.summary.record.id),
+  };
+}

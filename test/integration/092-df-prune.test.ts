@@ -1,0 +1,110 @@
+// system df, system prune, and the prune filters (until=, label=, label!=),
+// as root and as the unprivileged test user.
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { integrationEnv, modes, type Mode } from './harness.js';
+import { busyboxLayer, pushImage, startRegistry, type PushedImage, type TestRegistry } from './registry-harness.js';
+import { newStore, type TestStore } from './store-harness.js';
+
+let reg: TestRegistry;
+let old: PushedImage;
+let gold: PushedImage;
+let shared: PushedImage;
+
+const file = (name: string, data: string) => ({ name, data, mode: 0o644 });
+const baseLayer = { compression: 'gzip' as const, entries: [{ name: 'bin/', type: '5', mode: 0o755 }, file('bin/base', 'b'.repeat(10_000))] };
+
+beforeAll(async () => {
+  reg = await startRegistry();
+  old = await pushImage(reg, 'old', '1', { format: 'oci', layers: [baseLayer], imageConfig: { created: '2019-01-01T00:00:00Z' } });
+  gold = await pushImage(reg, 'gold', '1', {
+    format: 'oci',
+    layers: [baseLayer, { compression: 'gzip', entries: [file('gold', 'g'.repeat(5000))] }],
+    config: { Labels: { tier: 'gold' } },
+    imageConfig: { created: '2022-01-01T00:00:00Z' },
+  });
+  await pushImage(reg, 'bb', '1', { format: 'oci', layers: [{ compression: 'gzip', entries: busyboxLayer(integrationEnv().imageRootfs) }] });
+  shared = await pushImage(reg, 'shared', '1', {
+    format: 'oci',
+    layers: [baseLayer, { compression: 'gzip', entries: [file('shared', 's'.repeat(3000))] }],
+    imageConfig: { created: '2023-01-01T00:00:00Z' },
+  });
+}, 300_000);
+
+afterAll(async () => {
+  await reg?.stop();
+});
+
+async function storeWith(mode: Mode, ...repos: string[]): Promise<TestStore> {
+  const s = newStore(mode);
+  for (const repo of repos) {
+    const r = await s.skiff(['pull', '-q', `${reg.host}/${repo}`]);
+    expect(r, r.stderr).toMatchObject({ code: 0 });
+  }
+  return s;
+}
+
+const tags = async (s: TestStore) => (await s.skiff(['images', '--format', '{{.Repository}}:{{.Tag}}'])).stdout.trim().split('\n').filter(Boolean).sort();
+
+describe.each(modes())('disk use and pruning ($name)', (mode) => {
+  test('image prune -a --filter label= / label!= / until= removes only what they let go', async () => {
+    const s = await storeWith(mode, 'old:1', 'gold:1', 'shared:1');
+    const gone = await s.skiff(['image', 'prune', '-a', '-f', '--filter', 'label=tier=gold']);
+    expect(gone, gone.stderr).toMatchObject({ code: 0 });
+    expect(gone.stdout).toContain(`deleted: ${gold.configDigest}`);
+    expect(await tags(s)).toEqual([`${reg.host}/old:1`, `${reg.host}/shared:1`]);
+    const before2021 = await s.skiff(['image', 'prune', '-a', '-f', '--filter', 'until=2021-01-01T00:00:00Z']);
+    expect(before2021.stdout).toContain(`deleted: ${old.configDigest}`);
+    expect(await tags(s)).toEqual([`${reg.host}/shared:1`]);
+    const unlabelled = await s.skiff(['image', 'prune', '-a', '-f', '--filter', 'label!=tier']);
+    expect(unlabelled.stdout).toContain(`deleted: ${shared.configDigest}`);
+    expect(await tags(s)).toEqual([]);
+    expect(s.ls('layers')).toEqual([]);
+    const bad = await s.skiff(['image', 'prune', '-f', '--filter', 'dangling=maybe']);
+    expect(bad).toMatchObject({ code: 125, stdout: '' });
+    expect(bad.stderr).toMatch(/^skiff: invalid filter "dangling=maybe": prune takes until=TIME, label=KEY\[=VALUE\] and label!=KEY\[=VALUE\]\n$/);
+  });
+
+  test('system df: images (a shared layer counted once) and containers, -v and --format', async () => {
+    const s = await storeWith(mode, 'gold:1', 'shared:1');
+    expect((await s.skiff(['create', '--name', 'writer', `${reg.host}/gold:1`, 'true'])).code).toBe(0);
+    const r = await s.skiff(['system', 'df']);
+    expect(r, r.stderr).toMatchObject({ code: 0 });
+    const lines = r.stdout.trim().split('\n').map((l) => l.trim().split(/ {2,}/));
+    expect(lines[0]).toEqual(['TYPE', 'TOTAL', 'ACTIVE', 'SIZE', 'RECLAIMABLE']);
+    // 10,000 (shared base) + 5,000 + 3,000 bytes; gold is in use: shared's own 3,000 can go.
+    expect(lines[1]).toEqual(['Images', '2', '1', '18kB', '3kB (16%)']);
+    expect(lines[2]![0]).toBe('Containers');
+    expect(lines[2]!.slice(1, 3)).toEqual(['1', '0']);
+    const json = (await s.skiff(['system', 'df', '--format', 'json'])).stdout.trim().split('\n').map((l) => JSON.parse(l));
+    expect(json[0]).toEqual({ Type: 'Images', TotalCount: '2', Active: '1', Size: '18kB', Reclaimable: '3kB (16%)' });
+    expect((await s.skiff(['system', 'df', '--format', '{{.Type}}={{.TotalCount}}'])).stdout).toBe('Images=2\nContainers=1\n');
+    const v = await s.skiff(['system', 'df', '-v']);
+    expect(v.stdout).toMatch(/^Images space usage:\n\nREPOSITORY +TAG +IMAGE ID +CREATED +SIZE +SHARED SIZE +UNIQUE SIZE +CONTAINERS\n/);
+    expect(v.stdout).toMatch(new RegExp(`${reg.host}/gold +1 +${gold.configDigest.slice(7, 19)} .* 15kB +10kB +5kB +1\\n`));
+    expect(v.stdout).toMatch(/Containers space usage:\n\nCONTAINER ID +IMAGE +COMMAND +LOCAL VOLUMES +SIZE +CREATED +STATUS +NAMES\n[0-9a-f]{12} .* writer\n/);
+  });
+
+  test('system prune: stopped containers and dangling images; -a every image no container uses', async () => {
+    // old pulled by digest only: no tag, dangling.
+    const s = await storeWith(mode, `old@${old.manifestDigest}`, 'gold:1', 'shared:1', 'bb:1');
+    expect((await s.skiff(['create', '--name', 'stopped', `${reg.host}/gold:1`, 'true'])).code).toBe(0);
+    expect((await s.skiff(['run', '-d', '--name', 'running', `${reg.host}/bb:1`, 'sleep', '30'])).code).toBe(0);
+    const r = await s.skiff(['system', 'prune', '-f']);
+    expect(r, r.stderr).toMatchObject({ code: 0 });
+    expect(r.stdout).toMatch(/^Deleted Containers:\n[0-9a-f]{64}\n\n/);
+    expect(r.stdout).toContain(`deleted: ${old.configDigest}`);
+    expect(r.stdout).not.toContain(`deleted: ${gold.configDigest}`);
+    expect(r.stdout).toMatch(/Total reclaimed space: \S+\n$/);
+    expect((await s.skiff(['ps', '-a', '--format', '{{.Names}}'])).stdout).toBe('running\n');
+    // -a: gold (its container is gone) and shared go; bb stays for the running container.
+    const all = await s.skiff(['system', 'prune', '-a', '-f']);
+    expect(all, all.stderr).toMatchObject({ code: 0 });
+    expect(all.stdout).toContain('Deleted Images:\n');
+    expect(await tags(s)).toEqual([`${reg.host}/bb:1`]);
+    await s.skiff(['rm', '-f', 'running']);
+    const cancelled = await s.skiff(['system', 'prune'], { input: 'n\n' });
+    expect(cancelled).toMatchObject({ code: 125, stdout: '' });
+    expect(cancelled.stderr).toContain('WARNING! This will remove:\n  - all stopped containers\n  - all dangling images\n');
+    expect(cancelled.stderr).toMatch(/skiff: system prune has been cancelled\n$/);
+  });
+});
