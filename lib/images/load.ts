@@ -89,9 +89,16 @@ class ArchiveCollector implements EntrySink {
   entry(e: TarEntry): void {
     const name = cleanName(e.name, this.archive);
     if (e.type === 'symlink' || e.type === 'hardlink') {
-      const base = e.type === 'symlink' && !e.linkname.startsWith('/') ? name.split('/').slice(0, -1).join('/') : '';
-      const target = cleanName(base ? `${base}/${e.linkname}` : e.linkname, this.archive);
-      this.items.set(name, { kind: 'link', target });
+      // Podman's docker-archive links each legacy <id>/layer.tar to ../<diffID>.tar: followed
+      // only within the archive, and only to look members up (nothing is written to disk).
+      const base = e.type === 'symlink' && !e.linkname.startsWith('/') ? name.split('/').slice(0, -1) : [];
+      const parts = [...base];
+      for (const part of e.linkname.split('/')) {
+        if (part === '' || part === '.') continue;
+        if (part !== '..') parts.push(part);
+        else if (parts.pop() === undefined) throw refused(this.archive, `its link ${show(name)} points out of the archive (${show(e.linkname)})`);
+      }
+      this.items.set(name, { kind: 'link', target: parts.join('/') });
       return;
     }
     if (e.type !== 'file') return; // directories, devices: nothing an image format uses

@@ -159,6 +159,7 @@ describe.each(modes())('save and load ($name)', (mode) => {
       [write('wrong-diffid.tar', members.map((m) => (m.name === layerName ? { ...m, data: flip(m.data) } : m))), /does not match its diffID: its content is sha256:[a-f0-9]{64}, the config says sha256:/],
       [write('escape.tar', [...members, { name: '../escape', data: 'x' }]), /its entry "..\/escape" leads out of the archive/],
       [write('absolute.tar', [{ name: '/etc/x', data: 'x' }, ...members]), /its entry "\/etc\/x" has an absolute name/],
+      [write('link-escape.tar', [{ name: 'x', type: '2', linkname: '../../etc/passwd' }, ...members]), /its link "x" points out of the archive \("..\/..\/etc\/passwd"\)/],
       [write('no-manifest.tar', members.filter((m) => m.name !== 'manifest.json')), /it has neither a manifest\.json \(docker-archive\) nor an index\.json \(oci-archive\)/],
       [write('missing-layer.tar', members.filter((m) => m.name !== layerName)), /names ".*\/layer\.tar", which is not in the archive/],
       [write('escaping-layer.tar', members.map((m) => (m.name === layerName ? { ...m, data: makeTar([{ name: '../../outside', data: 'x' }]) } : m))), /is not a layer: .*climbs out of the layer root/],
