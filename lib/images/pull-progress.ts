@@ -55,6 +55,41 @@ export class QuietReporter implements PullReporter {
   finish(): void {}
 }
 
+/** Keeps the calls, to replay them on another reporter once the work is known to stand. */
+export class RecordingReporter implements PullReporter {
+  private readonly calls: Array<(r: PullReporter) => void> = [];
+  start(text: string): void {
+    this.calls.push((r) => r.start(text));
+  }
+  waiting(): void {
+    this.calls.push((r) => r.waiting());
+  }
+  layerSkipped(blob: Descriptor): void {
+    this.calls.push((r) => r.layerSkipped(blob));
+  }
+  layerStarted(blob: Descriptor): void {
+    this.calls.push((r) => r.layerStarted(blob));
+  }
+  layerBytes(blob: Descriptor, n: number): void {
+    this.calls.push((r) => r.layerBytes(blob, n));
+  }
+  layerDone(blob: Descriptor): void {
+    this.calls.push((r) => r.layerDone(blob));
+  }
+  configDone(digest: string): void {
+    this.calls.push((r) => r.configDone(digest));
+  }
+  warn(message: string): void {
+    this.calls.push((r) => r.warn(message));
+  }
+  finish(ok: boolean): void {
+    this.calls.push((r) => r.finish(ok));
+  }
+  replay(to: PullReporter): void {
+    for (const call of this.calls) call(to);
+  }
+}
+
 /** Off a terminal: Podman's lines. */
 export class LineReporter implements PullReporter {
   constructor(private readonly words: TransferWords = PULL_WORDS) {}

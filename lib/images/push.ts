@@ -36,7 +36,17 @@ export interface PushOptions extends PushClientOptions {
   compression?: LayerCompression;
   reporter: PullReporter;
   store?: Store;
+  /**
+   * False: a layer that must be compressed from its files throws
+   * NeedsLayerFiles instead (rootless, those files belong to sub-IDs: the
+   * caller re-executes in the store's user namespace only then, so a push
+   * of blobs the registry or the store already has starts one Node, not two).
+   */
+  readLayerFiles?: boolean;
 }
+
+/** A layer must be read from its files, which this process may not be able to. */
+export class NeedsLayerFiles extends Error {}
 
 export interface PushResult {
   reference: ImageReference;
@@ -96,6 +106,7 @@ async function pushLayer(
   compression: LayerCompression,
   format: ManifestFormat,
   reporter: PullReporter,
+  readLayerFiles: boolean,
 ): Promise<LayerPlan> {
   const mediaType = layerType(format, compression);
   if (!hasLayer(store.paths, diffID)) throw new SkiffError(`layer ${diffID} of the image is missing from the store: pull or load the image again`);
@@ -120,6 +131,7 @@ async function pushLayer(
     else reporter.layerSkipped(d);
     return { diffID, blob: d };
   }
+  if (!readLayerFiles) throw new NeedsLayerFiles(diffID);
   if (!hasLayerTar(store.paths, diffID)) {
     throw new SkiffError(`layer ${diffID} was stored by an older skiff, which kept no copy of its tar, and the registry has none of its known blobs: remove the image and pull it again`);
   }
@@ -159,7 +171,8 @@ export async function pushImage(sourceText: string, destText: string | undefined
   let ok = false;
   let client: PushClient | undefined;
   try {
-    cleanTmp(store.paths);
+    // Outside the user namespace a killed pull's leftovers may be sub-IDs' to remove: left for later.
+    if (opts.readLayerFiles !== false) cleanTmp(store.paths);
     const found = await findImage(store, sourceText);
     const record = found.record;
     let target: ImageReference;
@@ -184,7 +197,7 @@ export async function pushImage(sourceText: string, destText: string | undefined
       while (failure === undefined && next < unique.length) {
         const diffID = unique[next++]!;
         try {
-          plans.set(diffID, await pushLayer(store, c, target, diffID, compression, format, reporter));
+          plans.set(diffID, await pushLayer(store, c, target, diffID, compression, format, reporter, opts.readLayerFiles !== false));
         } catch (err) {
           failure ??= err;
         }

@@ -46,21 +46,37 @@ export async function run(args: ParsedArgs): Promise<number> {
   const credentials = credsText !== undefined ? parseCreds(credsText) : undefined;
   const { parseDestination } = await import('../../images/push.js');
   if (dest !== undefined) parseDestination(dest); // a bad destination fails before any work
-  if (!inStoreNamespace()) return reexecInUserNamespace(process.argv.slice(2));
 
-  const { pushImage, writeDigestFile, pushedLine } = await import('../../images/push.js');
-  const { createReporter } = await import('../../images/pull-progress.js');
+  const { pushImage, writeDigestFile, pushedLine, NeedsLayerFiles } = await import('../../images/push.js');
+  const { createReporter, RecordingReporter } = await import('../../images/pull-progress.js');
   const tlsVerify = args.flags['tls-verify'];
   const authFile = flagString(args, 'authfile');
   const words = { start: (t: string) => `Pushing ${t}...`, skipped: 'Layer already exists', done: 'Pushed' };
-  const result = await pushImage(source, dest, {
-    reporter: await createReporter(flagBool(args, 'quiet'), process.stderr.isTTY === true, words),
-    ...(normalisedFormat ? { format: normalisedFormat } : {}),
-    ...(compression ? { compression } : {}),
+  const options = {
+    ...(normalisedFormat ? { format: normalisedFormat as 'oci' | 'v2s2' } : {}),
+    ...(compression ? { compression: compression as 'gzip' | 'zstd' } : {}),
     ...(typeof tlsVerify === 'boolean' ? { tlsVerify } : {}),
     ...(authFile !== undefined ? { authFile } : {}),
     ...(credentials ? { credentials } : {}),
-  });
+  };
+  const reporter = await createReporter(flagBool(args, 'quiet'), process.stderr.isTTY === true, words);
+  const inNamespace = inStoreNamespace();
+  let result;
+  if (inNamespace) {
+    result = await pushImage(source, dest, { ...options, reporter });
+  } else {
+    // Rootless, first as the user: when the registry or the store has every
+    // layer's blob, no layer file is read and no user namespace is needed
+    // (one Node start instead of two). Its progress is shown once it is done.
+    const recorded = new RecordingReporter();
+    try {
+      result = await pushImage(source, dest, { ...options, reporter: recorded, readLayerFiles: false });
+    } catch (err) {
+      if (!(err instanceof NeedsLayerFiles)) throw err;
+      return reexecInUserNamespace(process.argv.slice(2));
+    }
+    recorded.replay(reporter);
+  }
   const digestFile = flagString(args, 'digestfile');
   if (digestFile !== undefined) writeDigestFile(digestFile, result.digest);
   process.stdout.write(`${pushedLine(result)}\n`);
