@@ -36,15 +36,27 @@ interface Mode {
   env: Record<string, string>;
 }
 
+/** CPU seconds (user + system) of the last command `wall` ran, when GNU time is there to count them. */
+let lastCpu: number | undefined;
+const gnuTime = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
+
+/**
+ * Runs argv; resolves to its wall time in ms, and sets lastCpu to the CPU
+ * seconds it and its children used (through GNU time): on a loaded machine
+ * the wall time says little, the CPU time still compares the work done.
+ */
 function wall(argv: string[], env: Record<string, string>, cwd: string): Promise<number> {
+  const full = gnuTime ? [gnuTime, '-f', 'cpu %U %S', ...argv] : argv;
   return new Promise((resolve, reject) => {
     const start = process.hrtime.bigint();
-    const child = spawn(argv[0]!, argv.slice(1), { env: { PATH: CLEAN_PATH, ...env }, cwd, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(full[0]!, full.slice(1), { env: { PATH: CLEAN_PATH, ...env }, cwd, stdio: ['ignore', 'ignore', 'pipe'] });
     let err = '';
     child.stderr!.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-4000)));
     child.on('error', reject);
     child.on('close', (code, signal) => {
       const ms = Number(process.hrtime.bigint() - start) / 1e6;
+      const m = /cpu ([\d.]+) ([\d.]+)\s*$/.exec(err);
+      lastCpu = m ? Number(m[1]) + Number(m[2]) : undefined;
       if (code === 0) resolve(ms);
       else reject(new Error(`${argv.join(' ')} failed (${code ?? signal}): ${err.trim()}`));
     });
@@ -80,6 +92,9 @@ interface Tool {
   remove?(store: string): void;
 }
 
+/** Podman's run roots (short paths in /tmp): removed at the end. */
+const podmanRunroots = new Map<string, string>();
+
 function tools(skiff: string): Tool[] {
   const list: Tool[] = [
     {
@@ -94,7 +109,7 @@ function tools(skiff: string): Tool[] {
   ];
   if (hasCommand('podman')) {
     // Podman refuses a runroot of 50 characters or more: a short one beside each store.
-    const runroots = new Map<string, string>();
+    const runroots = podmanRunroots;
     const podman = (store: string) => ['podman', '--root', `${store}/storage`, '--runroot', runroots.get(store)!, '--runtime', 'runc'];
     list.push({
       name: 'podman',
@@ -121,20 +136,24 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 interface Row {
   name: string;
   samples: number[];
+  /** CPU seconds of each sample, when measured. */
+  cpu: number[];
 }
 
 function printTable(title: string, rows: Row[], pairs: [string, string][]): void {
   console.log(`\n${title} (${runs} runs each; seconds)`);
-  console.log(`${'what'.padEnd(44)} ${'min'.padStart(7)} ${'median'.padStart(7)}`);
+  console.log(`${'what'.padEnd(52)} ${'min'.padStart(7)} ${'median'.padStart(7)} ${'cpu med'.padStart(8)}`);
   for (const r of rows) {
     if (r.samples.length === 0) continue;
-    console.log(`${r.name.padEnd(44)} ${(Math.min(...r.samples) / 1000).toFixed(3).padStart(7)} ${(median(r.samples) / 1000).toFixed(3).padStart(7)}`);
+    const cpu = r.cpu.length > 0 ? median(r.cpu).toFixed(2) : '';
+    console.log(`${r.name.padEnd(52)} ${(Math.min(...r.samples) / 1000).toFixed(3).padStart(7)} ${(median(r.samples) / 1000).toFixed(3).padStart(7)} ${cpu.padStart(8)}`);
   }
   for (const [a, b] of pairs) {
     const ra = rows.find((r) => r.name === a);
     const rb = rows.find((r) => r.name === b);
     if (!ra?.samples.length || !rb?.samples.length) continue;
-    console.log(`  ${b} / ${a}: ${(median(rb.samples) / median(ra.samples)).toFixed(2)}× (above 1: skiff faster)`);
+    const cpu = ra.cpu.length && rb.cpu.length ? `, CPU ${(median(rb.cpu) / median(ra.cpu)).toFixed(2)}×` : '';
+    console.log(`  ${b} ÷ ${a}: wall ${(median(rb.samples) / median(ra.samples)).toFixed(2)}×${cpu} (above 1: skiff faster)`);
   }
 }
 
@@ -145,6 +164,7 @@ async function main(): Promise<void> {
   const cleanup = async () => {
     for (const r of registries.splice(0)) await r.stop();
     removeTree(work);
+    for (const run of podmanRunroots.values()) removeTree(run);
   };
   process.once('SIGINT', () => void cleanup().finally(() => process.exit(130)));
   process.once('SIGTERM', () => void cleanup().finally(() => process.exit(143)));
@@ -175,9 +195,14 @@ async function main(): Promise<void> {
       const ref = img.pushed.reference;
       const rows: Row[] = [];
       const row = (name: string) => {
-        const r = { name, samples: [] as number[] };
+        const r: Row = { name, samples: [], cpu: [] };
         rows.push(r);
         return r;
+      };
+      /** One timed run into a row, with its CPU time. */
+      const time = async (r: Row, argv: string[], env: Record<string, string>) => {
+        r.samples.push(await wall(argv, env, work));
+        if (lastCpu !== undefined) r.cpu.push(lastCpu);
       };
       const tarFile = path.join(work, `${img.key}.tar`);
       writeFileSync(tarFile, img.pushed.layers[0]!.tar);
@@ -207,29 +232,29 @@ async function main(): Promise<void> {
             registries.push(dest);
             const target = `${dest.host}/${tool.name}-${img.key}:${i}`;
             dropCaches();
-            push.samples.push(await wall(asUser(mode.user, tool.push(ref, target, store)), env, work));
-            if (again) again.samples.push(await wall(asUser(mode.user, tool.push(ref, target, store)), env, work));
+            await time(push, asUser(mode.user, tool.push(ref, target, store)), env);
+            if (again) await time(again, asUser(mode.user, tool.push(ref, target, store)), env);
             await dest.stop();
             registries.splice(registries.indexOf(dest), 1);
             const archive = path.join(mode.dir, `${tool.name}-${img.key}-${i}.tar`);
             dropCaches();
-            save.samples.push(await wall(asUser(mode.user, tool.save(ref, archive, store)), env, work));
+            await time(save, asUser(mode.user, tool.save(ref, archive, store)), env);
             const skiffArchive = path.join(mode.dir, `skiff-${img.key}-${i}.tar`);
             if (!existsSync(skiffArchive)) throw new Error('skiff runs first: its archive is what both load');
             const fresh = path.join(mode.dir, `${tool.name}-load-${i}`);
             tool.prepare(fresh, mode);
             dropCaches();
-            load.samples.push(await wall(asUser(mode.user, tool.load(skiffArchive, fresh)), { ...mode.env, ...tool.env(fresh, mode) }, work));
+            await time(load, asUser(mode.user, tool.load(skiffArchive, fresh)), { ...mode.env, ...tool.env(fresh, mode) });
             if (tool.remove) tool.remove(fresh);
             else removeTree(fresh);
             if (tool.name === 'skiff') {
               dropCaches();
-              cp.samples.push(await wall(asUser(mode.user, ['cp', archive, `${archive}.copy`]), mode.env, work));
+              await time(cp, asUser(mode.user, ['cp', archive, `${archive}.copy`]), mode.env);
               rmSync(`${archive}.copy`, { force: true });
               const dir = path.join(mode.dir, `untar-${i}`);
               makeDirFor(dir, mode.user);
               dropCaches();
-              untar.samples.push(await wall(asUser(mode.user, ['tar', '-xf', archive, '-C', dir]), mode.env, work));
+              await time(untar, asUser(mode.user, ['tar', '-xf', archive, '-C', dir]), mode.env);
               removeTree(dir);
             } else {
               rmSync(archive, { force: true });
@@ -241,9 +266,9 @@ async function main(): Promise<void> {
       }
       for (let i = 0; i < runs; i++) {
         dropCaches();
-        nodeRow.samples.push(await wall(['node', '-e', '0'], base, work));
+        await time(nodeRow, ['node', '-e', '0'], base);
         dropCaches();
-        gzipRow.samples.push(await wall(['sh', '-c', `gzip -1 -c ${tarFile} > /dev/null`], base, work));
+        await time(gzipRow, ['sh', '-c', `gzip -1 -c ${tarFile} > /dev/null`], base);
       }
       const layer = img.pushed.layers[0]!;
       printTable(`${img.title}: ${(layer.size / 1e6).toFixed(1)} MB gzip, ${(layer.tar.length / 1e6).toFixed(1)} MB tar, archive ${(statSync(tarFile).size / 1e6).toFixed(1)} MB`, rows, pairs);
