@@ -96,8 +96,8 @@ export async function commitContainer(containerName: string, opts: CommitOptions
     const baseBytes = readBlob(store.paths, record.ImageID);
     if (!baseBytes) throw new SkiffError(`the image of ${record.Name} (${record.ImageID}) is no longer in the store: its config is needed to commit`);
     const base = JSON.parse(baseBytes.toString('utf8')) as ImageConfig;
-    // Skiff's own binds (/etc/hosts, /etc/resolv.conf, volumes) are not the container's changes.
-    const exclude = config.mounts.filter((m) => m.type === 'bind').map((m) => m.destination);
+    // What is mounted over the container's files (/etc/hosts, /etc/resolv.conf, volumes, tmpfs) is not its changes.
+    const exclude = config.mounts.map((m) => m.destination);
     const layer = await withPause(record, opts.pause, opts.warn, () => storeUpperDirLayer({ store, upperdir: overlay.upperdir, lowerdirs: overlay.lowerdirs, exclude }));
     opts.progress?.(`Copying blob ${layer.blob.digest} done`);
 

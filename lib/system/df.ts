@@ -4,10 +4,13 @@
 // ones are used by a container; reclaimable is what no active image or
 // container holds. Containers: what each wrote (its upper dir, measured by
 // the helper by fd), active ones running, reclaimable the stopped ones'.
-// Volumes and the build cache join when skiff has them.
+// Volumes: what their files take; active ones are mounted by a container,
+// reclaimable the others'. The build cache joins when skiff has one.
 import { containerSizes } from '../containers/size.js';
 import { containerState } from '../containers/state.js';
 import { listContainerIds, readRecord, type ContainerRecord } from '../containers/store.js';
+import { volumeUsers, volumesOf } from '../containers/volume-users.js';
+import { listVolumes, volumeBytes } from '../volumes/store.js';
 import { shortDigest } from '../store/digest.js';
 import { imageSummaries, type ImageSummary } from '../store/image-list.js';
 import { readLayerMeta } from '../store/layers.js';
@@ -15,7 +18,7 @@ import type { Store } from '../store/store.js';
 import { familiarName } from '../oci/reference.js';
 
 export interface UsageTotals {
-  Type: 'Images' | 'Containers';
+  Type: 'Images' | 'Containers' | 'Local Volumes';
   TotalCount: number;
   Active: number;
   /** Bytes. */
@@ -34,9 +37,18 @@ export interface ImageUsage {
 
 export interface ContainerUsageRow {
   record: ContainerRecord;
+  /** Volumes it mounts. */
+  volumes: number;
   running: boolean;
   status: string;
   /** Bytes it wrote. */
+  size: number;
+}
+
+export interface VolumeUsageRow {
+  name: string;
+  /** Containers that mount it. */
+  links: number;
   size: number;
 }
 
@@ -44,6 +56,7 @@ export interface DiskUsage {
   totals: UsageTotals[];
   images: ImageUsage[];
   containers: ContainerUsageRow[];
+  volumes: VolumeUsageRow[];
 }
 
 export async function diskUsage(store: Store): Promise<DiskUsage> {
@@ -90,11 +103,16 @@ export async function diskUsage(store: Store): Promise<DiskUsage> {
   const sizes = await containerSizes(records, () => 0);
   const containerRows: ContainerUsageRow[] = records.map((record, i) => ({
     record,
+    volumes: volumesOf(record).length,
     running: states[i]!.Running,
     status: states[i]!.Status,
     size: sizes[i]?.rw ?? 0,
   }));
-  const sum = (rows: ContainerUsageRow[]) => rows.reduce((n, r) => n + r.size, 0);
+  const sum = (rows: { size: number }[]) => rows.reduce((n, r) => n + r.size, 0);
+  const volumes = listVolumes();
+  const users = volumeUsers();
+  const volumeSizes = await volumeBytes(volumes.map((v) => v.Mountpoint));
+  const volumeRows: VolumeUsageRow[] = volumes.map((v, i) => ({ name: v.Name, links: users.get(v.Name)?.length ?? 0, size: volumeSizes[i] ?? 0 }));
   return {
     totals: [
       {
@@ -111,9 +129,17 @@ export async function diskUsage(store: Store): Promise<DiskUsage> {
         Size: sum(containerRows),
         Reclaimable: sum(containerRows.filter((r) => !r.running)),
       },
+      {
+        Type: 'Local Volumes',
+        TotalCount: volumeRows.length,
+        Active: volumeRows.filter((r) => r.links > 0).length,
+        Size: sum(volumeRows),
+        Reclaimable: sum(volumeRows.filter((r) => r.links === 0)),
+      },
     ],
     images: imageRows,
     containers: containerRows,
+    volumes: volumeRows,
   };
 }
 

@@ -66,7 +66,9 @@ describe.each(modes())('disk use and pruning ($name)', (mode) => {
 
   test('system df: images (a shared layer counted once) and containers, -v and --format', async () => {
     const s = await storeWith(mode, 'gold:1', 'shared:1');
-    expect((await s.skiff(['create', '--name', 'writer', `${reg.host}/gold:1`, 'true'])).code).toBe(0);
+    const made = await s.skiff(['create', '--name', 'writer', '-v', 'data:/data', `${reg.host}/gold:1`, 'true']);
+    expect(made, made.stderr).toMatchObject({ code: 0 });
+    expect((await s.skiff(['volume', 'create', 'spare'])).code).toBe(0);
     const r = await s.skiff(['system', 'df']);
     expect(r, r.stderr).toMatchObject({ code: 0 });
     const lines = r.stdout.trim().split('\n').map((l) => l.trim().split(/ {2,}/));
@@ -75,13 +77,15 @@ describe.each(modes())('disk use and pruning ($name)', (mode) => {
     expect(lines[1]).toEqual(['Images', '2', '1', '18kB', '3kB (16%)']);
     expect(lines[2]![0]).toBe('Containers');
     expect(lines[2]!.slice(1, 3)).toEqual(['1', '0']);
+    expect(lines[3]).toEqual(['Local Volumes', '2', '1', '0B', '0B']);
     const json = (await s.skiff(['system', 'df', '--format', 'json'])).stdout.trim().split('\n').map((l) => JSON.parse(l));
     expect(json[0]).toEqual({ Type: 'Images', TotalCount: '2', Active: '1', Size: '18kB', Reclaimable: '3kB (16%)' });
-    expect((await s.skiff(['system', 'df', '--format', '{{.Type}}={{.TotalCount}}'])).stdout).toBe('Images=2\nContainers=1\n');
+    expect((await s.skiff(['system', 'df', '--format', '{{.Type}}={{.TotalCount}}'])).stdout).toBe('Images=2\nContainers=1\nLocal Volumes=2\n');
     const v = await s.skiff(['system', 'df', '-v']);
     expect(v.stdout).toMatch(/^Images space usage:\n\nREPOSITORY +TAG +IMAGE ID +CREATED +SIZE +SHARED SIZE +UNIQUE SIZE +CONTAINERS\n/);
     expect(v.stdout).toMatch(new RegExp(`${reg.host}/gold +1 +${gold.configDigest.slice(7, 19)} .* 15kB +10kB +5kB +1\\n`));
-    expect(v.stdout).toMatch(/Containers space usage:\n\nCONTAINER ID +IMAGE +COMMAND +LOCAL VOLUMES +SIZE +CREATED +STATUS +NAMES\n[0-9a-f]{12} .* writer\n/);
+    expect(v.stdout).toMatch(/Containers space usage:\n\nCONTAINER ID +IMAGE +COMMAND +LOCAL VOLUMES +SIZE +CREATED +STATUS +NAMES\n[0-9a-f]{12} .* "true" +1 +0B .* writer\n/);
+    expect(v.stdout).toMatch(/Local Volumes space usage:\n\nVOLUME NAME +LINKS +SIZE\ndata +1 +0B\nspare +0 +0B\n$/);
   });
 
   test('system prune: stopped containers and dangling images; -a every image no container uses', async () => {
@@ -102,6 +106,14 @@ describe.each(modes())('disk use and pruning ($name)', (mode) => {
     expect(all.stdout).toContain('Deleted Images:\n');
     expect(await tags(s)).toEqual([`${reg.host}/bb:1`]);
     await s.skiff(['rm', '-f', 'running']);
+    // --volumes: an anonymous volume its container no longer holds goes too; a named one stays.
+    expect((await s.skiff(['create', '--name', 'anon', '-v', '/scratch', '-v', 'named:/named', `${reg.host}/bb:1`, 'true'])).code).toBe(0);
+    const anonymous = (await s.skiff(['volume', 'ls', '-q'])).stdout.split('\n').filter((n) => n !== '' && n !== 'named');
+    expect(anonymous).toHaveLength(1);
+    const withVolumes = await s.skiff(['system', 'prune', '-f', '--volumes']);
+    expect(withVolumes, withVolumes.stderr).toMatchObject({ code: 0 });
+    expect(withVolumes.stdout).toContain(`Deleted Volumes:\n${anonymous[0]}\n\n`);
+    expect((await s.skiff(['volume', 'ls', '-q'])).stdout).toBe('named\n');
     const cancelled = await s.skiff(['system', 'prune'], { input: 'n\n' });
     expect(cancelled).toMatchObject({ code: 125, stdout: '' });
     expect(cancelled.stderr).toContain('WARNING! This will remove:\n  - all stopped containers\n  - all dangling images\n');

@@ -12,7 +12,7 @@ import { parseFormat, renderParsedFormat } from '../format.js';
 
 export const dfSpec: CommandSpec = {
   name: 'system df',
-  summary: 'Show disk usage: images and containers, their sizes and what a prune would reclaim',
+  summary: 'Show disk usage: images, containers and volumes, their sizes and what a prune would reclaim',
   usage: '[OPTIONS]',
   positionals: 'interspersed',
   maxPositionals: 0,
@@ -69,10 +69,12 @@ export async function runDf(args: ParsedArgs): Promise<number> {
       ...usage.containers.map((c) => {
         const command = [c.record.Path, ...c.record.Args].join(' ');
         const shown = command.length > 20 ? `${command.slice(0, 19)}…` : command;
-        return [c.record.Id.slice(0, 12), c.record.Image || c.record.Rootfs, `"${shown}"`, '0', humanSize(c.size, 3), since(c.record.Created), c.status, c.record.Name].join('\t');
+        return [c.record.Id.slice(0, 12), c.record.Image || c.record.Rootfs, `"${shown}"`, String(c.volumes), humanSize(c.size, 3), since(c.record.Created), c.status, c.record.Name].join('\t');
       }),
     ].join('\n') + '\n',
   );
+  out += '\nLocal Volumes space usage:\n\n';
+  out += alignColumns(['VOLUME NAME\tLINKS\tSIZE', ...usage.volumes.map((v) => [v.name, String(v.links), humanSize(v.size, 3)].join('\t'))].join('\n') + '\n');
   process.stdout.write(out);
   return 0;
 }
@@ -86,13 +88,12 @@ export const pruneSpec: CommandSpec = {
   flags: [
     { name: 'all', short: 'a', type: 'boolean', describe: 'Remove all unused images, not just dangling ones' },
     { name: 'force', short: 'f', type: 'boolean', describe: 'Do not prompt for confirmation' },
-    { name: 'volumes', type: 'boolean', describe: 'Prune volumes too' },
+    { name: 'volumes', type: 'boolean', describe: 'Prune anonymous volumes no container uses, too' },
     { name: 'filter', type: 'array', placeholder: 'FILTER', describe: 'until=TIME, label=KEY[=VALUE] or label!=KEY[=VALUE]' },
   ],
 };
 
 export async function runPrune(args: ParsedArgs): Promise<number> {
-  if (flagBool(args, 'volumes')) throw new SkiffError('system prune --volumes: this skiff has no volumes to prune yet');
   const { parseContainerPruneFilters } = await import('../../containers/prune.js');
   const { parsePruneFilters } = await import('../../store/index.js');
   const containerFilters = parseContainerPruneFilters(flagList(args, 'filter'));
@@ -101,7 +102,8 @@ export async function runPrune(args: ParsedArgs): Promise<number> {
   const all = flagBool(args, 'all');
   if (!flagBool(args, 'force')) {
     const images = all ? 'all images without at least one container associated to them' : 'all dangling images';
-    if (!confirm(`WARNING! This will remove:\n  - all stopped containers\n  - ${images}\n\nAre you sure you want to continue?`)) {
+    const volumes = flagBool(args, 'volumes') ? '  - all anonymous volumes not used by at least one container\n' : '';
+    if (!confirm(`WARNING! This will remove:\n  - all stopped containers\n${volumes}  - ${images}\n\nAre you sure you want to continue?`)) {
       throw new SkiffError('system prune has been cancelled');
     }
   }
@@ -109,12 +111,14 @@ export async function runPrune(args: ParsedArgs): Promise<number> {
   const { openStoreForWriting } = await import('../../store/index.js');
   const result = await systemPrune(openStoreForWriting(), {
     all,
+    volumes: flagBool(args, 'volumes'),
     containerFilters,
     imageFilters,
     onWait: () => process.stderr.write('Waiting for other skiff processes to finish with the image store...\n'),
   });
   let out = '';
   if (result.containers.length > 0) out += `Deleted Containers:\n${result.containers.map((id) => `${id}\n`).join('')}\n`;
+  if (result.volumes.length > 0) out += `Deleted Volumes:\n${result.volumes.map((n) => `${n}\n`).join('')}\n`;
   if (result.images.length > 0) out += `Deleted Images:\n${result.images.map((e) => `${e.kind}: ${e.value}\n`).join('')}\n`;
   process.stdout.write(`${out}Total reclaimed space: ${humanSize(result.reclaimed)}\n`);
   return 0;

@@ -33,18 +33,9 @@ export async function run(args: ParsedArgs): Promise<number> {
       throw new SkiffError('volume prune has been cancelled');
     }
   }
-  const { listVolumes, removeVolumeFiles, volumeBytes } = await import('../../volumes/store.js');
+  const { pruneVolumes } = await import('../../volumes/prune.js');
   const { volumeUsers } = await import('../../containers/volume-users.js');
-  const users = volumeUsers();
-  const unused = listVolumes().filter((volume) => !users.has(volume.Name) && (all || volume.Anonymous) && filter(volume, false));
-  const sizes = await volumeBytes(unused.map((v) => v.Mountpoint));
-  const deleted: string[] = [];
-  let reclaimed = 0;
-  for (const [i, volume] of unused.entries()) {
-    if (!(await removeVolumeFiles(volume.Name))) continue;
-    reclaimed += sizes[i]!;
-    deleted.push(volume.Name);
-  }
+  const { deleted, reclaimed } = await pruneVolumes(volumeUsers(), { all, filter });
   let out = '';
   if (deleted.length > 0) out += `Deleted Volumes:\n${deleted.map((n) => `${n}\n`).join('')}\n`;
   process.stdout.write(`${out}Total reclaimed space: ${humanSize(reclaimed)}\n`);
