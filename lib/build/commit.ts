@@ -5,7 +5,8 @@
 // namespace when rootless (the upper dir and the new layer hold files of
 // the user's sub-IDs), holding the store lock shared.
 import { SkiffError } from '../errors.js';
-import { applyConfigChanges, type ContainerConfig } from '../oci/config-changes.js';
+import { applyConfigChanges } from './changes.js';
+import type { BuildContainerConfig as ContainerConfig } from './image-config.js';
 import type { ImageConfig, ImageHistory } from '../oci/image-spec.js';
 import { parseReference } from '../oci/reference.js';
 import { overlayOf } from '../oci/spec/runtime.js';

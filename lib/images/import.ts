@@ -3,12 +3,11 @@
 // one-layer image. The layer is the tar exactly as given (its sha256 is the
 // diffID; the store keeps its tar-split and a compressed blob), the config
 // has the host's platform and what -c sets (as Docker: no command unless
-// -c CMD gives one). Runs as root of the store's user namespace (rootless),
+// -c CMD gives one; the caller applies -c). Runs as root of the store's user namespace (rootless),
 // where the files get the owners the tar names.
 import { Readable } from 'node:stream';
 import { SkiffError } from '../errors.js';
 import { canCreateDevices } from '../host/privilege.js';
-import { applyConfigChanges } from '../oci/config-changes.js';
 import type { ImageConfig, Platform } from '../oci/image-spec.js';
 import { parseReference, type ImageReference } from '../oci/reference.js';
 import { hostPlatform } from '../registry/platform.js';
@@ -24,7 +23,8 @@ export interface ImportOptions {
   /** FILE, an http(s) URL, or "-" for stdin. */
   source: string;
   name?: string;
-  changes: string[];
+  /** The container config (-c applied by the caller: build/changes.ts, above this layer). */
+  config: NonNullable<ImageConfig['config']>;
   message?: string;
   platform?: Platform;
   warn: (line: string) => void;
@@ -54,7 +54,6 @@ async function openSource(source: string): Promise<{ stream: Readable; what: str
 export async function importImage(opts: ImportOptions): Promise<{ id: string; empty: boolean }> {
   const ref: ImageReference | undefined = opts.name !== undefined ? parseReference(opts.name) : undefined;
   if (ref?.digest !== undefined) throw new SkiffError(`refusing to create a tag with a digest reference: ${opts.name}`);
-  const containerConfig = applyConfigChanges({}, opts.changes);
   const store = opts.store ?? openStoreForWriting();
   const { stream, what } = await openSource(opts.source);
   const lock = await lockStore(store.paths, 'shared');
@@ -77,7 +76,7 @@ export async function importImage(opts: ImportOptions): Promise<{ id: string; em
       architecture: platform.architecture,
       os: platform.os,
       ...(platform.variant ? { variant: platform.variant } : {}),
-      config: containerConfig,
+      config: opts.config,
       rootfs: { type: 'layers', diff_ids: [layer.meta.diffID] },
       history: [{ created, created_by: `skiff import ${opts.source === '-' ? '-' : opts.source}`, ...(opts.message !== undefined ? { comment: opts.message } : {}) }],
       ...(opts.message !== undefined ? { comment: opts.message } : {}),

@@ -4,7 +4,7 @@
 import type { CommandSpec, ParsedArgs } from '../args.js';
 import { flagBool, flagString } from '../args.js';
 import { inStoreNamespace, reexecInUserNamespace } from '../../namespaces/userns.js';
-import { applyConfigChanges } from '../../oci/config-changes.js';
+import { applyConfigChanges } from '../../build/changes.js';
 import { parseReference } from '../../oci/reference.js';
 
 export const spec: CommandSpec = {

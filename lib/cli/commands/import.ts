@@ -5,7 +5,7 @@ import type { CommandSpec, ParsedArgs } from '../args.js';
 import { flagString } from '../args.js';
 import { parsePlatform } from '../../images/platform.js';
 import { inStoreNamespace, reexecInUserNamespace } from '../../namespaces/userns.js';
-import { applyConfigChanges } from '../../oci/config-changes.js';
+import { applyConfigChanges } from '../../build/changes.js';
 import { parseReference } from '../../oci/reference.js';
 
 export const spec: CommandSpec = {
@@ -27,7 +27,7 @@ export const spec: CommandSpec = {
 export async function run(args: ParsedArgs): Promise<number> {
   const [source, name] = args.positionals as [string, string | undefined];
   const changes = (args.flags['change'] as string[] | undefined) ?? [];
-  applyConfigChanges({}, changes); // bad input fails before any work
+  const config = applyConfigChanges({}, changes); // bad input fails before any work
   if (name !== undefined) parseReference(name);
   const platformText = flagString(args, 'platform');
   const platform = platformText !== undefined ? parsePlatform(platformText) : undefined;
@@ -36,7 +36,7 @@ export async function run(args: ParsedArgs): Promise<number> {
   const message = flagString(args, 'message');
   const result = await importImage({
     source,
-    changes,
+    config,
     ...(name !== undefined ? { name } : {}),
     ...(message !== undefined ? { message } : {}),
     ...(platform ? { platform } : {}),
