@@ -19,8 +19,15 @@ import { digestOf } from './manifest.js';
 import { findRegistryEntry, loadRegistriesConf } from './registries-conf.js';
 import { discard, readBody, Transport, type RequestOptions, type Response } from './transport.js';
 
-/** Blobs up to this size go in one PUT; larger ones in PATCH chunks of this size. */
-export const CHUNK_BYTES = 64 << 20;
+/**
+ * Blobs up to this size go in one PUT; larger ones in PATCH chunks of this
+ * size. SKIFF_PUSH_CHUNK_BYTES sets another (at least 64 KiB), for a proxy in
+ * front of a registry that limits the size of a request's body.
+ */
+export function chunkBytes(env: NodeJS.ProcessEnv = process.env): number {
+  const n = Number(env['SKIFF_PUSH_CHUNK_BYTES']);
+  return Number.isSafeInteger(n) && n >= 64 << 10 ? n : 64 << 20;
+}
 const MAX_ATTEMPTS = 5;
 const BACKOFF_MS = 250;
 const MAX_ERROR_BODY = 64 << 10;
@@ -207,7 +214,8 @@ export class PushClient {
       url.searchParams.set('digest', digest);
       return url;
     };
-    if (size <= CHUNK_BYTES) {
+    const chunk = chunkBytes();
+    if (size <= chunk) {
       const res = await this.send(finish(location).href, {
         method: 'PUT',
         headers: { ...octets, 'content-length': String(size) },
@@ -217,7 +225,7 @@ export class PushClient {
     }
     let offset = 0;
     while (offset < size) {
-      const end = Math.min(size, offset + CHUNK_BYTES) - 1;
+      const end = Math.min(size, offset + chunk) - 1;
       let res: Response;
       try {
         res = await this.send(location.href, {

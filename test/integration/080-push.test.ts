@@ -124,6 +124,28 @@ describe.each(modes())('push ($name)', (mode) => {
     }
   });
 
+  test('chunked uploads (SKIFF_PUSH_CHUNK_BYTES), resumed where the registry stands after a cut', async () => {
+    const s = await pulled(mode, `${reg.host}/busybox`);
+    let patches = 0;
+    const proxy = await startRegistryProxy(cold, {
+      cutUploadAfter: (method) => (method === 'PATCH' && ++patches === 3 ? 100_000 : undefined),
+    });
+    try {
+      const dest = `${proxy.host}/chunked-${mode.name}:1`;
+      const r = await s.skiff(['push', '-q', `${reg.host}/busybox`, dest], { env: { SKIFF_PUSH_CHUNK_BYTES: String(256 << 10) } });
+      expect(r, r.stderr).toMatchObject({ code: 0 });
+      const patched = proxy.requests.filter((q) => q.method === 'PATCH');
+      expect(patched.length).toBeGreaterThan(3);
+      expect(patched.filter((q) => q.status === -1)).toHaveLength(1);
+      // The status of the upload was asked once, after the cut.
+      expect(proxy.requests.filter((q) => q.method === 'GET' && q.path.includes('/blobs/uploads/'))).toHaveLength(1);
+      const back = await pulled(mode, dest);
+      expect(await idOf(back, dest)).toBe(busybox.configDigest);
+    } finally {
+      await proxy.stop();
+    }
+  });
+
   test('one line and exit 125: no such image, a missing layer, an id without destination, an archive transport', async () => {
     const s = await pulled(mode, `${reg.host}/busybox`);
     const expectLine = async (args: string[], line: string | RegExp) => {
