@@ -4,6 +4,7 @@
 // (truncated, a wrong digest or diffID, a path escape, a missing file or
 // manifest) refused with one line and nothing left in the store.
 import { execFileSync, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -15,6 +16,7 @@ import { newStore, type TestStore } from './store-harness.js';
 let reg: TestRegistry;
 let busybox: PushedImage;
 let app: PushedImage;
+let big: PushedImage;
 let work: string;
 
 beforeAll(async () => {
@@ -25,6 +27,11 @@ beforeAll(async () => {
     format: 'oci',
     layers: [bb, { compression: 'zstd', entries: [{ name: 'app/', type: '5', mode: 0o755 }, { name: 'app/run', data: 'echo app\n', mode: 0o755, uid: 1000, gid: 1000 }, { name: 'app/.wh.x', data: '' }] }],
     config: { Cmd: ['sh', '/app/run'] },
+  });
+  // Large enough that a save or load takes a while: 24 MB gzip cannot shrink.
+  big = await pushImage(reg, 'big', '1', {
+    format: 'oci',
+    layers: [{ compression: 'gzip', entries: Array.from({ length: 6 }, (_, i) => ({ name: `blob${i}`, data: randomBytes(4 << 20), mode: 0o644 })) }],
   });
   work = mkdtempSync(path.join(integrationEnv().workDir, 'save-load-'));
   chmodSync(work, 0o777);
@@ -129,6 +136,40 @@ describe.each(modes())('save and load ($name)', (mode) => {
     const again = await s.skiff(['save', '--format', 'oci-dir', '-o', oci, `${reg.host}/app:2`]);
     expect(again).toMatchObject({ code: 125, stderr: `skiff: ${oci} exists and is not an empty directory: choose a new one\n` });
   });
+
+  test('save and load killed with SIGKILL at 50, 200 and 500 ms: no archive named unless whole, the store as it was', async () => {
+    const s = await pulled(mode, `${reg.host}/big:1`);
+    const whole = out('whole.tar');
+    expect((await s.skiff(['save', '-o', whole, `${reg.host}/big:1`])).code).toBe(0);
+    const size = statSync(whole).size;
+    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    for (const delay of [50, 200, 500]) {
+      const file = out(`killed-${delay}.tar`);
+      const child = s.spawn(['save', '-o', file, `${reg.host}/big:1`]);
+      const done = collect(child);
+      await sleep(delay);
+      child.kill('SIGKILL');
+      await done;
+      // Rootless, the save re-executed in the user namespace may finish after its parent died: wait for it.
+      for (let i = 0; i < 50 && readdirSync(work).some((n) => n.startsWith(`.${path.basename(file)}.skiff-tmp-`)); i++) await sleep(100);
+      if (existsSync(file)) expect(statSync(file).size).toBe(size);
+    }
+    const empty = newStore(mode);
+    for (const delay of [50, 200, 500]) {
+      const child = empty.spawn(['load', '-i', whole]);
+      const done = collect(child);
+      await sleep(delay);
+      child.kill('SIGKILL');
+      await done;
+      const listed = await empty.skiff(['images', '-q', '--no-trunc']);
+      expect(['', `${big.configDigest}\n`]).toContain(listed.stdout);
+    }
+    const loaded = await empty.skiff(['load', '-q', '-i', whole]);
+    expect(loaded, loaded.stderr).toMatchObject({ code: 0, stdout: `Loaded image: ${reg.host}/big:1\n` });
+    expect((await empty.skiff(['image', 'prune', '-f'])).code).toBe(0);
+    expect(empty.ls('tmp')).toEqual([]);
+    expect(empty.ls('layers')).toHaveLength(1);
+  }, 180_000);
 
   test('bad archives: one line, exit 125, nothing in the store', async () => {
     const s = await pulled(mode, `${reg.host}/app:2`);
