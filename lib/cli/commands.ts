@@ -38,6 +38,7 @@ export const COMMANDS: CommandEntry[] = [
   { name: 'history', summary: 'Show the history of an image', load: () => import('./commands/history.js') },
   { name: 'image', summary: 'Manage images', load: () => import('./commands/image.js') },
   { name: 'volume', summary: 'Manage volumes', load: () => import('./commands/volume.js') },
+  { name: 'manifest', summary: 'Inspect manifests and manifest lists in a registry', load: () => import('./commands/manifest.js') },
   { name: 'login', summary: 'Log in to a container registry', load: () => import('./commands/login.js') },
   { name: 'logout', summary: 'Log out from a container registry', load: () => import('./commands/logout.js') },
   { name: 'system', summary: 'Manage skiff: disk usage, pruning, information', load: () => import('./commands/system.js') },

@@ -349,6 +349,11 @@ export async function loadImages(opts: LoadOptions): Promise<LoadedImage[]> {
         if (l.descriptor && (layer.sourceDigest !== l.descriptor.digest || layer.sourceSize !== l.descriptor.size)) {
           throw refused(archive, `${what} does not match its digest ${l.descriptor.digest}`);
         }
+        // A blob named by its digest (Docker 25's docker-archive) must have it.
+        const named = /^blobs\/(sha256)\/([a-f0-9]{64})$/.exec(l.member);
+        if (!l.descriptor && named && layer.sourceDigest !== `${named[1]}:${named[2]}`) {
+          throw refused(archive, `${what} does not match its digest ${named[1]}:${named[2]}`);
+        }
         if (layer.diffID !== diffIDs[i]) {
           throw refused(archive, `${what} does not match its diffID: its content is ${layer.diffID}, the config says ${diffIDs[i]}`);
         }

@@ -8,7 +8,7 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:f
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { integrationEnv, modes, type Mode } from './harness.js';
-import { busyboxLayer, pushImage, request, startRegistry, startRegistryProxy, type PushedImage, type TestRegistry } from './registry-harness.js';
+import { busyboxLayer, pushImage, pushIndex, request, startRegistry, startRegistryProxy, type PushedImage, type TestRegistry } from './registry-harness.js';
 import { newStore, type TestStore } from './store-harness.js';
 
 let reg: TestRegistry;
@@ -165,6 +165,26 @@ describe.each(modes())('push ($name)', (mode) => {
     else rmSync(layerDir, { recursive: true, force: true });
     expect(existsSync(layerDir)).toBe(false);
     await expectLine(['push', `${reg.host}/busybox`, `${cold.host}/missing:1`], `layer ${busybox.layers[0]!.diffId} of the image is missing from the store: pull or load the image again`);
+  });
+});
+
+describe('manifest inspect', () => {
+  test("prints the registry's manifest or index as JSON; one line for what is not there", async () => {
+    const s = newStore(modes()[0]!);
+    const one = await s.skiff(['manifest', 'inspect', `${reg.host}/busybox`]);
+    expect(one, one.stderr).toMatchObject({ code: 0 });
+    expect(JSON.parse(one.stdout)).toEqual(JSON.parse(busybox.manifestBytes.toString()));
+    const index = await pushIndex(reg, 'multi', '1', [
+      { image: { format: 'oci', layers: [{ compression: 'gzip', entries: [file('arch', 'amd64\n')] }] }, platform: { os: 'linux', architecture: 'amd64' } },
+      { image: { format: 'oci', layers: [{ compression: 'gzip', entries: [file('arch', 'arm64\n')] }] }, platform: { os: 'linux', architecture: 'arm64' } },
+    ], 'oci');
+    const listed = await s.skiff(['manifest', 'inspect', `${reg.host}/multi:1`]);
+    expect(listed, listed.stderr).toMatchObject({ code: 0 });
+    expect(JSON.parse(listed.stdout).manifests.map((m: { platform: { architecture: string } }) => m.platform.architecture)).toEqual(['amd64', 'arm64']);
+    expect(JSON.parse(index.indexBytes.toString()).manifests).toHaveLength(2);
+    const missing = await s.skiff(['manifest', 'inspect', `${reg.host}/busybox:nope`]);
+    expect(missing).toMatchObject({ code: 125, stdout: '' });
+    expect(missing.stderr).toMatch(new RegExp(`^skiff: no manifest for ${reg.host}/busybox:nope: ${reg.host}: manifest unknown`));
   });
 });
 

@@ -63,7 +63,7 @@ describe.each(modes())('save and load ($name)', (mode) => {
       const saved = await s.skiff(['save', '--format', format, '-o', file, `${reg.host}/busybox`, `${reg.host}/app:2`]);
       expect(saved, saved.stderr).toMatchObject({ code: 0, stdout: '' });
       expect(statSync(file).size).toBeGreaterThan(1000);
-      expect(readdirSync(work).some((n) => n.includes('skiff-tmp'))).toBe(false);
+      expect(readdirSync(work).some((n) => n.startsWith(`.${path.basename(file)}.skiff-tmp`))).toBe(false);
       expect((await s.skiff(['rmi', `${reg.host}/busybox`, `${reg.host}/app:2`])).code).toBe(0);
       expect(s.ls('layers')).toEqual([]);
       const loaded = await s.skiff(['load', '-i', file]);
