@@ -26,6 +26,8 @@ const LAZY_MODULES = {
   // skiff login (node-fetch, zod) and logout (the credential files only).
   'lib/registry/login.ts': 'registry-login',
   'lib/registry/credentials.ts': 'registry-credentials',
+  // skiff build (dockerfile-ast, @balena/dockerignore): only build loads it.
+  'lib/build/index.ts': 'build',
   // The seccomp compiler: only for filters the build did not precompile (--cap-add, seccomp=FILE).
   'lib/oci/seccomp/index.ts': 'seccomp',
 };

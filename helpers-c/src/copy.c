@@ -225,6 +225,46 @@ static void copy_to(const struct copy_options *opts, struct place *src, struct p
   copy_node(opts, src->dir, src->name, dst->dir, dst->name, dst->name);
 }
 
+/* A build's COPY: the directories of `path` beneath the container's root that
+ * do not exist yet are made (0755, owned by the container's root, as Docker
+ * makes them); the last component too when the path ends in "/" or "/.".
+ * Each prefix is resolved from the root with IN_CONTAINER, so a symlink on
+ * the way is followed inside the root and never out of it; each directory is
+ * made with mkdirat in the directory fd just resolved, by one name. */
+static void make_directories(int root, const char *path) {
+  char buf[PATH_MAX];
+  copy_text(buf, sizeof buf, path, path);
+  size_t len = strlen(buf);
+  bool whole = len > 0 && (buf[len - 1] == '/' || (len >= 2 && strcmp(buf + len - 2, "/.") == 0));
+  while (len > 1 && (buf[len - 1] == '/' || (buf[len - 1] == '.' && buf[len - 2] == '/'))) buf[--len] = '\0';
+  if (!whole) {
+    char *slash = strrchr(buf, '/');
+    if (slash == NULL) return;
+    *slash = '\0';
+  }
+  int parent = dup(root);
+  if (parent < 0) die_errno("dup");
+  for (char *p = buf; *p != '\0';) {
+    while (*p == '/') p++;
+    if (*p == '\0') break;
+    char *end = strchr(p, '/');
+    char saved = end ? *end : '\0';
+    if (end) *end = '\0';
+    int fd = open_dir(root, IN_CONTAINER, buf);
+    if (fd < 0 && errno == ENOENT) {
+      if (mkdirat(parent, p, 0755) < 0 && errno != EEXIST) die_errno("mkdir %s", buf);
+      fd = open_dir(root, IN_CONTAINER, buf);
+    }
+    if (fd < 0) die_errno("open directory %s in the container", buf);
+    close(parent);
+    parent = fd;
+    if (!end) break;
+    *end = saved;
+    p = end + 1;
+  }
+  close(parent);
+}
+
 noreturn void copy_main(char **argv) {
   /* This process enters the container's namespaces: no container process
    * may ever reach the helper's binary through it (CVE-2019-5736). */
@@ -261,6 +301,7 @@ noreturn void copy_main(char **argv) {
   struct copy_tally tally = {0};
   struct copy_options opts = {.tally = &tally, .keep_setid = spec.cp_setid};
   if (in) {
+    if (spec.cp_mkdir) make_directories(root, spec.cp_dst);
     locate(root, IN_CONTAINER, spec.cp_dst, true, &ctr);
     opts.to_container = true;
     opts.keep_owner = spec.cp_archive;

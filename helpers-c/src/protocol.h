@@ -125,6 +125,7 @@ struct container_spec {
   bool cp_archive;     /* -a: files copied in keep the source's uid/gid (else 0:0) */
   bool cp_follow;      /* -L: a symlink at cp_src is followed */
   bool cp_setid;       /* keep set-user-ID and set-group-ID bits */
+  bool cp_mkdir;       /* in: make cp_dst's missing directories first (a build's COPY) */
   /* walk (walk.h): the host side's walks over container files, by fd. */
   const char *walk_op;           /* "diff", "size" or "remove" */
   struct string_list walk_roots; /* the trees walked: absolute paths in skiff's store */

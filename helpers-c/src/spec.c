@@ -136,6 +136,7 @@ static void apply(struct container_spec *spec, char *entry) {
   else if (strcmp(key, "cp_archive") == 0) spec->cp_archive = parse_bool(key, value);
   else if (strcmp(key, "cp_follow") == 0) spec->cp_follow = parse_bool(key, value);
   else if (strcmp(key, "cp_setid") == 0) spec->cp_setid = parse_bool(key, value);
+  else if (strcmp(key, "cp_mkdir") == 0) spec->cp_mkdir = parse_bool(key, value);
   /* Storage (issue 11): volumes.h. */
   else if (strcmp(key, "mount") == 0) list_push(&spec->mounts, value);
   else if (strcmp(key, "rootfs_readonly") == 0) spec->rootfs_readonly = parse_bool(key, value);

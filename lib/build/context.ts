@@ -24,6 +24,11 @@ export interface ContextEntry {
 export class BuildContext {
   private readonly ig: Ignore | null;
   private listing: ContextEntry[] | undefined;
+  /** Digests of files hashed by an earlier build of this context, by identity (see hashEntry). */
+  knownDigests: Record<string, string> = {};
+  /** The ones this build used; `digestsChanged` when that differs from what was known. */
+  usedDigests: Record<string, string> = {};
+  digestsChanged = false;
 
   /** `root` undefined: no context (a Dockerfile from stdin); every COPY from it fails. */
   constructor(
@@ -189,10 +194,20 @@ export function fileDigest(abs: string): string {
 }
 
 /** Feeds one entry's identity (not its times or host owner) into a hash. */
-function hashEntry(h: ReturnType<typeof createHash>, abs: string, rel: string, st: Stats): void {
+function hashEntry(ctx: BuildContext, h: ReturnType<typeof createHash>, abs: string, rel: string, st: Stats): void {
   const kind = st.isDirectory() ? 'd' : st.isSymbolicLink() ? 'l' : st.isFile() ? 'f' : 'o';
   h.update(`${kind}\0${rel}\0${(st.mode & 0o7777).toString(8)}\0`);
-  if (kind === 'f') h.update(`${st.size}\0${fileDigest(abs)}\0`);
+  if (kind === 'f') {
+    // A file hashed before and not written since (its ctime would have moved) is not read again.
+    const id = `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
+    let digest = ctx.usedDigests[id] ?? ctx.knownDigests[id];
+    if (digest === undefined) {
+      digest = fileDigest(abs);
+      ctx.digestsChanged = true;
+    }
+    ctx.usedDigests[id] = digest;
+    h.update(`${st.size}\0${digest}\0`);
+  }
   else if (kind === 'l') h.update(`${readlinkSync(abs)}\0`);
 }
 
@@ -201,8 +216,8 @@ export function sourcesDigest(ctx: BuildContext, sources: SelectedSource[]): str
   const h = createHash('sha256');
   for (const s of sources) {
     h.update(`src\0${s.rel}\0`);
-    hashEntry(h, ctx.abs(s.rel), s.rel, s.st);
-    if (s.st.isDirectory()) for (const e of entriesBelow(ctx, s.rel)) hashEntry(h, ctx.abs(s.rel === '' ? e.rel : `${s.rel}/${e.rel}`), e.rel, e.st);
+    hashEntry(ctx, h, ctx.abs(s.rel), s.rel, s.st);
+    if (s.st.isDirectory()) for (const e of entriesBelow(ctx, s.rel)) hashEntry(ctx, h, ctx.abs(s.rel === '' ? e.rel : `${s.rel}/${e.rel}`), e.rel, e.st);
   }
   return `sha256:${h.digest('hex')}`;
 }

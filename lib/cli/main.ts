@@ -47,7 +47,8 @@ async function main(argv: string[]): Promise<number> {
   const entry = findCommand(name);
   if (!entry) throw new SkiffError(`unknown command "${name}" for "skiff" (see 'skiff --help')`);
   const mod = await entry.load();
-  const args = parseArgs(mod.spec, argv.slice(i + 1));
+  const rest = argv.slice(i + 1);
+  const args = parseArgs(mod.spec, mod.normalizeArgv ? mod.normalizeArgv(rest) : rest);
   if (args.help) {
     const { printCommandHelp } = await import('./help.js');
     await printCommandHelp(mod.spec);

@@ -12,7 +12,7 @@ export async function runSubcommand(group: string, table: SubcommandTable, args:
   if (!load) throw new SkiffError(`unknown command "${name}" for "skiff ${group}" (see 'skiff ${group} --help')`);
   const mod = await load();
   const named = { ...mod.spec, name: `${group} ${name}` };
-  const sub = parseArgs(named, rest);
+  const sub = parseArgs(named, mod.normalizeArgv ? mod.normalizeArgv(rest) : rest);
   if (sub.help) {
     const { printCommandHelp } = await import('./help.js');
     await printCommandHelp(named);

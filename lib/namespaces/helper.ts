@@ -272,7 +272,7 @@ export interface RunResult {
  */
 export async function runForeground(
   config: OciRuntimeConfig,
-  opts: { interactive: boolean; joinPid?: number; log?: string; pidFile?: string; cgroup?: CgroupStart },
+  opts: { interactive: boolean; joinPid?: number; log?: string; pidFile?: string; cgroup?: CgroupStart; output?: 'inherit' | 'ignore' | number },
 ): Promise<RunResult> {
   const entries = [...helperSpecEntries(config), ...(await seccompEntries(config))];
   if (opts.cgroup) entries.push(...cgroupEntries(opts.cgroup.launch));
@@ -285,7 +285,7 @@ export async function runForeground(
   const { child, reports } = spawnHelper(
     opts.joinPid !== undefined ? ['exec'] : runArgs(config),
     entries,
-    [opts.interactive || config.process.terminal ? 'inherit' : 'ignore', 'inherit', 'inherit'],
+    [opts.interactive || config.process.terminal ? 'inherit' : 'ignore', opts.output ?? 'inherit', opts.output ?? 'inherit'],
     false,
     opts.cgroup?.wrapper,
   );
@@ -415,6 +415,8 @@ export interface CopyJob {
   keepSetid: boolean;
   /** For tar: the fd the archive goes to (default: skiff's stdout). */
   output?: number;
+  /** in: make the destination's missing directories first (a build's COPY). */
+  makeDirectories?: boolean;
 }
 
 /**
@@ -443,6 +445,7 @@ export async function copyWithHelper(config: OciRuntimeConfig, runningPid: numbe
   // /dev/stdout must mean to the helper what it means to the user (with
   // 'ignore' it was /dev/null, and the old copy replaced that file).
   const stdout = job.op === 'tar' ? (job.output ?? 'inherit') : 'inherit';
+  if (job.makeDirectories) entries.push('cp_mkdir=1');
   const { child, reports } = spawnHelper(['cp'], entries, ['ignore', stdout, 'inherit']);
   const exit = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
     child.on('error', (err) => reject(new SkiffError(`cannot start the skiff helper: ${err.message}`)));

@@ -39,3 +39,22 @@ export function buildCacheMountDir(paths: StorePaths, idHex: string): string {
   mkdirSync(dir, { recursive: true, mode: 0o755 });
   return dir;
 }
+
+/**
+ * The digests of context files a build has hashed, by file identity (device,
+ * inode, size, mtime, ctime: any write changes ctime), so that a cached
+ * build does not read its context again. A lost update loses only hints.
+ */
+export function readContextDigests(paths: StorePaths, contextKey: string): Record<string, string> {
+  try {
+    return JSON.parse(readFileSync(path.join(paths.buildCache, 'contexts', digestHex(contextKey)), 'utf8')) as Record<string, string>;
+  } catch {
+    return {};
+  }
+}
+
+/** One file per context directory (`contextKey`: a digest of its path), holding only what its last build used. */
+export function writeContextDigests(paths: StorePaths, contextKey: string, digests: Record<string, string>): void {
+  mkdirSync(path.join(paths.buildCache, 'contexts'), { recursive: true, mode: 0o755 });
+  writeFileAtomic(paths, path.join(paths.buildCache, 'contexts', digestHex(contextKey)), JSON.stringify(digests));
+}

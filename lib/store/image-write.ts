@@ -16,6 +16,8 @@ export interface NewImage {
   config: Buffer | ImageConfig;
   /** 'docker' for images that came as Docker's format (load of a docker-archive); default OCI. */
   format?: 'oci' | 'docker';
+  /** The image a build step made this one from (Docker's Parent): `images` hides an untagged parent. */
+  parent?: string;
 }
 
 export interface StoredImage {
@@ -65,6 +67,7 @@ export async function storeImage(store: Store, image: NewImage): Promise<StoredI
     pulled: new Date().toISOString(),
   };
   if (config.created) record.created = config.created;
+  if (image.parent) record.parent = image.parent;
   writeImageRecord(store.paths, record);
   return { id, manifest: manifestDigest, record };
 }

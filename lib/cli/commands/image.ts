@@ -63,6 +63,7 @@ const SUBCOMMANDS: SubcommandTable = {
   load: () => import('./load.js'),
   import: () => import('./import.js'),
   exists: () => import('./image-exists.js'),
+  build: () => import('./build.js'),
   prune: async () => ({ spec: pruneSpec, run: runPrune }),
 };
 

@@ -1,0 +1,66 @@
+// COPY --chown=user:group by name: the ids from the image's own /etc/passwd
+// and /etc/group (never the host's), read from its layers top down without
+// following a symlink on the way. Numbers need no lookup.
+import { lstatSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { SkiffError } from '../errors.js';
+import { layerDiffDir } from '../store/layers.js';
+import type { Store } from '../store/store.js';
+
+/** The file as the image's top layer that has it shows it; undefined when no layer has it (or one deletes it). */
+function readFromLayers(store: Store, layers: string[], file: string): string | undefined {
+  const parts = file.split('/').filter(Boolean);
+  for (const layer of [...layers].reverse()) {
+    const root = layerDiffDir(store.paths, layer);
+    let p = root;
+    let stop = false;
+    for (const [n, part] of parts.entries()) {
+      p = path.join(p, part);
+      let st;
+      try {
+        st = lstatSync(p);
+      } catch {
+        stop = true;
+        break;
+      }
+      // A whiteout deletes it from the layers below; a symlink is not followed.
+      if (st.isCharacterDevice() && st.rdev === 0) return undefined;
+      if (st.isSymbolicLink()) throw new SkiffError(`/${parts.slice(0, n + 1).join('/')} in the image is a symlink: give --chown as numbers`);
+      if (n === parts.length - 1) return readFileSync(p, 'utf8');
+    }
+    if (stop) continue;
+  }
+  return undefined;
+}
+
+function findId(text: string | undefined, name: string, field: 2 | 3 = 2): number | undefined {
+  for (const line of (text ?? '').split('\n')) {
+    const f = line.split(':');
+    if (f[0] === name && f[field] !== undefined && /^\d+$/.test(f[field]!)) return Number(f[field]);
+  }
+  return undefined;
+}
+
+export function lookupUser(store: Store, layers: string[], spec: string): { uid: number; gid: number } {
+  const [user, group] = spec.split(':', 2) as [string, string | undefined];
+  let passwd: string | undefined;
+  const passwdFile = () => (passwd ??= readFromLayers(store, layers, 'etc/passwd'));
+  let uid: number;
+  let gid: number;
+  if (/^\d+$/.test(user)) uid = Number(user);
+  else {
+    const found = findId(passwdFile(), user);
+    if (found === undefined) throw new SkiffError(`--chown=${spec}: no user "${user}" in the image's /etc/passwd`);
+    uid = found;
+  }
+  if (group === undefined) {
+    // Docker: the user's own group when it is a name; the same number otherwise.
+    gid = /^\d+$/.test(user) ? uid : (findId(passwdFile(), user, 3) ?? uid);
+  } else if (/^\d+$/.test(group)) gid = Number(group);
+  else {
+    const found = findId(readFromLayers(store, layers, 'etc/group'), group);
+    if (found === undefined) throw new SkiffError(`--chown=${spec}: no group "${group}" in the image's /etc/group`);
+    gid = found;
+  }
+  return { uid, gid };
+}

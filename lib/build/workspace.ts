@@ -1,0 +1,107 @@
+// A step's working container: an overlay of the image's layers with an upper
+// directory of its own, under the store's tmp/ (so a killed build leaves only
+// what the next writer or garbage collection removes). RUN runs in it through
+// the helper as `run` does; COPY and ADD write into it through the helper as
+// `cp` does; its upper directory becomes the step's layer.
+import { mkdirSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { newContainerId } from '../ids.js';
+import { copyWithHelper, runForeground, type CopyJob } from '../namespaces/helper.js';
+import type { OciRuntimeConfig } from '../oci/runtime-spec.js';
+import type { NetworkMode, RunOptions } from '../oci/spec/options.js';
+import { buildRuntimeConfig } from '../oci/spec/runtime.js';
+import { makeTmpDir } from '../store/atomic.js';
+import type { Store } from '../store/store.js';
+import { layerDiffDir } from '../store/layers.js';
+
+export class Workspace {
+  readonly dir: string;
+  readonly upper: string;
+  readonly work: string;
+  readonly merged: string;
+  /** The layers below, bottom first (diffIDs). */
+  lowerLayers: string[];
+
+  constructor(
+    private readonly store: Store,
+    layers: string[],
+  ) {
+    this.dir = makeTmpDir(store.paths, 'build');
+    this.upper = path.join(this.dir, 'upper');
+    this.work = path.join(this.dir, 'work');
+    this.merged = path.join(this.dir, 'merged');
+    for (const d of [this.upper, this.work, this.merged]) mkdirSync(d, 0o755);
+    this.lowerLayers = layers;
+  }
+
+  /** The overlay's lower dirs, uppermost first; none for an image with no layers (scratch). */
+  lowerdirs(): string[] {
+    return [...this.lowerLayers].reverse().map((l) => layerDiffDir(this.store.paths, l));
+  }
+
+  /**
+   * The container config of this workspace. An overlay needs a lower dir:
+   * a scratch image gets an empty one of its own.
+   */
+  config(opts: { args: string[]; env: string[]; workdir: string; user: string; network: NetworkMode; binds?: RunOptions['binds'] }): OciRuntimeConfig {
+    let lowerdirs = this.lowerdirs();
+    if (lowerdirs.length === 0) {
+      const empty = path.join(this.dir, 'empty');
+      mkdirSync(empty, { recursive: true, mode: 0o755 });
+      lowerdirs = [empty];
+    }
+    const id = newContainerId();
+    const options: RunOptions = {
+      id,
+      rootfs: this.merged,
+      args: opts.args,
+      env: opts.env,
+      workdir: opts.workdir,
+      user: opts.user,
+      hostname: id.slice(0, 12),
+      network: opts.network,
+      init: false,
+      tty: false,
+      interactive: false,
+      // The build runs as root of the store's user namespace (or as real root): the container shares that mapping.
+      idMappings: null,
+      overlay: { lowerdirs, upperdir: this.upper, workdir: this.work },
+      ...(opts.binds ? { binds: opts.binds } : {}),
+    };
+    return buildRuntimeConfig(options);
+  }
+
+  /** Runs a RUN step's command; its output goes to `output` (stderr, or nothing with -q). Resolves to its exit code. */
+  async run(config: OciRuntimeConfig, output: 'ignore' | number): Promise<{ exitCode: number; error?: { exitCode: number; message: string }; warnings: string[] }> {
+    const { exitCode, report } = await runForeground(config, { interactive: false, output });
+    const error = report.errors[0];
+    return { exitCode: error ? error.exitCode : exitCode, ...(error ? { error } : {}), warnings: report.warnings };
+  }
+
+  /** Copies a host path (a staging directory the build made) into the workspace's root, beneath it. */
+  async copyIn(src: string, dst: string): Promise<string[]> {
+    const config = this.config({ args: ['/'], env: [], workdir: '/', user: '', network: 'none' });
+    const job: CopyJob = { op: 'in', src, dst, containerName: 'build', archive: true, follow: false, keepSetid: true, makeDirectories: true };
+    return (await copyWithHelper(config, undefined, job)).warnings;
+  }
+
+  /** Copies a path out of the workspace's root (COPY --from) into a host directory. */
+  async copyOut(src: string, dst: string): Promise<string[]> {
+    const config = this.config({ args: ['/'], env: [], workdir: '/', user: '', network: 'none' });
+    const job: CopyJob = { op: 'out', src, dst, containerName: 'build', archive: true, follow: false, keepSetid: true };
+    return (await copyWithHelper(config, undefined, job)).warnings;
+  }
+
+  /** A fresh upper directory for the next step (the old one became a layer). */
+  reset(layers: string[]): void {
+    rmSync(this.upper, { recursive: true, force: true });
+    rmSync(this.work, { recursive: true, force: true });
+    mkdirSync(this.upper, 0o755);
+    mkdirSync(this.work, 0o755);
+    this.lowerLayers = layers;
+  }
+
+  remove(): void {
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
