@@ -191,12 +191,19 @@ export async function executeCopy(api: StepApi, i: Instruction): Promise<void> {
   }
 
   // URLs are fetched before the key is known: their content is part of it.
-  const staging = makeTmpDir(api.req.store.paths, 'copy');
+  // The staging directory is made only when something is fetched or the step runs: a cache hit makes none.
+  let staging: string | undefined;
+  const stagingDir = () => {
+    if (staging === undefined) {
+      staging = makeTmpDir(api.req.store.paths, 'copy');
+      mkdirSync(path.join(staging, 'c'), 0o755);
+    }
+    return staging;
+  };
   try {
-    const contentDir = path.join(staging, 'c');
-    mkdirSync(contentDir, 0o755);
+    const contentDir = () => path.join(stagingDir(), 'c');
     let n = 0;
-    const fresh = () => path.join(staging, `s${n++}`);
+    const fresh = () => path.join(stagingDir(), `s${n++}`);
     const downloads = new Map<string, string>();
     for (const s of sources) {
       if (s.kind !== 'url') continue;
@@ -236,22 +243,22 @@ export async function executeCopy(api: StepApi, i: Instruction): Promise<void> {
           base = path.posix.basename(s.path);
         }
         const isDir = lstatSync(p).isDirectory();
-        if (single) renameSync(p, path.join(contentDir, 'only'));
-        else if (isDir) mergeInto(p, contentDir);
-        else renameSync(p, path.join(contentDir, base));
+        if (single) renameSync(p, path.join(contentDir(), 'only'));
+        else if (isDir) mergeInto(p, contentDir());
+        else renameSync(p, path.join(contentDir(), base));
       }
-      settle(contentDir, uid, gid, mode);
+      settle(contentDir(), uid, gid, mode);
       let warnings: string[];
       if (single) {
-        const only = path.join(contentDir, 'only');
+        const only = path.join(contentDir(), 'only');
         warnings = lstatSync(only).isDirectory() ? await ws.copyIn(`${only}/.`, `${dest}/.`) : await ws.copyIn(only, dest);
       } else {
-        warnings = await ws.copyIn(`${contentDir}/.`, `${dest}/.`);
+        warnings = await ws.copyIn(`${contentDir()}/.`, `${dest}/.`);
       }
       for (const w of warnings) api.req.progress.warn(w);
     });
   } finally {
-    rmSync(staging, { recursive: true, force: true });
+    if (staging !== undefined) rmSync(staging, { recursive: true, force: true });
   }
 }
 
