@@ -315,14 +315,20 @@ export class Builder {
     }
     const key = this.cacheKey(state, createdBy, '');
     if (this.useCache(state, key)) return;
-    const next: BuildImageConfig = {
-      ...state.image.config,
-      created: nowIso(this.req.timestamp),
-      config,
-      history: [...(state.image.config.history ?? []), historyEntry(nowIso(this.req.timestamp), createdBy, true)],
-    };
-    const image = await this.writeStep(state, next, key);
-    state.image = image;
+    // Under the step's lock, as a RUN: a parallel build of the same Dockerfile must find this image, not make one with another time.
+    const lock = this.req.noCache ? undefined : await lockBuildStep(this.req.store.paths, key);
+    try {
+      if (lock && this.useCache(state, key)) return;
+      const next: BuildImageConfig = {
+        ...state.image.config,
+        created: nowIso(this.req.timestamp),
+        config,
+        history: [...(state.image.config.history ?? []), historyEntry(nowIso(this.req.timestamp), createdBy, true)],
+      };
+      state.image = await this.writeStep(state, next, key);
+    } finally {
+      lock?.release();
+    }
     void i;
   }
 
