@@ -4,6 +4,7 @@
 //
 //   GraphRoot/
 //     store.lock                  flock(2): shared while writing, exclusive to collect garbage (lock.ts)
+//     store.gen                   odd while an exclusive holder works: readers may skip the lock (lock.ts)
 //     tmp/<pid>-<random>…         temp files and dirs, renamed into place (atomic.ts)
 //     blobs/sha256/<hex>          manifests, indexes, configs, verified before named (blobs.ts)
 //     layers/<diffID-hex>/diff/   an unpacked layer, shared by every image (layers.ts)

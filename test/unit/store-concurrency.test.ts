@@ -9,7 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { lockStore } from '../../lib/store/lock.js';
+import { lockStore, sharedWithoutLock } from '../../lib/store/lock.js';
 import { readImageRecord } from '../../lib/store/images.js';
 import { layerDiffDir } from '../../lib/store/layers.js';
 import { QuietReporter } from '../../lib/images/pull-progress.js';
@@ -128,4 +128,30 @@ describe('concurrent store writers', () => {
     expect(listing.tmp).toEqual([]);
     expect(listing.layers.sort()).toEqual(app.layers.map((l) => l.diffId.slice(7)).sort());
   }, 120_000);
+
+  it('work done without the lock (a fully cached build) sees every exclusive holder: one that ran meanwhile, one at work, one killed at work', async () => {
+    store = tempStore();
+    const before = sharedWithoutLock(store.paths);
+    expect(before?.unchanged()).toBe(true);
+    const gc = await lockStore(store.paths, 'exclusive');
+    expect(sharedWithoutLock(store.paths)).toBeUndefined();
+    gc.release();
+    expect(before!.unchanged()).toBe(false);
+    const after = sharedWithoutLock(store.paths);
+    expect(after?.unchanged()).toBe(true);
+
+    // Killed while holding it: readers take the lock (which the kernel freed) until the next holder finishes.
+    let held!: () => void;
+    const holding = new Promise<void>((resolve) => (held = resolve));
+    let kill!: () => void;
+    const holder = run(['hold', store.paths.root], (k) => (kill = k), (text) => text.includes('held') && held());
+    await holding;
+    kill();
+    expect(await holder).toMatchObject({ signal: 'SIGKILL' });
+    expect(after!.unchanged()).toBe(false);
+    expect(sharedWithoutLock(store.paths)).toBeUndefined();
+    (await lockStore(store.paths, 'shared')).release();
+    (await lockStore(store.paths, 'exclusive')).release();
+    expect(sharedWithoutLock(store.paths)?.unchanged()).toBe(true);
+  }, 60_000);
 });

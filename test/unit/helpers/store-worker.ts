@@ -3,6 +3,7 @@
 // real flock, real renames, real SIGKILL.
 //   pull ROOT IMAGE [SLOW_MS]   pull a fixture image (fixtureImages below)
 //   rmi ROOT REF                remove an image (exclusive lock)
+//   hold ROOT                   take the exclusive lock, say "held", and wait to be killed
 import { lockStore } from '../../../lib/store/lock.js';
 import { QuietReporter } from '../../../lib/images/pull-progress.js';
 import { pullImage } from '../../../lib/images/pull.js';
@@ -58,6 +59,10 @@ async function main(): Promise<void> {
     } finally {
       lock.release();
     }
+  } else if (op === 'hold') {
+    await lockStore(store.paths, 'exclusive');
+    process.stderr.write('held\n');
+    setInterval(() => {}, 60_000);
   } else {
     throw new Error(`unknown op ${op}`);
   }
