@@ -28,6 +28,11 @@ const LAZY_MODULES = {
   'lib/registry/credentials.ts': 'registry-credentials',
   // skiff build (dockerfile-ast, @balena/dockerignore): only build loads it.
   'lib/build/index.ts': 'build',
+  // What only a build that runs steps needs: the parser (a cached build reads
+  // the parsed Dockerfile from the store), a step's container, its layer.
+  'lib/build/dockerfile.ts': 'build-parser',
+  'lib/build/workspace.ts': 'build-workspace',
+  'lib/build/layer.ts': 'build-layer',
   // The seccomp compiler: only for filters the build did not precompile (--cap-add, seccomp=FILE).
   'lib/oci/seccomp/index.ts': 'seccomp',
 };

@@ -22,21 +22,25 @@ import { readBlob } from '../store/blobs.js';
 import { readImageRecord, type ImageRecord } from '../store/images.js';
 import type { Store } from '../store/store.js';
 import type { BuildContext } from './context.js';
-import { parseDockerfile, type Dockerfile, type Instruction } from './dockerfile.js';
+import type { Dockerfile, Instruction } from './dockerfile.js';
 import { applyConfigInstruction, DEFAULT_SHELL, historyEntry, keyValues, nopCreatedBy, type BuildContainerConfig, type BuildImageConfig } from './image-config.js';
 import { fromImage, globalArgValues, planStages, PROXY_ARGS, stageByRef, type Stage, type StagePlan } from './stages.js';
-import { Workspace } from './workspace.js';
+import type { Workspace } from './workspace.js';
 import { executeCopy, type CopySource } from './copy.js';
 import { executeRun } from './run-step.js';
 import type { ProgressPrinter } from './progress.js';
 
 export type PullPolicy = 'always' | 'missing' | 'never';
 
-/** A cache-only build met a step it must run: the caller re-executes in the store's user namespace. */
-export class NeedsNamespace extends Error {
+/**
+ * A cache-only build (no store lock, and rootless outside the user
+ * namespace) met a step it must run, or garbage collection ran meanwhile:
+ * the caller builds again the full way.
+ */
+export class NotFullyCached extends Error {
   constructor() {
-    super('this build must run steps: re-execute in the store\'s user namespace');
-    this.name = 'NeedsNamespace';
+    super('this build is not fully cached: build again under the store lock (rootless: in the user namespace)');
+    this.name = 'NotFullyCached';
   }
 }
 
@@ -60,10 +64,13 @@ export interface BuildRequest {
   timestamp?: number;
   progress: ProgressPrinter;
   /**
-   * Rootless, outside the store's user namespace: use the cache only, and
-   * throw NeedsNamespace at the first step that would run (or write a layer).
+   * Use the cache only (no store lock; rootless, outside the user
+   * namespace), and throw NotFullyCached at the first step that would run
+   * or write an image.
    */
   cachedOnly?: boolean;
+  /** Called before anything is written to the store (the caller takes the store lock then). */
+  beforeWrite(): Promise<void>;
   /** Resolves an image name to a stored image (pulling per the policy); the caller knows how to pull. */
   resolveImage(name: string, policy: PullPolicy): Promise<ImageRecord>;
 }
@@ -207,6 +214,7 @@ export class Builder {
     try {
       // ONBUILD triggers of the base run first, as Docker runs them, parsed like the Dockerfile's own lines.
       for (const t of triggers) {
+        const { parseDockerfile } = await import('./dockerfile.js');
         const parsed = parseDockerfile(`FROM scratch\n${t}\n`, `${base.name} ONBUILD`);
         const trigger = parsed.instructions[1]!;
         this.req.progress.note(`ONBUILD ${t}`);
@@ -266,7 +274,7 @@ export class Builder {
         }
       }
     } catch (err) {
-      if (err instanceof NeedsNamespace) throw err;
+      if (err instanceof NotFullyCached) throw err;
       if (err instanceof SkiffError && !err.message.startsWith(this.req.dockerfile.file)) {
         throw new SkiffError(`${this.req.dockerfile.file}:${i.line}: ${i.original.split('\n')[0]}: ${err.message}`, err.exitCode);
       }
@@ -315,6 +323,7 @@ export class Builder {
     }
     const key = this.cacheKey(state, createdBy, '');
     if (this.useCache(state, key)) return;
+    await this.req.beforeWrite();
     // Under the step's lock, as a RUN: a parallel build of the same Dockerfile must find this image, not make one with another time.
     const lock = this.req.noCache ? undefined : await lockBuildStep(this.req.store.paths, key);
     try {
@@ -343,6 +352,7 @@ export class Builder {
   }
 
   private async writeStep(state: StageState, config: BuildImageConfig, key: string | undefined): Promise<StageImage> {
+    await this.req.beforeWrite();
     const written = await storeImage(this.req.store, { config: config as ImageConfig, ...(state.image.id ? { parent: state.image.id } : {}) });
     if (key !== undefined && !this.req.noCache) recordBuildStep(this.req.store.paths, key, written.id);
     this.req.progress.committed(written.id);
@@ -358,21 +368,23 @@ export class Builder {
    */
   private async filesystemStep(state: StageState, key: string, createdBy: string, work: (ws: Workspace) => Promise<StepWork | void>): Promise<void> {
     const created = nowIso(this.req.timestamp);
-    if (this.req.cachedOnly && (this.req.squash || this.req.noCache)) throw new NeedsNamespace();
+    if (this.req.cachedOnly && (this.req.squash || this.req.noCache)) throw new NotFullyCached();
     if (this.req.squash) {
-      state.squashWork ??= new Workspace(this.req.store, state.image.config.rootfs.diff_ids);
+      await this.req.beforeWrite();
+      state.squashWork ??= await newWorkspace(this.req.store, state.image.config.rootfs.diff_ids);
       const done = await work(state.squashWork);
       for (const e of done?.exclude ?? []) state.squashExclude.add(e);
       state.image.config = { ...state.image.config, history: [...(state.image.config.history ?? []), historyEntry(created, createdBy, true)] };
       return;
     }
     if (this.useCache(state, key)) return;
-    if (this.req.cachedOnly) throw new NeedsNamespace();
+    if (this.req.cachedOnly) throw new NotFullyCached();
+    await this.req.beforeWrite();
     const lock = this.req.noCache ? undefined : await lockBuildStep(this.req.store.paths, key);
     try {
       // Another build may have made it while this one waited.
       if (lock && this.useCache(state, key)) return;
-      const ws = new Workspace(this.req.store, state.image.config.rootfs.diff_ids);
+      const ws = await newWorkspace(this.req.store, state.image.config.rootfs.diff_ids);
       try {
         const done = await work(ws);
         const layer = await this.commitLayer(ws, done?.exclude ?? []);
@@ -433,6 +445,16 @@ export interface StepApi {
 }
 
 export type { StageState, CopySource };
+
+/**
+ * A step's working container (workspace.ts, its own lazy bundle with the
+ * helper's protocol and the runtime-spec builder): loaded when a step runs,
+ * so a cached build never compiles them.
+ */
+export async function newWorkspace(store: Store, layers: string[]): Promise<Workspace> {
+  const { Workspace } = await import('./workspace.js');
+  return new Workspace(store, layers);
+}
 
 /** What a step's work reports: container paths its mounts covered, left out of the layer. */
 export interface StepWork {

@@ -16,8 +16,7 @@ import { readImageRecord } from '../store/images.js';
 import { entriesBelow, selectSources, sourcesDigest, type BuildContext, type SelectedSource } from './context.js';
 import type { Instruction } from './dockerfile.js';
 import { nopCreatedBy, normalizeAbsolute } from './image-config.js';
-import { shellOf, stepKey, type StepApi } from './builder.js';
-import { Workspace } from './workspace.js';
+import { newWorkspace, shellOf, stepKey, type StepApi } from './builder.js';
 import { lookupUser } from './users.js';
 
 export type CopySource = { kind: 'context'; sel: SelectedSource } | { kind: 'heredoc'; name: string; content: string } | { kind: 'image'; image: string; path: string } | { kind: 'url'; url: string };
@@ -205,6 +204,7 @@ export async function executeCopy(api: StepApi, i: Instruction): Promise<void> {
     let n = 0;
     const fresh = () => path.join(stagingDir(), `s${n++}`);
     const downloads = new Map<string, string>();
+    if (sources.some((s) => s.kind === 'url')) await api.req.beforeWrite();
     for (const s of sources) {
       if (s.kind !== 'url') continue;
       const p = fresh();
@@ -294,7 +294,7 @@ async function unpackArchive(abs: string, into: string, kind: 'tar' | 'gzip' | '
 async function copyFromImage(api: StepApi, image: string, src: string, dest: string): Promise<void> {
   const record = readImageRecord(api.req.store.paths, image);
   if (!record) throw new SkiffError(`image ${image} is missing from the store`);
-  const ws = new Workspace(api.req.store, record.layers);
+  const ws = await newWorkspace(api.req.store, record.layers);
   try {
     for (const w of await ws.copyOut(src, dest)) api.req.progress.warn(w);
   } finally {

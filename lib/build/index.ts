@@ -7,17 +7,17 @@ import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { SkiffError } from '../errors.js';
+import { VERSION } from '../version.js';
 import { formatReference, parseReference } from '../oci/reference.js';
-import { pullInChild } from '../images/pull-child.js';
-import { openStoreForWriting } from '../store/store.js';
-import { lockStore } from '../store/lock.js';
+import { openStoreForWriting, type Store } from '../store/store.js';
+import { lockStore, sharedWithoutLock, type StoreLock } from '../store/lock.js';
 import { cleanTmp } from '../store/atomic.js';
 import { findImage } from '../store/lookup.js';
 import { writeName } from '../store/names.js';
-import { readContextDigests, writeContextDigests } from '../store/build-cache.js';
+import { readContextDigests, readParsedDockerfile, writeContextDigests, writeParsedDockerfile } from '../store/build-cache.js';
 import { BuildContext, parseIgnoreFile, readTextFile } from './context.js';
-import { parseDockerfile } from './dockerfile.js';
-import { Builder, checkPlatform, NeedsNamespace, type PullPolicy } from './builder.js';
+import type { Dockerfile } from './dockerfile.js';
+import { Builder, checkPlatform, NotFullyCached, type PullPolicy } from './builder.js';
 import { ProgressPrinter } from './progress.js';
 
 export interface BuildOptions {
@@ -37,7 +37,9 @@ export interface BuildOptions {
   platform: string | undefined;
   squash: boolean;
   timestamp: string | undefined;
-  /** Rootless, outside the store's user namespace: finish only if every step is cached (else NeedsNamespace). */
+  /** Start without the store lock, taking it at the first write (NotFullyCached when garbage collection ran meanwhile). */
+  lockLazily?: boolean;
+  /** Rootless, outside the store's user namespace: finish only if every step is cached (else NotFullyCached). Implies lockLazily. */
   cachedOnly?: boolean;
 }
 
@@ -95,6 +97,34 @@ function parseTimestamp(text: string | undefined): number | undefined {
   return Number(text);
 }
 
+/** Bump when the parsed form (dockerfile.ts's Dockerfile) changes. */
+const PARSED_FORMAT = 1;
+
+/**
+ * The Dockerfile's instructions: from the build cache when this path held
+ * this text before (a cached build loads no parser, ~30 ms), else parsed
+ * (dockerfile.ts, its own lazy bundle with dockerfile-ast) and kept.
+ */
+async function loadDockerfile(store: Store, text: string, name: string, file: string | undefined): Promise<Dockerfile> {
+  const pathKey = file !== undefined ? `sha256:${createHash('sha256').update(file).digest('hex')}` : undefined;
+  const textKey = `sha256:${createHash('sha256').update(`${PARSED_FORMAT}\0${VERSION}\0${text}`).digest('hex')}`;
+  if (pathKey) {
+    const parsed = readParsedDockerfile(store.paths, pathKey, textKey) as Omit<Dockerfile, 'file'> | undefined;
+    if (parsed && Array.isArray(parsed.instructions)) return { ...parsed, file: name };
+  }
+  const { parseDockerfile } = await import('./dockerfile.js');
+  const dockerfile = parseDockerfile(text, name);
+  if (pathKey) {
+    const { file: _shownAs, ...parsed } = dockerfile;
+    try {
+      writeParsedDockerfile(store.paths, pathKey, textKey, parsed);
+    } catch {
+      // only a hint for the next build
+    }
+  }
+  return dockerfile;
+}
+
 export async function runBuild(o: BuildOptions): Promise<number> {
   if (o.platform !== undefined) checkPlatform(o.platform);
   const tags = o.tags.map((t) => formatReference(parseReference(t)));
@@ -143,7 +173,8 @@ export async function runBuild(o: BuildOptions): Promise<number> {
       dockerfileName = path.relative(process.cwd(), dockerfilePath) || dockerfilePath;
       if (dockerfileName.startsWith('..')) dockerfileName = dockerfilePath;
     }
-    const dockerfile = parseDockerfile(dockerfileText!, dockerfileName!);
+    const store = openStoreForWriting();
+    const dockerfile = await loadDockerfile(store, dockerfileText!, dockerfileName!, dockerfilePath);
     let ignore: string[] = [];
     if (contextDir !== undefined) {
       const candidates = [...(dockerfilePath ? [`${dockerfilePath}.dockerignore`] : []), path.join(contextDir, '.dockerignore'), path.join(contextDir, '.containerignore')];
@@ -152,11 +183,36 @@ export async function runBuild(o: BuildOptions): Promise<number> {
     }
     const context = new BuildContext(contextDir, ignore);
 
-    const store = openStoreForWriting();
-    const lock = await lockStore(store.paths, 'shared');
-    try {
+    // With lockLazily the build starts without the store lock (lock.ts,
+    // sharedWithoutLock): a fully cached build only reads and names, and
+    // spawns no flock. The first write takes the lock, after checking that
+    // no garbage collection ran meanwhile; a cachedOnly build holds its
+    // output back until it knows it will finish.
+    const lazily = o.lockLazily === true || o.cachedOnly === true;
+    const progress = new ProgressPrinter(o.quiet, lazily);
+    let section = lazily ? sharedWithoutLock(store.paths) : undefined;
+    if (lazily && !section) throw new NotFullyCached();
+    let lock: StoreLock | undefined;
+    const takeLock = async () => {
+      if (lock) return;
+      lock = await lockStore(store.paths, 'shared');
+      if (section && !section.unchanged()) throw new NotFullyCached();
+      section = undefined;
+      // Rootless outside the user namespace, a killed build's files are not ours to remove.
       if (!o.cachedOnly) cleanTmp(store.paths);
-      const progress = new ProgressPrinter(o.quiet, o.cachedOnly === true);
+      if (!o.cachedOnly) progress.flush();
+    };
+    const contextKey = contextDir !== undefined && unpacked === undefined ? `sha256:${createHash('sha256').update(contextDir).digest('hex')}` : undefined;
+    const saveContextDigests = (all: boolean) => {
+      if (!contextKey || (!context.digestsChanged && Object.keys(context.usedDigests).length === Object.keys(context.knownDigests).length)) return;
+      try {
+        writeContextDigests(store.paths, contextKey, all ? { ...context.knownDigests, ...context.usedDigests } : context.usedDigests);
+      } catch {
+        // only hints for the next build
+      }
+    };
+    try {
+      if (!lazily) await takeLock();
       const builder = new Builder({
         store,
         dockerfile,
@@ -172,50 +228,60 @@ export async function runBuild(o: BuildOptions): Promise<number> {
         ...(timestamp !== undefined ? { timestamp } : {}),
         progress,
         ...(o.cachedOnly ? { cachedOnly: true } : {}),
+        beforeWrite: takeLock,
         resolveImage: async (name, policy) => {
           if (o.cachedOnly) {
-            if (policy === 'always') throw new NeedsNamespace();
+            if (policy === 'always') throw new NotFullyCached();
             return (await findImage(store, name).catch(() => {
-              throw new NeedsNamespace();
+              throw new NotFullyCached();
             })).record;
           }
-          if (policy === 'always') {
+          const pull = async () => {
+            await takeLock();
+            const { pullInChild } = await import('../images/pull-child.js');
             await pullInChild(name, o.quiet ? ['-q'] : []);
             return (await findImage(store, name)).record;
-          }
+          };
+          if (policy === 'always') return pull();
           try {
             return (await findImage(store, name)).record;
           } catch (err) {
             if (policy === 'never' || !(err instanceof SkiffError)) throw err;
-            await pullInChild(name, o.quiet ? ['-q'] : []);
-            return (await findImage(store, name)).record;
+            return pull();
           }
         },
       });
-      const contextKey = contextDir !== undefined && unpacked === undefined ? `sha256:${createHash('sha256').update(contextDir).digest('hex')}` : undefined;
       if (contextKey) context.knownDigests = readContextDigests(store.paths, contextKey);
       let id: string;
       try {
         id = await builder.build();
       } catch (err) {
-        // What was held back leads up to the error (unless the build goes on in the user namespace).
-        if (!(err instanceof NeedsNamespace)) progress.flush();
+        if (err instanceof NotFullyCached) {
+          // The full build that follows need not read the context's files again.
+          saveContextDigests(true);
+        } else progress.flush(); // what was held back leads up to the error
         throw err;
       }
-      progress.flush();
-      if (contextKey && (context.digestsChanged || Object.keys(context.usedDigests).length !== Object.keys(context.knownDigests).length)) {
-        writeContextDigests(store.paths, contextKey, context.usedDigests);
-      }
+      saveContextDigests(false);
       if (tags.length > 0) progress.commit(tags);
-      for (const t of tags) {
-        await writeName(store.paths, parseReference(t), id);
-        progress.tagged(t);
+      try {
+        for (const t of tags) {
+          await writeName(store.paths, parseReference(t), id);
+          progress.tagged(t);
+        }
+      } catch (err) {
+        // Without the lock, garbage collection may have emptied tmp/ under the write.
+        if (section && !section.unchanged()) throw new NotFullyCached();
+        throw err;
       }
+      // Names written without the lock to an image that garbage collection removed meanwhile are written again by the full build.
+      if (section && !section.unchanged()) throw new NotFullyCached();
+      progress.flush();
       if (o.iidfile !== undefined) writeFileSync(o.iidfile, id);
       process.stdout.write(`${id.replace(/^sha256:/, '')}\n`);
       return 0;
     } finally {
-      lock.release();
+      (lock as StoreLock | undefined)?.release();
     }
   } finally {
     if (unpacked) rmSync(unpacked, { recursive: true, force: true });

@@ -10,10 +10,9 @@ import { makeTmpDir } from '../store/atomic.js';
 import type { NetworkMode } from '../oci/spec/options.js';
 import type { Instruction } from './dockerfile.js';
 import { PROXY_ARGS } from './stages.js';
-import { shellOf, stepKey, type StepApi } from './builder.js';
+import { newWorkspace, shellOf, stepKey, type StepApi } from './builder.js';
 import { mountExclusion, mountKey, parseRunMount, prepareMounts, type RunMount } from './mounts.js';
 import { readImageRecord } from '../store/images.js';
-import { Workspace } from './workspace.js';
 
 /** Where a `#!` heredoc script is bound, read-only, for its step (left out of the layer). */
 const SCRIPT_PATH = '/.skiff-heredoc/script';
@@ -70,7 +69,7 @@ export async function executeRun(api: StepApi, i: Instruction): Promise<void> {
       copyOutRoot: async (image, src, dest) => {
         const record = readImageRecord(api.req.store.paths, image);
         if (!record) throw new SkiffError(`image ${image} is missing from the store`);
-        const from = new Workspace(api.req.store, record.layers);
+        const from = await newWorkspace(api.req.store, record.layers);
         try {
           await from.copyOut(src, dest);
         } finally {

@@ -6,17 +6,9 @@ import { SkiffError } from '../errors.js';
 import { idMapEntries, spawnHelper, HELPER_PROTOCOL_VERSION } from './helper.js';
 import { rootlessMappings } from '../host/subids.js';
 
-const MARKER = 'SKIFF_IN_USERNS';
+import { USERNS_MARKER as MARKER, isReexecuted } from './userns-state.js';
 
-/** True when this process is root of skiff's user namespace, or real root. */
-export function inStoreNamespace(): boolean {
-  return (process.geteuid?.() ?? 0) === 0;
-}
-
-/** Whether this process was started by reexecInUserNamespace. */
-export function isReexecuted(): boolean {
-  return process.env[MARKER] === '1';
-}
+export { inStoreNamespace, isReexecuted } from './userns-state.js';
 
 /** Runs `skiff-helper userns` with these entries (plus the caller's maps); resolves to the program's exit code. */
 async function runInUserNamespace(

@@ -58,3 +58,23 @@ export function writeContextDigests(paths: StorePaths, contextKey: string, diges
   mkdirSync(path.join(paths.buildCache, 'contexts'), { recursive: true, mode: 0o755 });
   writeFileAtomic(paths, path.join(paths.buildCache, 'contexts', digestHex(contextKey)), JSON.stringify(digests));
 }
+
+/**
+ * A Dockerfile parsed before, by its path (`pathKey`: a digest of it): kept
+ * with the digest of the text it came from (`textKey`), and given back only
+ * for that text, so that a cached build loads no parser. One file per path:
+ * an edited Dockerfile replaces its entry.
+ */
+export function readParsedDockerfile(paths: StorePaths, pathKey: string, textKey: string): unknown {
+  try {
+    const entry = JSON.parse(readFileSync(path.join(paths.buildCache, 'dockerfiles', digestHex(pathKey)), 'utf8')) as { text?: unknown; parsed?: unknown };
+    return entry.text === textKey ? entry.parsed : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function writeParsedDockerfile(paths: StorePaths, pathKey: string, textKey: string, parsed: unknown): void {
+  mkdirSync(path.join(paths.buildCache, 'dockerfiles'), { recursive: true, mode: 0o755 });
+  writeFileAtomic(paths, path.join(paths.buildCache, 'dockerfiles', digestHex(pathKey)), JSON.stringify({ text: textKey, parsed }));
+}

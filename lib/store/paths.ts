@@ -14,6 +14,8 @@
 //     volumes/                    named and anonymous volumes: lib/volumes owns what is below
 //     build-cache/steps/<key-hex> a build step's cache key → the image it made (build-cache.ts)
 //     build-cache/mounts/<hex>/   RUN --mount=type=cache directories, kept between builds
+//     build-cache/contexts/<hex>  per context directory: its files' digests by identity, for the next build
+//     build-cache/dockerfiles/<hex> per Dockerfile path: its text's digest and the parsed instructions
 import { homedir } from 'node:os';
 import path from 'node:path';
 import { readFileSync } from 'node:fs';

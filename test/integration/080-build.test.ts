@@ -231,6 +231,11 @@ describe.each(modes())('build ($name)', (mode) => {
     expect(ins.stderr.match(/Using cache/g)).toHaveLength(1);
     const none = await store.skiff(['build', '--no-cache', dir]);
     expect(none.stderr).not.toContain('Using cache');
+    // The parsed Dockerfile kept for the cached builds is never used for other text.
+    writeFileSync(path.join(dir, 'Dockerfile'), `FROM ${base}\nARG V=1\nCOPY f /f\nRUN echo $V >  /v\nBOGUS\n`);
+    const broken = await store.skiff(['build', dir]);
+    expect(broken.code).toBe(125);
+    expect(broken.stderr).toMatch(/Dockerfile:5:1: unknown instruction "BOGUS"/);
   });
 
   test('.dockerignore and Dockerfile.dockerignore', async () => {

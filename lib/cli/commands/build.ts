@@ -5,7 +5,7 @@
 import type { CommandSpec, ParsedArgs } from '../args.js';
 import { flagBool, flagString } from '../args.js';
 import { SkiffError } from '../../errors.js';
-import { inStoreNamespace, reexecInUserNamespace } from '../../namespaces/userns.js';
+import { inStoreNamespace, isReexecuted } from '../../namespaces/userns-state.js';
 
 export const spec: CommandSpec = {
   name: 'build',
@@ -63,17 +63,21 @@ export async function run(args: ParsedArgs): Promise<number> {
     squash: flagBool(args, 'squash') || args.flags['layers'] === false,
     timestamp: timestampText,
   };
-  if (!inStoreNamespace()) {
-    // Rootless: a build whose every step is cached needs no user namespace
-    // (it reads the cache and writes names, which the user owns); the first
-    // step that must run sends the whole build there.
-    if (options.context !== '-' && options.file !== '-') {
-      try {
-        return await runBuild({ ...options, cachedOnly: true });
-      } catch (err) {
-        if (!(err instanceof Error) || err.name !== 'NeedsNamespace') throw err;
-      }
+  // A build whose every step is cached only reads the store and writes
+  // names: it takes no store lock (no flock spawn) and, rootless, needs no
+  // user namespace (the user owns what it writes). The first step that must
+  // run sends a rootless build into the user namespace and makes a root one
+  // take the lock; stdin cannot be read twice, so a build from it starts there.
+  const rootless = !inStoreNamespace();
+  if (!isReexecuted() && options.context !== '-' && options.file !== '-') {
+    try {
+      return await runBuild({ ...options, ...(rootless ? { cachedOnly: true } : { lockLazily: true }) });
+    } catch (err) {
+      if (!(err instanceof Error) || err.name !== 'NotFullyCached') throw err;
     }
+  }
+  if (rootless) {
+    const { reexecInUserNamespace } = await import('../../namespaces/userns.js');
     return reexecInUserNamespace(process.argv.slice(2));
   }
   return runBuild(options);
