@@ -33,6 +33,7 @@ const LAZY_MODULES = {
   'lib/build/dockerfile.ts': 'build-parser',
   'lib/build/workspace.ts': 'build-workspace',
   'lib/build/layer.ts': 'build-layer',
+  'lib/build/archive.ts': 'build-archive',
   // The seccomp compiler: only for filters the build did not precompile (--cap-add, seccomp=FILE).
   'lib/oci/seccomp/index.ts': 'seccomp',
 };

@@ -235,7 +235,7 @@ export async function executeCopy(api: StepApi, i: Instruction): Promise<void> {
           const archive = isAdd && s.sel.st.isFile() ? archiveKind(abs) : undefined;
           if (archive) {
             mkdirSync(p, 0o755);
-            await unpackArchive(abs, p, archive);
+            await unpackLocalArchive(abs, p);
           } else stageContextSource(api, s.sel, p);
           base = path.posix.basename(s.sel.rel);
         } else {
@@ -282,12 +282,10 @@ function mergeInto(from: string, into: string): void {
 }
 
 /** ADD of a local archive: unpacked by the layer extractor (no escapes), owners from the archive. */
-async function unpackArchive(abs: string, into: string, kind: 'tar' | 'gzip' | 'zstd'): Promise<void> {
-  const { unpackLayer } = await import('../store/unpack.js');
-  const { LayerDecoder } = await import('../store/decompress.js');
+async function unpackLocalArchive(abs: string, into: string): Promise<void> {
+  const { unpackArchive } = await import('./archive.js');
   const input = createReadStream('', { fd: openSync(abs, constants.O_RDONLY | constants.O_NOFOLLOW) });
-  const stream = kind === 'tar' ? input : input.pipe(new LayerDecoder(abs));
-  await unpackLayer(stream, into, { chown: true });
+  await unpackArchive(input, into, { what: abs, chown: true });
 }
 
 /** COPY --from: the path copied out of the stage's or image's root, beneath it, by the helper, to `dest` (which must not exist). */

@@ -145,9 +145,8 @@ export async function runBuild(o: BuildOptions): Promise<number> {
       if (o.file === '-') throw new SkiffError('the context and the Dockerfile cannot both come from stdin');
       if (isTarLike(stdin!)) {
         unpacked = mkdtempSync(path.join(os.tmpdir(), 'skiff-context-'));
-        const { unpackLayer } = await import('../store/unpack.js');
-        const { LayerDecoder } = await import('../store/decompress.js');
-        await unpackLayer(Readable.from(stdin!).pipe(new LayerDecoder('the context on stdin')), unpacked, {});
+        const { unpackArchive } = await import('./archive.js');
+        await unpackArchive(Readable.from(stdin!), unpacked, { what: 'the context on stdin', chown: false });
         contextDir = unpacked;
       } else {
         dockerfileText = stdin!.toString('utf8');
