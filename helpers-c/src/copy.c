@@ -225,13 +225,15 @@ static void copy_to(const struct copy_options *opts, struct place *src, struct p
   copy_node(opts, src->dir, src->name, dst->dir, dst->name, dst->name);
 }
 
-/* A build's COPY: the directories of `path` beneath the container's root that
- * do not exist yet are made (0755, owned by the container's root, as Docker
- * makes them); the last component too when the path ends in "/" or "/.".
- * Each prefix is resolved from the root with IN_CONTAINER, so a symlink on
- * the way is followed inside the root and never out of it; each directory is
- * made with mkdirat in the directory fd just resolved, by one name. */
-static void make_directories(int root, const char *path) {
+/* A build's COPY and WORKDIR: the directories of `path` beneath the
+ * container's root that do not exist yet are made (0755, owned by the
+ * container's root as Docker makes them, or by `owner` when given: WORKDIR
+ * under a USER, as BuildKit); the last component too when the path ends in
+ * "/" or "/.". Each prefix is resolved from the root with IN_CONTAINER, so a
+ * symlink on the way is followed inside the root and never out of it; each
+ * directory is made with mkdirat in the directory fd just resolved, by one
+ * name, and given its owner by that name, never following a link. */
+static void make_directories(int root, const char *path, const struct container_spec *owner) {
   char buf[PATH_MAX];
   copy_text(buf, sizeof buf, path, path);
   size_t len = strlen(buf);
@@ -252,7 +254,12 @@ static void make_directories(int root, const char *path) {
     if (end) *end = '\0';
     int fd = open_dir(root, IN_CONTAINER, buf);
     if (fd < 0 && errno == ENOENT) {
-      if (mkdirat(parent, p, 0755) < 0 && errno != EEXIST) die_errno("mkdir %s", buf);
+      if (mkdirat(parent, p, 0755) == 0) {
+        if (owner && fchownat(parent, p, owner->cp_mkdir_uid, owner->cp_mkdir_gid, AT_SYMLINK_NOFOLLOW) < 0)
+          die_errno("chown %s to %u:%u", buf, (unsigned)owner->cp_mkdir_uid, (unsigned)owner->cp_mkdir_gid);
+      } else if (errno != EEXIST) {
+        die_errno("mkdir %s", buf);
+      }
       fd = open_dir(root, IN_CONTAINER, buf);
     }
     if (fd < 0) die_errno("open directory %s in the container", buf);
@@ -301,7 +308,7 @@ noreturn void copy_main(char **argv) {
   struct copy_tally tally = {0};
   struct copy_options opts = {.tally = &tally, .keep_setid = spec.cp_setid};
   if (in) {
-    if (spec.cp_mkdir) make_directories(root, spec.cp_dst);
+    if (spec.cp_mkdir) make_directories(root, spec.cp_dst, spec.cp_mkdir_owned ? &spec : NULL);
     locate(root, IN_CONTAINER, spec.cp_dst, true, &ctr);
     opts.to_container = true;
     opts.keep_owner = spec.cp_archive;

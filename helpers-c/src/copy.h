@@ -3,7 +3,7 @@
  * container onto the host.
  *
  * Spec keys: cp_op (out, in, tar), cp_src, cp_dst, cp_name, cp_archive,
- * cp_follow, cp_setid, cp_mkdir; the container is target_pid (running: its user and
+ * cp_follow, cp_setid, cp_mkdir, cp_mkdir_owner; the container is target_pid (running: its user and
  * mount namespaces are joined) or rootfs with lowerdir/upperdir/workdir
  * (stopped: the overlay is mounted in a private mount namespace), with
  * uidmap/gidmap when rootless. `tar` writes the archive to fd 1. */

@@ -28,6 +28,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdbool.h>
+#include <sys/types.h>
 #include "seccomp.h"
 
 #define SKIFF_PROTOCOL_VERSION 1
@@ -126,6 +127,9 @@ struct container_spec {
   bool cp_follow;      /* -L: a symlink at cp_src is followed */
   bool cp_setid;       /* keep set-user-ID and set-group-ID bits */
   bool cp_mkdir;       /* in: make cp_dst's missing directories first (a build's COPY) */
+  bool cp_mkdir_owned; /* in, with cp_mkdir: the directories made are given cp_mkdir_uid:cp_mkdir_gid (a build's WORKDIR under USER) */
+  uid_t cp_mkdir_uid;
+  gid_t cp_mkdir_gid;
   /* walk (walk.h): the host side's walks over container files, by fd. */
   const char *walk_op;           /* "diff", "size" or "remove" */
   struct string_list walk_roots; /* the trees walked: absolute paths in skiff's store */

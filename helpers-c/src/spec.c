@@ -39,6 +39,23 @@ static bool parse_bool(const char *key, const char *value) {
   die(EXIT_SKIFF_FAILED, 0, "spec: %s must be 0 or 1, not \"%s\"", key, value);
 }
 
+/* "UID:GID", numbers as the container sees them. */
+static void parse_owner(const char *key, const char *value, struct container_spec *spec) {
+  char *end;
+  errno = 0;
+  unsigned long uid = strtoul(value, &end, 10);
+  if (end == value || *end != ':') goto bad;
+  const char *g = end + 1;
+  unsigned long gid = strtoul(g, &end, 10);
+  if (end == g || *end != '\0' || errno != 0 || uid > 0xfffffffeUL || gid > 0xfffffffeUL) goto bad;
+  spec->cp_mkdir_owned = true;
+  spec->cp_mkdir_uid = (uid_t)uid;
+  spec->cp_mkdir_gid = (gid_t)gid;
+  return;
+bad:
+  die(EXIT_SKIFF_FAILED, 0, "spec: bad %s \"%s\": expected \"uid:gid\"", key, value);
+}
+
 static int parse_pid(const char *key, const char *value) {
   char *end;
   errno = 0;
@@ -137,6 +154,7 @@ static void apply(struct container_spec *spec, char *entry) {
   else if (strcmp(key, "cp_follow") == 0) spec->cp_follow = parse_bool(key, value);
   else if (strcmp(key, "cp_setid") == 0) spec->cp_setid = parse_bool(key, value);
   else if (strcmp(key, "cp_mkdir") == 0) spec->cp_mkdir = parse_bool(key, value);
+  else if (strcmp(key, "cp_mkdir_owner") == 0) parse_owner(key, value, spec);
   /* Storage (issue 11): volumes.h. */
   else if (strcmp(key, "mount") == 0) list_push(&spec->mounts, value);
   else if (strcmp(key, "rootfs_readonly") == 0) spec->rootfs_readonly = parse_bool(key, value);

@@ -29,6 +29,7 @@ import type { Workspace } from './workspace.js';
 import { executeCopy, type CopySource } from './copy.js';
 import { executeRun } from './run-step.js';
 import type { ProgressPrinter } from './progress.js';
+import { lookupUser } from './users.js';
 
 export type PullPolicy = 'always' | 'missing' | 'never';
 
@@ -270,7 +271,8 @@ export class Builder {
           return;
         default: {
           const change = applyConfigInstruction(i, state.image.config.config ?? {}, this.variables(state), escape);
-          await this.commitConfigStep(state, i, change.config, change.createdBy);
+          if (i.keyword === 'WORKDIR' && change.config.WorkingDir !== '/') await this.makeWorkdir(state, change.config, change.createdBy);
+          else await this.commitConfigStep(state, i, change.config, change.createdBy);
         }
       }
     } catch (err) {
@@ -339,6 +341,23 @@ export class Builder {
       lock?.release();
     }
     void i;
+  }
+
+  /**
+   * WORKDIR makes its directory in the image, as BuildKit does: 0755 and its
+   * missing parents, owned by the USER in force (by name from the image's
+   * /etc/passwd) or root; one that exists is left as it is, and the step
+   * writes no layer then. The key holds the user: the owner depends on it.
+   */
+  private async makeWorkdir(state: StageState, config: BuildContainerConfig, createdBy: string): Promise<void> {
+    const user = state.image.config.config?.User ?? '';
+    const key = this.cacheKey(state, createdBy, `user:${user}`);
+    const dir = config.WorkingDir!;
+    state.image.config = { ...state.image.config, config };
+    await this.filesystemStep(state, key, createdBy, async (ws) => {
+      const owner = user === '' ? undefined : lookupUser(this.req.store, ws.lowerLayers, user, `USER ${user}`);
+      for (const w of await ws.makeDirectory(dir, owner)) this.req.progress.warn(w);
+    });
   }
 
   /** A cache hit: the step's image becomes the stage's. */

@@ -1,6 +1,7 @@
-// COPY --chown=user:group by name: the ids from the image's own /etc/passwd
-// and /etc/group (never the host's), read from its layers top down without
-// following a symlink on the way. Numbers need no lookup.
+// COPY --chown=user:group and WORKDIR under USER by name: the ids from the
+// image's own /etc/passwd and /etc/group (never the host's), read from its
+// layers top down without following a symlink on the way. Numbers need no
+// lookup.
 import { lstatSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { SkiffError } from '../errors.js';
@@ -8,7 +9,7 @@ import { layerDiffDir } from '../store/layers.js';
 import type { Store } from '../store/store.js';
 
 /** The file as the image's top layer that has it shows it; undefined when no layer has it (or one deletes it). */
-function readFromLayers(store: Store, layers: string[], file: string): string | undefined {
+function readFromLayers(store: Store, layers: string[], file: string, what: string): string | undefined {
   const parts = file.split('/').filter(Boolean);
   for (const layer of [...layers].reverse()) {
     const root = layerDiffDir(store.paths, layer);
@@ -25,7 +26,7 @@ function readFromLayers(store: Store, layers: string[], file: string): string | 
       }
       // A whiteout deletes it from the layers below; a symlink is not followed.
       if (st.isCharacterDevice() && st.rdev === 0) return undefined;
-      if (st.isSymbolicLink()) throw new SkiffError(`/${parts.slice(0, n + 1).join('/')} in the image is a symlink: give --chown as numbers`);
+      if (st.isSymbolicLink()) throw new SkiffError(`/${parts.slice(0, n + 1).join('/')} in the image is a symlink: give ${what} as numbers`);
       if (n === parts.length - 1) return readFileSync(p, 'utf8');
     }
     if (stop) continue;
@@ -41,16 +42,17 @@ function findId(text: string | undefined, name: string, field: 2 | 3 = 2): numbe
   return undefined;
 }
 
-export function lookupUser(store: Store, layers: string[], spec: string): { uid: number; gid: number } {
+/** `what`: how the user gave `spec`, for messages ("--chown=app", "USER app"). */
+export function lookupUser(store: Store, layers: string[], spec: string, what = `--chown=${spec}`): { uid: number; gid: number } {
   const [user, group] = spec.split(':', 2) as [string, string | undefined];
   let passwd: string | undefined;
-  const passwdFile = () => (passwd ??= readFromLayers(store, layers, 'etc/passwd'));
+  const passwdFile = () => (passwd ??= readFromLayers(store, layers, 'etc/passwd', what));
   let uid: number;
   let gid: number;
   if (/^\d+$/.test(user)) uid = Number(user);
   else {
     const found = findId(passwdFile(), user);
-    if (found === undefined) throw new SkiffError(`--chown=${spec}: no user "${user}" in the image's /etc/passwd`);
+    if (found === undefined) throw new SkiffError(`${what}: no user "${user}" in the image's /etc/passwd`);
     uid = found;
   }
   if (group === undefined) {
@@ -58,8 +60,8 @@ export function lookupUser(store: Store, layers: string[], spec: string): { uid:
     gid = /^\d+$/.test(user) ? uid : (findId(passwdFile(), user, 3) ?? uid);
   } else if (/^\d+$/.test(group)) gid = Number(group);
   else {
-    const found = findId(readFromLayers(store, layers, 'etc/group'), group);
-    if (found === undefined) throw new SkiffError(`--chown=${spec}: no group "${group}" in the image's /etc/group`);
+    const found = findId(readFromLayers(store, layers, 'etc/group', what), group);
+    if (found === undefined) throw new SkiffError(`${what}: no group "${group}" in the image's /etc/group`);
     gid = found;
   }
   return { uid, gid };

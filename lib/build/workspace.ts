@@ -85,6 +85,19 @@ export class Workspace {
     return (await copyWithHelper(config, undefined, job)).warnings;
   }
 
+  /**
+   * Makes a directory and its missing parents in the workspace's root (WORKDIR),
+   * 0755, owned by `owner` (as the container sees it) or root; one that exists is left as it is.
+   */
+  async makeDirectory(dir: string, owner: { uid: number; gid: number } | undefined): Promise<string[]> {
+    // Copying an empty directory's contents ("/.") into it changes nothing that exists.
+    const empty = path.join(this.dir, 'nothing');
+    mkdirSync(empty, { recursive: true, mode: 0o755 });
+    const config = this.config({ args: ['/'], env: [], workdir: '/', user: '', network: 'none' });
+    const job: CopyJob = { op: 'in', src: `${empty}/.`, dst: `${dir}/.`, containerName: 'build', archive: true, follow: false, keepSetid: true, makeDirectories: true, ...(owner ? { directoryOwner: owner } : {}) };
+    return (await copyWithHelper(config, undefined, job)).warnings;
+  }
+
   /** Copies a path out of the workspace's root (COPY --from) into a host directory. */
   async copyOut(src: string, dst: string): Promise<string[]> {
     const config = this.config({ args: ['/'], env: [], workdir: '/', user: '', network: 'none' });

@@ -417,6 +417,8 @@ export interface CopyJob {
   output?: number;
   /** in: make the destination's missing directories first (a build's COPY). */
   makeDirectories?: boolean;
+  /** With makeDirectories: the owner of the directories made, as the container sees it (else its root). */
+  directoryOwner?: { uid: number; gid: number };
 }
 
 /**
@@ -446,6 +448,7 @@ export async function copyWithHelper(config: OciRuntimeConfig, runningPid: numbe
   // 'ignore' it was /dev/null, and the old copy replaced that file).
   const stdout = job.op === 'tar' ? (job.output ?? 'inherit') : 'inherit';
   if (job.makeDirectories) entries.push('cp_mkdir=1');
+  if (job.makeDirectories && job.directoryOwner) entries.push(`cp_mkdir_owner=${job.directoryOwner.uid}:${job.directoryOwner.gid}`);
   const { child, reports } = spawnHelper(['cp'], entries, ['ignore', stdout, 'inherit']);
   const exit = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
     child.on('error', (err) => reject(new SkiffError(`cannot start the skiff helper: ${err.message}`)));

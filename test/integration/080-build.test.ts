@@ -331,6 +331,31 @@ describe.each(modes())('build ($name)', (mode) => {
     expect(images.stdout).toContain('<none>:<none>');
   });
 
+  test('WORKDIR makes its directory in the image: 0755, owned by the USER in force, one that exists left as it is', async () => {
+    const store = newStore(mode);
+    const dir = context(mode, {
+      Dockerfile: `FROM ${base}\nRUN echo 'svc:x:1234:4321::/srv/svc:/bin/sh' >> /etc/passwd\nWORKDIR /made/by/root\nUSER svc\nWORKDIR /srv/svc/src\nWORKDIR /tmp\nUSER root\n`,
+    });
+    const r = await store.skiff(['build', '-t', 'wd', dir]);
+    expect(r.code, r.stderr).toBe(0);
+    const out = await store.skiff(['run', '--rm', '-w', '/', 'wd', 'stat', '-c', '%n %u:%g %a', '/made', '/made/by/root', '/srv', '/srv/svc/src', '/tmp']);
+    expect(out.stdout, out.stderr).toBe('/made 0:0 755\n/made/by/root 0:0 755\n/srv 1234:4321 755\n/srv/svc/src 1234:4321 755\n/tmp 0:0 1777\n');
+    const config = (await inspect(store, 'wd'))['Config'] as Record<string, unknown>;
+    expect(config['WorkingDir']).toBe('/tmp');
+    // Three layers over the base: the RUN and the two directories made; WORKDIR /tmp made none.
+    const history = await store.skiff(['history', '--format', '{{.CreatedBy}}', 'wd']);
+    expect(history.stdout.split('\n').filter((l) => /WORKDIR/.test(l))).toEqual([
+      '/bin/sh -c #(nop) WORKDIR /tmp',
+      '/bin/sh -c #(nop) WORKDIR /srv/svc/src',
+      '/bin/sh -c #(nop) WORKDIR /made/by/root',
+    ]);
+    expect(((await inspect(store, 'wd'))['RootFS'] as { Layers: string[] }).Layers).toHaveLength(4);
+    const unknown = context(mode, { Dockerfile: `FROM ${base}\nUSER nobody-here\nWORKDIR /x\n` });
+    const bad = await store.skiff(['build', unknown]);
+    expect(bad.code).toBe(125);
+    expect(bad.stderr).toContain('USER nobody-here: no user "nobody-here" in the image\'s /etc/passwd');
+  });
+
   test('owners through the ID mapping, hard links and times kept in the layer', async () => {
     const store = newStore(mode);
     const dir = context(mode, { Dockerfile: `FROM ${base}\nRUN echo x > /a && ln /a /b && chown 1234:4321 /a && touch -d '2001-02-03 04:05:06' /a\n` });
