@@ -3,10 +3,11 @@
 //               (then a private copy whose changes are discarded)
 //   type=cache  a per-user directory kept between builds (by id, default the target)
 //   type=secret a --secret file at /run/secrets/ID (or target), read-only
-//   type=tmpfs  an empty directory for the step alone
-// Each is a bind mount of the helper (destination resolved beneath the root,
-// created there when missing); the layer writer leaves every mount target
-// out, so no mount point, and never a secret, reaches the layer.
+//   type=tmpfs  a tmpfs of the step alone (nosuid, nodev; size= as given)
+// Each is a mount of the helper, as `run -v` and `--tmpfs` make them (the
+// destination resolved beneath the root, created there when missing); the
+// layer writer leaves every mount target out, so no mount point, and never
+// a secret, reaches the layer.
 import { createHash } from 'node:crypto';
 import { chmodSync, chownSync, lstatSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
@@ -17,6 +18,7 @@ import { layerDiffDir } from '../store/layers.js';
 import { buildCacheMountDir } from '../store/build-cache.js';
 import { lockBuildStep, type StoreLock } from '../store/lock.js';
 import type { Store } from '../store/store.js';
+import type { OciMount } from '../oci/runtime-spec.js';
 import { selectSources, sourcesDigest, entriesBelow } from './context.js';
 import { normalizeAbsolute } from './image-config.js';
 import type { BuildContext } from './context.js';
@@ -33,6 +35,8 @@ export interface RunMount {
   mode?: number;
   uid?: number;
   gid?: number;
+  /** tmpfs: its size (bytes, or with k, m or g), as the tmpfs size= option takes it. */
+  size?: string;
 }
 
 const KEYS: Record<RunMount['type'], string[]> = {
@@ -93,7 +97,11 @@ export function parseRunMount(text: string, vars: Variables, escape: string): Ru
     if (k === 'mode' ? !/^[0-7]{1,4}$/.test(v) : !/^\d+$/.test(v)) throw new SkiffError(`--mount ${k}=${v}: expected ${k === 'mode' ? 'an octal mode' : 'a number'}`);
     m[k] = k === 'mode' ? parseInt(v, 8) : Number(v);
   }
-  if (type === 'tmpfs' && fields.get('size') !== undefined && !/^\d+[kmg]?$/i.test(fields.get('size')!)) throw new SkiffError(`--mount size=${fields.get('size')}: expected bytes, or a number with k, m or g`);
+  const size = fields.get('size');
+  if (type === 'tmpfs' && size !== undefined) {
+    if (!/^\d+[kmg]?$/i.test(size)) throw new SkiffError(`--mount size=${size}: expected bytes, or a number with k, m or g`);
+    m.size = size.toLowerCase();
+  }
   return m;
 }
 
@@ -108,6 +116,8 @@ export function mountKey(m: RunMount, ctx: BuildContext, fromImage: string | und
 
 export interface PreparedMounts {
   binds: { source: string; destination: string; readonly: boolean }[];
+  /** The tmpfs mounts, as the runtime spec has them. */
+  tmpfs: OciMount[];
   /** Temp directories and locks to release after the step. */
   release(): void;
 }
@@ -127,6 +137,7 @@ export async function prepareMounts(mounts: RunMount[], deps: MountDeps): Promis
   const temps: string[] = [];
   const locks: StoreLock[] = [];
   const binds: PreparedMounts['binds'] = [];
+  const tmpfs: OciMount[] = [];
   const release = () => {
     for (const l of locks) l.release();
     for (const t of temps) removeTree(t);
@@ -141,10 +152,8 @@ export async function prepareMounts(mounts: RunMount[], deps: MountDeps): Promis
         }
         binds.push({ source: file, destination: m.target, readonly: true });
       } else if (m.type === 'tmpfs') {
-        const dir = makeTmpDir(deps.store.paths, 'tmpfs');
-        chmodSync(dir, 0o1777);
-        temps.push(dir);
-        binds.push({ source: dir, destination: m.target, readonly: false });
+        // BuildKit's options (nosuid), and nodev as every mount of a skiff container.
+        tmpfs.push({ destination: m.target, type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev', ...(m.size !== undefined ? [`size=${m.size}`] : [])] });
       } else if (m.type === 'cache') {
         const hex = createHash('sha256').update(m.id!).digest('hex');
         const dir = buildCacheMountDir(deps.store.paths, hex);
@@ -184,7 +193,7 @@ export async function prepareMounts(mounts: RunMount[], deps: MountDeps): Promis
     release();
     throw err;
   }
-  return { binds, release };
+  return { binds, tmpfs, release };
 }
 
 /** True when .dockerignore hides nothing below a directory: then it can be bound as it is. */

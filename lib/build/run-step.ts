@@ -89,7 +89,7 @@ export async function executeRun(api: StepApi, i: Instruction): Promise<void> {
     }
     let result;
     try {
-      const run = ws.config({ args: argv, env, workdir: config.WorkingDir || '/', user: config.User ?? '', network, binds });
+      const run = ws.config({ args: argv, env, workdir: config.WorkingDir || '/', user: config.User ?? '', network, binds, mounts: prepared.tmpfs });
       result = await ws.run(run, api.req.progress.output());
     } finally {
       prepared.release();

@@ -7,7 +7,7 @@ import { mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { newContainerId } from '../ids.js';
 import { copyWithHelper, runForeground, type CopyJob } from '../namespaces/helper.js';
-import type { OciRuntimeConfig } from '../oci/runtime-spec.js';
+import type { OciMount, OciRuntimeConfig } from '../oci/runtime-spec.js';
 import type { NetworkMode, RunOptions } from '../oci/spec/options.js';
 import { buildRuntimeConfig } from '../oci/spec/runtime.js';
 import { makeTmpDir } from '../store/atomic.js';
@@ -43,7 +43,7 @@ export class Workspace {
    * The container config of this workspace. An overlay needs a lower dir:
    * a scratch image gets an empty one of its own.
    */
-  config(opts: { args: string[]; env: string[]; workdir: string; user: string; network: NetworkMode; binds?: RunOptions['binds'] }): OciRuntimeConfig {
+  config(opts: { args: string[]; env: string[]; workdir: string; user: string; network: NetworkMode; binds?: RunOptions['binds']; mounts?: OciMount[] }): OciRuntimeConfig {
     let lowerdirs = this.lowerdirs();
     if (lowerdirs.length === 0) {
       const empty = path.join(this.dir, 'empty');
@@ -67,6 +67,7 @@ export class Workspace {
       idMappings: null,
       overlay: { lowerdirs, upperdir: this.upper, workdir: this.work },
       ...(opts.binds ? { binds: opts.binds } : {}),
+      ...(opts.mounts && opts.mounts.length > 0 ? { storage: { mounts: opts.mounts, readonlyRootfs: false } } : {}),
     };
     return buildRuntimeConfig(options);
   }

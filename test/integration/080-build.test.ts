@@ -290,16 +290,17 @@ describe.each(modes())('build ($name)', (mode) => {
     expect(config.history[config.history.length - 1]!.empty_layer).toBe(true);
   });
 
-  test('RUN --mount=type=cache persists between builds; tmpfs and bind leave nothing in the layer', async () => {
+  test('RUN --mount=type=cache persists between builds; tmpfs is a tmpfs; tmpfs and bind leave nothing in the layer', async () => {
     const store = newStore(mode);
     const dir = context(mode, {
-      Dockerfile: `FROM ${base}\nARG N\nRUN --mount=type=cache,target=/cache --mount=type=tmpfs,target=/scratch --mount=type=bind,source=data,target=/data echo $N >> /cache/log && cat /cache/log > /seen && echo t > /scratch/t && cat /data/d >> /seen\n`,
+      Dockerfile: `FROM ${base}\nARG N\nRUN --mount=type=cache,target=/cache --mount=type=tmpfs,target=/scratch,size=1m --mount=type=bind,source=data,target=/data echo $N >> /cache/log && cat /cache/log > /seen && echo t > /scratch/t && cat /data/d >> /seen && stat -f -c %T /scratch >> /seen && df -k /scratch | awk 'NR==2{print $2}' >> /seen\n`,
       'data/d': 'D\n',
     });
     expect((await store.skiff(['build', '--build-arg', 'N=1', dir])).code).toBe(0);
     const r = await store.skiff(['build', '-t', 'cm', '--build-arg', 'N=2', dir]);
     expect(r.code, r.stderr).toBe(0);
-    expect((await store.skiff(['run', '--rm', 'cm', 'sh', '-c', 'cat /seen; ls /cache /scratch /data 2>&1 | grep -c "No such"'])).stdout).toBe('1\n2\nD\n3\n');
+    // The tmpfs is one (of the size asked), not a directory of the host's.
+    expect((await store.skiff(['run', '--rm', 'cm', 'sh', '-c', 'cat /seen; ls /cache /scratch /data 2>&1 | grep -c "No such"'])).stdout).toBe('1\n2\nD\ntmpfs\n1024\n3\n');
   });
 
   test('two builds of one Dockerfile in parallel leave one image', async () => {
