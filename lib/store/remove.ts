@@ -2,7 +2,11 @@
 // removing a name untags; removing the last tag of a repository also drops
 // that repository's digest names; an image is deleted when no name is left,
 // or when named by id and all its names are one repository's; a used image
-// needs -f, and a running container's image cannot be removed at all.
+// needs -f, and a running container's image cannot be removed at all. A
+// deleted image's parents (a build's step images) go with it while nothing
+// names them, no other image grows from them and no container uses them
+// (Docker's prune of parents; rmi --no-prune keeps them); image prune leaves
+// an unnamed image that has children to go with its last child.
 // Everything here runs under the exclusive store lock.
 import { EXIT_SKIFF_FAILED, SkiffError } from '../errors.js';
 import { familiarName } from '../oci/reference.js';
@@ -31,6 +35,8 @@ export interface RemoveEvent {
  */
 export interface RemoveOptions extends Partial<ContainerUsage> {
   force?: boolean;
+  /** rmi --no-prune: keep a deleted image's unnamed parents. */
+  noPrune?: boolean;
 }
 
 export interface RemoveResult {
@@ -90,7 +96,29 @@ function deleteImage(store: Store, record: ImageRecord, containerLayers: Contain
   return reclaimed;
 }
 
-async function removeOne(store: Store, text: string, force: boolean, usage: ContainerUsage, events: RemoveEvent[]): Promise<number> {
+/**
+ * After `record` was deleted: its parent too when nothing names it, no other
+ * image is its child and no container uses it, then that one's parent, and
+ * so on (Docker's imageDeleteHelper with prune).
+ */
+function deleteUnnamedParents(store: Store, record: ImageRecord, usage: ContainerUsage, events: RemoveEvent[]): number {
+  let reclaimed = 0;
+  const names = listNames(store.paths);
+  const remaining = new Map(listImageRecords(store.paths).map((r) => [r.id, r]));
+  for (let id = record.parent; id !== undefined; ) {
+    const parent = remaining.get(id);
+    if (!parent) break;
+    if (names.some((n) => n.image === id)) break;
+    if ([...remaining.values()].some((r) => r.parent === id)) break;
+    if (usage.users(store, id).length > 0) break;
+    reclaimed += deleteImage(store, parent, usage.containerLayers, events);
+    remaining.delete(id);
+    id = parent.parent;
+  }
+  return reclaimed;
+}
+
+async function removeOne(store: Store, text: string, force: boolean, noPrune: boolean, usage: ContainerUsage, events: RemoveEvent[]): Promise<number> {
   const found = await findImage(store, text);
   const id = found.record.id;
   const users = usage.users(store, id);
@@ -126,7 +154,8 @@ async function removeOne(store: Store, text: string, force: boolean, usage: Cont
     throw c;
   }
   for (const n of names) untag(n, events);
-  return deleteImage(store, found.record, usage.containerLayers, events);
+  const reclaimed = deleteImage(store, found.record, usage.containerLayers, events);
+  return reclaimed + (noPrune ? 0 : deleteUnnamedParents(store, found.record, usage, events));
 }
 
 function containerUsage(opts: Partial<ContainerUsage>): ContainerUsage {
@@ -140,7 +169,7 @@ export async function removeImages(store: Store, lock: StoreLock, texts: string[
   const result: RemoveResult = { events: [], errors: [], reclaimed: 0 };
   for (const text of texts) {
     try {
-      result.reclaimed += await removeOne(store, text, opts.force === true, usage, result.events);
+      result.reclaimed += await removeOne(store, text, opts.force === true, opts.noPrune === true, usage, result.events);
     } catch (err) {
       if (!(err instanceof SkiffError)) throw err;
       result.errors.push(err);
@@ -164,13 +193,21 @@ export function pruneImages(store: Store, lock: StoreLock, opts: PruneOptions = 
   const events: RemoveEvent[] = [];
   let reclaimed = 0;
   const names = listNames(store.paths);
-  for (const record of listImageRecords(store.paths)) {
+  const records = listImageRecords(store.paths);
+  const gone = new Set<string>();
+  for (const record of records) {
+    if (gone.has(record.id)) continue;
     const own = names.filter((n) => n.image === record.id);
     const dangling = !own.some((n) => n.ref.digest === undefined);
     if ((!dangling && !opts.all) || usage.users(store, record.id).length > 0) continue;
+    // Docker: an unnamed image with children (a build step under a tagged image) is not dangling; it goes with its last child.
+    if (own.length === 0 && records.some((r) => r.parent === record.id && !gone.has(r.id))) continue;
     if (opts.filters && !prunableByFilters(store, record, opts.filters)) continue;
     for (const n of own) untag(n, events);
+    const before = events.length;
     reclaimed += deleteImage(store, record, usage.containerLayers, events);
+    reclaimed += deleteUnnamedParents(store, record, usage, events);
+    for (const e of events.slice(before)) gone.add(e.value);
   }
   reclaimed += collectGarbage(store, lock, usage.containerLayers()).reclaimed;
   return { events, reclaimed };

@@ -7,6 +7,8 @@ import { parseReference } from '../../lib/oci/reference.js';
 import { lockStore, type StoreLock } from '../../lib/store/lock.js';
 import { writeName } from '../../lib/store/names.js';
 import { pruneImages, removeImages, type RemoveEvent } from '../../lib/store/remove.js';
+import { storeImage } from '../../lib/store/image-write.js';
+import type { ImageConfig } from '../../lib/oci/image-spec.js';
 import type { Store } from '../../lib/store/store.js';
 import { layersInUse } from '../../lib/store/usage.js';
 import { buildImage, fakeClient, pullInto, removeStore, storeListing, tempStore, type BuiltImage } from './helpers/store-fixtures.js';
@@ -117,6 +119,54 @@ describe('rmi', () => {
     expect(listing.layers).not.toContain('a'.repeat(64));
     expect(listing.blobs).not.toContain('b'.repeat(64));
     expect(listing.tmp).toEqual([]);
+  });
+});
+
+/**
+ * A build's chain over the named base: step images that only change the
+ * config, each the parent of the next (Docker's Parent), the last named.
+ */
+async function buildChain(names: string[], steps: number, from = base.configDigest): Promise<string[]> {
+  const ids: string[] = [];
+  let parent = from;
+  for (let i = 0; i < steps; i++) {
+    const config = { ...(JSON.parse(base.configBytes.toString('utf8')) as ImageConfig), created: `2024-04-0${i + 1}T00:00:00Z`, config: { Env: [`STEP=${i}`, `CHAIN=${names.join(',')}`] } };
+    parent = (await storeImage(store, { config, parent })).id;
+    ids.push(parent);
+  }
+  for (const n of names) await writeName(store.paths, parseReference(n), parent);
+  return ids;
+}
+
+describe('the steps of a build (Docker\'s parents)', () => {
+  it('rmi deletes the image and its unnamed parents, up to one that is named, has another child, or a container uses; --no-prune keeps them', async () => {
+    const [s1, s2, top] = await buildChain(['reg.test/built:1'], 3);
+    const r = await removeImages(store, lock, ['reg.test/built:1']);
+    expect(r.events).toEqual([untagged('reg.test/built:1'), deleted(top!), deleted(s2!), deleted(s1!)]);
+    expect(storeListing(store).images).toHaveLength(3); // base, app, tool
+
+    const [a1, a2] = await buildChain(['reg.test/one:1'], 2);
+    const [b1] = await buildChain(['reg.test/two:1'], 1, a1);
+    const one = await removeImages(store, lock, ['reg.test/one:1']);
+    expect(one.events).toEqual([untagged('reg.test/one:1'), deleted(a2!)]); // a1 is two's parent
+    const two = await removeImages(store, lock, ['reg.test/two:1']);
+    expect(two.events).toEqual([untagged('reg.test/two:1'), deleted(b1!), deleted(a1!)]);
+
+    const [c1, c2] = await buildChain(['reg.test/used:1'], 2);
+    const users = (_s: Store, id: string) => (id === c1 ? [{ id: 'c'.repeat(64), running: false }] : []);
+    expect((await removeImages(store, lock, ['reg.test/used:1'], { users })).events).toEqual([untagged('reg.test/used:1'), deleted(c2!)]);
+
+    const [d1, d2] = await buildChain(['reg.test/kept:1'], 2);
+    expect((await removeImages(store, lock, ['reg.test/kept:1'], { noPrune: true })).events).toEqual([untagged('reg.test/kept:1'), deleted(d2!)]);
+    expect(storeListing(store).images).toContain(`${d1!.slice(7)}.json`);
+  });
+
+  it('image prune keeps the steps under a named image, and takes a dangling image\'s with it', async () => {
+    const [s1, s2] = await buildChain(['reg.test/built:1'], 2);
+    expect(pruneImages(store, lock).events).toEqual([]);
+    fs.rmSync(path.join(store.paths.names, 'reg.test+built:1.json'));
+    expect(pruneImages(store, lock).events).toEqual([deleted(s2!), deleted(s1!)]);
+    expect(storeListing(store).images).toHaveLength(3);
   });
 });
 

@@ -1,5 +1,6 @@
-// `skiff rmi [-f] IMAGE…` (`image rm`): untag or delete, as Docker does, then
-// remove the layers and blobs nothing uses any more.
+// `skiff rmi [-f] [--no-prune] IMAGE…` (`image rm`): untag or delete, as Docker
+// does (with the deleted image's untagged parents), then remove the layers
+// and blobs nothing uses any more.
 import type { CommandSpec, ParsedArgs } from '../args.js';
 import { flagBool } from '../args.js';
 import { removalExitCode } from '../each.js';
@@ -12,7 +13,10 @@ export const spec: CommandSpec = {
   usage: '[OPTIONS] IMAGE [IMAGE...]',
   positionals: 'interspersed',
   minPositionals: 1,
-  flags: [{ name: 'force', short: 'f', type: 'boolean', describe: 'Remove the image even when it has several names or a stopped container uses it' }],
+  flags: [
+    { name: 'force', short: 'f', type: 'boolean', describe: 'Remove the image even when it has several names or a stopped container uses it' },
+    { name: 'no-prune', type: 'boolean', describe: 'Do not delete untagged parents (the steps of a build)' },
+  ],
 };
 
 export async function run(args: ParsedArgs): Promise<number> {
@@ -25,7 +29,7 @@ export async function run(args: ParsedArgs): Promise<number> {
     onWait: () => process.stderr.write('Waiting for other skiff processes to finish with the image store...\n'),
   });
   try {
-    const result = await store.removeImages(s, lock, args.positionals, { force: flagBool(args, 'force'), ...containerUsage });
+    const result = await store.removeImages(s, lock, args.positionals, { force: flagBool(args, 'force'), noPrune: flagBool(args, 'no-prune'), ...containerUsage });
     const label = { untagged: 'Untagged', deleted: 'Deleted' } as const;
     process.stdout.write(result.events.map((e) => `${label[e.kind]}: ${e.value}\n`).join(''));
     for (const err of result.errors) process.stderr.write(`skiff: ${err.message}\n`);
