@@ -357,6 +357,20 @@ describe.each(modes())('build ($name)', (mode) => {
     expect(bad.stderr).toContain('USER nobody-here: no user "nobody-here" in the image\'s /etc/passwd');
   });
 
+  test('rmi of a built image deletes the images of its steps too; --no-prune keeps them', async () => {
+    const store = newStore(mode);
+    const dir = context(mode, { Dockerfile: `FROM ${base}\nRUN echo a > /a\nENV B=1\nCMD ["true"]\n` });
+    expect((await store.skiff(['build', '-q', '-t', 'chain', dir])).code).toBe(0);
+    expect(store.ls('images')).toHaveLength(4); // the base and three steps
+    const r = await store.skiff(['rmi', 'chain']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout.split('\n').filter((l) => /^Deleted: sha256:/.test(l)).length).toBeGreaterThanOrEqual(4); // three images and the RUN's layer
+    expect(store.ls('images')).toHaveLength(1);
+    expect((await store.skiff(['build', '-q', '-t', 'chain', dir])).code).toBe(0);
+    expect((await store.skiff(['rmi', '--no-prune', 'chain'])).code).toBe(0);
+    expect(store.ls('images')).toHaveLength(3);
+  });
+
   test('owners through the ID mapping, hard links and times kept in the layer', async () => {
     const store = newStore(mode);
     const dir = context(mode, { Dockerfile: `FROM ${base}\nRUN echo x > /a && ln /a /b && chown 1234:4321 /a && touch -d '2001-02-03 04:05:06' /a\n` });
