@@ -144,6 +144,8 @@ export async function executeCopy(api: StepApi, i: Instruction): Promise<void> {
   const mode = chmod !== undefined ? parseMode(chmod) : undefined;
   const excludes = i.flags.filter((f) => f.name === 'exclude').map((f) => processWord(f.value ?? '', vars, escape));
   if (excludes.length > 0) throw new SkiffError(`${i.keyword} --exclude is not supported yet`);
+  // BuildKit's labs flag (keep each source's directories below the context): refused rather than ignored.
+  if (i.flags.some((f) => f.name === 'parents')) throw new SkiffError(`${i.keyword} --parents is not supported yet: name the destination directories in the COPY lines`);
   if (checksum !== undefined && !isAdd) throw new SkiffError('--checksum is for ADD of a URL');
 
   // What is copied, and its digest for the cache key.

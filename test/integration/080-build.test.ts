@@ -111,6 +111,10 @@ describe.each(modes())('build ($name)', (mode) => {
     const out = await store.skiff(['build', '-f', path.join(dir, 'two/Dockerfile'), dir]);
     expect(out.code).toBe(125);
     expect(out.stderr).toContain('COPY ../../etc/passwd: forbidden path outside the build context');
+    writeFileSync(path.join(dir, 'two/Dockerfile'), `FROM ${base}\nCOPY --parents Dockerfile /x/\n`);
+    const parents = await store.skiff(['build', '-f', path.join(dir, 'two/Dockerfile'), dir]);
+    expect(parents.code).toBe(125);
+    expect(parents.stderr).toContain('COPY --parents is not supported yet');
   });
 
   test('--target, -f -, --platform of another arch refused, unknown target', async () => {
