@@ -63,6 +63,12 @@ export function parseRunMount(text: string, vars: Variables, escape: string): Ru
   const type = (fields.get('type') ?? 'bind') as RunMount['type'];
   if (!(type in KEYS)) throw new SkiffError(`--mount type=${type}: expected bind, cache, secret or tmpfs`);
   for (const k of fields.keys()) if (!KEYS[type].includes(k)) throw new SkiffError(`--mount type=${type}: unknown option "${k}"`);
+  // BuildKit's options that skiff does not do yet: refused, never ignored.
+  const notYet = (type === 'cache' ? ['from', 'source', 'src'] : type === 'secret' ? ['mode', 'uid', 'gid'] : []).filter((k) => fields.has(k));
+  if (notYet.length > 0) {
+    const why = type === 'cache' ? 'a cache starts empty' : 'the file is bound read-only with its own mode and owner';
+    throw new SkiffError(`--mount type=${type}: ${notYet.join(', ')} ${notYet.length > 1 ? 'are' : 'is'} not supported yet (${why})`);
+  }
   const target = fields.get('target') ?? fields.get('dst') ?? fields.get('destination');
   const id = fields.get('id');
   const m: RunMount = { type, target: '', readonly: false };

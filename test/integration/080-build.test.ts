@@ -292,6 +292,11 @@ describe.each(modes())('build ($name)', (mode) => {
     expect((img['RootFS'] as { Layers: string[] }).Layers).toHaveLength(2);
     const config = JSON.parse(readFileSync(path.join(store.root, 'blobs/sha256', String(img['Id']).replace('sha256:', '')), 'utf8')) as { history: { empty_layer?: boolean }[] };
     expect(config.history[config.history.length - 1]!.empty_layer).toBe(true);
+    // What skiff does not do yet is refused, never ignored.
+    const moded = context(mode, { Dockerfile: `FROM ${base}\nRUN --mount=type=secret,id=tok,mode=0444 true\n` });
+    const refused = await store.skiff(['build', '--secret', `id=tok,src=${secretFile}`, moded]);
+    expect(refused.code).toBe(125);
+    expect(refused.stderr).toContain('--mount type=secret: mode is not supported yet');
   });
 
   test('RUN --mount=type=cache persists between builds; tmpfs is a tmpfs; tmpfs and bind leave nothing in the layer', async () => {
