@@ -131,6 +131,17 @@ describe.each(modes())('build ($name)', (mode) => {
     expect(bad.stderr).toContain('skiff builds for the host\'s platform only');
     const none = await store.skiff(['build', '--target', 'three', dir]);
     expect(none.stderr).toContain('target stage "three" could not be found');
+    // Docker's and Podman's flags scripts pass: what skiff does anyway is accepted, the rest refused in one line.
+    const flags = await store.skiff(['build', '--progress=plain', '--rm', '--force-rm', '--load', '--format', 'oci', '--target', 'one', dir]);
+    expect(flags.code, flags.stderr).toBe(0);
+    expect(flags.stderr).toContain('STEP 1/2');
+    const quiet = await store.skiff(['build', '--progress', 'quiet', '--target', 'one', dir]);
+    expect([quiet.code, quiet.stderr, quiet.stdout]).toEqual([0, '', one.stdout]);
+    for (const [flag, message] of [['--rm=false', "skiff keeps no step's container"], ['--progress=rawjson', 'invalid --progress "rawjson"'], ['--format=docker', "push --format v2s2' sends one in Docker's format"]] as const) {
+      const r = await store.skiff(['build', flag, dir]);
+      expect([r.code, r.stderr.trim().split('\n').length], r.stderr).toEqual([125, 1]);
+      expect(r.stderr).toContain(message);
+    }
     void readFileSync;
   });
 

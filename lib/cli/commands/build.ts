@@ -31,6 +31,11 @@ export const spec: CommandSpec = {
     { name: 'layers', type: 'boolean', default: true, describe: 'Cache each step as an image (--layers=false: one layer for the new steps, no cache)' },
     { name: 'squash', type: 'boolean', describe: "One layer for the new steps" },
     { name: 'timestamp', type: 'string', placeholder: 'SECONDS', describe: 'Created times (and file times) of the new image, in seconds since the epoch (also SOURCE_DATE_EPOCH)' },
+    { name: 'format', type: 'string', placeholder: 'FORMAT', describe: "Podman's: oci (the only one; push --format v2s2 sends Docker's)" },
+    { name: 'progress', type: 'string', placeholder: 'TYPE', describe: 'auto, plain and tty print the plain progress; quiet is -q (Docker BuildKit\'s flag)' },
+    { name: 'rm', type: 'boolean', default: true, describe: "Remove each step's container (always: --rm=false is refused)" },
+    { name: 'force-rm', type: 'boolean', describe: "Remove each step's container also when it fails (always)" },
+    { name: 'load', type: 'boolean', describe: "Buildx's flag: the image is in skiff's store either way" },
   ],
 };
 
@@ -44,6 +49,12 @@ export async function run(args: ParsedArgs): Promise<number> {
   if (!['always', 'missing', 'never', 'newer'].includes(pull)) throw new SkiffError(`invalid --pull "${pull}": use always, missing or never`);
   const network = flagString(args, 'network') ?? 'default';
   if (!['default', 'none', 'host'].includes(network)) throw new SkiffError(`invalid --network "${network}": use default, none or host`);
+  const format = flagString(args, 'format') ?? 'oci';
+  if (format === 'docker') throw new SkiffError("--format docker: skiff build writes OCI images (their config keeps HEALTHCHECK, ONBUILD and SHELL); 'skiff push --format v2s2' sends one in Docker's format");
+  if (format !== 'oci') throw new SkiffError(`invalid --format "${format}": use oci`);
+  const progress = flagString(args, 'progress') ?? 'auto';
+  if (!['auto', 'plain', 'tty', 'quiet'].includes(progress)) throw new SkiffError(`invalid --progress "${progress}": skiff prints plain progress (auto, plain, tty) or none (quiet)`);
+  if (args.flags['rm'] === false) throw new SkiffError("--rm=false: skiff keeps no step's container; each is removed when its step ends");
   const { runBuild } = await import('../../build/index.js');
   const timestampText = flagString(args, 'timestamp') ?? process.env['SOURCE_DATE_EPOCH'];
   const options = {
@@ -56,7 +67,7 @@ export async function run(args: ParsedArgs): Promise<number> {
     pull: pull === 'newer' ? 'always' : (pull as 'always' | 'missing' | 'never'),
     labels: (args.flags['label'] as string[] | undefined) ?? [],
     iidfile: flagString(args, 'iidfile'),
-    quiet: flagBool(args, 'quiet'),
+    quiet: flagBool(args, 'quiet') || progress === 'quiet',
     network: network as 'default' | 'none' | 'host',
     secrets: (args.flags['secret'] as string[] | undefined) ?? [],
     platform: flagString(args, 'platform'),
