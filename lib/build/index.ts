@@ -49,8 +49,11 @@ async function readStdin(): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
+/** A tar, plain, gzip or zstd (else stdin holds a Dockerfile). */
 function isTarLike(data: Buffer): boolean {
-  return (data.length >= 2 && data[0] === 0x1f && data[1] === 0x8b) || (data.length >= 262 && data.toString('latin1', 257, 262) === 'ustar');
+  if (data.length >= 2 && data[0] === 0x1f && data[1] === 0x8b) return true;
+  if (data.length >= 4 && data.readUInt32LE(0) === 0xfd2fb528) return true;
+  return data.length >= 262 && data.toString('latin1', 257, 262) === 'ustar';
 }
 
 /** KEY=VALUE; KEY alone takes its value from the environment (dropped when unset), as Docker. */

@@ -405,9 +405,13 @@ describe.each(modes())('build ($name)', (mode) => {
     const store = newStore(mode);
     const dir = context(mode, { Dockerfile: `FROM ${base}\nCOPY . /ctx/\nCMD ["ls", "/ctx"]\n`, 'a.txt': 'a', 'b.txt': 'b' });
     const tar = execFileSync('tar', ['-C', dir, '-c', '.']);
-    const viaTar = await store.skiff(['build', '-q', '-t', 'fromtar', '-'], { input: tar.toString('latin1') });
+    const viaTar = await store.skiff(['build', '-q', '-t', 'fromtar', '-'], { input: tar });
     expect(viaTar.code, viaTar.stderr).toBe(0);
     expect((await store.skiff(['run', '--rm', 'fromtar'])).stdout).toBe('Dockerfile\na.txt\nb.txt\n');
+    // Compressed (gzip or zstd): the same context, the same image.
+    const zst = await store.skiff(['build', '-q', '-'], { input: execFileSync('zstd', ['-q', '-c'], { input: tar }) });
+    expect(zst.code, zst.stderr).toBe(0);
+    expect(zst.stdout).toBe(viaTar.stdout);
     const other = context(mode, { 'build/app.Dockerfile': `FROM ${base}\nCOPY . /ctx/\nCMD ["ls", "/ctx"]\n`, 'build/app.Dockerfile.dockerignore': 'b.txt\nDockerfile\n' });
     const r = await store.skiff(['build', '-q', '-t', 'elsewhere', '-f', path.join(other, 'build/app.Dockerfile'), dir]);
     expect(r.code, r.stderr).toBe(0);

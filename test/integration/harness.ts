@@ -74,7 +74,7 @@ export interface Result {
 }
 
 /** Gathers a child's output until it exits. stdin gets `input` and ends, unless input is null (left open). */
-export function collect(child: ChildProcess, input?: string | null): Promise<Result> {
+export function collect(child: ChildProcess, input?: string | Buffer | null): Promise<Result> {
   return new Promise((resolve, reject) => {
     let stdout = '';
     let stderr = '';
@@ -89,7 +89,7 @@ export function collect(child: ChildProcess, input?: string | null): Promise<Res
   });
 }
 
-export function runSkiff(mode: Mode, args: string[], opts: SpawnOptions & { input?: string } = {}): Promise<Result> {
+export function runSkiff(mode: Mode, args: string[], opts: SpawnOptions & { input?: string | Buffer } = {}): Promise<Result> {
   return collect(spawnSkiff(mode, args, opts), opts.input);
 }
 

@@ -9,7 +9,7 @@ export interface TestStore {
   root: string;
   mode: Mode;
   /** Runs skiff with this store (SKIFF_ROOT). */
-  skiff(args: string[], opts?: SpawnOptions & { input?: string }): Promise<Result>;
+  skiff(args: string[], opts?: SpawnOptions & { input?: string | Buffer }): Promise<Result>;
   spawn(args: string[], opts?: SpawnOptions): ReturnType<typeof spawnSkiff>;
   ls(sub: 'blobs/sha256' | 'layers' | 'images' | 'names' | 'tmp' | 'containers' | 'locks' | 'volumes'): string[];
   /** The unpacked root of a layer. */
