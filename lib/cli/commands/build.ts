@@ -78,9 +78,11 @@ export async function run(args: ParsedArgs): Promise<number> {
   // names: it takes no store lock (no flock spawn) and, rootless, needs no
   // user namespace (the user owns what it writes). The first step that must
   // run sends a rootless build into the user namespace and makes a root one
-  // take the lock; stdin cannot be read twice, so a build from it starts there.
+  // take the lock; stdin cannot be read twice, so a build from it starts
+  // there, as does one that cannot be cached (--no-cache, --squash, --pull).
   const rootless = !inStoreNamespace();
-  if (!isReexecuted() && options.context !== '-' && options.file !== '-') {
+  const mayBeCached = !options.noCache && !options.squash && options.pull !== 'always';
+  if (!isReexecuted() && mayBeCached && options.context !== '-' && options.file !== '-') {
     try {
       return await runBuild({ ...options, ...(rootless ? { cachedOnly: true } : { lockLazily: true }) });
     } catch (err) {
