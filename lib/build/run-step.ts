@@ -78,7 +78,8 @@ export async function executeRun(api: StepApi, i: Instruction): Promise<void> {
       },
     });
     const binds = [...prepared.binds];
-    const targets = mounts.map((m) => m.target);
+    // The mounts' targets, and the /etc files the step gets of its own (Workspace.etcFiles).
+    const targets = [...mounts.map((m) => m.target), '/etc/hostname', '/etc/hosts', '/etc/resolv.conf'];
     let script: string | undefined;
     if (argv[0] === SCRIPT_PATH && isScriptHeredoc(i)) {
       // BuildKit runs a heredoc with "#!" as an executable file, by its interpreter.
@@ -89,7 +90,7 @@ export async function executeRun(api: StepApi, i: Instruction): Promise<void> {
     }
     let result;
     try {
-      const run = ws.config({ args: argv, env, workdir: config.WorkingDir || '/', user: config.User ?? '', network, binds, mounts: prepared.tmpfs });
+      const run = ws.config({ args: argv, env, workdir: config.WorkingDir || '/', user: config.User ?? '', network, binds, mounts: prepared.tmpfs, etcFiles: true });
       result = await ws.run(run, api.req.progress.output());
     } finally {
       prepared.release();

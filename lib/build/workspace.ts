@@ -3,7 +3,7 @@
 // what the next writer or garbage collection removes). RUN runs in it through
 // the helper as `run` does; COPY and ADD write into it through the helper as
 // `cp` does; its upper directory becomes the step's layer.
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { newContainerId } from '../ids.js';
 import { copyWithHelper, runForeground, type CopyJob } from '../namespaces/helper.js';
@@ -43,7 +43,7 @@ export class Workspace {
    * The container config of this workspace. An overlay needs a lower dir:
    * a scratch image gets an empty one of its own.
    */
-  config(opts: { args: string[]; env: string[]; workdir: string; user: string; network: NetworkMode; binds?: RunOptions['binds']; mounts?: OciMount[] }): OciRuntimeConfig {
+  config(opts: { args: string[]; env: string[]; workdir: string; user: string; network: NetworkMode; binds?: RunOptions['binds']; mounts?: OciMount[]; etcFiles?: boolean }): OciRuntimeConfig {
     let lowerdirs = this.lowerdirs();
     if (lowerdirs.length === 0) {
       const empty = path.join(this.dir, 'empty');
@@ -66,10 +66,40 @@ export class Workspace {
       // The build runs as root of the store's user namespace (or as real root): the container shares that mapping.
       idMappings: null,
       overlay: { lowerdirs, upperdir: this.upper, workdir: this.work },
-      ...(opts.binds ? { binds: opts.binds } : {}),
+      ...(opts.binds || opts.etcFiles ? { binds: [...(opts.etcFiles ? this.etcFiles(opts.network, id.slice(0, 12)) : []), ...(opts.binds ?? [])] } : {}),
       ...(opts.mounts && opts.mounts.length > 0 ? { storage: { mounts: opts.mounts, readonlyRootfs: false } } : {}),
     };
     return buildRuntimeConfig(options);
+  }
+
+  /**
+   * A RUN step's /etc/hostname, /etc/hosts and /etc/resolv.conf, as `run`
+   * gives a container (Docker's and Podman's builds do the same): files of
+   * the workspace bound over the image's, never part of the layer
+   * (run-step.ts leaves them out). With the host's network, the host's
+   * resolv.conf.
+   */
+  private etcFiles(network: NetworkMode, hostname: string): NonNullable<RunOptions['binds']> {
+    let resolv = '# --network none: no DNS\n';
+    if (network === 'host') {
+      try {
+        resolv = readFileSync('/etc/resolv.conf', 'utf8');
+      } catch {
+        resolv = '';
+      }
+    }
+    const files: Record<string, string> = {
+      '/etc/hostname': `${hostname}\n`,
+      '/etc/hosts': `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t${hostname}\n`,
+      '/etc/resolv.conf': resolv,
+    };
+    const dir = path.join(this.dir, 'etc');
+    mkdirSync(dir, { recursive: true, mode: 0o755 });
+    return Object.entries(files).map(([destination, content]) => {
+      const source = path.join(dir, path.basename(destination));
+      writeFileSync(source, content, { mode: 0o644 });
+      return { source, destination, readonly: false };
+    });
   }
 
   /** Runs a RUN step's command; its output goes to `output` (stderr, or nothing with -q). Resolves to its exit code. */

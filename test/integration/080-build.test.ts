@@ -377,6 +377,22 @@ describe.each(modes())('build ($name)', (mode) => {
     expect(bad.stderr).toContain('USER nobody-here: no user "nobody-here" in the image\'s /etc/passwd');
   });
 
+  test('a RUN step gets its own /etc/hostname, /etc/hosts and /etc/resolv.conf (the host\'s with --network host), none of them in its layer', async () => {
+    const store = newStore(mode);
+    const dir = context(mode, { Dockerfile: `FROM ${base}\nRUN cat /etc/resolv.conf > /resolv && grep -c localhost /etc/hosts > /hosts && test "$(cat /etc/hostname)" = "$(hostname)" && echo x >> /etc/hosts && echo made > /made\n` });
+    const r = await store.skiff(['build', '-t', 'etc', '--network', 'host', dir]);
+    expect(r.code, r.stderr).toBe(0);
+    const out = await store.skiff(['run', '--rm', 'etc', 'sh', '-c', 'cat /resolv; cat /hosts']);
+    expect(out.stdout).toBe(`${readFileSync('/etc/resolv.conf', 'utf8')}2\n`);
+    const layers = ((await inspect(store, 'etc'))['RootFS'] as { Layers: string[] }).Layers;
+    const tar = layerTar(store, layers[layers.length - 1]!);
+    expect(tar).toContain('made');
+    for (const f of ['etc/hosts', 'etc/hostname', 'etc/resolv.conf']) expect(tar).not.toContain(f);
+    const none = context(mode, { Dockerfile: `FROM ${base}\nRUN cat /etc/resolv.conf > /resolv\n` });
+    expect((await store.skiff(['build', '-t', 'etcnone', '--network', 'none', none])).code).toBe(0);
+    expect((await store.skiff(['run', '--rm', 'etcnone', 'cat', '/resolv'])).stdout).toBe('# --network none: no DNS\n');
+  });
+
   test('rmi of a built image deletes the images of its steps too; --no-prune keeps them', async () => {
     const store = newStore(mode);
     const dir = context(mode, { Dockerfile: `FROM ${base}\nRUN echo a > /a\nENV B=1\nCMD ["true"]\n` });
