@@ -1,13 +1,14 @@
 // What other tools make of what skiff writes, and the other way round, with
 // the real tools of this machine: Podman loads and runs skiff's
 // docker-archive and oci-archive, skiff loads and runs what `podman save`
-// wrote, umoci unpacks skiff's OCI layout, and an image committed, pushed,
+// wrote, umoci unpacks skiff's OCI layout, an image committed or built by
+// skiff is pulled and run by Podman, and an image committed, pushed,
 // removed and pulled again still has the committed file. Podman and umoci
 // run as root here (Podman with runc and cgroupfs: this host has no crun and
 // no systemd); without root, or without the tools, these tests are skipped
 // and say why.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { integrationEnv, modes } from './harness.js';
@@ -102,6 +103,20 @@ describe('interoperability with Podman', () => {
     podman(['pull', '-q', '--tls-verify=false', `${reg.host}/committed:1`]);
     expect(podmanRun(`${reg.host}/committed:1`, [])).toBe('committed\n');
     expect(podmanRun(`${reg.host}/committed:1`, ['sh', '-c', 'ls /srv'])).toBe('new\n');
+  });
+
+  test.skipIf(podmanWhy !== undefined)('an image skiff built (RUN, a deleted file, COPY, WORKDIR) and pushed is pulled and run by podman', async () => {
+    const s = await pulled();
+    const ctx = mkdtempSync(path.join(work, 'ctx-'));
+    writeFileSync(path.join(ctx, 'Dockerfile'), `FROM ${reg.host}/app:1\nRUN echo built > /srv/built && rm /srv/hello\nCOPY f /srv/f\nWORKDIR /srv\nCMD ["sh", "-c", "pwd; ls; cat built f"]\n`);
+    writeFileSync(path.join(ctx, 'f'), 'copied\n');
+    const built = await s.skiff(['build', '-q', '-t', `${reg.host}/built:1`, ctx]);
+    expect(built, built.stderr).toMatchObject({ code: 0 });
+    const pushed = await s.skiff(['push', '-q', `${reg.host}/built:1`]);
+    expect(pushed, pushed.stderr).toMatchObject({ code: 0 });
+    podman(['pull', '-q', '--tls-verify=false', `${reg.host}/built:1`]);
+    expect(podman(['image', 'inspect', '--format', '{{.Id}}', `${reg.host}/built:1`]).trim()).toBe(built.stdout.trim());
+    expect(podmanRun(`${reg.host}/built:1`, [])).toBe('/srv\nbuilt\nf\nbuilt\ncopied\n');
   });
 });
 
