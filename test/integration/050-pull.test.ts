@@ -12,6 +12,7 @@ import {
   pushIndex,
   sha256,
   startBlobTamperingProxy,
+  startRegistryProxy,
   startRegistry,
   type PushedImage,
   type TestImage,
@@ -195,15 +196,22 @@ describe.each(modes())('pull ($name)', (mode) => {
   test('a pull killed with SIGKILL at 50, 200 and 500 ms leaves nothing a fresh pull trips on', async () => {
     const s = newStore(mode);
     const img = pushed['big:1']!;
-    for (const delay of [50, 200, 500]) {
-      const child = s.spawn(['pull', `${reg.host}/big:1`]);
-      const done = collect(child);
-      await sleep(delay);
-      child.kill('SIGKILL');
-      expect((await done).signal).toBe('SIGKILL');
-      const listed = await s.skiff(['images', '-q', '--no-trunc']);
-      expect(listed.code).toBe(0);
-      expect(['', `sha256:${idOf(img)}\n`]).toContain(listed.stdout);
+    // The big layer stalls after 1 MiB, so each pull is surely mid-download when
+    // it is killed (straight from the registry it can finish within 200 ms).
+    const big = img.layers[0]!.digest;
+    const proxy = await startRegistryProxy(reg, { stallAfter: (p) => (p.endsWith(big) ? 1 << 20 : undefined) });
+    try {
+      for (const delay of [50, 200, 500]) {
+        const child = s.spawn(['pull', `${proxy.host}/big:1`]);
+        const done = collect(child);
+        await sleep(delay);
+        child.kill('SIGKILL');
+        expect((await done).signal).toBe('SIGKILL');
+        const listed = await s.skiff(['images', '-q', '--no-trunc']);
+        expect(listed, listed.stderr).toMatchObject({ code: 0, stdout: '' });
+      }
+    } finally {
+      await proxy.stop();
     }
     const r = await s.skiff(['pull', '-q', `${reg.host}/big:1`]);
     expect(r, r.stderr).toMatchObject({ code: 0, stdout: `${idOf(img)}\n` });

@@ -27,6 +27,8 @@ export interface RegistryProxyOptions {
   corrupt?: (path: string) => boolean;
   /** Cut the connection after this many body bytes of a matching response (`attempt` counts from 1 per path). */
   cutAfter?: (path: string, attempt: number) => number | undefined;
+  /** Send this many body bytes of a matching blob response, then hold the connection open without sending more until the proxy stops: a pull that is surely still downloading. */
+  stallAfter?: (path: string) => number | undefined;
   /** Drop the Range header, so the registry answers 200 with the whole blob. */
   ignoreRange?: boolean;
   /** Cut the connection after this many bytes of a matching request's body (uploads; `attempt` counts from 1 per method and path without query). */
@@ -76,6 +78,7 @@ export async function startRegistryProxy(reg: TestRegistry, opts: RegistryProxyO
     headers['x-forwarded-proto'] = 'http';
     if (opts.ignoreRange) delete headers.range;
     const mod = upstream.protocol === 'https:' ? https : http;
+    let stalled = false;
     const up = mod.request(
       { protocol: upstream.protocol, hostname: upstream.hostname, port: upstream.port, method, path, headers, agent: false, ...(ca ? { ca } : {}) },
       (upRes) => {
@@ -88,14 +91,23 @@ export async function startRegistryProxy(reg: TestRegistry, opts: RegistryProxyO
         const attempt = (attempts.get(path) ?? 0) + 1;
         attempts.set(path, attempt);
         const cut = blob ? opts.cutAfter?.(path, attempt) : undefined;
+        const stall = blob ? opts.stallAfter?.(path) : undefined;
         let corrupt = blob && opts.corrupt?.(path) === true;
         let sent = 0;
         upRes.on('data', (chunk: Buffer) => {
+          if (stalled) return;
           if (corrupt && chunk.length > 0) {
             chunk = Buffer.from(chunk);
             const at = Math.min(100, chunk.length - 1);
             chunk[at] = chunk[at]! ^ 0xff;
             corrupt = false;
+          }
+          if (stall !== undefined && sent + chunk.length >= stall) {
+            res.write(chunk.subarray(0, Math.max(0, stall - sent)));
+            sent = stall;
+            stalled = true; // the client's connection stays open until stop()
+            upRes.destroy();
+            return;
           }
           if (cut !== undefined && sent + chunk.length >= cut) {
             res.write(chunk.subarray(0, Math.max(0, cut - sent)), () => res.destroy());
@@ -109,11 +121,13 @@ export async function startRegistryProxy(reg: TestRegistry, opts: RegistryProxyO
           }
         });
         upRes.on('end', () => res.end());
-        upRes.on('error', () => res.destroy());
+        upRes.on('error', () => {
+          if (!stalled) res.destroy();
+        });
       },
     );
     up.on('error', (err) => {
-      if (record.status === -1) return; // cut on purpose
+      if (record.status === -1 || stalled) return; // cut or stalled on purpose
       record.status = 502;
       if (!res.headersSent) res.writeHead(502, { 'content-type': 'text/plain' });
       res.end(`proxy: ${err.message}`);
