@@ -160,6 +160,28 @@ static bool should_restart(const struct monitor *m, int code) {
   return false;
 }
 
+/* The "died" event (lib/events/log.ts): one write(2) of the whole line with
+ * O_APPEND, as every skiff process appends. The monitor has no stderr left to
+ * report a failure on: an event that cannot be written is lost, the container's
+ * end is still in exit_file. */
+static void log_died_event(const struct container_spec *spec, int code) {
+  if (spec->event_log == NULL || spec->event_died_head == NULL || spec->event_died_tail == NULL) return;
+  struct timespec now;
+  if (clock_gettime(CLOCK_REALTIME, &now) < 0) return;
+  char *line = NULL;
+  int len = asprintf(&line, "{\"ContainerExitCode\":%d%s,\"time\":%lld,\"timeNano\":%lld%09ld%s\n", code, spec->event_died_head,
+                     (long long)now.tv_sec, (long long)now.tv_sec, now.tv_nsec, spec->event_died_tail);
+  if (len < 0) return;
+  int fd = open(spec->event_log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+  if (fd >= 0) {
+    ssize_t n;
+    while ((n = write(fd, line, (size_t)len)) < 0 && errno == EINTR) {
+    }
+    close(fd);
+  }
+  free(line);
+}
+
 static void run_on_exit(const struct container_spec *spec) {
   if (spec->on_exit.len == 0) return;
   pid_t pid = fork();
@@ -220,6 +242,7 @@ static noreturn void loop(struct monitor *m, int sfd, const sigset_t *child_mask
     int code = exit_code_of(status);
     bool oom_killed = m->oom_kills >= 0 && cgroup_oom_kills(m->spec) > m->oom_kills;
     record_exit(m->spec->exit_path, code, m->started_at, m->restarts, oom_killed);
+    log_died_event(m->spec, code);
     if (should_restart(m, code)) {
       struct timespec pause = {.tv_sec = 0, .tv_nsec = 100000000L << (m->restarts < 6 ? m->restarts : 6)};
       while (pause.tv_nsec >= 1000000000L) pause.tv_sec++, pause.tv_nsec -= 1000000000L;

@@ -105,6 +105,9 @@ struct container_spec {
   const char *restart;      /* "no", "always", "on-failure" */
   unsigned long restart_max; /* on-failure:N; 0 = unlimited */
   struct string_list on_exit; /* argv run (detached, no wait) after the container is gone for good */
+  const char *event_log;        /* the event log: the monitor appends a "died" line at each end (lib/events) */
+  const char *event_died_head;  /* the line's text between the exit code and the time */
+  const char *event_died_tail;  /* the line's text after the time */
   /* Resources (cgroup.c, resources.c). */
   struct string_list cgroups; /* cgroup directories the container's processes join (v2, or one per v1 hierarchy) */
   const char *cgroup_split;   /* make the container's cgroup under the helper's own v2 cgroup, by this name */

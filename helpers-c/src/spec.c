@@ -130,6 +130,9 @@ static void apply(struct container_spec *spec, char *entry) {
   else if (strcmp(key, "restart") == 0) spec->restart = value;
   else if (strcmp(key, "restart_max") == 0) spec->restart_max = strtoul(value, NULL, 10);
   else if (strcmp(key, "on_exit") == 0) list_push(&spec->on_exit, value);
+  else if (strcmp(key, "event_log") == 0) spec->event_log = value;
+  else if (strcmp(key, "event_died_head") == 0) spec->event_died_head = value;
+  else if (strcmp(key, "event_died_tail") == 0) spec->event_died_tail = value;
   else if (strcmp(key, "cgroup") == 0) list_push(&spec->cgroups, value);
   else if (strcmp(key, "cgroup_split") == 0) spec->cgroup_split = value;
   else if (strcmp(key, "cgroup_root") == 0) spec->cgroup_root = value;

@@ -46,6 +46,7 @@ export const COMMANDS: CommandEntry[] = [
   { name: 'system', summary: 'Manage skiff: disk usage, pruning, information', load: () => import('./commands/system.js') },
   { name: 'info', summary: 'Display information about the host and skiff', load: () => import('./commands/info.js') },
   { name: 'doctor', summary: 'Check every rootless prerequisite and say how to fix what fails', load: () => import('./commands/doctor.js') },
+  { name: 'events', summary: 'Show skiff events', load: () => import('./commands/events.js') },
   { name: 'version', summary: 'Show the skiff version', load: () => import('./commands/version.js') },
 ];
 

@@ -28,6 +28,16 @@ async function main(argv: string[]): Promise<number> {
       i++;
       continue;
     }
+    // Podman's global --events-backend: file (default) or none; every skiff
+    // process this one starts (the monitor's `skiff rm`, a re-execution) inherits it.
+    const backend = /^--events-backend(?:=(.*))?$/.exec(flag);
+    if (backend) {
+      const value = backend[1] ?? argv[++i] ?? '';
+      const { parseEventsBackend } = await import('../events/log.js');
+      process.env['SKIFF_EVENTS_BACKEND'] = parseEventsBackend(value);
+      i++;
+      continue;
+    }
     throw new SkiffError(`unknown flag: ${flag} (see 'skiff --help')`);
   }
   const name = argv[i];

@@ -2,6 +2,7 @@
 // container output to our stdout/stderr, our stdin to the container, and the
 // detach keys (default ctrl-p,ctrl-q) to leave it running.
 import { closeSync, existsSync, openSync } from 'node:fs';
+import { containerEvent } from './events.js';
 import net from 'node:net';
 import path from 'node:path';
 import { SkiffError, errnoCode } from '../errors.js';
@@ -139,6 +140,7 @@ export async function attachContainer(
     );
   }
   const sock = await connectAttach(socketPath, 2000);
+  containerEvent(record, 'attach');
   const result = await pumpAttach(sock, opts);
   if (result === 'detached') return 0;
   return result >= 0 ? result : opts.waitExit();

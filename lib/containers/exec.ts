@@ -1,6 +1,7 @@
 // `exec`: a new process in a running container, with the container's own
 // process spec (config.json) as the base and the exec flags on top.
 import { SkiffError } from '../errors.js';
+import { containerEvent } from './events.js';
 import { execBackground, runForeground } from '../namespaces/helper.js';
 import { resolveEnvironment } from '../oci/spec/env.js';
 import type { OciRuntimeConfig } from '../oci/runtime-spec.js';
@@ -50,14 +51,17 @@ export async function execInContainer(record: ContainerRecord, req: ExecRequest 
   if (req.detach) {
     if (req.tty || req.interactive) throw new SkiffError('exec -d cannot be combined with -i or -t');
     await execBackground(execConfig(base, req), state.Pid, dirs);
+    containerEvent(record, 'exec');
     return 0;
   }
+  containerEvent(record, 'exec');
   const { exitCode, report } = await runForeground(execConfig(base, req), {
     interactive: req.interactive,
     joinPid: state.Pid,
     cgroup: { launch: { join: dirs }, wrapper: [] },
   });
   const failure = report.errors[0];
+  containerEvent(record, 'exec_died', failure ? failure.exitCode : exitCode);
   if (failure) throw new SkiffError(failure.message, failure.exitCode);
   return exitCode;
 }

@@ -13,6 +13,7 @@ import { cgroupStart, liveCgroup } from './resources.js';
 import { containerState, type ContainerState } from './state.js';
 import { removeAnonymousVolumes, volumesOf } from './volume-users.js';
 import { getVolume } from '../volumes/store.js';
+import { containerEvent, monitorDiedEvent, startedEvents } from './events.js';
 import {
   clearRunState,
   containerDir,
@@ -57,13 +58,21 @@ export async function startContainer(record: ContainerRecord, opts: { attach?: b
     // --rm: the monitor runs `skiff rm` when the container is gone for good.
     onExit: record.HostConfig.AutoRemove ? [process.execPath, '--', path.join(installRoot(), 'bin/skiff'), 'rm', '--force', '--volumes', record.Id] : [],
     ...(cgroup ? { cgroup } : {}),
+    ...diedEvent(record),
   });
   if (!opts.attach) {
     await started;
+    startedEvents(record, false);
     return undefined;
   }
   const [sock] = await Promise.all([connectAttach(attachSocketPath(record.Id)), started]);
+  startedEvents(record, true);
   return sock;
+}
+
+function diedEvent(record: ContainerRecord): { diedEvent?: { log: string; head: string; tail: string } } {
+  const died = monitorDiedEvent(record);
+  return died ? { diedEvent: died } : {};
 }
 
 /** A volume removed with `volume rm -f` under a stopped container: one clear line, not the helper's ENOENT. */
@@ -88,6 +97,7 @@ export async function killContainer(record: ContainerRecord, signal: string | nu
   if (!state.Running) throw new SkiffError(`cannot kill container ${record.Id}: container ${record.Id} is not running`);
   const sig = typeof signal === 'number' ? signal : parseSignal(signal);
   await signalContainerProcess(state.Pid, sig);
+  containerEvent(record, 'kill');
 }
 
 /**
@@ -102,13 +112,24 @@ export async function stopContainer(record: ContainerRecord, timeoutSec: number)
     // A frozen process cannot act on its signal: thaw it, as Podman does.
     const cg = state.Paused ? liveCgroup(record, readPidFile(record.Id)) : undefined;
     if (cg) await setFrozen(cg, false);
-    if (await waitStopped(record, timeoutSec * 1000)) return;
+    if (await waitStopped(record, timeoutSec * 1000)) {
+      containerEvent(record, 'stop');
+      return;
+    }
   }
   state = containerState(record);
   if (state.Running) await signalContainerProcess(state.Pid, parseSignal('SIGKILL'));
   const cg = state.Paused ? liveCgroup(record, readPidFile(record.Id)) : undefined;
   if (cg) await setFrozen(cg, false);
   if (!(await waitStopped(record, 10_000))) throw new SkiffError(`container ${record.Id} did not stop after SIGKILL`);
+  containerEvent(record, 'stop');
+}
+
+/** restart: stop (when running), start, and Podman's "restart" event. */
+export async function restartContainer(record: ContainerRecord, timeoutSec: number): Promise<void> {
+  await stopContainer(record, timeoutSec);
+  await startContainer(record);
+  containerEvent(record, 'restart');
 }
 
 /** rm: the container's files; with `volumes` (rm -v), its anonymous volumes too. */
@@ -151,4 +172,5 @@ export async function setPaused(record: ContainerRecord, paused: boolean): Promi
     throw new SkiffError(`cannot ${paused ? 'pause' : 'unpause'} ${record.Name}: it has no cgroup of its own, because ${plan.cgroup ? 'it was created before this host gave containers cgroups' : plan.reason}`);
   }
   await setFrozen(cg, paused);
+  containerEvent(record, paused ? 'pause' : 'unpause');
 }

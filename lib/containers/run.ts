@@ -24,6 +24,7 @@ import { removeVolumes, resolveStorage, type ResolvedStorage, type StorageFlags 
 import { removeAnonymousVolumes } from './volume-users.js';
 import { resolveNamespaces, resolveSecurity, type SecurityRequest } from './security.js';
 import { parseDevice } from '../oci/spec/devices.js';
+import { containerEvent, startedEvents } from './events.js';
 
 export interface RunRequest {
   /** --rootfs DIR, or else… */
@@ -333,6 +334,7 @@ async function prepareContainer(req: ContainerRequest): Promise<{ record: Contai
   for (let attempt = 0; ; attempt++) {
     try {
       createContainer(record, config, { dirs, files });
+      containerEvent(record, 'create');
       break;
     } catch (err) {
       if (!(err instanceof NameInUseError) || attempt >= 20) {
@@ -363,6 +365,8 @@ export async function runContainer(req: ContainerRequest): Promise<number> {
   let result;
   try {
     const cgroup = cgroupStart(record, config);
+    // The helper starts it and attaches skiff's own stdio in one go.
+    startedEvents(record, true);
     result = await runForeground(config, {
       ...(cgroup ? { cgroup } : {}),
       interactive: options.interactive,
@@ -379,6 +383,7 @@ export async function runContainer(req: ContainerRequest): Promise<number> {
   for (const w of report.warnings) process.stderr.write(`skiff: warning: ${w}\n`);
   const failure = report.errors[0];
   const finalCode = failure ? failure.exitCode : exitCode;
+  containerEvent(record, 'died', finalCode);
   if (record.HostConfig.AutoRemove) await removeWithVolumes(record);
   else {
     writeExitFile(record.Id, {

@@ -18,6 +18,7 @@ import type { MountPoint } from './mounts.js';
 import { rootlessMappings } from '../host/subids.js';
 import type { WalkMappings } from '../namespaces/helper.js';
 import type { HostResources } from '../oci/spec/resources.js';
+import { containerEvent } from './events.js';
 
 export interface ContainerRecord {
   Id: string;
@@ -300,6 +301,7 @@ export async function removeContainerFiles(record: ContainerRecord): Promise<voi
     if (errnoCode(err) !== 'ENOENT') throw err;
     return; // someone else removed it
   }
+  containerEvent(record, 'remove');
   if (nameOwner(record.Name) === record.Id) rmSync(path.join(namesDir(), record.Name), { force: true });
   if (config && !overlayOf(config)) {
     rmSync(trash, { recursive: true, force: true }); // skiff's own files only
@@ -330,6 +332,7 @@ export function renameContainer(record: ContainerRecord, newName: string): void 
     throw err;
   }
   rmSync(path.join(namesDir(), record.Name), { force: true });
+  containerEvent(updated, 'rename');
 }
 
 export function logPath(id: string): string {

@@ -5,6 +5,7 @@
 // number of pulls run at once and publish by atomic renames; rmi's garbage
 // collection waits for them.
 import { SkiffError } from '../errors.js';
+import { imageEvent } from '../events/log.js';
 import { canCreateDevices } from '../host/privilege.js';
 import type { Descriptor, Platform } from '../oci/image-spec.js';
 import { formatReference, parseReference } from '../oci/reference.js';
@@ -192,6 +193,7 @@ export async function pullImage(text: string, opts: PullOptions): Promise<PullRe
     writeImageRecord(store.paths, record);
     const names = await nameImage(store, image, id);
     ok = true;
+    imageEvent('pull', id, shown);
     return { id, names, downloaded, skipped };
   } finally {
     reporter.finish(ok);

@@ -9,6 +9,7 @@
 // format asked for. Runs in the store's user namespace (a layer's files
 // belong to sub-IDs), holding the store lock shared.
 import { writeFileSync, renameSync, rmSync } from 'node:fs';
+import { imageEvent } from '../events/log.js';
 import path from 'node:path';
 import { SkiffError } from '../errors.js';
 import { MEDIA_TYPE, type Descriptor, type ImageManifest } from '../oci/image-spec.js';
@@ -220,6 +221,7 @@ export async function pushImage(sourceText: string, destText: string | undefined
     // The pushed copy is one of the image's names now (Docker's RepoDigests).
     await writeName(store.paths, { registry: target.registry, repository: target.repository, digest }, record.id);
     ok = true;
+    imageEvent('push', record.id, formatReference({ ...target, tag }));
     return { reference: { ...target, tag }, digest, size: manifestBytes.length };
   } finally {
     client?.close();

@@ -326,6 +326,8 @@ export interface MonitorFiles {
   onExit: string[];
   /** The monitor starts the container only once a client has connected to attachSocket. */
   attachWait?: boolean;
+  /** The event log and its "died" line around the exit code and time (lib/containers/events.ts). */
+  diedEvent?: { log: string; head: string; tail: string };
   cgroup?: CgroupStart;
 }
 
@@ -339,6 +341,7 @@ export async function startMonitored(config: OciRuntimeConfig, files: MonitorFil
   entries.push('detach=1', `log=${files.log}`, `exit_file=${files.exitFile}`, `pid_file=${files.pidFile}`, `attach_socket=${files.attachSocket}`);
   entries.push(`restart=${files.restart.name}`, `restart_max=${files.restart.max}`);
   for (const arg of files.onExit) entries.push(`on_exit=${arg}`);
+  if (files.diedEvent) entries.push(`event_log=${files.diedEvent.log}`, `event_died_head=${files.diedEvent.head}`, `event_died_tail=${files.diedEvent.tail}`);
   if (files.attachWait) entries.push('attach_wait=1');
   if (files.cgroup) entries.push(...cgroupEntries(files.cgroup.launch));
   const { child, reports } = spawnHelper(runArgs(config), entries, ['ignore', 'ignore', 'ignore'], false, files.cgroup?.wrapper);

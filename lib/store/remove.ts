@@ -9,7 +9,8 @@
 // an unnamed image that has children to go with its last child.
 // Everything here runs under the exclusive store lock.
 import { EXIT_SKIFF_FAILED, SkiffError } from '../errors.js';
-import { familiarName } from '../oci/reference.js';
+import { familiarName, formatReference } from '../oci/reference.js';
+import { imageEvent } from '../events/log.js';
 import { removeBlob } from './blobs.js';
 import { shortDigest } from './digest.js';
 import { collectGarbage } from './gc.js';
@@ -55,6 +56,7 @@ function namesOf(store: Store, id: string): StoredName[] {
 function untag(name: StoredName, events: RemoveEvent[]): void {
   removeName(name);
   events.push({ kind: 'untagged', value: familiarName(name.ref) });
+  imageEvent('untag', name.image, formatReference(name.ref));
 }
 
 /** Docker's isSingleReference: at most one tag, and every name in one repository. */
@@ -81,6 +83,7 @@ function deleteImage(store: Store, record: ImageRecord, containerLayers: Contain
   const p = store.paths;
   removeImageRecord(p, record.id);
   events.push({ kind: 'deleted', value: record.id });
+  imageEvent('remove', record.id);
   let reclaimed = 0;
   const used = layersInUse(store, containerLayers());
   for (const diffID of new Set(record.layers)) {

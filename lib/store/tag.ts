@@ -1,6 +1,7 @@
 // `skiff tag SRC DST`: one more name for an image (metadata only).
 import { SkiffError } from '../errors.js';
-import { parseReference } from '../oci/reference.js';
+import { formatReference, parseReference } from '../oci/reference.js';
+import { imageEvent } from '../events/log.js';
 import { lockStore } from './lock.js';
 import { findImage } from './lookup.js';
 import { writeName } from './names.js';
@@ -14,6 +15,7 @@ export async function tagImage(store: Store, source: string, target: string): Pr
   try {
     const found = await findImage(store, source);
     await writeName(store.paths, ref, found.record.id);
+    imageEvent('tag', found.record.id, formatReference(ref));
   } finally {
     lock.release();
   }

@@ -9,6 +9,7 @@
 // sub-IDs (what containers wrote): only a user namespace with the containers'
 // mapping removes them (design.md decision 1).
 import { chmodSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { volumeEvent } from '../events/log.js';
 import path from 'node:path';
 import { SkiffError, errnoCode } from '../errors.js';
 import { urandomBytes } from '../ids.js';
@@ -176,6 +177,7 @@ export function ensureVolume(spec: NewVolume, rootless: boolean): { volume: Volu
   }
   try {
     renameSync(tmp, volumeDir(name));
+    volumeEvent('create', name);
     return { volume: withMountpoint(record), created: true };
   } catch (err) {
     rmSync(tmp, { recursive: true, force: true });
@@ -214,6 +216,7 @@ export async function removeVolumeFiles(name: string): Promise<boolean> {
     if (errnoCode(err) === 'ENOENT') return false;
     throw err;
   }
+  volumeEvent('remove', name);
   const { removeTrees } = await import('../namespaces/helper.js');
   await removeTrees([trash], volumeFileMappings());
   return true;

@@ -1,7 +1,7 @@
 import type { CommandSpec, ParsedArgs } from '../args.js';
 import { flagString } from '../args.js';
 import { forEachRef } from '../each.js';
-import { startContainer, stopContainer } from '../../containers/lifecycle.js';
+import { restartContainer } from '../../containers/lifecycle.js';
 import { resolveContainer } from '../../containers/store.js';
 import { parseSeconds } from './stop.js';
 
@@ -18,8 +18,7 @@ export async function run(args: ParsedArgs): Promise<number> {
   const timeout = parseSeconds(flagString(args, 'time') ?? '10');
   return forEachRef(args.positionals, async (ref) => {
     const record = resolveContainer(ref);
-    await stopContainer(record, timeout);
-    await startContainer(record);
+    await restartContainer(record, timeout);
     return ref;
   });
 }

@@ -128,6 +128,7 @@ const SUBCOMMANDS: SubcommandTable = {
   df: async () => ({ spec: dfSpec, run: runDf }),
   prune: async () => ({ spec: pruneSpec, run: runPrune }),
   info: () => import('./info.js'),
+  events: () => import('./events.js'),
 };
 
 export const spec: CommandSpec = {

@@ -1,0 +1,230 @@
+// Issue 16, part B: `skiff events` over the event log every skiff process
+// appends to (containers, images, volumes), its filters, --since/--until,
+// --format, streaming and --stream=false, --events-backend none, and 16
+// processes writing at once. As root and as the unprivileged test user.
+// Root's log is /run/skiff/events/events.log, which other test files write
+// too: every look here filters by names this file made.
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { integrationEnv, modes, type Mode } from './harness.js';
+import { busyboxLayer, pushImage, startRegistry, type TestRegistry } from './registry-harness.js';
+import { newStore, type TestStore } from './store-harness.js';
+
+let reg: TestRegistry;
+
+beforeAll(async () => {
+  reg = await startRegistry();
+  const bb = { entries: busyboxLayer(integrationEnv().imageRootfs), compression: 'gzip' as const };
+  await pushImage(reg, 'busybox', 'latest', { format: 'docker', layers: [bb], config: { Cmd: ['sh'] } });
+}, 300_000);
+
+afterAll(async () => {
+  await reg?.stop();
+});
+
+const unique = (what: string) => `${what}-${Math.random().toString(36).slice(2, 8)}`;
+
+interface Ev {
+  ID?: string;
+  Name?: string;
+  Image?: string;
+  Status: string;
+  Type: string;
+  ContainerExitCode?: number;
+  Attributes?: Record<string, string>;
+  timeNano: number;
+}
+
+async function events(s: TestStore, args: string[]): Promise<Ev[]> {
+  const r = await s.skiff(['events', '--stream=false', '--format', 'json', ...args]);
+  expect(r, r.stderr).toMatchObject({ code: 0 });
+  return r.stdout
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => JSON.parse(l) as Ev);
+}
+
+async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** The log of the mode's user (rootless: its XDG_RUNTIME_DIR is unset in the harness, so /tmp/skiff-UID). */
+function logOf(mode: Mode): string {
+  return mode.user ? `/tmp/skiff-${mode.user.uid}/events/events.log` : '/run/skiff/events/events.log';
+}
+
+describe.each(modes())('events ($name)', (mode) => {
+  const ok = async (s: TestStore, args: string[]) => {
+    const r = await s.skiff(args);
+    expect(r, `${args.join(' ')}: ${r.stderr}`).toMatchObject({ code: 0 });
+    return r;
+  };
+
+  test('a container\'s life: create, init, start, attach, died with its code, exec, stop, kill, restart, rename, remove; the human line', async () => {
+    const s = newStore(mode);
+    const image = `${reg.host}/busybox`;
+    await ok(s, ['pull', '-q', image]);
+    const fg = unique('fg');
+    expect((await s.skiff(['run', '--name', fg, '--label', 'team=ev', image, 'sh', '-c', 'exit 3'])).code).toBe(3);
+    const fgEvents = await events(s, ['--filter', `container=${fg}`]);
+    expect(fgEvents.map((e) => e.Status)).toEqual(['create', 'init', 'start', 'attach', 'died']);
+    expect(fgEvents[4]).toMatchObject({ ContainerExitCode: 3, Name: fg, Image: image, Type: 'container', Attributes: { team: 'ev' } });
+
+    const bg = unique('bg');
+    const id = (await ok(s, ['run', '-d', '--name', bg, image, 'sh', '-c', 'trap "exit 7" TERM; while :; do sleep 0.05; done'])).stdout.trim();
+    await ok(s, ['exec', bg, 'true']);
+    await ok(s, ['stop', '-t', '5', bg]);
+    // The monitor logs the end of a detached container itself.
+    const died = await until('died from the monitor', async () => (await events(s, ['--filter', `container=${bg}`, '--filter', 'event=died'])).at(0));
+    expect(died).toMatchObject({ ID: id, ContainerExitCode: 7 });
+    await ok(s, ['start', bg]);
+    await ok(s, ['kill', bg]);
+    await ok(s, ['restart', '-t', '1', bg]);
+    const renamed = unique('renamed');
+    await ok(s, ['rename', bg, renamed]);
+    await ok(s, ['rm', '-f', renamed]);
+    const byId = await events(s, ['--filter', `container=${id.slice(0, 12)}`]);
+    const statuses = byId.map((e) => e.Status);
+    for (const st of ['create', 'init', 'start', 'exec', 'exec_died', 'stop', 'died', 'kill', 'restart', 'rename', 'remove']) expect(statuses, st).toContain(st);
+    expect(statuses.indexOf('create')).toBe(0);
+    expect(byId.find((e) => e.Status === 'rename')?.Name).toBe(renamed);
+
+    // Podman's default line: time, type, status, id, (image=, name=, labels).
+    const human = await ok(s, ['events', '--stream=false', '--filter', `container=${fg}`, '--filter', 'event=died']);
+    expect(human.stdout).toMatch(new RegExp(`^\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d(\\.\\d+)? [+-]\\d{4} \\S+ container died [0-9a-f]{64} \\(image=${image.replace(/[.]/g, '\\.')}, name=${fg}, containerExitCode=3, team=ev\\)\\n$`));
+    // run --rm: the remove is logged by the run itself.
+    const rmName = unique('rm');
+    await ok(s, ['run', '--rm', '--name', rmName, image, 'true']);
+    expect((await events(s, ['--filter', `container=${rmName}`])).map((e) => e.Status)).toEqual(['create', 'init', 'start', 'attach', 'died', 'remove']);
+  }, 120_000);
+
+  test('images and volumes: pull, tag, untag, remove, push; volume create and remove; filters by type, image, label, event', async () => {
+    const s = newStore(mode);
+    const image = `${reg.host}/busybox`;
+    await ok(s, ['pull', '-q', image]);
+    const tag = `${reg.host}/${unique('evimg')}:v1`;
+    await ok(s, ['tag', image, tag]);
+    await ok(s, ['push', tag]);
+    await ok(s, ['rmi', tag]);
+    await ok(s, ['rmi', image]);
+    const imageEvents = await events(s, ['--filter', 'type=image', '--filter', `image=${tag}`]);
+    expect(imageEvents.map((e) => e.Status)).toEqual(['tag', 'push', 'untag']);
+    const id = imageEvents[0]!.ID!;
+    const byId = await events(s, ['--filter', 'type=image', '--filter', `image=${id.slice(0, 12)}`]);
+    expect(byId.map((e) => e.Status)).toEqual(expect.arrayContaining(['pull', 'tag', 'push', 'untag', 'remove']));
+
+    const vol = unique('evvol');
+    await ok(s, ['volume', 'create', vol]);
+    await ok(s, ['volume', 'rm', vol]);
+    expect((await events(s, ['--filter', 'type=volume', '--filter', `volume=${vol}`])).map((e) => e.Status)).toEqual(['create', 'remove']);
+
+    // label= matches a container's labels; several event= are alternatives.
+    const c = unique('lab');
+    const label = unique('l');
+    await ok(s, ['create', '--name', c, '--label', `ev=${label}`, image, 'true']);
+    await ok(s, ['rm', c]);
+    expect((await events(s, ['--filter', `label=ev=${label}`, '--filter', 'event=create', '--filter', 'event=remove'])).map((e) => e.Status)).toEqual(['create', 'remove']);
+    expect(await events(s, ['--filter', `label=ev=${label}`, '--filter', 'type=image'])).toEqual([]);
+    expect(await events(s, ['--filter', `label=ev=other`, '--filter', `container=${c}`])).toEqual([]);
+  }, 120_000);
+
+  test('--since, --until, --format templates, and a bad filter or format in one line', async () => {
+    const s = newStore(mode);
+    const a = unique('va');
+    await ok(s, ['volume', 'create', a]);
+    await new Promise((r) => setTimeout(r, 1100));
+    const mid = new Date().toISOString();
+    await new Promise((r) => setTimeout(r, 50));
+    const b = unique('vb');
+    await ok(s, ['volume', 'create', b]);
+    const names = (evs: Ev[]) => evs.map((e) => e.Name).filter((n) => n === a || n === b);
+    expect(names(await events(s, ['--filter', 'type=volume', '--since', mid]))).toEqual([b]);
+    expect(names(await events(s, ['--filter', 'type=volume', '--until', mid]))).toEqual([a]);
+    expect(names(await events(s, ['--filter', 'type=volume', '--since', '1m']))).toEqual([a, b]);
+    expect(names(await events(s, ['--filter', 'type=volume', '--filter', `since=${mid}`]))).toEqual([b]);
+
+    const t = await ok(s, ['events', '--stream=false', '--filter', `volume=${b}`, '--format', '{{.Type}} {{.Status}} {{.Name}} {{.Action}}']);
+    expect(t.stdout).toBe(`volume create ${b} create\n`);
+    const table = await ok(s, ['events', '--stream=false', '--filter', `volume=${b}`, '--format', 'table {{.Type}}\t{{.Status}}']);
+    expect(table.stdout).toBe('TYPE\tSTATUS\nvolume\tcreate\n');
+    const bad = await s.skiff(['events', '--stream=false', '--filter', 'colour=red']);
+    expect(bad.code).toBe(125);
+    expect(bad.stderr.trim().split('\n')).toHaveLength(1);
+    expect(bad.stderr).toMatch(/invalid filter "colour=red"/);
+    const badTime = await s.skiff(['events', '--stream=false', '--since', 'yesterday-ish']);
+    expect(badTime.code).toBe(125);
+    expect(badTime.stderr).toMatch(/invalid value for --since/);
+    await ok(s, ['volume', 'rm', a, b]);
+  }, 60_000);
+
+  test('streaming prints what other processes log, until --until passes', async () => {
+    const s = newStore(mode);
+    const v = unique('stream');
+    const child = s.spawn(['events', '--filter', `volume=${v}`, '--format', '{{.Status}} {{.Name}}']);
+    let seen = '';
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => (seen += d));
+    await new Promise((r) => setTimeout(r, 1500)); // it is reading the log by now
+    await ok(s, ['volume', 'create', v]);
+    await until('the create streamed', async () => (seen.includes(`create ${v}\n`) ? true : undefined), 15_000);
+    await ok(s, ['volume', 'rm', v]);
+    await until('the remove streamed', async () => (seen.includes(`remove ${v}\n`) ? true : undefined), 15_000);
+    expect(seen).toBe(`create ${v}\nremove ${v}\n`);
+    const closed = new Promise((r) => child.on('close', (code) => r(code)));
+    child.kill('SIGINT');
+    expect(await closed).toBe(0);
+    // --until in the near future: it streams, then stops by itself.
+    const stopAt = new Date(Date.now() + 1500).toISOString();
+    const t0 = Date.now();
+    const r = await s.skiff(['system', 'events', '--filter', `volume=${v}`, '--until', stopAt]);
+    expect(r, r.stderr).toMatchObject({ code: 0 });
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(1000);
+    expect(r.stdout.split('\n').filter((l) => l !== '')).toHaveLength(2);
+  }, 60_000);
+
+  test('--events-backend none logs nothing; journald and unknown backends are refused in one line', async () => {
+    const s = newStore(mode);
+    const v = unique('none');
+    await ok(s, ['--events-backend', 'none', 'volume', 'create', v]);
+    await ok(s, ['--events-backend=file', 'volume', 'rm', v]);
+    expect((await events(s, ['--filter', `volume=${v}`])).map((e) => e.Status)).toEqual(['remove']);
+    // A detached container's monitor inherits it too: no "died" from it.
+    const c = unique('nonec');
+    await ok(s, ['--events-backend', 'none', 'run', '-d', '--name', c, '--rootfs', mode.rootfs, 'sh', '-c', 'true']);
+    await new Promise((r) => setTimeout(r, 1000));
+    await ok(s, ['--events-backend', 'none', 'rm', '-f', c]);
+    expect(await events(s, ['--filter', `container=${c}`])).toEqual([]);
+    const j = await s.skiff(['--events-backend', 'journald', 'ps']);
+    expect(j.code).toBe(125);
+    expect(j.stderr).toMatch(/^Error: |^skiff: /);
+    expect(j.stderr).toMatch(/--events-backend journald is not supported/);
+    const u = await s.skiff(['--events-backend', 'syslog', 'ps']);
+    expect(u.code).toBe(125);
+    expect(u.stderr).toMatch(/invalid --events-backend "syslog"/);
+    const e = await s.skiff(['--events-backend', 'none', 'events', '--stream=false']);
+    expect(e.code).toBe(125);
+    expect(e.stderr).toMatch(/not logged with --events-backend none/);
+  }, 60_000);
+
+  test('16 processes logging at once lose nothing and interleave no partial lines', async () => {
+    const s = newStore(mode);
+    const prefix = unique('conc');
+    const names = Array.from({ length: 16 }, (_, i) => `${prefix}-${i}`);
+    const created = await Promise.all(names.map((n) => s.skiff(['volume', 'create', n])));
+    for (const r of created) expect(r, r.stderr).toMatchObject({ code: 0 });
+    const removed = await Promise.all(names.map((n) => s.skiff(['volume', 'rm', n])));
+    for (const r of removed) expect(r, r.stderr).toMatchObject({ code: 0 });
+    const mine = (await events(s, ['--filter', 'type=volume'])).filter((e) => e.Name?.startsWith(`${prefix}-`));
+    expect(mine.filter((e) => e.Status === 'create').map((e) => e.Name).sort()).toEqual([...names].sort());
+    expect(mine.filter((e) => e.Status === 'remove').map((e) => e.Name).sort()).toEqual([...names].sort());
+    // Every line of the file is one whole JSON object.
+    for (const line of readFileSync(logOf(mode), 'utf8').split('\n')) {
+      if (line !== '') expect(() => JSON.parse(line), line).not.toThrow();
+    }
+  }, 120_000);
+});
