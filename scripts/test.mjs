@@ -26,5 +26,7 @@ const run = spawnSync(
 
 const count = countReport(report);
 rmSync(out, { recursive: true, force: true });
+// What did not run, and the command that would run it, once each.
+if (count.skips.length > 0) console.log(`\n${count.skips.join('\n')}`);
 console.log(count.line);
 process.exit(run.status === 0 && count.failed === 0 ? 0 : 1);

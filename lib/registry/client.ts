@@ -15,7 +15,7 @@ import { AuthSession, unauthorized, UnauthorizedError } from './auth.js';
 import { VerifiedBlobStream, type BlobSource } from './blob-stream.js';
 import { lookupCredentials } from './credentials.js';
 import { describeErrorBody, parseErrorBody } from './http-errors.js';
-import { digestOf, MANIFEST_ACCEPT, parseImageConfig, parseManifestDocument } from './manifest.js';
+import { checkDescribedAs, digestOf, MANIFEST_ACCEPT, parseImageConfig, parseManifestDocument } from './manifest.js';
 import { choosePlatform, formatPlatform, hostPlatform, listPlatforms, normalizePlatform } from './platform.js';
 import {
   candidatesForShortName,
@@ -166,6 +166,7 @@ class Client implements RegistryClient {
         );
       }
       const childDoc = parseManifestDocument(child.bytes, child.contentType, `the ${formatPlatform(chosen.platform!)} manifest of ${display}`);
+      checkDescribedAs(childDoc, chosen.mediaType, `the ${formatPlatform(chosen.platform!)} manifest of ${display}`);
       if (childDoc.kind !== 'manifest') {
         throw new SkiffError(`the ${formatPlatform(chosen.platform!)} entry of ${display} is itself an index; nested indexes are not supported`);
       }

@@ -115,8 +115,26 @@ export function parseManifestDocument(bytes: Buffer, contentType: string | null 
   if (body.schemaVersion === 1 || (SCHEMA1_TYPES.has(header) && body.schemaVersion !== 2)) {
     throw schema1Error(what);
   }
-  let mediaType = typeof body.mediaType === 'string' ? body.mediaType : '';
-  if (mediaType === '' && (INDEX_TYPES.has(header) || MANIFEST_TYPES.has(header))) mediaType = header;
+  // CVE-2021-41190: a document that reads as a manifest to one tool and as an
+  // index to another is refused, whichever this one would have taken.
+  const hasManifests = body.manifests !== undefined;
+  const hasImageFields = body.layers !== undefined || body.config !== undefined;
+  if (hasManifests && hasImageFields) {
+    throw new SkiffError(`${what} is ambiguous: it has both an index's "manifests" and a manifest's ${body.layers !== undefined ? '"layers"' : '"config"'} (CVE-2021-41190)`);
+  }
+  const declared = typeof body.mediaType === 'string' ? body.mediaType : '';
+  const known = (t: string) => INDEX_TYPES.has(t) || MANIFEST_TYPES.has(t);
+  if (declared !== '' && known(header) && declared !== header) {
+    throw new SkiffError(`${what} is ambiguous: its mediaType ${declared} disagrees with the registry's Content-Type ${header} (CVE-2021-41190)`);
+  }
+  let mediaType = declared;
+  if (mediaType === '' && known(header)) mediaType = header;
+  if (INDEX_TYPES.has(mediaType) && hasImageFields) {
+    throw new SkiffError(`${what} is ambiguous: it is an index (${mediaType}) but has a manifest's ${body.layers !== undefined ? '"layers"' : '"config"'} (CVE-2021-41190)`);
+  }
+  if (MANIFEST_TYPES.has(mediaType) && hasManifests) {
+    throw new SkiffError(`${what} is ambiguous: it is an image manifest (${mediaType}) but has an index's "manifests" (CVE-2021-41190)`);
+  }
   if (mediaType === '') {
     // Neither says: an OCI document without the optional field.
     if (Array.isArray(body.manifests)) mediaType = MEDIA_TYPE.ociIndex;
@@ -139,6 +157,17 @@ export function parseManifestDocument(bytes: Buffer, contentType: string | null 
     return { kind: 'manifest', mediaType, manifest };
   }
   throw new SkiffError(`${what} has the unsupported media type ${mediaType}`);
+}
+
+/**
+ * CVE-2021-41190: the document an index entry names must be what the entry
+ * says it is (a manifest named as an index, or the other way round, is refused).
+ */
+export function checkDescribedAs(doc: ManifestDocument, descriptorType: string | undefined, what: string): void {
+  if (descriptorType === undefined || !(INDEX_TYPES.has(descriptorType) || MANIFEST_TYPES.has(descriptorType))) return;
+  if (doc.mediaType !== descriptorType) {
+    throw new SkiffError(`${what} is ambiguous: the index names it ${descriptorType} but it is ${doc.mediaType} (CVE-2021-41190)`);
+  }
 }
 
 /** Validates an image config; its layer count must match the manifest's. */

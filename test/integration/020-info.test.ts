@@ -1,9 +1,9 @@
 // skiff info and skiff doctor on the real host, as root and as the test user.
 import { execFileSync } from 'node:child_process';
 import { describe, expect, test } from 'vitest';
-import { modes, runSkiff } from './harness.js';
+import { runSkiff, describeModes } from './harness.js';
 
-describe.each(modes())('info and doctor ($name)', (mode) => {
+describeModes('info and doctor ($name)', (mode) => {
   test('info --format json reads the real host', async () => {
     const r = await runSkiff(mode, ['info', '--format', 'json']);
     expect(r.code).toBe(0);

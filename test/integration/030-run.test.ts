@@ -2,9 +2,9 @@
 import { execFileSync } from 'node:child_process';
 import { hostname } from 'node:os';
 import { describe, expect, test } from 'vitest';
-import { collect, modes, runSkiff, spawnSkiff, waitForOutput } from './harness.js';
+import { collect, runSkiff, spawnSkiff, waitForOutput, describeModes } from './harness.js';
 
-describe.each(modes())('run ($name)', (mode) => {
+describeModes('run ($name)', (mode) => {
   const run = (args: string[], input?: string) => runSkiff(mode, ['run', '--rootfs', mode.rootfs, ...args], { input });
 
   test('the container runs as root inside', async () => {
@@ -235,7 +235,7 @@ describe.each(modes())('run ($name)', (mode) => {
   });
 });
 
-describe.each(modes().filter((m) => m.name === 'rootless'))('rootless without a sub-ID range ($name)', (mode) => {
+describeModes('rootless without a sub-ID range ($name)', (mode) => {
   // SKIFF_SUBUID_FILE/SKIFF_SUBGID_FILE point skiff at other sub-ID files: an
   // empty one is a user with no range, on the real kernel.
   const env = { SKIFF_SUBUID_FILE: '/dev/null', SKIFF_SUBGID_FILE: '/dev/null' };
@@ -258,9 +258,9 @@ describe.each(modes().filter((m) => m.name === 'rootless'))('rootless without a 
       `${warning}skiff: user 1000:1000 is not mapped in this rootless container: give your user a range in /etc/subuid and /etc/subgid (see 'skiff doctor')\n`,
     );
   });
-});
+}, { only: 'rootless' });
 
-describe.each(modes())('bad input ($name)', (mode) => {
+describeModes('bad input ($name)', (mode) => {
   test('a missing rootfs', async () => {
     const r = await runSkiff(mode, ['run', '--rootfs', '/no/such/rootfs', 'true']);
     expect(r.code).toBe(125);

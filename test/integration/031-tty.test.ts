@@ -1,7 +1,7 @@
 // -t and -it under a real terminal: util-linux `script` gives skiff a pty.
 import { spawn } from 'node:child_process';
 import { describe, expect, test } from 'vitest';
-import { asModeUser, integrationEnv, modes, runSkiff, skiffBin, type Mode } from './harness.js';
+import { asModeUser, integrationEnv, runSkiff, skiffBin, type Mode, describeModes } from './harness.js';
 
 /**
  * Runs a shell command line under `script`, feeding `input` after a pause.
@@ -36,7 +36,7 @@ function storeOf(mode: Mode): string {
 
 const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
-describe.each(modes())('tty ($name)', (mode) => {
+describeModes('tty ($name)', (mode) => {
   const skiff = `${skiffBin()} run --rootfs ${quote(mode.rootfs)}`;
 
   test('-t gives the container a terminal of its own devpts', async () => {

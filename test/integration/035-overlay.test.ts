@@ -10,7 +10,7 @@ import { describe, expect, test } from 'vitest';
 import { encodeFsOps } from '../../lib/namespaces/fsops.js';
 import { encodeSpec } from '../../lib/namespaces/helper.js';
 import { parseSubIds } from '../../lib/host/subids.js';
-import { asModeUser, integrationEnv, modes, collect, type Mode } from './harness.js';
+import { asModeUser, integrationEnv, collect, type Mode, describeModes } from './harness.js';
 
 const helper = () => path.join(integrationEnv().installDir, 'helpers-c/skiff-helper');
 
@@ -38,7 +38,7 @@ function idMapEntries(mode: Mode): string[] {
   ];
 }
 
-describe.each(modes())('overlay root filesystem ($name)', (mode) => {
+describeModes('overlay root filesystem ($name)', (mode) => {
   test('layers, whiteouts, opaque dirs and the upper dir', async () => {
     // Directories the mode's user owns, next to its busybox rootfs.
     const base = path.join(path.dirname(mode.rootfs), `overlay-${Date.now()}`);

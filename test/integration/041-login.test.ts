@@ -5,7 +5,7 @@ import { chmodSync, chownSync, existsSync, mkdtempSync, readFileSync, statSync, 
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createRegistryClient } from '../../lib/registry/client.js';
-import { asModeUser, integrationEnv, modes, runSkiff, skiffBin, type Mode } from './harness.js';
+import { asModeUser, integrationEnv, runSkiff, skiffBin, type Mode, describeModes } from './harness.js';
 import { pushImage, startRegistry, type TestRegistry } from './registry-harness.js';
 
 const USER = 'alice';
@@ -30,7 +30,7 @@ afterAll(async () => {
   await Promise.all([basic?.stop(), token?.stop(), tls?.stop()]);
 });
 
-describe.each(modes())('login and logout ($name)', (mode) => {
+describeModes('login and logout ($name)', (mode) => {
   /** A fresh XDG_CONFIG_HOME the mode's user owns. */
   function configHome(): string {
     const dir = mkdtempSync(path.join(integrationEnv().workDir, 'login-'));

@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, lstatSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { collect, integrationEnv, modes } from './harness.js';
+import { collect, integrationEnv, describeModes } from './harness.js';
 import {
   busyboxLayer,
   pushImage,
@@ -85,7 +85,7 @@ afterAll(async () => {
 
 const idOf = (img: PushedImage) => img.configDigest.slice(7);
 
-describe.each(modes())('pull ($name)', (mode) => {
+describeModes('pull ($name)', (mode) => {
   test('pulls a runnable busybox: stdout is the id, one line per blob on stderr, files owned by container root', async () => {
     const s = newStore(mode);
     const img = pushed['busybox:latest']!;

@@ -3,7 +3,7 @@
 // tag, rmi (untag vs delete), inspect, history, image prune, the `image` group,
 // and one clear line with exit 125 for every bad input.
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { modes, type Mode } from './harness.js';
+import { type Mode, describeModes } from './harness.js';
 import { pushImage, startRegistry, type PushedImage, type TestRegistry } from './registry-harness.js';
 import { newStore, type TestStore } from './store-harness.js';
 
@@ -57,7 +57,7 @@ async function storeWith(mode: Mode, ...repos: string[]): Promise<TestStore> {
 /** Splits a table into rows of cells (cells are separated by 3+ spaces, as Docker's tabwriter pads). */
 const cells = (out: string) => out.trimEnd().split('\n').map((l) => l.trim().split(/ {3,}/));
 
-describe.each(modes())('images ($name)', (mode) => {
+describeModes('images ($name)', (mode) => {
   test('lists REPOSITORY TAG IMAGE ID CREATED SIZE, newest first', async () => {
     const s = await storeWith(mode, 'base:1', 'app:1');
     const r = await s.skiff(['images']);

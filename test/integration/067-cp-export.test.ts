@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, chownSync, closeSync, existsSync, lstatSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { integrationEnv, modes, type Mode, type Result } from './harness.js';
+import { integrationEnv, type Mode, type Result, describeModes } from './harness.js';
 import { busyboxLayer, pushImage, startRegistry, type TestRegistry } from './registry-harness.js';
 import { newStore, type TestStore } from './store-harness.js';
 import { makeTar } from '../unit/helpers/make-tar.js';
@@ -93,7 +93,7 @@ function tarList(file: string): string[] {
 
 const myUid = (mode: Mode) => (mode.user ? mode.user.uid : 0);
 
-describe.concurrent.each(modes())('cp and export ($name)', (mode) => {
+describeModes('cp and export ($name)', (mode) => {
   test('cp out of a running and a stopped container: a file, a directory, dir/. and into an existing directory', async () => {
     const store = newStore(mode);
     const h = hostDir(mode);
@@ -307,4 +307,4 @@ describe.concurrent.each(modes())('cp and export ($name)', (mode) => {
     expectOneLineError(await store.skiff(['container', 'cp', 'only-one']), /requires at least 2 arguments/);
     expectOneLineError(await store.skiff(['export']), /requires at least 1 argument/);
   });
-});
+}, { concurrent: true });

@@ -8,7 +8,8 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, chownSync, closeSync, lstatSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, statSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { collect, integrationEnv, modes, spawnSkiff, type Mode, type Result } from './harness.js';
+import { skipTitle } from '../skip.js';
+import { collect, integrationEnv, spawnSkiff, type Mode, type Result, describeModes } from './harness.js';
 import { busyboxLayer, pushImage, startRegistry, type TestRegistry } from './registry-harness.js';
 import { newStore } from './store-harness.js';
 import { buildProbe } from './probe-harness.js';
@@ -88,7 +89,7 @@ async function eachFd(one: (n: number) => Promise<void>): Promise<void> {
 
 const PROBE = 'pwd; ls; cat secret.txt';
 
-describe.each(modes())('cve-2024-21626: a leaked directory fd as the working directory ($name)', (mode) => {
+describeModes('cve-2024-21626: a leaked directory fd as the working directory ($name)', (mode) => {
   test('run: -w /proc/self/fd/N never reaches the host, for every N from 3 to 20', async () => {
     const { env, sentinel, secret } = setup(mode);
     await eachFd(async (n) => {
@@ -166,7 +167,6 @@ let reg: TestRegistry;
 let image = '';
 /** The tests' probe (probe.c): `probe swap` runs in the image, `probe watch` on the host. */
 const built = buildProbe();
-if ('reason' in built) console.warn(`skipping the symlink-swap race: ${built.reason}`);
 const probe = 'reason' in built ? '' : built.path;
 
 beforeAll(async () => {
@@ -241,8 +241,8 @@ function expectDoneOrOneLine(r: Result): void {
 
 const ROUNDS = 30;
 
-describe.each(modes())('symlink-swap-race: the host walks a container\'s files by fd ($name)', (mode) => {
-  test.skipIf(!probe)(`diff, ps --size, cp out and in, export and rm, ${ROUNDS} times each, while the container swaps a directory and a symlink to a host directory`, async () => {
+describeModes('symlink-swap-race: the host walks a container\'s files by fd ($name)', (mode) => {
+  test.skipIf(!probe)(skipTitle(`diff, ps --size, cp out and in, export and rm, ${ROUNDS} times each, while the container swaps a directory and a symlink to a host directory`, 'reason' in built ? built.reason : undefined), async () => {
     const store = newStore(mode);
     const sentinel = makeSentinel(mode);
     const watcher = await watchSentinel(sentinel.all);
@@ -308,7 +308,7 @@ async function within(store: ReturnType<typeof newStore>, args: string[], ms = 2
   return r;
 }
 
-describe.each(modes())('fifo-and-device-links: diff, ps --size, cp and export never open them ($name)', (mode) => {
+describeModes('fifo-and-device-links: diff, ps --size, cp and export never open them ($name)', (mode) => {
   test('a FIFO and links to /dev/zero, /dev/tty, /dev/console and /proc/self/fd/0, running and stopped', async () => {
     const store = newStore(mode);
     const out = ownedDir(mode, 'fifo-out-');

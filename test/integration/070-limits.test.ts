@@ -7,8 +7,9 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, test } from 'vitest';
+import { NEEDS_ROOT, skipTitle } from '../skip.js';
 import { chmodSync, chownSync, mkdtempSync } from 'node:fs';
-import { integrationEnv, modes, runSkiff, type Mode } from './harness.js';
+import { allModes, integrationEnv, modes, runSkiff, until, type Mode, describeModes } from './harness.js';
 
 function storeFor(mode: Mode): Record<string, string> {
   const dir = mkdtempSync(path.join(integrationEnv().workDir, 'store-'));
@@ -43,7 +44,7 @@ const hybridRootless = rootless !== undefined && v1Limits;
 const HOG = `BEGIN{s="x"; while(1) s=s s}`;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-describe.skipIf(!rootV1)(`limits as root through cgroup v1${rootV1 ? '' : ' (skipped: needs root and cgroup v1 memory, cpu, cpuacct, pids, cpuset, blkio: run as root on a v1 or hybrid host)'}`, () => {
+describe.skipIf(!rootV1)(skipTitle('limits as root through cgroup v1', !root ? NEEDS_ROOT : !v1Limits ? 'this host has no cgroup v1 memory, cpu, cpuacct, pids, cpuset and blkio: run on a v1 or hybrid host' : undefined), () => {
   const mode = root!;
   const skiff = (env: Record<string, string>, args: string[]) => runSkiff(mode, args, { env });
 
@@ -142,6 +143,8 @@ describe.skipIf(!rootV1)(`limits as root through cgroup v1${rootV1 ? '' : ' (ski
   test('stats --no-stream: Docker\'s columns; the limit, the PIDs and the CPU use of a busy container', async () => {
     const env = storeFor(mode);
     await skiff(env, ['run', '-d', '--name', 'st', '--memory', '64m', '--rootfs', mode.rootfs, 'sh', '-c', 'sleep 30 & while :; do :; done']);
+    // Both processes are there, and the loop has run a while (CPU % is over a sampling interval).
+    await until('two processes', async () => ((await skiff(env, ['stats', '--no-stream', '--format', '{{.PIDs}}', 'st'])).stdout === '2\n' ? true : undefined));
     await sleep(500);
     const table = await skiff(env, ['stats', '--no-stream']);
     const [header, row] = table.stdout.trimEnd().split('\n');
@@ -182,7 +185,7 @@ describe.skipIf(!rootV1)(`limits as root through cgroup v1${rootV1 ? '' : ' (ski
   });
 });
 
-describe.each(modes())('limits without a cgroup ($name)', (mode) => {
+describeModes('limits without a cgroup ($name)', (mode) => {
   const skiff = (env: Record<string, string>, args: string[]) => runSkiff(mode, args, { env });
 
   test('--ulimit sets the rlimits; one above the caller\'s hard limit is refused rootless', async () => {
@@ -253,7 +256,7 @@ describe.each(modes())('limits without a cgroup ($name)', (mode) => {
   });
 });
 
-describe.skipIf(!hybridRootless)(`limits refused rootless on a v1 or hybrid host${hybridRootless ? '' : ' (skipped: needs the rootless test user on a host with cgroup v1 controllers)'}`, () => {
+describe.skipIf(!hybridRootless)(skipTitle('limits refused rootless on a v1 or hybrid host', !rootless ? allModes().find((m) => m.name === 'rootless')!.skip : !v1Limits ? 'this host has no cgroup v1 controllers' : undefined), () => {
   const mode = rootless!;
   const skiff = (env: Record<string, string>, args: string[]) => runSkiff(mode, args, { env });
   const WHY =

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { integrationEnv, modes, type Mode } from './harness.js';
+import { integrationEnv, type Mode, describeModes } from './harness.js';
 import { busyboxLayer, pushImage, startRegistry, type PushedImage, type TestRegistry } from './registry-harness.js';
 import { newStore, type TestStore } from './store-harness.js';
 
@@ -52,7 +52,7 @@ function layerJson(s: TestStore, diffID: string): { compressed: { digest: string
   return JSON.parse(readFileSync(path.join(s.root, 'layers', diffID.slice(7), 'layer.json'), 'utf8'));
 }
 
-describe.each(modes())('commit ($name)', (mode) => {
+describeModes('commit ($name)', (mode) => {
   test("the container's changes become one layer, and the committed image runs with them", async () => {
     const s = await storeWithBusybox(mode);
     const script = [

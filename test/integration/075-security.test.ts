@@ -5,12 +5,12 @@ import { chownSync, copyFileSync, existsSync, mkdtempSync, readFileSync, statSyn
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
-import { integrationEnv, modes, runSkiff, type Mode } from './harness.js';
+import { skipTitle } from '../skip.js';
+import { integrationEnv, runSkiff, until, type Mode, describeModes } from './harness.js';
 import { buildProbe } from './probe-harness.js';
 
 const probe = buildProbe();
-if ('reason' in probe) console.warn(`skipping the security probes: ${probe.reason}`);
-const noProbe = 'reason' in probe;
+const probeWhy = 'reason' in probe ? probe.reason : undefined;
 
 /** A copy of the mode's busybox rootfs with /probe in it, owned like the original. */
 function rootfsWithProbe(mode: Mode): string {
@@ -18,7 +18,7 @@ function rootfsWithProbe(mode: Mode): string {
   if (mode.user) chownSync(dir, mode.user.uid, mode.user.gid);
   const rootfs = path.join(dir, 'rootfs');
   execFileSync('cp', ['-a', mode.rootfs, rootfs]);
-  if (!noProbe) {
+  if ('path' in probe) {
     copyFileSync(probe.path, path.join(rootfs, 'probe'));
     execFileSync('chmod', ['755', path.join(rootfs, 'probe')]);
     if (mode.user) chownSync(path.join(rootfs, 'probe'), mode.user.uid, mode.user.gid);
@@ -49,7 +49,7 @@ const PROBES = [
   'x32-keyctl',
 ];
 
-describe.skipIf(noProbe).each(modes())('seccomp: the default filter ($name)', (mode) => {
+describeModes('seccomp: the default filter ($name)', (mode) => {
   let rootfs = '';
   let probed: Record<string, string> = {};
   const run = (args: string[]) => runSkiff(mode, ['run', '--rm', '--rootfs', rootfs, ...args]);
@@ -132,9 +132,10 @@ describe.skipIf(noProbe).each(modes())('seccomp: the default filter ($name)', (m
     const r = await run(['-t', '/probe', 'tiocsti']);
     expect(r.stdout.trim()).toBe('tiocsti: EPERM');
   });
-});
+}, { skip: probeWhy });
 
-test.skipIf(!existsSync('/proc/sys/dev/tty/legacy_tiocsti'))('the kernel fact: legacy_tiocsti says whether TIOCSTI works without the filter', () => {
+const noLegacyTiocsti = existsSync('/proc/sys/dev/tty/legacy_tiocsti') ? undefined : 'the kernel has no dev.tty.legacy_tiocsti: it needs Linux 6.2 or later';
+test.skipIf(noLegacyTiocsti !== undefined)(skipTitle('the kernel fact: legacy_tiocsti says whether TIOCSTI works without the filter', noLegacyTiocsti), () => {
   // Linux >= 6.2 lets the host refuse TIOCSTI itself (dev.tty.legacy_tiocsti = 0); the filter refuses it either way.
   expect(['0', '1']).toContain(readFileSync('/proc/sys/dev/tty/legacy_tiocsti', 'utf8').trim());
 });
@@ -152,7 +153,7 @@ function status(stdout: string, field: string): string | undefined {
   return new RegExp(`^${field}:\\s+(\\S+)$`, 'm').exec(stdout)?.[1];
 }
 
-describe.skipIf(noProbe).each(modes())('privileges and --security-opt ($name)', (mode) => {
+describeModes('privileges and --security-opt ($name)', (mode) => {
   let rootfs = '';
   let dir = '';
   const inRootfs = (flags: string[], cmd: string[]) => runSkiff(mode, ['run', '--rm', ...flags, '--rootfs', rootfs, ...cmd]);
@@ -295,9 +296,9 @@ describe.skipIf(noProbe).each(modes())('privileges and --security-opt ($name)', 
     expect(p.stdout).toBe('unconfined true\n');
     await runSkiff(mode, ['rm', name]);
   });
-});
+}, { skip: probeWhy });
 
-describe.skipIf(noProbe).each(modes())('devices, sysctls, groups ($name)', (mode) => {
+describeModes('devices, sysctls, groups ($name)', (mode) => {
   let rootfs = '';
   const inRootfs = (flags: string[], cmd: string[]) => runSkiff(mode, ['run', '--rm', ...flags, '--rootfs', rootfs, ...cmd]);
 
@@ -376,9 +377,9 @@ describe.skipIf(noProbe).each(modes())('devices, sysctls, groups ($name)', (mode
     expect(bad.code).toBe(125);
     expect((await inRootfs(['--group-add', 'keep-groups', '--group-add', 'audio'], ['true'])).stderr).toBe('skiff: --group-add keep-groups cannot be combined with other groups\n');
   });
-});
+}, { skip: probeWhy });
 
-describe.each(modes())('--ipc, --pid, --uts ($name)', (mode) => {
+describeModes('--ipc, --pid, --uts ($name)', (mode) => {
   const inRootfs = (flags: string[], cmd: string[]) => runSkiff(mode, ['run', '--rm', ...flags, '--rootfs', mode.rootfs, ...cmd]);
 
   test("--uts host: the host's name; with --hostname it is a conflict", async () => {
@@ -409,9 +410,9 @@ describe.each(modes())('--ipc, --pid, --uts ($name)', (mode) => {
 
   test("--ipc and --pid container:NAME join a running container's namespaces and its /dev/shm; inspect says so", async () => {
     const name = `ns-${mode.name}`;
-    expect((await runSkiff(mode, ['run', '-d', '--name', name, '--rootfs', mode.rootfs, 'sh', '-c', 'echo shared > /dev/shm/marker; sleep 60'])).code).toBe(0);
+    expect((await runSkiff(mode, ['run', '-d', '--name', name, '--rootfs', mode.rootfs, 'sh', '-c', 'echo shared > /dev/shm/marker; exec sleep 60'])).code).toBe(0);
     try {
-      await new Promise((r) => setTimeout(r, 300));
+      await until('the marker in /dev/shm', async () => ((await runSkiff(mode, ['exec', name, 'sh', '-c', 'test -e /dev/shm/marker && pidof sleep'])).code === 0 ? true : undefined));
       const r = await inRootfs(['--name', `${name}-2`, '--ipc', `container:${name}`, '--pid', `container:${name}`], ['sh', '-c', 'ps -o pid,comm | grep -c sleep; cat /dev/shm/marker']);
       expect(r.stderr).toBe('');
       expect(r.stdout).toBe('1\nshared\n');

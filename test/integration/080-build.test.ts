@@ -5,7 +5,7 @@ import { gunzipSync } from 'node:zlib';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { integrationEnv, modes, type Mode } from './harness.js';
+import { integrationEnv, type Mode, describeModes } from './harness.js';
 import { busyboxLayer, pushImage, startRegistry, type TestRegistry } from './registry-harness.js';
 import { newStore, type TestStore } from './store-harness.js';
 
@@ -53,7 +53,7 @@ async function inspect(store: TestStore, image: string): Promise<Record<string, 
   return (JSON.parse(r.stdout) as Record<string, unknown>[])[0]!;
 }
 
-describe.each(modes())('build ($name)', (mode) => {
+describeModes('build ($name)', (mode) => {
   test('config instructions, ARG before FROM and per stage, --build-arg, --label, cached rebuild gives the same id', async () => {
     const store = newStore(mode);
     const dir = context(mode, {

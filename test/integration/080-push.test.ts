@@ -7,7 +7,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { integrationEnv, modes, type Mode } from './harness.js';
+import { integrationEnv, modes, type Mode, describeModes } from './harness.js';
 import { busyboxLayer, pushImage, pushIndex, request, startRegistry, startRegistryProxy, type PushedImage, type TestRegistry } from './registry-harness.js';
 import { newStore, type TestStore } from './store-harness.js';
 
@@ -49,7 +49,7 @@ async function pulled(mode: Mode, ref: string): Promise<TestStore> {
 const idOf = async (s: TestStore, ref: string) => (await s.skiff(['image', 'inspect', '--format', '{{.Id}}', ref])).stdout.trim();
 const skopeo = (args: string[]) => execFileSync('skopeo', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 
-describe.each(modes())('push ($name)', (mode) => {
+describeModes('push ($name)', (mode) => {
   test('to another repository of the same registry: every layer mounted, the manifest and its digest kept', async () => {
     const s = await pulled(mode, `${reg.host}/busybox`);
     const r = await s.skiff(['push', `${reg.host}/busybox`, `${reg.host}/copies/${mode.name}:1`]);

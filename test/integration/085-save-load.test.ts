@@ -9,7 +9,7 @@ import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, statSync
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { makeTar, type TarMember } from '../unit/helpers/make-tar.js';
-import { collect, integrationEnv, modes, type Mode } from './harness.js';
+import { collect, integrationEnv, type Mode, describeModes } from './harness.js';
 import { busyboxLayer, pushImage, startRegistry, type PushedImage, type TestRegistry } from './registry-harness.js';
 import { newStore, type TestStore } from './store-harness.js';
 
@@ -55,7 +55,7 @@ const idOf = async (s: TestStore, ref: string) => (await s.skiff(['image', 'insp
 const out = (name: string) => path.join(work, `${name}-${Math.random().toString(36).slice(2, 8)}`);
 const listing = (s: TestStore) => ({ images: s.ls('images'), names: s.ls('names'), layers: s.ls('layers'), tmp: s.ls('tmp') });
 
-describe.each(modes())('save and load ($name)', (mode) => {
+describeModes('save and load ($name)', (mode) => {
   for (const format of ['docker-archive', 'oci-archive'] as const) {
     test(`${format}: save, rmi, load gives the same image ids and tags, and they run`, async () => {
       const s = await pulled(mode, `${reg.host}/busybox`, `${reg.host}/app:2`);

@@ -8,7 +8,8 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { integrationEnv, modes, type Mode } from './harness.js';
+import { NEEDS_ROOT, skipTitle } from '../skip.js';
+import { integrationEnv, type Mode, describeModes } from './harness.js';
 import { busyboxLayer, pushImage, startRegistry, type TestRegistry } from './registry-harness.js';
 import { hostUidFor, newStore, type TestStore } from './store-harness.js';
 
@@ -84,7 +85,7 @@ async function ok(store: TestStore, args: string[]): Promise<string> {
   return r.stdout;
 }
 
-describe.each(modes())('volumes and mounts ($name)', (mode) => {
+describeModes('volumes and mounts ($name)', (mode) => {
   test('-v DIR: what the container writes lands in DIR, owned on the host as the mapping says; ro refuses writes', async () => {
     const store = await storeWith(mode, 'busybox');
     const host = ownedDir(mode, 'bind-');
@@ -351,7 +352,7 @@ describe.each(modes())('volumes and mounts ($name)', (mode) => {
   });
 
   // The host side of this test mounts: only a suite run as root can (the container's side runs as the mode's user).
-  test.skipIf(process.getuid?.() !== 0)('mount propagation: rslave sees what the host mounts below the source later; the default (rprivate) does not', async () => {
+  test.skipIf(process.getuid?.() !== 0)(skipTitle('mount propagation: rslave sees what the host mounts below the source later; the default (rprivate) does not', process.getuid?.() !== 0 ? NEEDS_ROOT : undefined), async () => {
     const store = await storeWith(mode, 'busybox');
     const host = ownedDir(mode, 'prop-');
     mkdirSync(path.join(host, 'sub'));

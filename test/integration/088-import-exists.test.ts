@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { makeTar } from '../unit/helpers/make-tar.js';
-import { collect, integrationEnv, modes, type Mode } from './harness.js';
+import { collect, integrationEnv, type Mode, describeModes } from './harness.js';
 import { busyboxLayer, pushImage, startRegistry, type TestRegistry } from './registry-harness.js';
 import { newStore, type TestStore } from './store-harness.js';
 
@@ -36,7 +36,7 @@ async function pulled(mode: Mode): Promise<TestStore> {
 
 const out = (name: string) => path.join(work, `${name}-${Math.random().toString(36).slice(2, 8)}`);
 
-describe.each(modes())('import and exists ($name)', (mode) => {
+describeModes('import and exists ($name)', (mode) => {
   test("import of export's tar runs, with -c and -m; from stdin gzip-compressed; from an http URL", async () => {
     const s = await pulled(mode);
     expect((await s.skiff(['run', '--name', 'src', `${reg.host}/busybox`, 'sh', '-c', 'echo exported > /marker; chown 1000:1000 /marker'])).code).toBe(0);

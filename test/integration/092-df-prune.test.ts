@@ -1,7 +1,7 @@
 // system df, system prune, and the prune filters (until=, label=, label!=),
 // as root and as the unprivileged test user.
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { integrationEnv, modes, type Mode } from './harness.js';
+import { integrationEnv, type Mode, describeModes } from './harness.js';
 import { busyboxLayer, pushImage, startRegistry, type PushedImage, type TestRegistry } from './registry-harness.js';
 import { newStore, type TestStore } from './store-harness.js';
 
@@ -45,7 +45,7 @@ async function storeWith(mode: Mode, ...repos: string[]): Promise<TestStore> {
 
 const tags = async (s: TestStore) => (await s.skiff(['images', '--format', '{{.Repository}}:{{.Tag}}'])).stdout.trim().split('\n').filter(Boolean).sort();
 
-describe.each(modes())('disk use and pruning ($name)', (mode) => {
+describeModes('disk use and pruning ($name)', (mode) => {
   test('image prune -a --filter label= / label!= / until= removes only what they let go', async () => {
     const s = await storeWith(mode, 'old:1', 'gold:1', 'shared:1');
     const gone = await s.skiff(['image', 'prune', '-a', '-f', '--filter', 'label=tier=gold']);

@@ -11,17 +11,15 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { NEEDS_ROOT, skipTitle } from '../skip.js';
 import { integrationEnv, modes } from './harness.js';
 import { busyboxLayer, pushImage, startRegistry, type PushedImage, type TestRegistry } from './registry-harness.js';
 import { newStore, type TestStore } from './store-harness.js';
 
 const isRoot = process.getuid?.() === 0;
 const has = (cmd: string) => spawnSync(cmd, ['--version'], { stdio: 'ignore' }).status === 0;
-const podmanWhy = !isRoot ? 'needs root (the suite runs Podman as root)' : !has('podman') ? "podman is not installed: run 'scripts/install-system-deps.sh'" : !has('runc') ? "runc is not installed: run 'scripts/install-system-deps.sh'" : undefined;
-const umociWhy = !isRoot ? 'needs root' : !has('umoci') ? "umoci is not installed: run 'scripts/install-system-deps.sh'" : undefined;
-for (const [tool, why] of [['podman', podmanWhy], ['umoci', umociWhy]] as const) {
-  if (why) console.log(`skipped: interoperability with ${tool}: ${why}`);
-}
+const podmanWhy = !isRoot ? `${NEEDS_ROOT}, Podman runs as root here` : !has('podman') ? "podman is not installed: run 'scripts/install-system-deps.sh'" : !has('runc') ? "runc is not installed: run 'scripts/install-system-deps.sh'" : undefined;
+const umociWhy = !isRoot ? NEEDS_ROOT : !has('umoci') ? "umoci is not installed: run 'scripts/install-system-deps.sh'" : undefined;
 
 let reg: TestRegistry;
 let app: PushedImage;
@@ -64,7 +62,7 @@ async function pulled(): Promise<TestStore> {
 }
 
 describe('interoperability with Podman', () => {
-  test.skipIf(podmanWhy !== undefined)("podman loads skiff's docker-archive and oci-archive and runs them", async () => {
+  test.skipIf(podmanWhy !== undefined)(skipTitle("podman loads skiff's docker-archive and oci-archive and runs them", podmanWhy), async () => {
     const s = await pulled();
     for (const format of ['docker-archive', 'oci-archive']) {
       const file = path.join(work, `skiff-${format}.tar`);
@@ -79,7 +77,7 @@ describe('interoperability with Podman', () => {
     }
   });
 
-  test.skipIf(podmanWhy !== undefined)('skiff loads what podman save wrote (docker-archive and oci-archive) and runs it', async () => {
+  test.skipIf(podmanWhy !== undefined)(skipTitle('skiff loads what podman save wrote (docker-archive and oci-archive) and runs it', podmanWhy), async () => {
     podman(['pull', '-q', '--tls-verify=false', `${reg.host}/app:1`]);
     for (const format of ['docker-archive', 'oci-archive']) {
       const file = path.join(work, `podman-${format}.tar`);
@@ -94,7 +92,7 @@ describe('interoperability with Podman', () => {
     }
   });
 
-  test.skipIf(podmanWhy !== undefined)('a committed image pushed by skiff is pulled and run by podman', async () => {
+  test.skipIf(podmanWhy !== undefined)(skipTitle('a committed image pushed by skiff is pulled and run by podman', podmanWhy), async () => {
     const s = await pulled();
     expect((await s.skiff(['run', '--name', 'c', `${reg.host}/app:1`, 'sh', '-c', 'echo committed > /srv/new; rm /srv/hello'])).code).toBe(0);
     expect((await s.skiff(['commit', '-q', '-c', 'CMD ["cat", "/srv/new"]', 'c', `${reg.host}/committed:1`])).code).toBe(0);
@@ -105,7 +103,7 @@ describe('interoperability with Podman', () => {
     expect(podmanRun(`${reg.host}/committed:1`, ['sh', '-c', 'ls /srv'])).toBe('new\n');
   });
 
-  test.skipIf(podmanWhy !== undefined)('an image skiff built (RUN, a deleted file, COPY, WORKDIR) and pushed is pulled and run by podman', async () => {
+  test.skipIf(podmanWhy !== undefined)(skipTitle('an image skiff built (RUN, a deleted file, COPY, WORKDIR) and pushed is pulled and run by podman', podmanWhy), async () => {
     const s = await pulled();
     const ctx = mkdtempSync(path.join(work, 'ctx-'));
     writeFileSync(path.join(ctx, 'Dockerfile'), `FROM ${reg.host}/app:1\nRUN echo built > /srv/built && rm /srv/hello\nCOPY f /srv/f\nWORKDIR /srv\nCMD ["sh", "-c", "pwd; ls; cat built f"]\n`);
@@ -121,7 +119,7 @@ describe('interoperability with Podman', () => {
 });
 
 describe('interoperability with umoci', () => {
-  test.skipIf(umociWhy !== undefined)("umoci unpacks skiff's oci-dir", async () => {
+  test.skipIf(umociWhy !== undefined)(skipTitle("umoci unpacks skiff's oci-dir", umociWhy), async () => {
     const s = await pulled();
     const dir = path.join(work, 'layout');
     expect((await s.skiff(['save', '--format', 'oci-dir', '-o', dir, `${reg.host}/app:1`])).code).toBe(0);

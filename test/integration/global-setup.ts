@@ -27,6 +27,9 @@ export interface IntegrationEnv {
   userStore: string | null;
   rootRootfs: string | null;
   testUser: TestUser | null;
+  /** The rootless test user's name (SKIFF_TEST_USER, or skifftest), and why it cannot be tested when it cannot. */
+  testUserName: string;
+  rootlessSkip: string | null;
   userRootfs: string | null;
   workDir: string;
 }
@@ -45,6 +48,23 @@ function lookupUser(name: string): TestUser | null {
   } catch {
     return null;
   }
+}
+
+/** Why `name` cannot run the rootless tests, or null when it can. */
+function whyNoTestUser(name: string, user: TestUser | null): string | null {
+  const fix = `sudo scripts/create-test-user.sh${name === 'skifftest' ? '' : ` ${name}`}`;
+  if (!user) return `the rootless mode needs the test user ${name}: ${fix}`;
+  for (const file of ['/etc/subuid', '/etc/subgid']) {
+    let text = '';
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch {
+      // no file: no range
+    }
+    const lines = text.split('\n');
+    if (!lines.some((l) => l.startsWith(`${name}:`) || l.startsWith(`${user.uid}:`))) return `the test user ${name} has no range in ${file}: ${fix}`;
+  }
+  return null;
 }
 
 function chmodTree(dir: string): void {
@@ -123,10 +143,14 @@ export default function setup(project: TestProject) {
   let rootRootfs: string | null = null;
   let testUser: TestUser | null = null;
   let userRootfs: string | null = null;
+  let testUserName = process.env['SKIFF_TEST_USER'] ?? 'skifftest';
+  let rootlessSkip: string | null = null;
   if (isRoot) {
     rootRootfs = path.join(workDir, 'rootfs-root');
     execFileSync('sh', [script, rootRootfs]);
-    testUser = lookupUser(process.env['SKIFF_TEST_USER'] ?? 'skifftest');
+    testUser = lookupUser(testUserName);
+    rootlessSkip = whyNoTestUser(testUserName, testUser);
+    if (rootlessSkip) testUser = null;
     if (testUser) {
       const userDir = path.join(workDir, 'user');
       mkdirSync(userDir);
@@ -142,8 +166,13 @@ export default function setup(project: TestProject) {
     const uid = process.getuid?.() ?? 0;
     const me = lookupUser(String(uid)) ?? { name: String(uid), uid, gid: process.getgid?.() ?? 0, home: process.env['HOME'] ?? '/' };
     testUser = { ...me, name: execFileSync('id', ['-un'], { encoding: 'utf8' }).trim() };
-    userRootfs = path.join(workDir, 'rootfs');
-    execFileSync('sh', [script, userRootfs]);
+    testUserName = testUser.name;
+    rootlessSkip = whyNoTestUser(testUserName, testUser);
+    if (rootlessSkip) testUser = null;
+    else {
+      userRootfs = path.join(workDir, 'rootfs');
+      execFileSync('sh', [script, userRootfs]);
+    }
   }
   // --rootfs containers write into their rootfs: images get a pristine one of their own.
   const imageRootfs = path.join(workDir, 'rootfs-image');
@@ -157,7 +186,7 @@ export default function setup(project: TestProject) {
     mkdirSync(userStore, { mode: 0o700 });
     if (isRoot) chownSync(userStore, testUser.uid, testUser.gid);
   }
-  project.provide('integration', { installDir, imageRootfs, rootStore, userStore, rootRootfs, testUser, userRootfs, workDir });
+  project.provide('integration', { installDir, imageRootfs, rootStore, userStore, rootRootfs, testUser, testUserName, rootlessSkip, userRootfs, workDir });
   return () => {
     killLeftoverContainers(path.join(installDir, 'helpers-c', 'skiff-helper'));
     removeLeftoverCgroups(workDir);

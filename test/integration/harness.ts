@@ -2,7 +2,8 @@
 // real CLI, as root or as the real unprivileged test user.
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import path from 'node:path';
-import { inject } from 'vitest';
+import { describe, inject } from 'vitest';
+import { NEEDS_ROOT, skipTitle } from '../skip.js';
 import type { TestUser } from './global-setup.js';
 
 export interface Mode {
@@ -19,11 +20,37 @@ export function integrationEnv() {
 
 /** The modes this machine can test: root (when the suite runs as root) and rootless. */
 export function modes(): Mode[] {
+  return allModes().filter((m) => m.skip === undefined);
+}
+
+/**
+ * Both modes, each with why this host cannot test it (skip) when it cannot.
+ * A mode that cannot run keeps a stand-in user and rootfs, so that its tests
+ * are still collected, and counted as skipped.
+ */
+export function allModes(): (Mode & { skip?: string })[] {
   const env = integrationEnv();
-  const out: Mode[] = [];
-  if (env.rootRootfs) out.push({ name: 'root', user: null, rootfs: env.rootRootfs });
-  if (env.testUser && env.userRootfs) out.push({ name: 'rootless', user: env.testUser, rootfs: env.userRootfs });
-  return out;
+  const stand = { name: env.testUserName, uid: 65534, gid: 65534, home: '/nonexistent' };
+  return [
+    env.rootRootfs ? { name: 'root', user: null, rootfs: env.rootRootfs } : { name: 'root', user: null, rootfs: '/nonexistent', skip: NEEDS_ROOT },
+    env.testUser && env.userRootfs
+      ? { name: 'rootless', user: env.testUser, rootfs: env.userRootfs }
+      : { name: 'rootless', user: stand, rootfs: '/nonexistent', skip: env.rootlessSkip ?? 'the rootless mode cannot run here' },
+  ];
+}
+
+/**
+ * describe() once per mode, "$name" in the title naming it; a mode this host
+ * cannot test is a skipped suite whose title says why and what fixes it.
+ */
+export function describeModes(title: string, body: (mode: Mode) => void, opts: { concurrent?: boolean; skip?: string; only?: Mode['name'] } = {}): void {
+  for (const mode of allModes()) {
+    if (opts.only && mode.name !== opts.only) continue;
+    const why = opts.skip ?? mode.skip;
+    const named = skipTitle(title.replaceAll('$name', mode.name), why);
+    const d = why !== undefined ? describe.skip : opts.concurrent ? describe.concurrent : describe;
+    d(named, () => body(mode));
+  }
 }
 
 export function skiffBin(): string {
@@ -106,4 +133,30 @@ export function waitForOutput(child: ChildProcess, pattern: string, timeoutMs = 
       }
     });
   });
+}
+
+/**
+ * Whether a container of this mode gets a cgroup of its own on this host (so
+ * pause, stats and limits work), by the probe `skiff info` and `doctor` use;
+ * when it does not, the reason skiff gives for it.
+ */
+export async function cgroupOutcome(mode: Mode): Promise<{ cgroup: true } | { cgroup: false; reason: string }> {
+  const r = await runSkiff(mode, ['info', '--format', '{{.Host.CgroupLimits}}']);
+  if (r.code !== 0) throw new Error(`skiff info failed: ${r.stderr}`);
+  const text = r.stdout.trim();
+  if (text.startsWith('applied')) return { cgroup: true };
+  const m = /^not applied: (.*)$/.exec(text);
+  if (!m) throw new Error(`skiff info's CgroupLimits is neither applied nor not applied: ${text}`);
+  return { cgroup: false, reason: m[1]! };
+}
+
+/** Polls `probe` until it gives a value (bounded): a test waits for a state, never for a time. */
+export async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }

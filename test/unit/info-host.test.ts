@@ -2,6 +2,7 @@
 // the probe runner (with /bin/sh standing in for unshare, so no namespace is
 // needed to test how failures are reported).
 import { describe, expect, it } from 'vitest';
+import { skipTitle } from '../skip.js';
 import { mountContaining, parseMountinfo } from '../../lib/host/mountinfo.js';
 import { probeHost, probeOverlay, runProbe } from '../../lib/host/probes.js';
 import { findProgram as findExecutable } from '../../lib/host/programs.js';
@@ -110,7 +111,7 @@ describe('overlay and host probes', () => {
     expect(missing.detail).toMatch(/cannot create a temporary directory in \/nonexistent\/skiff-store|unshare \(util-linux\) is not installed/);
   });
 
-  it.skipIf(!findExecutable('unshare'))('probes namespaces apart when the overlay cannot be tried', async () => {
+  it.skipIf(!findExecutable('unshare'))(skipTitle('probes namespaces apart when the overlay cannot be tried', findExecutable('unshare') ? undefined : 'needs unshare: apt-get install util-linux'), async () => {
     const r = await probeHost({ rootless: true, overlayInUserNS: true, baseDir: '/nonexistent/skiff-store' });
     expect(r.overlay.status).toBe('unavailable');
     // The namespace answer comes from its own probe, whatever this kernel allows.

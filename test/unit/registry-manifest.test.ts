@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { MEDIA_TYPE } from '../../lib/oci/image-spec.js';
-import { digestOf, parseImageConfig, parseManifestDocument } from '../../lib/registry/manifest.js';
+import { checkDescribedAs, digestOf, parseImageConfig, parseManifestDocument } from '../../lib/registry/manifest.js';
 
 const D = (c: string) => `sha256:${c.repeat(64)}`;
 const desc = (mediaType: string, c: string) => ({ mediaType, digest: D(c), size: 10 });
@@ -15,7 +15,7 @@ const WHAT = 'the manifest of r/app:1';
 
 describe('parseManifestDocument: what the bytes are', () => {
   it("trusts the body's own mediaType first", () => {
-    const doc = parseManifestDocument(bytes(manifest({ mediaType: MEDIA_TYPE.dockerManifest })), MEDIA_TYPE.ociManifest, WHAT);
+    const doc = parseManifestDocument(bytes(manifest({ mediaType: MEDIA_TYPE.dockerManifest })), 'application/json', WHAT);
     expect(doc).toMatchObject({ kind: 'manifest', mediaType: MEDIA_TYPE.dockerManifest });
   });
 
@@ -63,6 +63,46 @@ describe('parseManifestDocument: what the bytes are', () => {
   it('keeps fields it does not know (the store may want them)', () => {
     const doc = parseManifestDocument(bytes(manifest({ annotations: { a: 'b' }, subject: desc(MEDIA_TYPE.ociManifest, 'd') })), null, WHAT);
     expect(doc.kind === 'manifest' && (doc.manifest as unknown as { subject: unknown }).subject).toEqual(desc(MEDIA_TYPE.ociManifest, 'd'));
+  });
+});
+
+describe('manifest-index-confusion (CVE-2021-41190): an ambiguous document is refused', () => {
+  const index = (extra: Record<string, unknown> = {}) => ({ schemaVersion: 2, manifests: [desc(MEDIA_TYPE.ociManifest, 'c')], ...extra });
+  const refused = (doc: unknown, type: string | null, msg: RegExp) => expect(() => parseManifestDocument(bytes(doc), type, WHAT)).toThrow(msg);
+
+  it('a manifest that also carries an index\'s manifests', () => {
+    refused(manifest({ mediaType: MEDIA_TYPE.ociManifest, manifests: [desc(MEDIA_TYPE.ociManifest, 'c')] }), MEDIA_TYPE.ociManifest, /is ambiguous: it has both an index's "manifests" and a manifest's "layers" \(CVE-2021-41190\)$/);
+    refused(manifest({ manifests: [] }), null, /is ambiguous/);
+  });
+
+  it('an index that also carries layers or a config', () => {
+    refused(index({ mediaType: MEDIA_TYPE.ociIndex, layers: [desc(MEDIA_TYPE.ociLayerGzip, 'b')] }), MEDIA_TYPE.ociIndex, /is ambiguous: it has both/);
+    refused(index({ config: desc(MEDIA_TYPE.ociConfig, 'a') }), 'application/json', /is ambiguous: it has both an index's "manifests" and a manifest's "config"/);
+    refused({ schemaVersion: 2, mediaType: MEDIA_TYPE.ociIndex, layers: [] }, null, /is ambiguous: it is an index \(application\/vnd\.oci\.image\.index\.v1\+json\) but has a manifest's "layers"/);
+  });
+
+  it('a manifest with no layers field served as an index, or an index served as a manifest', () => {
+    refused({ schemaVersion: 2, config: desc(MEDIA_TYPE.ociConfig, 'a') }, MEDIA_TYPE.ociIndex, /is ambiguous: it is an index .* but has a manifest's "config"/);
+    refused({ schemaVersion: 2, manifests: [] }, MEDIA_TYPE.ociManifest, /is ambiguous: it is an image manifest .* but has an index's "manifests"/);
+  });
+
+  it('a mediaType that disagrees with the Content-Type', () => {
+    refused(manifest({ mediaType: MEDIA_TYPE.dockerManifest }), MEDIA_TYPE.ociManifest, /is ambiguous: its mediaType application\/vnd\.docker\.distribution\.manifest\.v2\+json disagrees with the registry's Content-Type application\/vnd\.oci\.image\.manifest\.v1\+json/);
+    refused(index({ mediaType: MEDIA_TYPE.ociIndex }), MEDIA_TYPE.ociManifest, /disagrees with the registry's Content-Type/);
+    refused(manifest({ mediaType: MEDIA_TYPE.ociManifest }), MEDIA_TYPE.ociIndex, /disagrees/);
+  });
+
+  it('an index entry whose document is another kind than the entry says', () => {
+    const doc = parseManifestDocument(bytes(manifest({ mediaType: MEDIA_TYPE.dockerManifest })), null, WHAT);
+    expect(() => checkDescribedAs(doc, MEDIA_TYPE.ociManifest, WHAT)).toThrow(/is ambiguous: the index names it application\/vnd\.oci\.image\.manifest\.v1\+json but it is application\/vnd\.docker/);
+    expect(() => checkDescribedAs(doc, MEDIA_TYPE.dockerManifest, WHAT)).not.toThrow();
+    expect(() => checkDescribedAs(doc, undefined, WHAT)).not.toThrow();
+  });
+
+  it('agreeing documents still parse, and a generic Content-Type is no disagreement', () => {
+    expect(parseManifestDocument(bytes(manifest({ mediaType: MEDIA_TYPE.ociManifest })), `${MEDIA_TYPE.ociManifest}; charset=utf-8`, WHAT).kind).toBe('manifest');
+    expect(parseManifestDocument(bytes(index({ mediaType: MEDIA_TYPE.ociIndex })), 'application/octet-stream', WHAT).kind).toBe('index');
+    expect(parseManifestDocument(bytes(index()), null, WHAT).kind).toBe('index');
   });
 });
 

@@ -6,6 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { release } from 'node:os';
 import { describe, expect, test } from 'vitest';
+import { skipTitle } from '../skip.js';
 import { compileSeccomp, resolveSeccompProfile, type OciSeccomp } from '../../lib/oci/seccomp/compile.js';
 import { parseSeccompProfile, validateSeccompProfile, type SeccompArg } from '../../lib/oci/seccomp/profile.js';
 import { DEFAULT_SECCOMP_PROFILE } from '../../lib/oci/seccomp/default-profile.js';
@@ -210,7 +211,7 @@ const HEADERS = '/usr/include/x86_64-linux-gnu/asm/unistd_64.h';
 
 describe('the system call table', () => {
   // The table is generated from linux-libc-dev; without the headers there is nothing to compare with.
-  test.skipIf(!existsSync(HEADERS))('matches this machine\'s kernel headers (scripts/gen-syscall-table.mjs --check)', () => {
+  test.skipIf(!existsSync(HEADERS))(skipTitle('matches this machine\'s kernel headers, scripts/gen-syscall-table.mjs --check', existsSync(HEADERS) ? undefined : `needs ${HEADERS}: apt-get install linux-libc-dev`), () => {
     expect(execFileSync(process.execPath, ['scripts/gen-syscall-table.mjs', '--check'], { encoding: 'utf8' })).toContain('matches');
   });
 
