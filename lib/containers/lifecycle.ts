@@ -149,11 +149,16 @@ export async function removeContainer(record: ContainerRecord, force: boolean, v
   if (volumes) await removeAnonymousVolumes(record);
 }
 
-/** Blocks until the container exits; resolves to its exit code. */
-export async function waitContainer(record: ContainerRecord): Promise<number> {
+/**
+ * Blocks until the container exits; resolves to its exit code. `wait` itself
+ * answers at once for a container never started (its ExitCode, 0), as Docker's
+ * and Podman's do; start -a and attach, which started it, wait for its run.
+ */
+export async function waitContainer(record: ContainerRecord, opts: { createdIsDone?: boolean } = {}): Promise<number> {
   for (;;) {
     const state = containerState(record);
     if (state.Status === 'exited') return state.ExitCode;
+    if (state.Status === 'created' && opts.createdIsDone) return state.ExitCode;
     // --rm: the monitor's `skiff rm` may remove it between two looks.
     if (!existsSync(containerDir(record.Id))) throw new SkiffError(`container ${record.Id} was removed before its exit code was read`);
     await sleep(state.Status === 'created' ? 100 : POLL_MS);

@@ -1,5 +1,5 @@
 // `skiff run` in the foreground: flags -> RunOptions -> config.json -> helper.
-import { readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { hostname as osHostname } from 'node:os';
 import path from 'node:path';
 import { isatty } from 'node:tty';
@@ -386,13 +386,20 @@ export async function runContainer(req: ContainerRequest): Promise<number> {
   containerEvent(record, 'died', finalCode);
   if (record.HostConfig.AutoRemove) await removeWithVolumes(record);
   else {
-    writeExitFile(record.Id, {
-      ExitCode: finalCode,
-      StartedAt: readPidFile(record.Id)?.StartedAt ?? '',
-      FinishedAt: new Date().toISOString(),
-      RestartCount: 0,
-      ...(report.oomKilled ? { OOMKilled: true } : {}),
-    });
+    try {
+      writeExitFile(record.Id, {
+        ExitCode: finalCode,
+        StartedAt: readPidFile(record.Id)?.StartedAt ?? '',
+        FinishedAt: new Date().toISOString(),
+        RestartCount: 0,
+        ...(report.oomKilled ? { OOMKilled: true } : {}),
+      });
+    } catch (err) {
+      // `rm -f` from another shell removed the container while it ran (and
+      // killed it): there is nothing left to record in; the run still ends
+      // with the container's own status (137), as Docker's and Podman's do.
+      if (existsSync(containerDir(record.Id))) throw err;
+    }
   }
   if (failure) throw new SkiffError(failure.message, failure.exitCode);
   return exitCode;

@@ -272,6 +272,31 @@ describeModes('foreground runs are containers too ($name)', (mode) => {
     await done;
   });
 
+  test('rm-f-of-a-foreground-run: the run ends with the container\'s 137, no internal error, and leaves nothing', async () => {
+    const env = storeFor(mode);
+    for (const rm of [[], ['--rm']]) {
+      const child = spawnSkiff(mode, ['run', ...rm, '--name', 'fg', '--rootfs', mode.rootfs, 'sh', '-c', 'echo up; sleep 30'], { env });
+      const done = collect(child, null);
+      await waitForOutput(child, 'up');
+      expect((await runSkiff(mode, ['rm', '-f', 'fg'], { env })).code).toBe(0);
+      const r = await done;
+      expect([r.code, r.stderr]).toEqual([137, '']);
+      expect((await runSkiff(mode, ['ps', '-a', '-q'], { env })).stdout).toBe('');
+    }
+  });
+
+  test('wait-on-created-container: wait answers at once with 0 for a container never started, as Docker and Podman', async () => {
+    const env = storeFor(mode);
+    expect((await runSkiff(mode, ['create', '--name', 'made', '--rootfs', mode.rootfs, 'true'], { env })).code).toBe(0);
+    // It blocked forever before: the test's timeout catches a return of that.
+    const r = await runSkiff(mode, ['wait', 'made'], { env });
+    expect([r.code, r.stdout, r.stderr]).toEqual([0, '0\n', '']);
+    // Once started, wait waits for its end.
+    expect((await runSkiff(mode, ['start', 'made'], { env })).code).toBe(0);
+    expect((await runSkiff(mode, ['wait', 'made'], { env })).stdout).toBe('0\n');
+    expect((await runSkiff(mode, ['rm', 'made'], { env })).code).toBe(0);
+  });
+
   test('a SIGKILLed skiff run leaves nothing that blocks the next run', async () => {
     const env = storeFor(mode);
     const skiff = (args: string[]) => runSkiff(mode, args, { env });

@@ -13,5 +13,5 @@ export const spec: CommandSpec = {
 };
 
 export async function run(args: ParsedArgs): Promise<number> {
-  return forEachRef(args.positionals, async (ref) => String(await waitContainer(resolveContainer(ref))));
+  return forEachRef(args.positionals, async (ref) => String(await waitContainer(resolveContainer(ref), { createdIsDone: true })));
 }
