@@ -24,7 +24,7 @@ import { detectCgroups, type CgroupDetection } from './detect.js';
 import { v1Writes, v2Controllers, v2Writes, type CgroupWrite } from './limits.js';
 
 /** The v1 hierarchies a container joins when root uses v1 (hybrid hosts like this one). */
-export const V1_CONTAINER_CONTROLLERS = ['memory', 'cpu', 'cpuacct', 'cpuset', 'pids', 'blkio'] as const;
+export const V1_CONTAINER_CONTROLLERS = ['memory', 'cpu', 'cpuacct', 'cpuset', 'pids', 'blkio', 'devices'] as const;
 export type V1Controller = (typeof V1_CONTAINER_CONTROLLERS)[number] | 'freezer';
 
 /** The v2 controllers whose counters `stats` reads (cpu.stat's usage needs none, but its throttling does). */

@@ -1,12 +1,13 @@
 // linux.resources (config.json) -> the cgroup files that carry them, for v2
 // and for v1, as crun and runc translate them; pure, so unit tests pin each
 // conversion. Writing them is container.ts's job.
+import { deviceCgroupLine } from '../oci/spec/devices.js';
 import type { OciLinuxResources } from '../oci/spec/resources.js';
 
 /** One write: a file of the container's cgroup (v1: of one controller's hierarchy) and its value. */
 export interface CgroupWrite {
   /** v1: the controller whose hierarchy holds the file; v2: the controller it belongs to (for messages). */
-  controller: 'memory' | 'cpu' | 'cpuset' | 'pids' | 'io' | 'blkio';
+  controller: 'memory' | 'cpu' | 'cpuset' | 'pids' | 'io' | 'blkio' | 'devices';
   file: string;
   value: string;
 }
@@ -95,6 +96,8 @@ export function v1Writes(res: OciLinuxResources): CgroupWrite[] {
   throttle(b?.throttleWriteBpsDevice, 'blkio.throttle.write_bps_device');
   throttle(b?.throttleReadIOPSDevice, 'blkio.throttle.read_iops_device');
   throttle(b?.throttleWriteIOPSDevice, 'blkio.throttle.write_iops_device');
+  // The device cgroup, one rule per write, in order: "a" denied first, then what is allowed.
+  for (const rule of res.devices ?? []) w.push({ controller: 'devices', file: rule.allow ? 'devices.allow' : 'devices.deny', value: deviceCgroupLine(rule) });
   return w;
 }
 

@@ -25,7 +25,7 @@ function node(hostPath: string, containerPath: string, permissions: string): Dev
 }
 
 /** Can this process open the node as the permissions say (r and/or w)? */
-function mayOpen(hostPath: string, permissions: string): boolean {
+export function mayOpen(hostPath: string, permissions: string): boolean {
   const mode = (permissions.includes('r') ? constants.R_OK : 0) | (permissions.includes('w') ? constants.W_OK : 0);
   try {
     accessSync(hostPath, mode || constants.F_OK);

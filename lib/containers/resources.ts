@@ -16,6 +16,7 @@ import {
   type ContainerCgroup,
 } from '../cgroups/container.js';
 import type { OciRuntimeConfig } from '../oci/runtime-spec.js';
+import { deviceCgroupRules, parseDeviceCgroupRule, type HostDevice, type OciDeviceCgroupRule } from '../oci/spec/devices.js';
 import {
   applyResourceFlags,
   ociResources,
@@ -25,6 +26,7 @@ import {
   type ResourceFlags,
   type ResourceHost,
 } from '../oci/spec/resources.js';
+import { mayOpen } from './devices.js';
 import type { ContainerRecord, PidFile } from './store.js';
 
 function readLine(file: string, fallback: string): string {
@@ -80,6 +82,37 @@ export function withResources(config: OciRuntimeConfig, host: HostResources, oci
 
 export function planCgroup(id: string, oci: OciLinuxResources, choice: CgroupChoice): CgroupPlan {
   return planContainerCgroup(id, oci, choice);
+}
+
+export interface DeviceCgroupRequest {
+  privileged: boolean;
+  /** The --device nodes (and --privileged's), resolved. */
+  devices: HostDevice[];
+  /** --device-cgroup-rule, as given. */
+  rules: string[];
+  rootless: boolean;
+}
+
+/**
+ * The container's device cgroup (linux.resources.devices), where it has one:
+ * as root with the cgroup v1 devices controller, each --device open only as
+ * its permissions say and --device-cgroup-rule added, as Docker does.
+ * Elsewhere none is made: the root filesystem and /dev are nodev, so a node
+ * made inside opens nowhere; a --device node then opens as the caller may
+ * (a warning says so when its permissions ask for less), and
+ * --device-cgroup-rule is refused in one line.
+ */
+export function deviceCgroupFor(req: DeviceCgroupRequest, plan: CgroupPlan): { rules?: OciDeviceCgroupRule[]; warnings: string[] } {
+  const rules = req.rules.map(parseDeviceCgroupRule);
+  let why: string | undefined;
+  if (req.rootless) why = 'a rootless container has no device cgroup (run as root for one)';
+  else if (!plan.cgroup) why = `the container has no cgroup, because ${plan.reason}`;
+  else if (!plan.cgroup.v1?.devices) why = "this host has no cgroup v1 devices controller, and skiff does not load cgroup v2's eBPF device filter yet";
+  if (why === undefined) return { rules: deviceCgroupRules(req.devices, rules, req.privileged), warnings: [] };
+  if (rules.length > 0) throw new SkiffError(`--device-cgroup-rule cannot be applied: ${why}`);
+  // Worth a word only where the caller could open it for more than asked.
+  const narrowed = req.devices.filter((d) => (!d.permissions.includes('r') && mayOpen(d.hostPath, 'r')) || (!d.permissions.includes('w') && mayOpen(d.hostPath, 'w')));
+  return { warnings: narrowed.map((d) => `--device ${d.hostPath}:${d.permissions}: the container may open it as far as your user can, since ${why}`) };
 }
 
 /** What a start does with the container's cgroup (nothing when it has none). */

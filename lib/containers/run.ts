@@ -14,7 +14,7 @@ import { NameInUseError, containerDir, createContainer, logPath, pidFilePath, re
 import type { OciRuntimeConfig } from '../oci/runtime-spec.js';
 import { parseCgroupManager, parseCgroupsMode } from '../cgroups/container.js';
 import { emptyResources, type ResourceFlags } from '../oci/spec/resources.js';
-import { cgroupStart, planCgroup, resolveResources, withResources } from './resources.js';
+import { cgroupStart, deviceCgroupFor, planCgroup, resolveResources, withResources } from './resources.js';
 import { NAME_PATTERN, randomName } from './names.js';
 import { containerState } from './state.js';
 import { parseSignal } from './signals.js';
@@ -46,7 +46,7 @@ export interface RunRequest {
   security?: SecurityRequest;
 }
 
-const NO_SECURITY_FLAGS: SecurityRequest = { capAdd: [], capDrop: [], privileged: false, securityOpts: [], devices: [], groupAdd: [], sysctls: [], ipc: '', pid: '', uts: '' };
+const NO_SECURITY_FLAGS: SecurityRequest = { capAdd: [], capDrop: [], privileged: false, securityOpts: [], devices: [], deviceCgroupRules: [], groupAdd: [], sysctls: [], ipc: '', pid: '', uts: '' };
 
 function checkRootfs(rootfs: string): string {
   const abs = path.resolve(rootfs);
@@ -273,6 +273,12 @@ async function prepareContainer(req: ContainerRequest): Promise<{ record: Contai
   const { host: resources, oci } = resolveResources(emptyResources(), req.limits ?? {});
   const cgroupsMode = parseCgroupsMode(req.cgroups ?? 'enabled');
   const plan = planCgroup(options.id, oci, { mode: cgroupsMode, manager: cgroupManagerChoice() });
+  const deviceCgroup = deviceCgroupFor(
+    { privileged: securityFlags.privileged, devices: security.devices, rules: securityFlags.deviceCgroupRules, rootless: options.idMappings !== null },
+    plan,
+  );
+  if (deviceCgroup.rules) oci.devices = deviceCgroup.rules;
+  for (const w of deviceCgroup.warnings) process.stderr.write(`skiff: warning: ${w}\n`);
   // Last of the checks: it makes -v's missing directories and the volumes.
   const storage = resolveContainerStorage(req, options);
   options.storage = storage.storage;
@@ -319,6 +325,7 @@ async function prepareContainer(req: ContainerRequest): Promise<{ record: Contai
         const d = parseDevice(spec);
         return { PathOnHost: d.hostPath, PathInContainer: d.containerPath, CgroupPermissions: d.permissions };
       }),
+      DeviceCgroupRules: securityFlags.deviceCgroupRules.length > 0 ? securityFlags.deviceCgroupRules : null,
       GroupAdd: securityFlags.groupAdd.length > 0 ? securityFlags.groupAdd : null,
       Sysctls: Object.keys(security.sysctls).length > 0 ? security.sysctls : null,
       IpcMode: namespaces.IpcMode,

@@ -24,6 +24,8 @@ export interface SecurityRequest {
   securityOpts: string[];
   /** --device HOST[:CONTAINER][:PERMISSIONS], as given. */
   devices: string[];
+  /** --device-cgroup-rule 'TYPE MAJOR:MINOR ACCESS', as given. */
+  deviceCgroupRules: string[];
   /** --group-add, as given. */
   groupAdd: string[];
   /** --sysctl KEY=VALUE, as given. */

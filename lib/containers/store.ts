@@ -67,6 +67,7 @@ export interface ContainerRecord {
     ReadonlyRootfs?: boolean;
     VolumesFrom?: string[];
     Devices?: { PathOnHost: string; PathInContainer: string; CgroupPermissions: string }[];
+    DeviceCgroupRules?: string[] | null;
     GroupAdd?: string[] | null;
     Sysctls?: Record<string, string> | null;
     IpcMode?: string;

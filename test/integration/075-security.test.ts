@@ -308,6 +308,19 @@ describeModes('privileges and --security-opt ($name)', (mode) => {
   });
 }, { skip: probeWhy });
 
+/** The v1 devices hierarchy root may write (where the device cgroup is made), if any. */
+function v1DevicesMount(): string | undefined {
+  if (process.getuid?.() !== 0) return undefined;
+  for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
+    const [left, right] = line.split(' - ');
+    const [fstype, , options] = (right ?? '').split(' ');
+    if (fstype === 'cgroup' && options!.split(',').includes('devices') && options!.split(',').includes('rw')) return left!.split(' ')[4];
+  }
+  return undefined;
+}
+const v1Devices = v1DevicesMount();
+const hasFuse = existsSync('/dev/fuse');
+
 describeModes('devices, sysctls, groups ($name)', (mode) => {
   let rootfs = '';
   const inRootfs = (flags: string[], cmd: string[]) => runSkiff(mode, ['run', '--rm', ...flags, '--rootfs', rootfs, ...cmd]);
@@ -351,6 +364,40 @@ describeModes('devices, sysctls, groups ($name)', (mode) => {
       expect(r.stderr).toBe(`skiff: --device ${node}: permission denied: your user cannot open it (c 1:3), so neither can the container\n`);
       expect(r.code).toBe(125);
     }
+  });
+
+  test.skipIf(!mode.user && v1Devices !== undefined && !hasFuse)("--device permissions and --device-cgroup-rule: root's device cgroup (v1) opens a node only as they say; elsewhere one line", async () => {
+    const rule = ['--device-cgroup-rule', 'c 10:229 w'];
+    if (mode.user || !v1Devices) {
+      const why = mode.user ? 'a rootless container has no device cgroup (run as root for one)' : "this host has no cgroup v1 devices controller, and skiff does not load cgroup v2's eBPF device filter yet";
+      expect(await inRootfs(rule, ['true'])).toMatchObject({ code: 125, stdout: '', stderr: `skiff: --device-cgroup-rule cannot be applied: ${why}\n` });
+      // A --device asking for less than the caller may do: said, not silently widened.
+      const r = await inRootfs(['--device', '/dev/null:/dev/n:r'], ['sh', '-c', 'echo x > /dev/n && echo wrote']);
+      expect([r.stdout, r.stderr]).toEqual(['wrote\n', `skiff: warning: --device /dev/null:r: the container may open it as far as your user can, since ${why}\n`]);
+      return;
+    }
+    // /dev/fuse (10:229) is in no default rule: read-only as asked, writable with the rule; exec'd processes too.
+    const open = 'exec 3</dev/f && echo read; exec 4>/dev/f && echo write';
+    const readOnly = await inRootfs(['--device', '/dev/fuse:/dev/f:r'], ['sh', '-c', open]);
+    expect([readOnly.stdout, readOnly.stderr]).toEqual(['read\n', 'sh: can\'t create /dev/f: Operation not permitted\n']);
+    expect((await inRootfs(['--device', '/dev/fuse:/dev/f:r', ...rule], ['sh', '-c', open])).stdout).toBe('read\nwrite\n');
+    expect((await inRootfs(['--device', '/dev/fuse:/dev/f'], ['sh', '-c', open])).stdout).toBe('read\nwrite\n');
+    const name = `devcg-${mode.name}`;
+    expect((await runSkiff(mode, ['run', '-d', '--name', name, '--device', '/dev/fuse:/dev/f:r', ...rule, '--rootfs', rootfs, 'sleep', '60'])).code).toBe(0);
+    try {
+      const id = (await runSkiff(mode, ['inspect', '-f', '{{.Id}}', name])).stdout.trim();
+      const list = readFileSync(path.join(v1Devices, 'skiff', id, 'devices.list'), 'utf8');
+      expect(list).toMatch(/^c 1:3 rwm\nc 1:5 rwm\n/m);
+      expect(list).toMatch(/^c 10:229 rw$/m);
+      expect(list).not.toMatch(/^a /m);
+      expect((await runSkiff(mode, ['exec', name, 'sh', '-c', 'exec 4>/dev/null && echo null; exec 5<>/dev/f && echo fuse'])).stdout).toBe('null\nfuse\n');
+      expect((await runSkiff(mode, ['inspect', '-f', '{{json .HostConfig.DeviceCgroupRules}}', name])).stdout).toBe('["c 10:229 w"]\n');
+    } finally {
+      await runSkiff(mode, ['rm', '-f', name]);
+    }
+    // --privileged: every device, as Docker's.
+    expect((await inRootfs(['--privileged'], ['sh', '-c', 'exec 4>/dev/fuse && echo write'])).stdout).toBe('write\n');
+    expect(await inRootfs(['--device-cgroup-rule', 'c 10:229'], ['true'])).toMatchObject({ code: 125, stderr: expect.stringMatching(/^skiff: invalid --device-cgroup-rule "c 10:229": use TYPE MAJOR:MINOR ACCESS[^\n]*\n$/) });
   });
 
   test('--privileged brings the host devices the caller can open; as root nodes made in /dev open too', async () => {

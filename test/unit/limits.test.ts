@@ -116,6 +116,21 @@ describe('linux.resources -> cgroup files', () => {
     ]);
   });
 
+  it('v1: the device cgroup, one rule per write, the refusal of all first', () => {
+    const devices = [
+      { allow: false, access: 'rwm' },
+      { allow: true, type: 'c' as const, major: 136, access: 'rwm' },
+      { allow: true, type: 'b' as const, major: 8, minor: 0, access: 'r' },
+    ];
+    expect(v1Writes({ devices }).map((w) => `${w.controller}/${w.file}=${w.value}`)).toEqual([
+      'devices/devices.deny=a *:* rwm',
+      'devices/devices.allow=c 136:* rwm',
+      'devices/devices.allow=b 8:0 r',
+    ]);
+    // Not a limit: it never makes a run need a cgroup, and v2 has no file for it.
+    expect(v2Writes({ devices })).toEqual([]);
+  });
+
   it('conversions as runc: shares -> weight, blkio weight -> io.weight', () => {
     expect(cpuWeightFromShares(2)).toBe(1);
     expect(cpuWeightFromShares(1024)).toBe(39);

@@ -2,7 +2,8 @@
 import { describe, expect, test } from 'vitest';
 import { ALL_CAPABILITIES, normalizeCapability, parseSecurityOptions, resolveCapabilities, resolveSystemPaths } from '../../lib/oci/spec/security.js';
 import { DEFAULT_CAPABILITIES, MASKED_PATHS, READONLY_PATHS } from '../../lib/oci/spec/defaults.js';
-import { parseDevice, parseSysctls } from '../../lib/oci/spec/devices.js';
+import { DEFAULT_DEVICE_RULES, deviceCgroupLine, deviceCgroupRules, parseDevice, parseDeviceCgroupRule, parseSysctls } from '../../lib/oci/spec/devices.js';
+import { deviceCgroupFor } from '../../lib/containers/resources.js';
 import { parseIpcMode, parsePidMode, parseUtsMode } from '../../lib/oci/spec/namespaces.js';
 
 describe('capabilities', () => {
@@ -70,6 +71,58 @@ describe('--device and --sysctl', () => {
     expect(() => parseDevice('/dev/sda:/dev/xvda:rx')).toThrow('permissions are some of r, w and m');
     expect(() => parseDevice('/dev/sda:/dev/xvda:rr')).toThrow('permissions are some of r, w and m');
     expect(() => parseDevice('sda')).toThrow('the host path must be absolute');
+  });
+
+  test("--device-cgroup-rule 'TYPE MAJOR:MINOR ACCESS', as Docker checks it", () => {
+    expect(parseDeviceCgroupRule('c 42:* rwm')).toEqual({ allow: true, type: 'c', major: 42, access: 'rwm' });
+    expect(parseDeviceCgroupRule('b 8:0 r')).toEqual({ allow: true, type: 'b', major: 8, minor: 0, access: 'r' });
+    expect(parseDeviceCgroupRule('a *:* m')).toEqual({ allow: true, type: 'a', access: 'm' });
+    for (const bad of ['x 1:3 r', 'c 1:3', 'c 1 r', 'c 1:3 rx', 'c 1:3 rr', 'c a:3 r', '']) {
+      expect(() => parseDeviceCgroupRule(bad), bad).toThrow(`invalid --device-cgroup-rule "${bad}": use TYPE MAJOR:MINOR ACCESS`);
+    }
+  });
+
+  test("the device cgroup: all refused, runc's defaults, each --device as its permissions say, the rules; --privileged all", () => {
+    const fuse = { type: 'c' as const, major: 10, minor: 229, permissions: 'r' };
+    const rules = deviceCgroupRules([fuse], [parseDeviceCgroupRule('c 10:229 w')], false);
+    expect(rules.map(deviceCgroupLine)).toEqual([
+      'a *:* rwm',
+      'c *:* m',
+      'b *:* m',
+      'c 1:3 rwm',
+      'c 1:5 rwm',
+      'c 1:7 rwm',
+      'c 1:8 rwm',
+      'c 1:9 rwm',
+      'c 5:0 rwm',
+      'c 5:1 rwm',
+      'c 5:2 rwm',
+      'c 10:200 rwm',
+      'c 136:* rwm',
+      'c 10:229 r',
+      'c 10:229 w',
+    ]);
+    expect(rules[0]!.allow).toBe(false);
+    expect(rules.slice(1).every((r) => r.allow)).toBe(true);
+    expect(DEFAULT_DEVICE_RULES.some((r) => r.major === 10 && r.minor === 229)).toBe(false);
+    expect(deviceCgroupRules([fuse], [], true)).toEqual([{ allow: true, access: 'rwm' }]);
+  });
+
+  test('the device cgroup is made only as root with the v1 devices controller; elsewhere --device-cgroup-rule is one line', () => {
+    const devNull = { hostPath: '/dev/null', containerPath: '/dev/null', type: 'c' as const, major: 1, minor: 3, permissions: 'r' };
+    const v1 = { cgroup: { kind: 'v2' as const, dir: '/sys/fs/cgroup/unified/skiff/x', v1: { devices: '/sys/fs/cgroup/devices/skiff/x' } } };
+    const v2 = { cgroup: { kind: 'v2' as const, dir: '/sys/fs/cgroup/skiff/x' } };
+    const req = { privileged: false, devices: [devNull], rules: ['c 1:3 w'], rootless: false };
+    expect(deviceCgroupFor(req, v1).rules!.map(deviceCgroupLine).slice(-2)).toEqual(['c 1:3 r', 'c 1:3 w']);
+    expect(() => deviceCgroupFor({ ...req, rootless: true }, v1)).toThrow('--device-cgroup-rule cannot be applied: a rootless container has no device cgroup (run as root for one)');
+    expect(() => deviceCgroupFor(req, v2)).toThrow("--device-cgroup-rule cannot be applied: this host has no cgroup v1 devices controller, and skiff does not load cgroup v2's eBPF device filter yet");
+    expect(() => deviceCgroupFor(req, { reason: 'it runs with --cgroups=disabled' })).toThrow('--device-cgroup-rule cannot be applied: the container has no cgroup, because it runs with --cgroups=disabled');
+    expect(() => deviceCgroupFor({ ...req, rules: ['c 1:3'] }, v1)).toThrow('invalid --device-cgroup-rule "c 1:3"');
+    // Without one, a --device that asks for less than the caller may do gets a warning (/dev/null: anyone may write it).
+    expect(deviceCgroupFor({ ...req, rules: [], rootless: true }, v1)).toEqual({
+      warnings: ['--device /dev/null:r: the container may open it as far as your user can, since a rootless container has no device cgroup (run as root for one)'],
+    });
+    expect(deviceCgroupFor({ ...req, rules: [], rootless: true, devices: [{ ...devNull, permissions: 'rw' }] }, v1)).toEqual({ warnings: [] });
   });
 
   const ctx = { hostNetwork: false, hostIpc: false, hostUts: false };

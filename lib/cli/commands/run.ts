@@ -82,6 +82,7 @@ export async function containerRequest(args: ParsedArgs): Promise<ContainerReque
       privileged: flagBool(args, 'privileged'),
       securityOpts: flagList(args, 'security-opt'),
       devices: flagList(args, 'device'),
+      deviceCgroupRules: flagList(args, 'device-cgroup-rule'),
       groupAdd: flagList(args, 'group-add'),
       sysctls: flagList(args, 'sysctl'),
       ipc: flagString(args, 'ipc') ?? '',

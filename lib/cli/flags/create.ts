@@ -43,6 +43,7 @@ export const CREATE_FLAGS: FlagSpec[] = [
   { name: 'read-only-tmpfs', type: 'boolean', default: true, describe: 'With --read-only: writable tmpfs on /tmp, /var/tmp and /run (Podman; true unless =false)' },
   { name: 'volumes-from', type: 'array', describe: 'Mount the volumes and binds of another container: CONTAINER[:ro|rw]', placeholder: 'CONTAINER' },
   { name: 'device', type: 'array', describe: 'Give the container a host device: HOST[:CONTAINER][:rwm] (one your user can open)', placeholder: 'DEVICE' },
+  { name: 'device-cgroup-rule', type: 'array', describe: "Allow devices in the container's device cgroup: 'TYPE MAJOR:MINOR ACCESS', e.g. 'c 42:* rwm' (root, cgroup v1)", placeholder: 'RULE' },
   { name: 'group-add', type: 'array', describe: "Add a supplementary group (name or number; keep-groups: keep your own, rootless)", placeholder: 'GROUP' },
   { name: 'ipc', type: 'string', describe: 'IPC namespace: private (default), shareable, host, none or container:NAME', placeholder: 'MODE' },
   { name: 'pid', type: 'string', describe: 'PID namespace: private (default), host or container:NAME', placeholder: 'MODE' },

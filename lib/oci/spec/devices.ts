@@ -41,6 +41,75 @@ export function parseDevice(spec: string): DeviceRequest {
   return { hostPath, containerPath, permissions };
 }
 
+/** One rule of the device cgroup, as config.json's linux.resources.devices holds it (runtime-spec). */
+export interface OciDeviceCgroupRule {
+  allow: boolean;
+  /** a (all), c or b; absent: all. */
+  type?: 'a' | 'c' | 'b';
+  /** Absent: any. */
+  major?: number;
+  minor?: number;
+  /** Some of r, w, m. */
+  access: string;
+}
+
+const DEVICE_CGROUP_RULE = /^([acb]) (\d+|\*):(\d+|\*) ([rwm]{1,3})$/;
+
+/** --device-cgroup-rule 'TYPE MAJOR:MINOR ACCESS' ("c 42:* rwm"), as Docker checks it. */
+export function parseDeviceCgroupRule(text: string): OciDeviceCgroupRule {
+  const m = DEVICE_CGROUP_RULE.exec(text.trim());
+  if (!m || !PERMISSIONS.test(m[4]!)) {
+    throw new SkiffError(`invalid --device-cgroup-rule "${text}": use TYPE MAJOR:MINOR ACCESS, e.g. 'c 42:* rwm' (TYPE a, b or c; MAJOR and MINOR a number or *; ACCESS some of r, w and m)`);
+  }
+  const rule: OciDeviceCgroupRule = { allow: true, type: m[1] as 'a' | 'c' | 'b', access: m[4]! };
+  if (m[2] !== '*') rule.major = Number(m[2]);
+  if (m[3] !== '*') rule.minor = Number(m[3]);
+  return rule;
+}
+
+/**
+ * What every container may use, as runc and Docker allow it: mknod of any
+ * node (it opens only where allowed, and the root filesystem is nodev
+ * anyway), and /dev/null, zero, full, random, urandom, tty, console, ptmx,
+ * the pseudo-terminals and /dev/net/tun.
+ */
+export const DEFAULT_DEVICE_RULES: readonly OciDeviceCgroupRule[] = [
+  { allow: true, type: 'c', access: 'm' },
+  { allow: true, type: 'b', access: 'm' },
+  ...([
+    [1, 3],
+    [1, 5],
+    [1, 7],
+    [1, 8],
+    [1, 9],
+    [5, 0],
+    [5, 1],
+    [5, 2],
+    [10, 200],
+  ] as const).map(([major, minor]) => ({ allow: true, type: 'c' as const, major, minor, access: 'rwm' })),
+  { allow: true, type: 'c', major: 136, access: 'rwm' },
+];
+
+/**
+ * The device cgroup of a container: everything refused, then the defaults,
+ * each --device with its permissions and each --device-cgroup-rule;
+ * --privileged allows every device, as Docker's privileged containers.
+ */
+export function deviceCgroupRules(devices: Pick<HostDevice, 'type' | 'major' | 'minor' | 'permissions'>[], rules: OciDeviceCgroupRule[], privileged: boolean): OciDeviceCgroupRule[] {
+  if (privileged) return [{ allow: true, access: 'rwm' }];
+  return [
+    { allow: false, access: 'rwm' },
+    ...DEFAULT_DEVICE_RULES,
+    ...devices.map((d) => ({ allow: true, type: d.type, major: d.major, minor: d.minor, access: d.permissions })),
+    ...rules,
+  ];
+}
+
+/** A rule as cgroup v1's devices.allow and devices.deny take it: "c 1:3 rwm", "a *:* rwm". */
+export function deviceCgroupLine(rule: OciDeviceCgroupRule): string {
+  return `${rule.type ?? 'a'} ${rule.major ?? '*'}:${rule.minor ?? '*'} ${rule.access}`;
+}
+
 /** Docker's list: these follow the container's IPC namespace. */
 const IPC_SYSCTLS = new Set(['kernel.msgmax', 'kernel.msgmnb', 'kernel.msgmni', 'kernel.sem', 'kernel.shmall', 'kernel.shmmax', 'kernel.shmmni', 'kernel.shm_rmid_forced']);
 

@@ -3,6 +3,7 @@
 // runtime-spec's linux.resources and process.rlimits (what config.json
 // carries). Pure: a device's numbers come from the caller.
 import { SkiffError } from '../../errors.js';
+import type { OciDeviceCgroupRule } from './devices.js';
 
 /** A --device-read-bps style entry, as Docker's HostConfig keeps it. */
 export interface ThrottleDevice {
@@ -259,6 +260,8 @@ export interface OciLinuxResources {
     throttleReadIOPSDevice?: OciThrottleDevice[];
     throttleWriteIOPSDevice?: OciThrottleDevice[];
   };
+  /** The device cgroup, in order (root on hosts with the cgroup v1 devices controller; see containers/resources.ts). */
+  devices?: OciDeviceCgroupRule[];
 }
 
 export interface OciRlimit {
