@@ -37,8 +37,8 @@ function results(stdout: string): Record<string, string> {
  * 64-bit process's `int 0x80` is a general protection fault (SIGSEGV), so no
  * such call can reach the filter, and there is nothing to try.
  */
-const ia32 = !noProbe && spawnSync(probe.path, ['int80-getpid']).signal === null;
-if (!noProbe && !ia32) {
+const ia32 = 'path' in probe && spawnSync(probe.path, ['int80-getpid']).signal === null;
+if ('path' in probe && !ia32) {
   console.warn("skipping the int 0x80 probes: this kernel has no IA-32 emulation (a 64-bit process's int 0x80 faults), so no 32-bit call can reach the filter; run on a kernel with CONFIG_IA32_EMULATION and ia32_emulation=1");
 }
 const INT80_PROBES = ia32 ? ['int80-getpid', 'int80-keyctl', 'int80-unshare-user'] : [];
