@@ -14,6 +14,7 @@
 #include <stdnoreturn.h>
 #include <sys/types.h>
 
+#include "protocol.h"
 #include "tarwrite.h"
 
 noreturn void copy_main(char **argv);
@@ -27,6 +28,12 @@ struct copy_tally {
   char first_device[256], first_socket[256];
 };
 
+/* Owners moved from one ID mapping to another: an ID inside+i becomes outside+i. */
+struct id_shift {
+  const struct id_range *uids, *gids;
+  size_t uids_len, gids_len;
+};
+
 struct copy_options {
   struct copy_tally *tally;
   bool to_container; /* files written get 0:0, or the source's ids with keep_owner */
@@ -34,6 +41,8 @@ struct copy_options {
   bool keep_setid;
   bool source_in_container; /* do not descend into mount points below the source (/proc, /dev of a running container) */
   struct tar_writer *tar;   /* non-NULL: write an archive instead of files */
+  const struct id_shift *shift; /* non-NULL: every owner through it (a layer for --userns keep-id) */
+  bool xattrs;                  /* copy the extended attributes of directories and files */
 };
 
 /* Copies the node src_name of src_dir (not following a symlink there) to

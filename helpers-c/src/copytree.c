@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 void copy_report(const struct copy_tally *t) {
@@ -61,9 +62,22 @@ static void owner_for(const struct copy_options *opts, const struct stat *st, ui
   *gid = opts->keep_owner ? st->st_gid : 0;
 }
 
+static unsigned long shift_id(const struct id_range *ranges, size_t len, unsigned long id, const char *what, const char *rel) {
+  for (size_t i = 0; i < len; i++)
+    if (id >= ranges[i].inside && id - ranges[i].inside < ranges[i].count) return ranges[i].outside + (id - ranges[i].inside);
+  die(EXIT_SKIFF_FAILED, 0, "%s: its %s %lu has no place in the new ID mapping", rel, what, id);
+}
+
 /* chown through fd, or (fd < 0) the node dir/name itself, never a symlink's target. */
 static void set_owner(const struct copy_options *opts, const struct stat *st, int fd, int dir, const char *name,
                       const char *rel) {
+  if (opts->shift) {
+    uid_t uid = (uid_t)shift_id(opts->shift->uids, opts->shift->uids_len, st->st_uid, "owner", rel);
+    gid_t gid = (gid_t)shift_id(opts->shift->gids, opts->shift->gids_len, st->st_gid, "group", rel);
+    int r = fd >= 0 ? fchown(fd, uid, gid) : fchownat(dir, name, uid, gid, AT_SYMLINK_NOFOLLOW);
+    if (r < 0) die_errno("chown %s to %u:%u", rel, (unsigned)uid, (unsigned)gid);
+    return;
+  }
   if (!opts->to_container) return; /* out of a container: the caller's user and group, as Docker */
   uid_t uid;
   gid_t gid;
@@ -76,6 +90,25 @@ static void set_owner(const struct copy_options *opts, const struct stat *st, in
     if (r == 0) return;
   }
   die_errno("chown %s", rel);
+}
+
+/* Extended attributes (an overlay's opaque marker, file capabilities), set
+ * after the chown, which clears security.capability. */
+static void copy_xattrs(int src, int dst, const char *rel) {
+  static char names[65536], value[65536];
+  ssize_t n = flistxattr(src, names, sizeof names);
+  if (n < 0) {
+    if (errno == ENOTSUP) return;
+    die_errno("list the extended attributes of %s", rel);
+  }
+  for (char *name = names; name < names + n; name += strlen(name) + 1) {
+    ssize_t v = fgetxattr(src, name, value, sizeof value);
+    if (v < 0) {
+      if (errno == ENODATA) continue;
+      die_errno("read the extended attribute %s of %s", name, rel);
+    }
+    if (fsetxattr(dst, name, value, (size_t)v, 0) < 0) die_errno("set the extended attribute %s of %s", name, rel);
+  }
 }
 
 /* Makes room for a non-directory at dir/name: an existing non-directory is replaced. */
@@ -163,9 +196,10 @@ static bool copy_dir(const struct copy_options *opts, const struct stat *st, boo
   }
   int dst = make_dir(dst_dir, dst_name, rel);
   if (descend) copy_entries(opts, src, dst, rel, depth);
-  close(src);
   set_owner(opts, st, dst, -1, NULL, rel);
   if (fchmod(dst, permissions(opts, st)) < 0) die_errno("chmod %s", rel);
+  if (opts->xattrs) copy_xattrs(src, dst, rel);
+  close(src);
   struct timespec times[2] = {st->st_atim, st->st_mtim};
   if (futimens(dst, times) < 0) die_errno("set the times of %s", rel);
   close(dst);
@@ -228,10 +262,11 @@ static bool copy_file(const struct copy_options *opts, const struct stat *st, in
   }
   if (dst < 0) die_errno("create %s", rel);
   copy_data(src, dst, rel);
-  close(src);
   set_owner(opts, &now, dst, -1, NULL, rel);
   /* After chown, which clears the set-ID bits. */
   if (fchmod(dst, now.st_mode & 07777) < 0) die_errno("chmod %s", rel);
+  if (opts->xattrs) copy_xattrs(src, dst, rel);
+  close(src);
   struct timespec times[2] = {now.st_atim, now.st_mtim};
   if (futimens(dst, times) < 0) die_errno("set the times of %s", rel);
   close(dst);

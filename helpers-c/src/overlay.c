@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* Overlay option strings use ',' and ':' as separators; store paths never hold
@@ -57,10 +58,23 @@ static void mount_with_options(const struct container_spec *spec) {
     die_errno("overlay: mount the root filesystem (kernel 5.11+ is needed in a user namespace)");
 }
 
+/* The container's "/" shows the upper dir's owner. skiff made it as the
+ * caller, who is the container's root in the default mapping (and as root),
+ * but not with --userns keep-id: give it to this namespace's root. */
+static void upper_to_root(const char *upperdir) {
+  int fd = open(upperdir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) die_errno("overlay: open %s", upperdir);
+  struct stat st;
+  if (fstat(fd, &st) < 0) die_errno("overlay: stat %s", upperdir);
+  if ((st.st_uid != 0 || st.st_gid != 0) && fchown(fd, 0, 0) < 0) die_errno("overlay: chown %s to the container's root", upperdir);
+  close(fd);
+}
+
 void overlay_mount_rootfs(const struct container_spec *spec) {
   check_path("rootfs", spec->rootfs);
   check_path("upperdir", spec->upperdir);
   check_path("workdir", spec->workdir);
   for (size_t i = 0; i < spec->lowerdirs.len; i++) check_path("lowerdir", spec->lowerdirs.items[i]);
+  if (spec->userns) upper_to_root(spec->upperdir);
   if (!mount_with_fsopen(spec)) mount_with_options(spec);
 }

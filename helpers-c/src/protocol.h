@@ -134,10 +134,17 @@ struct container_spec {
   uid_t cp_mkdir_uid;
   gid_t cp_mkdir_gid;
   /* walk (walk.h): the host side's walks over container files, by fd. */
-  const char *walk_op;           /* "diff", "size" or "remove" */
+  const char *walk_op;           /* "diff", "size", "remove", "layer" or "shift" */
   struct string_list walk_roots; /* the trees walked: absolute paths in skiff's store */
   struct string_list walk_excludes; /* layer: container paths ("/etc/hosts") left out, with all below */
   const char *walk_mtime_max;       /* layer: no member newer than this (seconds since the epoch) */
+  /* shift: walk_root copied to walk_dest/diff with every owner moved through shift_uid/shift_gid
+   * ("from to count": an ID the namespace sees as from+i is given to+i), for --userns keep-id. */
+  const char *walk_dest;
+  struct id_range shift_uid[MAX_ID_RANGES];
+  size_t shift_uid_len;
+  struct id_range shift_gid[MAX_ID_RANGES];
+  size_t shift_gid_len;
 };
 
 /* Reads the spec from fd and checks what every mode needs (argv, cwd, maps);

@@ -139,8 +139,21 @@ void tar_write_entry(struct tar_writer *w, const char *name, const struct stat *
   tar_write_member(w, name, st, linkname, data_fd, NULL);
 }
 
+static unsigned long shifted_id(const struct id_range *ranges, size_t len, unsigned long id, const char *what, const char *name) {
+  for (size_t i = 0; i < len; i++)
+    if (id >= ranges[i].inside && id - ranges[i].inside < ranges[i].count) return ranges[i].outside + (id - ranges[i].inside);
+  die(EXIT_SKIFF_FAILED, 0, "tar: %s: its %s %lu is not mapped in the container", name, what, id);
+}
+
 void tar_write_member(struct tar_writer *w, const char *name, const struct stat *st, const char *linkname, int data_fd,
                       const struct tar_extra *extra) {
+  struct stat owned;
+  if (w->uid_shift_len > 0) {
+    owned = *st;
+    owned.st_uid = (uid_t)shifted_id(w->uid_shift, w->uid_shift_len, st->st_uid, "owner", name);
+    owned.st_gid = (gid_t)shifted_id(w->gid_shift, w->gid_shift_len, st->st_gid, "group", name);
+    st = &owned;
+  }
   bool hardlink = extra != NULL && extra->hardlink;
   char type = hardlink ? '1' : type_of(st->st_mode);
   if (type == 0) die(EXIT_SKIFF_FAILED, 0, "tar: %s: sockets cannot be archived", name);

@@ -10,11 +10,17 @@
 #include <stddef.h>
 #include <sys/stat.h>
 
+#include "protocol.h"
+
 struct tar_writer {
   int fd;
   /* Headers gather here (a layer of small files is mostly headers); file data goes straight out. */
   size_t used;
   char buf[1 << 16];
+  /* Set: owners written through these ranges ("inside outside count"), as a
+   * container with another mapping than the walk's saw them (--userns keep-id). */
+  const struct id_range *uid_shift, *gid_shift;
+  size_t uid_shift_len, gid_shift_len;
 };
 
 /* An extended attribute, written as a PAX SCHILY.xattr.NAME record (binary values kept). */

@@ -1,5 +1,6 @@
 /* See walk.h. */
 #include "walk.h"
+#include "copy.h"
 #include "fds.h"
 #include "io.h"
 #include "protocol.h"
@@ -638,6 +639,13 @@ static void walk_layer(const struct container_spec *spec, struct path *p) {
   int root = open_root(spec->walk_roots.items[0], &st);
   if (root < 0) die(EXIT_SKIFF_FAILED, ENOENT, "walk: %s", spec->walk_roots.items[0]);
   static struct tar_writer tar = {.fd = STDOUT_FILENO};
+  if (spec->shift_uid_len > 0 || spec->shift_gid_len > 0) {
+    if (spec->shift_uid_len == 0 || spec->shift_gid_len == 0) die(EXIT_SKIFF_FAILED, 0, "spec: shift_uid and shift_gid go together");
+    tar.uid_shift = spec->shift_uid;
+    tar.uid_shift_len = spec->shift_uid_len;
+    tar.gid_shift = spec->shift_gid;
+    tar.gid_shift_len = spec->shift_gid_len;
+  }
   struct layer_walk w = {.tar = &tar, .dev = st.st_dev, .exclude = &spec->walk_excludes};
   if (spec->walk_mtime_max != NULL) {
     char *end;
@@ -708,6 +716,22 @@ static void walk_remove(const struct container_spec *spec, struct path *p) {
   }
 }
 
+/* A layer for another ID mapping (--userns keep-id): walk_root copied to
+ * walk_dest/diff by fd, every owner moved through shift_uid/shift_gid, modes,
+ * set-ID bits, times and xattrs kept, whiteouts (0/0 devices) made again. */
+static void walk_shift(const struct container_spec *spec) {
+  if (spec->walk_roots.len != 1 || spec->walk_dest == NULL) die(EXIT_SKIFF_FAILED, 0, "spec: walk_op shift takes one walk_root and walk_dest");
+  if (spec->shift_uid_len == 0 || spec->shift_gid_len == 0) die(EXIT_SKIFF_FAILED, 0, "spec: walk_op shift needs shift_uid and shift_gid");
+  int dest = open(spec->walk_dest, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (dest < 0) die_errno("open %s", spec->walk_dest);
+  struct copy_tally tally = {0};
+  struct id_shift shift = {.uids = spec->shift_uid, .uids_len = spec->shift_uid_len, .gids = spec->shift_gid, .gids_len = spec->shift_gid_len};
+  struct copy_options opts = {.tally = &tally, .keep_owner = true, .keep_setid = true, .shift = &shift, .xattrs = true};
+  copy_node(&opts, AT_FDCWD, spec->walk_roots.items[0], dest, "diff", "diff");
+  close(dest);
+  copy_report(&tally);
+}
+
 noreturn void walk_main(void) {
   report_set_fd(SKIFF_SPEC_FD);
   int report = SKIFF_SPEC_FD;
@@ -716,8 +740,9 @@ noreturn void walk_main(void) {
   spec_read(SKIFF_SPEC_FD, &spec);
   const char *op = spec.walk_op ? spec.walk_op : "";
   bool diff = strcmp(op, "diff") == 0, size = strcmp(op, "size") == 0, remove = strcmp(op, "remove") == 0;
-  bool layer = strcmp(op, "layer") == 0;
-  if (!diff && !size && !remove && !layer) die(EXIT_SKIFF_FAILED, 0, "spec: walk_op must be diff, size, remove or layer, not \"%s\"", op);
+  bool layer = strcmp(op, "layer") == 0, shift = strcmp(op, "shift") == 0;
+  if (!diff && !size && !remove && !layer && !shift)
+    die(EXIT_SKIFF_FAILED, 0, "spec: walk_op must be diff, size, remove, layer or shift, not \"%s\"", op);
   for (size_t i = 0; i < spec.walk_roots.len; i++)
     if (spec.walk_roots.items[i][0] != '/') die(EXIT_SKIFF_FAILED, 0, "spec: walk_root must be absolute: %s", spec.walk_roots.items[i]);
   if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) die_errno("prctl(PR_SET_PDEATHSIG)");
@@ -736,6 +761,7 @@ noreturn void walk_main(void) {
   if (size) walk_size(&spec, &p);
   if (remove) walk_remove(&spec, &p);
   if (layer) walk_layer(&spec, &p);
+  if (shift) walk_shift(&spec);
   out_flush();
   _exit(0);
 }

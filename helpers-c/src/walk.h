@@ -10,7 +10,7 @@
  * swapped for a link is seen as a link and never entered; a name that
  * vanished is skipped; the walk never leaves the file system it started on.
  *
- * Spec keys: walk_op (diff, size, remove, layer), walk_root (repeats),
+ * Spec keys: walk_op (diff, size, remove, layer, shift), walk_root (repeats),
  * lowerdir (diff, layer: the image's layers, uppermost first), walk_exclude
  * and walk_mtime_max (layer), uidmap/gidmap with
  * newuidmap/newgidmap (rootless: the walk runs as root of a user namespace
@@ -26,7 +26,15 @@
  *           ".wh.NAME", opaque directories marked ".wh..wh..opq", owners,
  *           modes, times (clamped to walk_mtime_max), xattrs and hard links
  *           kept, names sorted; walk_exclude paths left out; an image
- *           directory held only for left-out paths not written */
+ *           directory held only for left-out paths not written; with
+ *           shift_uid/shift_gid, owners written through them (a --userns
+ *           keep-id container's changes, as it saw them)
+ *   shift   nothing on fd 1: the one root copied to walk_dest/diff (an empty
+ *           directory) with each owner moved through shift_uid/shift_gid
+ *           ("from to count"; an ID outside them is an error), modes, set-ID
+ *           bits, times and xattrs kept, hard links copied apart: an image
+ *           layer as a container with another mapping (--userns keep-id)
+ *           must see it, written in the store's user namespace */
 #ifndef SKIFF_WALK_H
 #define SKIFF_WALK_H
 

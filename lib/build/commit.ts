@@ -4,7 +4,11 @@
 // the -c changes) the new image's. Runs as root of the store's user
 // namespace when rootless (the upper dir and the new layer hold files of
 // the user's sub-IDs), holding the store lock shared.
+import { readFileSync } from 'node:fs';
 import { SkiffError } from '../errors.js';
+import { parseIdMap } from '../host/system.js';
+import type { OciIdMapping, OciRuntimeConfig } from '../oci/runtime-spec.js';
+import { layerShift } from '../oci/spec/userns.js';
 import { applyConfigChanges } from './changes.js';
 import type { BuildContainerConfig as ContainerConfig } from './image-config.js';
 import type { ImageConfig, ImageHistory } from '../oci/image-spec.js';
@@ -82,6 +86,21 @@ async function withPause<T>(record: ContainerRecord, pause: CommitOptions['pause
   }
 }
 
+/**
+ * A container with its own mapping (--userns keep-id) wrote files the store's
+ * namespace sees under other IDs: the layer gets the owners the container saw.
+ */
+function containerOwnerShift(config: OciRuntimeConfig): { uids: OciIdMapping[]; gids: OciIdMapping[] } | undefined {
+  const { uidMappings, gidMappings } = config.linux;
+  if (!uidMappings?.length || !gidMappings?.length) return undefined;
+  // This process runs in the store's namespace (rootless commit re-executes there): its maps are the store's.
+  const own = (file: string) => parseIdMap(readFileSync(`/proc/self/${file}`, 'utf8'));
+  const store = { uids: own('uid_map'), gids: own('gid_map') };
+  const key = (ms: OciIdMapping[]) => JSON.stringify([...ms].sort((a, b) => a.containerID - b.containerID));
+  if (key(uidMappings) === key(store.uids) && key(gidMappings) === key(store.gids)) return undefined;
+  return { uids: layerShift(uidMappings, store.uids), gids: layerShift(gidMappings, store.gids) };
+}
+
 export async function commitContainer(containerName: string, opts: CommitOptions): Promise<CommitResult> {
   const ref = opts.name !== undefined ? parseReference(opts.name) : undefined;
   if (ref?.digest !== undefined) throw new SkiffError(`refusing to create a tag with a digest reference: ${opts.name}`);
@@ -99,7 +118,10 @@ export async function commitContainer(containerName: string, opts: CommitOptions
     const base = JSON.parse(baseBytes.toString('utf8')) as ImageConfig;
     // What is mounted over the container's files (/etc/hosts, /etc/resolv.conf, volumes, tmpfs) is not its changes.
     const exclude = config.mounts.map((m) => m.destination);
-    const layer = await withPause(record, opts.pause, opts.warn, () => storeUpperDirLayer({ store, upperdir: overlay.upperdir, lowerdirs: overlay.lowerdirs, exclude }));
+    const ownerShift = containerOwnerShift(config);
+    const layer = await withPause(record, opts.pause, opts.warn, () =>
+      storeUpperDirLayer({ store, upperdir: overlay.upperdir, lowerdirs: overlay.lowerdirs, exclude, ...(ownerShift ? { ownerShift } : {}) }),
+    );
     opts.progress?.(`Copying blob ${layer.blob.digest} done`);
 
     const created = new Date().toISOString();

@@ -6,6 +6,7 @@
 // commit uses it; so does build, for each step that changes files.
 import { canCreateDevices } from '../host/privilege.js';
 import { upperDirLayerTar, type WalkMappings } from '../namespaces/helper.js';
+import type { OciIdMapping } from '../oci/runtime-spec.js';
 import type { LayerCompression } from '../store/compress.js';
 import { storeLayerFromTar } from '../store/layer-write.js';
 import type { CompressedBlob } from '../store/layers.js';
@@ -31,6 +32,8 @@ export interface UpperDirLayerRequest {
    * run there in any case (the layer's files belong to sub-IDs).
    */
   mappings?: WalkMappings;
+  /** Owners as a container with its own mapping saw them (--userns keep-id): the store's ID → the container's. */
+  ownerShift?: { uids: OciIdMapping[]; gids: OciIdMapping[] };
 }
 
 export interface NewLayer {
@@ -50,6 +53,7 @@ export async function storeUpperDirLayer(req: UpperDirLayerRequest): Promise<New
     lowerdirs: req.lowerdirs ?? [],
     ...(req.timestamp !== undefined ? { mtimeMax: req.timestamp } : {}),
     ...(req.mappings ? { mappings: req.mappings } : {}),
+    ...(req.ownerShift ? { ownerShift: req.ownerShift } : {}),
   });
   const stored = await storeLayerFromTar({
     store: req.store,

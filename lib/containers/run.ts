@@ -4,7 +4,8 @@ import { hostname as osHostname } from 'node:os';
 import path from 'node:path';
 import { isatty } from 'node:tty';
 import { SkiffError } from '../errors.js';
-import { rootlessMappings } from '../host/subids.js';
+import { rootlessMappings, usernsMappings } from '../host/subids.js';
+import { layerShift, parseUsernsMode, usernsModeText, type UsernsMode } from '../oci/spec/userns.js';
 import { runForeground } from '../namespaces/helper.js';
 import { resolveEnvironment } from '../oci/spec/env.js';
 import type { NetworkMode, RunOptions } from '../oci/spec/options.js';
@@ -44,6 +45,8 @@ export interface RunRequest {
   tty: boolean;
   /** --cap-add, --cap-drop, --privileged, --security-opt (absent: none given). */
   security?: SecurityRequest;
+  /** --userns as given ("" or absent: the default). */
+  userns?: string;
 }
 
 const NO_SECURITY_FLAGS: SecurityRequest = { capAdd: [], capDrop: [], privileged: false, securityOpts: [], devices: [], deviceCgroupRules: [], groupAdd: [], sysctls: [], ipc: '', pid: '', uts: '' };
@@ -78,7 +81,24 @@ function containerArgs(req: RunRequest): string[] {
   return args;
 }
 
+/**
+ * --userns: rootless, the map it names; as root the container's IDs are the
+ * host's (no user namespace), which `host` asks for and keep-id cannot improve.
+ */
+function userNamespace(mode: UsernsMode, rootless: boolean): RunOptions['idMappings'] {
+  if (rootless) return usernsMappings(mode);
+  if (mode.kind === 'keep-id') throw new SkiffError("--userns keep-id is for rootless use: as root the container's IDs are the host's already (use -u UID:GID to run as your user)");
+  return null;
+}
+
+/** keep-id runs as the kept ID unless -u says otherwise, as in Podman. */
+function keepIdUser(mode: UsernsMode): string | undefined {
+  if (mode.kind !== 'keep-id') return undefined;
+  return `${mode.uid ?? process.getuid?.() ?? 0}:${mode.gid ?? process.getgid?.() ?? 0}`;
+}
+
 export function resolveRunOptions(req: RunRequest): RunOptions {
+  const userns = parseUsernsMode(req.userns ?? '');
   const id = newContainerId();
   const imageConfig = req.image?.config.config;
   const workdir = req.workdir ?? (imageConfig?.WorkingDir || '/');
@@ -96,18 +116,18 @@ export function resolveRunOptions(req: RunRequest): RunOptions {
     args: containerArgs(req),
     env: [...(imageConfig?.Env ?? []), ...resolveEnvironment(req.env, req.envFiles, process.env)],
     workdir,
-    user: req.user ?? imageConfig?.User ?? '',
+    user: req.user ?? keepIdUser(userns) ?? imageConfig?.User ?? '',
     hostname,
     network: checkNetwork(req.network),
     init: req.init,
     tty: req.tty,
     interactive: req.interactive,
-    idMappings: rootless ? rootlessMappings() : null,
+    idMappings: userNamespace(userns, rootless),
   };
 }
 
-function warnSingleMapping(options: RunOptions): void {
-  if (options.idMappings?.single) {
+function warnSingleMapping(options: RunOptions, userns: UsernsMode): void {
+  if (options.idMappings?.single && userns.kind !== 'host') {
     process.stderr.write(
       'skiff: warning: your user has no range in /etc/subuid or /etc/subgid: only root exists in the container, images that need other users may fail (see \'skiff doctor\')\n',
     );
@@ -228,8 +248,30 @@ function etcFiles(options: RunOptions): { name: string; content: string; destina
   ];
 }
 
+/**
+ * The image's layers as overlay lower dirs. With --userns keep-id the store's
+ * copies of them with the owners moved (store/mapped-layers.ts), so the
+ * container sees the image's root files as root's; loaded only then.
+ */
+async function lowerdirsFor(image: RunImage, userns: UsernsMode, options: RunOptions): Promise<string[]> {
+  if (userns.kind !== 'keep-id' || !options.idMappings) return image.lowerdirs;
+  const store = rootlessMappings();
+  const shift = { uids: layerShift(store.uidMappings, options.idMappings.uidMappings), gids: layerShift(store.gidMappings, options.idMappings.gidMappings) };
+  const { openStore, layersForShift } = await import('../store/index.js');
+  return layersForShift(openStore().paths, [...image.layers].reverse(), shift, store);
+}
+
+/** --userns keep-id and host make a user namespace; one joined from another container cannot be either. */
+function checkUsernsJoin(userns: UsernsMode, flags: SecurityRequest, joinPid: number | undefined): void {
+  if (userns.kind === 'default' || joinPid === undefined) return;
+  const flag = ['ipc', 'pid'].find((f) => flags[f as 'ipc' | 'pid'].startsWith('container:')) ?? 'pid';
+  const value = flags[flag as 'ipc' | 'pid'];
+  throw new SkiffError(`conflicting options: --userns ${usernsModeText(userns)} and --${flag} ${value}: the container joins the user namespace of ${value.slice('container:'.length)}`);
+}
+
 async function prepareContainer(req: ContainerRequest): Promise<{ record: ContainerRecord; config: OciRuntimeConfig; options: RunOptions }> {
   const options = resolveRunOptions(req);
+  const userns = parseUsernsMode(req.userns ?? '');
   const files: { name: string; content: string }[] = [];
   const dirs: string[] = [];
   if (req.image) {
@@ -241,9 +283,10 @@ async function prepareContainer(req: ContainerRequest): Promise<{ record: Contai
       return { source: path.join(dir, f.name), destination: f.destination, readonly: false };
     });
   }
-  warnSingleMapping(options);
+  warnSingleMapping(options, userns);
   const securityFlags = req.security ?? NO_SECURITY_FLAGS;
   const namespaces = resolveNamespaces(securityFlags, options.idMappings !== null);
+  checkUsernsJoin(userns, securityFlags, namespaces.userJoinPid);
   const security = await resolveSecurity(securityFlags, { network: options.network, rootless: options.idMappings !== null, namespaces });
   Object.assign(options, {
     privileged: securityFlags.privileged,
@@ -281,6 +324,14 @@ async function prepareContainer(req: ContainerRequest): Promise<{ record: Contai
   for (const w of deviceCgroup.warnings) process.stderr.write(`skiff: warning: ${w}\n`);
   // Last of the checks: it makes -v's missing directories and the volumes.
   const storage = resolveContainerStorage(req, options);
+  if (req.image && options.overlay) {
+    try {
+      options.overlay.lowerdirs = await lowerdirsFor(req.image, userns, options);
+    } catch (err) {
+      await removeVolumes(storage.created);
+      throw err;
+    }
+  }
   options.storage = storage.storage;
   const config = withResources(buildRuntimeConfig(options), resources, oci);
   if (plan.cgroup && plan.cgroup.manager === 'cgroupfs' && plan.cgroup.dir !== '') config.linux.cgroupsPath = plan.cgroup.dir;
@@ -331,6 +382,7 @@ async function prepareContainer(req: ContainerRequest): Promise<{ record: Contai
       IpcMode: namespaces.IpcMode,
       PidMode: namespaces.PidMode,
       UTSMode: namespaces.UTSMode,
+      UsernsMode: usernsModeText(userns),
       ...resources,
       Cgroups: cgroupsMode,
       CgroupManager: plan.cgroup?.manager ?? 'none',

@@ -73,6 +73,8 @@ export interface ContainerRecord {
     IpcMode?: string;
     PidMode?: string;
     UTSMode?: string;
+    /** --userns as given ("" for the default), as Docker's inspect shows it. */
+    UsernsMode?: string;
   } & Partial<HostResources> & {
     /** --cgroups (Podman's name and values). */
     Cgroups?: string;

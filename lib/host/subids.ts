@@ -2,7 +2,9 @@
 // (subuid(5)): container 0 is the user, 1..N are the user's sub-IDs.
 import { readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
+import { SkiffError } from '../errors.js';
 import type { IdMappings } from '../oci/spec/options.js';
+import { keepIdMap, type UsernsMode } from '../oci/spec/userns.js';
 import type { OciIdMapping } from '../oci/runtime-spec.js';
 
 export type { IdMappings };
@@ -81,5 +83,26 @@ export function rootlessMappings(user: CurrentUser = currentUser()): IdMappings 
     uidMappings: buildMappings(user.uid, single ? [] : subuids),
     gidMappings: buildMappings(user.gid, single ? [] : subgids),
     single,
+  };
+}
+
+/**
+ * The map for --userns (oci/spec/userns.ts), rootless: `host` is the user's
+ * own ID alone; `keep-id` puts it at the user's own uid and gid (or uid=,
+ * gid=) with the sub-IDs around it, so it needs a sub-ID range.
+ */
+export function usernsMappings(mode: UsernsMode, user: CurrentUser = currentUser()): IdMappings {
+  if (mode.kind === 'default') return rootlessMappings(user);
+  if (mode.kind === 'host') return { uidMappings: buildMappings(user.uid, []), gidMappings: buildMappings(user.gid, []), single: true };
+  const files = subIdFiles();
+  const subuids = readSubIds(files.subuid, user.name, user.uid);
+  const subgids = readSubIds(files.subgid, user.name, user.uid);
+  if (subuids.length === 0 || subgids.length === 0) {
+    throw new SkiffError("--userns keep-id needs a sub-ID range in /etc/subuid and /etc/subgid: the container's root and other users are your sub-IDs (see 'skiff doctor')");
+  }
+  return {
+    uidMappings: keepIdMap(user.uid, mode.uid ?? user.uid, subuids),
+    gidMappings: keepIdMap(user.gid, mode.gid ?? user.gid, subgids),
+    single: false,
   };
 }

@@ -475,7 +475,7 @@ export interface WalkMappings {
  * through a name a container swapped for a symlink. Resolves to its stdout,
  * NUL-terminated records.
  */
-async function walkWithHelper(op: 'diff' | 'size' | 'remove', roots: string[], extra: string[], mappings: WalkMappings | undefined): Promise<string[]> {
+async function walkWithHelper(op: 'diff' | 'size' | 'remove' | 'shift', roots: string[], extra: string[], mappings: WalkMappings | undefined): Promise<string[]> {
   const entries = [`version=${HELPER_PROTOCOL_VERSION}`, `walk_op=${op}`, ...roots.map((r) => `walk_root=${r}`), ...extra];
   if (mappings) entries.push(...idMapEntries(mappings.uidMappings, mappings.gidMappings));
   const { child, reports } = spawnHelper(['walk'], entries, ['ignore', 'pipe', 'inherit']);
@@ -516,6 +516,19 @@ export async function removeTrees(roots: string[], mappings: WalkMappings | unde
   if (roots.length > 0) await walkWithHelper('remove', roots, [], mappings);
 }
 
+/**
+ * Copies the tree `root` to `dest`/diff (`dest` an empty directory) with every
+ * owner moved through the shifts ("containerID" → "hostID", as the walk's
+ * namespace sees IDs): an image layer for a container with another mapping
+ * (--userns keep-id). Modes, times, xattrs and whiteouts kept, by fd.
+ */
+export async function copyTreeShifted(root: string, dest: string, shift: { uids: OciIdMapping[]; gids: OciIdMapping[] }, mappings: WalkMappings | undefined): Promise<void> {
+  const extra = [`walk_dest=${dest}`];
+  for (const m of shift.uids) extra.push(`shift_uid=${m.containerID} ${m.hostID} ${m.size}`);
+  for (const m of shift.gids) extra.push(`shift_gid=${m.containerID} ${m.hostID} ${m.size}`);
+  await walkWithHelper('shift', [root], extra, mappings);
+}
+
 export interface UpperLayerOptions {
   /** The image's layers, uppermost first: a directory of the image the upper dir holds only as the parent of left-out paths is not written. */
   lowerdirs?: string[];
@@ -525,6 +538,8 @@ export interface UpperLayerOptions {
   mtimeMax?: number;
   /** Rootless, when this process is not already root of the store's user namespace. */
   mappings?: WalkMappings;
+  /** Owners written through these (the walk's ID → the container's): a container with its own mapping (--userns keep-id). */
+  ownerShift?: { uids: OciIdMapping[]; gids: OciIdMapping[] };
 }
 
 /**
@@ -540,6 +555,8 @@ export function upperDirLayerTar(upperdir: string, opts: UpperLayerOptions = {})
   for (const d of opts.lowerdirs ?? []) entries.push(`lowerdir=${d}`);
   if (opts.mtimeMax !== undefined) entries.push(`walk_mtime_max=${Math.floor(opts.mtimeMax)}`);
   if (opts.mappings) entries.push(...idMapEntries(opts.mappings.uidMappings, opts.mappings.gidMappings));
+  for (const m of opts.ownerShift?.uids ?? []) entries.push(`shift_uid=${m.containerID} ${m.hostID} ${m.size}`);
+  for (const m of opts.ownerShift?.gids ?? []) entries.push(`shift_gid=${m.containerID} ${m.hostID} ${m.size}`);
   const { child, reports } = spawnHelper(['walk'], entries, ['ignore', 'pipe', 'inherit']);
   const out = new PassThrough({ highWaterMark: 1 << 20 });
   child.stdout!.pipe(out, { end: false });

@@ -13,3 +13,4 @@ export { layersInUse, type ContainerUsage, type ImageUser } from './usage.js';
 export { readBlob } from './blobs.js';
 export { readImageRecord } from './images.js';
 export { layerDiffDir } from './layers.js';
+export { layersForShift, type LayerShift } from './mapped-layers.js';

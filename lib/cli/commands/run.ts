@@ -3,6 +3,7 @@ import { flagBool, flagList, flagString } from '../args.js';
 import { CREATE_FLAGS, CREATE_LIMIT_FLAGS, LIMIT_FLAGS } from '../flags/create.js';
 import type { ResourceFlags } from '../../oci/spec/resources.js';
 import { SkiffError } from '../../errors.js';
+import { parseUsernsMode } from '../../oci/spec/userns.js';
 import type { ContainerRequest } from '../../containers/run.js';
 
 export const spec: CommandSpec = {
@@ -47,6 +48,8 @@ export function resourceFlags(args: ParsedArgs): ResourceFlags {
 /** The flags shared with `create`, as a request; an image is found (or pulled) here. */
 export async function containerRequest(args: ParsedArgs): Promise<ContainerRequest> {
   const rootfs = flagString(args, 'rootfs');
+  const userns = flagString(args, 'userns') ?? '';
+  parseUsernsMode(userns); // a bad one fails before any pull
   let command = args.positionals;
   let image;
   if (rootfs === undefined) {
@@ -76,6 +79,7 @@ export async function containerRequest(args: ParsedArgs): Promise<ContainerReque
     labels: flagList(args, 'label'),
     stopSignal: flagString(args, 'stop-signal'),
     autoRemove: flagBool(args, 'rm'),
+    userns,
     security: {
       capAdd: flagList(args, 'cap-add'),
       capDrop: flagList(args, 'cap-drop'),

@@ -44,6 +44,12 @@ export const CREATE_FLAGS: FlagSpec[] = [
   { name: 'volumes-from', type: 'array', describe: 'Mount the volumes and binds of another container: CONTAINER[:ro|rw]', placeholder: 'CONTAINER' },
   { name: 'device', type: 'array', describe: 'Give the container a host device: HOST[:CONTAINER][:rwm] (one your user can open)', placeholder: 'DEVICE' },
   { name: 'device-cgroup-rule', type: 'array', describe: "Allow devices in the container's device cgroup: 'TYPE MAJOR:MINOR ACCESS', e.g. 'c 42:* rwm' (root, cgroup v1)", placeholder: 'RULE' },
+  {
+    name: 'userns',
+    type: 'string',
+    describe: "User namespace (rootless): keep-id[:uid=N,gid=N] (your own IDs inside: what the container writes in your directories is yours) or host (only your own ID, no sub-IDs)",
+    placeholder: 'MODE',
+  },
   { name: 'group-add', type: 'array', describe: "Add a supplementary group (name or number; keep-groups: keep your own, rootless)", placeholder: 'GROUP' },
   { name: 'ipc', type: 'string', describe: 'IPC namespace: private (default), shareable, host, none or container:NAME', placeholder: 'MODE' },
   { name: 'pid', type: 'string', describe: 'PID namespace: private (default), host or container:NAME', placeholder: 'MODE' },
