@@ -2,36 +2,15 @@
 // image's own /etc/passwd and /etc/group (never the host's), read from its
 // layers top down without following a symlink on the way. Numbers need no
 // lookup.
-import { lstatSync, readFileSync } from 'node:fs';
-import path from 'node:path';
 import { SkiffError } from '../errors.js';
-import { layerDiffDir } from '../store/layers.js';
+import { readImageFile } from '../store/image-files.js';
 import type { Store } from '../store/store.js';
 
 /** The file as the image's top layer that has it shows it; undefined when no layer has it (or one deletes it). */
 function readFromLayers(store: Store, layers: string[], file: string, what: string): string | undefined {
-  const parts = file.split('/').filter(Boolean);
-  for (const layer of [...layers].reverse()) {
-    const root = layerDiffDir(store.paths, layer);
-    let p = root;
-    let stop = false;
-    for (const [n, part] of parts.entries()) {
-      p = path.join(p, part);
-      let st;
-      try {
-        st = lstatSync(p);
-      } catch {
-        stop = true;
-        break;
-      }
-      // A whiteout deletes it from the layers below; a symlink is not followed.
-      if (st.isCharacterDevice() && st.rdev === 0) return undefined;
-      if (st.isSymbolicLink()) throw new SkiffError(`/${parts.slice(0, n + 1).join('/')} in the image is a symlink: give ${what} as numbers`);
-      if (n === parts.length - 1) return readFileSync(p, 'utf8');
-    }
-    if (stop) continue;
-  }
-  return undefined;
+  const found = readImageFile(store.paths, layers, file);
+  if (found.kind === 'symlink') throw new SkiffError(`${found.path} in the image is a symlink: give ${what} as numbers`);
+  return found.kind === 'file' ? found.text : undefined;
 }
 
 function findId(text: string | undefined, name: string, field: 2 | 3 = 2): number | undefined {

@@ -4,7 +4,7 @@ import { hostname as osHostname } from 'node:os';
 import path from 'node:path';
 import { isatty } from 'node:tty';
 import { SkiffError } from '../errors.js';
-import { rootlessMappings, usernsMappings } from '../host/subids.js';
+import { currentUser, rootlessMappings, usernsMappings } from '../host/subids.js';
 import { layerShift, parseUsernsMode, usernsModeText, type UsernsMode } from '../oci/spec/userns.js';
 import { runForeground } from '../namespaces/helper.js';
 import { resolveEnvironment } from '../oci/spec/env.js';
@@ -261,6 +261,35 @@ async function lowerdirsFor(image: RunImage, userns: UsernsMode, options: RunOpt
   return layersForShift(openStore().paths, [...image.layers].reverse(), shift, store);
 }
 
+/**
+ * keep-id running as the kept ID (no -u): an /etc/passwd and /etc/group with
+ * an entry for it when the image has none, bound over the image's as Podman
+ * does, so `whoami`, `id` and HOME work. Your name, and your HOME's path.
+ */
+async function keepIdAccounts(image: RunImage, userns: UsernsMode, req: RunRequest): Promise<{ name: string; content: string; destination: string }[]> {
+  if (userns.kind !== 'keep-id' || req.user !== undefined) return [];
+  const { openStore, readImageFile } = await import('../store/index.js');
+  const paths = openStore().paths;
+  const user = currentUser();
+  const uid = userns.uid ?? user.uid;
+  const gid = userns.gid ?? user.gid;
+  const name = user.name || `user${uid}`;
+  const out: { name: string; content: string; destination: string }[] = [];
+  const add = (file: 'passwd' | 'group', idField: number, line: string) => {
+    const found = readImageFile(paths, image.layers, `etc/${file}`);
+    // A link the image put there is not followed: that image keeps its own file.
+    if (found.kind === 'symlink') return;
+    const text = found.kind === 'file' ? found.text : '';
+    const rows = text.split('\n').map((l) => l.split(':'));
+    if (rows.some((f) => f[idField] === String(file === 'passwd' ? uid : gid) || f[0] === name)) return;
+    out.push({ name: file, content: `${text}${text === '' || text.endsWith('\n') ? '' : '\n'}${line}\n`, destination: `/etc/${file}` });
+  };
+  const home = process.env['HOME']?.startsWith('/') ? process.env['HOME'] : '/';
+  add('passwd', 2, `${name}:*:${uid}:${gid}:${name}:${home}:/bin/sh`);
+  add('group', 2, `${name}:x:${gid}:`);
+  return out;
+}
+
 /** --userns keep-id and host make a user namespace; one joined from another container cannot be either. */
 function checkUsernsJoin(userns: UsernsMode, flags: SecurityRequest, joinPid: number | undefined): void {
   if (userns.kind === 'default' || joinPid === undefined) return;
@@ -327,6 +356,10 @@ async function prepareContainer(req: ContainerRequest): Promise<{ record: Contai
   if (req.image && options.overlay) {
     try {
       options.overlay.lowerdirs = await lowerdirsFor(req.image, userns, options);
+      for (const f of await keepIdAccounts(req.image, userns, req)) {
+        files.push(f);
+        options.binds?.push({ source: path.join(containerDir(options.id), f.name), destination: f.destination, readonly: false });
+      }
     } catch (err) {
       await removeVolumes(storage.created);
       throw err;

@@ -14,3 +14,4 @@ export { readBlob } from './blobs.js';
 export { readImageRecord } from './images.js';
 export { layerDiffDir } from './layers.js';
 export { layersForShift, type LayerShift } from './mapped-layers.js';
+export { readImageFile, type ImageFile } from './image-files.js';
