@@ -4,6 +4,7 @@
 #include "fds.h"
 #include "io.h"
 #include "logfile.h"
+#include "notify.h"
 #include "record.h"
 #include "report.h"
 #include "start.h"
@@ -38,6 +39,8 @@ struct monitor {
   int in_fd;          /* container stdin, -1 when closed */
   pid_t pid;
   long oom_kills; /* the cgroup's OOM kills when this start began, -1 without a memory cgroup */
+  int notify_fd;  /* --sdnotify=container: the proxy socket (notify.h), else -1 */
+  bool report_open; /* skiff still waits on fd 3: for the container's READY=1 */
   char started_at[48];
   unsigned restarts;
 };
@@ -211,15 +214,24 @@ static void drain(struct monitor *m, int fd, int stream) {
 }
 
 /* Waits for the container, relaying its output, until it is gone for good. */
+/* skiff returns once fd 3 is closed. */
+static void close_report(struct monitor *m) {
+  if (!m->report_open) return;
+  report_set_fd(-1);
+  close(SKIFF_SPEC_FD);
+  m->report_open = false;
+}
+
 static noreturn void loop(struct monitor *m, int sfd, const sigset_t *child_mask) {
   for (;;) {
-    struct pollfd fds[4 + MAX_CLIENTS];
+    struct pollfd fds[5 + MAX_CLIENTS];
     fds[0] = (struct pollfd){.fd = sfd, .events = POLLIN};
     fds[1] = (struct pollfd){.fd = m->listen_fd, .events = POLLIN};
     fds[2] = (struct pollfd){.fd = m->out_fd, .events = POLLIN};
     fds[3] = (struct pollfd){.fd = m->err_fd, .events = POLLIN};
     for (int i = 0; i < MAX_CLIENTS; i++) fds[4 + i] = (struct pollfd){.fd = m->clients[i], .events = POLLIN};
-    if (poll(fds, 4 + MAX_CLIENTS, -1) < 0) {
+    fds[4 + MAX_CLIENTS] = (struct pollfd){.fd = m->notify_fd, .events = POLLIN};
+    if (poll(fds, 5 + MAX_CLIENTS, -1) < 0) {
       if (errno == EINTR) continue;
       die_errno("poll");
     }
@@ -228,6 +240,7 @@ static noreturn void loop(struct monitor *m, int sfd, const sigset_t *child_mask
     if (fds[1].revents & POLLIN) accept_client(m);
     for (int i = 0; i < MAX_CLIENTS; i++)
       if (fds[4 + i].revents) relay_input(m, i);
+    if ((fds[4 + MAX_CLIENTS].revents & POLLIN) && notify_relay(m->notify_fd, m->spec->notify_socket, getpid())) close_report(m);
     if (!(fds[0].revents & POLLIN)) continue;
     struct signalfd_siginfo info;
     if (read(sfd, &info, sizeof info) != sizeof info || info.ssi_signo != SIGCHLD) continue;
@@ -254,11 +267,14 @@ static noreturn void loop(struct monitor *m, int sfd, const sigset_t *child_mask
       start(m, child_mask);
       continue;
     }
+    if (m->report_open) warn_user("the container exited (%d) before it sent READY=1 (--sdnotify=container): the unit fails to start", code);
+    close_report(m);
     uint32_t be = htonl((uint32_t)code);
     send_frame(m, STREAM_EXIT, &be, 4);
     unlink(m->spec->attach_path);
     run_on_exit(m->spec);
-    _exit(0);
+    /* As conmon: a unit whose main pid is the monitor ends as its container did. */
+    _exit(code);
   }
 }
 
@@ -276,10 +292,11 @@ noreturn void monitor_main(const struct container_spec *spec) {
   fds_close_except(&report, 1);
   signal(SIGHUP, SIG_IGN);
   signal(SIGPIPE, SIG_IGN);
-  struct monitor m = {.spec = spec, .listen_fd = -1, .out_fd = -1, .err_fd = -1, .in_fd = -1};
+  struct monitor m = {.spec = spec, .listen_fd = -1, .out_fd = -1, .err_fd = -1, .in_fd = -1, .report_open = true};
   for (int i = 0; i < MAX_CLIENTS; i++) m.clients[i] = -1;
   logfile_open(&m.log, spec->log_path, spec->log_max);
   m.listen_fd = listen_on(spec->attach_path);
+  m.notify_fd = notify_proxy_open(spec);
 
   sigset_t set, previous;
   sigemptyset(&set);
@@ -300,7 +317,9 @@ noreturn void monitor_main(const struct container_spec *spec) {
   start(&m, &previous);
   report_monitor((int)getpid());
   report_pid((int)m.pid);
-  report_set_fd(-1);
-  close(SKIFF_SPEC_FD);
+  notify_started(spec, getpid());
+  /* --sdnotify=container: skiff (the unit's first main process) waits for the
+   * container's READY=1, so systemd learns the monitor's pid before it exits. */
+  if (m.notify_fd < 0 || spec->notify_socket == NULL) close_report(&m);
   loop(&m, sfd, &previous);
 }

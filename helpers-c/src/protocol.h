@@ -108,6 +108,12 @@ struct container_spec {
   const char *event_log;        /* the event log: the monitor appends a "died" line at each end (lib/events) */
   const char *event_died_head;  /* the line's text between the exit code and the time */
   const char *event_died_tail;  /* the line's text after the time */
+  /* systemd units (notify.h): run --sdnotify, --pidfile, --conmon-pidfile. */
+  const char *notify_socket;      /* the unit's NOTIFY_SOCKET ("@name": abstract) */
+  const char *notify_mode;        /* "conmon" or "container" */
+  const char *notify_proxy;       /* container mode: the socket bound for the container's messages */
+  const char *container_pid_file; /* the container's first process's pid, as text, at each start */
+  const char *monitor_pid_file;   /* the monitor's pid (a foreground run: the helper's) */
   /* Resources (cgroup.c, resources.c). */
   struct string_list cgroups; /* cgroup directories the container's processes join (v2, or one per v1 hierarchy) */
   const char *cgroup_split;   /* make the container's cgroup under the helper's own v2 cgroup, by this name */

@@ -9,10 +9,10 @@
 #include <unistd.h>
 
 /* Returns 0, or the errno that kept the file from being replaced. */
-static int write_file_atomically(const char *path, const char *content) {
+static int write_file_atomically(const char *path, const char *content, mode_t mode) {
   char tmp[4200];
   snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid());
-  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
   if (fd < 0) return errno;
   size_t len = strlen(content);
   ssize_t written = write(fd, content, len);
@@ -40,7 +40,7 @@ int record_start(const char *path, pid_t pid, pid_t monitor, const char *started
   if (cgroup != NULL) json_escape(escaped, sizeof escaped, cgroup);
   snprintf(json, sizeof json, "{\"Pid\":%d,\"MonitorPid\":%d,\"StartedAt\":\"%s\",\"RestartCount\":%u%s%s%s}\n", (int)pid,
            (int)monitor, started_at, restarts, cgroup != NULL ? ",\"Cgroup\":\"" : "", escaped, cgroup != NULL ? "\"" : "");
-  return write_file_atomically(path, json);
+  return write_file_atomically(path, json, 0600);
 }
 
 void record_exit(const char *path, int code, const char *started_at, unsigned restarts, bool oom_killed) {
@@ -48,6 +48,13 @@ void record_exit(const char *path, int code, const char *started_at, unsigned re
   format_now(finished, sizeof finished);
   snprintf(json, sizeof json, "{\"ExitCode\":%d,\"StartedAt\":\"%s\",\"FinishedAt\":\"%s\",\"RestartCount\":%u%s}\n", code,
            started_at, finished, restarts, oom_killed ? ",\"OOMKilled\":true" : "");
-  int err = write_file_atomically(path, json);
+  int err = write_file_atomically(path, json, 0600);
   if (err != 0) warn_user("record the exit in %s: %s", path, strerror(err));
+}
+
+int record_pid_text(const char *path, pid_t pid) {
+  if (path == NULL) return 0;
+  char text[24];
+  snprintf(text, sizeof text, "%d\n", (int)pid);
+  return write_file_atomically(path, text, 0644);
 }

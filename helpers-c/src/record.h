@@ -14,6 +14,10 @@
  * recorded must not go on (skiff could not tell the container exists). */
 int record_start(const char *path, pid_t pid, pid_t monitor, const char *started_at, unsigned restarts, const char *cgroup);
 
+/* --pidfile, --conmon-pidfile: the pid as text (systemd's PIDFile=), 0644;
+ * NULL path: nothing. Returns 0 or the errno. */
+int record_pid_text(const char *path, pid_t pid);
+
 /* exit.json, at each end; a failure is a warning (skiff then reports the
  * container as killed, see state.ts). */
 void record_exit(const char *path, int code, const char *started_at, unsigned restarts, bool oom_killed);

@@ -9,6 +9,7 @@
 #include "io.h"
 #include "logfile.h"
 #include "monitor.h"
+#include "notify.h"
 #include "start.h"
 #include "protocol.h"
 #include "report.h"
@@ -82,13 +83,15 @@ int supervise(pid_t child, int master, bool relay_stdin, const struct output_tee
   bool stdin_open = master >= 0 && relay_stdin;
   bool master_open = master >= 0;
   int out = tee != NULL ? tee->out : -1, err = tee != NULL ? tee->err : -1;
+  int notify = tee != NULL ? tee->notify_fd : -1;
   for (;;) {
-    struct pollfd fds[5] = {{.fd = sfd, .events = POLLIN},
+    struct pollfd fds[6] = {{.fd = sfd, .events = POLLIN},
                             {.fd = master_open ? master : -1, .events = POLLIN},
                             {.fd = stdin_open ? STDIN_FILENO : -1, .events = POLLIN},
                             {.fd = out, .events = POLLIN},
-                            {.fd = err, .events = POLLIN}};
-    if (poll(fds, 5, -1) < 0) {
+                            {.fd = err, .events = POLLIN},
+                            {.fd = notify, .events = POLLIN}};
+    if (poll(fds, 6, -1) < 0) {
       if (errno == EINTR) continue;
       die_errno("poll");
     }
@@ -96,6 +99,8 @@ int supervise(pid_t child, int master, bool relay_stdin, const struct output_tee
     if (fds[2].revents & (POLLIN | POLLHUP | POLLERR)) stdin_open = pump(STDIN_FILENO, master, NULL, NULL);
     if (fds[3].revents && !pump(out, STDOUT_FILENO, log, "stdout")) out = -1;
     if (fds[4].revents && !pump(err, STDERR_FILENO, log, "stderr")) err = -1;
+    /* The main pid of a foreground run stays skiff's own: no MAINPID. */
+    if (fds[5].revents & POLLIN) notify_relay(notify, tee->notify_socket, 0);
     if (!(fds[0].revents & POLLIN)) continue;
     struct signalfd_siginfo info;
     if (read(sfd, &info, sizeof info) != sizeof info) continue;
@@ -177,7 +182,7 @@ noreturn void run_main(void) {
   signal(SIGPIPE, SIG_IGN);
 
   struct logfile log;
-  struct output_tee tee = {.log = NULL, .out = -1, .err = -1};
+  struct output_tee tee = {.log = NULL, .out = -1, .err = -1, .notify_fd = notify_proxy_open(&spec), .notify_socket = spec.notify_socket};
   int saved[2] = {-1, -1};
   if (spec.log_path != NULL) {
     logfile_open(&log, spec.log_path, spec.log_max);
@@ -193,6 +198,7 @@ noreturn void run_main(void) {
   struct started started = container_start(&spec, &previous, &record);
   if (saved[0] >= 0) tee_restore(saved);
   report_pid(started.pid);
+  notify_started(&spec, 0);
   int code = supervise(started.pid, started.master, spec.stdin_open, &tee);
   if (oom_before >= 0) report_oom(cgroup_oom_kills(&spec) > oom_before);
   _exit(code);

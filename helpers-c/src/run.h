@@ -24,6 +24,8 @@ void leave_terminal_group(const struct container_spec *spec);
 struct output_tee {
   struct logfile *log; /* NULL: output is not logged */
   int out, err;        /* the container's stdout/stderr pipes, -1 when it writes directly (or to a pty) */
+  int notify_fd;       /* --sdnotify=container: the proxy socket (notify.h), else -1 */
+  const char *notify_socket;
 };
 
 /* Waits for a foreground container process, relaying signals (and the pty

@@ -133,6 +133,11 @@ static void apply(struct container_spec *spec, char *entry) {
   else if (strcmp(key, "event_log") == 0) spec->event_log = value;
   else if (strcmp(key, "event_died_head") == 0) spec->event_died_head = value;
   else if (strcmp(key, "event_died_tail") == 0) spec->event_died_tail = value;
+  else if (strcmp(key, "notify_socket") == 0) spec->notify_socket = value;
+  else if (strcmp(key, "notify_mode") == 0) spec->notify_mode = value;
+  else if (strcmp(key, "notify_proxy") == 0) spec->notify_proxy = value;
+  else if (strcmp(key, "container_pid_file") == 0) spec->container_pid_file = value;
+  else if (strcmp(key, "monitor_pid_file") == 0) spec->monitor_pid_file = value;
   else if (strcmp(key, "cgroup") == 0) list_push(&spec->cgroups, value);
   else if (strcmp(key, "cgroup_split") == 0) spec->cgroup_split = value;
   else if (strcmp(key, "cgroup_root") == 0) spec->cgroup_root = value;
@@ -253,6 +258,10 @@ void spec_read(int fd, struct container_spec *spec) {
   if (strcmp(spec->restart, "no") != 0 && strcmp(spec->restart, "always") != 0 && strcmp(spec->restart, "on-failure") != 0)
     die(EXIT_SKIFF_FAILED, 0, "spec: unknown restart policy \"%s\"", spec->restart);
   if (spec->log_max == 0) spec->log_max = 10u << 20;
+  if (spec->notify_mode != NULL && strcmp(spec->notify_mode, "conmon") != 0 && strcmp(spec->notify_mode, "container") != 0)
+    die(EXIT_SKIFF_FAILED, 0, "spec: unknown notify_mode \"%s\"", spec->notify_mode);
+  if ((spec->notify_proxy != NULL) != (spec->notify_mode != NULL && strcmp(spec->notify_mode, "container") == 0))
+    die(EXIT_SKIFF_FAILED, 0, "spec: notify_proxy goes with notify_mode=container");
   if (spec->cgroup_split != NULL && (spec->cgroup_root == NULL || strchr(spec->cgroup_split, '/') != NULL))
     die(EXIT_SKIFF_FAILED, 0, "spec: cgroup_split needs cgroup_root and a plain name");
   spec->userns = spec->uid_map_len > 0;

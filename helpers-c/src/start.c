@@ -55,11 +55,14 @@ struct started container_start(const struct container_spec *spec, const sigset_t
   int sync_sock = sync_pair[0];
   if (spec->userns) idmap_write(child, spec);
   int err = record->path != NULL ? record_start(record->path, child, getpid(), record->started_at, record->restarts, cgroup_made()) : 0;
+  const char *failed = record->path;
+  if (err == 0 && (err = record_pid_text(spec->container_pid_file, child)) != 0) failed = spec->container_pid_file;
+  if (err == 0 && (err = record_pid_text(spec->monitor_pid_file, getpid())) != 0) failed = spec->monitor_pid_file;
   if (err != 0) {
     /* Never released: the child dies before it runs anything. */
     kill(child, SIGKILL);
     waitpid(child, NULL, 0);
-    die(EXIT_SKIFF_FAILED, err, "record the container's start in %s", record->path);
+    die(EXIT_SKIFF_FAILED, err, "record the container's start in %s", failed);
   }
   sync_send(sync_sock, SYNC_MAPS_WRITTEN);
 

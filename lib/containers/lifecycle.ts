@@ -14,6 +14,7 @@ import { containerState, type ContainerState } from './state.js';
 import { removeAnonymousVolumes, volumesOf } from './volume-users.js';
 import { getVolume } from '../volumes/store.js';
 import { containerEvent, monitorDiedEvent, startedEvents } from './events.js';
+import { unitStart } from './unit.js';
 import {
   clearRunState,
   containerDir,
@@ -46,6 +47,7 @@ export async function startContainer(record: ContainerRecord, opts: { attach?: b
   checkVolumesPresent(record);
   clearRunState(record.Id);
   const cgroup = cgroupStart(record, config);
+  const unit = unitStart(record, config);
   const dir = containerDir(record.Id);
   const policy = record.HostConfig.RestartPolicy;
   const started = startMonitored(config, {
@@ -59,6 +61,7 @@ export async function startContainer(record: ContainerRecord, opts: { attach?: b
     onExit: record.HostConfig.AutoRemove ? [process.execPath, '--', path.join(installRoot(), 'bin/skiff'), 'rm', '--force', '--volumes', record.Id] : [],
     ...(cgroup ? { cgroup } : {}),
     ...diedEvent(record),
+    ...(unit ? { unit } : {}),
   });
   if (!opts.attach) {
     await started;

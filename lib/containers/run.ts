@@ -26,6 +26,7 @@ import { removeAnonymousVolumes } from './volume-users.js';
 import { resolveNamespaces, resolveSecurity, type SecurityRequest } from './security.js';
 import { parseDevice } from '../oci/spec/devices.js';
 import { containerEvent, startedEvents } from './events.js';
+import { checkUnitFlags, replaceNamed, unitStart, withNotifySocket, writeCidFile, type UnitFlags } from './unit.js';
 
 export interface RunRequest {
   /** --rootfs DIR, or else… */
@@ -147,6 +148,8 @@ export interface ContainerRequest extends RunRequest {
   limits?: ResourceFlags;
   /** --cgroups: enabled (default), disabled, no-conmon, split. */
   cgroups?: string;
+  /** --sdnotify, --cidfile, --replace, --pidfile, --conmon-pidfile (unit.ts). */
+  unit?: UnitFlags;
 }
 
 /** --cgroup-manager (a global flag, as Podman's; it reaches here as SKIFF_CGROUP_MANAGER). */
@@ -335,6 +338,7 @@ async function prepareContainer(req: ContainerRequest): Promise<{ record: Contai
     uts: namespaces.uts,
     userJoinPid: namespaces.userJoinPid,
   });
+  const unit = checkUnitFlags(req.unit, req.name);
   const restart = parseRestartPolicy(req.restart);
   if (req.autoRemove && restart.Name !== 'no') throw new SkiffError('conflicting options: --restart and --rm');
   const name = req.name ?? randomName();
@@ -367,6 +371,7 @@ async function prepareContainer(req: ContainerRequest): Promise<{ record: Contai
   }
   options.storage = storage.storage;
   const config = withResources(buildRuntimeConfig(options), resources, oci);
+  withNotifySocket(config, options.id, unit.mode);
   if (plan.cgroup && plan.cgroup.manager === 'cgroupfs' && plan.cgroup.dir !== '') config.linux.cgroupsPath = plan.cgroup.dir;
   const record: ContainerRecord = {
     Id: options.id,
@@ -391,7 +396,10 @@ async function prepareContainer(req: ContainerRequest): Promise<{ record: Contai
       // Recorded from the image, as Docker does (its VOLUMEs are the container's anonymous volumes, see Mounts).
       ...(imageConfig?.ExposedPorts ? { ExposedPorts: imageConfig.ExposedPorts } : {}),
       ...(imageConfig?.Volumes ? { Volumes: imageConfig.Volumes } : {}),
+      SdNotifyMode: unit.mode,
     },
+    ...(unit.pidFile !== undefined ? { PidFile: unit.pidFile } : {}),
+    ...(unit.conmonPidFile !== undefined ? { ConmonPidFile: unit.conmonPidFile } : {}),
     ...(plan.cgroup ? { Cgroup: plan.cgroup } : {}),
     ...(storage.mountPoints.length > 0 ? { Mounts: storage.mountPoints } : {}),
     HostConfig: {
@@ -419,8 +427,10 @@ async function prepareContainer(req: ContainerRequest): Promise<{ record: Contai
       ...resources,
       Cgroups: cgroupsMode,
       CgroupManager: plan.cgroup?.manager ?? 'none',
+      ...(unit.cidFile !== undefined ? { ContainerIDFile: unit.cidFile } : {}),
     },
   };
+  if (unit.replace && req.name !== undefined) await replaceNamed(req.name);
   // A generated name may already be taken (there are ~3,400): draw again, as
   // Docker does, then add a number; a name the user chose is never changed.
   for (let attempt = 0; ; attempt++) {
@@ -443,6 +453,14 @@ async function prepareContainer(req: ContainerRequest): Promise<{ record: Contai
       record.Name = attempt < 10 ? randomName() : `${randomName()}${attempt}`;
     }
   }
+  if (unit.cidFile !== undefined) {
+    try {
+      writeCidFile(unit.cidFile, record.Id);
+    } catch (err) {
+      await removeWithVolumes({ ...record, HostConfig: { ...record.HostConfig, ContainerIDFile: undefined } } as ContainerRecord);
+      throw err;
+    }
+  }
   return { record, config, options };
 }
 
@@ -459,8 +477,10 @@ export async function runContainer(req: ContainerRequest): Promise<number> {
     const cgroup = cgroupStart(record, config);
     // The helper starts it and attaches skiff's own stdio in one go.
     startedEvents(record, true);
+    const unit = unitStart(record, config);
     result = await runForeground(config, {
       ...(cgroup ? { cgroup } : {}),
+      ...(unit ? { unit } : {}),
       interactive: options.interactive,
       // The helper records the start itself, before skiff could be killed.
       pidFile: pidFilePath(record.Id),

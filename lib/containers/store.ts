@@ -47,7 +47,12 @@ export interface ContainerRecord {
     Labels: Record<string, string>;
     ExposedPorts?: Record<string, object>;
     Volumes?: Record<string, object>;
+    /** --sdnotify (Podman's field): container, conmon or ignore. */
+    SdNotifyMode?: string;
   };
+  /** --pidfile and --conmon-pidfile, absolute (Podman's inspect fields); removed with the container. */
+  PidFile?: string;
+  ConmonPidFile?: string;
   /** Its own cgroup, when the host gives one (root, or a delegated v2 subtree). */
   Cgroup?: ContainerCgroup;
   /** Docker's inspect "Mounts": its binds, volumes and tmpfs (issue 11). */
@@ -75,6 +80,8 @@ export interface ContainerRecord {
     UTSMode?: string;
     /** --userns as given ("" for the default), as Docker's inspect shows it. */
     UsernsMode?: string;
+    /** --cidfile, absolute (Docker's field); removed with the container while it holds its id. */
+    ContainerIDFile?: string;
   } & Partial<HostResources> & {
     /** --cgroups (Podman's name and values). */
     Cgroups?: string;
@@ -181,6 +188,12 @@ function claimName(name: string, id: string): void {
       owner,
     );
   }
+}
+
+/** The container that holds a name, if any (run --replace). */
+export function nameOwnerRecord(name: string): ContainerRecord | undefined {
+  const id = nameOwner(name);
+  return id ? readRecord(id) : undefined;
 }
 
 function nameOwner(name: string): string | undefined {
@@ -317,6 +330,19 @@ export async function removeContainerFiles(record: ContainerRecord): Promise<voi
     if (cg) removeCgroup(cg);
   }
   rmSync(runDir(record.Id), { recursive: true, force: true });
+  removeUnitFiles(record);
+}
+
+/** --pidfile, --conmon-pidfile and --cidfile go with the container (the cid file only while it names this one). */
+function removeUnitFiles(record: ContainerRecord): void {
+  for (const file of [record.PidFile, record.ConmonPidFile]) if (file) rmSync(file, { force: true });
+  const cidFile = record.HostConfig.ContainerIDFile;
+  if (!cidFile) return;
+  try {
+    if (readFileSync(cidFile, 'utf8').trim() === record.Id) unlinkSync(cidFile);
+  } catch (err) {
+    if (errnoCode(err) !== 'ENOENT') throw err;
+  }
 }
 
 /** update: the record's HostConfig and config.json's resources, each written whole. */

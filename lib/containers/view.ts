@@ -94,9 +94,12 @@ export function inspectView(record: ContainerRecord, state: ContainerState) {
     EffectiveCaps: config?.process.capabilities.effective ?? null,
     BoundingCaps: config?.process.capabilities.bounding ?? null,
     SeccompProfile: config ? (config.annotations['io.skiff.seccomp'] ?? (config.linux.seccomp ? 'default' : 'unconfined')) : '',
+    // Podman's: run --pidfile and --conmon-pidfile ("" when not given).
+    PidFile: record.PidFile ?? '',
+    ConmonPidFile: record.ConmonPidFile ?? '',
     // Docker shows every resource field, zero when not set.
     HostConfig: { ...record.HostConfig, ...recordResources(record) },
-    Config: { ...record.Config, Image: record.Image },
+    Config: { ...record.Config, Image: record.Image, SdNotifyMode: record.Config.SdNotifyMode ?? 'container' },
     Mounts: record.Mounts ?? [],
     NetworkSettings: { Networks: { [record.HostConfig.NetworkMode]: {} }, Ports: {} },
     OCIConfig: config,

@@ -258,6 +258,30 @@ export function parseReports(text: string): HelperReport {
   return report;
 }
 
+/** What a systemd unit asked of a start (run --sdnotify, --pidfile, --conmon-pidfile): helpers-c/src/notify.h. */
+export interface UnitStart {
+  /** The unit's NOTIFY_SOCKET. */
+  notifySocket?: string;
+  notifyMode?: 'conmon' | 'container';
+  /** container mode: the socket the helper binds, in the directory the container sees at /run/notify. */
+  notifyProxy?: string;
+  containerPidFile?: string;
+  monitorPidFile?: string;
+}
+
+function unitEntries(unit: UnitStart | undefined): string[] {
+  if (!unit) return [];
+  const entries: string[] = [];
+  if (unit.notifyMode !== undefined && (unit.notifySocket !== undefined || unit.notifyProxy !== undefined)) {
+    entries.push(`notify_mode=${unit.notifyMode}`);
+    if (unit.notifySocket !== undefined) entries.push(`notify_socket=${unit.notifySocket}`);
+    if (unit.notifyProxy !== undefined) entries.push(`notify_proxy=${unit.notifyProxy}`);
+  }
+  if (unit.containerPidFile !== undefined) entries.push(`container_pid_file=${unit.containerPidFile}`);
+  if (unit.monitorPidFile !== undefined) entries.push(`monitor_pid_file=${unit.monitorPidFile}`);
+  return entries;
+}
+
 /** Signals skiff passes to the container, as Docker's sig-proxy does. */
 const FORWARDED_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];
 
@@ -272,9 +296,9 @@ export interface RunResult {
  */
 export async function runForeground(
   config: OciRuntimeConfig,
-  opts: { interactive: boolean; joinPid?: number; log?: string; pidFile?: string; cgroup?: CgroupStart; output?: 'inherit' | 'ignore' | number },
+  opts: { interactive: boolean; joinPid?: number; log?: string; pidFile?: string; cgroup?: CgroupStart; output?: 'inherit' | 'ignore' | number; unit?: UnitStart },
 ): Promise<RunResult> {
-  const entries = [...helperSpecEntries(config), ...(await seccompEntries(config))];
+  const entries = [...helperSpecEntries(config), ...(await seccompEntries(config)), ...unitEntries(opts.unit)];
   if (opts.cgroup) entries.push(...cgroupEntries(opts.cgroup.launch));
   // The helper copies the output to the caller and to the container's log.
   if (opts.log !== undefined) entries.push(`log=${opts.log}`);
@@ -329,6 +353,7 @@ export interface MonitorFiles {
   /** The event log and its "died" line around the exit code and time (lib/containers/events.ts). */
   diedEvent?: { log: string; head: string; tail: string };
   cgroup?: CgroupStart;
+  unit?: UnitStart;
 }
 
 /**
@@ -343,6 +368,7 @@ export async function startMonitored(config: OciRuntimeConfig, files: MonitorFil
   for (const arg of files.onExit) entries.push(`on_exit=${arg}`);
   if (files.diedEvent) entries.push(`event_log=${files.diedEvent.log}`, `event_died_head=${files.diedEvent.head}`, `event_died_tail=${files.diedEvent.tail}`);
   if (files.attachWait) entries.push('attach_wait=1');
+  entries.push(...unitEntries(files.unit));
   if (files.cgroup) entries.push(...cgroupEntries(files.cgroup.launch));
   const { child, reports } = spawnHelper(runArgs(config), entries, ['ignore', 'ignore', 'ignore'], false, files.cgroup?.wrapper);
   await new Promise<void>((resolve, reject) => {
@@ -350,6 +376,7 @@ export async function startMonitored(config: OciRuntimeConfig, files: MonitorFil
     child.on('close', () => resolve());
   });
   const report = reports();
+  for (const w of report.warnings) process.stderr.write(`skiff: warning: ${w}\n`);
   const failure = report.errors[0];
   if (failure) throw new SkiffError(failure.message, failure.exitCode);
   if (report.pid === undefined || report.monitor === undefined) throw new SkiffError('the skiff helper did not report the container it started');

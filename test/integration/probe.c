@@ -16,6 +16,16 @@
  *   probe watch PATH...     on the host: prints "ready", then one line per
  *                           inotify event on the PATHs (a sentinel directory
  *                           and what it holds)
+ *
+ * and the two ends of sd_notify (080-systemd-units):
+ *
+ *   probe notify MESSAGE    sends MESSAGE ("\n" as newlines) to $NOTIFY_SOCKET
+ *   probe notify-listen PATH SECONDS
+ *                           on the host, as systemd: binds a datagram socket
+ *                           at PATH (mode 0777), prints "ready", then each
+ *                           message with its sender's pid ("pid=N MESSAGE",
+ *                           newlines as spaces); exits after one holding
+ *                           READY=1, or after SECONDS
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -38,6 +48,8 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <sys/un.h>
+#include <stdbool.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -103,6 +115,55 @@ static int watch_forever(int count, char **paths) {
   }
 }
 
+static int notify_send(const char *text) {
+  const char *path = getenv("NOTIFY_SOCKET");
+  if (path == NULL) {
+    fprintf(stderr, "notify: NOTIFY_SOCKET is not set\n");
+    return 1;
+  }
+  char message[4096];
+  size_t o = 0;
+  for (const char *p = text; *p && o + 1 < sizeof message; p++) {
+    if (p[0] == '\\' && p[1] == 'n') message[o++] = '\n', p++;
+    else message[o++] = *p;
+  }
+  struct sockaddr_un addr = {.sun_family = AF_UNIX};
+  snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path);
+  int fd = socket(AF_UNIX, SOCK_DGRAM, 0);
+  if (fd < 0 || sendto(fd, message, o, 0, (struct sockaddr *)&addr, sizeof addr) < 0) return report("notify", -1);
+  return report("notify", 0);
+}
+
+static int notify_listen(const char *path, int seconds) {
+  struct sockaddr_un addr = {.sun_family = AF_UNIX};
+  snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path);
+  int fd = socket(AF_UNIX, SOCK_DGRAM, 0), on = 1;
+  unlink(path);
+  if (fd < 0 || bind(fd, (struct sockaddr *)&addr, sizeof addr) < 0 || chmod(path, 0777) < 0 ||
+      setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &on, sizeof on) < 0) {
+    perror("notify-listen");
+    return 1;
+  }
+  dprintf(STDOUT_FILENO, "ready\n");
+  alarm((unsigned)seconds);
+  for (;;) {
+    char buf[4096], control[CMSG_SPACE(sizeof(struct ucred))];
+    struct iovec iov = {.iov_base = buf, .iov_len = sizeof buf - 1};
+    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control, .msg_controllen = sizeof control};
+    ssize_t n = recvmsg(fd, &msg, 0);
+    if (n < 0) return 1;
+    buf[n] = '\0';
+    int pid = 0;
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c != NULL; c = CMSG_NXTHDR(&msg, c))
+      if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS) pid = ((struct ucred *)CMSG_DATA(c))->pid;
+    bool ready = strstr(buf, "READY=1") != NULL;
+    for (char *p = buf; *p; p++)
+      if (*p == '\n') *p = ' ';
+    dprintf(STDOUT_FILENO, "pid=%d %s\n", pid, buf);
+    if (ready) return 0;
+  }
+}
+
 int main(int argc, char **argv) {
   if (argc < 2) {
     fprintf(stderr, "usage: probe WHAT [ARG]\n");
@@ -111,6 +172,8 @@ int main(int argc, char **argv) {
   const char *what = argv[1];
   if (strcmp(what, "swap") == 0 && argc == 4) return swap_forever(argv[2], argv[3]);
   if (strcmp(what, "watch") == 0 && argc >= 3) return watch_forever(argc - 2, argv + 2);
+  if (strcmp(what, "notify") == 0 && argc == 3) return notify_send(argv[2]);
+  if (strcmp(what, "notify-listen") == 0 && argc == 4) return notify_listen(argv[2], atoi(argv[3]));
   const char *arg = argc > 2 ? argv[2] : "0";
   if (strcmp(what, "keyctl") == 0) return report(what, syscall(SYS_keyctl, KEYCTL_GET_KEYRING_ID, KEY_SPEC_SESSION_KEYRING, 1));
   if (strcmp(what, "add_key") == 0) return report(what, syscall(SYS_add_key, "user", "skiff-probe", "x", 1, KEY_SPEC_PROCESS_KEYRING));

@@ -3,7 +3,9 @@ import { flagBool } from '../args.js';
 import { SkiffError } from '../../errors.js';
 import { forEachRef, removalExitCode } from '../each.js';
 import { removeContainer } from '../../containers/lifecycle.js';
-import { listContainerIds, resolveContainer } from '../../containers/store.js';
+import { listContainerIds, readRecord, resolveContainer } from '../../containers/store.js';
+import { flagList } from '../args.js';
+import { idsFromCidFiles, removeStaleCidFiles } from '../cidfile.js';
 
 export const spec: CommandSpec = {
   name: 'rm',
@@ -16,19 +18,21 @@ export const spec: CommandSpec = {
     { name: 'all', short: 'a', type: 'boolean', describe: 'Remove all containers (Podman)' },
     { name: 'ignore', short: 'i', type: 'boolean', describe: 'Ignore errors when a container does not exist (Podman)' },
     { name: 'time', short: 't', type: 'string', describe: 'Seconds to wait for a stop before SIGKILL with --force (Podman; default 0)', placeholder: 'SECONDS' },
+    { name: 'cidfile', type: 'array', describe: 'Remove the container whose id run --cidfile wrote to FILE, and the file (Podman)', placeholder: 'FILE' },
   ],
 };
 
 export async function run(args: ParsedArgs): Promise<number> {
-  const refs = flagBool(args, 'all') ? listContainerIds() : args.positionals;
-  if (refs.length === 0 && !flagBool(args, 'all')) throw new SkiffError(`"skiff rm" requires at least 1 argument (see 'skiff rm --help')`);
   const force = flagBool(args, 'force');
   const ignore = flagBool(args, 'ignore');
+  const cidFiles = flagList(args, 'cidfile');
+  const refs = flagBool(args, 'all') ? listContainerIds() : [...args.positionals, ...idsFromCidFiles(cidFiles, ignore)];
+  if (refs.length === 0 && !flagBool(args, 'all') && cidFiles.length === 0) throw new SkiffError(`"skiff rm" requires at least 1 argument (see 'skiff rm --help')`);
   const time = args.flags['time'];
   const { stopContainer } = await import('../../containers/lifecycle.js');
   const { parseSeconds } = await import('./stop.js');
   const grace = typeof time === 'string' ? parseSeconds(time) : 0;
-  return forEachRef(refs, async (ref) => {
+  const code = await forEachRef(refs, async (ref) => {
     let record;
     try {
       record = resolveContainer(ref);
@@ -40,4 +44,6 @@ export async function run(args: ParsedArgs): Promise<number> {
     await removeContainer(record, force, flagBool(args, 'volumes'));
     return flagBool(args, 'all') ? record.Id : ref;
   }, removalExitCode);
+  removeStaleCidFiles(cidFiles, (id) => readRecord(id) !== undefined);
+  return code;
 }

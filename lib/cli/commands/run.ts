@@ -1,6 +1,6 @@
 import type { CommandSpec, ParsedArgs } from '../args.js';
 import { flagBool, flagList, flagString } from '../args.js';
-import { CREATE_FLAGS, CREATE_LIMIT_FLAGS, LIMIT_FLAGS } from '../flags/create.js';
+import { CREATE_FLAGS, CREATE_LIMIT_FLAGS, LIMIT_FLAGS, UNIT_FLAGS } from '../flags/create.js';
 import type { ResourceFlags } from '../../oci/spec/resources.js';
 import { SkiffError } from '../../errors.js';
 import { parseUsernsMode } from '../../oci/spec/userns.js';
@@ -17,6 +17,7 @@ export const spec: CommandSpec = {
     ...CREATE_FLAGS,
     ...LIMIT_FLAGS,
     ...CREATE_LIMIT_FLAGS,
+    ...UNIT_FLAGS,
   ],
 };
 
@@ -103,6 +104,13 @@ export async function containerRequest(args: ParsedArgs): Promise<ContainerReque
     },
     limits: resourceFlags(args),
     cgroups: flagString(args, 'cgroups') ?? 'enabled',
+    unit: {
+      sdNotify: flagString(args, 'sdnotify') ?? 'container',
+      cidFile: flagString(args, 'cidfile'),
+      replace: flagBool(args, 'replace'),
+      pidFile: flagString(args, 'pidfile'),
+      conmonPidFile: flagString(args, 'conmon-pidfile'),
+    },
   };
 }
 

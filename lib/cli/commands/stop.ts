@@ -1,5 +1,6 @@
 import type { CommandSpec, ParsedArgs } from '../args.js';
-import { flagString } from '../args.js';
+import { flagBool, flagList, flagString } from '../args.js';
+import { idsFromCidFiles } from '../cidfile.js';
 import { SkiffError } from '../../errors.js';
 import { forEachRef } from '../each.js';
 import { stopContainer } from '../../containers/lifecycle.js';
@@ -10,8 +11,11 @@ export const spec: CommandSpec = {
   summary: 'Stop one or more running containers: the stop signal, then SIGKILL after the timeout',
   usage: '[OPTIONS] CONTAINER [CONTAINER...]',
   positionals: 'interspersed',
-  minPositionals: 1,
-  flags: [{ name: 'time', short: 't', aliases: ['timeout'], type: 'string', describe: 'Seconds to wait before killing (default 10)', placeholder: 'SECONDS', default: '10' }],
+  flags: [
+    { name: 'time', short: 't', aliases: ['timeout'], type: 'string', describe: 'Seconds to wait before killing (default 10)', placeholder: 'SECONDS', default: '10' },
+    { name: 'ignore', short: 'i', type: 'boolean', describe: 'Ignore errors when a container does not exist (Podman)' },
+    { name: 'cidfile', type: 'array', describe: 'Stop the container whose id run --cidfile wrote to FILE (Podman)', placeholder: 'FILE' },
+  ],
 };
 
 export function parseSeconds(text: string): number {
@@ -22,8 +26,19 @@ export function parseSeconds(text: string): number {
 
 export async function run(args: ParsedArgs): Promise<number> {
   const timeout = parseSeconds(flagString(args, 'time') ?? '10');
-  return forEachRef(args.positionals, async (ref) => {
-    await stopContainer(resolveContainer(ref), timeout);
+  const ignore = flagBool(args, 'ignore');
+  const cidFiles = flagList(args, 'cidfile');
+  const refs = [...args.positionals, ...idsFromCidFiles(cidFiles, ignore)];
+  if (refs.length === 0 && cidFiles.length === 0) throw new SkiffError(`"skiff stop" requires at least 1 argument (see 'skiff stop --help')`);
+  return forEachRef(refs, async (ref) => {
+    let record;
+    try {
+      record = resolveContainer(ref);
+    } catch (err) {
+      if (ignore && err instanceof SkiffError && err.reason === 'not-found') return undefined;
+      throw err;
+    }
+    await stopContainer(record, timeout);
     return ref;
   });
 }

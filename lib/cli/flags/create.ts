@@ -83,3 +83,12 @@ export const CREATE_LIMIT_FLAGS: FlagSpec[] = [
   { name: 'ulimit', type: 'array', describe: 'An rlimit: NAME=SOFT[:HARD] (e.g. nofile=1024:2048)', placeholder: 'NAME=LIMIT' },
   { name: 'cgroups', type: 'string', describe: 'enabled, disabled (no cgroup, no limits), no-conmon, or split (a sub-cgroup of the caller\'s, for systemd units)', placeholder: 'MODE', default: 'enabled' },
 ];
+
+// For systemd units (docs/systemd.md): run and create.
+export const UNIT_FLAGS: FlagSpec[] = [
+  { name: 'sdnotify', type: 'string', describe: "With a unit's NOTIFY_SOCKET: container (the container sends READY=1; default), conmon (READY=1 once started) or ignore", placeholder: 'MODE', default: 'container' },
+  { name: 'cidfile', type: 'string', describe: "Write the container's id to FILE (which must not exist)", placeholder: 'FILE' },
+  { name: 'replace', type: 'boolean', describe: 'Remove a container of the same --name first (forcibly)' },
+  { name: 'pidfile', type: 'string', describe: "Write the container's first process's host pid to FILE at each start", placeholder: 'FILE' },
+  { name: 'conmon-pidfile', type: 'string', describe: "Write the pid of the container's monitor to FILE (foreground: the helper's)", placeholder: 'FILE' },
+];
