@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -214,6 +215,24 @@ static void drain(struct monitor *m, int fd, int stream) {
 }
 
 /* Waits for the container, relaying its output, until it is gone for good. */
+/* A unit whose main pid is the monitor ends as its container did: with its
+ * code, or killed by its signal (a SIGTERM from `systemctl stop` is then a
+ * clean stop to systemd, not a failure with status 143). */
+static noreturn void exit_as(int status) {
+  if (WIFSIGNALED(status)) {
+    int sig = WTERMSIG(status);
+    struct rlimit no_core = {0, 0};
+    setrlimit(RLIMIT_CORE, &no_core);
+    signal(sig, SIG_DFL);
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, sig);
+    sigprocmask(SIG_UNBLOCK, &set, NULL);
+    raise(sig);
+  }
+  _exit(exit_code_of(status));
+}
+
 /* skiff returns once fd 3 is closed. */
 static void close_report(struct monitor *m) {
   if (!m->report_open) return;
@@ -273,8 +292,7 @@ static noreturn void loop(struct monitor *m, int sfd, const sigset_t *child_mask
     send_frame(m, STREAM_EXIT, &be, 4);
     unlink(m->spec->attach_path);
     run_on_exit(m->spec);
-    /* As conmon: a unit whose main pid is the monitor ends as its container did. */
-    _exit(code);
+    exit_as(status);
   }
 }
 

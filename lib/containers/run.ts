@@ -397,6 +397,7 @@ async function prepareContainer(req: ContainerRequest): Promise<{ record: Contai
       ...(imageConfig?.ExposedPorts ? { ExposedPorts: imageConfig.ExposedPorts } : {}),
       ...(imageConfig?.Volumes ? { Volumes: imageConfig.Volumes } : {}),
       SdNotifyMode: unit.mode,
+      CreateCommand: ['skiff', ...process.argv.slice(2)],
     },
     ...(unit.pidFile !== undefined ? { PidFile: unit.pidFile } : {}),
     ...(unit.conmonPidFile !== undefined ? { ConmonPidFile: unit.conmonPidFile } : {}),

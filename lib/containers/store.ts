@@ -49,6 +49,8 @@ export interface ContainerRecord {
     Volumes?: Record<string, object>;
     /** --sdnotify (Podman's field): container, conmon or ignore. */
     SdNotifyMode?: string;
+    /** The command line that made it (Podman's field): generate systemd --new replays it. */
+    CreateCommand?: string[];
   };
   /** --pidfile and --conmon-pidfile, absolute (Podman's inspect fields); removed with the container. */
   PidFile?: string;

@@ -86,6 +86,9 @@ for (const part of ['bin', 'dist', 'package.json', 'helpers-c/skiff-helper', 'sc
     filter: (src) => !(part === 'node_modules' && skipModules.has(path.basename(src)) && path.dirname(src) === path.join(root, 'node_modules')),
   });
 }
+// The tests' static probe (test/integration/probe.c), built here: the VM has no compiler.
+const probe = spawnSync('cc', ['-O2', '-static', '-o', path.join(stage, 'test/vm/probe'), path.join(root, 'test/integration/probe.c')], { stdio: ['ignore', 'ignore', 'inherit'] });
+if (probe.status !== 0) console.error('test:vm: the static probe could not be built (install gcc and libc6-dev): the tests that need it are skipped');
 const files = process.argv.slice(2).map((f) => path.relative(root, path.resolve(f)));
 writeFileSync(path.join(stage, '.vm-args'), files.join(' '));
 const payload = path.join(work, 'payload.img');
