@@ -200,6 +200,8 @@ noreturn void container_main(const struct container_spec *spec, int sync_sock) {
   mounts_setup_rootfs(spec, container_gid_mapped(spec, 5));
   if (spec->hostname && !spec->uts_host && sethostname(spec->hostname, strlen(spec->hostname)) < 0)
     die_errno("sethostname %s", spec->hostname);
-  if (spec->network == NETWORK_NONE) loopback_up();
+  if (spec->network == NETWORK_NONE || spec->network == NETWORK_PRIVATE) loopback_up();
+  /* Its network program configures the interface from outside meanwhile. */
+  if (spec->network == NETWORK_PRIVATE && !sync_expect(sync_sock, SYNC_NET_READY)) _exit(EXIT_SKIFF_FAILED);
   container_become_process(spec, sync_sock, true);
 }

@@ -39,6 +39,7 @@ struct monitor {
   int out_fd, err_fd; /* container stdout/stderr (or the pty master in out_fd) */
   int in_fd;          /* container stdin, -1 when closed */
   pid_t pid;
+  struct net_process net; /* the container's network program (network=private) */
   long oom_kills; /* the cgroup's OOM kills when this start began, -1 without a memory cgroup */
   int notify_fd;  /* --sdnotify=container: the proxy socket (notify.h), else -1 */
   bool report_open; /* skiff still waits on fd 3: for the container's READY=1 */
@@ -147,6 +148,7 @@ static void start(struct monitor *m, const sigset_t *child_mask) {
   struct start_record record = {.path = m->spec->pid_path, .started_at = m->started_at, .restarts = m->restarts};
   struct started s = container_start(m->spec, child_mask, &record);
   m->pid = s.pid;
+  m->net = s.net;
   m->out_fd = m->spec->tty ? s.master : out[0];
   m->err_fd = m->spec->tty ? -1 : err[0];
   m->in_fd = m->spec->tty ? (m->spec->stdin_open ? s.master : -1) : in[1];
@@ -263,14 +265,19 @@ static noreturn void loop(struct monitor *m, int sfd, const sigset_t *child_mask
     if (!(fds[0].revents & POLLIN)) continue;
     struct signalfd_siginfo info;
     if (read(sfd, &info, sizeof info) != sizeof info || info.ssi_signo != SIGCHLD) continue;
-    int status;
+    int status = 0;
     pid_t done;
     bool exited = false;
-    while ((done = waitpid(-1, &status, WNOHANG)) > 0)
-      if (done == m->pid) exited = true;
+    int reaped;
+    while ((done = waitpid(-1, &reaped, WNOHANG)) > 0) {
+      if (done == m->pid) exited = true, status = reaped;
+      /* Its network program died on its own: nothing left to end. */
+      if (done == m->net.pid) m->net.pid = 0;
+    }
     if (!exited) continue;
     drain(m, m->out_fd, STREAM_STDOUT);
     drain(m, m->err_fd, STREAM_STDERR);
+    net_stop(&m->net);
     int code = exit_code_of(status);
     bool oom_killed = m->oom_kills >= 0 && cgroup_oom_kills(m->spec) > m->oom_kills;
     record_exit(m->spec->exit_path, code, m->started_at, m->restarts, oom_killed);
@@ -310,7 +317,7 @@ noreturn void monitor_main(const struct container_spec *spec) {
   fds_close_except(&report, 1);
   signal(SIGHUP, SIG_IGN);
   signal(SIGPIPE, SIG_IGN);
-  struct monitor m = {.spec = spec, .listen_fd = -1, .out_fd = -1, .err_fd = -1, .in_fd = -1, .report_open = true};
+  struct monitor m = {.spec = spec, .listen_fd = -1, .out_fd = -1, .err_fd = -1, .in_fd = -1, .report_open = true, .net = {.pid = 0, .exit_fd = -1}};
   for (int i = 0; i < MAX_CLIENTS; i++) m.clients[i] = -1;
   logfile_open(&m.log, spec->log_path, spec->log_max);
   m.listen_fd = listen_on(spec->attach_path);

@@ -74,10 +74,10 @@ static void mount_proc(const struct container_spec *spec) {
 static void mount_sys(const struct container_spec *spec) {
   make_dir("sys", 0555);
   /* sysfs may only be mounted by the owner of the network namespace; with the
-   * host's network a rootless container binds the host's /sys instead. */
+   * host's network (or one it joins) a rootless container binds the host's /sys instead. */
   unsigned long readonly = spec->sys_rw ? 0 : MS_RDONLY;
   if (mount("sysfs", "sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | readonly, NULL) == 0) return;
-  if (errno != EPERM || spec->network != NETWORK_HOST) die_errno("mount sysfs on /sys");
+  if (errno != EPERM || (spec->network != NETWORK_HOST && spec->network != NETWORK_JOIN)) die_errno("mount sysfs on /sys");
   do_mount("/sys", "sys", NULL, MS_BIND | MS_REC, NULL);
   if (!spec->sys_rw) remount_readonly("sys");
 }

@@ -3,7 +3,8 @@
  *
  * Spec (TypeScript -> helper), on fd 3 until EOF: NUL-terminated "key=value"
  * strings. Keys that may repeat: arg, env, uidmap, gidmap, masked, readonly,
- * lowerdir, mount, on_exit, walk_root, walk_exclude, cgroup, cgroup_enable, cgroup_write, rlimit.
+ * lowerdir, mount, on_exit, walk_root, walk_exclude, cgroup, cgroup_enable, cgroup_write, rlimit,
+ * net_pasta, net_slirp, net_fwd.
  *
  * Reports (helper -> TypeScript), on the same fd 3 (a socket): one line each,
  * fields separated by TAB, tabs and newlines in text replaced by spaces:
@@ -38,7 +39,10 @@
 #define SKIFF_SPEC_ENV "SKIFF_HELPER_SPEC"
 #define SKIFF_SPEC_MAX (4u << 20)
 
-enum network_mode { NETWORK_NONE, NETWORK_HOST };
+/* none: a new network namespace with lo only; host: the helper's own;
+ * private: a new one with a network program (net.h); join: an existing one
+ * (net_join: another container's, or ns:PATH). */
+enum network_mode { NETWORK_NONE, NETWORK_HOST, NETWORK_PRIVATE, NETWORK_JOIN };
 
 struct id_range {
   unsigned long inside, outside, count;
@@ -60,6 +64,16 @@ struct container_spec {
   const char *user; /* "uid[:gid]" or "name[:group]", resolved in the container */
   const char *hostname;
   enum network_mode network;
+  /* network=private (net.h): the argv of pasta and/or slirp4netns (pasta is
+   * tried first), the file their output goes to, slirp4netns's API socket
+   * and the port forwards made through it ("PROTO<TAB>ADDR<TAB>HOST_PORT<TAB>GUEST_PORT"). */
+  struct string_list net_pasta;
+  struct string_list net_slirp;
+  const char *net_log;
+  const char *net_api;
+  struct string_list net_forwards;
+  const char *net_join; /* network=join: the namespace file to join */
+  const char *net_owner; /* the container's id, in the program's environment (SKIFF_CONTAINER) */
   bool userns; /* true when uidmap entries were given */
   struct id_range uid_map[MAX_ID_RANGES];
   size_t uid_map_len;

@@ -200,6 +200,7 @@ noreturn void run_main(void) {
   report_pid(started.pid);
   notify_started(&spec, 0);
   int code = supervise(started.pid, started.master, spec.stdin_open, &tee);
+  net_stop(&started.net);
   if (oom_before >= 0) report_oom(cgroup_oom_kills(&spec) > oom_before);
   _exit(code);
 }

@@ -84,8 +84,17 @@ static void apply(struct container_spec *spec, char *entry) {
   else if (strcmp(key, "network") == 0) {
     if (strcmp(value, "none") == 0) spec->network = NETWORK_NONE;
     else if (strcmp(value, "host") == 0) spec->network = NETWORK_HOST;
+    else if (strcmp(value, "private") == 0) spec->network = NETWORK_PRIVATE;
+    else if (strcmp(value, "join") == 0) spec->network = NETWORK_JOIN;
     else die(EXIT_SKIFF_FAILED, 0, "spec: unknown network mode \"%s\"", value);
-  } else if (strcmp(key, "uidmap") == 0) parse_range(key, value, spec->uid_map, &spec->uid_map_len);
+  } else if (strcmp(key, "net_pasta") == 0) list_push(&spec->net_pasta, value);
+  else if (strcmp(key, "net_slirp") == 0) list_push(&spec->net_slirp, value);
+  else if (strcmp(key, "net_log") == 0) spec->net_log = value;
+  else if (strcmp(key, "net_api") == 0) spec->net_api = value;
+  else if (strcmp(key, "net_fwd") == 0) list_push(&spec->net_forwards, value);
+  else if (strcmp(key, "ns_net") == 0) spec->net_join = value;
+  else if (strcmp(key, "net_owner") == 0) spec->net_owner = value;
+  else if (strcmp(key, "uidmap") == 0) parse_range(key, value, spec->uid_map, &spec->uid_map_len);
   else if (strcmp(key, "gidmap") == 0) parse_range(key, value, spec->gid_map, &spec->gid_map_len);
   else if (strcmp(key, "newuidmap") == 0) spec->newuidmap = value;
   else if (strcmp(key, "newgidmap") == 0) spec->newgidmap = value;
@@ -264,6 +273,12 @@ void spec_read(int fd, struct container_spec *spec) {
     die(EXIT_SKIFF_FAILED, 0, "spec: notify_proxy goes with notify_mode=container");
   if (spec->cgroup_split != NULL && (spec->cgroup_root == NULL || strchr(spec->cgroup_split, '/') != NULL))
     die(EXIT_SKIFF_FAILED, 0, "spec: cgroup_split needs cgroup_root and a plain name");
+  if (spec->network == NETWORK_JOIN && (spec->net_join == NULL || spec->net_join[0] != '/'))
+    die(EXIT_SKIFF_FAILED, 0, "spec: network=join needs ns_net, an absolute path");
+  if (spec->network == NETWORK_PRIVATE && spec->net_pasta.len == 0 && spec->net_slirp.len == 0)
+    die(EXIT_SKIFF_FAILED, 0, "spec: network=private needs net_pasta or net_slirp");
+  for (const struct string_list *l = &spec->net_pasta; l != NULL; l = l == &spec->net_pasta ? &spec->net_slirp : NULL)
+    if (l->len > 0 && l->items[0][0] != '/') die(EXIT_SKIFF_FAILED, 0, "spec: the network program must be an absolute path");
   spec->userns = spec->uid_map_len > 0;
   if (spec->userns && spec->user_join > 0) die(EXIT_SKIFF_FAILED, 0, "spec: uidmap and ns_user exclude each other");
   if (spec->userns != (spec->gid_map_len > 0)) die(EXIT_SKIFF_FAILED, 0, "spec: uidmap and gidmap go together");

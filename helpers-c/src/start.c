@@ -2,6 +2,7 @@
 #include "cgroup.h"
 #include "container.h"
 #include "idmap.h"
+#include "net.h"
 #include "record.h"
 #include "shared_ns.h"
 #include "report.h"
@@ -19,7 +20,7 @@ static unsigned long clone_flags(const struct container_spec *spec) {
   /* The cgroup namespace comes later, by unshare, once the child is in its own cgroup. */
   unsigned long flags = CLONE_NEWNS | shared_ns_clone_flags(spec);
   if (spec->userns) flags |= CLONE_NEWUSER;
-  if (spec->network == NETWORK_NONE) flags |= CLONE_NEWNET;
+  if (spec->network == NETWORK_NONE || spec->network == NETWORK_PRIVATE) flags |= CLONE_NEWNET;
   return flags;
 }
 
@@ -39,6 +40,7 @@ struct started container_start(const struct container_spec *spec, const sigset_t
   int sync_pair[2];
   if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sync_pair) < 0) die_errno("socketpair");
   shared_ns_join_before_clone(spec);
+  net_join_before_clone(spec);
   pid_t child = (pid_t)syscall(SYS_clone, clone_flags(spec) | SIGCHLD, NULL, NULL, NULL, NULL);
   if (child < 0) {
     if (errno == EPERM || errno == ENOSPC)
@@ -66,7 +68,9 @@ struct started container_start(const struct container_spec *spec, const sigset_t
   }
   sync_send(sync_sock, SYNC_MAPS_WRITTEN);
 
-  struct started started = {.pid = child, .master = -1};
+  /* While the child sets up its mounts; it waits for the network before it becomes the process. */
+  struct started started = {.pid = child, .master = -1, .net = net_start(spec, child)};
+  if (spec->network == NETWORK_PRIVATE) sync_send(sync_sock, SYNC_NET_READY);
   if (spec->tty) {
     started.master = sync_recv_fd(sync_sock, SYNC_TTY_MASTER);
     if (started.master >= 0) {

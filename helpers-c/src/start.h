@@ -3,11 +3,13 @@
 
 #include <signal.h>
 #include <sys/types.h>
+#include "net.h"
 #include "protocol.h"
 
 struct started {
   pid_t pid;  /* the container's first process, as the host sees it */
   int master; /* the pty master with -t, else -1 */
+  struct net_process net; /* network=private: its program, to end with the container (net_stop) */
 };
 
 /* Where and how the start is recorded (record.h): written once the child

@@ -8,6 +8,9 @@
 #define SYNC_MAPS_WRITTEN 'G'
 #define SYNC_TTY_MASTER 'T'
 #define SYNC_TTY_SIZED 'W'
+/* network=private: the network program is ready (net.h); sent after
+ * SYNC_MAPS_WRITTEN, awaited by the child just before it becomes the process. */
+#define SYNC_NET_READY 'N'
 
 void sync_send(int sock, char message);
 /* Returns false on EOF (the peer exited); dies on any other message. */

@@ -15,6 +15,7 @@ export const COMMANDS: CommandEntry[] = [
   { name: 'exec', summary: 'Run a command in a running container', load: () => import('./commands/exec.js') },
   { name: 'attach', summary: 'Attach to a running container', load: () => import('./commands/attach.js') },
   { name: 'rename', summary: 'Rename a container', load: () => import('./commands/rename.js') },
+  { name: 'port', summary: "List a container's published ports, or the host address of one", load: () => import('./commands/port.js') },
   { name: 'restart', summary: 'Restart one or more containers', load: () => import('./commands/restart.js') },
   { name: 'pause', summary: 'Pause all processes within one or more containers', load: () => import('./commands/pause.js') },
   { name: 'unpause', summary: 'Unpause all processes within one or more containers', load: () => import('./commands/unpause.js') },

@@ -8,7 +8,9 @@ import { currentUser, rootlessMappings, usernsMappings } from '../host/subids.js
 import { layerShift, parseUsernsMode, usernsModeText, type UsernsMode } from '../oci/spec/userns.js';
 import { runForeground } from '../namespaces/helper.js';
 import { resolveEnvironment } from '../oci/spec/env.js';
-import type { NetworkMode, RunOptions } from '../oci/spec/options.js';
+import type { RunOptions } from '../oci/spec/options.js';
+import { NO_NETWORK_FLAGS, resolveContainerNetwork, type NetworkFlags } from './network.js';
+import { portBindingsConfig } from '../network/ports.js';
 import { buildRuntimeConfig } from '../oci/spec/runtime.js';
 import { newContainerId, shortId } from '../ids.js';
 import { NameInUseError, containerDir, createContainer, logPath, pidFilePath, readPidFile, readRecord, removeContainerFiles, resolveContainer, writeExitFile, type ContainerRecord } from './store.js';
@@ -40,7 +42,9 @@ export interface RunRequest {
   workdir?: string;
   user?: string;
   hostname?: string;
+  /** --network and the flags that go with it (-p, -P, --dns, --add-host…). */
   network: string;
+  networkFlags?: Omit<NetworkFlags, 'network'>;
   init: boolean;
   interactive: boolean;
   tty: boolean;
@@ -62,11 +66,6 @@ function checkRootfs(rootfs: string): string {
   }
   if (!st.isDirectory()) throw new SkiffError(`root filesystem ${rootfs} is not a directory`);
   return abs;
-}
-
-function checkNetwork(mode: string): NetworkMode {
-  if (mode === 'none' || mode === 'host') return mode;
-  throw new SkiffError(`network mode "${mode}" is not supported: use none or host`);
 }
 
 /**
@@ -119,7 +118,8 @@ export function resolveRunOptions(req: RunRequest): RunOptions {
     workdir,
     user: req.user ?? keepIdUser(userns) ?? imageConfig?.User ?? '',
     hostname,
-    network: checkNetwork(req.network),
+    // Decided with the ports in prepareContainer (lib/containers/network.ts).
+    network: 'none',
     init: req.init,
     tty: req.tty,
     interactive: req.interactive,
@@ -230,27 +230,6 @@ async function reclaimLeftoverName(ownerId: string | undefined): Promise<boolean
   return true;
 }
 
-/** The files an image container gets of its own: /etc/hostname, /etc/hosts, /etc/resolv.conf. */
-function etcFiles(options: RunOptions): { name: string; content: string; destination: string }[] {
-  let resolv = '# --network none: no DNS\n';
-  if (options.network === 'host') {
-    try {
-      resolv = readFileSync('/etc/resolv.conf', 'utf8');
-    } catch {
-      resolv = '';
-    }
-  }
-  return [
-    { name: 'hostname', content: `${options.hostname}\n`, destination: '/etc/hostname' },
-    {
-      name: 'hosts',
-      content: `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t${options.hostname}\n`,
-      destination: '/etc/hosts',
-    },
-    { name: 'resolv.conf', content: resolv, destination: '/etc/resolv.conf' },
-  ];
-}
-
 /**
  * The image's layers as overlay lower dirs. With --userns keep-id the store's
  * copies of them with the owners moved (store/mapped-layers.ts), so the
@@ -306,18 +285,38 @@ async function prepareContainer(req: ContainerRequest): Promise<{ record: Contai
   const userns = parseUsernsMode(req.userns ?? '');
   const files: { name: string; content: string }[] = [];
   const dirs: string[] = [];
+  const securityFlags = req.security ?? NO_SECURITY_FLAGS;
+  const namespaces = resolveNamespaces(securityFlags, options.idMappings !== null);
+  const net = await resolveContainerNetwork(
+    { ...NO_NETWORK_FLAGS, ...req.networkFlags, network: req.network },
+    {
+      id: options.id,
+      ...(req.name !== undefined ? { name: req.name } : {}),
+      hostname: options.hostname,
+      rootless: options.idMappings !== null,
+      ...(req.image?.config.config?.ExposedPorts ? { imageExposed: req.image.config.config.ExposedPorts } : {}),
+      imageFiles: req.image !== undefined,
+      utsHost: securityFlags.uts === 'host',
+    },
+  );
+  for (const w of net.warnings) process.stderr.write(`skiff: warning: ${w}\n`);
+  options.network = net.mode;
+  options.networkLabel = net.label;
+  if (net.program) options.networkProgram = net.program;
+  if (net.join !== undefined) options.networkJoin = net.join;
+  if (net.userJoinPid !== undefined && namespaces.userJoinPid !== undefined && net.userJoinPid !== namespaces.userJoinPid) {
+    throw new SkiffError('a rootless container can join the namespaces of one other container only: --network container: and --ipc/--pid container: name different ones');
+  }
   if (req.image) {
     const dir = containerDir(options.id);
     options.overlay = { lowerdirs: req.image.lowerdirs, upperdir: path.join(dir, 'upper'), workdir: path.join(dir, 'work') };
     dirs.push('upper', 'work', 'merged');
-    options.binds = etcFiles(options).map((f) => {
+    options.binds = net.files.map((f) => {
       files.push(f);
       return { source: path.join(dir, f.name), destination: f.destination, readonly: false };
     });
   }
   warnSingleMapping(options, userns);
-  const securityFlags = req.security ?? NO_SECURITY_FLAGS;
-  const namespaces = resolveNamespaces(securityFlags, options.idMappings !== null);
   checkUsernsJoin(userns, securityFlags, namespaces.userJoinPid);
   const security = await resolveSecurity(securityFlags, { network: options.network, rootless: options.idMappings !== null, namespaces });
   Object.assign(options, {
@@ -336,7 +335,7 @@ async function prepareContainer(req: ContainerRequest): Promise<{ record: Contai
     ipcNoShm: namespaces.ipcNoShm,
     pid: namespaces.pid,
     uts: namespaces.uts,
-    userJoinPid: namespaces.userJoinPid,
+    userJoinPid: namespaces.userJoinPid ?? net.userJoinPid,
   });
   const unit = checkUnitFlags(req.unit, req.name);
   const restart = parseRestartPolicy(req.restart);
@@ -394,7 +393,7 @@ async function prepareContainer(req: ContainerRequest): Promise<{ record: Contai
       StopSignal: stopSignal,
       Labels: containerLabels(imageConfig?.Labels, req.labels),
       // Recorded from the image, as Docker does (its VOLUMEs are the container's anonymous volumes, see Mounts).
-      ...(imageConfig?.ExposedPorts ? { ExposedPorts: imageConfig.ExposedPorts } : {}),
+      ...(Object.keys(net.exposed).length > 0 ? { ExposedPorts: net.exposed } : {}),
       ...(imageConfig?.Volumes ? { Volumes: imageConfig.Volumes } : {}),
       SdNotifyMode: unit.mode,
       CreateCommand: ['skiff', ...process.argv.slice(2)],
@@ -403,9 +402,20 @@ async function prepareContainer(req: ContainerRequest): Promise<{ record: Contai
     ...(unit.conmonPidFile !== undefined ? { ConmonPidFile: unit.conmonPidFile } : {}),
     ...(plan.cgroup ? { Cgroup: plan.cgroup } : {}),
     ...(storage.mountPoints.length > 0 ? { Mounts: storage.mountPoints } : {}),
+    Network: {
+      Ports: net.bindings,
+      ...(net.privateNetwork ? { IPAddress: net.privateNetwork.ip, IPPrefixLen: net.privateNetwork.prefixLength, Gateway: net.privateNetwork.gateway } : {}),
+      ...(req.networkFlags?.macAddress !== undefined ? { MacAddress: req.networkFlags.macAddress } : {}),
+    },
     HostConfig: {
       AutoRemove: req.autoRemove,
-      NetworkMode: options.network,
+      NetworkMode: net.label,
+      PortBindings: portBindingsConfig(net.requests),
+      PublishAllPorts: req.networkFlags?.publishAll ?? false,
+      Dns: req.networkFlags?.dns ?? [],
+      DnsSearch: req.networkFlags?.dnsSearch ?? [],
+      DnsOptions: req.networkFlags?.dnsOptions ?? [],
+      ExtraHosts: req.networkFlags?.addHosts ?? [],
       Init: options.init,
       RestartPolicy: restart,
       // Security flags as given, as Docker records them.

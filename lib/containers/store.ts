@@ -59,9 +59,24 @@ export interface ContainerRecord {
   Cgroup?: ContainerCgroup;
   /** Docker's inspect "Mounts": its binds, volumes and tmpfs (issue 11). */
   Mounts?: MountPoint[];
+  /** Its network as decided at create (issue 10): published ports with their host ports, its address on a private network. */
+  Network?: {
+    Ports: { hostIp: string; hostPort: number; containerPort: number; protocol: 'tcp' | 'udp' }[];
+    IPAddress?: string;
+    IPPrefixLen?: number;
+    Gateway?: string;
+    MacAddress?: string;
+  };
   HostConfig: {
     AutoRemove: boolean;
     NetworkMode: string;
+    // --- Network (issue 10): the flags as given.
+    PortBindings?: Record<string, { HostIp: string; HostPort: string }[]>;
+    PublishAllPorts?: boolean;
+    Dns?: string[];
+    DnsSearch?: string[];
+    DnsOptions?: string[];
+    ExtraHosts?: string[];
     Init: boolean;
     RestartPolicy: { Name: string; MaximumRetryCount: number };
     Privileged?: boolean;

@@ -1,4 +1,5 @@
 // Containers as `ps` and `inspect` show them, with Docker's field names.
+import { networkSettingsPorts, portsColumn } from '../network/ports.js';
 import { humanDuration } from '../humanize.js';
 import { statusText, type ContainerState } from './state.js';
 import type { ContainerRecord } from './store.js';
@@ -55,12 +56,28 @@ export function psRow(record: ContainerRecord, state: ContainerState, noTrunc: b
     RunningFor: `${humanDuration(now - Date.parse(record.Created))} ago`,
     Status: statusText(state, now),
     State: state.Status,
-    Ports: '',
+    Ports: portsColumn(record.Network?.Ports ?? [], record.Config.ExposedPorts),
     Names: record.Name,
     Labels: Object.entries(record.Config.Labels).map(([k, v]) => `${k}=${v}`).join(','),
     Mounts: mountsColumn(record),
     Networks: record.HostConfig.NetworkMode,
     Size: '',
+  };
+}
+
+/** Docker's NetworkSettings: the ports (Docker's form), the address on a private network. */
+function networkSettings(record: ContainerRecord) {
+  const n = record.Network;
+  const endpoint = {
+    IPAddress: n?.IPAddress ?? '',
+    IPPrefixLen: n?.IPPrefixLen ?? 0,
+    Gateway: n?.Gateway ?? '',
+    MacAddress: n?.MacAddress ?? '',
+  };
+  return {
+    ...endpoint,
+    Ports: networkSettingsPorts(n?.Ports ?? [], record.Config.ExposedPorts),
+    Networks: { [record.HostConfig.NetworkMode]: endpoint },
   };
 }
 
@@ -101,7 +118,7 @@ export function inspectView(record: ContainerRecord, state: ContainerState) {
     HostConfig: { ...record.HostConfig, ...recordResources(record) },
     Config: { ...record.Config, Image: record.Image, SdNotifyMode: record.Config.SdNotifyMode ?? 'container' },
     Mounts: record.Mounts ?? [],
-    NetworkSettings: { Networks: { [record.HostConfig.NetworkMode]: {} }, Ports: {} },
+    NetworkSettings: networkSettings(record),
     OCIConfig: config,
   };
 }

@@ -7,6 +7,7 @@ import { installRoot } from '../paths.js';
 import type { Socket } from 'node:net';
 import { PassThrough, type Readable } from 'node:stream';
 import type { OciIdMapping, OciRuntimeConfig } from '../oci/runtime-spec.js';
+import type { HelperNetworkProgram } from '../oci/spec/options.js';
 import { CAPABILITY_NUMBERS } from '../oci/spec/defaults.js';
 import { overlayOf } from '../oci/spec/runtime.js';
 import { SkiffError } from '../errors.js';
@@ -78,8 +79,7 @@ export function helperSpecEntries(config: OciRuntimeConfig): string[] {
   const user = p.user.username ?? (p.user.uid === 0 && p.user.gid === 0 ? '' : `${p.user.uid}:${p.user.gid}`);
   if (user !== '') entries.push(`user=${user}`);
   entries.push(`hostname=${config.hostname}`);
-  const hasNetNs = config.linux.namespaces.some((n) => n.type === 'network');
-  entries.push(`network=${hasNetNs ? 'none' : 'host'}`);
+  entries.push(...networkEntries(config));
   const userNs = config.linux.namespaces.find((n) => n.type === 'user');
   if (userNs?.path) entries.push(`ns_user=${pidOfNamespacePath(userNs.path)}`);
   else if (config.linux.uidMappings && config.linux.gidMappings) entries.push(...idMapEntries(config.linux.uidMappings, config.linux.gidMappings));
@@ -106,6 +106,22 @@ export function helperSpecEntries(config: OciRuntimeConfig): string[] {
   if (p.oomScoreAdj !== undefined) entries.push(`oom_score_adj=${p.oomScoreAdj}`);
   entries.push(...overlayEntries(config));
   entries.push(...storageEntries(config));
+  return entries;
+}
+
+/** The container's network: host, none, join (ns_net=PATH), or private with its program (helpers-c/src/net.h). */
+function networkEntries(config: OciRuntimeConfig): string[] {
+  const ns = config.linux.namespaces.find((n) => n.type === 'network');
+  if (!ns) return ['network=host'];
+  if (ns.path) return ['network=join', `ns_net=${ns.path}`];
+  const text = config.annotations['io.skiff.net'];
+  if (!text) return ['network=none'];
+  const program = JSON.parse(text) as HelperNetworkProgram;
+  const entries = ['network=private', `net_log=${program.log}`, `net_owner=${program.owner}`];
+  for (const arg of program.pasta ?? []) entries.push(`net_pasta=${arg}`);
+  for (const arg of program.slirp ?? []) entries.push(`net_slirp=${arg}`);
+  if (program.api !== undefined) entries.push(`net_api=${program.api}`);
+  for (const f of program.forwards ?? []) entries.push(`net_fwd=${f}`);
   return entries;
 }
 

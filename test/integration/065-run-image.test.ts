@@ -131,7 +131,7 @@ describeModes('run IMAGE ($name)', (mode) => {
 
   test('per-container /etc/hostname, /etc/hosts and /etc/resolv.conf', async () => {
     const store = newStore(mode);
-    const r = await store.skiff(['run', '--rm', '--hostname', 'web1', `${reg.host}/busybox`, 'sh', '-c', 'cat /etc/hostname; grep -c web1 /etc/hosts; grep -c nameserver /etc/resolv.conf']);
+    const r = await store.skiff(['run', '--rm', '--network', 'none', '--hostname', 'web1', `${reg.host}/busybox`, 'sh', '-c', 'cat /etc/hostname; grep -c web1 /etc/hosts; grep -c nameserver /etc/resolv.conf']);
     expect(r.stdout).toBe('web1\n1\n0\n');
   });
 
@@ -154,10 +154,10 @@ describeModes('run IMAGE ($name)', (mode) => {
     const store = newStore(mode);
     expect((await store.skiff(['pull', '-q', `${reg.host}/etclinks:1`])).code).toBe(0);
     const script = 'cat /etc/hostname; grep -c web1 /etc/hosts; cat /etc/hosts.image; grep -c nameserver /etc/resolv.conf; ls /run/systemd/resolve; readlink /etc/resolv.conf; cat ' + escapeMarker;
-    const r = await store.skiff(['run', '--name', 'links', '--hostname', 'web1', `${reg.host}/etclinks:1`, 'sh', '-c', script]);
+    const r = await store.skiff(['run', '--name', 'links', '--network', 'none', '--hostname', 'web1', `${reg.host}/etclinks:1`, 'sh', '-c', script]);
     expect(r.stderr).toBe('');
     // The link's target holds the container's file; the image's file behind the link is bound over, not changed.
-    expect(r.stdout).toBe(`web1\n1\n127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\tweb1\n0\nstub-resolv.conf\n../run/systemd/resolve/stub-resolv.conf\nweb1\n`);
+    expect(r.stdout).toBe(`web1\n1\n127.0.0.1\tlocalhost localhost.localdomain\n::1\tlocalhost localhost.localdomain ip6-localhost ip6-loopback\n127.0.1.1\tweb1 links\n0\nstub-resolv.conf\n../run/systemd/resolve/stub-resolv.conf\nweb1\n`);
     expect(r.code).toBe(0);
     expect(existsSync(escapeMarker)).toBe(false);
     // What was created for the links is the container's own: the image's layers are untouched.

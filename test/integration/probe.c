@@ -36,6 +36,8 @@
 #include <linux/perf_event.h>
 #include <sched.h>
 #include <signal.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -164,6 +166,25 @@ static int notify_listen(const char *path, int seconds) {
   }
 }
 
+/* Answers each UDP datagram on PORT with "pong " and the datagram, forever (network tests). */
+static int udp_echo(const char *port) {
+  int fd = socket(AF_INET, SOCK_DGRAM, 0);
+  struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((unsigned short)atoi(port))};
+  if (fd < 0 || bind(fd, (struct sockaddr *)&addr, sizeof addr) < 0) {
+    perror("probe: udp-echo");
+    return 1;
+  }
+  dprintf(STDOUT_FILENO, "listening\n");
+  for (;;) {
+    char buf[1500] = "pong ";
+    struct sockaddr_in from;
+    socklen_t len = sizeof from;
+    ssize_t n = recvfrom(fd, buf + 5, sizeof buf - 5, 0, (struct sockaddr *)&from, &len);
+    if (n < 0) continue;
+    sendto(fd, buf, (size_t)n + 5, 0, (struct sockaddr *)&from, len);
+  }
+}
+
 int main(int argc, char **argv) {
   if (argc < 2) {
     fprintf(stderr, "usage: probe WHAT [ARG]\n");
@@ -174,6 +195,7 @@ int main(int argc, char **argv) {
   if (strcmp(what, "watch") == 0 && argc >= 3) return watch_forever(argc - 2, argv + 2);
   if (strcmp(what, "notify") == 0 && argc == 3) return notify_send(argv[2]);
   if (strcmp(what, "notify-listen") == 0 && argc == 4) return notify_listen(argv[2], atoi(argv[3]));
+  if (strcmp(what, "udp-echo") == 0 && argc == 3) return udp_echo(argv[2]);
   const char *arg = argc > 2 ? argv[2] : "0";
   if (strcmp(what, "keyctl") == 0) return report(what, syscall(SYS_keyctl, KEYCTL_GET_KEYRING_ID, KEY_SPEC_SESSION_KEYRING, 1));
   if (strcmp(what, "add_key") == 0) return report(what, syscall(SYS_add_key, "user", "skiff-probe", "x", 1, KEY_SPEC_PROCESS_KEYRING));

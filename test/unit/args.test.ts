@@ -36,8 +36,8 @@ describe('the hot-path parser with run flags', () => {
     expect(parseRun(['--rootfs', 'R', '--', '-weird']).positionals).toEqual(['-weird']);
   });
 
-  test('the default network is none', () => {
-    expect(parseRun(['--rootfs', 'R', 'true']).flags['network']).toBe('none');
+  test('no --network means the default (private) network', () => {
+    expect(parseRun(['--rootfs', 'R', 'true']).flags['network']).toBeUndefined();
   });
 
   test.each([

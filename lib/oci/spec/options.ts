@@ -13,7 +13,23 @@ export interface IdMappings {
   single: boolean;
 }
 
-export type NetworkMode = 'none' | 'host';
+/**
+ * none: a network namespace of its own with lo only; host: the host's;
+ * private: its own with a network program (networkProgram); join: an
+ * existing one (networkJoin: another container's, or ns:PATH).
+ */
+export type NetworkMode = 'none' | 'host' | 'private' | 'join';
+
+/** The network program the helper starts against a private network namespace (lib/network/plan.ts makes it; helpers-c/src/net.h runs it). */
+export interface HelperNetworkProgram {
+  /** The container's id: SKIFF_CONTAINER in the program's environment. */
+  owner: string;
+  pasta?: string[];
+  slirp?: string[];
+  log: string;
+  api?: string;
+  forwards?: string[];
+}
 
 export interface RunOptions {
   id: string;
@@ -27,6 +43,10 @@ export interface RunOptions {
   user: string;
   hostname: string;
   network: NetworkMode;
+  /** What inspect calls the mode (pasta, slirp4netns, none, host, container:ID, ns:PATH); default: network. */
+  networkLabel?: string;
+  networkProgram?: HelperNetworkProgram;
+  networkJoin?: string;
   init: boolean;
   tty: boolean;
   interactive: boolean;

@@ -26,7 +26,7 @@ function standardMounts(options: RunOptions): OciMount[] {
   // --privileged gets a writable /sys, as in Docker.
   const access = options.privileged ? 'rw' : 'ro';
   const sys: OciMount =
-    options.network === 'host' && options.idMappings
+    (options.network === 'host' || options.network === 'join') && options.idMappings
       ? { destination: '/sys', type: 'bind', source: '/sys', options: ['rbind', 'nosuid', 'noexec', 'nodev', access] }
       : { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', access] };
   return [
@@ -88,7 +88,8 @@ export function buildRuntimeConfig(options: RunOptions): OciRuntimeConfig {
   shared('ipc', options.ipc);
   shared('uts', options.uts);
   namespaces.push({ type: 'mount' }, { type: 'cgroup' });
-  if (options.network === 'none') namespaces.push({ type: 'network' });
+  if (options.network === 'none' || options.network === 'private') namespaces.push({ type: 'network' });
+  if (options.network === 'join') namespaces.push({ type: 'network', path: options.networkJoin ?? '' });
   if (options.idMappings) namespaces.push(options.userJoinPid ? { type: 'user', path: `/proc/${options.userJoinPid}/ns/user` } : { type: 'user' });
   return {
     ociVersion: '1.2.0',
@@ -107,7 +108,8 @@ export function buildRuntimeConfig(options: RunOptions): OciRuntimeConfig {
     annotations: {
       'io.skiff.init': String(options.init),
       'io.skiff.stdin': String(options.interactive),
-      'io.skiff.network': options.network,
+      'io.skiff.network': options.networkLabel ?? options.network,
+      ...(options.network === 'private' && options.networkProgram ? { 'io.skiff.net': JSON.stringify(options.networkProgram) } : {}),
       ...(options.seccompProfile ? { 'io.skiff.seccomp': options.seccompProfile } : {}),
       ...(options.groupAdd?.length ? { 'io.skiff.group-add': JSON.stringify(options.groupAdd) } : {}),
       ...(options.devMknod ? { 'io.skiff.dev-mknod': 'true' } : {}),

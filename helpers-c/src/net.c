@@ -1,0 +1,252 @@
+/* The network program of a container's private network: see net.h. */
+#include "net.h"
+#include "join.h"
+#include "report.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+/* How long a network program may take to say it is ready. */
+#define NET_READY_TIMEOUT_MS 10000
+
+static int open_ns(pid_t pid, const char *name) {
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%d/ns/%s", (int)pid, name);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) die_errno("open %s", path);
+  return fd;
+}
+
+static const char *program_name(const struct string_list *argv) {
+  const char *slash = strrchr(argv->items[0], '/');
+  return slash != NULL ? slash + 1 : argv->items[0];
+}
+
+/* The child side: its fds in place, signals as a fresh process has them,
+ * dead with the helper, then the program. */
+static noreturn void exec_program(const struct container_spec *spec, const struct string_list *argv, pid_t parent, int netns, int userns, int ready, int exit_read, int log) {
+  if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid() != parent) _exit(EXIT_SKIFF_FAILED);
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, NULL);
+  for (int sig = 1; sig < NSIG; sig++) signal(sig, SIG_DFL);
+  /* Out of the caller's terminal group: a Ctrl-C is the container's, not its network's. */
+  setsid();
+  int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+  /* Moved out of the way first: a source may sit on a target number. */
+  int src[] = {netns, userns >= 0 ? userns : null, ready, exit_read, log >= 0 ? log : null, null};
+  int high[6];
+  for (int i = 0; i < 6; i++) {
+    high[i] = fcntl(src[i], F_DUPFD_CLOEXEC, 64);
+    if (high[i] < 0) _exit(EXIT_SKIFF_FAILED);
+  }
+  if (dup2(high[5], STDIN_FILENO) < 0 || dup2(high[4], STDOUT_FILENO) < 0 || dup2(high[4], STDERR_FILENO) < 0 ||
+      dup2(high[0], NET_FD_NETNS) < 0 || dup2(high[1], NET_FD_USERNS) < 0 || dup2(high[2], NET_FD_READY) < 0 ||
+      dup2(high[3], NET_FD_EXIT) < 0)
+    _exit(EXIT_SKIFF_FAILED);
+  syscall(SYS_close_range, NET_FD_EXIT + 1, ~0U, 0);
+  /* A clean environment, with the container it serves: what finds it again (`ps e`, tests). */
+  char owner[160];
+  snprintf(owner, sizeof owner, "SKIFF_CONTAINER=%s", spec->net_owner != NULL ? spec->net_owner : "");
+  char *envp[] = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", owner, NULL};
+  execve(argv->items[0], argv->items, envp);
+  dprintf(STDERR_FILENO, "cannot execute %s: %s\n", argv->items[0], strerror(errno));
+  _exit(EXIT_NOT_FOUND);
+}
+
+/* The last line of the program's log worth showing (pasta also complains
+ * there that it has no syslog). */
+static void log_tail(const char *path, char *out, size_t size) {
+  out[0] = '\0';
+  if (path == NULL) return;
+  FILE *f = fopen(path, "re");
+  if (f == NULL) return;
+  char line[512];
+  while (fgets(line, sizeof line, f) != NULL) {
+    line[strcspn(line, "\n")] = '\0';
+    if (line[0] == '\0' || strncmp(line, "Failed to send", 14) == 0 || strncmp(line, "sent tapfd", 10) == 0 ||
+        strncmp(line, "received tapfd", 14) == 0 || strncmp(line, "Don't run as root", 17) == 0)
+      continue;
+    size_t n = strlen(line) < size - 1 ? strlen(line) : size - 1;
+    memcpy(out, line, n);
+    out[n] = '\0';
+  }
+  fclose(f);
+}
+
+static long elapsed_ms(const struct timespec *since) {
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return (now.tv_sec - since->tv_sec) * 1000 + (now.tv_nsec - since->tv_nsec) / 1000000;
+}
+
+/* Starts one program; true once it is ready. On failure it is reaped and
+ * `why` says what went wrong. */
+static bool try_program(const struct container_spec *spec, const struct string_list *argv, pid_t child, struct net_process *net, char *why,
+                        size_t why_size) {
+  int netns = open_ns(child, "net");
+  int userns = spec->userns ? open_ns(child, "user") : -1;
+  int ready[2], exit_pipe[2];
+  if (pipe2(ready, O_CLOEXEC) < 0 || pipe2(exit_pipe, O_CLOEXEC) < 0) die_errno("pipe for the network program");
+  int log = -1;
+  if (spec->net_log != NULL) {
+    log = open(spec->net_log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (log < 0) die_errno("open %s", spec->net_log);
+  }
+  pid_t parent = getpid();
+  pid_t pid = fork();
+  if (pid < 0) die_errno("fork the network program");
+  if (pid == 0) exec_program(spec, argv, parent, netns, userns, ready[1], exit_pipe[0], log);
+  close(netns);
+  if (userns >= 0) close(userns);
+  if (log >= 0) close(log);
+  close(ready[1]);
+  close(exit_pipe[0]);
+
+  struct timespec start;
+  clock_gettime(CLOCK_MONOTONIC, &start);
+  bool ok = false;
+  why[0] = '\0';
+  for (;;) {
+    long left = NET_READY_TIMEOUT_MS - elapsed_ms(&start);
+    if (left <= 0) {
+      snprintf(why, why_size, "not ready after %d s", NET_READY_TIMEOUT_MS / 1000);
+      break;
+    }
+    struct pollfd p = {.fd = ready[0], .events = POLLIN};
+    int n = poll(&p, 1, (int)left);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) die_errno("poll the network program");
+    if (n == 0) continue;
+    char buf[64];
+    ssize_t got = read(ready[0], buf, sizeof buf);
+    if (got < 0 && errno == EINTR) continue;
+    ok = got > 0;
+    break;
+  }
+  close(ready[0]);
+  if (ok) {
+    net->pid = pid;
+    net->exit_fd = exit_pipe[1];
+    return true;
+  }
+  kill(pid, SIGKILL);
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  close(exit_pipe[1]);
+  if (why[0] == '\0') {
+    char tail[400];
+    log_tail(spec->net_log, tail, sizeof tail);
+    if (tail[0] != '\0') snprintf(why, why_size, "%s", tail);
+    else if (WIFSIGNALED(status)) snprintf(why, why_size, "killed by signal %d", WTERMSIG(status));
+    else snprintf(why, why_size, "exited with status %d", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+  }
+  return false;
+}
+
+/* One request to slirp4netns's API socket; dies with its error. */
+static void slirp_request(const char *socket_path, const char *request, const char *what) {
+  struct sockaddr_un addr = {.sun_family = AF_UNIX};
+  if (strlen(socket_path) >= sizeof addr.sun_path) die(EXIT_SKIFF_FAILED, 0, "slirp4netns API socket path too long: %s", socket_path);
+  strcpy(addr.sun_path, socket_path);
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) die_errno("socket for slirp4netns's API");
+  /* The socket appears shortly after the program says it is ready. */
+  int tries = 0;
+  while (connect(fd, (struct sockaddr *)&addr, sizeof addr) < 0) {
+    if ((errno != ENOENT && errno != ECONNREFUSED) || ++tries > 500) die_errno("connect to slirp4netns's API socket %s", socket_path);
+    struct timespec pause = {.tv_sec = 0, .tv_nsec = 2000000};
+    nanosleep(&pause, NULL);
+  }
+  size_t len = strlen(request);
+  if (write(fd, request, len) != (ssize_t)len) die_errno("write to slirp4netns's API socket");
+  shutdown(fd, SHUT_WR);
+  char reply[1024];
+  size_t used = 0;
+  ssize_t n;
+  while (used < sizeof reply - 1 && ((n = read(fd, reply + used, sizeof reply - 1 - used)) > 0 || (n < 0 && errno == EINTR)))
+    if (n > 0) used += (size_t)n;
+  reply[used] = '\0';
+  close(fd);
+  if (strstr(reply, "\"error\"") != NULL || used == 0) {
+    char *desc = strstr(reply, "\"desc\"");
+    die(EXIT_SKIFF_FAILED, 0, "%s: slirp4netns refused it: %s", what, desc != NULL ? desc : (used == 0 ? "no reply" : reply));
+  }
+}
+
+/* net_fwd entries: "PROTO<TAB>HOST_ADDR<TAB>HOST_PORT<TAB>GUEST_PORT". */
+static void slirp_forward_ports(const struct container_spec *spec) {
+  for (size_t i = 0; i < spec->net_forwards.len; i++) {
+    char proto[8], host_addr[64];
+    unsigned host_port, guest_port;
+    if (sscanf(spec->net_forwards.items[i], "%7[a-z]\t%63[^\t]\t%u\t%u", proto, host_addr, &host_port, &guest_port) != 4)
+      die(EXIT_SKIFF_FAILED, 0, "spec: bad net_fwd \"%s\"", spec->net_forwards.items[i]);
+    char request[256], what[128];
+    snprintf(request, sizeof request,
+             "{\"execute\": \"add_hostfwd\", \"arguments\": {\"proto\": \"%s\", \"host_addr\": \"%s\", \"host_port\": %u, \"guest_port\": %u}}",
+             proto, host_addr, host_port, guest_port);
+    snprintf(what, sizeof what, "publish %s:%u/%s", host_addr, host_port, proto);
+    slirp_request(spec->net_api, request, what);
+  }
+}
+
+struct net_process net_start(const struct container_spec *spec, pid_t child) {
+  struct net_process net = {.pid = 0, .exit_fd = -1};
+  if (spec->network != NETWORK_PRIVATE) return net;
+  char why[512];
+  if (spec->net_pasta.len > 0) {
+    if (try_program(spec, &spec->net_pasta, child, &net, why, sizeof why)) return net;
+    if (spec->net_slirp.len == 0) die(EXIT_SKIFF_FAILED, 0, "pasta could not set up the container's network: %s", why);
+    warn_user("pasta could not set up the container's network (%s): using slirp4netns", why);
+  }
+  if (spec->net_slirp.len == 0) die(EXIT_SKIFF_FAILED, 0, "spec: network=private needs net_pasta or net_slirp");
+  /* A restart finds the socket of the program before it. */
+  if (spec->net_api != NULL && unlink(spec->net_api) < 0 && errno != ENOENT) die_errno("unlink %s", spec->net_api);
+  if (!try_program(spec, &spec->net_slirp, child, &net, why, sizeof why))
+    die(EXIT_SKIFF_FAILED, 0, "%s could not set up the container's network: %s", program_name(&spec->net_slirp), why);
+  if (spec->net_api != NULL) slirp_forward_ports(spec);
+  return net;
+}
+
+void net_stop(struct net_process *net) {
+  if (net->pid > 0) {
+    /* Nothing of its own to save: its sockets close with it, so a published port is free at once. */
+    kill(net->pid, SIGKILL);
+    while (waitpid(net->pid, NULL, 0) < 0 && errno == EINTR) {
+    }
+    net->pid = 0;
+  }
+  if (net->exit_fd >= 0) {
+    close(net->exit_fd);
+    net->exit_fd = -1;
+  }
+}
+
+void net_join_before_clone(const struct container_spec *spec) {
+  if (spec->network != NETWORK_JOIN) return;
+  int fd = open(spec->net_join, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) die_errno("open the network namespace %s", spec->net_join);
+  struct stat a, b;
+  /* A restart under the monitor is in it already; setns would refuse. */
+  if (fstat(fd, &a) == 0 && stat("/proc/self/ns/net", &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino) {
+    close(fd);
+    return;
+  }
+  if (setns(fd, CLONE_NEWNET) < 0) die_errno("join the network namespace %s", spec->net_join);
+  close(fd);
+}

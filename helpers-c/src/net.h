@@ -1,0 +1,42 @@
+/* A container's private network (issue 10): the network program (pasta or
+ * slirp4netns, decided by skiff) started against the container's network
+ * namespace, and ended with the container. */
+#ifndef SKIFF_NET_H
+#define SKIFF_NET_H
+
+#include <sys/types.h>
+#include "protocol.h"
+
+/* The program's fds, fixed so that skiff can name them in its argv:
+ * the container's network namespace, its user namespace (rootless), the
+ * write end of the pipe on which the program says it is ready (pasta
+ * writes its pid, slirp4netns "1"), and the read end of a pipe whose other
+ * end only the helper holds (slirp4netns --exit-fd: EOF when the helper is
+ * gone). */
+#define NET_FD_NETNS 3
+#define NET_FD_USERNS 4
+#define NET_FD_READY 5
+#define NET_FD_EXIT 6
+
+struct net_process {
+  pid_t pid;   /* 0: none running */
+  int exit_fd; /* the helper's end of the exit pipe, -1 when none */
+};
+
+/* network=private: starts the program against `child`'s namespaces (after
+ * its ID maps are written) and waits until it is ready, falling back from
+ * net_pasta to net_slirp with a warning when pasta fails. Port forwards
+ * for slirp4netns go through its API socket. The program dies with the
+ * helper (PR_SET_PDEATHSIG, and slirp4netns's exit fd). Dies with one line
+ * naming the program and its own message when it cannot start. */
+struct net_process net_start(const struct container_spec *spec, pid_t child);
+
+/* Ends the program (SIGTERM, then SIGKILL after 2 s) and reaps it; no-op
+ * when none runs. A monitor that already reaped it passes pid 0. */
+void net_stop(struct net_process *net);
+
+/* Rootless, another container's network (container:NAME) or a namespace
+ * file (ns:PATH): joined before clone, after the user namespace. */
+void net_join_before_clone(const struct container_spec *spec);
+
+#endif

@@ -1,0 +1,189 @@
+// A container's network from its flags (issue 10): the mode, its published
+// ports with every host port known, the program that gives a private
+// network, and its /etc/hosts and /etc/resolv.conf. The pieces are in
+// lib/network; this joins them to containers (container:NAME, the
+// container's own paths).
+import { readFileSync } from 'node:fs';
+import { hostname as osHostname, userInfo } from 'node:os';
+import path from 'node:path';
+import { SkiffError } from '../errors.js';
+import { hostsFile, resolvConf } from '../network/etc-files.js';
+import { parseNetworkMode, type NetworkRequest } from '../network/mode.js';
+import { planPrivateNetwork, type PrivateNetwork } from '../network/plan.js';
+import { resolvePublishedPorts } from '../network/port-check.js';
+import { parseExpose, parsePublish, publishAllRequests, type PortBinding, type PortRequest } from '../network/ports.js';
+import type { HelperNetworkProgram, NetworkMode } from '../oci/spec/options.js';
+import { containerState } from './state.js';
+import { containerDir, resolveContainer, runDir, type ContainerRecord } from './store.js';
+
+/** The network flags of run and create, as typed. */
+export interface NetworkFlags {
+  network?: string;
+  publish: string[];
+  publishAll: boolean;
+  expose: string[];
+  dns: string[];
+  dnsSearch: string[];
+  dnsOptions: string[];
+  addHosts: string[];
+  noHosts: boolean;
+  macAddress?: string;
+}
+
+export const NO_NETWORK_FLAGS: NetworkFlags = { publish: [], publishAll: false, expose: [], dns: [], dnsSearch: [], dnsOptions: [], addHosts: [], noHosts: false };
+
+export interface ContainerNetwork {
+  mode: NetworkMode;
+  /** HostConfig.NetworkMode: pasta, slirp4netns, none, host, container:ID, ns:PATH. */
+  label: string;
+  program?: HelperNetworkProgram;
+  join?: string;
+  /** Rootless container:NAME: the user namespace that owns its network. */
+  userJoinPid?: number;
+  requests: PortRequest[];
+  bindings: PortBinding[];
+  /** Config.ExposedPorts: the image's and --expose's. */
+  exposed: Record<string, object>;
+  privateNetwork?: PrivateNetwork;
+  /** Said once on stderr: a fallback, a known limit of the host's pasta. */
+  warnings: string[];
+  /** The files bound onto /etc, by name in the container's directory (none for --no-hosts' hosts). */
+  files: { name: string; content: string; destination: string }[];
+}
+
+function hostResolvConf(): string {
+  try {
+    return readFileSync('/etc/resolv.conf', 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+const MAC_PATTERN = /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/;
+
+/** Where slirp4netns's API socket goes: short, a unix socket path holds 107 bytes. */
+function apiSocketPath(id: string): string {
+  return path.join(path.dirname(path.dirname(runDir(id))), `slirp-${id.slice(0, 12)}.sock`);
+}
+
+/**
+ * Everything of the container's network that is decided before it starts.
+ * Ports are checked and picked here, so a port in use fails the create
+ * with nothing made.
+ */
+export async function resolveContainerNetwork(
+  flags: NetworkFlags,
+  ctx: { id: string; name?: string; hostname: string; rootless: boolean; imageExposed?: Record<string, object>; imageFiles: boolean; utsHost: boolean },
+): Promise<ContainerNetwork> {
+  const request: NetworkRequest = parseNetworkMode(flags.network);
+  const exposed: Record<string, object> = { ...ctx.imageExposed };
+  for (const e of flags.expose) for (const key of parseExpose(e)) exposed[key] = {};
+  let requests = flags.publish.flatMap((p) => parsePublish(p));
+  if (flags.publishAll) requests = [...requests, ...publishAllRequests(exposed, requests)];
+  for (const r of requests) exposed[`${r.containerPort}/${r.protocol}`] ??= {};
+  const isPrivate = request.kind === 'default' || request.kind === 'pasta' || request.kind === 'slirp4netns';
+  if (requests.length > 0 && !isPrivate) {
+    const named = request.kind === 'container' ? `container:${request.ref}` : request.kind === 'ns' ? `ns:${request.path}` : request.kind;
+    if (request.kind === 'named') throw new SkiffError(`network ${request.name} not found`);
+    throw new SkiffError(`-p/--publish${flags.publishAll ? ' and -P' : ''} need a network of the container's own: --network ${named} ${request.kind === 'host' ? 'uses the host\'s ports directly' : request.kind === 'none' ? 'has no network to publish from' : 'shares another namespace (publish on that container)'}`);
+  }
+  if (flags.macAddress !== undefined) {
+    if (!MAC_PATTERN.test(flags.macAddress)) throw new SkiffError(`invalid --mac-address "${flags.macAddress}": use six hex pairs, e.g. 92:d0:c6:0a:29:33`);
+    if (!isPrivate) throw new SkiffError('--mac-address needs a network of the container\'s own (pasta or slirp4netns)');
+  }
+  if (flags.noHosts && flags.addHosts.length > 0) throw new SkiffError('conflicting options: --add-host and --no-hosts');
+
+  let mode: NetworkMode;
+  let label: string;
+  let join: string | undefined;
+  let userJoinPid: number | undefined;
+  let privateNetwork: PrivateNetwork | undefined;
+  let bindings: PortBinding[] = [];
+  const warnings: string[] = [];
+  switch (request.kind) {
+    case 'none':
+    case 'host':
+      mode = request.kind;
+      label = request.kind;
+      break;
+    case 'container': {
+      const record: ContainerRecord = resolveContainer(request.ref);
+      const state = containerState(record);
+      if (!state.Running || !state.Pid) throw new SkiffError(`--network container:${request.ref}: the container is not running`);
+      mode = 'join';
+      join = `/proc/${state.Pid}/ns/net`;
+      label = `container:${record.Id}`;
+      if (ctx.rootless) userJoinPid = state.Pid;
+      break;
+    }
+    case 'ns':
+      mode = 'join';
+      join = request.path;
+      label = `ns:${request.path}`;
+      break;
+    case 'named':
+      throw new SkiffError(`network ${request.name} not found`);
+    default: {
+      bindings = await resolvePublishedPorts(requests, ctx.rootless);
+      privateNetwork = planPrivateNetwork(request, bindings, {
+        owner: ctx.id,
+        rootless: ctx.rootless,
+        logPath: path.join(containerDir(ctx.id), 'network.log'),
+        apiSocket: apiSocketPath(ctx.id),
+        userName: userInfo().username,
+        ...(flags.macAddress !== undefined ? { macAddress: flags.macAddress } : {}),
+        ...(process.env['SKIFF_TUN_DEVICE'] ? { tunDevice: process.env['SKIFF_TUN_DEVICE'] } : {}),
+      });
+      mode = 'private';
+      label = privateNetwork.label;
+      if (privateNetwork.warning) warnings.push(privateNetwork.warning);
+      // Measured on Debian 12's pasta (2023-03-09): its loopback path loses the reply of a UDP port published under another number.
+      for (const b of bindings) {
+        if (label === 'pasta' && b.protocol === 'udp' && b.hostPort !== b.containerPort) {
+          warnings.push(`${b.hostPort}:${b.containerPort}/udp: pasta here does not answer clients on the host's loopback when the host and container ports differ; clients on other addresses are answered (publish ${b.hostPort}:${b.hostPort}/udp for local clients)`);
+        }
+      }
+    }
+  }
+
+  const files: ContainerNetwork['files'] = [];
+  if (ctx.imageFiles) {
+    files.push({ name: 'hostname', content: `${ctx.utsHost ? osHostname() : ctx.hostname}\n`, destination: '/etc/hostname' });
+    if (!flags.noHosts && mode !== 'join') {
+      files.push({
+        name: 'hosts',
+        content: hostsFile({
+          hostname: ctx.hostname,
+          ...(ctx.name !== undefined ? { name: ctx.name } : {}),
+          ...(privateNetwork ? { ip: privateNetwork.ip } : {}),
+          ...(privateNetwork?.hostAddress ? { hostAddress: privateNetwork.hostAddress } : {}),
+          extraHosts: flags.addHosts,
+        }),
+        destination: '/etc/hosts',
+      });
+    }
+    const resolv =
+      mode === 'none' && flags.dns.length === 0
+        ? '# --network none: no DNS\n'
+        : resolvConf({
+            hostResolv: hostResolvConf(),
+            ...(privateNetwork ? { forwarder: privateNetwork.dns } : {}),
+            dns: flags.dns,
+            search: flags.dnsSearch,
+            options: flags.dnsOptions,
+          });
+    files.push({ name: 'resolv.conf', content: resolv, destination: '/etc/resolv.conf' });
+  }
+  return {
+    mode,
+    label,
+    ...(privateNetwork ? { program: privateNetwork.program, privateNetwork } : {}),
+    ...(join !== undefined ? { join } : {}),
+    ...(userJoinPid !== undefined ? { userJoinPid } : {}),
+    requests,
+    bindings,
+    exposed,
+    warnings,
+    files,
+  };
+}

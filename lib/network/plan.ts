@@ -1,0 +1,180 @@
+// A container's private network: which program (pasta, else slirp4netns),
+// its command line as the helper runs it (helpers-c/src/net.h: the
+// container's network namespace on fd 3, its user namespace on fd 4, the
+// ready pipe on fd 5, the exit pipe on fd 6), its addresses, and the
+// host's faults that stop it, each named with its fix.
+import { accessSync, constants } from 'node:fs';
+import { networkInterfaces } from 'node:os';
+import { SkiffError } from '../errors.js';
+import type { HelperNetworkProgram } from '../oci/spec/options.js';
+import { findProgram } from '../host/programs.js';
+import type { NetworkRequest, SlirpOptions } from './mode.js';
+import type { PortBinding } from './ports.js';
+
+/** The MTU of the container's interface: as Podman's, large, so a loopback-speed path is not cut into 1500-byte frames. */
+export const NETWORK_MTU = 65520;
+
+/**
+ * What the helper gets (config.json annotation io.skiff.net, read by
+ * lib/namespaces/helper.ts): pasta's argv, tried first; slirp4netns's,
+ * alone or the fallback when pasta fails at start; where their messages
+ * go; slirp4netns's API socket and the port forwards made through it.
+ */
+export type NetworkProgram = HelperNetworkProgram;
+
+export interface PrivateNetwork {
+  /** What inspect and ps call the mode: pasta or slirp4netns. */
+  label: 'pasta' | 'slirp4netns';
+  program: NetworkProgram;
+  /** The container's address, its gateway and its DNS forwarder. */
+  ip: string;
+  prefixLength: number;
+  gateway: string;
+  dns: string;
+  /** What host.containers.internal names: the gateway when it leads to the host's loopback, else the host's own address. */
+  hostAddress?: string;
+  /** The warning to print once (a fallback), if any. */
+  warning?: string;
+}
+
+export interface NetworkContext {
+  /** The container's id, in the program's environment. */
+  owner: string;
+  rootless: boolean;
+  /** Where the program's messages go (the container's directory). */
+  logPath: string;
+  /** slirp4netns's API socket (short: a unix socket path holds 107 bytes). */
+  apiSocket: string;
+  macAddress?: string;
+  /** For messages: the user's name. */
+  userName: string;
+  /** /dev/net/tun, or what stands for it (tests: a private mount namespace). */
+  tunDevice?: string;
+}
+
+const PASTA_SUBNET = { ip: '10.0.2.100', prefixLength: 24, gateway: '10.0.2.2', dns: '10.0.2.3' };
+
+/** The host's first non-loopback IPv4 address: what the container reaches the host at without the loopback mapping. */
+export function hostNonLoopbackAddress(): string | undefined {
+  for (const list of Object.values(networkInterfaces())) {
+    for (const a of list ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
+  }
+  return undefined;
+}
+
+/** Rootless private networking needs the tun device; root opens it whatever its mode. */
+function checkTun(ctx: NetworkContext): void {
+  const dev = ctx.tunDevice ?? '/dev/net/tun';
+  try {
+    accessSync(dev, constants.R_OK | constants.W_OK);
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    if (code === 'ENOENT') throw new SkiffError(`private networking needs ${dev}, which is missing: load the tun module (sudo modprobe tun), or run with --network none or host`);
+    throw new SkiffError(`private networking needs ${dev}, which ${ctx.userName} cannot open: make it usable (sudo chmod 666 ${dev}; see 'skiff doctor'), or run with --network none or host`);
+  }
+}
+
+function pastaPortArgs(bindings: PortBinding[]): string[] {
+  const args: string[] = [];
+  for (const proto of ['tcp', 'udp'] as const) {
+    const specs = bindings.filter((b) => b.protocol === proto).map((b) => `${b.hostIp === '' ? '' : `${b.hostIp}/`}${b.hostPort}:${b.containerPort}`);
+    args.push(proto === 'tcp' ? '-t' : '-u', specs.length > 0 ? specs.join(',') : 'none');
+  }
+  return args;
+}
+
+function pastaArgv(program: string, userOptions: string[], bindings: PortBinding[], ctx: NetworkContext): { argv: string[]; mapGateway: boolean } {
+  // Podman's spelling: --map-gw opens the host's loopback at the gateway (skiff's default, as Podman 5's, is --no-map-gw).
+  const mapGateway = userOptions.includes('--map-gw');
+  const own = userOptions.filter((o) => o !== '--map-gw');
+  const has = (...names: string[]) => own.some((o) => names.some((n) => o === n || o.startsWith(`${n}=`)));
+  const argv = [program, '--config-net', '--foreground', '--quiet'];
+  // As root pasta would become nobody, which can no longer enter the container's namespace by its fd.
+  if (!ctx.rootless && !has('--runas')) argv.push('--runas', '0');
+  argv.push('--ns-ifname', 'eth0', '--mtu', String(NETWORK_MTU));
+  if (!has('-a', '--address')) argv.push('--address', PASTA_SUBNET.ip, '--netmask', String(PASTA_SUBNET.prefixLength));
+  if (!has('-g', '--gateway')) argv.push('--gateway', PASTA_SUBNET.gateway);
+  argv.push('--dns-forward', PASTA_SUBNET.dns);
+  if (!mapGateway) argv.push('--no-map-gw');
+  if (ctx.macAddress !== undefined) argv.push('--ns-mac-addr', ctx.macAddress);
+  // Ports: only those published; nothing from the container's side to the host's (pasta's default "auto" would forward them).
+  const ports = pastaPortArgs(bindings);
+  if (has('-t', '--tcp-ports')) ports.splice(0, 2);
+  if (has('-u', '--udp-ports')) ports.splice(-2, 2);
+  argv.push(...ports);
+  if (!has('-T', '--tcp-ns')) argv.push('-T', 'none');
+  if (!has('-U', '--udp-ns')) argv.push('-U', 'none');
+  argv.push('--netns', '/proc/self/fd/3');
+  if (ctx.rootless) argv.push('--userns', '/proc/self/fd/4');
+  argv.push('--pid', '/proc/self/fd/5', ...own);
+  return { argv, mapGateway };
+}
+
+/** 10.0.2.0/24 -> its .100 (the container), .2 (the gateway) and .3 (DNS), as slirp4netns assigns them. */
+function slirpAddresses(cidr: string | undefined): { ip: string; prefixLength: number; gateway: string; dns: string } {
+  const [net, bits] = (cidr ?? '10.0.2.0/24').split('/') as [string, string];
+  const base = net.split('.').map(Number);
+  const value = ((base[0]! << 24) | (base[1]! << 16) | (base[2]! << 8) | base[3]!) >>> 0;
+  const at = (n: number) => {
+    const v = (value + n) >>> 0;
+    return [v >>> 24, (v >>> 16) & 255, (v >>> 8) & 255, v & 255].join('.');
+  };
+  return { ip: at(100), prefixLength: Number(bits), gateway: at(2), dns: at(3) };
+}
+
+function slirpArgv(program: string, options: SlirpOptions, bindings: PortBinding[], ctx: NetworkContext): { argv: string[]; forwards: string[] } {
+  const argv = [program, '--configure', `--mtu=${options.mtu ?? NETWORK_MTU}`];
+  if (!options.allowHostLoopback) argv.push('--disable-host-loopback');
+  if (options.enableIpv6) argv.push('--enable-ipv6');
+  if (options.cidr !== undefined) argv.push(`--cidr=${options.cidr}`);
+  if (options.outboundAddr !== undefined) argv.push(`--outbound-addr=${options.outboundAddr}`);
+  if (options.outboundAddr6 !== undefined) argv.push(`--outbound-addr6=${options.outboundAddr6}`);
+  if (ctx.macAddress !== undefined) argv.push(`--macaddress=${ctx.macAddress}`);
+  argv.push('--ready-fd=5', '--exit-fd=6');
+  const forwards = bindings.map((b) => `${b.protocol}\t${b.hostIp === '' ? '0.0.0.0' : b.hostIp}\t${b.hostPort}\t${b.containerPort}`);
+  if (forwards.length > 0) argv.push(`--api-socket=${ctx.apiSocket}`);
+  if (ctx.rootless) argv.push('--userns-path=/proc/self/fd/4');
+  argv.push('--netns-type=path', '/proc/self/fd/3', 'tap0');
+  return { argv, forwards };
+}
+
+/**
+ * The private network a container gets for `request` (default, pasta or
+ * slirp4netns), or one line saying why this host cannot give it and what
+ * fixes it.
+ */
+export function planPrivateNetwork(request: Extract<NetworkRequest, { kind: 'default' | 'pasta' | 'slirp4netns' }>, bindings: PortBinding[], ctx: NetworkContext): PrivateNetwork {
+  const pasta = request.kind === 'slirp4netns' ? undefined : findProgram('pasta');
+  const slirp = request.kind === 'pasta' ? undefined : findProgram('slirp4netns');
+  if (request.kind === 'pasta' && !pasta) throw new SkiffError('--network pasta: pasta is not installed: install the passt package (sudo apt-get install passt), or use slirp4netns');
+  if (request.kind === 'slirp4netns' && !slirp) throw new SkiffError('--network slirp4netns: slirp4netns is not installed: install it (sudo apt-get install slirp4netns), or use pasta');
+  if (!pasta && !slirp) throw new SkiffError('private networking needs pasta or slirp4netns, and neither is installed: install passt (sudo apt-get install passt), or run with --network none or host');
+  if (ctx.rootless) checkTun(ctx);
+  const program: NetworkProgram = { owner: ctx.owner, log: ctx.logPath };
+  const hostIp = hostNonLoopbackAddress();
+  if (pasta) {
+    const { argv, mapGateway } = pastaArgv(pasta, request.kind === 'pasta' ? request.options : [], bindings, ctx);
+    program.pasta = argv;
+    // The default network falls back to slirp4netns when pasta fails at start (the helper warns then).
+    if (request.kind === 'default' && slirp) {
+      const s = slirpArgv(slirp, { allowHostLoopback: false, enableIpv6: false }, bindings, ctx);
+      program.slirp = s.argv;
+      if (s.forwards.length > 0) Object.assign(program, { api: ctx.apiSocket, forwards: s.forwards });
+    }
+    const hostAddress = mapGateway ? PASTA_SUBNET.gateway : hostIp;
+    return { label: 'pasta', program, ...PASTA_SUBNET, ...(hostAddress ? { hostAddress } : {}) };
+  }
+  const options = request.kind === 'slirp4netns' ? request.options : { allowHostLoopback: false, enableIpv6: false };
+  const s = slirpArgv(slirp!, options, bindings, ctx);
+  program.slirp = s.argv;
+  if (s.forwards.length > 0) Object.assign(program, { api: ctx.apiSocket, forwards: s.forwards });
+  const addresses = slirpAddresses(options.cidr);
+  const hostAddress = options.allowHostLoopback ? addresses.gateway : hostIp;
+  return {
+    label: 'slirp4netns',
+    program,
+    ...addresses,
+    ...(hostAddress ? { hostAddress } : {}),
+    ...(request.kind === 'default' ? { warning: 'pasta is not installed (package passt): the container\'s network goes through slirp4netns' } : {}),
+  };
+}
