@@ -36,8 +36,8 @@ function networkOf(api: StepApi, i: Instruction): NetworkMode {
   const flag = i.flags.find((f) => f.name === 'network')?.value ?? 'default';
   const mode = flag === 'default' ? api.req.network : flag;
   if (mode === 'none' || mode === 'host') return mode;
-  // Until a private network stack lands, "default" means the host's, as a rootless Podman build without pasta.
-  if (mode === 'default') return 'host';
+  // The default network of `run`: a private namespace with outbound access (pasta, else slirp4netns).
+  if (mode === 'default') return 'private';
   throw new SkiffError(`RUN --network=${flag}: expected none, host or default`);
 }
 

@@ -5,7 +5,10 @@
 // `cp` does; its upper directory becomes the step's layer.
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { userInfo } from 'node:os';
 import { newContainerId } from '../ids.js';
+import { hostsFile, resolvConf } from '../network/etc-files.js';
+import { planPrivateNetwork, type PrivateNetwork } from '../network/plan.js';
 import { copyWithHelper, runForeground, type CopyJob } from '../namespaces/helper.js';
 import type { OciMount, OciRuntimeConfig } from '../oci/runtime-spec.js';
 import type { NetworkMode, RunOptions } from '../oci/spec/options.js';
@@ -19,6 +22,8 @@ export class Workspace {
   readonly upper: string;
   readonly work: string;
   readonly merged: string;
+  /** The network's fallback warning was said (once per build step). */
+  private warned = false;
   /** The layers below, bottom first (diffIDs). */
   lowerLayers: string[];
 
@@ -51,6 +56,16 @@ export class Workspace {
       lowerdirs = [empty];
     }
     const id = newContainerId();
+    // A private network (RUN's default): run's default network, no ports. The build already runs as root of
+    // the store's user namespace (or as root), so the program needs no user namespace of its own.
+    const net =
+      opts.network === 'private'
+        ? planPrivateNetwork({ kind: 'default' }, [], { owner: id, rootless: false, logPath: path.join(this.dir, 'network.log'), apiSocket: path.join(this.dir, 'slirp.sock'), userName: userInfo().username })
+        : undefined;
+    if (net?.warning && !this.warned) {
+      this.warned = true;
+      process.stderr.write(`skiff: warning: ${net.warning}\n`);
+    }
     const options: RunOptions = {
       id,
       rootfs: this.merged,
@@ -60,13 +75,14 @@ export class Workspace {
       user: opts.user,
       hostname: id.slice(0, 12),
       network: opts.network,
+      ...(net ? { networkLabel: net.label, networkProgram: net.program } : {}),
       init: false,
       tty: false,
       interactive: false,
       // The build runs as root of the store's user namespace (or as real root): the container shares that mapping.
       idMappings: null,
       overlay: { lowerdirs, upperdir: this.upper, workdir: this.work },
-      ...(opts.binds || opts.etcFiles ? { binds: [...(opts.etcFiles ? this.etcFiles(opts.network, id.slice(0, 12)) : []), ...(opts.binds ?? [])] } : {}),
+      ...(opts.binds || opts.etcFiles ? { binds: [...(opts.etcFiles ? this.etcFiles(opts.network, id.slice(0, 12), net) : []), ...(opts.binds ?? [])] } : {}),
       ...(opts.mounts && opts.mounts.length > 0 ? { storage: { mounts: opts.mounts, readonlyRootfs: false } } : {}),
     };
     return buildRuntimeConfig(options);
@@ -79,18 +95,18 @@ export class Workspace {
    * (run-step.ts leaves them out). With the host's network, the host's
    * resolv.conf.
    */
-  private etcFiles(network: NetworkMode, hostname: string): NonNullable<RunOptions['binds']> {
-    let resolv = '# --network none: no DNS\n';
-    if (network === 'host') {
-      try {
-        resolv = readFileSync('/etc/resolv.conf', 'utf8');
-      } catch {
-        resolv = '';
-      }
+  private etcFiles(network: NetworkMode, hostname: string, net: PrivateNetwork | undefined): NonNullable<RunOptions['binds']> {
+    let hostResolv = '';
+    try {
+      hostResolv = readFileSync('/etc/resolv.conf', 'utf8');
+    } catch {
+      // none: no resolvers
     }
+    const resolv =
+      network === 'none' ? '# --network none: no DNS\n' : resolvConf({ hostResolv, ...(net ? { forwarder: net.dns } : {}), dns: [], search: [], options: [] });
     const files: Record<string, string> = {
       '/etc/hostname': `${hostname}\n`,
-      '/etc/hosts': `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t${hostname}\n`,
+      '/etc/hosts': hostsFile({ hostname, ...(net ? { ip: net.ip } : {}), ...(net?.hostAddress ? { hostAddress: net.hostAddress } : {}), extraHosts: [] }),
       '/etc/resolv.conf': resolv,
     };
     const dir = path.join(this.dir, 'etc');

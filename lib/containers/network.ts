@@ -132,7 +132,6 @@ export async function resolveContainerNetwork(
         apiSocket: apiSocketPath(ctx.id),
         userName: userInfo().username,
         ...(flags.macAddress !== undefined ? { macAddress: flags.macAddress } : {}),
-        ...(process.env['SKIFF_TUN_DEVICE'] ? { tunDevice: process.env['SKIFF_TUN_DEVICE'] } : {}),
       });
       mode = 'private';
       label = privateNetwork.label;

@@ -48,8 +48,6 @@ export interface NetworkContext {
   macAddress?: string;
   /** For messages: the user's name. */
   userName: string;
-  /** /dev/net/tun, or what stands for it (tests: a private mount namespace). */
-  tunDevice?: string;
 }
 
 const PASTA_SUBNET = { ip: '10.0.2.100', prefixLength: 24, gateway: '10.0.2.2', dns: '10.0.2.3' };
@@ -64,7 +62,7 @@ export function hostNonLoopbackAddress(): string | undefined {
 
 /** Rootless private networking needs the tun device; root opens it whatever its mode. */
 function checkTun(ctx: NetworkContext): void {
-  const dev = ctx.tunDevice ?? '/dev/net/tun';
+  const dev = '/dev/net/tun';
   try {
     accessSync(dev, constants.R_OK | constants.W_OK);
   } catch (err) {

@@ -3,7 +3,8 @@
 // errors a port can meet. Real pasta and slirp4netns, real sockets, as root
 // and rootless; only 127.0.0.1, the host's own address and addresses inside
 // the containers' namespaces; bounded loops; no DNS.
-import { readdirSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { createServer, type Server } from 'node:net';
 import { request } from 'node:http';
@@ -11,7 +12,7 @@ import { createSocket } from 'node:dgram';
 import { networkInterfaces } from 'node:os';
 import { describe, expect, test } from 'vitest';
 import { findProgram } from '../../lib/host/programs.js';
-import { modes, type Mode } from './harness.js';
+import { collect, integrationEnv, modes, skiffBin, type Mode } from './harness.js';
 import { buildProbe } from './probe-harness.js';
 import { newStore, type TestStore } from './store-harness.js';
 
@@ -297,5 +298,65 @@ describe.skipIf(!hasSlirp).each(modes())(`slirp4netns${hasSlirp ? '' : ' (skippe
     expect(networkPrograms(web.id).length).toBe(1);
     await store.skiff(['rm', '-f', 'slirp']);
     expect(networkPrograms(web.id)).toEqual([]);
+  });
+});
+
+// Host faults, each in a private mount namespace of the test's own (the host's
+// /dev/net/tun and programs are never touched): a tun device the user cannot
+// open, pasta missing, both programs missing. Needs root to make the namespace.
+const asRoot = process.getuid?.() === 0;
+describe.skipIf(!asRoot || !hasPasta).each(modes())(`host faults${asRoot ? '' : ' (skipped: the private mount namespaces need root)'} ($name)`, (mode: Mode) => {
+  /** skiff run in a private mount namespace where `binds` (host path -> what is bound over it) are in place. */
+  async function runWith(store: TestStore, binds: [string, string][], args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+    const mounts = binds.map(([target, source]) => `mount --bind '${source}' '${target}'`).join(' && ');
+    const user = mode.user ? `setpriv --reuid=${mode.user.uid} --regid=${mode.user.gid} --init-groups -- ` : '';
+    const cmd = `${mounts} && exec ${user}${skiffBin()} ${args.map((a) => `'${a}'`).join(' ')}`;
+    const { spawn } = await import('node:child_process');
+    const child = spawn('unshare', ['-m', '--propagation', 'private', 'sh', '-c', cmd], {
+      env: { SKIFF_ROOT: store.root, PATH: '/usr/sbin:/usr/bin:/sbin:/bin', HOME: mode.user?.home ?? '/root', LANG: 'C.UTF-8' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      cwd: '/',
+    });
+    return collect(child);
+  }
+  const dir = () => {
+    const d = mkdtempSync(path.join(integrationEnv().workDir, 'netfault-'));
+    chmodSync(d, 0o755);
+    const empty = path.join(d, 'not-a-program');
+    writeFileSync(empty, '', { mode: 0o644 });
+    return { d, empty };
+  };
+
+  // Root opens the device whatever its mode: a rootless fault only.
+  if (mode.user) test('/dev/net/tun the user cannot open: one line with the fix; --network none and host still run', async () => {
+    const store = newStore(mode);
+    const { d } = dir();
+    const tun = path.join(d, 'tun');
+    execFileSync('mknod', ['-m', '600', tun, 'c', '10', '200']);
+    const r = await runWith(store, [['/dev/net/tun', tun]], ['run', '--rm', '--rootfs', mode.rootfs, 'true']);
+    expect([r.code, r.stderr]).toEqual([125, `skiff: private networking needs /dev/net/tun, which ${mode.user!.name} cannot open: make it usable (sudo chmod 666 /dev/net/tun; see 'skiff doctor'), or run with --network none or host\n`]);
+    for (const net of ['none', 'host']) {
+      const ok = await runWith(store, [['/dev/net/tun', tun]], ['run', '--rm', '--network', net, '--rootfs', mode.rootfs, 'echo', net]);
+      expect([ok.code, ok.stdout, ok.stderr]).toEqual([0, `${net}\n`, '']);
+    }
+  });
+
+  test.skipIf(!hasSlirp)('pasta missing: slirp4netns, with a one-line warning naming both', async () => {
+    const store = newStore(mode);
+    const { empty } = dir();
+    const r = await runWith(store, [['/usr/bin/pasta', empty]], ['run', '--rm', '--rootfs', mode.rootfs, 'sh', '-c', 'ip -o -4 addr show tap0']);
+    expect(r.stderr).toBe("skiff: warning: pasta is not installed (package passt): the container's network goes through slirp4netns\n");
+    expect(r.stdout).toMatch(/tap0\s+inet 10\.0\.2\.100\/24/);
+    expect(r.code).toBe(0);
+  });
+
+  test('pasta and slirp4netns both missing: one line with the fix; --network none still runs', async () => {
+    const store = newStore(mode);
+    const { empty } = dir();
+    const binds: [string, string][] = [['/usr/bin/pasta', empty], ...(hasSlirp ? [['/usr/bin/slirp4netns', empty] as [string, string]] : [])];
+    const r = await runWith(store, binds, ['run', '--rm', '--rootfs', mode.rootfs, 'true']);
+    expect([r.code, r.stderr]).toEqual([125, 'skiff: private networking needs pasta or slirp4netns, and neither is installed: install passt (sudo apt-get install passt), or run with --network none or host\n']);
+    const ok = await runWith(store, binds, ['run', '--rm', '--network', 'none', '--rootfs', mode.rootfs, 'echo', 'fine']);
+    expect([ok.code, ok.stdout]).toEqual([0, 'fine\n']);
   });
 });
