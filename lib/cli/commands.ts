@@ -41,6 +41,7 @@ export const COMMANDS: CommandEntry[] = [
   { name: 'buildx', summary: 'Docker Buildx: buildx build is build', load: () => import('./commands/buildx.js') },
   { name: 'image', summary: 'Manage images', load: () => import('./commands/image.js') },
   { name: 'volume', summary: 'Manage volumes', load: () => import('./commands/volume.js') },
+  { name: 'network', summary: 'Manage networks', load: () => import('./commands/network.js') },
   { name: 'manifest', summary: 'Inspect manifests and manifest lists in a registry', load: () => import('./commands/manifest.js') },
   { name: 'login', summary: 'Log in to a container registry', load: () => import('./commands/login.js') },
   { name: 'logout', summary: 'Log out from a container registry', load: () => import('./commands/logout.js') },

@@ -7,7 +7,7 @@
 //   containers/<id>/ctr.log[.1]      the log (k8s-file format)
 //   containers/names/<name> -> <id>  a symlink: claiming a name is one atomic symlink(2)
 //   <RunRoot>/containers/<id>/attach the monitor's attach socket
-import { existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, ftruncateSync, lstatSync, openSync, writeSync, mkdirSync, readFileSync, readdirSync, readlinkSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { EXIT_SKIFF_FAILED, SkiffError, errnoCode } from '../errors.js';
 import { currentStoreLocations } from '../store/paths.js';
@@ -67,6 +67,8 @@ export interface ContainerRecord {
     Gateway?: string;
     MacAddress?: string;
   };
+  /** The user-defined networks it is on, by network name (inspect's NetworkSettings.Networks). */
+  Networks?: Record<string, ContainerNetwork>;
   HostConfig: {
     AutoRemove: boolean;
     NetworkMode: string;
@@ -105,6 +107,19 @@ export interface ContainerRecord {
     /** How its cgroup is made: cgroupfs, systemd or split (Podman shows CgroupManager). */
     CgroupManager?: string;
   };
+}
+
+/** One container's place on one user-defined network (Docker's EndpointSettings). */
+export interface ContainerNetwork {
+  NetworkID: string;
+  /** --network-alias: more names the other containers on the network know it by. */
+  Aliases: string[];
+  IPAddress: string;
+  IPPrefixLen: number;
+  Gateway: string;
+  MacAddress: string;
+  /** Its interface inside the container: eth0, eth1… in the order of joining. */
+  InterfaceName: string;
 }
 
 export interface PidFile {
@@ -366,6 +381,44 @@ function removeUnitFiles(record: ContainerRecord): void {
 export function updateContainerFiles(record: ContainerRecord, config: OciRuntimeConfig): void {
   writeJsonAtomically(path.join(containerDir(record.Id), 'config.json'), config);
   writeJsonAtomically(path.join(containerDir(record.Id), 'container.json'), record);
+}
+
+/** network connect and disconnect: the record with its Networks changed, written whole. */
+export function writeRecord(record: ContainerRecord): void {
+  writeJsonAtomically(path.join(containerDir(record.Id), 'container.json'), record);
+}
+
+/**
+ * The container's /etc/hosts (a file in its directory, bind-mounted into a
+ * running container), rewritten in place: a rename would leave the mount on
+ * the old file. False when the container has none (a --rootfs container, or
+ * one removed meanwhile).
+ */
+export function rewriteHostsFile(id: string, content: string): boolean {
+  const file = path.join(containerDir(id), 'hosts');
+  let fd: number;
+  try {
+    fd = openSync(file, 'r+');
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return false;
+    throw err;
+  }
+  try {
+    const data = Buffer.from(content);
+    writeSync(fd, data, 0, data.length, 0);
+    ftruncateSync(fd, data.length);
+  } finally {
+    closeSync(fd);
+  }
+  return true;
+}
+
+export function readHostsFile(id: string): string | undefined {
+  try {
+    return readFileSync(path.join(containerDir(id), 'hosts'), 'utf8');
+  } catch {
+    return undefined;
+  }
 }
 
 export function renameContainer(record: ContainerRecord, newName: string): void {

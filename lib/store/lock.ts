@@ -138,7 +138,7 @@ export async function lockBuildStep(paths: StorePaths, key: string): Promise<Sto
 }
 
 /** flock(2) on `file` (created if missing), waiting as long as it takes. */
-async function lockFile(file: string, mode: 'shared' | 'exclusive', opts: LockOptions = {}): Promise<StoreLock> {
+export async function lockFile(file: string, mode: 'shared' | 'exclusive', opts: LockOptions = {}): Promise<StoreLock> {
   const flock = flockBinary();
   // Loaded here, not at the top: node:child_process (and node:net under it)
   // costs ~15 ms, which `images` and `inspect`, sharing this bundle, never pay.

@@ -12,6 +12,7 @@
 //     images/<config-hex>.json    one record per image; the image id is its config digest (images.ts)
 //     names/<sha256(name)>.json   "registry/repo:tag" or "registry/repo@digest" → image id (names.ts)
 //     volumes/                    named and anonymous volumes: lib/volumes owns what is below
+//     networks/                   user-defined networks: lib/network owns what is below
 //     build-cache/steps/<key-hex> a build step's cache key → the image it made (build-cache.ts)
 //     build-cache/mounts/<hex>/   RUN --mount=type=cache directories, kept between builds
 //     build-cache/contexts/<hex>  per context directory: its files' digests by identity, for the next build
@@ -33,6 +34,8 @@ export interface StorePaths {
   names: string;
   /** lib/volumes' directory. */
   volumes: string;
+  /** lib/network's directory (user-defined networks). */
+  networks: string;
   /** Build cache: step key -> the image it made (build-cache.ts), and RUN --mount=type=cache dirs. */
   buildCache: string;
 }
@@ -47,6 +50,7 @@ export function storePaths(root: string): StorePaths {
     images: path.join(root, 'images'),
     names: path.join(root, 'names'),
     volumes: path.join(root, 'volumes'),
+    networks: path.join(root, 'networks'),
     buildCache: path.join(root, 'build-cache'),
   };
 }
