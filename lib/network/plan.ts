@@ -75,8 +75,11 @@ function checkTun(ctx: NetworkContext): void {
 function pastaPortArgs(bindings: PortBinding[]): string[] {
   const args: string[] = [];
   for (const proto of ['tcp', 'udp'] as const) {
+    const flag = proto === 'tcp' ? '-t' : '-u';
     const specs = bindings.filter((b) => b.protocol === proto).map((b) => `${b.hostIp === '' ? '' : `${b.hostIp}/`}${b.hostPort}:${b.containerPort}`);
-    args.push(proto === 'tcp' ? '-t' : '-u', specs.length > 0 ? specs.join(',') : 'none');
+    // One option per port: pasta takes no list that mixes a bound address with other ports.
+    if (specs.length === 0) args.push(flag, 'none');
+    for (const spec of specs) args.push(flag, spec);
   }
   return args;
 }
@@ -97,9 +100,11 @@ function pastaArgv(program: string, userOptions: string[], bindings: PortBinding
   if (ctx.macAddress !== undefined) argv.push('--ns-mac-addr', ctx.macAddress);
   // Ports: only those published; nothing from the container's side to the host's (pasta's default "auto" would forward them).
   const ports = pastaPortArgs(bindings);
-  if (has('-t', '--tcp-ports')) ports.splice(0, 2);
-  if (has('-u', '--udp-ports')) ports.splice(-2, 2);
-  argv.push(...ports);
+  for (let i = 0; i < ports.length; i += 2) {
+    if (ports[i] === '-t' && has('-t', '--tcp-ports')) continue;
+    if (ports[i] === '-u' && has('-u', '--udp-ports')) continue;
+    argv.push(ports[i]!, ports[i + 1]!);
+  }
   if (!has('-T', '--tcp-ns')) argv.push('-T', 'none');
   if (!has('-U', '--udp-ns')) argv.push('-U', 'none');
   argv.push('--netns', '/proc/self/fd/3');
