@@ -149,7 +149,7 @@ describe.skipIf(!rootV1)(skipTitle('limits as root through cgroup v1', !root ? N
     const table = await skiff(env, ['stats', '--no-stream']);
     const [header, row] = table.stdout.trimEnd().split('\n');
     expect(header).toMatch(/^CONTAINER ID\s+NAME\s+CPU %\s+MEM USAGE \/ LIMIT\s+MEM %\s+NET I\/O\s+BLOCK I\/O\s+PIDS$/);
-    expect(row).toMatch(/^[0-9a-f]{12}\s+st\s+\d+\.\d\d%\s+[\d.]+[KM]?i?B \/ 64MiB\s+\d+\.\d\d%\s+0B \/ 0B\s+\S+ \/ \S+\s+2$/);
+    expect(row).toMatch(/^[0-9a-f]{12}\s+st\s+\d+\.\d\d%\s+[\d.]+[KM]?i?B \/ 64MiB\s+\d+\.\d\d%\s+[\d.]+[kMG]?B \/ [\d.]+[kMG]?B\s+\S+ \/ \S+\s+2$/);
     const json = JSON.parse((await skiff(env, ['stats', '--no-stream', '--format', 'json', 'st'])).stdout) as Record<string, string>;
     expect(json['Name']).toBe('st');
     expect(json['PIDs']).toBe('2');
