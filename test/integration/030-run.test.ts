@@ -48,7 +48,7 @@ describeModes('run ($name)', (mode) => {
   });
 
   test('--network none has only lo, up', async () => {
-    const r = await run(['ip', '-o', 'link']);
+    const r = await run(['--network', 'none', 'ip', '-o', 'link']);
     const links = r.stdout.trim().split('\n');
     expect(links).toHaveLength(1);
     expect(links[0]).toMatch(/^1: lo: <LOOPBACK,UP/);
