@@ -12,7 +12,7 @@ import { createSocket } from 'node:dgram';
 import { networkInterfaces } from 'node:os';
 import { describe, expect, test } from 'vitest';
 import { findProgram } from '../../lib/host/programs.js';
-import { collect, integrationEnv, modes, skiffBin, until, type Mode } from './harness.js';
+import { collect, integrationEnv, modes, skiffBin, type Mode } from './harness.js';
 import { buildProbe } from './probe-harness.js';
 import { newStore, type TestStore } from './store-harness.js';
 
@@ -294,9 +294,10 @@ describe.skipIf(!hasSlirp).each(modes())(`slirp4netns${hasSlirp ? '' : ' (skippe
     const web = await webServer(store, 'slirp', ['--network', 'slirp4netns', '-p', `${port}:80`]);
     expect(web.stderr).toBe('');
     // run -d returns before httpd listens; slirp4netns resets a connection to a port nothing listens on yet.
-    const answer = await until('httpd answering through slirp4netns', async () => {
-      const a = await httpGet('127.0.0.1', port);
-      return a.startsWith('error:') ? undefined : a;
+    let answer = '';
+    await until('httpd answering through slirp4netns', async () => {
+      answer = await httpGet('127.0.0.1', port);
+      return !answer.startsWith('error:');
     });
     expect(answer).toBe('ok-slirp\n');
     expect(await inspect(store, 'slirp', '{{.HostConfig.NetworkMode}}')).toBe('slirp4netns');

@@ -73,11 +73,15 @@ describe.each(modes())('--userns ($name)', (mode) => {
     test('keep-id: the user inside is you, the image keeps its owners, and what the container writes into your directory is yours', async () => {
       const store = await storeWith(mode, 'owners:1');
       const host = ownedDir(mode, 'keepid-');
-      const out = await ok(store, ['run', '--rm', '--userns', 'keep-id', '-v', `${host}:/src`, img('owners:1'), 'sh', '-c', 'id -u; id -g; whoami; echo $HOME; echo mine > /src/f; mkdir /src/d']);
+      // Not yet with a private network: one line, exit 125.
+      const refused = await store.skiff(['run', '--rm', '--userns', 'keep-id', img('owners:1'), 'true']);
+      expect(refused.stderr).toBe('skiff: --userns keep-id with a private network (--network pasta) is not supported yet: add --network none or host\n');
+      expect(refused.code).toBe(125);
+      const out = await ok(store, ['run', '--rm', '--userns', 'keep-id', '--network', 'none', '-v', `${host}:/src`, img('owners:1'), 'sh', '-c', 'id -u; id -g; whoami; echo $HOME; echo mine > /src/f; mkdir /src/d']);
       // The image has no entry for your ID: one is added (your name, your HOME's path), as Podman does.
       expect(out).toBe(`${user.uid}\n${user.gid}\n${user.name}\n${user.home}\n`);
       // The image's owners, as its root sees them (a sub-ID now, with its powers over the image).
-      expect(await ok(store, ['run', '--rm', '--userns', 'keep-id', '-u', '0', img('owners:1'), 'sh', '-c', OWNERS])).toBe(IMAGE_OWNERS);
+      expect(await ok(store, ['run', '--rm', '--userns', 'keep-id', '--network', 'none', '-u', '0', img('owners:1'), 'sh', '-c', OWNERS])).toBe(IMAGE_OWNERS);
       for (const name of ['f', 'd']) {
         expect(statSync(path.join(host, name)).uid).toBe(user.uid);
         expect(statSync(path.join(host, name)).gid).toBe(user.gid);
@@ -87,7 +91,7 @@ describe.each(modes())('--userns ($name)', (mode) => {
       await ok(store, ['run', '--rm', '-u', '1000', '-v', `${host}:/src`, img('owners:1'), 'sh', '-c', 'echo sub > /src/g']);
       expect(statSync(path.join(host, 'g')).uid).toBe(hostUidFor(mode, 1000));
       // Root inside is a sub-ID: your files show as yours (uid), not root's, and root keeps its powers over the image.
-      expect(await ok(store, ['run', '--rm', '--userns', 'keep-id', '-u', '0', '-v', `${host}:/src`, img('owners:1'), 'sh', '-c', 'stat -c %u /src/f; cat /secret/new']))
+      expect(await ok(store, ['run', '--rm', '--userns', 'keep-id', '--network', 'none', '-u', '0', '-v', `${host}:/src`, img('owners:1'), 'sh', '-c', 'stat -c %u /src/f; cat /secret/new']))
         .toBe(`${user.uid}\nn\n`);
     });
 
@@ -95,7 +99,7 @@ describe.each(modes())('--userns ($name)', (mode) => {
       const store = await storeWith(mode, 'owners:1');
       const host = ownedDir(mode, 'keepid-uid-');
       // The image's own entry for 1000 stays.
-      expect(await ok(store, ['run', '--name', 'k', '--userns', 'keep-id:uid=1000,gid=1000', '-v', `${host}:/src`, img('owners:1'), 'sh', '-c', 'id -un; stat -c %u:%g /srv; echo app > /src/f; echo c > /tmp/made; mkdir /srv/more']))
+      expect(await ok(store, ['run', '--name', 'k', '--userns', 'keep-id:uid=1000,gid=1000', '--network', 'none', '-v', `${host}:/src`, img('owners:1'), 'sh', '-c', 'id -un; stat -c %u:%g /srv; echo app > /src/f; echo c > /tmp/made; mkdir /srv/more']))
         .toBe('app\n1000:1000\n');
       expect(statSync(path.join(host, 'f')).uid).toBe(user.uid);
       expect(await ok(store, ['inspect', '-f', '{{.HostConfig.UsernsMode}}', 'k'])).toBe('keep-id:uid=1000,gid=1000\n');
@@ -112,7 +116,7 @@ describe.each(modes())('--userns ($name)', (mode) => {
 
     test('keep-id: concurrent first runs make the copy of the layers once', async () => {
       const store = await storeWith(mode, 'owners:1');
-      const runs = await Promise.all(Array.from({ length: 4 }, () => store.skiff(['run', '--rm', '--userns', 'keep-id', img('owners:1'), 'sh', '-c', 'stat -c %u /srv'])));
+      const runs = await Promise.all(Array.from({ length: 4 }, () => store.skiff(['run', '--rm', '--userns', 'keep-id', '--network', 'none', img('owners:1'), 'sh', '-c', 'stat -c %u /srv'])));
       for (const r of runs) expect([r.stderr, r.stdout, r.code]).toEqual(['', '1000\n', 0]);
       for (const layer of store.ls('layers')) {
         const m = path.join(store.root, 'layers', layer, 'mapped');
@@ -135,12 +139,12 @@ describe.each(modes())('--userns ($name)', (mode) => {
       const store = await storeWith(mode, 'owners:1');
       const empty = path.join(ownedDir(mode, 'subid-'), 'none');
       writeFileSync(empty, '');
-      const r = await store.skiff(['run', '--rm', '--userns', 'keep-id', img('owners:1'), 'true'], { env: { SKIFF_SUBUID_FILE: empty, SKIFF_SUBGID_FILE: empty } });
+      const r = await store.skiff(['run', '--rm', '--userns', 'keep-id', '--network', 'none', img('owners:1'), 'true'], { env: { SKIFF_SUBUID_FILE: empty, SKIFF_SUBGID_FILE: empty } });
       expect(r.stderr).toBe("skiff: --userns keep-id needs a sub-ID range in /etc/subuid and /etc/subgid: the container's root and other users are your sub-IDs (see 'skiff doctor')\n");
       expect(r.code).toBe(125);
       await ok(store, ['run', '-d', '--name', 'other', img('owners:1'), 'sleep', '60']);
       for (const flag of ['--pid', '--ipc']) {
-        const j = await store.skiff(['run', '--rm', '--userns', 'keep-id', flag, 'container:other', img('owners:1'), 'true']);
+        const j = await store.skiff(['run', '--rm', '--userns', 'keep-id', '--network', 'none', flag, 'container:other', img('owners:1'), 'true']);
         expect(j.stderr).toBe(`skiff: conflicting options: --userns keep-id and ${flag} container:other: the container joins the user namespace of other\n`);
         expect(j.code).toBe(125);
       }
@@ -177,7 +181,7 @@ describe.each(modes())('--userns ($name)', (mode) => {
     test('as root: host is the default (no user namespace); keep-id is refused in one line', async () => {
       const store = await storeWith(mode, 'owners:1');
       expect(await ok(store, ['run', '--rm', '--userns', 'host', img('owners:1'), 'sh', '-c', `id -u; ${OWNERS}`])).toBe(`0\n${IMAGE_OWNERS}`);
-      const r = await store.skiff(['run', '--rm', '--userns', 'keep-id', img('owners:1'), 'true']);
+      const r = await store.skiff(['run', '--rm', '--userns', 'keep-id', '--network', 'none', img('owners:1'), 'true']);
       expect(r.stderr).toBe("skiff: --userns keep-id is for rootless use: as root the container's IDs are the host's already (use -u UID:GID to run as your user)\n");
       expect(r.code).toBe(125);
       expect(await ok(store, ['ps', '-aq'])).toBe('');
