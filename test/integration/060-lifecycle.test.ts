@@ -115,11 +115,12 @@ describeModes('container lifecycle ($name)', (mode) => {
     await skiff(env, ['run', '-d', '--restart', 'on-failure:2', '--name', 'flaky', '--rootfs', mode.rootfs, 'sh', '-c', 'echo try; exit 1']);
     const code = await skiff(env, ['wait', 'flaky']);
     expect(code.stdout).toBe('1\n');
-    const restarts = await until('two restarts', async () => {
-      const r = await skiff(env, ['container', 'inspect', '-f', '{{.RestartCount}}', 'flaky']);
-      return r.stdout.trim() === '2' ? r : undefined;
+    // RestartCount is 2 once the third run starts; its output is whole once it has exited.
+    const restarts = await until('two restarts, the last one exited', async () => {
+      const r = await skiff(env, ['container', 'inspect', '-f', '{{.RestartCount}} {{.State.Status}}', 'flaky']);
+      return r.stdout.trim() === '2 exited' ? r : undefined;
     });
-    expect(restarts.stdout).toBe('2\n');
+    expect(restarts.stdout).toBe('2 exited\n');
     expect((await skiff(env, ['logs', 'flaky'])).stdout).toBe('try\ntry\ntry\n');
 
     await skiff(env, ['run', '-d', '--rm', '--name', 'gone', '--rootfs', mode.rootfs, 'true']);
