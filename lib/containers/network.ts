@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { hostname as osHostname, userInfo } from 'node:os';
 import path from 'node:path';
 import { SkiffError } from '../errors.js';
+import { readContainersConf } from '../host/containers-conf.js';
 import { hostsFile, resolvConf } from '../network/etc-files.js';
 import { parseNetworkMode, type NetworkRequest } from '../network/mode.js';
 import { planPrivateNetwork, type PrivateNetwork } from '../network/plan.js';
@@ -66,6 +67,17 @@ function apiSocketPath(id: string): string {
   return path.join(path.dirname(path.dirname(runDir(id))), `slirp-${id.slice(0, 12)}.sock`);
 }
 
+/** No --network: containers.conf's [containers] netns when a file sets it, else the private default. */
+function defaultNetworkRequest(): NetworkRequest {
+  const netns = readContainersConf().netns;
+  if (!netns) return { kind: 'default' };
+  try {
+    return parseNetworkMode(netns.value);
+  } catch (err) {
+    throw new SkiffError(`invalid containers.conf ${netns.file}: [containers] netns: ${(err as Error).message}`);
+  }
+}
+
 /**
  * Everything of the container's network that is decided before it starts.
  * Ports are checked and picked here, so a port in use fails the create
@@ -75,7 +87,7 @@ export async function resolveContainerNetwork(
   flags: NetworkFlags,
   ctx: { id: string; name?: string; hostname: string; rootless: boolean; imageExposed?: Record<string, object>; imageFiles: boolean; utsHost: boolean },
 ): Promise<ContainerNetwork> {
-  const request: NetworkRequest = parseNetworkMode(flags.network);
+  const request: NetworkRequest = flags.network ? parseNetworkMode(flags.network) : defaultNetworkRequest();
   const exposed: Record<string, object> = { ...ctx.imageExposed };
   for (const e of flags.expose) for (const key of parseExpose(e)) exposed[key] = {};
   let requests = flags.publish.flatMap((p) => parsePublish(p));

@@ -471,7 +471,7 @@ describeModes('--ipc, --pid, --uts ($name)', (mode) => {
     try {
       await until('the marker in /dev/shm', async () => ((await runSkiff(mode, ['exec', name, 'sh', '-c', 'test -e /dev/shm/marker && pidof sleep'])).code === 0 ? true : undefined));
       // A private network cannot go with a joined PID namespace yet: one line, exit 125; with the same container's network it runs.
-      const refused = await inRootfs(['--pid', `container:${name}`], ['true']);
+      const refused = await inRootfs(['--network', 'pasta', '--pid', `container:${name}`], ['true']);
       expect(refused.stderr).toMatch(/^skiff: --pid container:\S+ with a private network \(--network \S+\) is not supported yet: add --network none, host or container:\S+\n$/);
       expect(refused.code).toBe(125);
       const r = await inRootfs(['--name', `${name}-2`, '--ipc', `container:${name}`, '--pid', `container:${name}`, '--network', `container:${name}`], ['sh', '-c', 'ps -o pid,comm | grep -c sleep; cat /dev/shm/marker']);

@@ -4,7 +4,7 @@
 // and rootless; only 127.0.0.1, the host's own address and addresses inside
 // the containers' namespaces; bounded loops; no DNS.
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { createServer, type Server } from 'node:net';
 import { request } from 'node:http';
@@ -12,9 +12,12 @@ import { createSocket } from 'node:dgram';
 import { networkInterfaces } from 'node:os';
 import { describe, expect, test } from 'vitest';
 import { findProgram } from '../../lib/host/programs.js';
-import { collect, integrationEnv, modes, skiffBin, type Mode } from './harness.js';
+import { collect, integrationEnv, modes, skiffBin, type Mode, useDefaultNetwork } from './harness.js';
 import { buildProbe } from './probe-harness.js';
 import { newStore, type TestStore } from './store-harness.js';
+
+// This file tests the default network: containers that name none get pasta.
+useDefaultNetwork();
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const PROGRAMS = new Set(['pasta', 'passt', 'passt.avx2', 'pasta.avx2', 'slirp4netns']);
@@ -107,6 +110,31 @@ describe.skipIf(!hasPasta).each(modes())(`the default network${hasPasta ? '' : '
     expect(lines[2]).toMatch(/^default via 10\.0\.2\.2 dev eth0/);
     expect(lines[3]).toMatch(/lo: <LOOPBACK,UP/);
     expect(await inspect(store, 'n', '{{.HostConfig.NetworkMode}} {{.NetworkSettings.IPAddress}} {{.NetworkSettings.Gateway}}')).toBe('pasta 10.0.2.100 10.0.2.2');
+  });
+
+  test('containers.conf [containers] netns sets the default (CONTAINERS_CONF, and the user\'s own file rootless); --network still wins; a bad file is one line', async () => {
+    const store = newStore(mode);
+    const dir = mkdtempSync(path.join(integrationEnv().workDir, 'conf-'));
+    chmodSync(dir, 0o755);
+    const none = path.join(dir, 'none.conf');
+    writeFileSync(none, '# as Podman reads it\n[containers]\nnetns = "none"\n[engine]\nevents_logger = "file"\n', { mode: 0o644 });
+    const links = async (args: string[], env: Record<string, string>) => store.skiff(['run', '--rm', ...args, '--rootfs', mode.rootfs, 'sh', '-c', 'ls /sys/class/net | sort | tr "\\n" " "'], { env });
+    const off = await links([], { CONTAINERS_CONF: none });
+    expect(off.stderr).toBe('');
+    expect(off.stdout).toBe('lo ');
+    expect((await links(['--network', 'pasta'], { CONTAINERS_CONF: none })).stdout).toBe('eth0 lo ');
+    if (mode.user) {
+      // Rootless, Podman also reads $XDG_CONFIG_HOME/containers/containers.conf.
+      mkdirSync(path.join(dir, 'containers'));
+      writeFileSync(path.join(dir, 'containers/containers.conf'), '[containers]\nnetns = "none"\n', { mode: 0o644 });
+      expect((await links([], { XDG_CONFIG_HOME: dir })).stdout).toBe('lo ');
+    }
+    const bad = path.join(dir, 'bad.conf');
+    writeFileSync(bad, '[containers]\nnetns = "nowhere:x"\n', { mode: 0o644 });
+    const r = await links([], { CONTAINERS_CONF: bad });
+    expect(r.stderr).toBe(`skiff: invalid containers.conf ${bad}: [containers] netns: invalid network mode "nowhere:x": use none, host, pasta[:OPTIONS], slirp4netns[:OPTIONS], container:NAME, ns:PATH or a network's name\n`);
+    expect(r.code).toBe(125);
+    expect((await store.skiff(['ps', '-aq'])).stdout).toBe('');
   });
 
   test.skipIf(!hostAddress)("outbound: the container reaches a listener on the host's own address; not the host's 127.0.0.1 unless pasta:--map-gw", async () => {

@@ -74,7 +74,7 @@ describe.each(modes())('--userns ($name)', (mode) => {
       const store = await storeWith(mode, 'owners:1');
       const host = ownedDir(mode, 'keepid-');
       // Not yet with a private network: one line, exit 125.
-      const refused = await store.skiff(['run', '--rm', '--userns', 'keep-id', img('owners:1'), 'true']);
+      const refused = await store.skiff(['run', '--rm', '--userns', 'keep-id', '--network', 'pasta', img('owners:1'), 'true']);
       expect(refused.stderr).toBe('skiff: --userns keep-id with a private network (--network pasta) is not supported yet: add --network none or host\n');
       expect(refused.code).toBe(125);
       const out = await ok(store, ['run', '--rm', '--userns', 'keep-id', '--network', 'none', '-v', `${host}:/src`, img('owners:1'), 'sh', '-c', 'id -u; id -g; whoami; echo $HOME; echo mine > /src/f; mkdir /src/d']);

@@ -1,8 +1,11 @@
 // Issue 10, user-defined networks: network create/ls/inspect/rm/prune/exists,
 // as root and as the unprivileged test user.
 import { describe, expect, test } from 'vitest';
-import { modes } from './harness.js';
+import { modes, useDefaultNetwork } from './harness.js';
 import { newStore } from './store-harness.js';
+
+// This file tests the default network: containers that name none get pasta.
+useDefaultNetwork();
 
 describe.each(modes())('networks: records ($name)', (mode) => {
   test('create, ls (table, -q, --filter, --format json and templates), inspect, exists, rm, prune', async () => {

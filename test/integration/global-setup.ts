@@ -4,7 +4,7 @@
 // - busybox root filesystems, one owned by root and one made by the test user
 //   (so its files belong to the user, i.e. to root inside a rootless container).
 import { execFileSync } from 'node:child_process';
-import { chmodSync, cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmdirSync, rmSync, chownSync, existsSync } from 'node:fs';
+import { chmodSync, cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmdirSync, rmSync, chownSync, existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TestProject } from 'vitest/node';
@@ -32,6 +32,13 @@ export interface IntegrationEnv {
   rootlessSkip: string | null;
   userRootfs: string | null;
   workDir: string;
+  /**
+   * A containers.conf with [containers] netns = "none": the harness passes it
+   * as CONTAINERS_CONF, so that a test that does not test networking does not
+   * start pasta for each container (250–450 ms each); it also keeps the host's
+   * own containers.conf out of the tests. See useDefaultNetwork().
+   */
+  networkNoneConf: string;
 }
 
 declare module 'vitest' {
@@ -186,7 +193,9 @@ export default function setup(project: TestProject) {
     mkdirSync(userStore, { mode: 0o700 });
     if (isRoot) chownSync(userStore, testUser.uid, testUser.gid);
   }
-  project.provide('integration', { installDir, imageRootfs, rootStore, userStore, rootRootfs, testUser, testUserName, rootlessSkip, userRootfs, workDir });
+  const networkNoneConf = path.join(workDir, 'containers-netns-none.conf');
+  writeFileSync(networkNoneConf, '[containers]\nnetns = "none"\n', { mode: 0o644 });
+  project.provide('integration', { installDir, imageRootfs, rootStore, userStore, rootRootfs, testUser, testUserName, rootlessSkip, userRootfs, workDir, networkNoneConf });
   return () => {
     killLeftoverContainers(path.join(installDir, 'helpers-c', 'skiff-helper'));
     removeLeftoverCgroups(workDir);

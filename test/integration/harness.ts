@@ -57,11 +57,23 @@ export function skiffBin(): string {
   return path.join(integrationEnv().installDir, 'bin/skiff');
 }
 
+let defaultNetwork = false;
+
+/**
+ * This test file tests skiff's default network: its containers get the
+ * private network (pasta) when they name none. Every other file runs them
+ * with containers.conf's netns = "none" (integrationEnv().networkNoneConf).
+ */
+export function useDefaultNetwork(): void {
+  defaultNetwork = true;
+}
+
 /** A clean environment, as a user's login would have (no NODE_EXTRA_CA_CERTS etc.). */
-function cleanEnv(mode: Mode, extra: Record<string, string> = {}): Record<string, string> {
+export function cleanEnv(mode: Mode, extra: Record<string, string> = {}): Record<string, string> {
   const home = mode.user ? mode.user.home : '/root';
   const env = integrationEnv();
   return {
+    ...(defaultNetwork ? {} : { CONTAINERS_CONF: env.networkNoneConf }),
     // Never the machine's real store: one per mode, per test run.
     SKIFF_ROOT: (mode.user ? env.userStore : env.rootStore) ?? env.rootStore,
     PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',

@@ -5,6 +5,7 @@
 import type { CommandSpec, ParsedArgs } from '../args.js';
 import { flagBool, flagString } from '../args.js';
 import { SkiffError } from '../../errors.js';
+import { readContainersConf } from '../../host/containers-conf.js';
 import { inStoreNamespace, isReexecuted } from '../../namespaces/userns-state.js';
 
 export const spec: CommandSpec = {
@@ -44,10 +45,20 @@ export function normalizeArgv(argv: string[]): string[] {
   return argv.map((a) => (a === '--pull' ? '--pull=always' : a === '--pull=true' ? '--pull=always' : a === '--pull=false' ? '--pull=missing' : a));
 }
 
+/** No --network: containers.conf's [containers] netns, where it names a mode RUN steps take. */
+function buildNetworkFromConf(): string {
+  const netns = readContainersConf().netns;
+  if (!netns) return 'default';
+  const head = netns.value.split(':')[0]!;
+  if (netns.value === 'none' || netns.value === 'host') return netns.value;
+  if (['private', 'bridge', 'pasta', 'slirp4netns'].includes(head)) return 'default';
+  throw new SkiffError(`containers.conf ${netns.file}: [containers] netns "${netns.value}" is not a network build's RUN steps can use: set none, host or private, or pass --network`);
+}
+
 export async function run(args: ParsedArgs): Promise<number> {
   const pull = flagString(args, 'pull') ?? 'missing';
   if (!['always', 'missing', 'never', 'newer'].includes(pull)) throw new SkiffError(`invalid --pull "${pull}": use always, missing or never`);
-  const network = flagString(args, 'network') ?? 'default';
+  const network = flagString(args, 'network') ?? buildNetworkFromConf();
   if (!['default', 'none', 'host'].includes(network)) throw new SkiffError(`invalid --network "${network}": use default, none or host`);
   const format = flagString(args, 'format') ?? 'oci';
   if (format === 'docker') throw new SkiffError("--format docker: skiff build writes OCI images (their config keeps HEALTHCHECK, ONBUILD and SHELL); 'skiff push --format v2s2' sends one in Docker's format");
