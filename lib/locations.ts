@@ -22,19 +22,20 @@ function xdg(env: NodeJS.ProcessEnv, name: string): string | undefined {
 }
 
 /**
- * The store of `user`: $SKIFF_ROOT when set (tests, several stores side by
- * side), else $XDG_DATA_HOME/skiff or ~/.local/share/skiff; root's is
- * /var/lib/skiff. Runtime state: $XDG_RUNTIME_DIR/skiff, /tmp/skiff-UID;
- * root's /run/skiff.
+ * The store of `user`: $SKIFF_ROOT when set (--root; tests, several stores
+ * side by side), else $XDG_DATA_HOME/skiff or ~/.local/share/skiff; root's is
+ * /var/lib/skiff. Runtime state: $SKIFF_RUNROOT (--runroot), else
+ * $XDG_RUNTIME_DIR/skiff, /tmp/skiff-UID; root's /run/skiff.
  */
 export function storeLocations(user: { uid: number; home: string }, env: NodeJS.ProcessEnv = process.env): StoreLocations {
   const override = xdg(env, 'SKIFF_ROOT');
-  if (user.uid === 0) return { graphRoot: override ?? '/var/lib/skiff', runRoot: '/run/skiff' };
+  const runOverride = xdg(env, 'SKIFF_RUNROOT');
+  if (user.uid === 0) return { graphRoot: override ?? '/var/lib/skiff', runRoot: runOverride ?? '/run/skiff' };
   const data = xdg(env, 'XDG_DATA_HOME') ?? path.join(user.home, '.local', 'share');
   const runtime = xdg(env, 'XDG_RUNTIME_DIR');
   return {
     graphRoot: override ?? path.join(data, 'skiff'),
-    runRoot: runtime ? path.join(runtime, 'skiff') : `/tmp/skiff-${user.uid}`,
+    runRoot: runOverride ?? (runtime ? path.join(runtime, 'skiff') : `/tmp/skiff-${user.uid}`),
   };
 }
 

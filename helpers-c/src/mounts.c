@@ -23,6 +23,7 @@ static void do_mount(const char *source, const char *target, const char *fstype,
                      const char *data) {
   if (mount(source, target, fstype, flags, data) < 0)
     die_errno("mount %s on /%s (type %s)", source ? source : "none", target, fstype ? fstype : "bind");
+  report_debug("mounted %s on /%s (type %s)", source ? source : "none", target, fstype ? fstype : "bind");
 }
 
 static void make_dir(const char *path, mode_t mode) {
@@ -64,7 +65,10 @@ static void remount_readonly(const char *path) {
 
 static void mount_proc(const struct container_spec *spec) {
   make_dir("proc", 0555);
-  if (mount("proc", "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) == 0) return;
+  if (mount("proc", "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) == 0) {
+    report_debug("mounted proc on /proc (type proc)");
+    return;
+  }
   /* Rootless with the host's PID namespace: only its owner (the host's
    * root) may mount a proc of it; the host's /proc is bound instead. */
   if (errno != EPERM || !spec->pid_host) die_errno("mount proc on /proc");
@@ -76,7 +80,10 @@ static void mount_sys(const struct container_spec *spec) {
   /* sysfs may only be mounted by the owner of the network namespace; with the
    * host's network (or one it joins) a rootless container binds the host's /sys instead. */
   unsigned long readonly = spec->sys_rw ? 0 : MS_RDONLY;
-  if (mount("sysfs", "sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | readonly, NULL) == 0) return;
+  if (mount("sysfs", "sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | readonly, NULL) == 0) {
+    report_debug("mounted sysfs on /sys (type sysfs%s)", readonly ? ", read-only" : "");
+    return;
+  }
   if (errno != EPERM || (spec->network != NETWORK_HOST && spec->network != NETWORK_JOIN)) die_errno("mount sysfs on /sys");
   do_mount("/sys", "sys", NULL, MS_BIND | MS_REC, NULL);
   if (!spec->sys_rw) remount_readonly("sys");

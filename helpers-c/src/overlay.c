@@ -76,5 +76,10 @@ void overlay_mount_rootfs(const struct container_spec *spec) {
   check_path("workdir", spec->workdir);
   for (size_t i = 0; i < spec->lowerdirs.len; i++) check_path("lowerdir", spec->lowerdirs.items[i]);
   if (spec->userns) upper_to_root(spec->upperdir);
-  if (!mount_with_fsopen(spec)) mount_with_options(spec);
+  if (mount_with_fsopen(spec)) {
+    report_debug("mounted overlay on %s (fsopen, userxattr, %zu layers, upperdir %s)", spec->rootfs, spec->lowerdirs.len, spec->upperdir);
+  } else {
+    mount_with_options(spec);
+    report_debug("mounted overlay on %s (mount(2), userxattr, %zu layers, upperdir %s)", spec->rootfs, spec->lowerdirs.len, spec->upperdir);
+  }
 }

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -31,7 +32,8 @@ static void emit(const char *kind, int code, const char *message) {
   sanitize(text);
   int n;
   if (report_out < 0) {
-    n = snprintf(line, sizeof line, "skiff-helper: %s%s\n", strcmp(kind, "warning") == 0 ? "warning: " : "", text);
+    const char *prefix = strcmp(kind, "warning") == 0 ? "warning: " : strcmp(kind, "debug") == 0 ? "debug: " : "";
+    n = snprintf(line, sizeof line, "skiff-helper: %s%s\n", prefix, text);
     write_line(STDERR_FILENO, line, n, sizeof line);
     return;
   }
@@ -61,6 +63,23 @@ void warn_user(const char *fmt, ...) {
   vsnprintf(message, sizeof message, fmt, ap);
   va_end(ap);
   emit("warning", -1, message);
+}
+
+/* Read once: the environment is the helper's own, never the container's. */
+static int debug_on = -1;
+
+void report_debug(const char *fmt, ...) {
+  if (debug_on < 0) {
+    const char *level = getenv("SKIFF_LOG_LEVEL");
+    debug_on = level != NULL && strcmp(level, "debug") == 0;
+  }
+  if (!debug_on) return;
+  char message[3000];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(message, sizeof message, fmt, ap);
+  va_end(ap);
+  emit("debug", -1, message);
 }
 
 void report_pid(int pid) {

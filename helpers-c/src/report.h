@@ -20,6 +20,9 @@ noreturn void die(int code, int errnum, const char *fmt, ...) __attribute__((for
 #define die_errno(...) die(EXIT_SKIFF_FAILED, errno, __VA_ARGS__)
 
 void warn_user(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* A debug line (what the helper did: its mode, each mount it made), sent only
+ * when skiff runs with --log-level debug (SKIFF_LOG_LEVEL=debug). */
+void report_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void report_pid(int pid);
 void report_monitor(int pid);
 /* The cgroup directory the helper made for the container (cgroup_split). */

@@ -384,6 +384,7 @@ static void set_attributes(int mnt, const struct mount_entry *m, bool recursive)
 static void attach(int mnt, int target, const struct mount_entry *m) {
   if (move_mount(mnt, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
     die_errno("mount %s on %s: move_mount", m->source, m->destination);
+  report_debug("mounted %s on %s (bind)", m->source, m->destination);
   /* Binds are private unless asked otherwise (Docker's default, rprivate). */
   unsigned long long propagation = m->propagation ? m->propagation : MS_PRIVATE;
   bool recursive = m->propagation ? m->propagation_recursive : true;
@@ -448,6 +449,7 @@ static void mount_tmpfs(const struct mount_entry *m, int root) {
   set_attributes(mnt, m, false);
   if (move_mount(mnt, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
     die_errno("mount tmpfs on %s: move_mount", m->destination);
+  report_debug("mounted tmpfs on %s", m->destination);
   close(mnt);
   close(target);
 }
@@ -483,6 +485,7 @@ static void mount_overlay(const struct mount_entry *m, int root, bool userns) {
   set_attributes(mnt, m, false);
   if (move_mount(mnt, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
     die_errno("mount an overlay of %s on %s: move_mount", m->source, m->destination);
+  report_debug("mounted an overlay of %s on %s", m->source, m->destination);
   close(mnt);
   close(scratch);
   close(target);
@@ -496,6 +499,7 @@ static void mount_filesystem(const struct mount_entry *m, int root) {
   set_attributes(mnt, m, false);
   if (move_mount(mnt, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
     die_errno("mount %s on %s: move_mount", m->type, m->destination);
+  report_debug("mounted %s on %s", m->type, m->destination);
   close(mnt);
   close(target);
 }

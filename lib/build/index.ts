@@ -19,6 +19,7 @@ import { BuildContext, parseIgnoreFile, readTextFile } from './context.js';
 import type { Dockerfile } from './dockerfile.js';
 import { Builder, checkPlatform, NotFullyCached, type PullPolicy } from './builder.js';
 import { ProgressPrinter } from './progress.js';
+import { makeTempDir } from '../paths.js';
 
 export interface BuildOptions {
   /** A directory, or '-' (a tar, or a Dockerfile, on stdin). */
@@ -147,7 +148,7 @@ export async function runBuild(o: BuildOptions): Promise<number> {
     if (o.context === '-') {
       if (o.file === '-') throw new SkiffError('the context and the Dockerfile cannot both come from stdin');
       if (isTarLike(stdin!)) {
-        unpacked = mkdtempSync(path.join(os.tmpdir(), 'skiff-context-'));
+        unpacked = makeTempDir('skiff-context-');
         const { unpackArchive } = await import('./archive.js');
         await unpackArchive(Readable.from(stdin!), unpacked, { what: 'the context on stdin', chown: false });
         contextDir = unpacked;

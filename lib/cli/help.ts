@@ -3,6 +3,7 @@
 import type { CommandSpec } from './args.js';
 import { flagsWithHelp } from './args.js';
 import type { CommandEntry } from './command.js';
+import { GLOBAL_OPTIONS_HELP } from './global-options.js';
 
 async function loadYargs() {
   const { default: yargs } = await import('yargs');
@@ -35,11 +36,12 @@ export async function printMainHelp(commands: CommandEntry[]): Promise<void> {
   const yargs = await loadYargs();
   const y = yargs([])
     .scriptName('skiff')
-    .usage('Usage: skiff [--version] COMMAND [OPTIONS] [ARG...]\n\nA daemonless, rootless container engine')
+    .usage('Usage: skiff [GLOBAL OPTIONS] COMMAND [OPTIONS] [ARG...]\n\nA daemonless, rootless container engine')
     .version(false)
     .help(false)
     .wrap(Math.min(100, process.stdout.columns ?? 100));
   for (const c of commands) y.command(c.name, c.summary);
+  for (const o of GLOBAL_OPTIONS_HELP) y.option(o.name, { type: o.type, describe: o.describe, requiresArg: o.type !== 'boolean' });
   y.option('version', { alias: 'v', type: 'boolean', describe: 'Print the version and exit' });
   y.option('help', { alias: 'h', type: 'boolean', describe: 'Show help' });
   y.epilogue("Run 'skiff COMMAND --help' for more information on a command.");

@@ -4,42 +4,22 @@ import { parseArgs } from './args.js';
 import { COMMANDS, findCommand } from './commands.js';
 import { SkiffError, EXIT_SKIFF_FAILED } from '../errors.js';
 import { VERSION } from '../version.js';
+import { debug } from '../log.js';
 import { setInstallRoot } from '../paths.js';
+import { logGlobalChoices, parseGlobalOptions } from './global-options.js';
 
 function printError(message: string): void {
   process.stderr.write(`skiff: ${message}\n`);
 }
 
 async function main(argv: string[]): Promise<number> {
-  let i = 0;
-  while (i < argv.length && argv[i]!.startsWith('-')) {
-    const flag = argv[i]!;
-    if (flag === '--version' || flag === '-v') {
-      process.stdout.write(`skiff version ${VERSION}\n`);
-      return 0;
-    }
-    if (flag === '--help' || flag === '-h') break;
-    // Podman's global --cgroup-manager: how the commands below make cgroups.
-    const manager = /^--cgroup-manager(?:=(.*))?$/.exec(flag);
-    if (manager) {
-      const value = manager[1] ?? argv[++i];
-      if (value !== 'systemd' && value !== 'cgroupfs') throw new SkiffError(`invalid --cgroup-manager "${value ?? ''}": use systemd or cgroupfs`);
-      process.env['SKIFF_CGROUP_MANAGER'] = value;
-      i++;
-      continue;
-    }
-    // Podman's global --events-backend: file (default) or none; every skiff
-    // process this one starts (the monitor's `skiff rm`, a re-execution) inherits it.
-    const backend = /^--events-backend(?:=(.*))?$/.exec(flag);
-    if (backend) {
-      const value = backend[1] ?? argv[++i] ?? '';
-      const { parseEventsBackend } = await import('../events/log.js');
-      process.env['SKIFF_EVENTS_BACKEND'] = parseEventsBackend(value);
-      i++;
-      continue;
-    }
-    throw new SkiffError(`unknown flag: ${flag} (see 'skiff --help')`);
+  const globals = parseGlobalOptions(argv);
+  if (globals.version) {
+    process.stdout.write(`skiff version ${VERSION}\n`);
+    return 0;
   }
+  const i = globals.next;
+  logGlobalChoices();
   const name = argv[i];
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     const { printMainHelp } = await import('./help.js');
@@ -59,6 +39,7 @@ async function main(argv: string[]): Promise<number> {
   const mod = await entry.load();
   const rest = argv.slice(i + 1);
   const args = parseArgs(mod.spec, mod.normalizeArgv ? mod.normalizeArgv(rest) : rest);
+  debug(`command: ${name} (its arguments are not logged: they may hold secrets)`);
   if (args.help) {
     const { printCommandHelp } = await import('./help.js');
     await printCommandHelp(mod.spec);

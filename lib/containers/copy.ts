@@ -14,6 +14,7 @@ import { copyWithHelper, type CopyJob } from '../namespaces/helper.js';
 import type { OciRuntimeConfig } from '../oci/runtime-spec.js';
 import { containerState } from './state.js';
 import { readConfig, resolveContainer, type ContainerRecord } from './store.js';
+import { makeTempDir } from '../paths.js';
 
 export interface CopyRequest {
   source: string;
@@ -105,7 +106,7 @@ export async function copyFiles(req: CopyRequest): Promise<void> {
   // A tar on stdin: unpacked on the host into a private directory by the
   // layer extractor (no "..", absolute names, or link escapes get through),
   // then its contents copied into the container directory, which must exist.
-  const staging = mkdtempSync(path.join(os.tmpdir(), 'skiff-cp-'));
+  const staging = makeTempDir('skiff-cp-');
   try {
     const { unpackLayer } = await import('../store/unpack.js');
     let stats;

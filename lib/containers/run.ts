@@ -3,6 +3,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { hostname as osHostname } from 'node:os';
 import path from 'node:path';
 import { isatty } from 'node:tty';
+import { debug } from '../log.js';
 import { SkiffError } from '../errors.js';
 import { currentUser, rootlessMappings, usernsMappings } from '../host/subids.js';
 import { layerShift, parseUsernsMode, usernsModeText, type UsernsMode } from '../oci/spec/userns.js';
@@ -321,6 +322,7 @@ async function prepareContainer(req: ContainerRequest): Promise<{ record: Contai
     const dir = containerDir(options.id);
     options.overlay = { lowerdirs: req.image.lowerdirs, upperdir: path.join(dir, 'upper'), workdir: path.join(dir, 'work') };
     dirs.push('upper', 'work', 'merged');
+    debug(() => `storage: overlay of ${req.image!.lowerdirs.length} layers (uppermost ${req.image!.lowerdirs[0] ?? 'none'}), upperdir ${options.overlay!.upperdir}, mounted by the helper in the container's mount namespace`);
     options.binds = net.files.map((f) => {
       files.push(f);
       return { source: path.join(dir, f.name), destination: f.destination, readonly: false };

@@ -10,6 +10,7 @@
 import { closeSync, existsSync, ftruncateSync, lstatSync, openSync, writeSync, mkdirSync, readFileSync, readdirSync, readlinkSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { EXIT_SKIFF_FAILED, SkiffError, errnoCode } from '../errors.js';
+import { debug } from '../log.js';
 import { currentStoreLocations } from '../store/paths.js';
 import type { OciRuntimeConfig } from '../oci/runtime-spec.js';
 import { overlayOf } from '../oci/spec/runtime.js';
@@ -259,6 +260,7 @@ export function createContainer(
     throw storeWriteError(containerDir(record.Id), err);
   }
   mkdirSync(runDir(record.Id), { recursive: true, mode: 0o700 });
+  debug(() => `container ${record.Id.slice(0, 12)}: wrote ${containerDir(record.Id)}/{container.json,config.json}${extra.dirs.length ? ` and ${extra.dirs.join(', ')}` : ''}; runtime state in ${runDir(record.Id)}`);
 }
 
 export function readRecord(id: string): ContainerRecord | undefined {

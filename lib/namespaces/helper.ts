@@ -11,6 +11,7 @@ import type { HelperNetworkProgram } from '../oci/spec/options.js';
 import { CAPABILITY_NUMBERS } from '../oci/spec/defaults.js';
 import { overlayOf } from '../oci/spec/runtime.js';
 import { SkiffError } from '../errors.js';
+import { debug } from '../log.js';
 import { findProgram } from '../host/programs.js';
 import { precompiledSeccompProgram } from '../oci/seccomp/default.js';
 import type { CgroupLaunch, CgroupStart } from '../cgroups/container.js';
@@ -211,6 +212,15 @@ export interface StartedHelper {
   reports(): HelperReport;
 }
 
+/** The mounts a spec asks for, for the debug log (never env= or arg= entries: they may hold secrets). */
+function describeMounts(entries: string[]): string {
+  const keys = new Set(['rootfs', 'upperdir', 'workdir', 'mount']);
+  const lines = entries.filter((e) => keys.has(e.slice(0, e.indexOf('='))));
+  const lowers = entries.filter((e) => e.startsWith('lowerdir=')).length;
+  if (lines.length === 0 && lowers === 0) return '';
+  return `; ${[...lines.map((e) => e.replace(/\t/g, ' ')), ...(lowers ? [`${lowers} lowerdirs`] : [])].join(', ')}`;
+}
+
 /**
  * Starts the helper with its spec: in its environment (SKIFF_HELPER_SPEC,
  * hex), where it finds it at exec rather than waiting for this process to
@@ -227,6 +237,7 @@ export function spawnHelper(
 ): StartedHelper {
   const spec = encodeSpec(entries);
   const inEnv = spec.length <= SPEC_ENV_MAX;
+  debug(() => `helper: ${[...wrapper, helperPath()].join(' ')} mode ${args.join(' ')}; spec of ${entries.length} entries in ${inEnv ? 'its environment' : 'fd 3'}${describeMounts(entries)}`);
   const [file, ...pre] = wrapper.length > 0 ? [...wrapper, helperPath()] : [helperPath()];
   const child = spawn(file!, [...pre, ...args], {
     stdio: [...stdio, 'pipe'],
@@ -241,12 +252,22 @@ export function spawnHelper(
   });
   if (inEnv) channel.end();
   else channel.end(spec);
-  return { child, channel, reports: () => parseReports(text) };
+  child.on('spawn', () => debug(`helper: started, pid ${child.pid}`));
+  let logged = false;
+  const reports = (): HelperReport => {
+    const report = parseReports(text);
+    if (!logged) for (const line of report.debug) debug(`helper ${child.pid}: ${line}`);
+    logged = true;
+    return report;
+  };
+  return { child, channel, reports };
 }
 
 export interface HelperReport {
   errors: { exitCode: number; message: string }[];
   warnings: string[];
+  /** --log-level debug: what the helper did (each mount it made). */
+  debug: string[];
   pid?: number;
   /** run -d: the monitor's pid. */
   monitor?: number;
@@ -259,12 +280,13 @@ export interface HelperReport {
 }
 
 export function parseReports(text: string): HelperReport {
-  const report: HelperReport = { errors: [], warnings: [] };
+  const report: HelperReport = { errors: [], warnings: [], debug: [] };
   for (const line of text.split('\n')) {
     if (line === '') continue;
     const fields = line.split('\t');
     if (fields[0] === 'error' && fields.length >= 3) report.errors.push({ exitCode: Number(fields[1]), message: fields.slice(2).join(' ') });
     else if (fields[0] === 'warning') report.warnings.push(fields.slice(1).join(' '));
+    else if (fields[0] === 'debug') report.debug.push(fields.slice(1).join(' '));
     else if (fields[0] === 'pid') report.pid = Number(fields[1]);
     else if (fields[0] === 'monitor') report.monitor = Number(fields[1]);
     else if (fields[0] === 'copied') report.copied = Number(fields[1]);

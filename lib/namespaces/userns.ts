@@ -3,6 +3,7 @@
 // chowned and removed from there. A command that needs it re-executes itself
 // through `skiff-helper userns`, once per invocation.
 import { SkiffError } from '../errors.js';
+import { debug } from '../log.js';
 import { idMapEntries, spawnHelper, HELPER_PROTOCOL_VERSION } from './helper.js';
 import { rootlessMappings } from '../host/subids.js';
 
@@ -42,6 +43,7 @@ export async function reexecInUserNamespace(argv: string[]): Promise<number> {
   for (const arg of [process.execPath, '--', ...process.argv.slice(1, 2), ...argv]) entries.push(`arg=${arg}`);
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.includes('=')) entries.push(`env=${k}=${v}`);
   entries.push(`env=${MARKER}=1`, `cwd=${process.cwd()}`);
+  debug(() => `re-executing this command as root of a user namespace with the mapping of /etc/subuid (${process.execPath})`);
   const code = await runInUserNamespace(entries, ['inherit', 'inherit', 'inherit']);
   if (code === null) throw new SkiffError('the skiff helper was killed');
   return code;

@@ -15,6 +15,7 @@ import { DEFAULT_CAPABILITIES } from '../oci/spec/defaults.js';
 import { storeLocations } from '../store/paths.js';
 import { VERSION } from '../version.js';
 import { helperBinary } from './helper-binary.js';
+import { HELPER_PROTOCOL_VERSION } from '../namespaces/helper.js';
 
 export interface IdMapEntry {
   ContainerID: number;
@@ -39,6 +40,16 @@ export interface SkiffInfo {
     /** The mapping a rootless container gets (empty as root: no user namespace). */
     IDMappings: { UIDMap: IdMapEntry[]; GIDMap: IdMapEntry[] };
     Security: { Rootless: boolean; NoNewPrivileges: boolean; Capabilities: string };
+    /** What runs containers (Podman: crun or runc): skiff's own helper. */
+    OCIRuntime: { Name: string; Path: string; Version: string };
+    /** How a container's output is kept: the monitor writes Podman's k8s-file format. */
+    LogDriver: string;
+    /** --events-backend: file or none. */
+    EventLogger: string;
+    /** What gives a container a network: none yet beyond --network none and host. */
+    NetworkBackend: string;
+    /** Podman's spelling: v1 (a hybrid host too, as Podman reports it) or v2. */
+    CgroupsVersion: string;
     CgroupVersion: CgroupVersion;
     /** The controllers skiff can set limits with, for this user. */
     CgroupControllers: string[];
@@ -133,6 +144,11 @@ export async function gatherInfo(): Promise<SkiffInfo> {
       Rootless: rootless,
       IDMappings: { UIDMap: entries(mappings?.uidMappings ?? []), GIDMap: entries(mappings?.gidMappings ?? []) },
       Security: { Rootless: rootless, NoNewPrivileges: true, Capabilities: DEFAULT_CAPABILITIES.join(',') },
+      OCIRuntime: { Name: 'skiff-helper', Path: helper.path, Version: `skiff-helper protocol ${HELPER_PROTOCOL_VERSION}` },
+      LogDriver: 'k8s-file',
+      EventLogger: process.env['SKIFF_EVENTS_BACKEND'] ?? 'file',
+      NetworkBackend: 'none',
+      CgroupsVersion: cgroups.version === 'v2' ? 'v2' : cgroups.version === 'none' ? 'none' : 'v1',
       CgroupVersion: cgroups.version,
       CgroupControllers: limits.controllers,
       CgroupManager: manager,
@@ -143,7 +159,7 @@ export async function gatherInfo(): Promise<SkiffInfo> {
       Namespaces: namespaces.available,
       OverlayInUserNS: overlay.status === 'ok',
     },
-    Store: { GraphDriverName: 'overlay', GraphRoot: store.graphRoot, RunRoot: store.runRoot },
+    Store: { GraphDriverName: process.env['SKIFF_STORAGE_DRIVER'] ?? 'overlay', GraphRoot: store.graphRoot, RunRoot: store.runRoot },
     Version: {
       Version: VERSION,
       NodeVersion: process.versions.node,

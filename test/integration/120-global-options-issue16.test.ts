@@ -1,0 +1,199 @@
+// Podman's global options (issue 16, part A), each through the real CLI, as
+// root and rootless: --root, --runroot, --storage-driver, --log-level (the
+// debug log names the helper's mode and the mounts it made), --events-backend,
+// --noout, --tmpdir, --cgroup-manager, the remote options refused, --help and
+// -h on every command, and info's fields that Podman scripts read.
+import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { integrationEnv, modes, runSkiff, type Mode, type Result } from './harness.js';
+import { busyboxLayer, pushImage, startRegistry, type TestRegistry } from './registry-harness.js';
+import { newStore } from './store-harness.js';
+import { makeTar } from '../unit/helpers/make-tar.js';
+
+let reg: TestRegistry;
+let image = '';
+
+beforeAll(async () => {
+  reg = await startRegistry();
+  await pushImage(reg, 'global', '1', {
+    format: 'oci',
+    layers: [{ entries: busyboxLayer(integrationEnv().imageRootfs), compression: 'gzip' }],
+    config: { Cmd: ['sh'] },
+  });
+  image = `${reg.host}/global:1`;
+}, 120_000);
+
+afterAll(async () => {
+  await reg?.stop();
+});
+
+/** A new directory the mode's user owns. */
+function userDir(mode: Mode, name: string): string {
+  const d = mkdtempSync(path.join(integrationEnv().workDir, `${name}-${mode.name}-`));
+  chmodSync(d, 0o755);
+  if (mode.user) chownSync(d, mode.user.uid, mode.user.gid);
+  return d;
+}
+
+/** One line on stderr (Podman's `Error: ` or skiff's own prefix), nothing on stdout. */
+function expectOneLine(r: Result, code: number, pattern: RegExp): void {
+  expect(r.stderr.split('\n').filter((l) => l !== '')).toHaveLength(1);
+  expect(r.stderr).toMatch(pattern);
+  expect(r.stdout).toBe('');
+  expect(r.code).toBe(code);
+}
+
+describe.each(modes())('global options ($name)', (mode) => {
+  test('--root and --runroot: the store and the runtime state go where they say, for every command', async () => {
+    const root = userDir(mode, 'groot');
+    const runroot = userDir(mode, 'grunroot');
+    const g = ['--root', root, '--runroot', runroot];
+    const info = await runSkiff(mode, [...g, 'info', '--format', '{{.Store.GraphRoot}} {{.Store.RunRoot}}']);
+    expect(info.stdout).toBe(`${root} ${runroot}\n`);
+    const created = await runSkiff(mode, [...g, 'create', '--name', 'placed', '--rootfs', mode.rootfs, 'true']);
+    expect(created.code).toBe(0);
+    const id = created.stdout.trim();
+    expect(existsSync(path.join(root, 'containers', id, 'config.json'))).toBe(true);
+    expect(existsSync(path.join(runroot, 'containers', id))).toBe(true);
+    // Another store does not see it; the same --root does.
+    expect((await runSkiff(mode, ['ps', '-a', '--format', '{{.Names}}'])).stdout).not.toMatch(/^placed$/m);
+    expect((await runSkiff(mode, [...g, 'ps', '-a', '--format', '{{.Names}}'])).stdout).toBe('placed\n');
+    // --option=value is the same.
+    expect((await runSkiff(mode, [`--root=${root}`, `--runroot=${runroot}`, 'start', '-a', 'placed'])).code).toBe(0);
+    expect((await runSkiff(mode, [...g, 'rm', 'placed'])).code).toBe(0);
+    expect(readdirSync(path.join(root, 'containers')).filter((n) => n !== 'names')).toEqual([]);
+  });
+
+  test('--root with an image: pull, run and rmi in that store', async () => {
+    const root = userDir(mode, 'gimg');
+    const pulled = await runSkiff(mode, ['--root', root, 'pull', '-q', image]);
+    expect(pulled.code).toBe(0);
+    expect(readdirSync(path.join(root, 'layers')).length).toBe(1);
+    const r = await runSkiff(mode, ['--root', root, 'run', '--rm', image, 'echo', 'in-root']);
+    expect(r.stdout).toBe('in-root\n');
+    expect((await runSkiff(mode, ['--root', root, 'rmi', image])).code).toBe(0);
+    expect(readdirSync(path.join(root, 'layers'))).toEqual([]);
+  });
+
+  test('--log-level debug: what skiff decided, the helper it started (its mode) and each mount the helper made', async () => {
+    const store = newStore(mode);
+    expect((await store.skiff(['pull', '-q', image])).code).toBe(0);
+    const r = await store.skiff(['--log-level', 'debug', 'run', '--rm', '-v', `${mode.rootfs}/etc:/mnt/etc:ro`, image, 'echo', 'debugged']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe('debugged\n');
+    const lines = r.stderr.split('\n').filter((l) => l !== '');
+    for (const l of lines) expect(l).toMatch(/^time="[^"]+" level=debug msg=".*"$/);
+    const text = lines.join('\n');
+    expect(text).toContain(`root=${store.root} `);
+    expect(text).toMatch(/helper: \S+skiff-helper mode run; spec of \d+ entries/);
+    expect(text).toMatch(/storage: overlay of 1 layers/);
+    expect(text).toMatch(/helper \d+: mounted overlay on \S+\/merged \((fsopen|mount\(2\)), userxattr, 1 layers/);
+    expect(text).toContain('mounted proc on /proc (type proc)');
+    expect(text).toContain(`mounted ${mode.rootfs}/etc on /mnt/etc (bind)`);
+    expect(text).toMatch(/wrote \S+\/containers\/[0-9a-f]{64}\/\{container\.json,config\.json\}/);
+    // The container's environment is never logged.
+    const secret = await store.skiff(['--log-level=debug', 'run', '--rm', '-e', 'TOKEN=s3cr3t-value', image, 'true']);
+    expect(secret.code).toBe(0);
+    expect(secret.stderr).not.toContain('s3cr3t-value');
+    // Rootless, store work re-executes in the user namespace, and says so.
+    if (mode.user) {
+      const pull = await store.skiff(['--log-level', 'debug', 'rmi', image]);
+      expect(pull.stderr).toContain('re-executing this command as root of a user namespace');
+      expect(pull.stderr).toMatch(/helper: \S+skiff-helper mode userns/);
+    }
+  });
+
+  test('--log-level: every Podman level is accepted; above debug nothing is logged; an unknown one is exit 1', async () => {
+    for (const level of ['info', 'warn', 'error', 'fatal', 'panic']) {
+      const r = await runSkiff(mode, ['--log-level', level, 'run', '--rm', '--rootfs', mode.rootfs, 'echo', level]);
+      expect(r.stdout).toBe(`${level}\n`);
+      expect(r.stderr).not.toContain('level=debug');
+      expect(r.code).toBe(0);
+    }
+    expectOneLine(await runSkiff(mode, ['--log-level', 'verbose', 'ps']), 1, /invalid --log-level "verbose": use one of debug, info, warn, error, fatal, panic/);
+    expectOneLine(await runSkiff(mode, ['--log-level']), 125, /flag needs an argument: --log-level/);
+  });
+
+  test('--noout: standard output goes to /dev/null, for skiff and the container; errors still show', async () => {
+    const r = await runSkiff(mode, ['--noout', 'run', '--rm', '--rootfs', mode.rootfs, 'sh', '-c', 'echo out; echo err >&2']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toBe('err\n');
+    expect((await runSkiff(mode, ['--noout', 'version'])).stdout).toBe('');
+    expect((await runSkiff(mode, ['--noout=false', 'version'])).stdout).toMatch(/^Version: /);
+    const missing = await runSkiff(mode, ['--noout', 'inspect', 'no-such-thing']);
+    expect(missing.code).not.toBe(0);
+    expect(missing.stderr).toMatch(/no-such-thing/);
+  });
+
+  test("--tmpdir: skiff's temporary files outside the store go there", async () => {
+    const store = newStore(mode);
+    expect((await store.skiff(['create', '--name', 't', '--rootfs', userDir(mode, 'gtmprootfs'), 'true'])).code).toBe(0);
+    const tar = makeTar([{ name: 'hello', data: 'hi\n', mode: 0o644 }]);
+    // A directory where no one, root included, can make one: the copy's staging directory cannot be made there.
+    const refused = await store.skiff(['--tmpdir', '/proc', 'cp', '-', 't:/'], { input: tar });
+    expectOneLine(refused, 125, /cannot make a temporary directory in \/proc \(E\w+\): give a writable one with --tmpdir/);
+    const tmp = userDir(mode, 'gtmp');
+    expect((await store.skiff(['--tmpdir', tmp, 'cp', '-', 't:/'], { input: tar })).code).toBe(0);
+    expect(readdirSync(tmp)).toEqual([]);
+    expectOneLine(await store.skiff(['--tmpdir', '/no/such/dir', 'ps']), 125, /--tmpdir \/no\/such\/dir: no such directory/);
+  });
+
+  test('--events-backend, --storage-driver, --cgroup-manager: values checked, choices shown by info', async () => {
+    const fields = '{{.Host.EventLogger}} {{.Store.GraphDriverName}}';
+    expect((await runSkiff(mode, ['--events-backend', 'none', 'info', '--format', fields])).stdout).toBe('none overlay\n');
+    expect((await runSkiff(mode, ['--events-backend=file', '--storage-driver', 'overlay', 'info', '--format', fields])).stdout).toBe('file overlay\n');
+    expectOneLine(await runSkiff(mode, ['--events-backend', 'syslog', 'ps']), 125, /invalid --events-backend "syslog": use file or none/);
+    const journald = await runSkiff(mode, ['--events-backend', 'journald', 'ps']);
+    if (!existsSync('/run/systemd/journal/socket')) expectOneLine(journald, 125, /no systemd journal \(\/run\/systemd\/journal\/socket is missing\)/);
+    else expectOneLine(journald, 125, /--events-backend journald/);
+    expectOneLine(await runSkiff(mode, ['--storage-driver', 'btrfs', 'ps']), 125, /invalid --storage-driver "btrfs"/);
+    const cgroupfs = await runSkiff(mode, ['--cgroup-manager', 'cgroupfs', 'run', '--rm', '--rootfs', mode.rootfs, 'true']);
+    if (mode.user) expectOneLine(cgroupfs, 125, /cgroupfs/);
+    else expect(cgroupfs.code).toBe(0);
+    expectOneLine(await runSkiff(mode, ['--cgroup-manager', 'upstart', 'ps']), 125, /invalid --cgroup-manager "upstart": use systemd or cgroupfs/);
+  });
+
+  test('--url, --connection, --remote and unknown global flags are refused in one line', async () => {
+    expectOneLine(await runSkiff(mode, ['--remote', 'ps']), 125, /--remote: skiff has no service to connect to/);
+    expectOneLine(await runSkiff(mode, ['-r', 'ps']), 125, /--remote: skiff has no service/);
+    expectOneLine(await runSkiff(mode, ['--url', 'unix:///run/podman/podman.sock', 'ps']), 125, /--url: skiff has no service/);
+    expectOneLine(await runSkiff(mode, ['--connection=prod', 'ps']), 125, /--connection: skiff has no service/);
+    expectOneLine(await runSkiff(mode, ['--no-such-global', 'ps']), 125, /unknown flag: --no-such-global/);
+  });
+
+  test("info's fields that Podman scripts read", async () => {
+    const r = await runSkiff(mode, [
+      'info',
+      '--format',
+      '{{.Host.OCIRuntime.Name}}|{{.Host.LogDriver}}|{{.Host.EventLogger}}|{{.Host.NetworkBackend}}|{{.Host.CgroupsVersion}}|{{.Host.Security.Rootless}}|{{.Store.GraphDriverName}}',
+    ]);
+    expect(r.stdout).toMatch(new RegExp(`^skiff-helper\\|k8s-file\\|file\\|none\\|(v1|v2)\\|${mode.user ? 'true' : 'false'}\\|overlay\\n$`));
+    const json = JSON.parse((await runSkiff(mode, ['info', '--format', 'json'])).stdout);
+    expect(json.Host.OCIRuntime.Path).toMatch(/skiff-helper$/);
+    expect(json.Store.GraphRoot).toBe(mode.user ? integrationEnv().userStore : integrationEnv().rootStore);
+  });
+});
+
+describe('--help and -h', () => {
+  const mode = modes()[0]!;
+  test('skiff --help lists the global options; -h is the same', async () => {
+    const r = await runSkiff(mode, ['--help']);
+    expect(r.code).toBe(0);
+    for (const o of ['--root', '--runroot', '--storage-driver', '--log-level', '--events-backend', '--cgroup-manager', '--tmpdir', '--noout']) expect(r.stdout).toContain(o);
+    expect((await runSkiff(mode, ['-h'])).stdout).toBe(r.stdout);
+  });
+
+  // Every command's table is checked in test/unit/global-options-help.test.ts; here the real CLI, a few of each kind.
+  test('commands, subcommands and nested groups answer --help; -h too where the command leaves it free', async () => {
+    for (const words of [['ps'], ['container', 'ls'], ['image', 'exists'], ['volume', 'create'], ['system', 'df'], ['buildx', 'build']]) {
+      const r = await runSkiff(mode, [...words, '--help']);
+      expect(r.stdout.startsWith(`Usage: skiff ${words.join(' ')}`), `${words.join(' ')}: ${r.stderr}`).toBe(true);
+      expect(r.code).toBe(0);
+      expect((await runSkiff(mode, [...words, '-h'])).stdout).toBe(r.stdout);
+    }
+    // run's -h is --hostname, as Docker's; --help still works.
+    expect((await runSkiff(mode, ['run', '--help'])).stdout).toMatch(/^Usage: skiff run/);
+  });
+});
