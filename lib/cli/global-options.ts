@@ -11,14 +11,23 @@
 //   SKIFF_LOG_LEVEL       --log-level                            lib/log.ts, the helper
 //   SKIFF_EVENTS_BACKEND  --events-backend file|none             lib/events (the event log)
 //   SKIFF_CGROUP_MANAGER  --cgroup-manager systemd|cgroupfs      lib/containers/run.ts
+//   SKIFF_RUNTIME         --runtime: another OCI runtime's path   lib/containers/oci-runtime.ts
+//   SKIFF_RUNTIME_FLAGS   --runtime-flag, a JSON array           lib/containers/oci-runtime.ts
 //   TMPDIR                --tmpdir: skiff's temporary files outside the store (os.tmpdir())
 //
 // --noout makes fd 1 /dev/null for this process and everything it starts.
-import { closeSync, existsSync, openSync, statSync } from 'node:fs';
+import { accessSync, closeSync, constants, existsSync, openSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { SkiffError } from '../errors.js';
 import { debug, isLogLevel, LOG_LEVELS } from '../log.js';
 import { currentStoreLocations } from '../store/paths.js';
+import { findProgram } from '../host/programs.js';
+import { installRoot } from '../paths.js';
+
+/** skiff's own helper (as lib/namespaces/helper.ts finds it; that module is not loaded here: it is off the start-up path). */
+function helperFile(): string {
+  return process.env['SKIFF_HELPER'] ?? path.join(installRoot(), 'helpers-c', 'skiff-helper');
+}
 
 /** Exit status of an invalid --log-level, as Podman's (a cobra flag error). */
 export const EXIT_BAD_LOG_LEVEL = 1;
@@ -129,6 +138,34 @@ const OPTIONS: GlobalOption[] = [
       if (fd !== 1) throw new SkiffError(`--noout: /dev/null opened as fd ${fd}, not 1`);
     },
   },
+  {
+    name: 'runtime',
+    takesValue: true,
+    apply: (v) => {
+      if (v === '') throw new SkiffError('--runtime needs a name or a path');
+      const file = v === 'skiff-helper' ? helperFile() : v.includes('/') ? path.resolve(v) : findProgram(v, process.env['PATH']);
+      if (file === undefined) throw new SkiffError(`--runtime ${v}: no such program in PATH or the system directories; give its path`);
+      if (file === helperFile()) {
+        delete process.env['SKIFF_RUNTIME'];
+        return;
+      }
+      try {
+        accessSync(file, constants.X_OK);
+      } catch {
+        throw new SkiffError(`--runtime ${file}: not an executable file`);
+      }
+      setEnv('SKIFF_RUNTIME', file);
+    },
+  },
+  {
+    name: 'runtime-flag',
+    takesValue: true,
+    apply: (v) => {
+      if (v === '') throw new SkiffError('--runtime-flag needs a flag, such as --runtime-flag debug');
+      const flags = process.env['SKIFF_RUNTIME_FLAGS'] ? (JSON.parse(process.env['SKIFF_RUNTIME_FLAGS']) as string[]) : [];
+      setEnv('SKIFF_RUNTIME_FLAGS', JSON.stringify([...flags, v]));
+    },
+  },
   { name: 'url', takesValue: true, apply: () => refuseRemote('--url') },
   { name: 'connection', short: 'c', takesValue: true, apply: () => refuseRemote('--connection') },
   { name: 'remote', short: 'r', takesValue: false, apply: () => refuseRemote('--remote') },
@@ -163,6 +200,9 @@ export function parseGlobalOptions(argv: readonly string[]): GlobalParse {
     option.apply(value);
     i++;
   }
+  if (process.env['SKIFF_RUNTIME_FLAGS'] && !process.env['SKIFF_RUNTIME']) {
+    throw new SkiffError("--runtime-flag: skiff's own helper takes no runtime flags; they are for another OCI runtime given with --runtime (runc, crun)");
+  }
   return { next: i, version: false };
 }
 
@@ -176,6 +216,8 @@ export const GLOBAL_OPTIONS_HELP: { name: string; short?: string; type: 'string'
   { name: 'cgroup-manager', type: 'string', describe: 'How containers get their cgroups: cgroupfs or systemd' },
   { name: 'tmpdir', type: 'string', describe: "Where skiff's temporary files outside the store go (default: $TMPDIR, else /tmp)" },
   { name: 'noout', type: 'boolean', describe: 'Send standard output to /dev/null' },
+  { name: 'runtime', type: 'string', describe: "The OCI runtime, by name or path (default: skiff's helper); runc or crun runs a foreground run as root" },
+  { name: 'runtime-flag', type: 'string', describe: 'A flag for --runtime, as --runtime-flag debug (repeatable)' },
 ];
 
 /** One debug line with the locations and choices this run works with. */
@@ -183,6 +225,6 @@ export function logGlobalChoices(): void {
   debug(() => {
     const e = process.env;
     const store = currentStoreLocations();
-    return `global options: log-level=${e['SKIFF_LOG_LEVEL']} root=${store.graphRoot}${e['SKIFF_ROOT'] ? '' : ' (default)'} runroot=${store.runRoot}${e['SKIFF_RUNROOT'] ? '' : ' (default)'} storage-driver=${e['SKIFF_STORAGE_DRIVER'] ?? 'overlay'} events-backend=${e['SKIFF_EVENTS_BACKEND'] ?? 'file'} cgroup-manager=${e['SKIFF_CGROUP_MANAGER'] ?? '(detected)'} tmpdir=${e['TMPDIR'] ?? '/tmp'}`;
+    return `global options: log-level=${e['SKIFF_LOG_LEVEL']} root=${store.graphRoot}${e['SKIFF_ROOT'] ? '' : ' (default)'} runroot=${store.runRoot}${e['SKIFF_RUNROOT'] ? '' : ' (default)'} storage-driver=${e['SKIFF_STORAGE_DRIVER'] ?? 'overlay'} events-backend=${e['SKIFF_EVENTS_BACKEND'] ?? 'file'} cgroup-manager=${e['SKIFF_CGROUP_MANAGER'] ?? '(detected)'} tmpdir=${e['TMPDIR'] ?? '/tmp'} runtime=${e['SKIFF_RUNTIME'] ?? helperFile()}`;
   });
 }

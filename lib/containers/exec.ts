@@ -8,6 +8,7 @@ import type { OciRuntimeConfig } from '../oci/runtime-spec.js';
 import { containerState } from './state.js';
 import { readConfig, readPidFile, type ContainerRecord } from './store.js';
 import { cgroupDirs, liveCgroup } from './resources.js';
+import { refuseOtherRuntime } from './oci-runtime.js';
 
 export interface ExecRequest {
   command: string[];
@@ -40,6 +41,7 @@ export function execConfig(base: OciRuntimeConfig, req: ExecRequest): OciRuntime
 }
 
 export async function execInContainer(record: ContainerRecord, req: ExecRequest & { detach?: boolean }): Promise<number> {
+  refuseOtherRuntime('exec');
   const state = containerState(record);
   if (!state.Running) throw new SkiffError(`container ${record.Id} is not running`);
   // A process that joins a frozen cgroup freezes too: refuse, as Docker does.

@@ -15,6 +15,7 @@ import { removeAnonymousVolumes, volumesOf } from './volume-users.js';
 import { getVolume } from '../volumes/store.js';
 import { containerEvent, monitorDiedEvent, startedEvents } from './events.js';
 import { unitStart } from './unit.js';
+import { refuseOtherRuntime } from './oci-runtime.js';
 import {
   clearRunState,
   containerDir,
@@ -37,6 +38,7 @@ function sleep(ms: number): Promise<void> {
  * lost; the connected socket is returned.
  */
 export async function startContainer(record: ContainerRecord, opts: { attach?: boolean } = {}): Promise<net.Socket | undefined> {
+  refuseOtherRuntime('a detached or started container (under skiff\'s monitor)');
   const state = containerState(record);
   if (state.Running) {
     if (opts.attach) return connectAttach(attachSocketPath(record.Id), 2000);

@@ -4,6 +4,7 @@ import { hostname as osHostname } from 'node:os';
 import path from 'node:path';
 import { isatty } from 'node:tty';
 import { debug } from '../log.js';
+import { checkOciRuntimeRun, ociRuntime, runWithOciRuntime, type OciRuntime } from './oci-runtime.js';
 import { SkiffError } from '../errors.js';
 import { currentUser, rootlessMappings, usernsMappings } from '../host/subids.js';
 import { layerShift, parseUsernsMode, usernsModeText, type UsernsMode } from '../oci/spec/userns.js';
@@ -487,6 +488,22 @@ async function prepareContainer(req: ContainerRequest): Promise<{ record: Contai
   return { record, config, options };
 }
 
+/** A foreground run through --runtime (runc, crun): the same config.json, given to that runtime. */
+async function runContainerWithRuntime(req: ContainerRequest, runtime: OciRuntime): Promise<number> {
+  checkOciRuntimeRun((process.getuid?.() ?? 0) !== 0);
+  const { record, config } = await prepareContainer(req);
+  let code: number;
+  try {
+    code = await runWithOciRuntime(runtime, config, containerDir(record.Id), record.Id);
+  } catch (err) {
+    if (record.HostConfig.AutoRemove) await removeWithVolumes(record);
+    throw err;
+  }
+  if (record.HostConfig.AutoRemove) await removeWithVolumes(record);
+  else writeExitFile(record.Id, { ExitCode: code, StartedAt: '', FinishedAt: new Date().toISOString(), RestartCount: 0 });
+  return code;
+}
+
 /**
  * A foreground run: the container is stored like any other (ps -a shows it,
  * --rm removes it), but the helper runs it on skiff's own stdio, with no
@@ -494,6 +511,8 @@ async function prepareContainer(req: ContainerRequest): Promise<{ record: Contai
  * The helper records the start (pid.json), skiff the end (exit.json).
  */
 export async function runContainer(req: ContainerRequest): Promise<number> {
+  const runtime = ociRuntime();
+  if (runtime) return runContainerWithRuntime(req, runtime);
   const { record, config, options } = await prepareContainer(req);
   let result;
   try {

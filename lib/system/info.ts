@@ -3,6 +3,8 @@
 // that `--format '{{.Host.Kernel}}'` reads the same as the JSON.
 import { accessSync, constants, existsSync } from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
+import { execFileSync } from 'node:child_process';
 import { cgroupManager, detectCgroups } from '../cgroups/detect.js';
 import type { CgroupVersion } from '../cgroups/detect.js';
 import { probeHost } from '../host/probes.js';
@@ -88,6 +90,19 @@ function writableDir(dir: string): boolean {
   }
 }
 
+/** The runtime containers run with: skiff's helper, or --runtime's (its own --version's first line). */
+function ociRuntimeInfo(helperPath: string): { Name: string; Path: string; Version: string } {
+  const other = process.env['SKIFF_RUNTIME'];
+  if (!other) return { Name: 'skiff-helper', Path: helperPath, Version: `skiff-helper protocol ${HELPER_PROTOCOL_VERSION}` };
+  let version = '';
+  try {
+    version = execFileSync(other, ['--version'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 5000 }).split('\n')[0] ?? '';
+  } catch {
+    // a runtime without --version: left empty
+  }
+  return { Name: path.basename(other), Path: other, Version: version };
+}
+
 /** Where an overlay probe should run: the store's own filesystem when it exists, else the temp dir. */
 export function overlayProbeDir(graphRoot: string): string {
   return existsSync(graphRoot) && writableDir(graphRoot) ? graphRoot : os.tmpdir();
@@ -144,7 +159,7 @@ export async function gatherInfo(): Promise<SkiffInfo> {
       Rootless: rootless,
       IDMappings: { UIDMap: entries(mappings?.uidMappings ?? []), GIDMap: entries(mappings?.gidMappings ?? []) },
       Security: { Rootless: rootless, NoNewPrivileges: true, Capabilities: DEFAULT_CAPABILITIES.join(',') },
-      OCIRuntime: { Name: 'skiff-helper', Path: helper.path, Version: `skiff-helper protocol ${HELPER_PROTOCOL_VERSION}` },
+      OCIRuntime: ociRuntimeInfo(helper.path),
       LogDriver: 'k8s-file',
       EventLogger: process.env['SKIFF_EVENTS_BACKEND'] ?? 'file',
       NetworkBackend: 'none',

@@ -176,6 +176,36 @@ describe.each(modes())('global options ($name)', (mode) => {
   });
 });
 
+const RUNC = ['/usr/sbin/runc', '/usr/bin/runc'].find((f) => existsSync(f));
+
+describe.each(modes())('--runtime and --runtime-flag ($name)', (mode) => {
+  test.skipIf(!RUNC || mode.user !== null)(`runc runs the config.json skiff wrote: an image's container, foreground, as root${RUNC ? '' : ' (skipped: runc is not installed; apt-get install runc)'}`, async () => {
+    const store = newStore(mode);
+    expect((await store.skiff(['pull', '-q', image])).code).toBe(0);
+    const r = await store.skiff(['--runtime', 'runc', '--log-level', 'debug', 'run', '--rm', '--hostname', 'viarunc', image, 'sh', '-c', 'echo $(cat /etc/hostname) $(id -u); grep -c "^Seccomp:.*2" /proc/self/status; exit 3']);
+    expect(r.stdout).toBe('viarunc 0\n1\n');
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(new RegExp(`runtime: unshare .* ${RUNC} run --bundle \\S+/containers/[0-9a-f]{64} [0-9a-f]{64}`));
+    expect(store.ls('containers').filter((n) => n !== 'names')).toEqual([]);
+    // --runtime-flag reaches the runtime: runc --debug logs on stderr.
+    const flagged = await store.skiff(['--runtime', RUNC!, '--runtime-flag', 'debug', 'run', '--rm', '--rootfs', mode.rootfs, 'true']);
+    expect(flagged.code).toBe(0);
+    expect(flagged.stderr).toMatch(/level=debug/);
+    expect((await store.skiff(['--runtime', 'runc', 'info', '--format', '{{.Host.OCIRuntime.Name}} {{.Host.OCIRuntime.Path}}'])).stdout).toBe(`runc ${RUNC}\n`);
+    // What only skiff's helper does is refused in one line.
+    expectOneLine(await store.skiff(['--runtime', 'runc', 'run', '-d', '--rootfs', mode.rootfs, 'true']), 125, /--runtime \S+runc: a detached or started container .* runs only through skiff's own helper/);
+  });
+
+  test('rootless refuses another runtime; flags without one, and a missing runtime, are refused', async () => {
+    if (mode.user && RUNC) expectOneLine(await runSkiff(mode, ['--runtime', RUNC, 'run', '--rm', '--rootfs', mode.rootfs, 'true']), 125, /rootless, a container runs only through skiff's own helper/);
+    expectOneLine(await runSkiff(mode, ['--runtime-flag', 'debug', 'ps']), 125, /--runtime-flag: skiff's own helper takes no runtime flags/);
+    expectOneLine(await runSkiff(mode, ['--runtime', 'no-such-runtime', 'ps']), 125, /--runtime no-such-runtime: no such program/);
+    const own = await runSkiff(mode, ['--runtime', 'skiff-helper', 'run', '--rm', '--rootfs', mode.rootfs, 'echo', 'helper']);
+    expect(own.stdout).toBe('helper\n');
+    expect(own.code).toBe(0);
+  });
+});
+
 describe('--help and -h', () => {
   const mode = modes()[0]!;
   test('skiff --help lists the global options; -h is the same', async () => {
