@@ -78,6 +78,7 @@ const OPTIONS: GlobalOption[] = [
     takesValue: true,
     apply: (v) => {
       if (v === 'overlay' || v === 'overlay2') return setEnv('SKIFF_STORAGE_DRIVER', 'overlay');
+      if (v === 'vfs') throw new SkiffError("--storage-driver vfs is not supported: skiff keeps each layer once and mounts an image's layers with the kernel's overlayfs in the container's user namespace (no plain-copy driver); use --storage-driver overlay");
       throw new SkiffError(`invalid --storage-driver "${v}": skiff stores images for overlay (the kernel's overlayfs, mounted in the container's user namespace); use overlay`);
     },
   },

@@ -54,15 +54,6 @@ export function eventsBackend(env: NodeJS.ProcessEnv = process.env): EventsBacke
   return v === 'none' ? 'none' : 'file';
 }
 
-/** Checks a --events-backend value (journald is refused: skiff writes no journal). */
-export function parseEventsBackend(value: string): EventsBackend {
-  if (value === 'file' || value === 'none') return value;
-  if (value === 'journald') {
-    throw new SkiffError('--events-backend journald is not supported: skiff logs events to a file under its runtime directory; use --events-backend file (the default) or none');
-  }
-  throw new SkiffError(`invalid --events-backend "${value}": use file or none`);
-}
-
 /** $SKIFF_EVENTS_LOGFILE_MAX_SIZE in bytes (K/M/G suffixes), else the default. */
 export function maxLogBytes(env: NodeJS.ProcessEnv = process.env): number {
   const text = env['SKIFF_EVENTS_LOGFILE_MAX_SIZE'];

@@ -10,6 +10,7 @@ import { integrationEnv, modes, runSkiff, type Mode, type Result } from './harne
 import { busyboxLayer, pushImage, startRegistry, type TestRegistry } from './registry-harness.js';
 import { newStore } from './store-harness.js';
 import { makeTar } from '../unit/helpers/make-tar.js';
+import { skipTitle } from '../skip.js';
 
 let reg: TestRegistry;
 let image = '';
@@ -149,6 +150,7 @@ describe.each(modes())('global options ($name)', (mode) => {
     if (!existsSync('/run/systemd/journal/socket')) expectOneLine(journald, 125, /no systemd journal \(\/run\/systemd\/journal\/socket is missing\)/);
     else expectOneLine(journald, 125, /--events-backend journald/);
     expectOneLine(await runSkiff(mode, ['--storage-driver', 'btrfs', 'ps']), 125, /invalid --storage-driver "btrfs"/);
+    expectOneLine(await runSkiff(mode, ['--storage-driver', 'vfs', 'ps']), 125, /--storage-driver vfs is not supported: .* use --storage-driver overlay$/m);
     const cgroupfs = await runSkiff(mode, ['--cgroup-manager', 'cgroupfs', 'run', '--rm', '--rootfs', mode.rootfs, 'true']);
     if (mode.user) expectOneLine(cgroupfs, 125, /cgroupfs/);
     else expect(cgroupfs.code).toBe(0);
@@ -179,7 +181,8 @@ describe.each(modes())('global options ($name)', (mode) => {
 const RUNC = ['/usr/sbin/runc', '/usr/bin/runc'].find((f) => existsSync(f));
 
 describe.each(modes())('--runtime and --runtime-flag ($name)', (mode) => {
-  test.skipIf(!RUNC || mode.user !== null)(`runc runs the config.json skiff wrote: an image's container, foreground, as root${RUNC ? '' : ' (skipped: runc is not installed; apt-get install runc)'}`, async () => {
+  // Root only: rootless refuses another runtime (the next test checks that refusal).
+  if (mode.user === null) test.skipIf(!RUNC)(skipTitle("runc runs the config.json skiff wrote: an image's container, foreground, as root", RUNC ? undefined : 'runc is not installed: apt-get install runc'), async () => {
     const store = newStore(mode);
     expect((await store.skiff(['pull', '-q', image])).code).toBe(0);
     const r = await store.skiff(['--runtime', 'runc', '--log-level', 'debug', 'run', '--rm', '--hostname', 'viarunc', image, 'sh', '-c', 'echo $(cat /etc/hostname) $(id -u); grep -c "^Seccomp:.*2" /proc/self/status; exit 3']);
