@@ -15,6 +15,8 @@ export interface RunImage {
   layers: string[];
   /** Bytes of its layers, unpacked (ps --size's "virtual"). */
   size: number;
+  /** The mode of its root directory (the container's "/"): what its layers' root entries say. */
+  rootMode: number;
   config: ImageConfig;
 }
 
@@ -25,7 +27,7 @@ export function parsePullPolicy(text: string): PullPolicy {
 }
 
 export async function resolveRunImage(name: string, policy: PullPolicy, pullArgs: string[]): Promise<RunImage> {
-  const { openStore, findImage, readBlob, layerDiffDir, lockPullOf } = await import('../store/index.js');
+  const { openStore, findImage, readBlob, layerDiffDir, lockPullOf, imageRootMode } = await import('../store/index.js');
   const find = async () => findImage(openStore(), name);
   let found;
   if (policy === 'always') {
@@ -58,6 +60,7 @@ export async function resolveRunImage(name: string, policy: PullPolicy, pullArgs
     id: found.record.id,
     size: found.record.size,
     layers,
+    rootMode: imageRootMode(store.paths, layers),
     lowerdirs: [...layers].reverse().map((diffID) => layerDiffDir(store.paths, diffID)),
     config,
   };

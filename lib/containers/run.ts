@@ -286,7 +286,7 @@ async function prepareContainer(req: ContainerRequest): Promise<{ record: Contai
   const options = resolveRunOptions(req);
   const userns = parseUsernsMode(req.userns ?? '');
   const files: { name: string; content: string }[] = [];
-  const dirs: string[] = [];
+  const dirs: { name: string; mode: number }[] = [];
   const securityFlags = req.security ?? NO_SECURITY_FLAGS;
   const namespaces = resolveNamespaces(securityFlags, options.idMappings !== null);
   const net = await resolveContainerNetwork(
@@ -322,7 +322,8 @@ async function prepareContainer(req: ContainerRequest): Promise<{ record: Contai
   if (req.image) {
     const dir = containerDir(options.id);
     options.overlay = { lowerdirs: req.image.lowerdirs, upperdir: path.join(dir, 'upper'), workdir: path.join(dir, 'work') };
-    dirs.push('upper', 'work', 'merged');
+    // The upper dir's mode is what the container's "/" shows: the image's.
+    dirs.push({ name: 'upper', mode: req.image.rootMode }, { name: 'work', mode: 0o755 }, { name: 'merged', mode: 0o755 });
     debug(() => `storage: overlay of ${req.image!.lowerdirs.length} layers (uppermost ${req.image!.lowerdirs[0] ?? 'none'}), upperdir ${options.overlay!.upperdir}, mounted by the helper in the container's mount namespace`);
     options.binds = net.files.map((f) => {
       files.push(f);

@@ -7,7 +7,7 @@
 //   containers/<id>/ctr.log[.1]      the log (k8s-file format)
 //   containers/names/<name> -> <id>  a symlink: claiming a name is one atomic symlink(2)
 //   <RunRoot>/containers/<id>/attach the monitor's attach socket
-import { closeSync, existsSync, ftruncateSync, lstatSync, openSync, writeSync, mkdirSync, readFileSync, readdirSync, readlinkSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, ftruncateSync, lstatSync, openSync, writeSync, mkdirSync, readFileSync, readdirSync, readlinkSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { EXIT_SKIFF_FAILED, SkiffError, errnoCode } from '../errors.js';
 import { debug } from '../log.js';
@@ -241,7 +241,7 @@ function nameOwner(name: string): string | undefined {
 export function createContainer(
   record: ContainerRecord,
   config: OciRuntimeConfig,
-  extra: { dirs: string[]; files: { name: string; content: string }[] } = { dirs: [], files: [] },
+  extra: { dirs: { name: string; mode: number }[]; files: { name: string; content: string }[] } = { dirs: [], files: [] },
 ): void {
   const root = containersRoot();
   mkdirSync(root, { recursive: true, mode: 0o700 });
@@ -251,7 +251,11 @@ export function createContainer(
     mkdirSync(tmp, { mode: 0o700 });
     writeFileSync(path.join(tmp, 'container.json'), `${JSON.stringify(record, null, 2)}\n`, { mode: 0o600 });
     writeFileSync(path.join(tmp, 'config.json'), `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
-    for (const dir of extra.dirs) mkdirSync(path.join(tmp, dir), { mode: 0o755 });
+    for (const dir of extra.dirs) {
+      // The mode exactly, whatever the caller's umask: the upper dir's is the container's "/".
+      mkdirSync(path.join(tmp, dir.name), { mode: 0o700 });
+      chmodSync(path.join(tmp, dir.name), dir.mode);
+    }
     for (const f of extra.files) writeFileSync(path.join(tmp, f.name), f.content, { mode: 0o644 });
     renameSync(tmp, containerDir(record.Id));
   } catch (err) {

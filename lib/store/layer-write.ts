@@ -176,6 +176,7 @@ export async function commitStagedLayer(
       entries: staged.stats.entries,
       compressed: opts.compressed,
       created: new Date().toISOString(),
+      rootMode: staged.stats.rootMode,
     };
     await writeTarSplit(staged.dir, staged.record);
     writeLayerMetaInto(staged.dir, meta);
@@ -347,6 +348,7 @@ export async function storeLayerFromTar(a: StoreTarArgs): Promise<StoredTarLayer
       entries: stats.entries,
       compressed: [blob],
       created: new Date().toISOString(),
+      rootMode: stats.rootMode,
     };
     await writeTarSplit(dir, record);
     writeLayerMetaInto(dir, meta);

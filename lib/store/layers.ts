@@ -31,6 +31,12 @@ export interface LayerMeta {
   compressed: CompressedBlob[];
   /** When it was unpacked (RFC 3339). */
   created: string;
+  /**
+   * The mode its root entry ("./") sets on the image's root directory; null when
+   * the layer has none (the layers below decide). Absent in layers stored before
+   * it was recorded: their diff dir's own mode tells (see imageRootMode).
+   */
+  rootMode?: number | null;
 }
 
 export function layerDir(paths: StorePaths, diffID: string): string {
@@ -57,6 +63,33 @@ export function readLayerMeta(paths: StorePaths, diffID: string): LayerMeta | un
     if (errnoCode(err) === 'ENOENT' || err instanceof SyntaxError) return undefined;
     throw err;
   }
+}
+
+/** What a root directory is when no layer gives it a mode: Docker's 0755 (Podman 4.3 makes it 0555). */
+export const DEFAULT_ROOT_MODE = 0o755;
+
+/**
+ * The mode of the root directory of an image made of `diffIDs` (lowest first):
+ * the uppermost layer with a root entry sets it, as applying the layers in
+ * order would; DEFAULT_ROOT_MODE when none has one. A layer stored before its
+ * layer.json recorded this is judged by its diff dir, which the unpack gave the
+ * root entry's mode, or DEFAULT_ROOT_MODE without one.
+ */
+export function imageRootMode(paths: StorePaths, diffIDs: readonly string[]): number {
+  for (let i = diffIDs.length - 1; i >= 0; i--) {
+    const meta = readLayerMeta(paths, diffIDs[i]!);
+    if (meta?.rootMode !== undefined) {
+      if (meta.rootMode !== null) return meta.rootMode;
+      continue;
+    }
+    try {
+      const mode = lstatSync(layerDiffDir(paths, diffIDs[i]!)).mode & 0o7777;
+      if (mode !== DEFAULT_ROOT_MODE) return mode;
+    } catch (err) {
+      if (errnoCode(err) !== 'ENOENT') throw err;
+    }
+  }
+  return DEFAULT_ROOT_MODE;
 }
 
 /** Writes layer.json into a layer directory still under tmp/ (before commitLayer). */

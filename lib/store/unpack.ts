@@ -110,6 +110,8 @@ export interface UnpackStats {
   opaqueDirs: string[];
   devices: LayerDevice[];
   xattrs: LayerXattr[];
+  /** The mode (07777 bits) a root entry ("./") of the layer gave its root; null when it has none. */
+  rootMode: number | null;
 }
 
 
@@ -227,6 +229,7 @@ class LayerWriter implements EntrySink {
   }
 
   stats(): UnpackStats {
+    const root = this.dirs.get('');
     const xattrs: LayerXattr[] = [];
     for (const [rel, names] of this.xattrs) {
       for (const [name, value] of names) xattrs.push({ path: this.result(rel), name: this.result(name), value });
@@ -238,6 +241,7 @@ class LayerWriter implements EntrySink {
       opaqueDirs: [...this.opaque].map((p) => this.result(p)),
       devices: [...this.devices.values()].map((d) => ({ ...d, path: this.result(d.path) })),
       xattrs,
+      rootMode: root?.explicit ? root.mode & 0o7777 : null,
     };
   }
 

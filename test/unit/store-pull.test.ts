@@ -198,6 +198,7 @@ describe('materialiseLayer', () => {
           { ...device, path: 'dev/fifo', type: 'fifo', major: 0, minor: 0 },
         ],
         xattrs: [{ path: 'dev/null', name: 'user.x', value: Buffer.from('1') }],
+        rootMode: null,
       },
       { canMknod: false, chown: false },
     );
