@@ -108,10 +108,11 @@ export async function copyFiles(req: CopyRequest): Promise<void> {
   // then its contents copied into the container directory, which must exist.
   const staging = makeTempDir('skiff-cp-');
   try {
-    const { unpackLayer } = await import('../store/unpack.js');
+    const [{ unpackLayer }, { openStdin }] = await Promise.all([import('../store/unpack.js'), import('../store/decompress.js')]);
     let stats;
     try {
-      stats = await unpackLayer(process.stdin, staging, { chown: req.archive && isRoot() });
+      // As Docker's archive input: a tar, plain or compressed (gzip, zstd, bzip2, xz).
+      stats = await unpackLayer(openStdin('the archive on stdin'), staging, { chown: req.archive && isRoot() });
     } catch (err) {
       if (err instanceof SkiffError) throw new SkiffError(err.message.replace(/\blayer\b/g, 'archive'));
       throw err;

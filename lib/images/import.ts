@@ -12,7 +12,7 @@ import type { ImageConfig, Platform } from '../oci/image-spec.js';
 import { parseReference, type ImageReference } from '../oci/reference.js';
 import { hostPlatform } from '../registry/platform.js';
 import { cleanTmp } from '../store/atomic.js';
-import { LayerDecoder, openFile } from '../store/decompress.js';
+import { LayerDecoder, openFile, openStdin } from '../store/decompress.js';
 import { storeImage } from '../store/image-write.js';
 import { storeLayerFromTar } from '../store/layer-write.js';
 import { lockStore } from '../store/lock.js';
@@ -35,7 +35,7 @@ export interface ImportOptions {
 async function openSource(source: string): Promise<{ stream: Readable; what: string }> {
   if (source === '-') {
     if (process.stdin.isTTY) throw new SkiffError('import - reads a tarball from stdin, which is a terminal: redirect it or give a file');
-    return { stream: process.stdin.pipe(new LayerDecoder('the tarball on stdin', true)), what: 'the tarball on stdin' };
+    return { stream: openStdin('the tarball on stdin'), what: 'the tarball on stdin' };
   }
   if (/^https?:\/\//i.test(source)) {
     let res: Response;

@@ -22,7 +22,7 @@ import { familiarName, parseReference, type ImageReference } from '../oci/refere
 import { choosePlatform, hostPlatform, normalizePlatform } from '../registry/platform.js';
 import { cleanTmp } from '../store/atomic.js';
 import { writeBlob } from '../store/blobs.js';
-import { LayerDecoder, openFile } from '../store/decompress.js';
+import { openFile, openStdin } from '../store/decompress.js';
 import { sha256 } from '../store/digest.js';
 import { storeImage } from '../store/image-write.js';
 import { commitStagedLayer, discardStagedLayer, stageLayer, type StagedLayer } from '../store/layer-write.js';
@@ -285,7 +285,7 @@ async function ociImages(c: ArchiveCollector, archive: string, platform: Platfor
 function openArchive(input: string | undefined): { stream: Readable; name: string } {
   if (input === undefined) {
     if (process.stdin.isTTY) throw new SkiffError('requested load from stdin, but stdin is a terminal: use -i FILE or redirect');
-    return { stream: process.stdin.pipe(new LayerDecoder('the archive on stdin', true)), name: 'the archive on stdin' };
+    return { stream: openStdin('the archive on stdin'), name: 'the archive on stdin' };
   }
   return { stream: openFile(input), name: input };
 }

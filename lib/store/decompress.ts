@@ -8,7 +8,9 @@
 // native speed from a separate process (the decompression runs on another
 // core, beside our unpacking), where a WebAssembly or JavaScript decoder would
 // be several times slower on this thread and a native addon would need a
-// compiler at install time.
+// compiler at install time. An archive (load, import, cp -) may also be
+// bzip2 or xz, as Docker's archive input: the system `bzip2 -dc`/`xz -dc` the
+// same way, and one line naming the package when the program is missing.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, type Hash } from 'node:crypto';
 import { createReadStream, openSync } from 'node:fs';
@@ -18,6 +20,10 @@ import { SkiffError, errnoCode } from '../errors.js';
 import { findProgram } from '../host/programs.js';
 
 export type Compression = 'gzip' | 'zstd' | 'none';
+/** What an archive (docker load, import, cp -) may also be: Docker's archive input takes bzip2 and xz too. */
+type ArchiveCompression = Compression | 'bzip2' | 'xz';
+/** The Debian package of each external decompressor. */
+const PACKAGE = { zstd: 'zstd', bzip2: 'bzip2', xz: 'xz-utils' } as const;
 
 
 /** What a media type says the compression is; throws for a layer type skiff cannot read. */
@@ -46,9 +52,14 @@ export function zstdBinary(): string {
 const FEED_BYTES = 1 << 20;
 const CHUNK_BYTES = 1 << 20;
 
-function sniff(b: Buffer): Compression {
+const XZ_MAGIC = Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]);
+
+/** The compression the first bytes show; bzip2 and xz only for an archive (a layer is tar, gzip or zstd). */
+function sniff(b: Buffer, archive: boolean): ArchiveCompression {
   if (b.length >= 2 && b[0] === 0x1f && b[1] === 0x8b) return 'gzip';
   if (b.length >= 4 && b.readUInt32LE(0) === 0xfd2fb528) return 'zstd';
+  if (archive && b.length >= 3 && b.toString('latin1', 0, 3) === 'BZh') return 'bzip2';
+  if (archive && b.length >= XZ_MAGIC.length && b.subarray(0, XZ_MAGIC.length).equals(XZ_MAGIC)) return 'xz';
   return 'none';
 }
 
@@ -58,7 +69,7 @@ function sniff(b: Buffer): Compression {
  */
 export class LayerDecoder extends Transform {
   private inner: zlib.Gunzip | ChildProcess | undefined;
-  private kind: Compression | undefined;
+  private kind: ArchiveCompression | undefined;
   private readonly hash: Hash = createHash('sha256');
   private bytes = 0;
   private digest = '';
@@ -94,8 +105,17 @@ export class LayerDecoder extends Transform {
     return this.bytes;
   }
 
+  /** The layer compression seen (bzip2 and xz, archives only, are not layer compressions). */
   compression(): Compression | undefined {
-    return this.kind;
+    return this.kind === 'bzip2' || this.kind === 'xz' ? undefined : this.kind;
+  }
+
+  /** The decompressor program, or why there is none (an archive names the package that has it). */
+  private program(kind: 'zstd' | 'bzip2' | 'xz'): string {
+    if (!this.archive) return zstdBinary();
+    const found = findProgram(kind);
+    if (found) return found;
+    throw new SkiffError(`${this.blob} is ${kind}-compressed and the ${kind} program is not installed: install the '${PACKAGE[kind]}' package`);
   }
 
   private out(chunk: Buffer): void {
@@ -115,7 +135,7 @@ export class LayerDecoder extends Transform {
     super._read(size);
   }
 
-  private start(kind: Compression): void {
+  private start(kind: ArchiveCompression): void {
     this.kind = kind;
     if (kind === 'gzip') {
       const gunzip = zlib.createGunzip({ chunkSize: CHUNK_BYTES });
@@ -123,16 +143,16 @@ export class LayerDecoder extends Transform {
       gunzip.on('error', (err) => this.destroy(this.failure('gzip', err.message)));
       this.innerDone = new Promise((resolve) => gunzip.once('end', resolve));
       this.inner = gunzip;
-    } else if (kind === 'zstd') {
-      const child = spawn(zstdBinary(), ['-d', '-c', '-q'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    } else if (kind !== 'none') {
+      const child = spawn(this.program(kind), ['-d', '-c', '-q'], { stdio: ['pipe', 'pipe', 'pipe'] });
       child.stdout!.on('data', (c: Buffer) => this.out(c));
       child.stderr!.setEncoding('utf8').on('data', (d: string) => (this.zstdError += d));
       child.stdin!.on('error', () => {}); // EPIPE when zstd fails: its exit status says why
       this.innerDone = new Promise((resolve, reject) => {
-        child.on('error', (err) => reject(new SkiffError(`cannot run zstd: ${err.message}`)));
+        child.on('error', (err) => reject(new SkiffError(`cannot run ${kind}: ${err.message}`)));
         child.on('close', (code, signal) => {
           if (code === 0) resolve();
-          else reject(this.failure('zstd', this.zstdError.trim().split('\n').pop() || `zstd ${signal ?? `exited with ${code}`}`));
+          else reject(this.failure(kind, this.zstdError.trim().split('\n').pop() || `${kind} ${signal ?? `exited with ${code}`}`));
         });
       });
       this.innerDone.catch((err: Error) => this.destroy(err));
@@ -151,7 +171,12 @@ export class LayerDecoder extends Transform {
         return;
       }
       this.pending = Buffer.alloc(0);
-      this.start(sniff(chunk));
+      try {
+        this.start(sniff(chunk, this.archive));
+      } catch (err) {
+        cb(err as Error); // a missing decompressor: one line, not a throw out of the stream machinery
+        return;
+      }
     }
     this.feed(chunk, cb);
   }
@@ -184,7 +209,12 @@ export class LayerDecoder extends Transform {
     if (this.kind === undefined && this.pending.length > 0) {
       const rest = this.pending;
       this.pending = Buffer.alloc(0);
-      this.start(sniff(rest));
+      try {
+        this.start(sniff(rest, this.archive));
+      } catch (err) {
+        cb(err as Error);
+        return;
+      }
       this.feed(rest, (err) => (err ? cb(err) : this._flush(cb)));
       return;
     }
@@ -210,7 +240,17 @@ export class LayerDecoder extends Transform {
 }
 
 /**
- * A file (an archive, a tarball), decompressed when gzip or zstd. Opened at
+ * An archive on stdin (load, import, cp -), decompressed when gzip, zstd,
+ * bzip2 or xz. An error reading stdin ends the stream with one clear line.
+ */
+export function openStdin(what: string): Readable {
+  const decoder = new LayerDecoder(what, true);
+  process.stdin.on('error', (err) => decoder.destroy(new SkiffError(`cannot read ${what}: ${errnoCode(err) ?? err.message}`)));
+  return process.stdin.pipe(decoder);
+}
+
+/**
+ * A file (an archive, a tarball), decompressed when gzip, zstd, bzip2 or xz. Opened at
  * once, so a missing or unreadable file is one clear error before any work.
  */
 export function openFile(file: string): Readable {

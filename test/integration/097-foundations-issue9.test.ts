@@ -2,11 +2,15 @@
 // test named after it: the container's root directory mode, compressed
 // archives on `cp -`'s stdin, run against a concurrent rmi, concurrent pulls
 // of one image. Real registry, real helper, as root and rootless.
-import { spawn } from 'node:child_process';
-import { afterAll, beforeAll, expect, test } from 'vitest';
-import { asModeUser, collect, describeModes, integrationEnv, skiffBin, type Mode, type Result } from './harness.js';
+import { execFileSync, spawn } from 'node:child_process';
+import { chmodSync, closeSync, existsSync, mkdtempSync, openSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { asModeUser, collect, describeModes, integrationEnv, modes, skiffBin, type Mode, type Result } from './harness.js';
 import { busyboxLayer, pushImage, startRegistry, type TestRegistry } from './registry-harness.js';
 import { newStore, type TestStore } from './store-harness.js';
+import { makeTar } from '../unit/helpers/make-tar.js';
+import { skipTitle } from '../skip.js';
 
 let reg: TestRegistry;
 const root = (mode: number) => ({ name: './', type: '5', mode });
@@ -58,4 +62,94 @@ describeModes("issue 9: the container's root directory mode ($name)", (mode) => 
     expect((await store.skiff(['create', '--name', 'c555', '--network', 'none', `${reg.host}/rootmode:555`, 'stat', '-c', '%a', '/'])).code).toBe(0);
     expect(await store.skiff(['start', '-a', 'c555'])).toMatchObject({ code: 0, stdout: '555\n' });
   });
+});
+
+/** A host directory for the test's files, readable by the mode's user. */
+function hostDir(prefix: string): string {
+  const d = mkdtempSync(path.join(integrationEnv().workDir, prefix));
+  chmodSync(d, 0o755);
+  return d;
+}
+
+/** skiff with stdin read from a host file (as `skiff cp - c:/d < file`), in a private mount namespace with `binds` when given. */
+function skiffFromFile(mode: Mode, store: TestStore, file: string, args: string[], binds: [string, string][] = []): Promise<Result> {
+  const fd = openSync(file, 'r');
+  const env = { SKIFF_ROOT: store.root, PATH: '/usr/sbin:/usr/bin:/sbin:/bin', HOME: mode.user?.home ?? '/root', LANG: 'C.UTF-8' };
+  let cmd: string[] = asModeUser(mode, [skiffBin(), ...args]);
+  if (binds.length > 0) {
+    const mounts = binds.map(([target, source]) => `mount --bind '${source}' '${target}' && `).join('');
+    cmd = ['unshare', '-m', '--propagation', 'private', 'sh', '-c', `${mounts}exec "$0" "$@"`, ...cmd];
+  }
+  const child = spawn(cmd[0]!, cmd.slice(1), { env, stdio: [fd, 'pipe', 'pipe'], cwd: '/' });
+  return collect(child).finally(() => closeSync(fd));
+}
+
+const program = (name: string) => ['/usr/bin', '/bin'].map((d) => path.join(d, name)).find((f) => existsSync(f));
+/** Each compression Docker's archive input takes (and zstd, which skiff reads in layers too). */
+const COMPRESSORS = ['gzip', 'zstd', 'bzip2', 'xz'] as const;
+
+describeModes('issue 9: cp - takes a compressed tar on stdin ($name)', (mode) => {
+  for (const tool of COMPRESSORS) {
+    const bin = program(tool);
+    const skip = bin === undefined ? `${tool} is not installed: apt-get install ${tool === 'xz' ? 'xz-utils' : tool}` : undefined;
+    test.skipIf(skip !== undefined)(skipTitle(`cp-stdin-compressed: a ${tool} archive unpacks into the container, from a file and from a pipe`, skip), async () => {
+      const store = newStore(mode);
+      const d = hostDir('cpz-');
+      expect((await store.skiff(['run', '-d', '--name', 'z', '--network', 'none', `${reg.host}/rootmode:none`, 'sleep', '600'])).code).toBe(0);
+      try {
+        // Big enough (2 MiB, half of it incompressible) that the decompressor and the unpack must take turns.
+        const tar = makeTar([
+          { name: `${tool}/`, type: '5', mode: 0o755 },
+          { name: `${tool}/y`, data: `from ${tool}\n`, mode: 0o600 },
+          { name: `${tool}/big`, data: Buffer.concat([Buffer.alloc(1 << 20, 7), execFileSync('head', ['-c', String(1 << 20), '/dev/urandom'])]), mode: 0o644 },
+        ]);
+        const file = path.join(d, `in.tar.${tool}`);
+        writeFileSync(file, execFileSync(bin!, ['-c'], { input: tar, maxBuffer: 1 << 24 }));
+        const fromFile = await skiffFromFile(mode, store, file, ['cp', '-', 'z:/tmp']);
+        expect(fromFile).toEqual({ code: 0, signal: null, stdout: '', stderr: '' });
+        const check = await store.skiff(['exec', 'z', 'sh', '-c', `cat /tmp/${tool}/y; stat -c "%a %s" /tmp/${tool}/y /tmp/${tool}/big; rm -r /tmp/${tool}`]);
+        expect(check.stdout).toBe(`from ${tool}\n600 ${tool.length + 6}\n644 ${2 << 20}\n`);
+        const fromPipe = await store.skiff(['cp', '-', 'z:/tmp'], { input: execFileSync(bin!, ['-c'], { input: tar, maxBuffer: 1 << 24 }) });
+        expect([fromPipe.code, fromPipe.stderr]).toEqual([0, '']);
+        expect((await store.skiff(['exec', 'z', 'cat', `/tmp/${tool}/y`])).stdout).toBe(`from ${tool}\n`);
+        if (tool !== 'gzip') return;
+        // Damaged: one line, exit 125, nothing copied.
+        const gz = execFileSync('gzip', ['-c'], { input: makeTar([{ name: 'cut/', type: '5', mode: 0o755 }, { name: 'cut/r', data: execFileSync('head', ['-c', '200000', '/dev/urandom']), mode: 0o644 }]) });
+        writeFileSync(path.join(d, 'cut.tar.gz'), gz.subarray(0, gz.length - 100));
+        const cut = await skiffFromFile(mode, store, path.join(d, 'cut.tar.gz'), ['cp', '-', 'z:/tmp']);
+        expect(cut).toEqual({ code: 125, signal: null, stdout: '', stderr: 'skiff: the archive on stdin cannot be decompressed (gzip: unexpected end of file): it is damaged or truncated\n' });
+        expect((await store.skiff(['exec', 'z', 'ls', '/tmp'])).stdout).not.toMatch(/cut/);
+      } finally {
+        await store.skiff(['rm', '-f', 'z']);
+      }
+    }, 60_000);
+  }
+});
+
+// The external decompressors hidden in a private mount namespace (the host's
+// programs are never touched): needs root to make the namespace.
+const asRoot = process.getuid?.() === 0;
+describe.skipIf(!asRoot)(`issue 9: cp - with a decompressor missing${asRoot ? '' : ' (skipped: the private mount namespaces need root: run the suite as root)'}`, () => {
+  for (const mode of modes()) {
+    test(`an xz, bzip2 or zstd archive without its program is one line naming the package (${mode.name})`, async () => {
+      const store = newStore(mode);
+      const d = hostDir('cpmissing-');
+      const notProgram = path.join(d, 'not-a-program');
+      writeFileSync(notProgram, '', { mode: 0o644 });
+      expect((await store.skiff(['run', '-d', '--name', 'm', '--network', 'none', `${reg.host}/rootmode:none`, 'sleep', '600'])).code).toBe(0);
+      try {
+        const tar = makeTar([{ name: 'm', data: 'm\n', mode: 0o644 }]);
+          for (const [tool, pkg] of [['xz', 'xz-utils'], ['bzip2', 'bzip2'], ['zstd', 'zstd']] as const) {
+          const bin = program(tool);
+          if (bin === undefined) continue; // already missing: the case above is skipped and says so
+          const file = path.join(d, `in.tar.${tool}`);
+          writeFileSync(file, execFileSync(bin, ['-c'], { input: tar }));
+          const r = await skiffFromFile(mode, store, file, ['cp', '-', 'm:/tmp'], [[bin, notProgram]]);
+          expect(r).toEqual({ code: 125, signal: null, stdout: '', stderr: `skiff: the archive on stdin is ${tool}-compressed and the ${tool} program is not installed: install the '${pkg}' package\n` });
+        }
+      } finally {
+        await store.skiff(['rm', '-f', 'm']);
+      }
+    }, 60_000);
+  }
 });
