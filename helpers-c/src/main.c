@@ -10,6 +10,7 @@
 #include "userns.h"
 #include "copy.h"
 #include "walk.h"
+#include "network.h"
 
 #include <stdio.h>
 #include <sys/prctl.h>
@@ -23,6 +24,8 @@ static int usage(void) {
                   "       skiff-helper kill PID SIGNAL\n"
                   "       skiff-helper cp        (spec on fd 3: copy to, from or out of a container)\n"
                   "       skiff-helper walk      (spec on fd 3: diff, size or remove a tree by fd)\n"
+                  "       skiff-helper netholder (spec on fd 3: the namespace of user-defined networks)\n"
+                  "       skiff-helper netattach|netdetach (spec on fd 3: network connect, disconnect)\n"
                   "       skiff-helper version\n", SKIFF_SPEC_FD, SKIFF_SPEC_FD);
   return EXIT_SKIFF_FAILED;
 }
@@ -43,6 +46,9 @@ int main(int argc, char **argv) {
   if (strcmp(argv[1], "exec") == 0) exec_main(argv);
   if (strcmp(argv[1], "fsops") == 0 && argc == 3) fsops_main(argv[2]);
   if (strcmp(argv[1], "kill") == 0 && argc == 4) kill_main(argv[2], argv[3]);
+  if (strcmp(argv[1], "netholder") == 0) netholder_main();
+  if (strcmp(argv[1], "netattach") == 0) netattach_main(true);
+  if (strcmp(argv[1], "netdetach") == 0) netattach_main(false);
   if (strcmp(argv[1], "version") == 0) {
     printf("skiff-helper protocol %d\n", SKIFF_PROTOCOL_VERSION);
     return 0;

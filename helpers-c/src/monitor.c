@@ -1,5 +1,6 @@
 /* The monitor of a detached container (run -d): see monitor.h. */
 #include "monitor.h"
+#include "network.h"
 #include "cgroup.h"
 #include "fds.h"
 #include "io.h"
@@ -313,8 +314,8 @@ noreturn void monitor_main(const struct container_spec *spec) {
   if (setsid() < 0) die_errno("setsid");
   /* The monitor lives as long as the container: it keeps only its stdio
    * and the report fd of all it inherited. */
-  int report = report_fd();
-  fds_close_except(&report, 1);
+  int keep[] = {report_fd(), spec->net_member ? SKIFF_NET_MEMBER_FD : -1};
+  fds_close_except(keep, 2);
   signal(SIGHUP, SIG_IGN);
   signal(SIGPIPE, SIG_IGN);
   struct monitor m = {.spec = spec, .listen_fd = -1, .out_fd = -1, .err_fd = -1, .in_fd = -1, .report_open = true, .net = {.pid = 0, .exit_fd = -1}};

@@ -4,7 +4,7 @@
  * Spec (TypeScript -> helper), on fd 3 until EOF: NUL-terminated "key=value"
  * strings. Keys that may repeat: arg, env, uidmap, gidmap, masked, readonly,
  * lowerdir, mount, on_exit, walk_root, walk_exclude, cgroup, cgroup_enable, cgroup_write, rlimit,
- * net_pasta, net_slirp, net_fwd.
+ * net_pasta, net_slirp, net_fwd, net_attach, net_detach.
  *
  * Reports (helper -> TypeScript), on the same fd 3 (a socket): one line each,
  * fields separated by TAB, tabs and newlines in text replaced by spaces:
@@ -98,6 +98,14 @@ struct container_spec {
   bool no_shm; /* --ipc none: no /dev/shm */
   int ipc_join, pid_join;
   int user_join; /* rootless: that process's user namespace instead of a new one */
+  /* User-defined networks (network.h). */
+  int net_holder;                /* the holder process: its network namespace has the bridges */
+  struct string_list net_attach; /* "BRIDGE<TAB>GATEWAY/PREFIX<TAB>IFNAME<TAB>IP/PREFIX<TAB>MAC" */
+  struct string_list net_detach; /* netdetach: interface names */
+  bool net_member;               /* fd 4 is the member's connection to the holder: kept for the container's life */
+  const char *holder_socket;     /* netholder: where it listens */
+  const char *holder_pid_file;
+  const char *holder_lock;
   struct string_list masked;
   struct string_list readonly;
   /* An overlay root filesystem: mounted onto rootfs when lowerdirs is non-empty. */

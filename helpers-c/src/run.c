@@ -10,6 +10,7 @@
 #include "logfile.h"
 #include "monitor.h"
 #include "notify.h"
+#include "network.h"
 #include "start.h"
 #include "protocol.h"
 #include "report.h"
@@ -164,10 +165,11 @@ void leave_terminal_group(const struct container_spec *spec) {
 noreturn void run_main(void) {
   report_set_fd(SKIFF_SPEC_FD);
   /* Whatever skiff's caller left open is none of the container's business. */
-  int report = SKIFF_SPEC_FD;
-  fds_close_except(&report, 1);
+  int keep[] = {SKIFF_SPEC_FD, SKIFF_NET_MEMBER_FD};
+  fds_close_except(keep, 2);
   struct container_spec spec;
   spec_read(SKIFF_SPEC_FD, &spec);
+  network_keep_member_fd(&spec);
   if (spec.rootfs == NULL || spec.rootfs[0] != '/') die(EXIT_SKIFF_FAILED, 0, "spec: rootfs must be an absolute path");
   /* Before the monitor forks: it must sit in the supervisor cgroup too. */
   cgroup_prepare_split(&spec);

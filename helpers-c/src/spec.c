@@ -124,6 +124,13 @@ static void apply(struct container_spec *spec, char *entry) {
     if (strcmp(value, "host") != 0) die(EXIT_SKIFF_FAILED, 0, "spec: ns_uts must be host, not \"%s\"", value);
     spec->uts_host = true;
   } else if (strcmp(key, "ns_user") == 0) spec->user_join = parse_pid(key, value);
+  else if (strcmp(key, "net_holder") == 0) spec->net_holder = parse_pid(key, value);
+  else if (strcmp(key, "net_attach") == 0) list_push(&spec->net_attach, value);
+  else if (strcmp(key, "net_detach") == 0) list_push(&spec->net_detach, value);
+  else if (strcmp(key, "net_member") == 0) spec->net_member = parse_bool(key, value);
+  else if (strcmp(key, "holder_socket") == 0) spec->holder_socket = value;
+  else if (strcmp(key, "holder_pid_file") == 0) spec->holder_pid_file = value;
+  else if (strcmp(key, "holder_lock") == 0) spec->holder_lock = value;
   else if (strcmp(key, "masked") == 0) list_push(&spec->masked, value);
   else if (strcmp(key, "readonly") == 0) list_push(&spec->readonly, value);
   else if (strcmp(key, "lowerdir") == 0) list_push(&spec->lowerdirs, value);
@@ -251,7 +258,8 @@ void spec_read(int fd, struct container_spec *spec) {
     off += strlen(entry) + 1;
     apply(spec, entry);
   }
-  if (spec->argv.len == 0 && spec->cp_op == NULL && spec->walk_op == NULL) die(EXIT_SKIFF_FAILED, 0, "spec: no command to run");
+  bool network_mode = spec->holder_socket != NULL || (spec->target_pid > 0 && (spec->net_attach.len > 0 || spec->net_detach.len > 0));
+  if (spec->argv.len == 0 && spec->cp_op == NULL && spec->walk_op == NULL && !network_mode) die(EXIT_SKIFF_FAILED, 0, "spec: no command to run");
   if (spec->cwd == NULL) spec->cwd = "/";
   if (spec->cwd[0] != '/') die(EXIT_SKIFF_FAILED, 0, "the working directory \"%s\" is not an absolute path", spec->cwd);
   if (spec->env.items == NULL) {

@@ -16,6 +16,7 @@ import { getVolume } from '../volumes/store.js';
 import { containerEvent, monitorDiedEvent, startedEvents } from './events.js';
 import { unitStart } from './unit.js';
 import { refuseOtherRuntime } from './oci-runtime.js';
+import { leaveNetworks, networkStart } from './networks.js';
 import {
   clearRunState,
   containerDir,
@@ -44,9 +45,10 @@ export async function startContainer(record: ContainerRecord, opts: { attach?: b
     if (opts.attach) return connectAttach(attachSocketPath(record.Id), 2000);
     return undefined;
   }
-  const config = readConfig(record.Id);
-  if (!config) throw new SkiffError(`container ${record.Id} has no config.json: remove it and create it again`);
+  const created = readConfig(record.Id);
+  if (!created) throw new SkiffError(`container ${record.Id} has no config.json: remove it and create it again`);
   checkVolumesPresent(record);
+  const { config, network } = await networkStart(record, created);
   clearRunState(record.Id);
   const cgroup = cgroupStart(record, config);
   const unit = unitStart(record, config);
@@ -64,6 +66,7 @@ export async function startContainer(record: ContainerRecord, opts: { attach?: b
     ...(cgroup ? { cgroup } : {}),
     ...diedEvent(record),
     ...(unit ? { unit } : {}),
+    ...(network ? { network } : {}),
   });
   if (!opts.attach) {
     await started;
@@ -151,6 +154,7 @@ export async function removeContainer(record: ContainerRecord, force: boolean, v
     await stopContainer(record, 0);
   }
   await removeContainerFiles(record);
+  await leaveNetworks(record);
   if (volumes) await removeAnonymousVolumes(record);
 }
 

@@ -14,6 +14,8 @@ import { planPrivateNetwork, type PrivateNetwork } from '../network/plan.js';
 import { resolvePublishedPorts } from '../network/port-check.js';
 import { parseExpose, parsePublish, publishAllRequests, type PortBinding, type PortRequest } from '../network/ports.js';
 import type { HelperNetworkProgram, NetworkMode } from '../oci/spec/options.js';
+import { userNetworksNamed } from './networks.js';
+import type { NetworkRecord } from '../network/networks.js';
 import { containerState } from './state.js';
 import { containerDir, resolveContainer, runDir, type ContainerRecord } from './store.js';
 
@@ -46,6 +48,8 @@ export interface ContainerNetwork {
   /** Config.ExposedPorts: the image's and --expose's. */
   exposed: Record<string, object>;
   privateNetwork?: PrivateNetwork;
+  /** --network NAME[,NAME]: the user-defined networks, joined at each start (networks.ts). */
+  userNetworks?: NetworkRecord[];
   /** Said once on stderr: a fallback, a known limit of the host's pasta. */
   warnings: string[];
   /** The files bound onto /etc, by name in the container's directory (none for --no-hosts' hosts). */
@@ -96,7 +100,10 @@ export async function resolveContainerNetwork(
   const isPrivate = request.kind === 'default' || request.kind === 'pasta' || request.kind === 'slirp4netns';
   if (requests.length > 0 && !isPrivate) {
     const named = request.kind === 'container' ? `container:${request.ref}` : request.kind === 'ns' ? `ns:${request.path}` : request.kind;
-    if (request.kind === 'named') throw new SkiffError(`network ${request.name} not found`);
+    if (request.kind === 'named') {
+      userNetworksNamed(request.names);
+      throw new SkiffError(`-p/--publish${flags.publishAll ? ' and -P' : ''} on a user-defined network (--network ${request.names.join(',')}) is not supported yet: publish from a container on the default network, which can reach this one only through the host`);
+    }
     throw new SkiffError(`-p/--publish${flags.publishAll ? ' and -P' : ''} need a network of the container's own: --network ${named} ${request.kind === 'host' ? 'uses the host\'s ports directly' : request.kind === 'none' ? 'has no network to publish from' : 'shares another namespace (publish on that container)'}`);
   }
   if (flags.macAddress !== undefined) {
@@ -110,6 +117,7 @@ export async function resolveContainerNetwork(
   let join: string | undefined;
   let userJoinPid: number | undefined;
   let privateNetwork: PrivateNetwork | undefined;
+  let userNetworks: NetworkRecord[] | undefined;
   let bindings: PortBinding[] = [];
   const warnings: string[] = [];
   switch (request.kind) {
@@ -134,7 +142,11 @@ export async function resolveContainerNetwork(
       label = `ns:${request.path}`;
       break;
     case 'named':
-      throw new SkiffError(`network ${request.name} not found`);
+      // A network namespace of its own, joined to the networks' bridges at each start (networks.ts).
+      userNetworks = userNetworksNamed(request.names);
+      mode = 'none';
+      label = userNetworks[0]!.name;
+      break;
     default: {
       bindings = await resolvePublishedPorts(requests, ctx.rootless);
       privateNetwork = planPrivateNetwork(request, bindings, {
@@ -175,7 +187,9 @@ export async function resolveContainerNetwork(
     }
     const resolv =
       mode === 'none' && flags.dns.length === 0
-        ? '# --network none: no DNS\n'
+        ? userNetworks
+          ? '# user-defined network: the names of the containers on it are in /etc/hosts; no DNS server\n'
+          : '# --network none: no DNS\n'
         : resolvConf({
             hostResolv: hostResolvConf(),
             ...(privateNetwork ? { forwarder: privateNetwork.dns } : {}),
@@ -191,6 +205,7 @@ export async function resolveContainerNetwork(
     ...(privateNetwork ? { program: privateNetwork.program, privateNetwork } : {}),
     ...(join !== undefined ? { join } : {}),
     ...(userJoinPid !== undefined ? { userJoinPid } : {}),
+    ...(userNetworks ? { userNetworks } : {}),
     requests,
     bindings,
     exposed,

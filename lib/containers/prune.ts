@@ -4,6 +4,7 @@ import { parseSince } from '../humanize.js';
 import { SkiffError } from '../errors.js';
 import { containerSizes } from './size.js';
 import { containerState } from './state.js';
+import { refreshHosts } from './networks.js';
 import { containerOwnFilesSize, listContainerIds, readRecord, removeContainerFiles, type ContainerRecord } from './store.js';
 
 /** --filter until=TIME, label=KEY[=VALUE], label!=KEY[=VALUE]. */
@@ -54,5 +55,7 @@ export async function pruneContainers(filters?: ContainerPruneFilters): Promise<
     await removeContainerFiles(record);
     result.removed.push(record.Id);
   }
+  // The others on their networks forget them.
+  await refreshHosts(new Set(stopped.flatMap((r) => Object.values(r.Networks ?? {}).map((e) => e.NetworkID))));
   return result;
 }

@@ -31,6 +31,7 @@ import { resolveNamespaces, resolveSecurity, type SecurityRequest } from './secu
 import { parseDevice } from '../oci/spec/devices.js';
 import { containerEvent, startedEvents } from './events.js';
 import { checkUnitFlags, replaceNamed, unitStart, withNotifySocket, writeCidFile, type UnitFlags } from './unit.js';
+import { claimNetworks, leaveNetworks, networkStart, refreshHosts } from './networks.js';
 
 export interface RunRequest {
   /** --rootfs DIR, or else… */
@@ -152,6 +153,9 @@ export interface ContainerRequest extends RunRequest {
   cgroups?: string;
   /** --sdnotify, --cidfile, --replace, --pidfile, --conmon-pidfile (unit.ts). */
   unit?: UnitFlags;
+  /** --network-alias and --ip, on user-defined networks (networks.ts). */
+  networkAliases?: string[];
+  ip?: string;
 }
 
 /** --cgroup-manager (a global flag, as Podman's; it reaches here as SKIFF_CGROUP_MANAGER). */
@@ -187,6 +191,7 @@ export function parseRestartPolicy(text: string): { Name: string; MaximumRetryCo
 /** --rm: the container and its anonymous volumes, as Docker removes them. */
 async function removeWithVolumes(record: ContainerRecord): Promise<void> {
   await removeContainerFiles(record);
+  await leaveNetworks(record);
   await removeAnonymousVolumes(record);
 }
 
@@ -352,6 +357,16 @@ async function prepareContainer(req: ContainerRequest): Promise<{ record: Contai
     userJoinPid: namespaces.userJoinPid ?? net.userJoinPid,
   });
   const unit = checkUnitFlags(req.unit, req.name);
+  const userNetworks = net.userNetworks;
+  if (!userNetworks && ((req.networkAliases ?? []).length > 0 || req.ip !== undefined)) {
+    throw new SkiffError(`${req.ip !== undefined ? '--ip' : '--network-alias'} needs a user-defined network (--network NAME)`);
+  }
+  if (userNetworks && options.idMappings !== null && namespaces.userJoinPid !== undefined) {
+    throw new SkiffError('a rootless container on a user-defined network cannot join another container\'s IPC or PID namespace: it joins the network\'s user namespace');
+  }
+  if (userNetworks && options.idMappings !== null && userns.kind !== 'default') {
+    throw new SkiffError(`--userns ${usernsModeText(userns)} on a user-defined network is not supported rootless: its containers share the network's user namespace and its mapping`);
+  }
   const restart = parseRestartPolicy(req.restart);
   if (req.autoRemove && restart.Name !== 'no') throw new SkiffError('conflicting options: --restart and --rm');
   const name = req.name ?? randomName();
@@ -456,28 +471,36 @@ async function prepareContainer(req: ContainerRequest): Promise<{ record: Contai
     },
   };
   if (unit.replace && req.name !== undefined) await replaceNamed(req.name);
-  // A generated name may already be taken (there are ~3,400): draw again, as
-  // Docker does, then add a number; a name the user chose is never changed.
-  for (let attempt = 0; ; attempt++) {
-    try {
-      createContainer(record, config, { dirs, files });
-      containerEvent(record, 'create');
-      break;
-    } catch (err) {
-      if (!(err instanceof NameInUseError) || attempt >= 20) {
-        await removeVolumes(storage.created);
-        throw err;
-      }
-      if (req.name !== undefined) {
-        if (attempt > 0 || !(await reclaimLeftoverName(err.ownerId))) {
+  // Its addresses, held under the networks' lock until the record is written.
+  const claim = userNetworks ? await claimNetworks(userNetworks, { aliases: req.networkAliases ?? [], ...(req.ip !== undefined ? { ip: req.ip } : {}) }) : undefined;
+  if (claim) record.Networks = claim.networks;
+  try {
+    // A generated name may already be taken (there are ~3,400): draw again, as
+    // Docker does, then add a number; a name the user chose is never changed.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        createContainer(record, config, { dirs, files });
+        containerEvent(record, 'create');
+        break;
+      } catch (err) {
+        if (!(err instanceof NameInUseError) || attempt >= 20) {
           await removeVolumes(storage.created);
           throw err;
         }
-        continue;
+        if (req.name !== undefined) {
+          if (attempt > 0 || !(await reclaimLeftoverName(err.ownerId))) {
+            await removeVolumes(storage.created);
+            throw err;
+          }
+          continue;
+        }
+        record.Name = attempt < 10 ? randomName() : `${randomName()}${attempt}`;
       }
-      record.Name = attempt < 10 ? randomName() : `${randomName()}${attempt}`;
     }
+  } finally {
+    claim?.release();
   }
+  if (userNetworks) await refreshHosts(userNetworks.map((n) => n.id));
   if (unit.cidFile !== undefined) {
     try {
       writeCidFile(unit.cidFile, record.Id);
@@ -514,14 +537,16 @@ async function runContainerWithRuntime(req: ContainerRequest, runtime: OciRuntim
 export async function runContainer(req: ContainerRequest): Promise<number> {
   const runtime = ociRuntime();
   if (runtime) return runContainerWithRuntime(req, runtime);
-  const { record, config, options } = await prepareContainer(req);
+  const { record, config: created, options } = await prepareContainer(req);
   let result;
   try {
+    const { config, network } = await networkStart(record, created);
     const cgroup = cgroupStart(record, config);
     // The helper starts it and attaches skiff's own stdio in one go.
     startedEvents(record, true);
     const unit = unitStart(record, config);
     result = await runForeground(config, {
+      ...(network ? { network } : {}),
       ...(cgroup ? { cgroup } : {}),
       ...(unit ? { unit } : {}),
       interactive: options.interactive,

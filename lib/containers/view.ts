@@ -60,12 +60,16 @@ export function psRow(record: ContainerRecord, state: ContainerState, noTrunc: b
     Names: record.Name,
     Labels: Object.entries(record.Config.Labels).map(([k, v]) => `${k}=${v}`).join(','),
     Mounts: mountsColumn(record),
-    Networks: record.HostConfig.NetworkMode,
+    Networks: record.Networks ? Object.keys(record.Networks).join(',') : record.HostConfig.NetworkMode,
     Size: '',
   };
 }
 
-/** Docker's NetworkSettings: the ports (Docker's form), the address on a private network. */
+/**
+ * Docker's NetworkSettings: the ports (Docker's form), the address on a
+ * private network, or one endpoint per user-defined network (Docker leaves
+ * the top-level address empty then).
+ */
 function networkSettings(record: ContainerRecord) {
   const n = record.Network;
   const endpoint = {
@@ -74,10 +78,18 @@ function networkSettings(record: ContainerRecord) {
     Gateway: n?.Gateway ?? '',
     MacAddress: n?.MacAddress ?? '',
   };
+  const networks = record.Networks
+    ? Object.fromEntries(
+        Object.entries(record.Networks).map(([name, e]) => [
+          name,
+          { NetworkID: e.NetworkID, Aliases: e.Aliases, IPAddress: e.IPAddress, IPPrefixLen: e.IPPrefixLen, Gateway: e.Gateway, MacAddress: e.MacAddress },
+        ]),
+      )
+    : { [record.HostConfig.NetworkMode]: endpoint };
   return {
     ...endpoint,
     Ports: networkSettingsPorts(n?.Ports ?? [], record.Config.ExposedPorts),
-    Networks: { [record.HostConfig.NetworkMode]: endpoint },
+    Networks: networks,
   };
 }
 

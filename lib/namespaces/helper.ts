@@ -70,6 +70,35 @@ function pidOfNamespacePath(nsPath: string): number {
   return Number(m[1]);
 }
 
+// --- User-defined networks (network.ts, helpers-c/src/network.c).
+
+/** One container interface on a network's bridge, as the helper's net_attach takes it. */
+export interface NetworkAttachment {
+  /** The bridge in the holder's namespace. */
+  bridge: string;
+  gateway: string;
+  prefix: number;
+  /** The interface inside the container (eth0…). */
+  ifname: string;
+  ip: string;
+  mac: string;
+}
+
+export function attachmentEntry(a: NetworkAttachment): string {
+  return `net_attach=${[a.bridge, `${a.gateway}/${a.prefix}`, a.ifname, `${a.ip}/${a.prefix}`, a.mac].join('\t')}`;
+}
+
+/** What a container's start adds to the helper's spec, and the connection its helper keeps (fd 4). */
+export interface NetworkStart {
+  holderPid: number;
+  attachments: NetworkAttachment[];
+  member: Socket;
+}
+
+export function networkStartEntries(n: NetworkStart): string[] {
+  return [`net_holder=${n.holderPid}`, 'net_member=1', ...n.attachments.map(attachmentEntry)];
+}
+
 /** config.json -> the helper's spec entries ("key=value", NUL-separated on the wire). */
 export function helperSpecEntries(config: OciRuntimeConfig): string[] {
   const p = config.process;
@@ -234,13 +263,15 @@ export function spawnHelper(
   detached = false,
   /** A command the helper runs under (systemd-run --scope … --), which execs it with fds and environment intact. */
   wrapper: string[] = [],
+  /** fd 4 of the helper: a user-defined network member's connection to its holder (network.ts). */
+  memberFd?: Socket,
 ): StartedHelper {
   const spec = encodeSpec(entries);
   const inEnv = spec.length <= SPEC_ENV_MAX;
   debug(() => `helper: ${[...wrapper, helperPath()].join(' ')} mode ${args.join(' ')}; spec of ${entries.length} entries in ${inEnv ? 'its environment' : 'fd 3'}${describeMounts(entries)}`);
   const [file, ...pre] = wrapper.length > 0 ? [...wrapper, helperPath()] : [helperPath()];
   const child = spawn(file!, [...pre, ...args], {
-    stdio: [...stdio, 'pipe'],
+    stdio: [...stdio, 'pipe', ...(memberFd ? [memberFd] : [])],
     detached,
     ...(inEnv ? { env: { ...process.env, SKIFF_HELPER_SPEC: spec.toString('hex') } } : {}),
   });
@@ -334,9 +365,10 @@ export interface RunResult {
  */
 export async function runForeground(
   config: OciRuntimeConfig,
-  opts: { interactive: boolean; joinPid?: number; log?: string; pidFile?: string; cgroup?: CgroupStart; output?: 'inherit' | 'ignore' | number; unit?: UnitStart },
+  opts: { interactive: boolean; joinPid?: number; log?: string; pidFile?: string; cgroup?: CgroupStart; output?: 'inherit' | 'ignore' | number; unit?: UnitStart; network?: NetworkStart },
 ): Promise<RunResult> {
   const entries = [...helperSpecEntries(config), ...(await seccompEntries(config)), ...unitEntries(opts.unit)];
+  if (opts.network) entries.push(...networkStartEntries(opts.network));
   if (opts.cgroup) entries.push(...cgroupEntries(opts.cgroup.launch));
   // The helper copies the output to the caller and to the container's log.
   if (opts.log !== undefined) entries.push(`log=${opts.log}`);
@@ -350,7 +382,10 @@ export async function runForeground(
     [opts.interactive || config.process.terminal ? 'inherit' : 'ignore', opts.output ?? 'inherit', opts.output ?? 'inherit'],
     false,
     opts.cgroup?.wrapper,
+    opts.network?.member,
   );
+  // The helper holds the connection now (fd 4): this process lets go of its copy.
+  opts.network?.member.destroy();
 
   const forward = (signal: NodeJS.Signals) => {
     child.kill(signal);
@@ -392,6 +427,8 @@ export interface MonitorFiles {
   diedEvent?: { log: string; head: string; tail: string };
   cgroup?: CgroupStart;
   unit?: UnitStart;
+  /** On user-defined networks: the holder, the interfaces, the member's connection. */
+  network?: NetworkStart;
 }
 
 /**
@@ -408,7 +445,9 @@ export async function startMonitored(config: OciRuntimeConfig, files: MonitorFil
   if (files.attachWait) entries.push('attach_wait=1');
   entries.push(...unitEntries(files.unit));
   if (files.cgroup) entries.push(...cgroupEntries(files.cgroup.launch));
-  const { child, reports } = spawnHelper(runArgs(config), entries, ['ignore', 'ignore', 'ignore'], false, files.cgroup?.wrapper);
+  if (files.network) entries.push(...networkStartEntries(files.network));
+  const { child, reports } = spawnHelper(runArgs(config), entries, ['ignore', 'ignore', 'ignore'], false, files.cgroup?.wrapper, files.network?.member);
+  files.network?.member.destroy();
   await new Promise<void>((resolve, reject) => {
     child.on('error', (err) => reject(new SkiffError(`cannot start the skiff helper: ${err.message}`)));
     child.on('close', () => resolve());

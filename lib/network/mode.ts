@@ -24,8 +24,8 @@ export type NetworkRequest =
   | { kind: 'slirp4netns'; options: SlirpOptions }
   | { kind: 'container'; ref: string }
   | { kind: 'ns'; path: string }
-  /** Any other word: a user-defined network by name. */
-  | { kind: 'named'; name: string };
+  /** Any other word: user-defined networks by name (NAME or NAME,NAME…). */
+  | { kind: 'named'; names: string[] };
 
 const SLIRP_DEFAULTS: SlirpOptions = { allowHostLoopback: false, enableIpv6: false };
 
@@ -108,6 +108,7 @@ export function parseNetworkMode(text: string | undefined): NetworkRequest {
     return { kind: 'ns', path: rest };
   }
   if (head === 'bridge') throw new SkiffError('network mode "bridge" is not available: skiff gives each container a private network through pasta by default (omit --network), or use a network made with \'skiff network create\'');
-  if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(text)) throw new SkiffError(`invalid network mode "${text}": use none, host, pasta[:OPTIONS], slirp4netns[:OPTIONS], container:NAME, ns:PATH or a network's name`);
-  return { kind: 'named', name: text };
+  const names = text.split(',');
+  if (!names.every((n) => /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(n))) throw new SkiffError(`invalid network mode "${text}": use none, host, pasta[:OPTIONS], slirp4netns[:OPTIONS], container:NAME, ns:PATH or a network's name`);
+  return { kind: 'named', names };
 }

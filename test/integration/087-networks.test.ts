@@ -1,8 +1,74 @@
 // Issue 10, user-defined networks: network create/ls/inspect/rm/prune/exists,
-// as root and as the unprivileged test user.
-import { describe, expect, test } from 'vitest';
-import { modes, useDefaultNetwork } from './harness.js';
-import { newStore } from './store-harness.js';
+// containers that reach each other by name and alias on one network and not
+// across networks, connect/disconnect, the holder's life, as root and as the
+// unprivileged test user. Only addresses inside namespaces skiff made.
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import net, { type AddressInfo } from 'node:net';
+import { networkInterfaces } from 'node:os';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { integrationEnv, modes, type Mode, useDefaultNetwork } from './harness.js';
+import { busyboxLayer, pushImage, startRegistry, type TestRegistry } from './registry-harness.js';
+import { newStore, type TestStore } from './store-harness.js';
+
+let reg: TestRegistry;
+
+beforeAll(async () => {
+  reg = await startRegistry();
+  const bb = { entries: busyboxLayer(integrationEnv().imageRootfs), compression: 'gzip' as const };
+  await pushImage(reg, 'busybox', 'latest', { format: 'docker', layers: [bb], config: { Cmd: ['sh'] } });
+}, 300_000);
+
+afterAll(async () => {
+  await reg?.stop();
+});
+
+async function pulled(mode: Mode): Promise<{ s: TestStore; img: string }> {
+  const s = newStore(mode);
+  const img = `${reg.host}/busybox`;
+  const r = await s.skiff(['pull', '-q', img]);
+  expect(r, r.stderr).toMatchObject({ code: 0 });
+  return { s, img };
+}
+
+/** A web server answering "hello from NAME" on port 8080. */
+function server(name: string): string[] {
+  return ['sh', '-c', `mkdir -p /www && echo "hello from ${name}" > /www/index.html && exec httpd -f -p 8080 -h /www`];
+}
+
+/**
+ * GET / of HOST:8080 from inside a container, the body printed, retried for
+ * up to ~5 s (the server may still be starting). nc, not wget: this static
+ * busybox's wget crashes in its resolver.
+ */
+function fetch(host: string, tries = 50): string[] {
+  return ['sh', '-c', `for i in $(seq ${tries}); do r=$(printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 2 ${host} 8080 2>/dev/null) && [ -n "$r" ] && { echo "$r" | tail -n 1; exit 0; }; sleep 0.1; done; exit 1`];
+}
+
+/** The running holder of this store's networks (lib/network/holder.ts), by its pid file; undefined when none runs. */
+function holderPid(s: TestStore): number | undefined {
+  const runRoot = s.mode.user ? `/tmp/skiff-${s.mode.user.uid}` : '/run/skiff';
+  const file = path.join(runRoot, `networks-${createHash('sha256').update(s.root).digest('hex').slice(0, 12)}`, 'holder.pid');
+  let pid: number;
+  try {
+    pid = Number(readFileSync(file, 'utf8').trim());
+  } catch {
+    return undefined;
+  }
+  try {
+    const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    const state = /^State:\s+(\S)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+    return cmd.includes('netholder') && state !== 'Z' ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function holderGone(s: TestStore): Promise<boolean> {
+  for (let i = 0; i < 100 && holderPid(s) !== undefined; i++) await new Promise((r) => setTimeout(r, 50));
+  return holderPid(s) === undefined;
+}
 
 // This file tests the default network: containers that name none get pasta.
 useDefaultNetwork();
@@ -43,7 +109,7 @@ describe.each(modes())('networks: records ($name)', (mode) => {
     expect((await s.skiff(['network', 'prune', '--filter', 'label=tier=db', '-f'])).stdout).toBe('back\n');
     expect((await s.skiff(['network', 'prune', '-f'])).stdout).toBe('fixed\nskiff1\n');
     expect((await s.skiff(['network', 'ls', '-q'])).stdout).toBe('');
-  });
+  }, 240_000);
 
   test('bad input: one line, exit 125, nothing made', async () => {
     const s = newStore(mode);
@@ -63,5 +129,122 @@ describe.each(modes())('networks: records ($name)', (mode) => {
     for (const [args, stderr] of cases) expect(await s.skiff(args), args.join(' ')).toMatchObject({ code: 125, stdout: '', stderr });
     expect((await s.skiff(['network', 'create', '--ignore', 'taken'])).stdout).toBe('taken\n');
     expect((await s.skiff(['network', 'ls', '-q'])).stdout).toBe('taken\n');
-  });
+  }, 240_000);
+});
+
+describe.each(modes())('networks: containers ($name)', (mode) => {
+  test('two containers on one network reach each other by name and by alias; a third on another network cannot', async () => {
+    const { s, img } = await pulled(mode);
+    expect((await s.skiff(['network', 'create', 'front'])).code).toBe(0);
+    expect((await s.skiff(['network', 'create', 'back'])).code).toBe(0);
+    const web = await s.skiff(['run', '-d', '--name', 'web', '--network', 'front', '--network-alias', 'www', img, ...server('web')]);
+    expect(web, web.stderr).toMatchObject({ code: 0 });
+    try {
+      const byName = await s.skiff(['run', '--rm', '--network', 'front', img, ...fetch('web')]);
+      expect(byName, byName.stderr).toMatchObject({ code: 0, stdout: 'hello from web\n' });
+      const byAlias = await s.skiff(['run', '--rm', '--network', 'front', img, ...fetch('www')]);
+      expect(byAlias, byAlias.stderr).toMatchObject({ code: 0, stdout: 'hello from web\n' });
+      // On two networks at once: one interface on each, in the order given.
+      const both = await s.skiff(['run', '--rm', '--network', 'back,front', img, 'sh', '-c', 'ip -4 -o addr | grep -o "eth[0-9] *inet [0-9.]*" | tr -s " "; ' + fetch('web')[2]]);
+      expect(both, both.stderr).toMatchObject({ code: 0, stdout: 'eth0 inet 10.89.1.2\neth1 inet 10.89.0.3\nhello from web\n' });
+      const [info] = JSON.parse((await s.skiff(['inspect', 'web'])).stdout);
+      const ip = info.NetworkSettings.Networks.front.IPAddress;
+      expect(ip).toBe('10.89.0.2');
+      expect(info.NetworkSettings.Networks.front).toMatchObject({ Aliases: ['www'], IPPrefixLen: 24, Gateway: '10.89.0.1', MacAddress: '02:42:0a:59:00:02' });
+      expect(info.HostConfig.NetworkMode).toBe('front');
+      // Another network: neither the name nor the address answers.
+      const other = await s.skiff(['run', '--rm', '--network', 'back', img, 'sh', '-c', `grep -c web /etc/hosts; printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 2 ${ip} 8080 && echo reached`]);
+      expect(other.stdout).toBe('0\n');
+      expect(other.code).not.toBe(0);
+      // The network lists its container.
+      const [front] = JSON.parse((await s.skiff(['network', 'inspect', 'front'])).stdout);
+      expect(Object.values(front.containers)).toEqual([{ name: 'web', interfaces: { eth0: { subnets: [{ ipnet: '10.89.0.2/24', gateway: '10.89.0.1' }], mac_address: '02:42:0a:59:00:02' } } }]);
+      // In use: rm refused (exit 2), then -f takes the container with it.
+      const busy = await s.skiff(['network', 'rm', 'front']);
+      expect(busy).toMatchObject({ code: 2, stderr: 'skiff: "front" has associated containers with it (web): use -f to remove them with the network: network is being used\n' });
+      expect(await s.skiff(['network', 'rm', '-f', '-t', '0', 'front'])).toMatchObject({ code: 0, stdout: 'front\n' });
+      expect((await s.skiff(['ps', '-a', '-q'])).stdout).toBe('');
+    } finally {
+      await s.skiff(['rm', '-f', 'web']);
+    }
+  }, 240_000);
+
+  test('--ip, connect and disconnect of a stopped and of a running container, names kept current', async () => {
+    const { s, img } = await pulled(mode);
+    expect((await s.skiff(['network', 'create', '--subnet', '10.89.40.0/24', 'a'])).code).toBe(0);
+    expect((await s.skiff(['network', 'create', '--internal', 'b'])).code).toBe(0);
+    expect((await s.skiff(['run', '-d', '--name', 'srv', '--network', 'a', '--ip', '10.89.40.50', img, ...server('srv')])).code).toBe(0);
+    try {
+      const taken = await s.skiff(['create', '--network', 'a', '--ip', '10.89.40.50', img]);
+      expect(taken).toMatchObject({ code: 125, stderr: 'skiff: --ip 10.89.40.50 is already used on network a\n' });
+      // A stopped container connected to a, then started: it reaches srv by name.
+      expect((await s.skiff(['create', '--name', 'cli', '--network', 'b', img, ...fetch('srv')])).code).toBe(0);
+      expect(await s.skiff(['network', 'connect', '--alias', 'client', 'a', 'cli'])).toMatchObject({ code: 0, stdout: '' });
+      const started = await s.skiff(['start', '-a', 'cli']);
+      expect(started, started.stderr).toMatchObject({ code: 0, stdout: 'hello from srv\n' });
+      // A running container connected to b gets eth1 at once; disconnected, it goes.
+      expect(await s.skiff(['network', 'connect', 'b', 'srv'])).toMatchObject({ code: 0 });
+      const ifs = await s.skiff(['exec', 'srv', 'sh', '-c', 'ls /sys/class/net | sort | tr "\\n" " "']);
+      expect(ifs.stdout).toBe('eth0 eth1 lo ');
+      const viaB = await s.skiff(['run', '--rm', '--network', 'b', img, ...fetch('srv')]);
+      expect(viaB, viaB.stderr).toMatchObject({ code: 0, stdout: 'hello from srv\n' });
+      expect(await s.skiff(['network', 'disconnect', 'b', 'srv'])).toMatchObject({ code: 0 });
+      expect((await s.skiff(['exec', 'srv', 'sh', '-c', 'ls /sys/class/net | sort | tr "\\n" " "'])).stdout).toBe('eth0 lo ');
+      const gone = await s.skiff(['run', '--rm', '--network', 'b', img, 'sh', '-c', 'grep -c srv /etc/hosts']);
+      expect(gone.stdout).toBe('0\n');
+      expect(await s.skiff(['network', 'disconnect', 'b', 'srv'])).toMatchObject({ code: 125, stderr: 'skiff: container srv is not connected to network b\n' });
+    } finally {
+      await s.skiff(['rm', '-f', 'srv', 'cli']);
+    }
+  }, 240_000);
+
+  test('--internal: no route out; the holder lives only while a member runs, and SIGKILL of it or of a container breaks no later run', async () => {
+    const { s, img } = await pulled(mode);
+    expect((await s.skiff(['network', 'create', '--internal', 'sealed'])).code).toBe(0);
+    // A listener of the test's own on the host's address: nothing on the network reaches it.
+    const listener = net.createServer((c) => c.end('outside\n'));
+    await new Promise<void>((r) => listener.listen(0, '0.0.0.0', r));
+    const hostIp = Object.values(networkInterfaces()).flat().find((a) => a && a.family === 'IPv4' && !a.internal)?.address ?? '127.0.0.1';
+    try {
+      const port = (listener.address() as AddressInfo).port;
+      const routes = await s.skiff(['run', '--rm', '--network', 'sealed', img, 'sh', '-c', `ip route; nc -w 2 ${hostIp} ${port} </dev/null || echo unreachable`]);
+      expect(routes.stdout).toBe('10.89.0.0/24 dev eth0 scope link  src 10.89.0.2 \nunreachable\n');
+    } finally {
+      listener.close();
+    }
+    expect(await holderGone(s)).toBe(true);
+    // SIGKILL of a container on the network, then of the holder itself.
+    expect((await s.skiff(['run', '-d', '--name', 'k1', '--network', 'sealed', img, ...server('k1')])).code).toBe(0);
+    expect(holderPid(s)).toBeGreaterThan(0);
+    const [k1] = JSON.parse((await s.skiff(['inspect', 'k1'])).stdout);
+    process.kill(k1.State.Pid, 'SIGKILL');
+    expect(await holderGone(s)).toBe(true);
+    expect((await s.skiff(['start', 'k1'])).code).toBe(0);
+    process.kill(holderPid(s)!, 'SIGKILL');
+    const again = await s.skiff(['run', '--rm', '--network', 'sealed', img, 'sh', '-c', 'ip -4 -o addr show eth0 | grep -o "inet [0-9.]*"']);
+    expect(again, again.stderr).toMatchObject({ code: 0, stdout: 'inet 10.89.0.3\n' });
+    expect((await s.skiff(['rm', '-f', 'k1'])).code).toBe(0);
+    expect(await holderGone(s)).toBe(true);
+    expect(existsSync(s.root)).toBe(true);
+  }, 240_000);
+
+  test('bad input: one line, exit 125, nothing made', async () => {
+    const { s, img } = await pulled(mode);
+    expect((await s.skiff(['network', 'create', 'n'])).code).toBe(0);
+    const cases: [string[], string][] = [
+      [['run', '--rm', '--network', 'nowhere', img, 'true'], 'skiff: unable to find network with name or ID nowhere: network not found\n'],
+      [['run', '--rm', '--network-alias', 'x', img, 'true'], 'skiff: --network-alias needs a user-defined network (--network NAME)\n'],
+      [['run', '--rm', '--network', 'n', '--ip', '10.1.1.1', img, 'true'], "skiff: --ip 10.1.1.1 is not a host address of network n's subnet 10.89.0.0/24\n"],
+      [['run', '--rm', '--network', 'n', '--ip', '10.89.0.1', img, 'true'], "skiff: --ip 10.89.0.1 is network n's gateway\n"],
+      [['run', '--rm', '--network', 'n', '--network-alias', 'b@d', img, 'true'], 'skiff: invalid --network-alias "b@d": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed\n'],
+      [['network', 'connect', 'nowhere', 'x'], 'skiff: unable to find network with name or ID nowhere: network not found\n'],
+      [['run', '--rm', '--network', 'n,n', img, 'true'], 'skiff: network n is given twice\n'],
+      [
+        ['run', '--rm', '--network', 'n', '-p', '8080:80', img, 'true'],
+        'skiff: -p/--publish on a user-defined network (--network n) is not supported yet: publish from a container on the default network, which can reach this one only through the host\n',
+      ],
+    ];
+    for (const [args, stderr] of cases) expect(await s.skiff(args), args.join(' ')).toMatchObject({ code: 125, stdout: '', stderr });
+    expect((await s.skiff(['ps', '-a', '-q'])).stdout).toBe('');
+  }, 240_000);
 });

@@ -11,6 +11,8 @@ const SUBCOMMANDS: SubcommandTable = {
   remove: () => import('./network-rm.js'),
   prune: () => import('./network-prune.js'),
   exists: () => import('./network-exists.js'),
+  connect: () => import('./network-connect.js'),
+  disconnect: () => import('./network-disconnect.js'),
 };
 
 export const spec: CommandSpec = {

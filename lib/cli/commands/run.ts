@@ -83,6 +83,8 @@ export async function containerRequest(args: ParsedArgs): Promise<ContainerReque
       noHosts: flagBool(args, 'no-hosts'),
       ...(flagString(args, 'mac-address') !== undefined ? { macAddress: flagString(args, 'mac-address')! } : {}),
     },
+    networkAliases: flagList(args, 'network-alias'),
+    ...(flagString(args, 'ip') !== undefined ? { ip: flagString(args, 'ip') } : {}),
     init: flagBool(args, 'init'),
     interactive: flagBool(args, 'interactive'),
     tty: flagBool(args, 'tty'),

@@ -24,6 +24,8 @@ export const CREATE_FLAGS: FlagSpec[] = [
   { name: 'add-host', type: 'array', describe: 'Add a line to /etc/hosts: NAME:IP (IP may be host-gateway)', placeholder: 'NAME:IP' },
   { name: 'no-hosts', type: 'boolean', describe: 'Leave /etc/hosts as the image has it' },
   { name: 'mac-address', type: 'string', describe: "The MAC address of the container's interface (pasta, slirp4netns)", placeholder: 'MAC' },
+  { name: 'network-alias', type: 'array', describe: 'Another name the containers on its user-defined networks know it by', placeholder: 'ALIAS' },
+  { name: 'ip', type: 'string', describe: 'Its IPv4 address on its (first) user-defined network', placeholder: 'IP' },
   { name: 'init', type: 'boolean', describe: 'Run an init as PID 1 that forwards signals and reaps zombies' },
   { name: 'entrypoint', type: 'string', describe: 'Overwrite the default entrypoint', placeholder: 'CMD' },
   { name: 'interactive', short: 'i', type: 'boolean', describe: 'Keep stdin open' },
