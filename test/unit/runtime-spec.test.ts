@@ -86,6 +86,7 @@ describe('helper spec', () => {
       pid: 42,
       warnings: ['careful'],
       errors: [{ exitCode: 127, message: 'exec: "x": not found' }],
+      debug: [],
     });
   });
 });
