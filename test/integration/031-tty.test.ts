@@ -1,7 +1,7 @@
 // -t and -it under a real terminal: util-linux `script` gives skiff a pty.
 import { spawn } from 'node:child_process';
 import { describe, expect, test } from 'vitest';
-import { asModeUser, integrationEnv, runSkiff, skiffBin, type Mode, describeModes } from './harness.js';
+import { asModeUser, defaultStore, integrationEnv, runSkiff, skiffBin, type Mode, describeModes } from './harness.js';
 
 /**
  * Runs a shell command line under `script`, feeding `input` after a pause.
@@ -30,8 +30,7 @@ function underTerminal(mode: Mode, commandLine: string, input = '', delayMs = 80
 }
 
 function storeOf(mode: Mode): string {
-  const env = integrationEnv();
-  return (mode.user ? env.userStore : env.rootStore) ?? env.rootStore;
+  return defaultStore(mode);
 }
 
 const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;

@@ -6,7 +6,7 @@
 import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { integrationEnv, modes, runSkiff, type Mode, type Result } from './harness.js';
+import { defaultStore, integrationEnv, modes, runSkiff, type Mode, type Result } from './harness.js';
 import { busyboxLayer, pushImage, startRegistry, type TestRegistry } from './registry-harness.js';
 import { newStore } from './store-harness.js';
 import { makeTar } from '../unit/helpers/make-tar.js';
@@ -174,7 +174,7 @@ describe.each(modes())('global options ($name)', (mode) => {
     expect(r.stdout).toMatch(new RegExp(`^skiff-helper\\|k8s-file\\|file\\|none\\|(v1|v2)\\|${mode.user ? 'true' : 'false'}\\|overlay\\n$`));
     const json = JSON.parse((await runSkiff(mode, ['info', '--format', 'json'])).stdout);
     expect(json.Host.OCIRuntime.Path).toMatch(/skiff-helper$/);
-    expect(json.Store.GraphRoot).toBe(mode.user ? integrationEnv().userStore : integrationEnv().rootStore);
+    expect(json.Store.GraphRoot).toBe(defaultStore(mode));
   });
 });
 

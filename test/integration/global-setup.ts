@@ -22,9 +22,6 @@ export interface IntegrationEnv {
   installDir: string;
   /** A busybox rootfs no test runs containers on: what test images are built from. */
   imageRootfs: string;
-  /** Default stores (SKIFF_ROOT) for tests that do not make their own: one per mode. */
-  rootStore: string;
-  userStore: string | null;
   rootRootfs: string | null;
   testUser: TestUser | null;
   /** The rootless test user's name (SKIFF_TEST_USER, or skifftest), and why it cannot be tested when it cannot. */
@@ -185,17 +182,9 @@ export default function setup(project: TestProject) {
   const imageRootfs = path.join(workDir, 'rootfs-image');
   execFileSync('sh', [script, imageRootfs]);
   chmodTree(imageRootfs);
-  const rootStore = path.join(workDir, 'store-root');
-  mkdirSync(rootStore, { mode: 0o700 });
-  let userStore: string | null = null;
-  if (testUser) {
-    userStore = path.join(workDir, 'store-user');
-    mkdirSync(userStore, { mode: 0o700 });
-    if (isRoot) chownSync(userStore, testUser.uid, testUser.gid);
-  }
   const networkNoneConf = path.join(workDir, 'containers-netns-none.conf');
   writeFileSync(networkNoneConf, '[containers]\nnetns = "none"\n', { mode: 0o644 });
-  project.provide('integration', { installDir, imageRootfs, rootStore, userStore, rootRootfs, testUser, testUserName, rootlessSkip, userRootfs, workDir, networkNoneConf });
+  project.provide('integration', { installDir, imageRootfs, rootRootfs, testUser, testUserName, rootlessSkip, userRootfs, workDir, networkNoneConf });
   return () => {
     killLeftoverContainers(path.join(installDir, 'helpers-c', 'skiff-helper'));
     removeLeftoverCgroups(workDir);

@@ -1,6 +1,7 @@
 // Test helpers that read like the docs: runSkiff(mode, ['run', ...]) runs the
 // real CLI, as root or as the real unprivileged test user.
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
+import { chownSync, mkdtempSync } from 'node:fs';
 import path from 'node:path';
 import { describe, inject } from 'vitest';
 import { NEEDS_ROOT, skipTitle } from '../skip.js';
@@ -68,6 +69,23 @@ export function useDefaultNetwork(): void {
   defaultNetwork = true;
 }
 
+const fileStores = new Map<Mode['name'], string>();
+
+/**
+ * This test file's store for the mode (SKIFF_ROOT unless a test makes its
+ * own with newStore): one per file, so that files running side by side in
+ * the suite's workers never see each other's containers and images.
+ */
+export function defaultStore(mode: Mode): string {
+  let root = fileStores.get(mode.name);
+  if (root === undefined) {
+    root = mkdtempSync(path.join(integrationEnv().workDir, `store-${mode.name}-file-`));
+    if (mode.user) chownSync(root, mode.user.uid, mode.user.gid);
+    fileStores.set(mode.name, root);
+  }
+  return root;
+}
+
 /** A clean environment, as a user's login would have (no NODE_EXTRA_CA_CERTS etc.). */
 export function cleanEnv(mode: Mode, extra: Record<string, string> = {}): Record<string, string> {
   const home = mode.user ? mode.user.home : '/root';
@@ -75,7 +93,7 @@ export function cleanEnv(mode: Mode, extra: Record<string, string> = {}): Record
   return {
     ...(defaultNetwork ? {} : { CONTAINERS_CONF: env.networkNoneConf }),
     // Never the machine's real store: one per mode, per test run.
-    SKIFF_ROOT: (mode.user ? env.userStore : env.rootStore) ?? env.rootStore,
+    SKIFF_ROOT: defaultStore(mode),
     PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
     HOME: home,
     USER: mode.user ? mode.user.name : 'root',
