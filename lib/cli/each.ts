@@ -11,6 +11,20 @@ export function removalExitCode(err: SkiffError): number {
   return err.reason ? codes[err.reason] : err.exitCode;
 }
 
+/**
+ * The containers a command names, or with --all (Podman's) every one in
+ * `states` that --filter lets through; names and --all together are refused.
+ */
+export async function containerRefs(command: string, positionals: string[], all: boolean, filters: string[], states: string[]): Promise<string[]> {
+  if (!all && filters.length === 0) {
+    if (positionals.length === 0) throw new SkiffError(`"skiff ${command}" requires at least 1 argument, or --all (see 'skiff ${command} --help')`);
+    return positionals;
+  }
+  if (positionals.length > 0) throw new SkiffError(`${all ? '--all' : '--filter'}${all && filters.length > 0 ? ' and --filter' : ''} and container names cannot be combined: give one or the other`);
+  const { containersWhere } = await import('../containers/filters.js');
+  return containersWhere(new Set(states), filters);
+}
+
 export async function forEachRef(
   refs: string[],
   action: (ref: string) => Promise<string | undefined>,

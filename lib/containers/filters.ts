@@ -1,9 +1,9 @@
 // `ps --filter`: name=, id=, status=, exited=, ancestor=, label=, before=,
 // since=, as Docker's. (Image filters are the store's: store/image-filter.ts.)
 import { SkiffError } from '../errors.js';
-import type { ContainerState } from './state.js';
-import { resolveContainer, type ContainerRecord } from './store.js';
-import type { PsRow } from './view.js';
+import { containerState, type ContainerState } from './state.js';
+import { listContainerIds, readRecord, resolveContainer, type ContainerRecord } from './store.js';
+import { psRow, type PsRow } from './view.js';
 
 const STATUSES = new Set(['created', 'running', 'exited', 'paused', 'restarting', 'removing', 'dead']);
 
@@ -63,4 +63,22 @@ export function parseContainerFilters(specs: string[]): ContainerFilter {
   }
   const groups = [...byKey.values()];
   return (record, row, state) => groups.every((group) => group.some((f) => f(record, row, state)));
+}
+
+/**
+ * The containers that `start`, `stop`, `kill` and `restart --all` act on
+ * (Podman's --all, with --filter): every one in `states` that the filters
+ * let through, oldest first, by id.
+ */
+export function containersWhere(states: ReadonlySet<string>, filters: string[]): string[] {
+  const matches = parseContainerFilters(filters);
+  const out: { id: string; created: string }[] = [];
+  for (const id of listContainerIds()) {
+    const record = readRecord(id);
+    if (!record) continue;
+    const state = containerState(record);
+    const row = psRow(record, state, true);
+    if (states.has(row.State) && matches(record, row, state)) out.push({ id, created: record.Created });
+  }
+  return out.sort((a, b) => (a.created < b.created ? -1 : a.created > b.created ? 1 : 0)).map((c) => c.id);
 }

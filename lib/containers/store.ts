@@ -294,8 +294,14 @@ export function writeExitFile(id: string, exit: ExitFile): void {
   writeJsonAtomically(path.join(containerDir(id), 'exit.json'), exit);
 }
 
+/**
+ * Before a start: no pid.json or exit.json of the last run, and the runtime
+ * directory (the attach socket's) made again when it is gone, as after a
+ * reboot empties /run or after `container cleanup`.
+ */
 export function clearRunState(id: string): void {
   for (const f of ['pid.json', 'exit.json']) rmSync(path.join(containerDir(id), f), { force: true });
+  mkdirSync(runDir(id), { recursive: true, mode: 0o700 });
 }
 
 export function listContainerIds(): string[] {
@@ -305,6 +311,17 @@ export function listContainerIds(): string[] {
     if (errnoCode(err) === 'ENOENT') return [];
     throw err;
   }
+}
+
+/** Podman's --latest: the container created last. */
+export function latestContainer(): ContainerRecord {
+  let latest: ContainerRecord | undefined;
+  for (const id of listContainerIds()) {
+    const r = readRecord(id);
+    if (r && (!latest || r.Created > latest.Created)) latest = r;
+  }
+  if (!latest) throw new SkiffError('no containers to choose the latest from', 1, 'not-found');
+  return latest;
 }
 
 /** By full id, by name, or by a unique id prefix, as Docker resolves them. */

@@ -11,7 +11,7 @@ export { removeImages, pruneImages, type RemoveEvent } from './remove.js';
 export { tagImage } from './tag.js';
 export { layersInUse, type ContainerUsage, type ImageUser } from './usage.js';
 export { readBlob } from './blobs.js';
-export { readImageRecord } from './images.js';
+export { listImageRecords, readImageRecord } from './images.js';
 export { imageRootMode, layerDiffDir } from './layers.js';
 export { layersForShift, type LayerShift } from './mapped-layers.js';
 export { readImageFile, type ImageFile } from './image-files.js';

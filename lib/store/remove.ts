@@ -38,6 +38,12 @@ export interface RemoveOptions extends Partial<ContainerUsage> {
   force?: boolean;
   /** rmi --no-prune: keep a deleted image's unnamed parents. */
   noPrune?: boolean;
+  /**
+   * rmi --all (Podman's rmi -a): an image named by id goes with every name it
+   * has, where rmi ID alone refuses an image of several repositories; a
+   * container using it still needs force.
+   */
+  everyName?: boolean;
 }
 
 export interface RemoveResult {
@@ -121,7 +127,7 @@ function deleteUnnamedParents(store: Store, record: ImageRecord, usage: Containe
   return reclaimed;
 }
 
-async function removeOne(store: Store, text: string, force: boolean, noPrune: boolean, usage: ContainerUsage, events: RemoveEvent[]): Promise<number> {
+async function removeOne(store: Store, text: string, force: boolean, noPrune: boolean, everyName: boolean, usage: ContainerUsage, events: RemoveEvent[]): Promise<number> {
   const found = await findImage(store, text);
   const id = found.record.id;
   const users = usage.users(store, id);
@@ -150,7 +156,7 @@ async function removeOne(store: Store, text: string, force: boolean, noPrune: bo
     for (const n of names) untag(n, events);
     names = [];
   }
-  const c = conflict(id, users, force, names.length > 0);
+  const c = conflict(id, users, force, names.length > 0 && !everyName);
   if (c) {
     // The last name is gone but a container still uses the image: it stays, dangling.
     if (quiet) return 0;
@@ -172,7 +178,7 @@ export async function removeImages(store: Store, lock: StoreLock, texts: string[
   const result: RemoveResult = { events: [], errors: [], reclaimed: 0 };
   for (const text of texts) {
     try {
-      result.reclaimed += await removeOne(store, text, opts.force === true, opts.noPrune === true, usage, result.events);
+      result.reclaimed += await removeOne(store, text, opts.force === true, opts.noPrune === true, opts.everyName === true, usage, result.events);
     } catch (err) {
       if (!(err instanceof SkiffError)) throw err;
       result.errors.push(err);

@@ -31,6 +31,7 @@ const SUBCOMMANDS: SubcommandTable = {
   inspect: () => import('./container-inspect.js'),
   commit: () => import('./commit.js'),
   exists: () => import('./container-exists.js'),
+  cleanup: () => import('./container-cleanup.js'),
 };
 
 export const spec: CommandSpec = {

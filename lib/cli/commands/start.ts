@@ -1,5 +1,6 @@
 import type { CommandSpec, ParsedArgs } from '../args.js';
-import { flagBool } from '../args.js';
+import { flagBool, flagList } from '../args.js';
+import { containerRefs } from '../each.js';
 import { SkiffError } from '../../errors.js';
 import { startContainer, waitContainer } from '../../containers/lifecycle.js';
 import { resolveContainer } from '../../containers/store.js';
@@ -9,18 +10,20 @@ export const spec: CommandSpec = {
   summary: 'Start one or more stopped containers',
   usage: '[OPTIONS] CONTAINER [CONTAINER...]',
   positionals: 'interspersed',
-  minPositionals: 1,
   flags: [
     { name: 'attach', short: 'a', type: 'boolean', describe: "Attach its output (stdout and stderr) and exit with its status" },
     { name: 'interactive', short: 'i', type: 'boolean', describe: "Attach the container's stdin" },
+    { name: 'all', type: 'boolean', describe: 'Start every container that is not running (Podman)' },
+    { name: 'filter', type: 'array', placeholder: 'KEY=VALUE', describe: 'With --all, or alone: only the containers ps --filter would show (name=, id=, status=, label=, ancestor=…)' },
   ],
 };
 
 export async function run(args: ParsedArgs): Promise<number> {
   const attach = flagBool(args, 'attach') || flagBool(args, 'interactive');
-  if (attach && args.positionals.length > 1) throw new SkiffError('you cannot start and attach multiple containers at once');
+  const refs = await containerRefs('start', args.positionals, flagBool(args, 'all'), flagList(args, 'filter'), ['created', 'exited']);
+  if (attach && (refs.length > 1 || flagBool(args, 'all'))) throw new SkiffError('you cannot start and attach multiple containers at once');
   let failed = false;
-  for (const ref of args.positionals) {
+  for (const ref of refs) {
     try {
       const record = resolveContainer(ref);
       const sock = await startContainer(record, { attach });
