@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/personality.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -173,6 +174,8 @@ noreturn void container_become_process(const struct container_spec *spec, int sy
   require_cwd_inside_root(spec->cwd);
 
   fds_cloexec_from(3);
+  /* --personality: before the filter, which (Docker's) allows only the usual domains. */
+  if (spec->personality_set && personality(spec->personality_domain) < 0) die_errno("personality(0x%lx)", spec->personality_domain);
   /* Last before execve (decision 13). With --init, init is filtered too: an
    * unfiltered process in the container could be ptraced into calling
    * anything. */
@@ -194,8 +197,8 @@ noreturn void container_main(const struct container_spec *spec, int sync_sock) {
   shared_ns_join_in_child(spec);
   cgroup_enter_all(spec);
   resources_set_oom_score_adj(spec);
-  /* Its cgroup is the root of the container's cgroup namespace. */
-  if (unshare(CLONE_NEWCGROUP) < 0) die_errno("unshare the cgroup namespace");
+  /* Its cgroup is the root of the container's cgroup namespace (--cgroupns host: the host's paths show). */
+  if (!spec->cgroupns_host && unshare(CLONE_NEWCGROUP) < 0) die_errno("unshare the cgroup namespace");
 
   mounts_setup_rootfs(spec, container_gid_mapped(spec, 5));
   if (spec->hostname && !spec->uts_host && sethostname(spec->hostname, strlen(spec->hostname)) < 0)

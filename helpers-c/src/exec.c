@@ -46,9 +46,11 @@ noreturn void exec_main(char **argv) {
                {"ipc", CLONE_NEWIPC}, {"net", CLONE_NEWNET}, {"cgroup", CLONE_NEWCGROUP}};
   int user_fd = spec.userns ? join_open_ns(spec.target_pid, "user") : -1;
   int fds[6];
-  for (size_t i = 0; i < 6; i++) fds[i] = join_open_ns(spec.target_pid, kinds[i].name);
+  /* --cgroupns host: the container is in the helper's own cgroup namespace already (and rootless may not join the host's). */
+  for (size_t i = 0; i < 6; i++) fds[i] = kinds[i].type == CLONE_NEWCGROUP && spec.cgroupns_host ? -1 : join_open_ns(spec.target_pid, kinds[i].name);
   if (user_fd >= 0) join_ns(user_fd, CLONE_NEWUSER, "user");
-  for (size_t i = 0; i < 6; i++) join_ns(fds[i], kinds[i].type, kinds[i].name);
+  for (size_t i = 0; i < 6; i++)
+    if (fds[i] >= 0) join_ns(fds[i], kinds[i].type, kinds[i].name);
 
   int sync_pair[2];
   if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sync_pair) < 0) die_errno("socketpair");
@@ -89,5 +91,5 @@ noreturn void exec_main(char **argv) {
     report_set_fd(-1);
     close(SKIFF_SPEC_FD);
   }
-  _exit(supervise(child, master, spec.stdin_open, NULL));
+  _exit(supervise(child, master, spec.stdin_open, NULL, 0));
 }

@@ -1,6 +1,7 @@
 /* The monitor of a detached container (run -d): see monitor.h. */
 #include "monitor.h"
 #include "network.h"
+#include "timeout.h"
 #include "cgroup.h"
 #include "fds.h"
 #include "io.h"
@@ -43,6 +44,7 @@ struct monitor {
   struct net_process net; /* the container's network program (network=private) */
   long oom_kills; /* the cgroup's OOM kills when this start began, -1 without a memory cgroup */
   int notify_fd;  /* --sdnotify=container: the proxy socket (notify.h), else -1 */
+  int timeout_fd; /* --timeout: fires when this start has run its time (timeout.h), else -1 */
   bool report_open; /* skiff still waits on fd 3: for the container's READY=1 */
   char started_at[48];
   unsigned restarts;
@@ -150,6 +152,8 @@ static void start(struct monitor *m, const sigset_t *child_mask) {
   struct started s = container_start(m->spec, child_mask, &record);
   m->pid = s.pid;
   m->net = s.net;
+  if (m->timeout_fd >= 0) close(m->timeout_fd);
+  m->timeout_fd = timeout_arm(m->spec->timeout);
   m->out_fd = m->spec->tty ? s.master : out[0];
   m->err_fd = m->spec->tty ? -1 : err[0];
   m->in_fd = m->spec->tty ? (m->spec->stdin_open ? s.master : -1) : in[1];
@@ -246,14 +250,15 @@ static void close_report(struct monitor *m) {
 
 static noreturn void loop(struct monitor *m, int sfd, const sigset_t *child_mask) {
   for (;;) {
-    struct pollfd fds[5 + MAX_CLIENTS];
+    struct pollfd fds[6 + MAX_CLIENTS];
     fds[0] = (struct pollfd){.fd = sfd, .events = POLLIN};
     fds[1] = (struct pollfd){.fd = m->listen_fd, .events = POLLIN};
     fds[2] = (struct pollfd){.fd = m->out_fd, .events = POLLIN};
     fds[3] = (struct pollfd){.fd = m->err_fd, .events = POLLIN};
     for (int i = 0; i < MAX_CLIENTS; i++) fds[4 + i] = (struct pollfd){.fd = m->clients[i], .events = POLLIN};
     fds[4 + MAX_CLIENTS] = (struct pollfd){.fd = m->notify_fd, .events = POLLIN};
-    if (poll(fds, 5 + MAX_CLIENTS, -1) < 0) {
+    fds[5 + MAX_CLIENTS] = (struct pollfd){.fd = m->timeout_fd, .events = POLLIN};
+    if (poll(fds, 6 + MAX_CLIENTS, -1) < 0) {
       if (errno == EINTR) continue;
       die_errno("poll");
     }
@@ -262,6 +267,7 @@ static noreturn void loop(struct monitor *m, int sfd, const sigset_t *child_mask
     if (fds[1].revents & POLLIN) accept_client(m);
     for (int i = 0; i < MAX_CLIENTS; i++)
       if (fds[4 + i].revents) relay_input(m, i);
+    if (fds[5 + MAX_CLIENTS].revents & POLLIN) m->timeout_fd = timeout_expire(m->timeout_fd, m->pid);
     if ((fds[4 + MAX_CLIENTS].revents & POLLIN) && notify_relay(m->notify_fd, m->spec->notify_socket, getpid())) close_report(m);
     if (!(fds[0].revents & POLLIN)) continue;
     struct signalfd_siginfo info;
@@ -276,6 +282,7 @@ static noreturn void loop(struct monitor *m, int sfd, const sigset_t *child_mask
       if (done == m->net.pid) m->net.pid = 0;
     }
     if (!exited) continue;
+    if (m->timeout_fd >= 0) close(m->timeout_fd), m->timeout_fd = -1;
     drain(m, m->out_fd, STREAM_STDOUT);
     drain(m, m->err_fd, STREAM_STDERR);
     net_stop(&m->net);
@@ -318,7 +325,7 @@ noreturn void monitor_main(const struct container_spec *spec) {
   fds_close_except(keep, 2);
   signal(SIGHUP, SIG_IGN);
   signal(SIGPIPE, SIG_IGN);
-  struct monitor m = {.spec = spec, .listen_fd = -1, .out_fd = -1, .err_fd = -1, .in_fd = -1, .report_open = true, .net = {.pid = 0, .exit_fd = -1}};
+  struct monitor m = {.spec = spec, .listen_fd = -1, .out_fd = -1, .err_fd = -1, .in_fd = -1, .timeout_fd = -1, .report_open = true, .net = {.pid = 0, .exit_fd = -1}};
   for (int i = 0; i < MAX_CLIENTS; i++) m.clients[i] = -1;
   logfile_open(&m.log, spec->log_path, spec->log_max);
   m.listen_fd = listen_on(spec->attach_path);

@@ -96,6 +96,10 @@ struct container_spec {
    * whose namespace is joined (0: the container makes its own). */
   bool ipc_host, pid_host, uts_host;
   bool no_shm; /* --ipc none: no /dev/shm */
+  bool cgroupns_host; /* --cgroupns host: the helper's cgroup namespace, not one of its own */
+  unsigned long personality_domain; /* --personality: personality(2)'s domain (PER_LINUX32…); PER_LINUX by default */
+  bool personality_set;
+  unsigned long timeout; /* --timeout: seconds each start may run before SIGKILL (0: no limit) */
   int ipc_join, pid_join;
   int user_join; /* rootless: that process's user namespace instead of a new one */
   /* User-defined networks (network.h). */

@@ -15,6 +15,7 @@
 #include "protocol.h"
 #include "report.h"
 #include "run.h"
+#include "timeout.h"
 #include "sync.h"
 
 #include <errno.h>
@@ -75,7 +76,7 @@ static void drain(int from, int to, struct logfile *log, const char *stream) {
 
 /* Waits for the container's first process, relaying signals, the pty, and
  * the output pipes a logged run has (see tee_start). */
-int supervise(pid_t child, int master, bool relay_stdin, const struct output_tee *tee) {
+int supervise(pid_t child, int master, bool relay_stdin, const struct output_tee *tee, unsigned long timeout) {
   sigset_t set;
   forwarded_set(&set);
   int sfd = signalfd(-1, &set, SFD_CLOEXEC);
@@ -85,14 +86,16 @@ int supervise(pid_t child, int master, bool relay_stdin, const struct output_tee
   bool master_open = master >= 0;
   int out = tee != NULL ? tee->out : -1, err = tee != NULL ? tee->err : -1;
   int notify = tee != NULL ? tee->notify_fd : -1;
+  int timer = timeout_arm(timeout);
   for (;;) {
-    struct pollfd fds[6] = {{.fd = sfd, .events = POLLIN},
+    struct pollfd fds[7] = {{.fd = sfd, .events = POLLIN},
                             {.fd = master_open ? master : -1, .events = POLLIN},
                             {.fd = stdin_open ? STDIN_FILENO : -1, .events = POLLIN},
                             {.fd = out, .events = POLLIN},
                             {.fd = err, .events = POLLIN},
-                            {.fd = notify, .events = POLLIN}};
-    if (poll(fds, 6, -1) < 0) {
+                            {.fd = notify, .events = POLLIN},
+                            {.fd = timer, .events = POLLIN}};
+    if (poll(fds, 7, -1) < 0) {
       if (errno == EINTR) continue;
       die_errno("poll");
     }
@@ -102,6 +105,7 @@ int supervise(pid_t child, int master, bool relay_stdin, const struct output_tee
     if (fds[4].revents && !pump(err, STDERR_FILENO, log, "stderr")) err = -1;
     /* The main pid of a foreground run stays skiff's own: no MAINPID. */
     if (fds[5].revents & POLLIN) notify_relay(notify, tee->notify_socket, 0);
+    if (fds[6].revents & POLLIN) timer = timeout_expire(timer, child);
     if (!(fds[0].revents & POLLIN)) continue;
     struct signalfd_siginfo info;
     if (read(sfd, &info, sizeof info) != sizeof info) continue;
@@ -201,7 +205,7 @@ noreturn void run_main(void) {
   if (saved[0] >= 0) tee_restore(saved);
   report_pid(started.pid);
   notify_started(&spec, 0);
-  int code = supervise(started.pid, started.master, spec.stdin_open, &tee);
+  int code = supervise(started.pid, started.master, spec.stdin_open, &tee, spec.timeout);
   net_stop(&started.net);
   if (oom_before >= 0) report_oom(cgroup_oom_kills(&spec) > oom_before);
   _exit(code);

@@ -31,6 +31,6 @@ struct output_tee {
 /* Waits for a foreground container process, relaying signals (and the pty
  * when master >= 0, and tee's pipes when tee is not NULL); returns its exit
  * status as Docker reports it. */
-int supervise(pid_t child, int master, bool relay_stdin, const struct output_tee *tee);
+int supervise(pid_t child, int master, bool relay_stdin, const struct output_tee *tee, unsigned long timeout);
 
 #endif

@@ -3,6 +3,7 @@
 #include "report.h"
 
 #include <errno.h>
+#include <sys/personality.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -131,6 +132,20 @@ static void apply(struct container_spec *spec, char *entry) {
   else if (strcmp(key, "holder_socket") == 0) spec->holder_socket = value;
   else if (strcmp(key, "holder_pid_file") == 0) spec->holder_pid_file = value;
   else if (strcmp(key, "holder_lock") == 0) spec->holder_lock = value;
+  else if (strcmp(key, "ns_cgroup") == 0) {
+    if (strcmp(value, "host") != 0) die(EXIT_SKIFF_FAILED, 0, "spec: ns_cgroup must be host, not \"%s\"", value);
+    spec->cgroupns_host = true;
+  } else if (strcmp(key, "personality") == 0) {
+    if (strcmp(value, "LINUX") == 0) spec->personality_domain = PER_LINUX;
+    else if (strcmp(value, "LINUX32") == 0) spec->personality_domain = PER_LINUX32;
+    else die(EXIT_SKIFF_FAILED, 0, "spec: personality must be LINUX or LINUX32, not \"%s\"", value);
+    spec->personality_set = true;
+  } else if (strcmp(key, "timeout") == 0) {
+    char *end;
+    errno = 0;
+    spec->timeout = strtoul(value, &end, 10);
+    if (*end != '\0' || errno != 0 || value[0] == '\0') die(EXIT_SKIFF_FAILED, 0, "spec: bad timeout \"%s\"", value);
+  }
   else if (strcmp(key, "masked") == 0) list_push(&spec->masked, value);
   else if (strcmp(key, "readonly") == 0) list_push(&spec->readonly, value);
   else if (strcmp(key, "lowerdir") == 0) list_push(&spec->lowerdirs, value);

@@ -9,7 +9,8 @@ import { SkiffError } from '../errors.js';
 import { currentUser, rootlessMappings, usernsMappings } from '../host/subids.js';
 import { layerShift, parseUsernsMode, usernsModeText, type UsernsMode } from '../oci/spec/userns.js';
 import { runForeground } from '../namespaces/helper.js';
-import { resolveEnvironment } from '../oci/spec/env.js';
+import { composeEnvironment } from '../oci/spec/env.js';
+import { DEFAULT_PATH } from '../oci/spec/defaults.js';
 import type { RunOptions } from '../oci/spec/options.js';
 import { NO_NETWORK_FLAGS, resolveContainerNetwork, type NetworkFlags } from './network.js';
 import { portBindingsConfig } from '../network/ports.js';
@@ -42,6 +43,18 @@ export interface RunRequest {
   entrypoint?: string;
   env: string[];
   envFiles: string[];
+  /** --env-host, --http-proxy (default on), --env-merge, --unsetenv, --unsetenv-all (Podman's). */
+  envHost?: boolean;
+  httpProxy?: boolean;
+  envMerge?: string[];
+  unsetEnv?: string[];
+  unsetEnvAll?: boolean;
+  /** --tz: a zone under /usr/share/zoneinfo, or local (the host's). */
+  tz?: string;
+  /** --cgroupns, --personality, --timeout as given ("" or absent: the default). */
+  cgroupns?: string;
+  personality?: string;
+  timeout?: string;
   workdir?: string;
   user?: string;
   hostname?: string;
@@ -94,6 +107,29 @@ function userNamespace(mode: UsernsMode, rootless: boolean): RunOptions['idMappi
   return null;
 }
 
+/** --cgroupns: private (the default, as Podman's on cgroup v2) or host; joining another is not offered. */
+function parseCgroupns(text: string): boolean {
+  if (text === '' || text === 'private') return false;
+  if (text === 'host') return true;
+  if (text.startsWith('container:') || text.startsWith('ns:')) throw new SkiffError(`--cgroupns ${text}: joining another cgroup namespace is not supported; use private or host`);
+  throw new SkiffError(`invalid --cgroupns "${text}": use private or host`);
+}
+
+/** --personality: the two domains Docker's seccomp profile lets a container choose. */
+function parsePersonality(text: string): 'LINUX' | 'LINUX32' | undefined {
+  if (text === '') return undefined;
+  const upper = text.toUpperCase();
+  if (upper === 'LINUX' || upper === 'LINUX32') return upper;
+  throw new SkiffError(`invalid --personality "${text}": use LINUX or LINUX32 (the execution domains the container's seccomp filter allows)`);
+}
+
+/** --timeout: whole seconds, 0 for none (Podman's). */
+function parseTimeout(text: string): number {
+  if (text === '') return 0;
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(Number(text))) throw new SkiffError(`invalid --timeout "${text}": give whole seconds (0: no limit)`);
+  return Number(text);
+}
+
 /** keep-id runs as the kept ID unless -u says otherwise, as in Podman. */
 function keepIdUser(mode: UsernsMode): string | undefined {
   if (mode.kind !== 'keep-id') return undefined;
@@ -113,11 +149,27 @@ export function resolveRunOptions(req: RunRequest): RunOptions {
   const hostname = utsHost ? osHostname() : (req.hostname ?? shortId(id));
   if (!/^[A-Za-z0-9]([A-Za-z0-9.-]{0,62})$/.test(hostname)) throw new SkiffError(`invalid hostname "${hostname}"`);
   const rootless = (process.geteuid?.() ?? 0) !== 0;
+  const environment = composeEnvironment(
+    {
+      image: imageConfig?.Env ?? [],
+      env: req.env,
+      envFiles: req.envFiles,
+      envHost: req.envHost ?? false,
+      httpProxy: req.httpProxy ?? true,
+      envMerge: req.envMerge ?? [],
+      unsetEnv: req.unsetEnv ?? [],
+      unsetEnvAll: req.unsetEnvAll ?? false,
+    },
+    process.env,
+    DEFAULT_PATH,
+  );
+  const unsetDefaults = ['PATH', 'HOSTNAME', 'TERM'].filter((n) => !environment.keepDefault(n));
   return {
     id,
     rootfs: req.image ? path.join(containerDir(id), 'merged') : checkRootfs(req.rootfs ?? ''),
     args: containerArgs(req),
-    env: [...(imageConfig?.Env ?? []), ...resolveEnvironment(req.env, req.envFiles, process.env)],
+    env: environment.env,
+    ...(unsetDefaults.length > 0 ? { unsetDefaults } : {}),
     workdir,
     user: req.user ?? keepIdUser(userns) ?? imageConfig?.User ?? '',
     hostname,
@@ -127,6 +179,9 @@ export function resolveRunOptions(req: RunRequest): RunOptions {
     tty: req.tty,
     interactive: req.interactive,
     idMappings: userNamespace(userns, rootless),
+    ...(parseCgroupns(req.cgroupns ?? '') ? { cgroupnsHost: true } : {}),
+    ...(parsePersonality(req.personality ?? '') ? { personality: parsePersonality(req.personality ?? '')! } : {}),
+    ...(parseTimeout(req.timeout ?? '') > 0 ? { timeout: parseTimeout(req.timeout ?? '') } : {}),
   };
 }
 
@@ -335,6 +390,10 @@ async function prepareContainer(req: ContainerRequest): Promise<{ record: Contai
       return { source: path.join(dir, f.name), destination: f.destination, readonly: false };
     });
   }
+  if (req.tz !== undefined) {
+    const { timezoneFile } = await import('./timezone.js');
+    (options.binds ??= []).push({ source: timezoneFile(req.tz), destination: '/etc/localtime', readonly: true });
+  }
   warnSingleMapping(options, userns);
   checkUsernsJoin(userns, securityFlags, namespaces.userJoinPid);
   const security = await resolveSecurity(securityFlags, { network: options.network, rootless: options.idMappings !== null, namespaces });
@@ -425,6 +484,8 @@ async function prepareContainer(req: ContainerRequest): Promise<{ record: Contai
       ...(Object.keys(net.exposed).length > 0 ? { ExposedPorts: net.exposed } : {}),
       ...(imageConfig?.Volumes ? { Volumes: imageConfig.Volumes } : {}),
       SdNotifyMode: unit.mode,
+      ...(req.tz !== undefined ? { Timezone: req.tz } : {}),
+      Timeout: options.timeout ?? 0,
       CreateCommand: ['skiff', ...process.argv.slice(2)],
     },
     ...(unit.pidFile !== undefined ? { PidFile: unit.pidFile } : {}),
@@ -464,6 +525,7 @@ async function prepareContainer(req: ContainerRequest): Promise<{ record: Contai
       PidMode: namespaces.PidMode,
       UTSMode: namespaces.UTSMode,
       UsernsMode: usernsModeText(userns),
+      CgroupnsMode: options.cgroupnsHost ? 'host' : 'private',
       ...resources,
       Cgroups: cgroupsMode,
       CgroupManager: plan.cgroup?.manager ?? 'none',
@@ -515,6 +577,7 @@ async function prepareContainer(req: ContainerRequest): Promise<{ record: Contai
 /** A foreground run through --runtime (runc, crun): the same config.json, given to that runtime. */
 async function runContainerWithRuntime(req: ContainerRequest, runtime: OciRuntime): Promise<number> {
   checkOciRuntimeRun((process.getuid?.() ?? 0) !== 0);
+  if (parseTimeout(req.timeout ?? '') > 0) throw new SkiffError(`--timeout with --runtime ${runtime.path}: the time limit is kept by skiff's own helper, not by an OCI runtime; drop one of them`);
   const { record, config } = await prepareContainer(req);
   let code: number;
   try {

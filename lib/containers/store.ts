@@ -50,6 +50,10 @@ export interface ContainerRecord {
     Volumes?: Record<string, object>;
     /** --sdnotify (Podman's field): container, conmon or ignore. */
     SdNotifyMode?: string;
+    /** --tz as given (Podman's Config.Timezone). */
+    Timezone?: string;
+    /** --timeout: seconds each start may run (Podman's Config.Timeout; 0: none). */
+    Timeout?: number;
     /** The command line that made it (Podman's field): generate systemd --new replays it. */
     CreateCommand?: string[];
   };
@@ -100,6 +104,8 @@ export interface ContainerRecord {
     UTSMode?: string;
     /** --userns as given ("" for the default), as Docker's inspect shows it. */
     UsernsMode?: string;
+    /** --cgroupns: private or host (Docker's field). */
+    CgroupnsMode?: string;
     /** --cidfile, absolute (Docker's field); removed with the container while it holds its id. */
     ContainerIDFile?: string;
   } & Partial<HostResources> & {

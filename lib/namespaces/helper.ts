@@ -119,6 +119,10 @@ export function helperSpecEntries(config: OciRuntimeConfig): string[] {
     else if (ns.path) entries.push(`ns_${type}=${pidOfNamespacePath(ns.path)}`);
   }
   if (config.annotations['io.skiff.ipc'] === 'none') entries.push('ns_ipc=none');
+  if (!config.linux.namespaces.some((n) => n.type === 'cgroup')) entries.push('ns_cgroup=host');
+  if (config.linux.personality) entries.push(`personality=${config.linux.personality.domain}`);
+  const timeout = config.annotations['io.skiff.timeout'];
+  if (timeout !== undefined) entries.push(`timeout=${timeout}`);
   entries.push(`tty=${p.terminal ? 1 : 0}`);
   entries.push(`stdin=${config.annotations['io.skiff.stdin'] === 'true' ? 1 : 0}`);
   entries.push(`init=${config.annotations['io.skiff.init'] === 'true' ? 1 : 0}`);

@@ -65,5 +65,7 @@ export interface OciRuntimeConfig {
     seccomp?: OciSeccomp;
     /** --memory, --cpus, --pids-limit… (lib/oci/spec/resources.ts) */
     resources?: OciLinuxResources;
+    /** --personality: the execution domain (personality(2)). */
+    personality?: { domain: 'LINUX' | 'LINUX32' };
   };
 }

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { parseEnvFile, readEnvFile, resolveEnvironment } from '../../lib/oci/spec/env.js';
+import { composeEnvironment, expandVariables, parseEnvFile, readEnvFile, resolveEnvironment } from '../../lib/oci/spec/env.js';
 
 const host = { FROM_HOST: 'h', EMPTY: '' };
 
@@ -31,5 +31,36 @@ describe('environment flags and files, Docker rules', () => {
     const file = path.join(dir, 'e');
     writeFileSync(file, 'A=file\nB=file\n');
     expect(resolveEnvironment(['A=flag'], [file], host)).toEqual(['A=file', 'B=file', 'A=flag']);
+  });
+});
+
+describe('--env-merge, --env-host, --http-proxy, --unsetenv (Podman\'s order)', () => {
+  const base = { image: [] as string[], env: [] as string[], envFiles: [] as string[], envHost: false, httpProxy: true, envMerge: [] as string[], unsetEnv: [] as string[], unsetEnvAll: false };
+  const PATH = '/usr/bin:/bin';
+
+  test('expandVariables: $NAME, ${NAME}, ${NAME:-WORD}, ${NAME:+WORD}, \\$; an unset name is empty', () => {
+    const vars = new Map([['A', 'x'], ['E', '']]);
+    expect(expandVariables('$A-${A}-${B}-$B', vars)).toBe('x-x--');
+    expect(expandVariables('${B:-d}${E:-e}${A:-f}|${A:+set}${B:+no}', vars)).toBe('dex|set');
+    expect(expandVariables('\\$A costs $5', vars)).toBe('$A costs $5');
+    expect(() => expandVariables('${A', vars)).toThrow('invalid variable reference "${A"');
+  });
+
+  test('proxies by default, the image over the caller, merge from both, unset, then -e', () => {
+    const host = { http_proxy: 'p', HOME: '/root', FOO: 'h', SKIFF_ROOT: '/x' };
+    expect(composeEnvironment({ ...base, image: ['FOO=i'] }, host, PATH).env).toEqual(['http_proxy=p', 'FOO=i']);
+    expect(composeEnvironment({ ...base, httpProxy: false }, host, PATH).env).toEqual([]);
+    expect(composeEnvironment({ ...base, envHost: true, image: ['FOO=i'] }, host, PATH).env).toEqual(['http_proxy=p', 'HOME=/root', 'FOO=i']);
+    const merged = composeEnvironment({ ...base, httpProxy: false, image: ['FOO=i'], envMerge: ['PATH=${PATH}:/opt', 'FOO=${FOO}2'] }, host, PATH);
+    expect(merged.env).toEqual(['FOO=i2', 'PATH=/usr/bin:/bin:/opt']);
+    const unset = composeEnvironment({ ...base, image: ['FOO=i', 'BAR=b'], unsetEnv: ['FOO', 'PATH'], env: ['FOO=e'] }, host, PATH);
+    expect(unset.env).toEqual(['http_proxy=p', 'BAR=b', 'FOO=e']);
+    expect(unset.keepDefault('PATH')).toBe(false);
+    expect(unset.keepDefault('HOSTNAME')).toBe(true);
+    const all = composeEnvironment({ ...base, image: ['FOO=i'], unsetEnvAll: true, env: ['A=1'] }, host, PATH);
+    expect(all.env).toEqual(['A=1']);
+    expect(all.keepDefault('TERM')).toBe(false);
+    expect(() => composeEnvironment({ ...base, envMerge: ['=x'] }, host, PATH)).toThrow('invalid --env-merge "=x"');
+    expect(() => composeEnvironment({ ...base, unsetEnv: ['A=1'] }, host, PATH)).toThrow('invalid --unsetenv "A=1"');
   });
 });

@@ -82,9 +82,10 @@ describe('helper spec', () => {
   });
 
   test('reports from the helper', () => {
-    expect(parseReports('pid\t42\nwarning\tcareful\nerror\t127\texec: "x": not found\n')).toEqual({
+    expect(parseReports('pid\t42\nwarning\tcareful\ndebug\tmount overlay on /\nerror\t127\texec: "x": not found\n')).toEqual({
       pid: 42,
       warnings: ['careful'],
+      debug: ['mount overlay on /'],
       errors: [{ exitCode: 127, message: 'exec: "x": not found' }],
       debug: [],
     });

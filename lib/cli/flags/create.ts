@@ -5,6 +5,12 @@ export const CREATE_FLAGS: FlagSpec[] = [
   { name: 'rootfs', type: 'string', describe: 'Use DIR as the root filesystem instead of an image', placeholder: 'DIR' },
   { name: 'env', short: 'e', type: 'array', describe: 'Set an environment variable (KEY=VALUE, or KEY to pass the host value)', placeholder: 'KEY=VALUE' },
   { name: 'env-file', type: 'array', describe: 'Read environment variables from a file', placeholder: 'FILE' },
+  { name: 'env-host', type: 'boolean', describe: "Pass your whole environment (skiff's SKIFF_* aside); the image's Env and -e win (Podman)" },
+  { name: 'env-merge', type: 'array', describe: "Set a variable from the image's: NAME=VALUE with $NAME/${NAME} expanded, e.g. PATH=${PATH}:/opt/bin (Podman)", placeholder: 'NAME=VALUE' },
+  { name: 'unsetenv', type: 'array', describe: "Drop a variable the image or skiff would set (PATH, HOSTNAME, TERM); -e still sets it (Podman)", placeholder: 'NAME' },
+  { name: 'unsetenv-all', type: 'boolean', describe: "Drop every variable the image and skiff would set: only -e and --env-file's (Podman)" },
+  { name: 'http-proxy', type: 'boolean', default: true, describe: 'Pass your http_proxy, https_proxy, ftp_proxy and no_proxy (either case); --http-proxy=false does not (Podman; default true)' },
+  { name: 'tz', type: 'string', describe: "Time zone: a name under /usr/share/zoneinfo (e.g. Europe/Berlin) or local (the host's), as /etc/localtime (Podman)", placeholder: 'ZONE' },
   { name: 'workdir', short: 'w', type: 'string', describe: 'Working directory inside the container (created if missing)', placeholder: 'DIR' },
   { name: 'user', short: 'u', type: 'string', describe: 'User to run as: name|uid[:group|gid]', placeholder: 'USER' },
   { name: 'hostname', short: 'h', type: 'string', describe: 'Container host name (default: the short container id)', placeholder: 'NAME' },
@@ -71,6 +77,9 @@ export const CREATE_FLAGS: FlagSpec[] = [
   { name: 'ipc', type: 'string', describe: 'IPC namespace: private (default), shareable, host, none or container:NAME', placeholder: 'MODE' },
   { name: 'pid', type: 'string', describe: 'PID namespace: private (default), host or container:NAME', placeholder: 'MODE' },
   { name: 'uts', type: 'string', describe: 'UTS namespace (host name): private (default) or host', placeholder: 'MODE' },
+  { name: 'cgroupns', type: 'string', describe: "cgroup namespace: private (default: the container's cgroup is its /) or host", placeholder: 'MODE' },
+  { name: 'personality', type: 'string', describe: 'Execution domain, as personality(2): LINUX or LINUX32 (uname -m says i686) (Podman)', placeholder: 'DOMAIN' },
+  { name: 'timeout', type: 'string', describe: 'Seconds a start may run before it is killed (SIGKILL; 0: no limit) (Podman)', placeholder: 'SECONDS' },
   { name: 'sysctl', type: 'array', describe: 'Set a namespaced kernel setting (net.*, fs.mqueue.*, kernel.shm*, kernel.msg*, kernel.sem)', placeholder: 'KEY=VALUE' },
 ];
 

@@ -38,6 +38,8 @@ export interface RunOptions {
   args: string[];
   /** KEY=VALUE, in order; later entries win. */
   env: string[];
+  /** Of skiff's own defaults (PATH, HOSTNAME, TERM), those --unsetenv or --unsetenv-all drop. */
+  unsetDefaults?: string[];
   workdir: string;
   /** "" for root, else user[:group] by name or number. */
   user: string;
@@ -82,6 +84,12 @@ export interface RunOptions {
   ipcNoShm?: boolean;
   pid?: NamespaceChoice;
   uts?: NamespaceChoice;
+  /** --cgroupns host: the caller's cgroup namespace (default: one of its own, the container's cgroup its root). */
+  cgroupnsHost?: boolean;
+  /** --personality: the execution domain (LINUX32: uname -m says i686). */
+  personality?: 'LINUX' | 'LINUX32';
+  /** --timeout: seconds each start may run before it is killed (SIGKILL). */
+  timeout?: number;
   /** Rootless, joining another container's namespaces: its user namespace, instead of a new one. */
   userJoinPid?: number;
   /** Volumes, binds, tmpfs (issue 11). */

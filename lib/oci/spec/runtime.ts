@@ -11,13 +11,14 @@ export function overlayOf(config: OciRuntimeConfig): NonNullable<RunOptions['ove
   return text ? (JSON.parse(text) as NonNullable<RunOptions['overlay']>) : undefined;
 }
 
-/** Environment as Docker builds it: PATH and HOSTNAME unless given, TERM for a tty, later entries win. */
-export function containerEnvironment(options: Pick<RunOptions, 'env' | 'hostname' | 'tty'>): string[] {
+/** Environment as Docker builds it: PATH and HOSTNAME unless given, TERM for a tty, later entries win; --unsetenv drops those defaults. */
+export function containerEnvironment(options: Pick<RunOptions, 'env' | 'hostname' | 'tty' | 'unsetDefaults'>): string[] {
   const byKey = new Map<string, string>();
   const set = (entry: string) => byKey.set(entry.slice(0, entry.indexOf('=')), entry);
-  set(`PATH=${DEFAULT_PATH}`);
-  set(`HOSTNAME=${options.hostname}`);
-  if (options.tty) set('TERM=xterm');
+  const unset = new Set(options.unsetDefaults ?? []);
+  if (!unset.has('PATH')) set(`PATH=${DEFAULT_PATH}`);
+  if (!unset.has('HOSTNAME')) set(`HOSTNAME=${options.hostname}`);
+  if (options.tty && !unset.has('TERM')) set('TERM=xterm');
   for (const entry of options.env) set(entry);
   return [...byKey.values()];
 }
@@ -87,7 +88,8 @@ export function buildRuntimeConfig(options: RunOptions): OciRuntimeConfig {
   shared('pid', options.pid);
   shared('ipc', options.ipc);
   shared('uts', options.uts);
-  namespaces.push({ type: 'mount' }, { type: 'cgroup' });
+  namespaces.push({ type: 'mount' });
+  if (!options.cgroupnsHost) namespaces.push({ type: 'cgroup' });
   if (options.network === 'none' || options.network === 'private') namespaces.push({ type: 'network' });
   if (options.network === 'join') namespaces.push({ type: 'network', path: options.networkJoin ?? '' });
   if (options.idMappings) namespaces.push(options.userJoinPid ? { type: 'user', path: `/proc/${options.userJoinPid}/ns/user` } : { type: 'user' });
@@ -114,6 +116,8 @@ export function buildRuntimeConfig(options: RunOptions): OciRuntimeConfig {
       ...(options.groupAdd?.length ? { 'io.skiff.group-add': JSON.stringify(options.groupAdd) } : {}),
       ...(options.devMknod ? { 'io.skiff.dev-mknod': 'true' } : {}),
       ...(options.ipcNoShm ? { 'io.skiff.ipc': 'none' } : {}),
+      // No OCI field for it: conmon's --timeout is the engine's, as this is the helper's and the monitor's.
+      ...(options.timeout ? { 'io.skiff.timeout': String(options.timeout) } : {}),
       // The runtime spec leaves making the root filesystem to the engine: skiff's helper mounts this overlay onto root.path.
       ...(options.overlay ? { 'io.skiff.overlay': JSON.stringify(options.overlay) } : {}),
     },
@@ -127,6 +131,7 @@ export function buildRuntimeConfig(options: RunOptions): OciRuntimeConfig {
       ...(options.devices?.length ? { devices: options.devices.map((d) => ({ path: d.containerPath, type: d.type, major: d.major, minor: d.minor })) } : {}),
       ...(options.sysctls && Object.keys(options.sysctls).length > 0 ? { sysctl: options.sysctls } : {}),
       ...(options.seccomp ? { seccomp: options.seccomp } : {}),
+      ...(options.personality ? { personality: { domain: options.personality } } : {}),
     },
   };
 }
