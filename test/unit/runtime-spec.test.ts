@@ -87,7 +87,6 @@ describe('helper spec', () => {
       warnings: ['careful'],
       debug: ['mount overlay on /'],
       errors: [{ exitCode: 127, message: 'exec: "x": not found' }],
-      debug: [],
     });
   });
 });
