@@ -122,7 +122,7 @@ class ArchiveCollector implements EntrySink {
       } else {
         const input = new PassThrough({ highWaterMark: 4 << 20 });
         this.layerInput = input;
-        const staging = stageLayer({ store: this.store, source: input, what: name, chown: true, hashSource: name.startsWith('blobs/') });
+        const staging = stageLayer({ store: this.store, source: input, what: name, chown: true, hashSource: name.startsWith('blobs/'), keepSource: name.startsWith('blobs/') });
         staging.catch(() => {}); // kept for the end: a member nothing names may be anything
         this.items.set(name, { kind: 'layer', staging, size: entry.size });
       }
@@ -338,7 +338,7 @@ export async function loadImages(opts: LoadOptions): Promise<LoadedImage[]> {
         try {
           if (item.kind === 'document') {
             // A small layer kept in memory: unpacked now.
-            layer = await stageLayer({ store, source: Readable.from([item.data], { objectMode: false }), what: l.member, chown: true, hashSource: true });
+            layer = await stageLayer({ store, source: Readable.from([item.data], { objectMode: false }), what: l.member, chown: true, hashSource: true, keepSource: true });
             staged.push(layer);
           } else {
             layer = await item.staging;
@@ -372,7 +372,8 @@ export async function loadImages(opts: LoadOptions): Promise<LoadedImage[]> {
         done.add(layer.diffID);
         const c = plan.compressed[i];
         if (hasLayer(store.paths, layer.diffID)) continue;
-        await commitStagedLayer(store, layer, { chown: true, canMknod, compressed: c ? [c] : [] });
+        // A compressed blob is kept as it came (checked against its descriptor above): a push sends it as is.
+        await commitStagedLayer(store, layer, { chown: true, canMknod, compressed: c ? [c] : [], ...(c ? { keep: c } : {}) });
         opts.progress?.(`Copying blob ${layer.diffID} done`);
       }
       const id = await sha256(plan.image.config);

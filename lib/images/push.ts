@@ -1,9 +1,10 @@
 // `skiff push IMAGE [DEST]`: an image of the store to a registry. For each
 // layer, the forms the store knows (layer.json: what a registry served, what
-// skiff compressed before) are asked for at the destination first, then
-// mounted from a repository of the same registry that had them; only a
-// layer the registry cannot get so is sent, from the blob the store keeps or
-// from its exact tar compressed anew (store/layer-blob.ts). Then the config
+// skiff compressed before) are asked for at the destination first (HEAD),
+// then mounted from a repository of the same registry that had them; only a
+// layer the registry cannot get so is sent: the blob the store keeps (as a
+// pull or load got it, or as skiff compressed it before: same digest, no
+// work), else its exact tar compressed once and kept (store/layer-blob.ts). Then the config
 // and the manifest: the stored one when every layer went as it describes (a
 // pushed copy keeps its digest, as skopeo copy does), else a new one in the
 // format asked for. Runs in the store's user namespace (a layer's files
@@ -35,6 +36,11 @@ export interface PushOptions extends PushClientOptions {
   /** Default: the stored manifest's format (a new image's: OCI). */
   format?: ManifestFormat;
   compression?: LayerCompression;
+  /**
+   * Send every layer in `compression` (default: true when it is given): a
+   * kept blob of another compression the format allows is not reused.
+   */
+  forceCompression?: boolean;
   reporter: PullReporter;
   store?: Store;
   /**
@@ -99,54 +105,65 @@ interface LayerPlan {
   blob: Descriptor;
 }
 
+/**
+ * The compressions a layer may go as, the preferred first: the one asked for
+ * only, when forced (Podman's --force-compression, true when
+ * --compression-format is given); else any the manifest format allows, so
+ * that a blob the store keeps (as pulled, loaded or compressed before) goes
+ * as it is.
+ */
+export function layerCompressions(format: ManifestFormat, compression: LayerCompression, force: boolean): LayerCompression[] {
+  if (force) return [compression];
+  const allowed: LayerCompression[] = format === 'oci' ? ['gzip', 'zstd'] : ['gzip'];
+  return [compression, ...allowed.filter((c) => c !== compression)];
+}
+
 async function pushLayer(
   store: Store,
   client: PushClient,
   target: ImageReference,
   diffID: string,
-  compression: LayerCompression,
+  compressions: LayerCompression[],
   format: ManifestFormat,
   reporter: PullReporter,
   readLayerFiles: boolean,
 ): Promise<LayerPlan> {
-  const mediaType = layerType(format, compression);
   if (!hasLayer(store.paths, diffID)) throw new SkiffError(`layer ${diffID} of the image is missing from the store: pull or load the image again`);
-  const sources = mountSources(store, target.registry, diffID);
-  // Forms the registry may have, or the store keeps.
-  for (const known of knownLayerBlobs(store, diffID, compression)) {
-    const d: Descriptor = { mediaType, digest: known.digest, size: known.size };
-    if (known.file === undefined) {
-      if (await client.hasBlob(known.digest)) {
-        reporter.layerSkipped(d);
-        return { diffID, blob: d };
-      }
-      if (await client.mountBlob(known.digest, sources)) {
-        reporter.layerSkipped(d);
-        return { diffID, blob: d };
-      }
-      continue;
-    }
-    reporter.layerStarted(d);
-    const outcome = await client.pushBlob({ descriptor: d, file: known.file, mountFrom: sources }, (n) => reporter.layerBytes(d, n));
-    if (outcome === 'uploaded') reporter.layerDone(d);
-    else reporter.layerSkipped(d);
+  const known = knownLayerBlobs(store, diffID, compressions);
+  const descriptor = (b: { digest: string; size: number }, c: LayerCompression): Descriptor => ({ mediaType: layerType(format, c), digest: b.digest, size: b.size });
+  // A form the registry has: nothing sent.
+  for (const k of known) {
+    if (!(await client.hasBlob(k.digest))) continue;
+    const d = descriptor(k, k.compression);
+    reporter.layerSkipped(d);
     return { diffID, blob: d };
   }
+  // A form another repository of the registry has: mounted, nothing sent.
+  const sources = known.length > 0 ? mountSources(store, target.registry, diffID) : [];
+  for (const k of sources.length > 0 ? known : []) {
+    if (!(await client.mountBlob(k.digest, sources))) continue;
+    const d = descriptor(k, k.compression);
+    reporter.layerSkipped(d);
+    return { diffID, blob: d };
+  }
+  // A form the store keeps: that very blob is sent.
+  const kept = known.find((k) => k.file !== undefined);
+  if (kept) return upload(client, diffID, descriptor(kept, kept.compression), kept.file!, reporter);
   if (!readLayerFiles) throw new NeedsLayerFiles(diffID);
   if (!hasLayerTar(store.paths, diffID)) {
     throw new SkiffError(`layer ${diffID} was stored by an older skiff, which kept no copy of its tar, and the registry has none of its known blobs: remove the image and pull it again`);
   }
-  const made = await makeLayerBlob(store, diffID, compression);
-  try {
-    const d: Descriptor = { mediaType, digest: made.blob.digest, size: made.blob.size };
-    reporter.layerStarted(d);
-    const outcome = await client.pushBlob({ descriptor: d, file: made.file, mountFrom: sources }, (n) => reporter.layerBytes(d, n));
-    if (outcome === 'uploaded') reporter.layerDone(d);
-    else reporter.layerSkipped(d);
-    return { diffID, blob: d };
-  } finally {
-    made.remove();
-  }
+  // None: compressed once, kept in blobs/ for the next push.
+  const made = await makeLayerBlob(store, diffID, compressions[0]!);
+  return upload(client, diffID, descriptor(made.blob, compressions[0]!), made.file, reporter);
+}
+
+async function upload(client: PushClient, diffID: string, d: Descriptor, file: string, reporter: PullReporter): Promise<LayerPlan> {
+  reporter.layerStarted(d);
+  const outcome = await client.uploadBlob({ descriptor: d, file }, (n) => reporter.layerBytes(d, n));
+  if (outcome === 'uploaded') reporter.layerDone(d);
+  else reporter.layerSkipped(d);
+  return { diffID, blob: d };
 }
 
 /** The stored manifest, when it says exactly what was pushed (then its bytes, and digest, are kept). */
@@ -184,6 +201,7 @@ export async function pushImage(sourceText: string, destText: string | undefined
     const format = opts.format ?? formatOf(record);
     const compression = opts.compression ?? 'gzip';
     layerType(format, compression); // refuses zstd with v2s2 before any work
+    const compressions = layerCompressions(format, compression, opts.forceCompression ?? opts.compression !== undefined);
     const configBytes = readBlob(store.paths, record.id);
     if (!configBytes) throw new SkiffError(`the config of image ${shortDigest(record.id)} is missing from the store: pull it again`);
 
@@ -198,7 +216,7 @@ export async function pushImage(sourceText: string, destText: string | undefined
       while (failure === undefined && next < unique.length) {
         const diffID = unique[next++]!;
         try {
-          plans.set(diffID, await pushLayer(store, c, target, diffID, compression, format, reporter, opts.readLayerFiles !== false));
+          plans.set(diffID, await pushLayer(store, c, target, diffID, compressions, format, reporter, opts.readLayerFiles !== false));
         } catch (err) {
           failure ??= err;
         }

@@ -74,10 +74,10 @@ async function layerOut(store: Store, diffID: string, compress: boolean, oci: bo
     };
   }
   const mediaType = oci ? MEDIA_TYPE.ociLayerGzip : MEDIA_TYPE.dockerLayerGzip;
-  const kept = knownLayerBlobs(store, diffID, 'gzip').find((b) => b.file !== undefined);
+  const kept = knownLayerBlobs(store, diffID, ['gzip']).find((b) => b.file !== undefined);
   if (kept) return { diffID, digest: kept.digest, size: kept.size, mediaType, open: async () => ({ stream: createReadStream(kept.file!), done: () => {} }) };
   const made = await makeLayerBlob(store, diffID, 'gzip');
-  return { diffID, digest: made.blob.digest, size: made.blob.size, mediaType, open: async () => ({ stream: createReadStream(made.file), done: made.remove }) };
+  return { diffID, digest: made.blob.digest, size: made.blob.size, mediaType, open: async () => ({ stream: createReadStream(made.file), done: () => {} }) };
 }
 
 /** Where the bytes go: a file or directory renamed into place when whole, or stdout. */

@@ -127,8 +127,13 @@ export class PushClient {
 
   /** Sends a blob unless the registry has it or can mount it; resolves to what happened. */
   async pushBlob(blob: BlobUpload, onBytes?: (n: number) => void): Promise<BlobOutcome> {
+    if (await this.hasBlob(blob.descriptor.digest)) return 'exists';
+    return this.uploadBlob(blob, onBytes);
+  }
+
+  /** Sends a blob the caller knows the registry lacks (a mount from `mountFrom` tried first), retrying what may be cured. */
+  async uploadBlob(blob: BlobUpload, onBytes?: (n: number) => void): Promise<BlobOutcome> {
     const digest = blob.descriptor.digest;
-    if (await this.hasBlob(digest)) return 'exists';
     for (let attempt = 1; ; attempt++) {
       try {
         return await this.uploadOnce(blob, onBytes);

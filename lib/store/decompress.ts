@@ -55,7 +55,7 @@ const CHUNK_BYTES = 1 << 20;
 const XZ_MAGIC = Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]);
 
 /** The compression the first bytes show; bzip2 and xz only for an archive (a layer is tar, gzip or zstd). */
-function sniff(b: Buffer, archive: boolean): ArchiveCompression {
+export function sniff(b: Buffer, archive: boolean): ArchiveCompression {
   if (b.length >= 2 && b[0] === 0x1f && b[1] === 0x8b) return 'gzip';
   if (b.length >= 4 && b.readUInt32LE(0) === 0xfd2fb528) return 'zstd';
   if (archive && b.length >= 3 && b.toString('latin1', 0, 3) === 'BZh') return 'bzip2';

@@ -10,13 +10,18 @@
 // a temp file renamed to blobs/<digest>, and → unpack as above. The store
 // keeps that blob, so a push sends it without compressing again.
 //
+// A pull and a load also keep a compressed layer's blob as it came
+// (keepSource: its bytes written beside the unpacking, renamed to
+// blobs/<digest> with the layer), so a push sends that very blob: same
+// digest, nothing compressed again.
+//
 // Either way the unpacker records the tar-split (tar-split.ts), so the exact
 // tar can be given back (layer-read.ts). A wrong digest, size or diffID, or
 // any failure, removes the temp directory and file: nothing is named. The
 // store never talks to a registry: the caller (lib/images) opens the stream.
-import { createWriteStream, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { close, createWriteStream, mkdirSync, openSync, renameSync, rmSync, write, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { PassThrough, Transform, Writable, type Readable } from 'node:stream';
+import { PassThrough, Transform, Writable, type Readable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
@@ -25,7 +30,7 @@ import { MEDIA_TYPE, type Descriptor } from '../oci/image-spec.js';
 import { makeTmpDir, tmpPath } from './atomic.js';
 import { blobPath } from './blobs.js';
 import { createCompressor, type LayerCompression } from './compress.js';
-import { LayerDecoder, type Compression } from './decompress.js';
+import { LayerDecoder, sniff, type Compression } from './decompress.js';
 import { addCompressedBlob, commitLayer, LAYER_DIFF, writeLayerMetaInto, type CompressedBlob, type LayerMeta } from './layers.js';
 import { materialiseLayer, type MaterialiseResult } from './materialise.js';
 import type { Store } from './store.js';
@@ -70,6 +75,8 @@ export interface StagedLayer {
   /** With hashSource: sha256 and length of the bytes as they came. */
   sourceDigest?: string;
   sourceSize?: number;
+  /** With keepSource, a compressed source: its bytes, in a file under tmp/ (commitStagedLayer names it). */
+  sourceFile?: string;
   stats: UnpackStats;
   record: TarSplitRecorder;
 }
@@ -83,6 +90,8 @@ export interface StageArgs {
   chown: boolean;
   /** Also hash the source's bytes (load checks an archive's blob digests so). */
   hashSource?: boolean;
+  /** Keep a gzip or zstd source's bytes as they came (sourceFile), for the blob store. */
+  keepSource?: boolean;
   /** Aborts (another layer failed). */
   signal?: AbortSignal;
 }
@@ -103,6 +112,7 @@ export async function stageLayer(a: StageArgs): Promise<StagedLayer> {
     mkdirSync(diff, 0o755);
     const decoder = new LayerDecoder(a.what);
     const sourceMeter = a.hashSource ? new Meter(await hashFactory()) : undefined;
+    const keeper = a.keepSource ? new SourceKeeper(path.join(dir, KEPT_SOURCE)) : undefined;
     // The error that explains a failure is the stream's own (wrong digest or
     // size, a broken download, bad compression) when there is one; otherwise
     // the unpacker's. Errors we cause by stopping the streams are not causes.
@@ -121,7 +131,7 @@ export async function stageLayer(a: StageArgs): Promise<StagedLayer> {
     const onAbort = () => stop(a.signal?.reason instanceof Error ? a.signal.reason : new SkiffError('aborted'));
     if (a.signal?.aborted) onAbort();
     a.signal?.addEventListener('abort', onAbort, { once: true });
-    const piped = sourceMeter ? pipeline(source, sourceMeter, decoder) : pipeline(source, decoder);
+    const piped = pipeline([source, ...(sourceMeter ? [sourceMeter] : []), ...(keeper ? [keeper] : []), decoder]);
     const record = new TarSplitRecorder();
     const unpacked = unpackLayer(decoder, diff, { chown: a.chown, record });
     // An unpack that refuses the tar stops reading: end the transfer too.
@@ -143,6 +153,7 @@ export async function stageLayer(a: StageArgs): Promise<StagedLayer> {
       staged.sourceDigest = sourceMeter.digest();
       staged.sourceSize = sourceMeter.bytes;
     }
+    if (keeper?.kept) staged.sourceFile = path.join(dir, KEPT_SOURCE);
     return staged;
   } catch (err) {
     source.destroy();
@@ -159,15 +170,25 @@ export function discardStagedLayer(staged: StagedLayer): void {
  * Names a staged layer layers/<diffID>: whiteouts, devices and xattrs made,
  * tar-split and layer.json written, renamed into place. When another process
  * stored the same layer first, ours is discarded and `compressed` added to
- * its record.
+ * its record. `keep`: the compressed form the staged source file is (its
+ * digest checked as it came: by the registry client, or by hashSource),
+ * renamed to blobs/ first, so a layer whose record names a kept blob finds it.
  */
 export async function commitStagedLayer(
   store: Store,
   staged: StagedLayer,
-  opts: { chown: boolean; canMknod: boolean; compressed: CompressedBlob[] },
+  opts: { chown: boolean; canMknod: boolean; compressed: CompressedBlob[]; keep?: CompressedBlob },
 ): Promise<StoredLayer> {
   const p = store.paths;
   try {
+    if (opts.keep && staged.sourceFile !== undefined) {
+      if (staged.sourceDigest !== undefined && staged.sourceDigest !== opts.keep.digest) {
+        throw new Error(`internal: the kept source of layer ${staged.diffID} is ${staged.sourceDigest}, not ${opts.keep.digest}`);
+      }
+      renameSync(staged.sourceFile, blobPath(p, opts.keep.digest));
+    } else if (staged.sourceFile !== undefined) {
+      rmSync(staged.sourceFile, { force: true }); // no digest to name it by
+    }
     const materialised = await materialiseLayer(path.join(staged.dir, LAYER_DIFF), staged.stats, { canMknod: opts.canMknod, chown: opts.chown });
     const meta: LayerMeta = {
       diffID: staged.diffID,
@@ -192,20 +213,21 @@ export async function commitStagedLayer(
   }
 }
 
-/** Stores the layer `source` carries as `diffID`, verified, or nothing. */
+/**
+ * Stores the layer `source` carries as `diffID`, verified, or nothing. A
+ * gzip or zstd blob is kept in blobs/ too (the caller's stream checks its
+ * digest and size as it flows: a pull's registry client does).
+ */
 export async function storeLayer(a: StoreLayerArgs): Promise<StoredLayer> {
-  const staged = await stageLayer({ store: a.store, source: a.source, what: a.blob.digest, chown: a.chown, ...(a.signal ? { signal: a.signal } : {}) });
+  const staged = await stageLayer({ store: a.store, source: a.source, what: a.blob.digest, chown: a.chown, keepSource: true, ...(a.signal ? { signal: a.signal } : {}) });
   if (staged.diffID !== a.diffID) {
     discardStagedLayer(staged);
     throw new SkiffError(
       `layer ${a.blob.digest} does not match the image: its uncompressed content is ${staged.diffID}, but the image config says ${a.diffID}`,
     );
   }
-  return commitStagedLayer(a.store, staged, {
-    chown: a.chown,
-    canMknod: a.canMknod,
-    compressed: [{ digest: a.blob.digest, size: a.blob.size, mediaType: a.blob.mediaType }],
-  });
+  const blob: CompressedBlob = { digest: a.blob.digest, size: a.blob.size, mediaType: a.blob.mediaType };
+  return commitStagedLayer(a.store, staged, { chown: a.chown, canMknod: a.canMknod, compressed: [blob], keep: blob });
 }
 
 async function hashFactory(): Promise<typeof import('node:crypto').createHash> {
@@ -260,6 +282,57 @@ class Meter extends Transform {
   }
   digest(): string {
     return `sha256:${this.hash.digest('hex')}`;
+  }
+}
+
+/** The name of a kept source inside a staged layer's directory (renamed out before the directory is named). */
+const KEPT_SOURCE = 'source.blob';
+
+/**
+ * Passes bytes on, and writes them to `file` when the first ones say gzip
+ * or zstd (an uncompressed tar is the layer itself: not worth a copy).
+ */
+class SourceKeeper extends Transform {
+  kept = false;
+  private fd: number | undefined;
+  private decided = false;
+  constructor(private readonly file: string) {
+    super({ highWaterMark: 1 << 20 });
+  }
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    if (!this.decided) {
+      this.decided = true;
+      if (sniff(chunk, false) !== 'none') {
+        try {
+          this.fd = openSync(this.file, 'wx', 0o644);
+        } catch (err) {
+          return cb(err as Error);
+        }
+        this.kept = true;
+      }
+    }
+    if (this.fd === undefined) return cb(null, chunk);
+    const fd = this.fd;
+    let off = 0;
+    const more = (err: Error | null, n: number) => {
+      if (err) return cb(err);
+      off += n;
+      if (off < chunk.length) return write(fd, chunk, off, chunk.length - off, null, more);
+      cb(null, chunk);
+    };
+    write(fd, chunk, 0, chunk.length, null, more);
+  }
+  override _flush(cb: TransformCallback): void {
+    this.closeFile(cb);
+  }
+  override _destroy(err: Error | null, cb: (error?: Error | null) => void): void {
+    this.closeFile(() => cb(err));
+  }
+  private closeFile(cb: (err?: Error | null) => void): void {
+    const fd = this.fd;
+    this.fd = undefined;
+    if (fd === undefined) return cb();
+    close(fd, (err) => cb(err));
   }
 }
 

@@ -206,8 +206,9 @@ describeModes('images ($name)', (mode) => {
     expect(cancelled.stderr).toBe('WARNING! This will remove all dangling images.\nAre you sure you want to continue? [y/N] skiff: image prune has been cancelled\n');
     const pruned = await s.skiff(['image', 'prune'], { input: 'y\n' });
     expect(pruned.code).toBe(0);
+    // The layer's content, config, manifest and the layer blob the pull kept.
     expect(pruned.stdout).toBe(
-      `Deleted Images:\nuntagged: ${reg.host}/app@${app.manifestDigest}\ndeleted: ${app.configDigest}\ndeleted: ${app.layers[1]!.diffId}\n\nTotal reclaimed space: ${(3000 + app.configBytes.length + app.manifestBytes.length) / 1000}kB\n`,
+      `Deleted Images:\nuntagged: ${reg.host}/app@${app.manifestDigest}\ndeleted: ${app.configDigest}\ndeleted: ${app.layers[1]!.diffId}\n\nTotal reclaimed space: ${(3000 + app.configBytes.length + app.manifestBytes.length + app.layers[1]!.size) / 1000}kB\n`,
     );
     const all = await s.skiff(['image', 'prune', '-a', '-f']);
     expect(all.stdout).toMatch(/^Deleted Images:\n(untagged: .*\n){3}deleted: .*\ndeleted: .*\n\nTotal reclaimed space: \S+\n$/);

@@ -1,10 +1,11 @@
 // skiff push against real registries (Debian's docker-registry), as root and
 // as the unprivileged test user, read back by skopeo and by skiff's own pull:
-// mounts and HEADs instead of uploads, cold pushes of recompressed layers,
+// mounts and HEADs instead of uploads, cold pushes of the blobs a pull kept,
+// a layer compressed once and kept,
 // formats and zstd, TLS with Basic auth, retries after a cut connection, and
 // one line for what cannot be pushed.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { integrationEnv, modes, type Mode, describeModes } from './harness.js';
@@ -61,31 +62,77 @@ describeModes('push ($name)', (mode) => {
     expect(digests).toContain(`${reg.host}/copies/${mode.name}@${busybox.manifestDigest}`);
   });
 
-  test('a cold push recompresses from the exact layer tars: skopeo reads it, a pull gets the same image id, and it runs', async () => {
+  test('a cold push of a pulled image sends the pulled blobs (same digests, manifest kept): skopeo reads it, it runs; again, nothing is uploaded', async () => {
     const s = await pulled(mode, `${reg.host}/layered:1`);
-    const dest = `${cold.host}/layered-${mode.name}:1`;
-    const r = await s.skiff(['push', '--digestfile', path.join(s.root, 'digest'), `${reg.host}/layered:1`, dest]);
-    expect(r, r.stderr).toMatchObject({ code: 0 });
-    const digest = /digest: (sha256:[a-f0-9]{64}) size/.exec(r.stdout)?.[1];
-    expect(readFileSync(path.join(s.root, 'digest'), 'utf8')).toBe(digest);
-    expect(r.stderr).toMatch(/Copying blob sha256:[a-f0-9]{64} done/);
-    if (hasSkopeo) {
-      const info = JSON.parse(skopeo(['inspect', '--tls-verify=false', `docker://${dest}`])) as { Digest: string; Layers: string[] };
-      expect(info.Digest).toBe(digest);
-      expect(info.Layers).toHaveLength(2);
-      const out = mkdtempSync(path.join(integrationEnv().workDir, 'skopeo-'));
-      skopeo(['copy', '--src-tls-verify=false', `docker://${dest}`, `oci:${out}:x`]);
-      rmSync(out, { recursive: true, force: true });
+    // The pull kept each compressed layer blob as the registry served it.
+    for (const l of layered.layers) expect(s.ls('blobs/sha256')).toContain(l.digest.slice(7));
+    const proxy = await startRegistryProxy(cold);
+    try {
+      const dest = `${proxy.host}/layered-${mode.name}:1`;
+      const r = await s.skiff(['push', '--digestfile', path.join(s.root, 'digest'), `${reg.host}/layered:1`, dest]);
+      expect(r, r.stderr).toMatchObject({ code: 0, stdout: `1: digest: ${layered.manifestDigest} size: ${layered.manifestBytes.length}
+` });
+      expect(readFileSync(path.join(s.root, 'digest'), 'utf8')).toBe(layered.manifestDigest);
+      // The gzip and the zstd layer both went as pulled: the same blobs, not recompressed.
+      for (const l of layered.layers) expect(r.stderr).toContain(`Copying blob ${l.digest} done`);
+      const put = proxy.requests.filter((q) => q.method === 'PUT' && q.path.includes('/blobs/uploads/'));
+      expect(put.map((q) => new URL(q.path, 'http://x').searchParams.get('digest')).sort()).toEqual([...layered.layers.map((l) => l.digest), layered.configDigest].sort());
+      if (hasSkopeo) {
+        // Straight from the registry: skopeo runs synchronously, and the proxy lives in this process.
+        const direct = `${cold.host}/layered-${mode.name}:1`;
+        const info = JSON.parse(skopeo(['inspect', '--tls-verify=false', `docker://${direct}`])) as { Digest: string; Layers: string[] };
+        expect(info.Digest).toBe(layered.manifestDigest);
+        expect(info.Layers).toEqual(layered.layers.map((l) => l.digest));
+        const out = mkdtempSync(path.join(integrationEnv().workDir, 'skopeo-'));
+        skopeo(['copy', '--src-tls-verify=false', `docker://${direct}`, `oci:${out}:x`]);
+        rmSync(out, { recursive: true, force: true });
+      }
+      const back = await pulled(mode, dest);
+      expect(await idOf(back, dest)).toBe(layered.configDigest);
+      const run = await back.skiff(['run', '--rm', '--network', 'none', dest]);
+      expect(run, run.stderr).toMatchObject({ code: 0, stdout: 'mine\n' });
+      // Again: the registry has every blob; HEADs and the manifest, no upload.
+      const before = proxy.requests.length;
+      const again = await s.skiff(['push', `${reg.host}/layered:1`, dest]);
+      expect(again, again.stderr).toMatchObject({ code: 0, stdout: r.stdout });
+      expect(again.stderr.match(/skipped: already exists/g)).toHaveLength(2);
+      const second = proxy.requests.slice(before);
+      expect(second.filter((q) => q.path.includes('/blobs/uploads/'))).toEqual([]);
+      expect(second.filter((q) => q.path.includes('/blobs/')).map((q) => q.method)).toEqual(['HEAD', 'HEAD', 'HEAD']);
+    } finally {
+      await proxy.stop();
     }
-    const back = await pulled(mode, dest);
-    expect(await idOf(back, dest)).toBe(layered.configDigest);
-    const run = await back.skiff(['run', '--rm', dest]);
-    expect(run, run.stderr).toMatchObject({ code: 0, stdout: 'mine\n' });
-    // Again: the registry has every blob, nothing is sent.
-    const again = await s.skiff(['push', `${reg.host}/layered:1`, dest]);
-    expect(again, again.stderr).toMatchObject({ code: 0, stdout: r.stdout });
-    expect(again.stderr).not.toMatch(/ done\n.*Copying config/s);
-    expect(again.stderr.match(/skipped: already exists/g)).toHaveLength(2);
+  });
+
+  test('a layer with no kept blob (loaded from a docker-archive) is compressed once: the next push sends that kept blob', async () => {
+    const s = await pulled(mode, `${reg.host}/busybox`);
+    const archive = path.join(s.root, 'bb.tar');
+    const saved = await s.skiff(['save', '-o', archive, `${reg.host}/busybox`]);
+    expect(saved, saved.stderr).toMatchObject({ code: 0 });
+    const t = newStore(mode);
+    const loaded = await t.skiff(['load', '-q', '-i', archive]);
+    expect(loaded, loaded.stderr).toMatchObject({ code: 0 });
+    expect(t.ls('blobs/sha256')).not.toContain(busybox.layers[0]!.digest.slice(7));
+    const first = await t.skiff(['push', `${reg.host}/busybox`, `${cold.host}/once-${mode.name}:1`]);
+    expect(first, first.stderr).toMatchObject({ code: 0 });
+    const made = /Copying blob (sha256:[a-f0-9]{64}) done/.exec(first.stderr)?.[1];
+    expect(made).toBeDefined();
+    const kept = path.join(t.root, 'blobs', 'sha256', made!.slice(7));
+    const st = statSync(kept);
+    // Another registry: the kept blob is uploaded as it is (the same file, not made again).
+    const proxy = await startRegistryProxy(reg);
+    try {
+      const second = await t.skiff(['push', `${reg.host}/busybox`, `${proxy.host}/once-${mode.name}:1`]);
+      expect(second, second.stderr).toMatchObject({ code: 0 });
+      expect(second.stderr).toContain(`Copying blob ${made} done`);
+      const after = statSync(kept);
+      expect([after.ino, after.mtimeMs]).toEqual([st.ino, st.mtimeMs]);
+      expect(proxy.requests.filter((q) => q.method === 'PUT' && new URL(q.path, 'http://x').searchParams.get('digest') === made)).toHaveLength(1);
+    } finally {
+      await proxy.stop();
+    }
+    const back = await pulled(mode, `${reg.host}/once-${mode.name}:1`);
+    expect(await idOf(back, `${reg.host}/once-${mode.name}:1`)).toBe(busybox.configDigest);
   });
 
   test('--compression-format zstd (OCI) and --format v2s2: what the registry gets, and the image id kept', async () => {

@@ -54,12 +54,15 @@ describe('rmi', () => {
       deleted(app.configDigest),
       deleted(app.layers[1]!.diffId),
     ]);
-    expect(second.reclaimed).toBe(4 + app.configBytes.length + app.manifestBytes.length);
+    // The layer's content (4 bytes), the config, the manifest and the layer's blob the pull kept.
+    expect(second.reclaimed).toBe(4 + app.configBytes.length + app.manifestBytes.length + app.layers[1]!.size);
     const listing = storeListing(store);
     expect(listing.layers).toContain(base.layers[0]!.diffId.slice(7)); // still used by base
     expect(listing.layers).not.toContain(app.layers[1]!.diffId.slice(7));
     expect(listing.blobs).not.toContain(app.configDigest.slice(7));
     expect(listing.blobs).not.toContain(app.manifestDigest.slice(7));
+    expect(listing.blobs).not.toContain(app.layers[1]!.digest.slice(7));
+    expect(listing.blobs).toContain(base.layers[0]!.digest.slice(7));
     expect(listing.images).toHaveLength(2);
   });
 

@@ -20,6 +20,11 @@ export const spec: CommandSpec = {
     { name: 'creds', type: 'string', placeholder: 'USER:PASSWORD', describe: 'Credentials for the registry, instead of the credential files' },
     { name: 'format', short: 'f', type: 'string', placeholder: 'oci|v2s2', describe: "Manifest format (default: the image's own; OCI for images made here)" },
     { name: 'compression-format', type: 'string', placeholder: 'gzip|zstd', describe: 'Compress layers the registry does not have with this (default gzip)' },
+    {
+      name: 'force-compression',
+      type: 'boolean',
+      describe: 'Send every layer in --compression-format, even one kept in another compression (default: true when --compression-format is given)',
+    },
     { name: 'digestfile', type: 'string', placeholder: 'FILE', describe: "Write the pushed manifest's digest to FILE" },
     { name: 'remove-signatures', type: 'boolean', describe: 'Accepted for Podman scripts: skiff stores no signatures, so none are copied' },
   ],
@@ -55,6 +60,7 @@ export async function run(args: ParsedArgs): Promise<number> {
   const options = {
     ...(normalisedFormat ? { format: normalisedFormat as 'oci' | 'v2s2' } : {}),
     ...(compression ? { compression: compression as 'gzip' | 'zstd' } : {}),
+    ...(typeof args.flags['force-compression'] === 'boolean' ? { forceCompression: args.flags['force-compression'] } : {}),
     ...(typeof tlsVerify === 'boolean' ? { tlsVerify } : {}),
     ...(authFile !== undefined ? { authFile } : {}),
     ...(credentials ? { credentials } : {}),
