@@ -81,7 +81,8 @@ try {
       { name: 'skiff run --rm true (seccomp=unconfined)', ...t(run(['--security-opt', 'seccomp=unconfined'], ['true'])) },
       { name: 'skiff run --rm true (--cap-add SYS_ADMIN: compiled)', ...t(run(['--cap-add', 'SYS_ADMIN'], ['true'])) },
     ];
-    if (podman) {
+    // Root's Podman cannot start a container on this kind of host (runc may not raise its rlimits here): it is measured rootless, with runc.
+    if (podman && mode.user) {
       rows.push({ name: 'podman run --rm true (default filter)', ...t(pod([], ['true'])) });
       rows.push({ name: 'podman run --rm true (seccomp=unconfined)', ...t(pod(['--security-opt', 'seccomp=unconfined'], ['true'])) });
     }
@@ -92,7 +93,7 @@ try {
       ['skiff, default filter', getppidCost(run([], loop), { user: mode.user, vars: env })],
       ['skiff, seccomp=unconfined', getppidCost(run(['--security-opt', 'seccomp=unconfined'], loop), { user: mode.user, vars: env })],
     ];
-    if (podman) {
+    if (podman && mode.user) {
       costs.push(['podman, default filter', getppidCost(pod([], loop), { user: mode.user, vars: { HOME: home } })]);
       costs.push(['podman, seccomp=unconfined', getppidCost(pod(['--security-opt', 'seccomp=unconfined'], loop), { user: mode.user, vars: { HOME: home } })]);
     }

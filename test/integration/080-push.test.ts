@@ -259,8 +259,15 @@ describe('push to a registry with TLS and Basic auth', () => {
       const viaLogin = await s.skiff(['push', '-q', `${reg.host}/busybox`, `${tls.host}/secure:2`], { env });
       expect(viaLogin, viaLogin.stderr).toMatchObject({ code: 0 });
       if (hasSkopeo) {
-        const info = JSON.parse(skopeo(['inspect', '--cert-dir', path.join(tls.certsDir!, tls.host), '--creds', 'pusher:secret', `docker://${tls.host}/secure:2`]));
-        expect(info.Layers).toHaveLength(1);
+        const info = JSON.parse(skopeo(['inspect', '--cert-dir', path.join(tls.certsDir!, tls.host), '--creds', 'pusher:secret', `docker://${tls.host}/secure:2`])) as { Digest: string; Layers: string[] };
+        // The pulled blobs and manifest went as they were: the same digest.
+        expect([info.Digest, info.Layers]).toEqual([busybox.manifestDigest, [busybox.layers[0]!.digest]]);
+        // skopeo copies it out too, every blob checked against its digest on the way.
+        const out = mkdtempSync(path.join(integrationEnv().workDir, 'skopeo-tls-'));
+        skopeo(['copy', '--src-cert-dir', path.join(tls.certsDir!, tls.host), '--src-creds', 'pusher:secret', `docker://${tls.host}/secure:2`, `oci:${out}:x`]);
+        const index = JSON.parse(readFileSync(path.join(out, 'index.json'), 'utf8')) as { manifests: { digest: string }[] };
+        expect(index.manifests).toHaveLength(1);
+        rmSync(out, { recursive: true, force: true });
       }
       chmodSync(s.root, 0o755);
     } finally {
