@@ -89,7 +89,17 @@ function defaultNetworkRequest(): NetworkRequest {
  */
 export async function resolveContainerNetwork(
   flags: NetworkFlags,
-  ctx: { id: string; name?: string; hostname: string; rootless: boolean; imageExposed?: Record<string, object>; imageFiles: boolean; utsHost: boolean },
+  ctx: {
+    id: string;
+    name?: string;
+    hostname: string;
+    rootless: boolean;
+    imageExposed?: Record<string, object>;
+    imageFiles: boolean;
+    utsHost: boolean;
+    /** Rootless --ipc/--pid container:NAME: the container joins that one's user namespace. */
+    joinsUserNamespace: boolean;
+  },
 ): Promise<ContainerNetwork> {
   const request: NetworkRequest = flags.network ? parseNetworkMode(flags.network) : defaultNetworkRequest();
   const exposed: Record<string, object> = { ...ctx.imageExposed };
@@ -97,18 +107,22 @@ export async function resolveContainerNetwork(
   let requests = flags.publish.flatMap((p) => parsePublish(p));
   if (flags.publishAll) requests = [...requests, ...publishAllRequests(exposed, requests)];
   for (const r of requests) exposed[`${r.containerPort}/${r.protocol}`] ??= {};
-  const isPrivate = request.kind === 'default' || request.kind === 'pasta' || request.kind === 'slirp4netns';
+  // User-defined networks: all of them --internal means no way in or out; else pasta's beside the bridges.
+  const userNetworks = request.kind === 'named' ? userNetworksNamed(request.names) : undefined;
+  const outbound = userNetworks !== undefined && userNetworks.some((n) => !n.internal);
+  const isPrivate = request.kind === 'default' || request.kind === 'pasta' || request.kind === 'slirp4netns' || outbound;
   if (requests.length > 0 && !isPrivate) {
-    const named = request.kind === 'container' ? `container:${request.ref}` : request.kind === 'ns' ? `ns:${request.path}` : request.kind;
-    if (request.kind === 'named') {
-      userNetworksNamed(request.names);
-      throw new SkiffError(`-p/--publish${flags.publishAll ? ' and -P' : ''} on a user-defined network (--network ${request.names.join(',')}) is not supported yet: publish from a container on the default network, which can reach this one only through the host`);
+    if (userNetworks) {
+      const names = userNetworks.map((n) => n.name).join(', ');
+      throw new SkiffError(`-p/--publish${flags.publishAll ? ' and -P' : ''}: network ${names} ${userNetworks.length > 1 ? 'are' : 'is'} --internal, with no way in from the host or out: add a network that is not`);
     }
+    const named = request.kind === 'container' ? `container:${request.ref}` : request.kind === 'ns' ? `ns:${request.path}` : request.kind;
     throw new SkiffError(`-p/--publish${flags.publishAll ? ' and -P' : ''} need a network of the container's own: --network ${named} ${request.kind === 'host' ? 'uses the host\'s ports directly' : request.kind === 'none' ? 'has no network to publish from' : 'shares another namespace (publish on that container)'}`);
   }
   if (flags.macAddress !== undefined) {
     if (!MAC_PATTERN.test(flags.macAddress)) throw new SkiffError(`invalid --mac-address "${flags.macAddress}": use six hex pairs, e.g. 92:d0:c6:0a:29:33`);
     if (!isPrivate) throw new SkiffError('--mac-address needs a network of the container\'s own (pasta or slirp4netns)');
+    if (userNetworks) throw new SkiffError('--mac-address on a user-defined network is not supported: the container\'s MAC there is 02:42 and its address');
   }
   if (flags.noHosts && flags.addHosts.length > 0) throw new SkiffError('conflicting options: --add-host and --no-hosts');
 
@@ -117,7 +131,6 @@ export async function resolveContainerNetwork(
   let join: string | undefined;
   let userJoinPid: number | undefined;
   let privateNetwork: PrivateNetwork | undefined;
-  let userNetworks: NetworkRecord[] | undefined;
   let bindings: PortBinding[] = [];
   const warnings: string[] = [];
   switch (request.kind) {
@@ -141,24 +154,28 @@ export async function resolveContainerNetwork(
       join = request.path;
       label = `ns:${request.path}`;
       break;
-    case 'named':
-      // A network namespace of its own, joined to the networks' bridges at each start (networks.ts).
-      userNetworks = userNetworksNamed(request.names);
-      mode = 'none';
-      label = userNetworks[0]!.name;
-      break;
     default: {
+      // On user networks: a network namespace of its own, joined to the networks' bridges at each start (networks.ts).
+      if (userNetworks && !outbound) {
+        mode = 'none';
+        label = userNetworks[0]!.name;
+        break;
+      }
       bindings = await resolvePublishedPorts(requests, ctx.rootless);
-      privateNetwork = planPrivateNetwork(request, bindings, {
+      privateNetwork = planPrivateNetwork(request.kind === 'named' ? { kind: 'default' } : request, bindings, {
         owner: ctx.id,
         rootless: ctx.rootless,
         logPath: path.join(containerDir(ctx.id), 'network.log'),
         apiSocket: apiSocketPath(ctx.id),
         userName: userInfo().username,
         ...(flags.macAddress !== undefined ? { macAddress: flags.macAddress } : {}),
+        // Beside the bridges' eth0, eth1…
+        ...(userNetworks ? { ifname: 'tap0' } : {}),
+        // Rootless on user networks it joins the holder's (networks.ts).
+        joinsUserNamespace: ctx.joinsUserNamespace || (userNetworks !== undefined && ctx.rootless),
       });
       mode = 'private';
-      label = privateNetwork.label;
+      label = userNetworks ? userNetworks[0]!.name : privateNetwork.label;
       if (privateNetwork.warning) warnings.push(privateNetwork.warning);
       // Measured on Debian 12's pasta (2023-03-09): its loopback path loses the reply of a UDP port published under another number.
       for (const b of bindings) {
@@ -178,7 +195,8 @@ export async function resolveContainerNetwork(
         content: hostsFile({
           hostname: ctx.hostname,
           ...(ctx.name !== undefined ? { name: ctx.name } : {}),
-          ...(privateNetwork ? { ip: privateNetwork.ip } : {}),
+          // On user networks the hostname goes on 127.0.1.1 here, and on its network addresses in the block below (networks.ts).
+          ...(privateNetwork && !userNetworks ? { ip: privateNetwork.ip } : {}),
           ...(privateNetwork?.hostAddress ? { hostAddress: privateNetwork.hostAddress } : {}),
           extraHosts: flags.addHosts,
         }),
@@ -188,7 +206,7 @@ export async function resolveContainerNetwork(
     const resolv =
       mode === 'none' && flags.dns.length === 0
         ? userNetworks
-          ? '# user-defined network: the names of the containers on it are in /etc/hosts; no DNS server\n'
+          ? '# --internal network: the names of the containers on it are in /etc/hosts; no DNS server\n'
           : '# --network none: no DNS\n'
         : resolvConf({
             hostResolv: hostResolvConf(),

@@ -359,6 +359,7 @@ async function prepareContainer(req: ContainerRequest): Promise<{ record: Contai
       ...(req.image?.config.config?.ExposedPorts ? { imageExposed: req.image.config.config.ExposedPorts } : {}),
       imageFiles: req.image !== undefined,
       utsHost: securityFlags.uts === 'host',
+      joinsUserNamespace: namespaces.userJoinPid !== undefined,
     },
   );
   for (const w of net.warnings) process.stderr.write(`skiff: warning: ${w}\n`);
@@ -494,7 +495,8 @@ async function prepareContainer(req: ContainerRequest): Promise<{ record: Contai
     ...(storage.mountPoints.length > 0 ? { Mounts: storage.mountPoints } : {}),
     Network: {
       Ports: net.bindings,
-      ...(net.privateNetwork ? { IPAddress: net.privateNetwork.ip, IPPrefixLen: net.privateNetwork.prefixLength, Gateway: net.privateNetwork.gateway } : {}),
+      // On user networks its addresses are theirs (Networks); pasta's there is only the way out.
+      ...(net.privateNetwork && !net.userNetworks ? { IPAddress: net.privateNetwork.ip, IPPrefixLen: net.privateNetwork.prefixLength, Gateway: net.privateNetwork.gateway } : {}),
       ...(req.networkFlags?.macAddress !== undefined ? { MacAddress: req.networkFlags.macAddress } : {}),
     },
     HostConfig: {

@@ -48,6 +48,14 @@ export interface NetworkContext {
   macAddress?: string;
   /** For messages: the user's name. */
   userName: string;
+  /**
+   * Rootless, the container joins a user namespace that exists (another
+   * container's, or the user networks' holder's): the helper has joined it,
+   * the program inherits it, and must not be told to enter it again.
+   */
+  joinsUserNamespace?: boolean;
+  /** The interface pasta makes in the container (default eth0; tap0 beside user-defined networks' eth0…). */
+  ifname?: string;
 }
 
 const PASTA_SUBNET = { ip: '10.0.2.100', prefixLength: 24, gateway: '10.0.2.2', dns: '10.0.2.3' };
@@ -92,7 +100,7 @@ function pastaArgv(program: string, userOptions: string[], bindings: PortBinding
   const argv = [program, '--config-net', '--foreground', '--quiet'];
   // As root pasta would become nobody, which can no longer enter the container's namespace by its fd.
   if (!ctx.rootless && !has('--runas')) argv.push('--runas', '0');
-  argv.push('--ns-ifname', 'eth0', '--mtu', String(NETWORK_MTU));
+  argv.push('--ns-ifname', ctx.ifname ?? 'eth0', '--mtu', String(NETWORK_MTU));
   if (!has('-a', '--address')) argv.push('--address', PASTA_SUBNET.ip, '--netmask', String(PASTA_SUBNET.prefixLength));
   if (!has('-g', '--gateway')) argv.push('--gateway', PASTA_SUBNET.gateway);
   argv.push('--dns-forward', PASTA_SUBNET.dns);
@@ -108,7 +116,7 @@ function pastaArgv(program: string, userOptions: string[], bindings: PortBinding
   if (!has('-T', '--tcp-ns')) argv.push('-T', 'none');
   if (!has('-U', '--udp-ns')) argv.push('-U', 'none');
   argv.push('--netns', '/proc/self/fd/3');
-  if (ctx.rootless) argv.push('--userns', '/proc/self/fd/4');
+  if (ctx.rootless && !ctx.joinsUserNamespace) argv.push('--userns', '/proc/self/fd/4');
   argv.push('--pid', '/proc/self/fd/5', ...own);
   return { argv, mapGateway };
 }
@@ -136,7 +144,7 @@ function slirpArgv(program: string, options: SlirpOptions, bindings: PortBinding
   argv.push('--ready-fd=5', '--exit-fd=6');
   const forwards = bindings.map((b) => `${b.protocol}\t${b.hostIp === '' ? '0.0.0.0' : b.hostIp}\t${b.hostPort}\t${b.containerPort}`);
   if (forwards.length > 0) argv.push(`--api-socket=${ctx.apiSocket}`);
-  if (ctx.rootless) argv.push('--userns-path=/proc/self/fd/4');
+  if (ctx.rootless && !ctx.joinsUserNamespace) argv.push('--userns-path=/proc/self/fd/4');
   argv.push('--netns-type=path', '/proc/self/fd/3', 'tap0');
   return { argv, forwards };
 }

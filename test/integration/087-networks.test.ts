@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { request } from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -44,6 +45,36 @@ function server(name: string): string[] {
  */
 function fetch(host: string, tries = 50): string[] {
   return ['sh', '-c', `for i in $(seq ${tries}); do r=$(printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 2 ${host} 8080 2>/dev/null) && [ -n "$r" ] && { echo "$r" | tail -n 1; exit 0; }; sleep 0.1; done; exit 1`];
+}
+
+/**
+ * For a container that looks a peer's name up on a network with a way out:
+ * this image has no nsswitch.conf, so glibc asks DNS before /etc/hosts, and
+ * the network's forwarder would pass the query to the host's resolver. A
+ * resolver on the container's own loopback refuses at once instead.
+ */
+const NO_DNS = ['--dns', '127.0.0.1'];
+
+const hostAddress = Object.values(networkInterfaces()).flatMap((l) => l ?? []).find((a) => a.family === 'IPv4' && !a.internal)?.address;
+
+/** GET http://127.0.0.1:PORT/ from the host, retried for up to ~5 s: the body, or the last error's code. */
+async function httpGet(port: number): Promise<string> {
+  let last = '';
+  for (let i = 0; i < 50; i++) {
+    last = await new Promise<string>((resolve) => {
+      const req = request({ host: '127.0.0.1', port, path: '/', timeout: 2000 }, (res) => {
+        let body = '';
+        res.setEncoding('utf8').on('data', (d: string) => (body += d));
+        res.on('end', () => resolve(body));
+      });
+      req.on('timeout', () => req.destroy(Object.assign(new Error('timeout'), { code: 'TIMEOUT' })));
+      req.on('error', (err) => resolve(`error:${(err as { code?: string }).code ?? err.message}`));
+      req.end();
+    });
+    if (!last.startsWith('error:')) return last;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return last;
 }
 
 /** The running holder of this store's networks (lib/network/holder.ts), by its pid file; undefined when none runs. */
@@ -136,16 +167,17 @@ describe.each(modes())('networks: containers ($name)', (mode) => {
   test('two containers on one network reach each other by name and by alias; a third on another network cannot', async () => {
     const { s, img } = await pulled(mode);
     expect((await s.skiff(['network', 'create', 'front'])).code).toBe(0);
-    expect((await s.skiff(['network', 'create', 'back'])).code).toBe(0);
+    // back is --internal: a container there reaching for front's address would otherwise leave through its way out.
+    expect((await s.skiff(['network', 'create', '--internal', 'back'])).code).toBe(0);
     const web = await s.skiff(['run', '-d', '--name', 'web', '--network', 'front', '--network-alias', 'www', img, ...server('web')]);
     expect(web, web.stderr).toMatchObject({ code: 0 });
     try {
-      const byName = await s.skiff(['run', '--rm', '--network', 'front', img, ...fetch('web')]);
+      const byName = await s.skiff(['run', '--rm', '--network', 'front', ...NO_DNS, img, ...fetch('web')]);
       expect(byName, byName.stderr).toMatchObject({ code: 0, stdout: 'hello from web\n' });
-      const byAlias = await s.skiff(['run', '--rm', '--network', 'front', img, ...fetch('www')]);
+      const byAlias = await s.skiff(['run', '--rm', '--network', 'front', ...NO_DNS, img, ...fetch('www')]);
       expect(byAlias, byAlias.stderr).toMatchObject({ code: 0, stdout: 'hello from web\n' });
       // On two networks at once: one interface on each, in the order given.
-      const both = await s.skiff(['run', '--rm', '--network', 'back,front', img, 'sh', '-c', 'ip -4 -o addr | grep -o "eth[0-9] *inet [0-9.]*" | tr -s " "; ' + fetch('web')[2]]);
+      const both = await s.skiff(['run', '--rm', '--network', 'back,front', ...NO_DNS, img, 'sh', '-c', 'ip -4 -o addr | grep -o "eth[0-9] *inet [0-9.]*" | tr -s " "; ' + fetch('web')[2]]);
       expect(both, both.stderr).toMatchObject({ code: 0, stdout: 'eth0 inet 10.89.1.2\neth1 inet 10.89.0.3\nhello from web\n' });
       const [info] = JSON.parse((await s.skiff(['inspect', 'web'])).stdout);
       const ip = info.NetworkSettings.Networks.front.IPAddress;
@@ -185,11 +217,12 @@ describe.each(modes())('networks: containers ($name)', (mode) => {
       // A running container connected to b gets eth1 at once; disconnected, it goes.
       expect(await s.skiff(['network', 'connect', 'b', 'srv'])).toMatchObject({ code: 0 });
       const ifs = await s.skiff(['exec', 'srv', 'sh', '-c', 'ls /sys/class/net | sort | tr "\\n" " "']);
-      expect(ifs.stdout).toBe('eth0 eth1 lo ');
+      // tap0: a's way out (a is not --internal).
+      expect(ifs.stdout).toBe('eth0 eth1 lo tap0 ');
       const viaB = await s.skiff(['run', '--rm', '--network', 'b', img, ...fetch('srv')]);
       expect(viaB, viaB.stderr).toMatchObject({ code: 0, stdout: 'hello from srv\n' });
       expect(await s.skiff(['network', 'disconnect', 'b', 'srv'])).toMatchObject({ code: 0 });
-      expect((await s.skiff(['exec', 'srv', 'sh', '-c', 'ls /sys/class/net | sort | tr "\\n" " "'])).stdout).toBe('eth0 lo ');
+      expect((await s.skiff(['exec', 'srv', 'sh', '-c', 'ls /sys/class/net | sort | tr "\\n" " "'])).stdout).toBe('eth0 lo tap0 ');
       const gone = await s.skiff(['run', '--rm', '--network', 'b', img, 'sh', '-c', 'grep -c srv /etc/hosts']);
       expect(gone.stdout).toBe('0\n');
       expect(await s.skiff(['network', 'disconnect', 'b', 'srv'])).toMatchObject({ code: 125, stderr: 'skiff: container srv is not connected to network b\n' });
@@ -228,9 +261,48 @@ describe.each(modes())('networks: containers ($name)', (mode) => {
     expect(existsSync(s.root)).toBe(true);
   }, 240_000);
 
+  test.skipIf(!hostAddress)("a network that is not --internal: a way out (a listener on the host's own address), -p publishes a port; no network program outlives its container", async () => {
+    const { s, img } = await pulled(mode);
+    expect((await s.skiff(['network', 'create', 'open'])).code).toBe(0);
+    let got = '';
+    const listener = net.createServer((c) => {
+      c.setEncoding('utf8').on('data', (d: string) => (got += d));
+      c.on('error', () => {});
+    });
+    await new Promise<void>((r) => listener.listen(0, hostAddress, r));
+    try {
+      const port = (listener.address() as AddressInfo).port;
+      const out = await s.skiff(['run', '--rm', '--network', 'open', img, 'sh', '-c', `echo out-$$ | nc -w 3 ${hostAddress} ${port} && ip route | grep ^default`]);
+      expect(out, out.stderr).toMatchObject({ code: 0 });
+      expect(out.stdout).toMatch(/^default via 10\.0\.2\.2 dev tap0/);
+      for (let i = 0; i < 100 && !got.includes('out-'); i++) await new Promise((r) => setTimeout(r, 50));
+      expect(got).toMatch(/^out-\d+\n$/);
+    } finally {
+      listener.close();
+    }
+    const pub = await s.skiff(['run', '-d', '--name', 'pub', '--network', 'open', '-p', '127.0.0.1::8080', img, ...server('pub')]);
+    expect(pub, pub.stderr).toMatchObject({ code: 0 });
+    try {
+      const bound = (await s.skiff(['port', 'pub', '8080'])).stdout.trim();
+      expect(bound).toMatch(/^127\.0\.0\.1:\d+$/);
+      expect(await httpGet(Number(bound.split(':')[1]))).toBe('hello from pub\n');
+      const [info] = JSON.parse((await s.skiff(['inspect', 'pub'])).stdout);
+      expect(info.HostConfig.NetworkMode).toBe('open');
+      expect(info.NetworkSettings.IPAddress).toBe('');
+      expect(Object.keys(info.NetworkSettings.Networks)).toEqual(['open']);
+      expect(info.NetworkSettings.Ports['8080/tcp']).toEqual([{ HostIp: '127.0.0.1', HostPort: bound.split(':')[1] }]);
+      const pasta = await s.skiff(['exec', 'pub', 'sh', '-c', 'ls /sys/class/net | sort | tr "\\n" " "']);
+      expect(pasta.stdout).toBe('eth0 lo tap0 ');
+    } finally {
+      expect((await s.skiff(['rm', '-f', 'pub'])).code).toBe(0);
+    }
+    expect(await holderGone(s)).toBe(true);
+  }, 240_000);
+
   test('bad input: one line, exit 125, nothing made', async () => {
     const { s, img } = await pulled(mode);
     expect((await s.skiff(['network', 'create', 'n'])).code).toBe(0);
+    expect((await s.skiff(['network', 'create', '--internal', 'sealed'])).code).toBe(0);
     const cases: [string[], string][] = [
       [['run', '--rm', '--network', 'nowhere', img, 'true'], 'skiff: unable to find network with name or ID nowhere: network not found\n'],
       [['run', '--rm', '--network-alias', 'x', img, 'true'], 'skiff: --network-alias needs a user-defined network (--network NAME)\n'],
@@ -239,10 +311,8 @@ describe.each(modes())('networks: containers ($name)', (mode) => {
       [['run', '--rm', '--network', 'n', '--network-alias', 'b@d', img, 'true'], 'skiff: invalid --network-alias "b@d": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed\n'],
       [['network', 'connect', 'nowhere', 'x'], 'skiff: unable to find network with name or ID nowhere: network not found\n'],
       [['run', '--rm', '--network', 'n,n', img, 'true'], 'skiff: network n is given twice\n'],
-      [
-        ['run', '--rm', '--network', 'n', '-p', '8080:80', img, 'true'],
-        'skiff: -p/--publish on a user-defined network (--network n) is not supported yet: publish from a container on the default network, which can reach this one only through the host\n',
-      ],
+      [['run', '--rm', '--network', 'sealed', '-p', '8080:80', img, 'true'], 'skiff: -p/--publish: network sealed is --internal, with no way in from the host or out: add a network that is not\n'],
+      [['run', '--rm', '--network', 'n', '--mac-address', '92:d0:c6:0a:29:33', img, 'true'], "skiff: --mac-address on a user-defined network is not supported: the container's MAC there is 02:42 and its address\n"],
     ];
     for (const [args, stderr] of cases) expect(await s.skiff(args), args.join(' ')).toMatchObject({ code: 125, stdout: '', stderr });
     expect((await s.skiff(['ps', '-a', '-q'])).stdout).toBe('');
