@@ -8,6 +8,7 @@
 #include "fds.h"
 #include "init.h"
 #include "mounts.h"
+#include "net.h"
 #include "seccomp.h"
 #include "shared_ns.h"
 #include "report.h"
@@ -184,13 +185,33 @@ noreturn void container_become_process(const struct container_spec *spec, int sy
   command_exec(spec->argv.items, env);
 }
 
+/* The network program's way into the container: its namespaces, opened by
+ * the child itself, which may always open its own. The helper may not once
+ * the child's credentials have changed (--userns keep-id: its root is a
+ * sub-ID; the kernel then no longer lets the helper, unprivileged in the
+ * parent namespace, inspect it: EACCES on /proc/PID/ns/net). */
+static void send_own_namespaces(const struct container_spec *spec, int sync_sock) {
+  int net = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+  if (net < 0) die_errno("open /proc/self/ns/net");
+  sync_send_fd(sync_sock, SYNC_NET_NS, net);
+  close(net);
+  /* A joined one (user_join) is the helper's own too: the program inherits it. */
+  if (!spec->userns) return;
+  int user = open("/proc/self/ns/user", O_RDONLY | O_CLOEXEC);
+  if (user < 0) die_errno("open /proc/self/ns/user");
+  sync_send_fd(sync_sock, SYNC_USER_NS, user);
+  close(user);
+}
+
 noreturn void container_main(const struct container_spec *spec, int sync_sock) {
   /* Before anything here looks at a path: no fd of the host but the two
    * channels to the helper (sockets, which no path can go through). */
+  net_enter_premade();
   int keep[] = {report_fd(), sync_sock};
   fds_close_except(keep, 2);
   /* The container dies with its helper, even during setup. */
   if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) die_errno("prctl(PR_SET_PDEATHSIG)");
+  if (spec->network == NETWORK_PRIVATE && !net_made_before_clone(spec)) send_own_namespaces(spec, sync_sock);
   if (!sync_expect(sync_sock, SYNC_MAPS_WRITTEN)) _exit(EXIT_SKIFF_FAILED);
   if (spec->userns || spec->user_join > 0) become_root_in_userns();
   if (setsid() < 0) die_errno("setsid");

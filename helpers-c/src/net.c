@@ -2,6 +2,7 @@
 #include "net.h"
 #include "join.h"
 #include "report.h"
+#include "sync.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -22,14 +23,6 @@
 
 /* How long a network program may take to say it is ready. */
 #define NET_READY_TIMEOUT_MS 10000
-
-static int open_ns(pid_t pid, const char *name) {
-  char path[64];
-  snprintf(path, sizeof path, "/proc/%d/ns/%s", (int)pid, name);
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) die_errno("open %s", path);
-  return fd;
-}
 
 static const char *program_name(const struct string_list *argv) {
   const char *slash = strrchr(argv->items[0], '/');
@@ -96,10 +89,8 @@ static long elapsed_ms(const struct timespec *since) {
 
 /* Starts one program; true once it is ready. On failure it is reaped and
  * `why` says what went wrong. */
-static bool try_program(const struct container_spec *spec, const struct string_list *argv, pid_t child, struct net_process *net, char *why,
+static bool try_program(const struct container_spec *spec, const struct string_list *argv, int netns, int userns, struct net_process *net, char *why,
                         size_t why_size) {
-  int netns = open_ns(child, "net");
-  int userns = spec->userns ? open_ns(child, "user") : -1;
   int ready[2], exit_pipe[2];
   if (pipe2(ready, O_CLOEXEC) < 0 || pipe2(exit_pipe, O_CLOEXEC) < 0) die_errno("pipe for the network program");
   int log = -1;
@@ -111,8 +102,6 @@ static bool try_program(const struct container_spec *spec, const struct string_l
   pid_t pid = fork();
   if (pid < 0) die_errno("fork the network program");
   if (pid == 0) exec_program(spec, argv, parent, netns, userns, ready[1], exit_pipe[0], log);
-  close(netns);
-  if (userns >= 0) close(userns);
   if (log >= 0) close(log);
   close(ready[1]);
   close(exit_pipe[0]);
@@ -205,22 +194,75 @@ static void slirp_forward_ports(const struct container_spec *spec) {
   }
 }
 
-struct net_process net_start(const struct container_spec *spec, pid_t child) {
+struct net_process net_start(const struct container_spec *spec, int netns, int userns) {
   struct net_process net = {.pid = 0, .exit_fd = -1};
   if (spec->network != NETWORK_PRIVATE) return net;
   char why[512];
   if (spec->net_pasta.len > 0) {
-    if (try_program(spec, &spec->net_pasta, child, &net, why, sizeof why)) return net;
+    if (try_program(spec, &spec->net_pasta, netns, userns, &net, why, sizeof why)) return net;
     if (spec->net_slirp.len == 0) die(EXIT_SKIFF_FAILED, 0, "pasta could not set up the container's network: %s", why);
     warn_user("pasta could not set up the container's network (%s): using slirp4netns", why);
   }
   if (spec->net_slirp.len == 0) die(EXIT_SKIFF_FAILED, 0, "spec: network=private needs net_pasta or net_slirp");
   /* A restart finds the socket of the program before it. */
   if (spec->net_api != NULL && unlink(spec->net_api) < 0 && errno != ENOENT) die_errno("unlink %s", spec->net_api);
-  if (!try_program(spec, &spec->net_slirp, child, &net, why, sizeof why))
+  if (!try_program(spec, &spec->net_slirp, netns, userns, &net, why, sizeof why))
     die(EXIT_SKIFF_FAILED, 0, "%s could not set up the container's network: %s", program_name(&spec->net_slirp), why);
   if (spec->net_api != NULL) slirp_forward_ports(spec);
   return net;
+}
+
+bool net_made_before_clone(const struct container_spec *spec) {
+  return spec->network == NETWORK_PRIVATE && spec->pid_join > 0;
+}
+
+/* The namespace made before clone, for the child to enter; -1 when none. */
+static int premade_netns = -1;
+
+/* A new network namespace, made by a short-lived child (the helper stays in
+ * its own, where the network program must run, and could not come back). */
+static int make_netns(void) {
+  int pair[2];
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) < 0) die_errno("socketpair");
+  pid_t maker = fork();
+  if (maker < 0) die_errno("fork");
+  if (maker == 0) {
+    close(pair[0]);
+    if (unshare(CLONE_NEWNET) < 0) die_errno("unshare the container's network namespace");
+    int fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) die_errno("open /proc/self/ns/net");
+    sync_send_fd(pair[1], SYNC_NET_NS, fd);
+    _exit(0);
+  }
+  close(pair[1]);
+  int fd = sync_recv_fd(pair[0], SYNC_NET_NS);
+  close(pair[0]);
+  int status;
+  while (waitpid(maker, &status, 0) < 0)
+    if (errno != EINTR) die_errno("wait for the network namespace's maker");
+  /* It reported its own failure. */
+  if (fd < 0) exit(WIFEXITED(status) ? WEXITSTATUS(status) : EXIT_SKIFF_FAILED);
+  return fd;
+}
+
+struct net_process net_start_before_clone(const struct container_spec *spec) {
+  /* A restart under the monitor gets a fresh one. */
+  if (premade_netns >= 0) close(premade_netns);
+  premade_netns = make_netns();
+  /* Rootless, the helper is in the joined user namespace already, and the program with it. */
+  return net_start(spec, premade_netns, -1);
+}
+
+void net_enter_premade(void) {
+  if (premade_netns < 0) return;
+  if (setns(premade_netns, CLONE_NEWNET) < 0) die_errno("join the container's network namespace");
+  close(premade_netns);
+  premade_netns = -1;
+}
+
+void net_forget_premade(void) {
+  if (premade_netns >= 0) close(premade_netns);
+  premade_netns = -1;
 }
 
 void net_stop(struct net_process *net) {

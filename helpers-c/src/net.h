@@ -23,13 +23,26 @@ struct net_process {
   int exit_fd; /* the helper's end of the exit pipe, -1 when none */
 };
 
-/* network=private: starts the program against `child`'s namespaces (after
- * its ID maps are written) and waits until it is ready, falling back from
+/* network=private: starts the program against the container's namespaces,
+ * `netns` and (in a user namespace, else -1) `userns`, fds the container's
+ * process sent (after its ID maps are written) and waits until it is ready, falling back from
  * net_pasta to net_slirp with a warning when pasta fails. Port forwards
  * for slirp4netns go through its API socket. The program dies with the
  * helper (PR_SET_PDEATHSIG, and slirp4netns's exit fd). Dies with one line
  * naming the program and its own message when it cannot start. */
-struct net_process net_start(const struct container_spec *spec, pid_t child);
+struct net_process net_start(const struct container_spec *spec, int netns, int userns);
+
+/* --pid container: with a private network: the helper's children are born
+ * in the joined PID namespace once it has joined it, where the network
+ * program must not be (it would show in the container's `ps` and could not
+ * be told its parent died). So the helper makes the container's network
+ * namespace for itself before that join (unshare), starts the program
+ * against it, and the child inherits it instead of making one. */
+bool net_made_before_clone(const struct container_spec *spec);
+struct net_process net_start_before_clone(const struct container_spec *spec);
+/* The child, first of all: into that namespace. The helper, after clone: its copy closed. */
+void net_enter_premade(void);
+void net_forget_premade(void);
 
 /* Ends the program (SIGTERM, then SIGKILL after 2 s) and reaps it; no-op
  * when none runs. A monitor that already reaped it passes pid 0. */

@@ -21,8 +21,11 @@ static bool already_in(pid_t pid, const char *name) {
   return stat(self, &a) == 0 && stat(other, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino;
 }
 
-void shared_ns_join_before_clone(const struct container_spec *spec) {
+void shared_ns_join_user(const struct container_spec *spec) {
   if (spec->user_join > 0 && !already_in(spec->user_join, "user")) join_ns(join_open_ns(spec->user_join, "user"), CLONE_NEWUSER, "user");
+}
+
+void shared_ns_join_pid(const struct container_spec *spec) {
   if (spec->pid_join > 0 && !already_in(spec->pid_join, "pid_for_children"))
     join_ns(join_open_ns(spec->pid_join, "pid"), CLONE_NEWPID, "PID");
 }

@@ -6,9 +6,11 @@
 #include "protocol.h"
 
 /* In the helper, before clone: join the user namespace (rootless, another
- * container's namespaces are only reachable from inside its user namespace)
- * and the PID namespace the child is to be born in. */
-void shared_ns_join_before_clone(const struct container_spec *spec);
+ * container's namespaces are only reachable from inside its user namespace),
+ * then the PID namespace the child is to be born in (every later child of
+ * the helper is born there too). */
+void shared_ns_join_user(const struct container_spec *spec);
+void shared_ns_join_pid(const struct container_spec *spec);
 
 /* In the child, before its mounts: join another container's IPC namespace
  * (its /dev/mqueue then follows). */

@@ -21,7 +21,7 @@ static unsigned long clone_flags(const struct container_spec *spec) {
   /* The cgroup namespace comes later, by unshare, once the child is in its own cgroup. */
   unsigned long flags = CLONE_NEWNS | shared_ns_clone_flags(spec);
   if (spec->userns) flags |= CLONE_NEWUSER;
-  if (spec->network == NETWORK_NONE || spec->network == NETWORK_PRIVATE) flags |= CLONE_NEWNET;
+  if (spec->network == NETWORK_NONE || (spec->network == NETWORK_PRIVATE && !net_made_before_clone(spec))) flags |= CLONE_NEWNET;
   return flags;
 }
 
@@ -40,7 +40,11 @@ int exit_code_of(int status) {
 struct started container_start(const struct container_spec *spec, const sigset_t *child_mask, const struct start_record *record) {
   int sync_pair[2];
   if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sync_pair) < 0) die_errno("socketpair");
-  shared_ns_join_before_clone(spec);
+  shared_ns_join_user(spec);
+  /* Ready before the container is born; pasta's start is not overlapped with its mounts then. */
+  struct net_process early = {.pid = 0, .exit_fd = -1};
+  if (net_made_before_clone(spec)) early = net_start_before_clone(spec);
+  shared_ns_join_pid(spec);
   net_join_before_clone(spec);
   pid_t child = (pid_t)syscall(SYS_clone, clone_flags(spec) | SIGCHLD, NULL, NULL, NULL, NULL);
   if (child < 0) {
@@ -55,6 +59,7 @@ struct started container_start(const struct container_spec *spec, const sigset_t
     container_main(spec, sync_pair[1]);
   }
   close(sync_pair[1]);
+  net_forget_premade();
   int sync_sock = sync_pair[0];
   if (spec->userns) idmap_write(child, spec);
   network_attach_all(spec, child);
@@ -71,8 +76,19 @@ struct started container_start(const struct container_spec *spec, const sigset_t
   sync_send(sync_sock, SYNC_MAPS_WRITTEN);
 
   /* While the child sets up its mounts; it waits for the network before it becomes the process. */
-  struct started started = {.pid = child, .master = -1, .net = net_start(spec, child)};
-  if (spec->network == NETWORK_PRIVATE) sync_send(sync_sock, SYNC_NET_READY);
+  struct started started = {.pid = child, .master = -1, .net = early};
+  if (net_made_before_clone(spec)) sync_send(sync_sock, SYNC_NET_READY);
+  else if (spec->network == NETWORK_PRIVATE) {
+    /* The child sent its namespaces first of all; none (EOF): it died, and its status says why. */
+    int netns = sync_recv_fd(sync_sock, SYNC_NET_NS);
+    int userns = netns >= 0 && spec->userns ? sync_recv_fd(sync_sock, SYNC_USER_NS) : -1;
+    if (netns >= 0 && (userns >= 0 || !spec->userns)) {
+      started.net = net_start(spec, netns, userns);
+      sync_send(sync_sock, SYNC_NET_READY);
+    }
+    if (netns >= 0) close(netns);
+    if (userns >= 0) close(userns);
+  }
   if (spec->tty) {
     started.master = sync_recv_fd(sync_sock, SYNC_TTY_MASTER);
     if (started.master >= 0) {

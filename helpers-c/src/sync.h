@@ -11,6 +11,11 @@
 /* network=private: the network program is ready (net.h); sent after
  * SYNC_MAPS_WRITTEN, awaited by the child just before it becomes the process. */
 #define SYNC_NET_READY 'N'
+/* network=private: the child's own network namespace, then (in a user
+ * namespace of its own) its user namespace, as fds, sent first of all: the helper
+ * starts the network program with them (net.h). */
+#define SYNC_NET_NS 'n'
+#define SYNC_USER_NS 'u'
 
 void sync_send(int sock, char message);
 /* Returns false on EOF (the peer exited); dies on any other message. */

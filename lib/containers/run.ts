@@ -367,16 +367,6 @@ async function prepareContainer(req: ContainerRequest): Promise<{ record: Contai
   options.networkLabel = net.label;
   if (net.program) options.networkProgram = net.program;
   if (net.join !== undefined) options.networkJoin = net.join;
-  // The helper starts pasta/slirp4netns against the container's first process by PID; in a
-  // joined PID namespace that process cannot be named that way yet, and both programs fail.
-  // keep-id runs the container's process as the caller's own ID, whose namespaces the helper
-  // then may not open to start pasta/slirp4netns (EACCES on /proc/PID/ns/net).
-  if (net.program && userns.kind === 'keep-id') {
-    throw new SkiffError(`--userns ${usernsModeText(userns)} with a private network (--network ${net.label}) is not supported yet: add --network none or host`);
-  }
-  if (net.program && securityFlags.pid.startsWith('container:')) {
-    throw new SkiffError(`--pid ${securityFlags.pid} with a private network (--network ${net.label}) is not supported yet: add --network none, host or ${securityFlags.pid}`);
-  }
   if (net.userJoinPid !== undefined && namespaces.userJoinPid !== undefined && net.userJoinPid !== namespaces.userJoinPid) {
     throw new SkiffError('a rootless container can join the namespaces of one other container only: --network container: and --ipc/--pid container: name different ones');
   }

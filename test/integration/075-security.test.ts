@@ -470,10 +470,10 @@ describeModes('--ipc, --pid, --uts ($name)', (mode) => {
     expect((await runSkiff(mode, ['run', '-d', '--name', name, '--rootfs', mode.rootfs, 'sh', '-c', 'echo shared > /dev/shm/marker; exec sleep 60'])).code).toBe(0);
     try {
       await until('the marker in /dev/shm', async () => ((await runSkiff(mode, ['exec', name, 'sh', '-c', 'test -e /dev/shm/marker && pidof sleep'])).code === 0 ? true : undefined));
-      // A private network cannot go with a joined PID namespace yet: one line, exit 125; with the same container's network it runs.
-      const refused = await inRootfs(['--network', 'pasta', '--pid', `container:${name}`], ['true']);
-      expect(refused.stderr).toMatch(/^skiff: --pid container:\S+ with a private network \(--network \S+\) is not supported yet: add --network none, host or container:\S+\n$/);
-      expect(refused.code).toBe(125);
+      // A joined PID namespace with a private network of its own: its pasta runs outside that namespace (not in its ps).
+      const own = await inRootfs(['--network', 'pasta', '--pid', `container:${name}`], ['sh', '-c', 'ps -o comm | grep -c -e pasta -e passt -e slirp; ip -o -4 addr show eth0 | grep -o "inet [0-9./]*"']);
+      expect(own.stderr).toBe('');
+      expect(own.stdout).toBe('0\ninet 10.0.2.100/24\n');
       const r = await inRootfs(['--name', `${name}-2`, '--ipc', `container:${name}`, '--pid', `container:${name}`, '--network', `container:${name}`], ['sh', '-c', 'ps -o pid,comm | grep -c sleep; cat /dev/shm/marker']);
       expect(r.stderr).toBe('');
       expect(r.stdout).toBe('1\nshared\n');

@@ -73,10 +73,10 @@ describe.each(modes())('--userns ($name)', (mode) => {
     test('keep-id: the user inside is you, the image keeps its owners, and what the container writes into your directory is yours', async () => {
       const store = await storeWith(mode, 'owners:1');
       const host = ownedDir(mode, 'keepid-');
-      // Not yet with a private network: one line, exit 125.
-      const refused = await store.skiff(['run', '--rm', '--userns', 'keep-id', '--network', 'pasta', img('owners:1'), 'true']);
-      expect(refused.stderr).toBe('skiff: --userns keep-id with a private network (--network pasta) is not supported yet: add --network none or host\n');
-      expect(refused.code).toBe(125);
+      // On the default private network too: its pasta gets the container's namespaces from the container itself.
+      const networked = await store.skiff(['run', '--rm', '--userns', 'keep-id', '--network', 'pasta', img('owners:1'), 'sh', '-c', 'id -u; ip -o -4 addr show eth0 | grep -o "inet [0-9./]*"']);
+      expect(networked.stderr).toBe('');
+      expect(networked.stdout).toBe(`${user.uid}\ninet 10.0.2.100/24\n`);
       const out = await ok(store, ['run', '--rm', '--userns', 'keep-id', '--network', 'none', '-v', `${host}:/src`, img('owners:1'), 'sh', '-c', 'id -u; id -g; whoami; echo $HOME; echo mine > /src/f; mkdir /src/d']);
       // The image has no entry for your ID: one is added (your name, your HOME's path), as Podman does.
       expect(out).toBe(`${user.uid}\n${user.gid}\n${user.name}\n${user.home}\n`);
