@@ -146,6 +146,8 @@ struct container_spec {
   const char *cgroup_root;    /* where the v2 hierarchy is mounted (for cgroup_split) */
   struct string_list cgroup_enable; /* controllers to enable for it (cgroup_split); "?name": only if the parent can */
   struct string_list cgroup_writes; /* "FILE<TAB>VALUE": limits written into it (cgroup_split) */
+  unsigned char *device_filter;     /* cgroup v2's device rules: struct bpf_insn[] (device_filter.h), or NULL */
+  size_t device_filter_len;         /* in bytes, a multiple of 8 */
   struct string_list rlimits;       /* "RLIMIT_NAME SOFT HARD", -1 for unlimited */
   bool oom_score_adj_set;
   int oom_score_adj;

@@ -5,6 +5,7 @@
  *   with -t: child sends 'T' + pty master -> parent sizes it -> 'W'
  *   child execs (its end of the socket is close-on-exec). */
 #include "cgroup.h"
+#include "device_filter.h"
 #include "fds.h"
 #include "io.h"
 #include "logfile.h"
@@ -177,6 +178,8 @@ noreturn void run_main(void) {
   if (spec.rootfs == NULL || spec.rootfs[0] != '/') die(EXIT_SKIFF_FAILED, 0, "spec: rootfs must be an absolute path");
   /* Before the monitor forks: it must sit in the supervisor cgroup too. */
   cgroup_prepare_split(&spec);
+  /* Before any process of the container is in its cgroup. */
+  device_filter_attach(&spec);
   if (spec.detach) monitor_main(&spec);
 
   /* If skiff itself dies, so does the container. */

@@ -1,6 +1,7 @@
 /* Reading the container spec that TypeScript decided (protocol.h). */
 #include "protocol.h"
 #include "report.h"
+#include "device_filter.h"
 
 #include <errno.h>
 #include <sys/personality.h>
@@ -109,6 +110,7 @@ static void apply(struct container_spec *spec, char *entry) {
     spec->caps = strtoull(value, &end, 16);
     if (*end != '\0' || errno != 0) die(EXIT_SKIFF_FAILED, 0, "spec: bad caps \"%s\"", value);
   } else if (strcmp(key, "seccomp") == 0) seccomp_parse(value, &spec->seccomp);
+  else if (strcmp(key, "device_filter") == 0) device_filter_parse(value, spec);
   else if (strcmp(key, "sys_rw") == 0) spec->sys_rw = parse_bool(key, value);
   else if (strcmp(key, "dev_mknod") == 0) spec->dev_mknod = parse_bool(key, value);
   else if (strcmp(key, "sysctl") == 0) list_push(&spec->sysctls, value);

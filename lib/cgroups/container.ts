@@ -21,6 +21,7 @@ import { SkiffError, errnoCode } from '../errors.js';
 import { findProgram } from '../host/programs.js';
 import { requestedLimits, type OciLinuxResources } from '../oci/spec/resources.js';
 import { detectCgroups, type CgroupDetection } from './detect.js';
+import { compileDeviceFilter } from './device-filter.js';
 import { v1Writes, v2Controllers, v2Writes, type CgroupWrite } from './limits.js';
 
 /** The v1 hierarchies a container joins when root uses v1 (hybrid hosts like this one). */
@@ -214,9 +215,27 @@ function noCgroup(limits: { flag: string }[], reason: string, uid: number): Cgro
 // --- making it, at each start --------------------------------------------------
 
 /** What the helper gets for the container's cgroup: directories to join, or one to make (systemd, split). */
-export type CgroupLaunch =
+export type CgroupLaunch = (
   | { join: string[] }
-  | { split: { name: string; root: string; enable: string[]; writes: { file: string; value: string }[] } };
+  | { split: { name: string; root: string; enable: string[]; writes: { file: string; value: string }[] } }
+) & {
+  /** cgroup v2's device rules (device-filter.ts): attached by the helper to the container's v2 directory. */
+  deviceFilter?: Buffer;
+};
+
+/**
+ * Where the device rules of linux.resources.devices go: the v1 devices
+ * controller's directory, or an eBPF program on the container's cgroup v2
+ * directory; undefined when the container has neither.
+ */
+export function deviceRulesMechanism(cg: ContainerCgroup): 'v1' | 'ebpf' | undefined {
+  if (cg.v1?.devices) return 'v1';
+  return cg.kind === 'v2' ? 'ebpf' : undefined;
+}
+
+function deviceFilterOf(cg: ContainerCgroup, res: OciLinuxResources): { deviceFilter?: Buffer } {
+  return res.devices && res.devices.length > 0 && deviceRulesMechanism(cg) === 'ebpf' ? { deviceFilter: compileDeviceFilter(res.devices) } : {};
+}
 
 export interface CgroupStart {
   launch: CgroupLaunch;
@@ -234,14 +253,14 @@ export function prepareCgroupStart(id: string, name: string, cg: ContainerCgroup
   const manager = cg.manager ?? 'cgroupfs';
   if (manager === 'cgroupfs') {
     createCgroup(cg, res);
-    return { launch: { join: directories(cg) }, wrapper: [] };
+    return { launch: { join: directories(cg), ...deviceFilterOf(cg, res) }, wrapper: [] };
   }
   // The limits' controllers must be given; the rest only serve stats
   // ("?": where the parent has them). Pause needs none.
   const required = v2Controllers(res);
   const enable = [...required, ...STATS_CONTROLLERS.filter((c) => !required.includes(c)).map((c) => `?${c}`)];
   const split = { root: cg.root ?? '/sys/fs/cgroup', enable, writes: v2Writes(res).map(({ file, value }) => ({ file, value })) };
-  if (manager === 'split') return { launch: { split: { name: `skiff-${id}`, ...split } }, wrapper: [] };
+  if (manager === 'split') return { launch: { split: { name: `skiff-${id}`, ...split }, ...deviceFilterOf(cg, res) }, wrapper: [] };
   const systemdRun = findProgram('systemd-run');
   if (!systemdRun) throw new SkiffError('systemd-run is missing: install systemd, or run with --cgroup-manager=cgroupfs');
   const wrapper = [
@@ -255,7 +274,7 @@ export function prepareCgroupStart(id: string, name: string, cg: ContainerCgroup
     '--property=Delegate=yes',
     '--',
   ];
-  return { launch: { split: { name: 'container', ...split } }, wrapper };
+  return { launch: { split: { name: 'container', ...split }, ...deviceFilterOf(cg, res) }, wrapper };
 }
 
 function writeLimit(dir: string, w: CgroupWrite): void {
@@ -299,6 +318,8 @@ export function applyLimits(cg: ContainerCgroup, res: OciLinuxResources): void {
     const writes = v1Writes(res);
     const swapFirst = writes.findIndex((w) => w.file === 'memory.memsw.limit_in_bytes');
     for (const w of writes) {
+      // Without a v1 devices hierarchy the device rules are the helper's eBPF filter on the v2 directory.
+      if (w.controller === 'devices' && deviceRulesMechanism(cg) === 'ebpf') continue;
       const dir = cg.v1[w.controller as V1Controller];
       if (!dir) throw new SkiffError(`cannot set ${w.file}: this host has no ${w.controller} cgroup v1 hierarchy`);
       if (w.file === 'memory.memsw.limit_in_bytes' && swapIsImplicit(res) && !existsSync(path.join(dir, w.file))) continue;

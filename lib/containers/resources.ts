@@ -12,6 +12,7 @@ import {
   startedCgroup,
   type CgroupChoice,
   type CgroupPlan,
+  deviceRulesMechanism,
   type CgroupStart,
   type ContainerCgroup,
 } from '../cgroups/container.js';
@@ -95,9 +96,10 @@ export interface DeviceCgroupRequest {
 
 /**
  * The container's device cgroup (linux.resources.devices), where it has one:
- * as root with the cgroup v1 devices controller, each --device open only as
- * its permissions say and --device-cgroup-rule added, as Docker does.
- * Elsewhere none is made: the root filesystem and /dev are nodev, so a node
+ * as root, in the cgroup v1 devices controller, or else as an eBPF device
+ * filter on its cgroup v2 directory (lib/cgroups/device-filter.ts), each
+ * --device open only as its permissions say and --device-cgroup-rule added,
+ * as Docker does. Elsewhere (rootless, or no cgroup) none is made: the root filesystem and /dev are nodev, so a node
  * made inside opens nowhere; a --device node then opens as the caller may
  * (a warning says so when its permissions ask for less), and
  * --device-cgroup-rule is refused in one line.
@@ -107,7 +109,7 @@ export function deviceCgroupFor(req: DeviceCgroupRequest, plan: CgroupPlan): { r
   let why: string | undefined;
   if (req.rootless) why = 'a rootless container has no device cgroup (run as root for one)';
   else if (!plan.cgroup) why = `the container has no cgroup, because ${plan.reason}`;
-  else if (!plan.cgroup.v1?.devices) why = "this host has no cgroup v1 devices controller, and skiff does not load cgroup v2's eBPF device filter yet";
+  else if (deviceRulesMechanism(plan.cgroup) === undefined) why = 'the container has no cgroup v1 devices directory and no cgroup v2 one to attach a device filter to';
   if (why === undefined) return { rules: deviceCgroupRules(req.devices, rules, req.privileged), warnings: [] };
   if (rules.length > 0) throw new SkiffError(`--device-cgroup-rule cannot be applied: ${why}`);
   // Worth a word only where the caller could open it for more than asked.

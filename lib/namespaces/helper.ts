@@ -210,13 +210,15 @@ export async function seccompEntries(config: OciRuntimeConfig): Promise<string[]
 
 /** The container's cgroup: directories skiff made, or one the helper makes under its own (cgroup.c). */
 export function cgroupEntries(launch: CgroupLaunch): string[] {
-  if ('join' in launch) return launch.join.map((dir) => `cgroup=${dir}`);
+  const filter = launch.deviceFilter ? [`device_filter=${launch.deviceFilter.toString('hex')}`] : [];
+  if ('join' in launch) return [...launch.join.map((dir) => `cgroup=${dir}`), ...filter];
   const s = launch.split;
   return [
     `cgroup_split=${s.name}`,
     `cgroup_root=${s.root}`,
     ...s.enable.map((c) => `cgroup_enable=${c}`),
     ...s.writes.map((w) => `cgroup_write=${w.file}\t${w.value}`),
+    ...filter,
   ];
 }
 

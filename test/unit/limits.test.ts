@@ -8,6 +8,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { planContainerCgroup, prepareCgroupStart, type CgroupHost } from '../../lib/cgroups/container.js';
 import { detectCgroups } from '../../lib/cgroups/detect.js';
+import { compileDeviceFilter } from '../../lib/cgroups/device-filter.js';
 import { cpuWeightFromShares, ioWeightFromBlkio, v1Writes, v2Writes } from '../../lib/cgroups/limits.js';
 import { blkioBytes, ioStatBytes } from '../../lib/cgroups/stats.js';
 import { applyResourceFlags, emptyResources, ociResources, ociRlimits, parseBytes, parseCpuList, parseUlimit } from '../../lib/oci/spec/resources.js';
@@ -241,6 +242,11 @@ describe('planContainerCgroup', () => {
     const start = prepareCgroupStart(id, 'web', plan.cgroup!, { memory: { limit: 64 * MiB } });
     expect(start.wrapper.slice(1)).toEqual(['--user', '--scope', '--quiet', '--collect', `--unit=skiff-${id}.scope`, '--description=skiff container web', '--property=Delegate=yes', '--']);
     expect(start.launch).toEqual({ split: { name: 'container', root: path.join(tree, 'sys/fs/cgroup'), enable: ['memory', '?cpu', '?io', '?pids'], writes: [{ file: 'memory.max', value: String(64 * MiB) }] } });
+    // Device rules on cgroup v2: an eBPF program the helper attaches to the cgroup it makes.
+    const rules = [{ allow: false, access: 'rwm' }, { allow: true, type: 'c' as const, major: 1, minor: 3, access: 'rwm' }];
+    const withDevices = prepareCgroupStart(id, 'web', plan.cgroup!, { devices: rules });
+    expect(withDevices.launch.deviceFilter).toEqual(compileDeviceFilter(rules));
+    expect(prepareCgroupStart(id, 'web', { ...plan.cgroup!, kind: 'v1-freezer', v1: { devices: '/d' } }, { devices: rules }).launch.deviceFilter).toBeUndefined();
   });
 
   it('--cgroups=split: the caller\'s own cgroup, when it is delegated; a second split finds the unit above "supervisor"', () => {

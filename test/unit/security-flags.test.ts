@@ -108,14 +108,17 @@ describe('--device and --sysctl', () => {
     expect(deviceCgroupRules([fuse], [], true)).toEqual([{ allow: true, access: 'rwm' }]);
   });
 
-  test('the device cgroup is made only as root with the v1 devices controller; elsewhere --device-cgroup-rule is one line', () => {
+  test('the device cgroup is made as root, in the v1 devices controller or as a cgroup v2 eBPF filter; elsewhere --device-cgroup-rule is one line', () => {
     const devNull = { hostPath: '/dev/null', containerPath: '/dev/null', type: 'c' as const, major: 1, minor: 3, permissions: 'r' };
     const v1 = { cgroup: { kind: 'v2' as const, dir: '/sys/fs/cgroup/unified/skiff/x', v1: { devices: '/sys/fs/cgroup/devices/skiff/x' } } };
     const v2 = { cgroup: { kind: 'v2' as const, dir: '/sys/fs/cgroup/skiff/x' } };
     const req = { privileged: false, devices: [devNull], rules: ['c 1:3 w'], rootless: false };
     expect(deviceCgroupFor(req, v1).rules!.map(deviceCgroupLine).slice(-2)).toEqual(['c 1:3 r', 'c 1:3 w']);
     expect(() => deviceCgroupFor({ ...req, rootless: true }, v1)).toThrow('--device-cgroup-rule cannot be applied: a rootless container has no device cgroup (run as root for one)');
-    expect(() => deviceCgroupFor(req, v2)).toThrow("--device-cgroup-rule cannot be applied: this host has no cgroup v1 devices controller, and skiff does not load cgroup v2's eBPF device filter yet");
+    // cgroup v2 (or hybrid without the v1 devices controller): the same rules, which the helper attaches as an eBPF program.
+    expect(deviceCgroupFor(req, v2).rules!.map(deviceCgroupLine)).toEqual(deviceCgroupFor(req, v1).rules!.map(deviceCgroupLine));
+    const freezerOnly = { cgroup: { kind: 'v1-freezer' as const, dir: '/sys/fs/cgroup/freezer/skiff/x', v1: { memory: '/sys/fs/cgroup/memory/skiff/x' } } };
+    expect(() => deviceCgroupFor(req, freezerOnly)).toThrow('--device-cgroup-rule cannot be applied: the container has no cgroup v1 devices directory and no cgroup v2 one to attach a device filter to');
     expect(() => deviceCgroupFor(req, { reason: 'it runs with --cgroups=disabled' })).toThrow('--device-cgroup-rule cannot be applied: the container has no cgroup, because it runs with --cgroups=disabled');
     expect(() => deviceCgroupFor({ ...req, rules: ['c 1:3'] }, v1)).toThrow('invalid --device-cgroup-rule "c 1:3"');
     // Without one, a --device that asks for less than the caller may do gets a warning (/dev/null: anyone may write it).
