@@ -10,6 +10,7 @@
 // Podman rootless only. Timings are printed, never asserted.
 //
 //   BENCH_RUNS=20 (default) node bench/network.mjs
+//   BENCH_THROUGHPUT=0: the start-up table only (no 1 GiB, no ab)
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, cpSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
@@ -138,6 +139,7 @@ try {
       rows.push({ name: 'podman run --rm true (default)', ...t([...mode.podmanArgs, 'run', '--rm', '--rootfs', mode.rootfs, 'true']) });
     }
     printTable(`run --rm --rootfs busybox true, ${mode.name} (${runs} runs each)`, rows, 'node -e 0');
+    if (process.env.BENCH_THROUGHPUT === '0') continue;
     console.log(`\nthroughput through a published port, ${mode.name}`);
     await throughput('skiff (pasta)', mode, [skiff]);
     await throughput('skiff --network slirp4netns', mode, [skiff], ['--network', 'slirp4netns']);

@@ -32,6 +32,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <limits.h>
+#include <time.h>
 #include <unistd.h>
 
 bool container_gid_mapped(const struct container_spec *spec, unsigned long gid) {
@@ -226,6 +227,12 @@ noreturn void container_main(const struct container_spec *spec, int sync_sock) {
     die_errno("sethostname %s", spec->hostname);
   if (spec->network == NETWORK_NONE || spec->network == NETWORK_PRIVATE) loopback_up();
   /* Its network program configures the interface from outside meanwhile. */
-  if (spec->network == NETWORK_PRIVATE && !sync_expect(sync_sock, SYNC_NET_READY)) _exit(EXIT_SKIFF_FAILED);
+  if (spec->network == NETWORK_PRIVATE) {
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    if (!sync_expect(sync_sock, SYNC_NET_READY)) _exit(EXIT_SKIFF_FAILED);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    report_debug("set up; waited %ld ms for the network program", (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000);
+  }
   container_become_process(spec, sync_sock, true);
 }

@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 static unsigned long clone_flags(const struct container_spec *spec) {
@@ -83,7 +84,11 @@ struct started container_start(const struct container_spec *spec, const sigset_t
     int netns = sync_recv_fd(sync_sock, SYNC_NET_NS);
     int userns = netns >= 0 && spec->userns ? sync_recv_fd(sync_sock, SYNC_USER_NS) : -1;
     if (netns >= 0 && (userns >= 0 || !spec->userns)) {
+      struct timespec t0, t1;
+      clock_gettime(CLOCK_MONOTONIC, &t0);
       started.net = net_start(spec, netns, userns);
+      clock_gettime(CLOCK_MONOTONIC, &t1);
+      report_debug("network program %d ready in %ld ms", (int)started.net.pid, (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000);
       sync_send(sync_sock, SYNC_NET_READY);
     }
     if (netns >= 0) close(netns);
