@@ -343,6 +343,22 @@ function checkUsernsJoin(userns: UsernsMode, flags: SecurityRequest, joinPid: nu
 }
 
 async function prepareContainer(req: ContainerRequest): Promise<{ record: ContainerRecord; config: OciRuntimeConfig; options: RunOptions }> {
+  try {
+    const made = await makeContainer(req);
+    try {
+      // The container exists: an rmi from now on sees it. One that ran since the image was found may have taken it.
+      await req.image?.hold.confirm();
+    } catch (err) {
+      await removeWithVolumes(made.record);
+      throw err;
+    }
+    return made;
+  } finally {
+    req.image?.hold.release();
+  }
+}
+
+async function makeContainer(req: ContainerRequest): Promise<{ record: ContainerRecord; config: OciRuntimeConfig; options: RunOptions }> {
   const options = resolveRunOptions(req);
   const userns = parseUsernsMode(req.userns ?? '');
   const files: { name: string; content: string }[] = [];

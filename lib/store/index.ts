@@ -1,7 +1,7 @@
 // The store as the image commands use it (pull is lib/images/pull.ts). Loaded
 // lazily: it is dist/lazy/store.cjs, never part of the hot path's bundle.
 export { openStore, openStoreForWriting, type Store } from './store.js';
-export { lockPullOf, lockStore, type StoreLock } from './lock.js';
+export { lockPullOf, lockStore, sharedWithoutLock, type StoreLock } from './lock.js';
 export { cleanTmp } from './atomic.js';
 export { findImage, type FoundImage } from './lookup.js';
 export { imageSummaries, imageRows, isIntermediate, type ImageRow, type ImageSummary } from './image-list.js';
@@ -12,6 +12,6 @@ export { tagImage } from './tag.js';
 export { layersInUse, type ContainerUsage, type ImageUser } from './usage.js';
 export { readBlob } from './blobs.js';
 export { listImageRecords, readImageRecord } from './images.js';
-export { imageRootMode, layerDiffDir } from './layers.js';
+export { hasLayer, imageRootMode, layerDiffDir } from './layers.js';
 export { layersForShift, type LayerShift } from './mapped-layers.js';
 export { readImageFile, type ImageFile } from './image-files.js';

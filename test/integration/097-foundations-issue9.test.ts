@@ -3,7 +3,7 @@
 // archives on `cp -`'s stdin, run against a concurrent rmi, concurrent pulls
 // of one image. Real registry, real helper, as root and rootless.
 import { execFileSync, spawn } from 'node:child_process';
-import { chmodSync, closeSync, existsSync, mkdtempSync, openSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { asModeUser, collect, describeModes, integrationEnv, modes, skiffBin, type Mode, type Result } from './harness.js';
@@ -152,4 +152,77 @@ describe.skipIf(!asRoot)(`issue 9: cp - with a decompressor missing${asRoot ? ''
       }
     }, 60_000);
   }
+});
+
+/** Resolves after `ms`. */
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+describeModes('issue 9: run IMAGE against a concurrent rmi IMAGE ($name)', (mode) => {
+  test('run-vs-rmi, deterministic: an rmi that completes between the run finding its image and making its container makes the run fail in one line, with no container left', async () => {
+    const store = newStore(mode);
+    const image = `${reg.host}/rootmode:none`;
+    expect((await store.skiff(['pull', '-q', image])).code).toBe(0);
+    // The run stops after finding its image, reading --env-file from a FIFO (as `--env-file <(...)` does), until the test writes it.
+    const d = hostDir('rmirace-');
+    if (mode.user) chownSync(d, mode.user.uid, mode.user.gid);
+    const fifo = path.join(d, 'env');
+    execFileSync('mkfifo', ['-m', '600', fifo]);
+    if (mode.user) chownSync(fifo, mode.user.uid, mode.user.gid);
+    const child = store.spawn(['run', '--name', 'held', '--network', 'none', '--env-file', fifo, image, 'echo', 'ran']);
+    const done = collect(child);
+    const waitingOnFifo = () => {
+      try {
+        return readdirSync(`/proc/${child.pid}/task`).some((t) => ['wait_for_partner', 'fifo_open'].includes(readFileSync(`/proc/${child.pid}/task/${t}/wchan`, 'utf8')));
+      } catch {
+        return false;
+      }
+    };
+    for (let i = 0; i < 600 && !waitingOnFifo(); i++) await sleep(50);
+    expect(waitingOnFifo()).toBe(true);
+    const rmi = await store.skiff(['rmi', image]);
+    expect(rmi.code).toBe(0);
+    writeFileSync(fifo, 'FROM_FIFO=1\n');
+    expect(await done).toEqual({ code: 125, signal: null, stdout: '', stderr: `skiff: image ${image} was removed (rmi) while the container was being created from it: run it again\n` });
+    expect((await store.skiff(['ps', '-a', '-q'])).stdout).toBe('');
+    expect(store.ls('containers').filter((n) => n !== 'names')).toEqual([]);
+    // Run again: it pulls the image back and runs.
+    expect(await store.skiff(['run', '--rm', '--network', 'none', image, 'echo', 'again'])).toMatchObject({ code: 0, stdout: 'again\n' });
+  }, 60_000);
+
+  test('run-vs-rmi: the run holds the image (rmi: in use) or fails in one line, never starts without its layers or leaves a half-made container', async () => {
+    const store = newStore(mode);
+    const image = `${reg.host}/rootmode:none`;
+    const outcomes = new Map<string, number>();
+    // rmi starts first; run follows after a delay that homes in on the moment rmi
+    // deletes: later when rmi won outright, earlier when it found the container.
+    let delay = 150;
+    for (let i = 0; i < 6; i++) {
+      expect((await store.skiff(['pull', '-q', image])).code).toBe(0);
+      const name = `race${i}`;
+      const rmi = collect(store.spawn(['rmi', image]));
+      await sleep(delay);
+      const run = await store.skiff(['run', '--name', name, '--network', 'none', image, 'echo', 'ran']);
+      const removed = await rmi;
+      if (run.code === 0) {
+        // It held its image: rmi either finished before the run looked (the run pulled again) or saw the container.
+        expect(run.stdout).toBe('ran\n');
+        expect(removed.code === 0 || (removed.code === 2 && /^skiff: conflict: unable to remove repository reference .* - container [0-9a-f]{12} is using its referenced image [0-9a-f]{12}\n$/.test(removed.stderr))).toBe(true);
+        expect((await store.skiff(['rm', name])).code).toBe(0);
+      } else {
+        // rmi took the image between the run's lookup and its container: one line, and no container left.
+        expect(run).toEqual({ code: 125, signal: null, stdout: '', stderr: `skiff: image ${image} was removed (rmi) while the container was being created from it: run it again\n` });
+        expect(removed.code).toBe(0);
+        expect((await store.skiff(['ps', '-a', '-q', '--filter', `name=${name}`])).stdout).toBe('');
+      }
+      const key = run.code === 0 ? (removed.code === 0 ? 'rmi first, run pulled again' : 'rmi refused: in use') : 'run failed in one line';
+      outcomes.set(key, (outcomes.get(key) ?? 0) + 1);
+      if (key === 'rmi first, run pulled again') delay += 15;
+      else if (key === 'rmi refused: in use') delay = Math.max(0, delay - 15);
+    }
+    expect((await store.skiff(['ps', '-a', '-q'])).stdout).toBe('');
+    expect(store.ls('containers').filter((n) => n !== 'names')).toEqual([]);
+    // What the store kept is whole: the image runs (pulled again if rmi took it).
+    expect(await store.skiff(['run', '--rm', '--network', 'none', image, 'echo', 'whole'])).toMatchObject({ code: 0, stdout: 'whole\n' });
+    console.log(`run vs rmi (${mode.name}): ${[...outcomes].map(([k, n]) => `${k}: ${n}`).join(', ')}`);
+  }, 120_000);
 });
