@@ -3,7 +3,9 @@
 // once into the store, see store/layer-write.ts), then name the image. Runs as root of the store's
 // user namespace (rootless) or as root, holding the store lock shared: any
 // number of pulls run at once and publish by atomic renames; rmi's garbage
-// collection waits for them.
+// collection waits for them. Each layer is fetched under its own lock, so
+// concurrent pulls of one image download and unpack each layer once: the
+// others wait for it and take what it stored.
 import { SkiffError } from '../errors.js';
 import { imageEvent } from '../events/log.js';
 import { canCreateDevices } from '../host/privilege.js';
@@ -17,7 +19,7 @@ import { digestHex } from '../store/digest.js';
 import { writeImageRecord, type ImageRecord } from '../store/images.js';
 import { storeLayer } from '../store/layer-write.js';
 import { addCompressedBlob, hasLayer, readLayerMeta } from '../store/layers.js';
-import { lockStore } from '../store/lock.js';
+import { lockLayerFetch, lockStore, type StoreLock } from '../store/lock.js';
 import { writeName } from '../store/names.js';
 import { openStoreForWriting, type Store } from '../store/store.js';
 import type { PullReporter } from './pull-progress.js';
@@ -116,11 +118,22 @@ async function fetchLayers(store: Store, client: RegistryClient, image: Resolved
   const devices: string[] = [];
   let failure: unknown;
   let next = 0;
+  /** Layers another pull stored while this one waited for them. */
+  let shared = 0;
   const worker = async () => {
     while (failure === undefined && next < todo.length) {
       const { blob, diffID } = todo[next++]!;
-      reporter.layerStarted(blob);
+      let fetching: StoreLock | undefined;
       try {
+        // Another pull may be fetching this layer now: wait for it and use what it stored.
+        fetching = await lockLayerFetch(store.paths, diffID);
+        if (hasLayer(store.paths, diffID)) {
+          addCompressedBlob(store.paths, diffID, { digest: blob.digest, size: blob.size, mediaType: blob.mediaType });
+          reporter.layerSkipped(blob);
+          shared++;
+          continue;
+        }
+        reporter.layerStarted(blob);
         const source = await client.openBlob(image, blob, { onBytes: (n) => reporter.layerBytes(blob, n) });
         const got = await storeLayer({ store, source, blob, diffID, chown, canMknod, signal: abort.signal });
         devices.push(...got.materialised.skippedDevices);
@@ -133,12 +146,14 @@ async function fetchLayers(store: Store, client: RegistryClient, image: Resolved
           failure = err;
           abort.abort(err instanceof Error ? err : new Error(String(err)));
         }
+      } finally {
+        fetching?.release();
       }
     }
   };
   await Promise.all(Array.from({ length: Math.min(PARALLEL_LAYERS, todo.length) }, worker));
   if (failure !== undefined) throw failure;
-  return { downloaded: todo.length, skipped, devices };
+  return { downloaded: todo.length - shared, skipped: skipped + shared, devices };
 }
 
 export async function pullImage(text: string, opts: PullOptions): Promise<PullResult> {

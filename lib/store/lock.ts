@@ -137,6 +137,16 @@ export async function lockBuildStep(paths: StorePaths, key: string): Promise<Sto
   return lockFile(path.join(paths.root, 'locks', `build-${digestHex(key).slice(0, 32)}.lock`), 'exclusive');
 }
 
+/**
+ * The lock of one layer's fetch (by its diffID): concurrent pulls of one
+ * image (or of images sharing a layer) download and unpack it once; the others
+ * wait, then find it stored.
+ */
+export async function lockLayerFetch(paths: StorePaths, diffID: string): Promise<StoreLock> {
+  mkdirSync(path.join(paths.root, 'locks'), { recursive: true, mode: 0o700 });
+  return lockFile(path.join(paths.root, 'locks', `layer-${digestHex(diffID).slice(0, 32)}.lock`), 'exclusive');
+}
+
 /** flock(2) on `file` (created if missing), waiting as long as it takes. */
 export async function lockFile(file: string, mode: 'shared' | 'exclusive', opts: LockOptions = {}): Promise<StoreLock> {
   const flock = flockBinary();

@@ -3,16 +3,18 @@
 // archives on `cp -`'s stdin, run against a concurrent rmi, concurrent pulls
 // of one image. Real registry, real helper, as root and rootless.
 import { execFileSync, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { chmodSync, chownSync, closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { asModeUser, collect, describeModes, integrationEnv, modes, skiffBin, type Mode, type Result } from './harness.js';
-import { busyboxLayer, pushImage, startRegistry, type TestRegistry } from './registry-harness.js';
+import { busyboxLayer, pushImage, startRegistry, startRegistryProxy, type PushedImage, type TestRegistry } from './registry-harness.js';
 import { newStore, type TestStore } from './store-harness.js';
 import { makeTar } from '../unit/helpers/make-tar.js';
 import { skipTitle } from '../skip.js';
 
 let reg: TestRegistry;
+let big: PushedImage;
 const root = (mode: number) => ({ name: './', type: '5', mode });
 const file = (name: string, data: string) => ({ name, data, mode: 0o644 });
 
@@ -30,6 +32,9 @@ beforeAll(async () => {
     layers: [bb, { compression: 'gzip', entries: [root(0o555)] }, { compression: 'gzip', entries: [root(0o750), file('y', 'y\n')] }],
     config: cfg,
   });
+  // Two layers of 8 MiB that gzip cannot shrink: a pull takes long enough for another to overlap it.
+  const noise = (n: number) => ({ compression: 'gzip' as const, entries: [{ name: `noise${n}`, data: randomBytes(8 << 20), mode: 0o644 }] });
+  big = await pushImage(reg, 'shared-pull', '1', { format: 'oci', layers: [bb, noise(1), noise(2)], config: cfg });
 }, 120_000);
 
 afterAll(async () => {
@@ -224,5 +229,26 @@ describeModes('issue 9: run IMAGE against a concurrent rmi IMAGE ($name)', (mode
     // What the store kept is whole: the image runs (pulled again if rmi took it).
     expect(await store.skiff(['run', '--rm', '--network', 'none', image, 'echo', 'whole'])).toMatchObject({ code: 0, stdout: 'whole\n' });
     console.log(`run vs rmi (${mode.name}): ${[...outcomes].map(([k, n]) => `${k}: ${n}`).join(', ')}`);
+  }, 120_000);
+});
+
+describeModes('issue 9: concurrent pulls of one image ($name)', (mode) => {
+  test('pull-shares-work: four pulls started at once all succeed, and each layer is downloaded once', async () => {
+    const store = newStore(mode);
+    const proxy = await startRegistryProxy(reg);
+    try {
+      const image = `${proxy.host}/shared-pull:1`;
+      const pulls = await Promise.all(Array.from({ length: 4 }, () => store.skiff(['pull', image])));
+      for (const p of pulls) expect([p.code, p.stdout]).toEqual([0, `${big.configDigest.slice('sha256:'.length)}\n`]);
+      const gets = (digest: string) => proxy.requests.filter((r) => r.method === 'GET' && r.path.endsWith(`/blobs/${digest}`)).length;
+      expect(big.layers.map((l) => gets(l.digest))).toEqual([1, 1, 1]);
+      // The pulls that waited say so as a later pull does: the layer already exists.
+      const skippedLines = pulls.flatMap((p) => p.stderr.split('\n').filter((l) => / skipped: already exists$/.test(l)));
+      expect(skippedLines.length).toBe(3 * 3);
+      expect(store.ls('layers').length).toBe(3);
+      expect((await store.skiff(['run', '--rm', '--network', 'none', image, 'sh', '-c', 'wc -c < /noise1; wc -c < /noise2'])).stdout).toBe(`${8 << 20}\n${8 << 20}\n`);
+    } finally {
+      await proxy.stop();
+    }
   }, 120_000);
 });
