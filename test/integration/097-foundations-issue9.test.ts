@@ -66,7 +66,7 @@ describeModes("issue 9: the container's root directory mode ($name)", (mode) => 
     // create + start takes the same path.
     expect((await store.skiff(['create', '--name', 'c555', '--network', 'none', `${reg.host}/rootmode:555`, 'stat', '-c', '%a', '/'])).code).toBe(0);
     expect(await store.skiff(['start', '-a', 'c555'])).toMatchObject({ code: 0, stdout: '555\n' });
-  });
+  }, 90_000);
 });
 
 /** A host directory for the test's files, readable by the mode's user. */
@@ -127,7 +127,7 @@ describeModes('issue 9: cp - takes a compressed tar on stdin ($name)', (mode) =>
       } finally {
         await store.skiff(['rm', '-f', 'z']);
       }
-    }, 60_000);
+    }, 90_000);
   }
 });
 
@@ -155,7 +155,7 @@ describe.skipIf(!asRoot)(`issue 9: cp - with a decompressor missing${asRoot ? ''
       } finally {
         await store.skiff(['rm', '-f', 'm']);
       }
-    }, 60_000);
+    }, 90_000);
   }
 });
 
@@ -192,7 +192,7 @@ describeModes('issue 9: run IMAGE against a concurrent rmi IMAGE ($name)', (mode
     expect(store.ls('containers').filter((n) => n !== 'names')).toEqual([]);
     // Run again: it pulls the image back and runs.
     expect(await store.skiff(['run', '--rm', '--network', 'none', image, 'echo', 'again'])).toMatchObject({ code: 0, stdout: 'again\n' });
-  }, 60_000);
+  }, 90_000);
 
   test('run-vs-rmi: the run holds the image (rmi: in use) or fails in one line, never starts without its layers or leaves a half-made container', async () => {
     const store = newStore(mode);
@@ -229,7 +229,7 @@ describeModes('issue 9: run IMAGE against a concurrent rmi IMAGE ($name)', (mode
     // What the store kept is whole: the image runs (pulled again if rmi took it).
     expect(await store.skiff(['run', '--rm', '--network', 'none', image, 'echo', 'whole'])).toMatchObject({ code: 0, stdout: 'whole\n' });
     console.log(`run vs rmi (${mode.name}): ${[...outcomes].map(([k, n]) => `${k}: ${n}`).join(', ')}`);
-  }, 120_000);
+  }, 180_000);
 });
 
 describeModes('issue 9: concurrent pulls of one image ($name)', (mode) => {
