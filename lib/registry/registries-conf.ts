@@ -15,7 +15,7 @@
 // credential-helpers when it sets them, replaces a [[registry]] of the same
 // prefix, adds new ones, and merges [aliases] (an empty value erases one).
 //
-// The files are TOML; parseToml (toml-subset.ts) reads the part of TOML these files use.
+// The files are TOML, parsed by smol-toml with each key's line kept (toml.ts).
 // Everything after it works on plain objects, so a TOML library can replace it.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
@@ -29,9 +29,9 @@ import {
   parseReference,
   splitReference,
 } from '../oci/reference.js';
-import { isTable, parseToml, TomlSyntaxError, type ParsedToml, type TomlTable } from './toml-subset.js';
+import { isTable, parseToml, TomlSyntaxError, type ParsedToml, type TomlTable } from './toml.js';
 
-export { parseToml, TomlSyntaxError, type ParsedToml, type TomlTable, type TomlValue } from './toml-subset.js';
+export { parseToml, TomlSyntaxError, type ParsedToml, type TomlTable, type TomlValue } from './toml.js';
 
 export const SYSTEM_REGISTRIES_CONF = '/etc/containers/registries.conf';
 export const SYSTEM_REGISTRIES_CONF_DIR = '/etc/containers/registries.conf.d';
