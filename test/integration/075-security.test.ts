@@ -411,11 +411,11 @@ describeModes('devices, sysctls, groups ($name)', (mode) => {
       : undefined;
   test.skipIf(v2Why !== undefined)(skipTitle("--device permissions and --device-cgroup-rule through cgroup v2's eBPF device filter, with the v1 devices controller hidden", v2Why), async () => {
     const { spawn } = await import('node:child_process');
-    const { collect } = await import('./harness.js');
+    const { cleanEnv, collect } = await import('./harness.js');
     const hidden = (args: string[]) =>
       collect(
         spawn('unshare', ['-m', '--propagation', 'private', 'sh', '-c', `umount ${v1Devices} && exec "$@"`, 'sh', path.join(integrationEnv().installDir, 'bin/skiff'), ...args], {
-          env: { SKIFF_ROOT: integrationEnv().rootStore, PATH: '/usr/sbin:/usr/bin:/sbin:/bin', HOME: '/root', LANG: 'C.UTF-8' },
+          env: cleanEnv(mode),
           stdio: ['ignore', 'pipe', 'pipe'],
           cwd: '/',
         }),
