@@ -260,6 +260,10 @@ void net_enter_premade(void) {
   premade_netns = -1;
 }
 
+int net_premade_fd(void) {
+  return premade_netns;
+}
+
 void net_forget_premade(void) {
   if (premade_netns >= 0) close(premade_netns);
   premade_netns = -1;

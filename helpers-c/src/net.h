@@ -43,6 +43,9 @@ struct net_process net_start_before_clone(const struct container_spec *spec);
 /* The child, first of all: into that namespace. The helper, after clone: its copy closed. */
 void net_enter_premade(void);
 void net_forget_premade(void);
+/* That namespace while the helper holds it (until net_forget_premade), else -1:
+ * the container's network namespace even before the child has entered it. */
+int net_premade_fd(void);
 
 /* Ends the program (SIGTERM, then SIGKILL after 2 s) and reaps it; no-op
  * when none runs. A monitor that already reaped it passes pid 0. */

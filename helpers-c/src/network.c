@@ -2,6 +2,7 @@
 #include "fds.h"
 #include "idmap.h"
 #include "netlink.h"
+#include "net.h"
 #include "report.h"
 #include "sync.h"
 
@@ -136,7 +137,8 @@ static void in_child(const struct container_spec *spec, pid_t target, void (*fn)
 
 static void attach_all(const struct container_spec *spec, pid_t target) {
   int holder_ns = open_netns(spec->net_holder, "network holder");
-  int target_ns = open_netns(target, "container");
+  /* Made before clone (--pid container:): the child may not have entered it yet. */
+  int target_ns = net_premade_fd() >= 0 ? net_premade_fd() : open_netns(target, "container");
   for (size_t i = 0; i < spec->net_attach.len; i++) {
     struct attachment a;
     parse_attachment(spec->net_attach.items[i], &a);

@@ -60,10 +60,10 @@ struct started container_start(const struct container_spec *spec, const sigset_t
     container_main(spec, sync_pair[1]);
   }
   close(sync_pair[1]);
-  net_forget_premade();
   int sync_sock = sync_pair[0];
   if (spec->userns) idmap_write(child, spec);
   network_attach_all(spec, child);
+  net_forget_premade();
   int err = record->path != NULL ? record_start(record->path, child, getpid(), record->started_at, record->restarts, cgroup_made()) : 0;
   const char *failed = record->path;
   if (err == 0 && (err = record_pid_text(spec->container_pid_file, child)) != 0) failed = spec->container_pid_file;

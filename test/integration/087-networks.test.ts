@@ -293,6 +293,11 @@ describe.each(modes())('networks: containers ($name)', (mode) => {
       expect(info.NetworkSettings.Ports['8080/tcp']).toEqual([{ HostIp: '127.0.0.1', HostPort: bound.split(':')[1] }]);
       const pasta = await s.skiff(['exec', 'pub', 'sh', '-c', 'ls /sys/class/net | sort | tr "\\n" " "']);
       expect(pasta.stdout).toBe('eth0 lo tap0 ');
+      if (!mode.user) {
+        // As root (rootless it is refused: one user namespace per network), with a joined PID namespace: its network namespace is made before the join, and its veth lands there.
+        const joined = await s.skiff(['run', '--rm', '--network', 'open', '--pid', 'container:pub', img, 'sh', '-c', 'ls /sys/class/net | sort | tr "\\n" " "; ps -o comm | grep -c httpd']);
+        expect(joined, joined.stderr).toMatchObject({ code: 0, stdout: 'eth0 lo tap0 1\n' });
+      }
     } finally {
       expect((await s.skiff(['rm', '-f', 'pub'])).code).toBe(0);
     }
