@@ -63,6 +63,7 @@ static void write_record(struct logfile *log, const char *stream, char kind, con
 }
 
 void logfile_write(struct logfile *log, const char *stream, const char *data, size_t len) {
+  if (log->fd < 0) return; /* --log-driver none */
   while (len > 0) {
     const char *nl = memchr(data, '\n', len);
     if (nl == NULL) {

@@ -327,7 +327,9 @@ noreturn void monitor_main(const struct container_spec *spec) {
   signal(SIGPIPE, SIG_IGN);
   struct monitor m = {.spec = spec, .listen_fd = -1, .out_fd = -1, .err_fd = -1, .in_fd = -1, .timeout_fd = -1, .report_open = true, .net = {.pid = 0, .exit_fd = -1}};
   for (int i = 0; i < MAX_CLIENTS; i++) m.clients[i] = -1;
-  logfile_open(&m.log, spec->log_path, spec->log_max);
+  /* No log= (--log-driver none): the output still reaches attached clients, and no file. */
+  if (spec->log_path != NULL) logfile_open(&m.log, spec->log_path, spec->log_max);
+  else m.log = (struct logfile){.path = NULL, .fd = -1, .max = spec->log_max, .size = 0};
   m.listen_fd = listen_on(spec->attach_path);
   m.notify_fd = notify_proxy_open(spec);
 

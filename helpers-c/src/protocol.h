@@ -122,7 +122,7 @@ struct container_spec {
   bool rootfs_readonly;
   /* Detached (run -d): the helper becomes the container's monitor. */
   bool detach;
-  const char *log_path;     /* the container's log, k8s-file format */
+  const char *log_path;     /* the container's log, k8s-file format; NULL: none (--log-driver none) */
   unsigned long log_max;    /* bytes before the log is rotated to log_path.1 */
   const char *exit_path;    /* written atomically when the container exits */
   const char *pid_path;     /* written atomically each time the container (re)starts */

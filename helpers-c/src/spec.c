@@ -286,8 +286,8 @@ void spec_read(int fd, struct container_spec *spec) {
   }
   if (spec->lowerdirs.len > 0 && spec->walk_op == NULL && (spec->upperdir == NULL || spec->workdir == NULL))
     die(EXIT_SKIFF_FAILED, 0, "spec: an overlay needs upperdir and workdir");
-  if (spec->detach && (spec->log_path == NULL || spec->exit_path == NULL || spec->pid_path == NULL || spec->attach_path == NULL))
-    die(EXIT_SKIFF_FAILED, 0, "spec: a detached container needs log, exit_file, pid_file and attach_socket");
+  if (spec->detach && (spec->exit_path == NULL || spec->pid_path == NULL || spec->attach_path == NULL))
+    die(EXIT_SKIFF_FAILED, 0, "spec: a detached container needs exit_file, pid_file and attach_socket");
   if (spec->restart == NULL) spec->restart = "no";
   if (strcmp(spec->restart, "no") != 0 && strcmp(spec->restart, "always") != 0 && strcmp(spec->restart, "on-failure") != 0)
     die(EXIT_SKIFF_FAILED, 0, "spec: unknown restart policy \"%s\"", spec->restart);

@@ -20,7 +20,8 @@ import { leaveNetworks, networkStart } from './networks.js';
 import {
   clearRunState,
   containerDir,
-  logPath,
+  containerLogFile,
+  containerLogMax,
   readConfig,
   readPidFile,
   removeContainerFiles,
@@ -56,7 +57,8 @@ export async function startContainer(record: ContainerRecord, opts: { attach?: b
   const policy = record.HostConfig.RestartPolicy;
   const started = startMonitored(config, {
     attachWait: opts.attach === true,
-    log: logPath(record.Id),
+    ...(containerLogFile(record) !== undefined ? { log: containerLogFile(record)! } : {}),
+    ...(containerLogMax(record) !== undefined ? { logMax: containerLogMax(record)! } : {}),
     exitFile: path.join(dir, 'exit.json'),
     pidFile: path.join(dir, 'pid.json'),
     attachSocket: attachSocketPath(record.Id),

@@ -2,7 +2,8 @@
 import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { errnoCode } from '../errors.js';
 import { containerState } from './state.js';
-import { logPath, type ContainerRecord } from './store.js';
+import { containerLogFile, type ContainerRecord } from './store.js';
+import { SkiffError } from '../errors.js';
 
 export interface LogLine {
   time: string;
@@ -75,7 +76,11 @@ function readFrom(file: string, offset: number): { text: string; size: number } 
 }
 
 export async function showLogs(record: ContainerRecord, opts: LogOptions): Promise<void> {
-  const file = logPath(record.Id);
+  const file = containerLogFile(record);
+  if (file === undefined) {
+    const driver = record.HostConfig.LogConfig?.Type ?? 'none';
+    throw new SkiffError(`${record.Name} uses the ${driver} log driver: ${driver === 'none' ? 'nothing was kept' : "its output went straight to the caller's stdio"}, so there is no log to read`);
+  }
   let rotated = '';
   try {
     rotated = readFileSync(`${file}.1`, 'utf8');

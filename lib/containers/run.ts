@@ -16,7 +16,7 @@ import { NO_NETWORK_FLAGS, resolveContainerNetwork, type NetworkFlags } from './
 import { portBindingsConfig } from '../network/ports.js';
 import { buildRuntimeConfig } from '../oci/spec/runtime.js';
 import { newContainerId, shortId } from '../ids.js';
-import { NameInUseError, containerDir, createContainer, logPath, pidFilePath, readPidFile, readRecord, removeContainerFiles, resolveContainer, writeExitFile, type ContainerRecord } from './store.js';
+import { NameInUseError, containerDir, containerLogFile, containerLogMax, createContainer, logPath, pidFilePath, readPidFile, readRecord, removeContainerFiles, resolveContainer, writeExitFile, type ContainerRecord } from './store.js';
 import type { OciRuntimeConfig } from '../oci/runtime-spec.js';
 import { parseCgroupManager, parseCgroupsMode } from '../cgroups/container.js';
 import { emptyResources, type ResourceFlags } from '../oci/spec/resources.js';
@@ -31,6 +31,7 @@ import { removeAnonymousVolumes } from './volume-users.js';
 import { resolveNamespaces, resolveSecurity, type SecurityRequest } from './security.js';
 import { parseDevice } from '../oci/spec/devices.js';
 import { containerEvent, startedEvents } from './events.js';
+import { parseLogConfig } from './log-driver.js';
 import { checkUnitFlags, replaceNamed, unitStart, withNotifySocket, writeCidFile, type UnitFlags } from './unit.js';
 import { claimNetworks, leaveNetworks, networkStart, refreshHosts } from './networks.js';
 
@@ -208,6 +209,10 @@ export interface ContainerRequest extends RunRequest {
   cgroups?: string;
   /** --sdnotify, --cidfile, --replace, --pidfile, --conmon-pidfile (unit.ts). */
   unit?: UnitFlags;
+  /** run -a/--attach: the streams a foreground run connects (absent: all). */
+  attach?: { stdin: boolean; stdout: boolean; stderr: boolean };
+  /** --log-driver, --log-opt, and how the container will run (passthrough needs a foreground run). */
+  log?: { driver: string; opts: string[]; detach: boolean; create: boolean };
   /** --network-alias and --ip, on user-defined networks (networks.ts). */
   networkAliases?: string[];
   ip?: string;
@@ -360,6 +365,7 @@ async function prepareContainer(req: ContainerRequest): Promise<{ record: Contai
 
 async function makeContainer(req: ContainerRequest): Promise<{ record: ContainerRecord; config: OciRuntimeConfig; options: RunOptions }> {
   const options = resolveRunOptions(req);
+  const logConfig = parseLogConfig(req.log?.driver ?? '', req.log?.opts ?? [], { detach: req.log?.detach ?? false, create: req.log?.create ?? false, tty: req.tty, cwd: process.cwd() });
   const userns = parseUsernsMode(req.userns ?? '');
   const files: { name: string; content: string }[] = [];
   const dirs: { name: string; mode: number }[] = [];
@@ -534,6 +540,7 @@ async function makeContainer(req: ContainerRequest): Promise<{ record: Container
       UTSMode: namespaces.UTSMode,
       UsernsMode: usernsModeText(userns),
       CgroupnsMode: options.cgroupnsHost ? 'host' : 'private',
+      LogConfig: logConfig,
       ...resources,
       Cgroups: cgroupsMode,
       CgroupManager: plan.cgroup?.manager ?? 'none',
@@ -586,6 +593,9 @@ async function makeContainer(req: ContainerRequest): Promise<{ record: Container
 async function runContainerWithRuntime(req: ContainerRequest, runtime: OciRuntime): Promise<number> {
   checkOciRuntimeRun((process.getuid?.() ?? 0) !== 0);
   if (parseTimeout(req.timeout ?? '') > 0) throw new SkiffError(`--timeout with --runtime ${runtime.path}: the time limit is kept by skiff's own helper, not by an OCI runtime; drop one of them`);
+  // The runtime runs on skiff's own stdio and keeps no log: what only the helper does is refused.
+  if (req.attach) throw new SkiffError(`-a/--attach with --runtime ${runtime.path}: the runtime gets all of skiff's stdio; drop one of them`);
+  if ((req.log?.opts.length ?? 0) > 0) throw new SkiffError(`--log-opt with --runtime ${runtime.path}: a container run by another runtime keeps no log; drop one of them`);
   const { record, config } = await prepareContainer(req);
   let code: number;
   try {
@@ -621,10 +631,12 @@ export async function runContainer(req: ContainerRequest): Promise<number> {
       ...(cgroup ? { cgroup } : {}),
       ...(unit ? { unit } : {}),
       interactive: options.interactive,
+      ...(req.attach ? { attach: req.attach } : {}),
       // The helper records the start itself, before skiff could be killed.
       pidFile: pidFilePath(record.Id),
       // `logs` works for a foreground run too; a --rm one leaves nothing to read.
-      ...(record.HostConfig.AutoRemove ? {} : { log: logPath(record.Id) }),
+      ...(record.HostConfig.AutoRemove || containerLogFile(record) === undefined ? {} : { log: containerLogFile(record)! }),
+      ...(containerLogMax(record) !== undefined ? { logMax: containerLogMax(record)! } : {}),
     });
   } catch (err) {
     if (record.HostConfig.AutoRemove) await removeWithVolumes(record);

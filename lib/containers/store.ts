@@ -7,6 +7,7 @@
 //   containers/<id>/ctr.log[.1]      the log (k8s-file format)
 //   containers/names/<name> -> <id>  a symlink: claiming a name is one atomic symlink(2)
 //   <RunRoot>/containers/<id>/attach the monitor's attach socket
+import type { LogConfig } from './log-driver.js';
 import { chmodSync, closeSync, existsSync, ftruncateSync, lstatSync, openSync, writeSync, mkdirSync, readFileSync, readdirSync, readlinkSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { EXIT_SKIFF_FAILED, SkiffError, errnoCode } from '../errors.js';
@@ -106,6 +107,8 @@ export interface ContainerRecord {
     UsernsMode?: string;
     /** --cgroupns: private or host (Docker's field). */
     CgroupnsMode?: string;
+    /** --log-driver and --log-opt (older records: k8s-file at the default place). */
+    LogConfig?: LogConfig;
     /** --cidfile, absolute (Docker's field); removed with the container while it holds its id. */
     ContainerIDFile?: string;
   } & Partial<HostResources> & {
@@ -465,6 +468,19 @@ export function renameContainer(record: ContainerRecord, newName: string): void 
 
 export function logPath(id: string): string {
   return path.join(containerDir(id), 'ctr.log');
+}
+
+/** Where the container's output is logged: --log-opt path= or its own ctr.log; undefined with --log-driver none or passthrough. */
+export function containerLogFile(record: ContainerRecord): string | undefined {
+  const config = record.HostConfig.LogConfig;
+  if (config && config.Type !== 'k8s-file') return undefined;
+  return config?.Config['path'] ?? logPath(record.Id);
+}
+
+/** --log-opt max-size in bytes, when given. */
+export function containerLogMax(record: ContainerRecord): number | undefined {
+  const text = record.HostConfig.LogConfig?.Config['max-size'];
+  return text === undefined ? undefined : Number(text);
 }
 
 /**

@@ -371,21 +371,36 @@ export interface RunResult {
  */
 export async function runForeground(
   config: OciRuntimeConfig,
-  opts: { interactive: boolean; joinPid?: number; log?: string; pidFile?: string; cgroup?: CgroupStart; output?: 'inherit' | 'ignore' | number; unit?: UnitStart; network?: NetworkStart },
+  opts: {
+    interactive: boolean;
+    joinPid?: number;
+    log?: string;
+    logMax?: number;
+    pidFile?: string;
+    cgroup?: CgroupStart;
+    output?: 'inherit' | 'ignore' | number;
+    unit?: UnitStart;
+    network?: NetworkStart;
+    /** run -a: the streams connected to the caller's; the others get /dev/null (the log still has the output). Default: all. */
+    attach?: { stdin: boolean; stdout: boolean; stderr: boolean };
+  },
 ): Promise<RunResult> {
   const entries = [...helperSpecEntries(config), ...(await seccompEntries(config)), ...unitEntries(opts.unit)];
   if (opts.network) entries.push(...networkStartEntries(opts.network));
   if (opts.cgroup) entries.push(...cgroupEntries(opts.cgroup.launch));
   // The helper copies the output to the caller and to the container's log.
   if (opts.log !== undefined) entries.push(`log=${opts.log}`);
+  if (opts.logMax !== undefined) entries.push(`log_max=${opts.logMax}`);
   if (opts.pidFile !== undefined) entries.push(`pid_file=${opts.pidFile}`);
   // exec: the same process spec, run in the namespaces of a running container.
   if (opts.joinPid !== undefined) entries.push(`target_pid=${opts.joinPid}`);
-  const rawTty = config.process.terminal && opts.interactive && process.stdin.isTTY === true;
+  const attach = opts.attach ?? { stdin: true, stdout: true, stderr: true };
+  const rawTty = config.process.terminal && opts.interactive && attach.stdin && process.stdin.isTTY === true;
+  const output = (attached: boolean) => (attached ? (opts.output ?? 'inherit') : 'ignore');
   const { child, reports } = spawnHelper(
     opts.joinPid !== undefined ? ['exec'] : runArgs(config),
     entries,
-    [opts.interactive || config.process.terminal ? 'inherit' : 'ignore', opts.output ?? 'inherit', opts.output ?? 'inherit'],
+    [(opts.interactive || config.process.terminal) && attach.stdin ? 'inherit' : 'ignore', output(attach.stdout), output(attach.stderr)],
     false,
     opts.cgroup?.wrapper,
     opts.network?.member,
@@ -420,7 +435,10 @@ export async function runForeground(
 }
 
 export interface MonitorFiles {
-  log: string;
+  /** The k8s-file log; absent with --log-driver none. */
+  log?: string;
+  /** --log-opt max-size: bytes before the log rotates to LOG.1 (the helper's default: 10 MiB). */
+  logMax?: number;
   exitFile: string;
   pidFile: string;
   attachSocket: string;
@@ -444,7 +462,9 @@ export interface MonitorFiles {
  */
 export async function startMonitored(config: OciRuntimeConfig, files: MonitorFiles): Promise<{ pid: number; monitorPid: number }> {
   const entries = [...helperSpecEntries(config), ...(await seccompEntries(config))];
-  entries.push('detach=1', `log=${files.log}`, `exit_file=${files.exitFile}`, `pid_file=${files.pidFile}`, `attach_socket=${files.attachSocket}`);
+  entries.push('detach=1', `exit_file=${files.exitFile}`, `pid_file=${files.pidFile}`, `attach_socket=${files.attachSocket}`);
+  if (files.log !== undefined) entries.push(`log=${files.log}`);
+  if (files.logMax !== undefined) entries.push(`log_max=${files.logMax}`);
   entries.push(`restart=${files.restart.name}`, `restart_max=${files.restart.max}`);
   for (const arg of files.onExit) entries.push(`on_exit=${arg}`);
   if (files.diedEvent) entries.push(`event_log=${files.diedEvent.log}`, `event_died_head=${files.diedEvent.head}`, `event_died_tail=${files.diedEvent.tail}`);

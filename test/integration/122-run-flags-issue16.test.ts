@@ -2,9 +2,10 @@
 // (--env-host, --http-proxy, --env-merge, --unsetenv, --unsetenv-all), --tz,
 // --cgroupns, --personality and --timeout, each checked from inside the
 // container, as root and as the unprivileged test user.
-import { existsSync, readlinkSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdtempSync, readFileSync, readlinkSync, statSync } from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { describeModes, integrationEnv, type Result } from './harness.js';
+import { describeModes, integrationEnv, type Mode, type Result } from './harness.js';
 import { busyboxLayer, pushImage, startRegistry, type TestRegistry } from './registry-harness.js';
 import { newStore } from './store-harness.js';
 import { skipTitle } from '../skip.js';
@@ -25,6 +26,24 @@ beforeAll(async () => {
 afterAll(async () => {
   await reg?.stop();
 });
+
+async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 5_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** A new directory the mode's user owns. */
+function userDir(mode: Mode, name: string): string {
+  const d = mkdtempSync(path.join(integrationEnv().workDir, `${name}-${mode.name}-`));
+  chmodSync(d, 0o755);
+  if (mode.user) chownSync(d, mode.user.uid, mode.user.gid);
+  return d;
+}
 
 function lines(text: string): string[] {
   return text.split('\n').filter((l) => l !== '');
@@ -148,6 +167,98 @@ describeModes('run/create flags of issue 16 ($name)', (mode) => {
     await s.skiff(['rm', id]);
     expectOneLine(await s.skiff(['run', '--rm', '--timeout', '1.5', '--rootfs', mode.rootfs, 'true']), 125, /invalid --timeout "1\.5": give whole seconds/);
   }, 90_000);
+
+  test('--log-driver k8s-file (json-file) with --log-opt path= and max-size=, none, passthrough; journald, tag, max-file refused', async () => {
+    const s = newStore(mode);
+    const r = mode.rootfs;
+    const run = (args: string[]) => s.skiff(['run', '--network', 'none', ...args]);
+    // none: the output still reaches the caller; nothing is kept, and logs says so.
+    expect(await run(['--name', 'quiet', '--log-driver', 'none', '--rootfs', r, 'sh', '-c', 'echo out; echo err >&2'])).toMatchObject({ code: 0, stdout: 'out\n', stderr: 'err\n' });
+    expectOneLine(await s.skiff(['logs', 'quiet']), 125, /quiet uses the none log driver: nothing was kept/);
+    expect(existsSync(`${s.root}/containers/${(await s.skiff(['inspect', '-f', '{{.Id}}', 'quiet'])).stdout.trim()}/ctr.log`)).toBe(false);
+    const quietD = (await run(['-d', '--log-driver', 'none', '--rootfs', r, 'sh', '-c', 'echo out'])).stdout.trim();
+    expect((await s.skiff(['wait', quietD])).stdout).toBe('0\n');
+    expect((await s.skiff(['inspect', '-f', '{{json .HostConfig.LogConfig}}', quietD])).stdout).toBe('{"Type":"none","Config":{}}\n');
+    expect((await s.skiff(['logs', quietD])).code).toBe(125);
+
+    // path= and max-size=: the log is where it says, rotated once past the size; logs reads both files.
+    const dir = userDir(mode, 'logs');
+    const id = (await run(['-d', '--log-driver', 'json-file', '--log-opt', `path=${dir}/c.log`, '--log-opt', 'max-size=4k', '--rootfs', r, 'sh', '-c', 'i=0; while [ $i -lt 300 ]; do echo line$i; i=$((i+1)); done'])).stdout.trim();
+    expect((await s.skiff(['wait', id])).stdout).toBe('0\n');
+    expect(existsSync(`${dir}/c.log`)).toBe(true);
+    expect(existsSync(`${dir}/c.log.1`)).toBe(true);
+    // Past 4k the log became c.log.1 (an older one dropped): logs shows an unbroken tail of the output.
+    expect(statSync(`${dir}/c.log.1`).size).toBeGreaterThan(4096);
+    // Bounded: once in a loaded full run the last chunk was not yet in the log when logs read it (not reproduced alone).
+    const logs = await until('the last line in the log', async () => {
+      const l = lines((await s.skiff(['logs', id])).stdout);
+      return l[l.length - 1] === 'line299' ? l : undefined;
+    });
+    const first = Number(logs[0]!.slice('line'.length));
+    expect(logs).toEqual(Array.from({ length: 300 - first }, (_, i) => `line${first + i}`));
+    expect(logs.length).toBeGreaterThan(50);
+    expect((await s.skiff(['inspect', '-f', '{{json .HostConfig.LogConfig}}', id])).stdout).toBe(`{"Type":"k8s-file","Config":{"path":"${dir}/c.log","max-size":"4096"}}\n`);
+    // A foreground run logs to path= as well.
+    await run(['--name', 'fgpath', '--log-opt', `path=${dir}/fg.log`, '--rootfs', r, 'echo', 'foreground']);
+    expect((await s.skiff(['logs', 'fgpath'])).stdout).toBe('foreground\n');
+    expect(readFileSync(`${dir}/fg.log`, 'utf8')).toMatch(/ stdout F foreground\n$/);
+
+    // passthrough: a foreground run on skiff's own stdio, no log.
+    expect(await run(['--rm', '--log-driver', 'passthrough', '--rootfs', r, 'sh', '-c', 'echo through; echo e >&2'])).toMatchObject({ code: 0, stdout: 'through\n', stderr: 'e\n' });
+    expectOneLine(await run(['-d', '--log-driver', 'passthrough', '--rootfs', r, 'true']), 125, /passthrough gives the container skiff's own stdio: only a foreground run has it/);
+    expectOneLine(await s.skiff(['create', '--log-driver', 'passthrough', '--rootfs', r, 'true']), 125, /only a foreground run has it/);
+    expectOneLine(await run(['--rm', '-t', '--log-driver', 'passthrough', '--rootfs', r, 'true']), 125, /passthrough cannot be used with -t/);
+
+    expectOneLine(await run(['--rm', '--log-driver', 'journald', '--rootfs', r, 'true']), 125, existsSync('/run/systemd/journal/socket') ? /--log-driver journald is not supported: skiff writes/ : /--log-driver journald is not supported: this host has no systemd journal/);
+    expectOneLine(await run(['--rm', '--log-opt', 'tag=web', '--rootfs', r, 'true']), 125, /--log-opt tag is not supported/);
+    expectOneLine(await run(['--rm', '--log-opt', 'max-file=3', '--rootfs', r, 'true']), 125, /--log-opt max-file is not supported/);
+    expectOneLine(await run(['--rm', '--log-driver', 'none', '--log-opt', 'max-size=1m', '--rootfs', r, 'true']), 125, /the none log driver takes no options/);
+    expectOneLine(await run(['--rm', '--log-opt', 'path=/nonexistent/dir/x.log', '--rootfs', r, 'true']), 125, /\/nonexistent\/dir is not a directory/);
+    expectOneLine(await run(['--rm', '--log-driver', 'syslog', '--rootfs', r, 'true']), 125, /invalid --log-driver "syslog"/);
+  }, 120_000);
+
+  test('run -a/--attach connects only the streams named; the log keeps the rest; -a with -d is refused', async () => {
+    const s = newStore(mode);
+    const r = mode.rootfs;
+    const both = ['sh', '-c', 'echo out; echo err >&2; exit 4'];
+    expect(await s.skiff(['run', '--name', 'ao', '--network', 'none', '-a', 'stdout', '--rootfs', r, ...both])).toMatchObject({ code: 4, stdout: 'out\n', stderr: '' });
+    expect(await s.skiff(['logs', 'ao'])).toMatchObject({ stdout: 'out\n', stderr: 'err\n' });
+    expect(await s.skiff(['run', '--rm', '--network', 'none', '-a', 'STDERR', '--rootfs', r, ...both])).toMatchObject({ code: 4, stdout: '', stderr: 'err\n' });
+    // stdin only when named (with -i): without it the container reads nothing.
+    expect(await s.skiff(['run', '--rm', '--network', 'none', '-i', '-a', 'stdin', '-a', 'stdout', '--rootfs', r, 'cat'], { input: 'piped\n' })).toMatchObject({ code: 0, stdout: 'piped\n' });
+    expect(await s.skiff(['run', '--rm', '--network', 'none', '-i', '-a', 'stdout', '--rootfs', r, 'sh', '-c', 'cat; echo after'], { input: 'piped\n' })).toMatchObject({ code: 0, stdout: 'after\n' });
+    expectOneLine(await s.skiff(['run', '-d', '-a', 'stdout', '--rootfs', r, 'true']), 125, /conflicting options: -a\/--attach and -d\/--detach/);
+    expectOneLine(await s.skiff(['run', '--rm', '-a', 'stdio', '--rootfs', r, 'true']), 125, /invalid --attach "stdio": use stdin, stdout or stderr/);
+  }, 60_000);
+
+  test('rm --depend removes the containers that joined its namespaces first, recursively', async () => {
+    const s = newStore(mode);
+    const r = mode.rootfs;
+    const base = (await s.skiff(['run', '-d', '--name', 'base', '--network', 'none', '--rootfs', r, 'sleep', '60'])).stdout.trim();
+    const ipc = (await s.skiff(['run', '-d', '--name', 'ipcjoin', '--network', 'none', '--ipc', 'container:base', '--rootfs', r, 'sleep', '60'])).stdout.trim();
+    const other = (await s.skiff(['create', '--name', 'other', '--network', 'none', '--rootfs', r, 'true'])).stdout.trim();
+    expect([base, ipc, other].every((id) => /^[0-9a-f]{64}$/.test(id))).toBe(true);
+    const removed = await s.skiff(['rm', '-f', '--depend', 'base']);
+    expect(removed.code, removed.stderr).toBe(0);
+    expect(removed.stdout).toBe(`${ipc}\nbase\n`);
+    expect((await s.skiff(['ps', '-a', '--format', '{{.Names}}'])).stdout).toBe('other\n');
+  }, 60_000);
+
+  test('--init-path, --preserve-fds, --hostuser, --passwd-entry are refused in one line saying why; --storage-driver vfs too', async () => {
+    const s = newStore(mode);
+    const r = mode.rootfs;
+    for (const [flag, value, why] of [
+      ['--init-path', '/usr/bin/tini', /--init-path is not supported: skiff's --init is part of its own helper/],
+      ['--preserve-fds', '2', /--preserve-fds is not supported: skiff's helper closes every descriptor but stdin, stdout and stderr/],
+      ['--hostuser', 'root', /--hostuser is not supported: skiff writes an \/etc\/passwd entry for your user only with --userns keep-id/],
+      ['--passwd-entry', '$USERNAME:x:$UID:$GID::$HOME:/bin/sh', /--passwd-entry is not supported/],
+    ] as const) {
+      expectOneLine(await s.skiff(['run', '--rm', flag, value, '--rootfs', r, 'true']), 125, why);
+      expectOneLine(await s.skiff(['create', flag, value, '--rootfs', r, 'true']), 125, why);
+    }
+    expectOneLine(await s.skiff(['--storage-driver', 'vfs', 'run', '--rm', '--rootfs', r, 'true']), 125, /--storage-driver vfs is not supported: .*use --storage-driver overlay$/m);
+    expect(s.ls('containers').filter((n) => n !== 'names')).toEqual([]);
+  }, 60_000);
 
   const RUNC = ['/usr/sbin/runc', '/usr/bin/runc'].find((f) => existsSync(f));
   if (mode.user === null) {

@@ -3,7 +3,7 @@ import { flagBool } from '../args.js';
 import { SkiffError } from '../../errors.js';
 import { forEachRef, removalExitCode } from '../each.js';
 import { removeContainer } from '../../containers/lifecycle.js';
-import { listContainerIds, readRecord, resolveContainer } from '../../containers/store.js';
+import { listContainerIds, readRecord, resolveContainer, type ContainerRecord } from '../../containers/store.js';
 import { flagList } from '../args.js';
 import { idsFromCidFiles, removeStaleCidFiles } from '../cidfile.js';
 
@@ -19,6 +19,7 @@ export const spec: CommandSpec = {
     { name: 'ignore', short: 'i', type: 'boolean', describe: 'Ignore errors when a container does not exist (Podman)' },
     { name: 'time', short: 't', type: 'string', describe: 'Seconds to wait for a stop before SIGKILL with --force (Podman; default 0)', placeholder: 'SECONDS' },
     { name: 'cidfile', type: 'array', describe: 'Remove the container whose id run --cidfile wrote to FILE, and the file (Podman)', placeholder: 'FILE' },
+    { name: 'depend', type: 'boolean', describe: 'Remove first the containers that joined its namespaces (--network/--ipc/--pid container:), recursively (Podman)' },
   ],
 };
 
@@ -32,6 +33,15 @@ export async function run(args: ParsedArgs): Promise<number> {
   const { stopContainer } = await import('../../containers/lifecycle.js');
   const { parseSeconds } = await import('./stop.js');
   const grace = typeof time === 'string' ? parseSeconds(time) : 0;
+  const depend = flagBool(args, 'depend');
+  const { withDependents } = depend ? await import('../../containers/dependents.js') : { withDependents: undefined };
+  const removed = new Set<string>();
+  const remove = async (record: ContainerRecord) => {
+    if (removed.has(record.Id)) return;
+    if (force && grace > 0) await stopContainer(record, grace);
+    await removeContainer(record, force, flagBool(args, 'volumes'));
+    removed.add(record.Id);
+  };
   const code = await forEachRef(refs, async (ref) => {
     let record;
     try {
@@ -40,8 +50,15 @@ export async function run(args: ParsedArgs): Promise<number> {
       if (ignore && err instanceof SkiffError && err.reason === 'not-found') return undefined;
       throw err;
     }
-    if (force && grace > 0) await stopContainer(record, grace);
-    await removeContainer(record, force, flagBool(args, 'volumes'));
+    if (removed.has(record.Id)) return undefined;
+    // --depend: the dependents first, each printed by its id; a failure stops before the container they joined.
+    if (withDependents) {
+      for (const d of withDependents(record).filter((r) => r.Id !== record.Id && !removed.has(r.Id))) {
+        await remove(d);
+        process.stdout.write(`${d.Id}\n`);
+      }
+    }
+    await remove(record);
     return flagBool(args, 'all') ? record.Id : ref;
   }, removalExitCode);
   removeStaleCidFiles(cidFiles, (id) => readRecord(id) !== undefined);

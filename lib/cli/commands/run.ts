@@ -14,6 +14,7 @@ export const spec: CommandSpec = {
   flags: [
     { name: 'detach', short: 'd', type: 'boolean', describe: 'Run the container in the background and print its id' },
     { name: 'rm', type: 'boolean', describe: 'Remove the container when it exits' },
+    { name: 'attach', short: 'a', type: 'array', describe: "Connect only these of your streams: stdin (with -i), stdout, stderr; the others get /dev/null (the log keeps the output)", placeholder: 'STREAM' },
     ...CREATE_FLAGS,
     ...LIMIT_FLAGS,
     ...CREATE_LIMIT_FLAGS,
@@ -46,8 +47,22 @@ export function resourceFlags(args: ParsedArgs): ResourceFlags {
   };
 }
 
+/** Podman flags skiff does not offer, each refused in one line that says why (never parsed and ignored). */
+function refusedFlags(args: ParsedArgs): void {
+  const why: Record<string, string> = {
+    'init-path': "skiff's --init is part of its own helper, so there is no init binary to give; use --init",
+    'preserve-fds': "skiff's helper closes every descriptor but stdin, stdout and stderr before the container starts, so none of the caller's reaches it",
+    hostuser: 'skiff writes an /etc/passwd entry for your user only with --userns keep-id (rootless); add the user to the image, or bind an /etc/passwd with -v',
+    'passwd-entry': 'it shapes the /etc/passwd entry Podman adds for a user the image does not know, which skiff does not add; bind your own /etc/passwd with -v',
+  };
+  for (const [flag, reason] of Object.entries(why)) {
+    if (args.flags[flag] !== undefined) throw new SkiffError(`--${flag} is not supported: ${reason}`);
+  }
+}
+
 /** The flags shared with `create`, as a request; an image is found (or pulled) here. */
 export async function containerRequest(args: ParsedArgs): Promise<ContainerRequest> {
+  refusedFlags(args);
   const rootfs = flagString(args, 'rootfs');
   const userns = flagString(args, 'userns') ?? '';
   parseUsernsMode(userns); // a bad one fails before any pull
@@ -75,6 +90,7 @@ export async function containerRequest(args: ParsedArgs): Promise<ContainerReque
     unsetEnvAll: flagBool(args, 'unsetenv-all'),
     ...(flagString(args, 'tz') !== undefined ? { tz: flagString(args, 'tz')! } : {}),
     cgroupns: flagString(args, 'cgroupns') ?? '',
+    log: { driver: flagString(args, 'log-driver') ?? '', opts: flagList(args, 'log-opt'), detach: flagBool(args, 'detach'), create: args.command === 'create' },
     personality: flagString(args, 'personality') ?? '',
     timeout: flagString(args, 'timeout') ?? '',
     workdir: flagString(args, 'workdir'),
@@ -136,8 +152,22 @@ export async function containerRequest(args: ParsedArgs): Promise<ContainerReque
   };
 }
 
+/** -a/--attach: which of stdin, stdout and stderr a foreground run connects (Docker's names, any case). */
+export function parseAttach(values: string[]): { stdin: boolean; stdout: boolean; stderr: boolean } | undefined {
+  if (values.length === 0) return undefined;
+  const streams = { stdin: false, stdout: false, stderr: false };
+  for (const v of values) {
+    const name = v.toLowerCase();
+    if (name !== 'stdin' && name !== 'stdout' && name !== 'stderr') throw new SkiffError(`invalid --attach "${v}": use stdin, stdout or stderr`);
+    streams[name] = true;
+  }
+  return streams;
+}
+
 export async function run(args: ParsedArgs): Promise<number> {
-  const req = await containerRequest({ ...args, command: 'run' });
+  const attach = parseAttach(flagList(args, 'attach'));
+  if (attach && flagBool(args, 'detach')) throw new SkiffError('conflicting options: -a/--attach and -d/--detach');
+  const req = { ...(await containerRequest({ ...args, command: 'run' })), ...(attach ? { attach } : {}) };
   if (flagBool(args, 'detach')) {
     const { createContainerFromRequest } = await import('../../containers/run.js');
     const { startContainer } = await import('../../containers/lifecycle.js');

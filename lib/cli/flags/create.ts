@@ -77,6 +77,13 @@ export const CREATE_FLAGS: FlagSpec[] = [
   { name: 'ipc', type: 'string', describe: 'IPC namespace: private (default), shareable, host, none or container:NAME', placeholder: 'MODE' },
   { name: 'pid', type: 'string', describe: 'PID namespace: private (default), host or container:NAME', placeholder: 'MODE' },
   { name: 'uts', type: 'string', describe: 'UTS namespace (host name): private (default) or host', placeholder: 'MODE' },
+  { name: 'log-driver', type: 'string', describe: "Where the output is kept: k8s-file (default; json-file is the same), none, passthrough (a foreground run's own stdio) (Podman)", placeholder: 'DRIVER' },
+  { name: 'log-opt', type: 'array', describe: 'k8s-file options: path=FILE, max-size=SIZE (rotated once, to FILE.1)', placeholder: 'KEY=VALUE' },
+  // Podman flags skiff refuses in one line naming why (lib/cli/commands/run.ts refusedFlags).
+  { name: 'init-path', type: 'string', describe: "Refused: skiff's --init is part of its helper (no init binary to give)", placeholder: 'PATH' },
+  { name: 'preserve-fds', type: 'string', describe: 'Refused: the helper passes the container no descriptor but stdio', placeholder: 'N' },
+  { name: 'hostuser', type: 'array', describe: 'Refused: skiff adds an /etc/passwd entry only for --userns keep-id', placeholder: 'NAME' },
+  { name: 'passwd-entry', type: 'string', describe: 'Refused: skiff adds no /etc/passwd entry for an unknown user', placeholder: 'ENTRY' },
   { name: 'cgroupns', type: 'string', describe: "cgroup namespace: private (default: the container's cgroup is its /) or host", placeholder: 'MODE' },
   { name: 'personality', type: 'string', describe: 'Execution domain, as personality(2): LINUX or LINUX32 (uname -m says i686) (Podman)', placeholder: 'DOMAIN' },
   { name: 'timeout', type: 'string', describe: 'Seconds a start may run before it is killed (SIGKILL; 0: no limit) (Podman)', placeholder: 'SECONDS' },
