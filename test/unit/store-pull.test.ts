@@ -90,7 +90,9 @@ describe('pull into the store', () => {
     expect(again).toMatchObject({ downloaded: 0, skipped: 2 });
     expect(client.opened).toHaveLength(2);
     await pullInto(store, client, 'reg.test/other:1');
-    expect(client.opened).toEqual([first.layers[0]!.digest, first.layers[1]!.digest, other.layers[1]!.digest]);
+    // The first image's two layers are fetched side by side, in either order; the shared one is not fetched again.
+    expect(client.opened.slice(0, 2).sort()).toEqual([first.layers[0]!.digest, first.layers[1]!.digest].sort());
+    expect(client.opened.slice(2)).toEqual([other.layers[1]!.digest]);
     expect(storeListing(store).layers).toHaveLength(3);
   });
 
