@@ -54,18 +54,6 @@ static void become_root_in_userns(void) {
   if (setresuid(0, 0, 0) < 0) die_errno("setresuid(0) in the user namespace");
 }
 
-static void loopback_up(void) {
-  int sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (sock < 0) die_errno("socket for lo");
-  struct ifreq ifr;
-  memset(&ifr, 0, sizeof ifr);
-  snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "lo");
-  if (ioctl(sock, SIOCGIFFLAGS, &ifr) < 0) die_errno("SIOCGIFFLAGS lo");
-  ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
-  if (ioctl(sock, SIOCSIFFLAGS, &ifr) < 0) die_errno("bring lo up");
-  close(sock);
-}
-
 /* A pty from the container's own devpts; the master goes to the helper outside,
  * which relays it to the caller's terminal. */
 static void setup_tty(int sync_sock) {
@@ -225,7 +213,7 @@ noreturn void container_main(const struct container_spec *spec, int sync_sock) {
   mounts_setup_rootfs(spec, container_gid_mapped(spec, 5));
   if (spec->hostname && !spec->uts_host && sethostname(spec->hostname, strlen(spec->hostname)) < 0)
     die_errno("sethostname %s", spec->hostname);
-  if (spec->network == NETWORK_NONE || spec->network == NETWORK_PRIVATE) loopback_up();
+  if (spec->network == NETWORK_NONE || spec->network == NETWORK_PRIVATE) net_loopback_up();
   /* Its network program configures the interface from outside meanwhile. */
   if (spec->network == NETWORK_PRIVATE) {
     struct timespec t0, t1;

@@ -4,6 +4,8 @@
 #include "report.h"
 #include "sync.h"
 
+#include <sys/ioctl.h>
+#include <net/if.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -295,4 +297,16 @@ void net_join_before_clone(const struct container_spec *spec) {
   }
   if (setns(fd, CLONE_NEWNET) < 0) die_errno("join the network namespace %s", spec->net_join);
   close(fd);
+}
+
+void net_loopback_up(void) {
+  int sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (sock < 0) die_errno("socket for lo");
+  struct ifreq ifr;
+  memset(&ifr, 0, sizeof ifr);
+  snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "lo");
+  if (ioctl(sock, SIOCGIFFLAGS, &ifr) < 0) die_errno("SIOCGIFFLAGS lo");
+  ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+  if (ioctl(sock, SIOCSIFFLAGS, &ifr) < 0) die_errno("bring lo up");
+  close(sock);
 }

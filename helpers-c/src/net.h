@@ -55,4 +55,8 @@ void net_stop(struct net_process *net);
  * file (ns:PATH): joined before clone, after the user namespace. */
 void net_join_before_clone(const struct container_spec *spec);
 
+/* Brings up the loopback interface of the caller's network namespace;
+ * dies naming the failing call. */
+void net_loopback_up(void);
+
 #endif

@@ -197,18 +197,6 @@ noreturn void netattach_main(bool attach) {
 
 /* --- The holder --- */
 
-static void loopback_up(void) {
-  int sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (sock < 0) die_errno("socket for lo");
-  struct ifreq ifr;
-  memset(&ifr, 0, sizeof ifr);
-  snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "lo");
-  if (ioctl(sock, SIOCGIFFLAGS, &ifr) < 0) die_errno("SIOCGIFFLAGS lo");
-  ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
-  if (ioctl(sock, SIOCSIFFLAGS, &ifr) < 0) die_errno("bring lo up");
-  close(sock);
-}
-
 static int listen_unix(const char *path) {
   struct sockaddr_un addr = {.sun_family = AF_UNIX};
   if (strlen(path) >= sizeof addr.sun_path) die(EXIT_SKIFF_FAILED, 0, "the holder's socket path is too long: %s", path);
@@ -313,7 +301,7 @@ noreturn void netholder_main(void) {
     if (spec.userns && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)) die_errno("become root in the holder's user namespace");
     if (setsid() < 0) die_errno("setsid");
     if (chdir("/") < 0) die_errno("chdir /");
-    loopback_up();
+    net_loopback_up();
     int lock_fd = open(spec.holder_lock, O_RDONLY | O_CREAT | O_CLOEXEC, 0644);
     if (lock_fd < 0) die_errno("open %s", spec.holder_lock);
     int listen_fd = listen_unix(spec.holder_socket);
