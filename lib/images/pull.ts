@@ -1,11 +1,18 @@
 // `skiff pull`: resolve the reference through the registry client, store the
 // manifest and config, fetch the missing layers in parallel (each streamed
-// once into the store, see store/layer-write.ts), then name the image. Runs as root of the store's
-// user namespace (rootless) or as root, holding the store lock shared: any
-// number of pulls run at once and publish by atomic renames; rmi's garbage
-// collection waits for them. Each layer is fetched under its own lock, so
-// concurrent pulls of one image download and unpack each layer once: the
-// others wait for it and take what it stored.
+// once into the store, see store/layer-write.ts), then name the image. Layers
+// are written as root of the store's user namespace (rootless) or as root,
+// holding the store lock shared: any number of pulls run at once and publish
+// by atomic renames; rmi's garbage collection waits for them. Each layer is
+// fetched under its own lock, so concurrent pulls of one image download and
+// unpack each layer once: the others wait for it and take what it stored.
+//
+// An image whose every layer is stored already writes only files the user
+// owns (blobs, layer.json, the image record, names): that "warm" pull needs
+// neither the user namespace nor the lock. It runs in the caller's process
+// (rootless: before any re-execution, `canWriteLayers: false`) as a seqlock
+// section (store/lock.ts sharedWithoutLock), done again under the lock when
+// an exclusive holder ran meanwhile.
 import { SkiffError } from '../errors.js';
 import { imageEvent } from '../events/log.js';
 import { canCreateDevices } from '../host/privilege.js';
@@ -19,12 +26,12 @@ import { digestHex } from '../store/digest.js';
 import { writeImageRecord, type ImageRecord } from '../store/images.js';
 import { storeLayer } from '../store/layer-write.js';
 import { addCompressedBlob, hasLayer, readLayerMeta } from '../store/layers.js';
-import { lockLayerFetch, lockStore, type StoreLock } from '../store/lock.js';
+import { lockLayerFetch, lockStore, sharedWithoutLock, type StoreLock } from '../store/lock.js';
 import { writeName } from '../store/names.js';
 import { openStoreForWriting, type Store } from '../store/store.js';
-import type { PullReporter } from './pull-progress.js';
+import { RecordingReporter, type PullReporter } from './pull-progress.js';
 
-export { createReporter } from './pull-progress.js';
+export { createReporter, RecordingReporter } from './pull-progress.js';
 export { parsePlatform } from './platform.js';
 // This bundle has its own copy of lib/paths.ts (the helper's location): the CLI hands over the install root.
 
@@ -40,6 +47,13 @@ export interface PullOptions {
   store?: Store;
   /** Tests: a client other than lib/registry's. */
   client?: RegistryClient;
+  /**
+   * False for a rootless caller outside the store's user namespace: the pull
+   * names an image whose layers are all stored, and otherwise writes nothing
+   * and resolves to undefined (the caller re-executes in the namespace).
+   * Default true.
+   */
+  canWriteLayers?: boolean;
 }
 
 export interface PullResult {
@@ -156,8 +170,90 @@ async function fetchLayers(store: Store, client: RegistryClient, image: Resolved
   return { downloaded: todo.length - shared, skipped: skipped + shared, devices };
 }
 
-export async function pullImage(text: string, opts: PullOptions): Promise<PullResult> {
+/** True when every layer the image lists is in the store. */
+function allLayersStored(store: Store, image: ResolvedImage): boolean {
+  return image.config.rootfs.diff_ids.every((diffID) => hasLayer(store.paths, diffID));
+}
+
+/** Skips every layer (all stored): records their compressed digests and reports them. */
+function skipStoredLayers(store: Store, image: ResolvedImage, reporter: PullReporter): number {
+  const diffIDs = image.config.rootfs.diff_ids;
+  const seen = new Set<string>();
+  image.manifest.layers.forEach((blob, i) => {
+    const diffID = diffIDs[i]!;
+    if (seen.has(diffID)) return;
+    seen.add(diffID);
+    addCompressedBlob(store.paths, diffID, { digest: blob.digest, size: blob.size, mediaType: blob.mediaType });
+    reporter.layerSkipped(blob);
+  });
+  return seen.size;
+}
+
+/** Stores the manifest, config (and index) blobs, the image record and the names, once every layer is stored. */
+async function recordImage(store: Store, image: ResolvedImage): Promise<{ id: string; names: string[] }> {
+  const id = image.manifest.config.digest;
+  await writeBlob(store.paths, id, image.configBytes);
+  await writeBlob(store.paths, image.manifestDigest, image.manifestBytes);
+  if (image.indexDigest && image.indexBytes) await writeBlob(store.paths, image.indexDigest, image.indexBytes);
+  const layers = image.config.rootfs.diff_ids;
+  let size = 0;
+  for (const diffID of new Set(layers)) {
+    const meta = readLayerMeta(store.paths, diffID);
+    if (!meta) throw new SkiffError(`layer ${diffID} vanished from the store during the pull`);
+    size += meta.size;
+  }
+  const record: ImageRecord = {
+    id,
+    manifest: image.manifestDigest,
+    manifestMediaType: image.manifest.mediaType ?? 'application/vnd.oci.image.manifest.v1+json',
+    layers,
+    size,
+    pulled: new Date().toISOString(),
+  };
+  if (image.indexDigest) record.index = image.indexDigest;
+  if (image.config.created) record.created = image.config.created;
+  writeImageRecord(store.paths, record);
+  return { id, names: await nameImage(store, image, id) };
+}
+
+/**
+ * A pull whose layers are all stored, without the store lock: undefined when
+ * an exclusive holder (rmi, prune) is at work now or ran meanwhile, or a
+ * layer is missing (the caller takes the lock). What it wrote before it
+ * found out is blobs, layer.json entries and names, which the locked pass
+ * writes again.
+ */
+async function pullStoredWithoutLock(store: Store, image: ResolvedImage, reporter: PullReporter, canWriteLayers: boolean): Promise<PullResult | undefined> {
+  const section = sharedWithoutLock(store.paths);
+  if (section === undefined || !allLayersStored(store, image)) return undefined;
+  // Junk of killed writers may belong to sub-IDs: only the namespace's root can remove it.
+  if (canWriteLayers) cleanTmp(store.paths);
+  // Reported only once the work stands: a pass done again must not show its blobs twice.
+  const recorded = new RecordingReporter();
+  try {
+    const skipped = skipStoredLayers(store, image, recorded);
+    recorded.configDone(image.manifest.config.digest);
+    const { id, names } = await recordImage(store, image);
+    if (!section.unchanged()) return undefined;
+    recorded.replay(reporter);
+    return { id, names, downloaded: 0, skipped };
+  } catch (err) {
+    // A layer removed under it: the locked pass tells.
+    if (!section.unchanged()) return undefined;
+    throw err;
+  }
+}
+
+/**
+ * Pulls `text` into the store. Resolves to undefined only with
+ * `canWriteLayers: false`, when a layer must be fetched: nothing was
+ * reported then but the start.
+ */
+export async function pullImage(text: string, opts: PullOptions & { canWriteLayers: false }): Promise<PullResult | undefined>;
+export async function pullImage(text: string, opts: PullOptions): Promise<PullResult>;
+export async function pullImage(text: string, opts: PullOptions): Promise<PullResult | undefined> {
   const reporter = opts.reporter;
+  const canWriteLayers = opts.canWriteLayers !== false;
   const store = opts.store ?? openStoreForWriting();
   let shown = text;
   try {
@@ -165,19 +261,41 @@ export async function pullImage(text: string, opts: PullOptions): Promise<PullRe
   } catch {
     // the client says what is wrong with it
   }
-  const lock = await lockStore(store.paths, 'shared', { onWait: () => reporter.waiting() });
   let ok = false;
+  /** Left to a pull in the user namespace: it reports the rest. */
+  let handedOver = false;
+  let lock: StoreLock | undefined;
   try {
-    cleanTmp(store.paths);
     const client = await makeClient(opts);
     reporter.start(shown);
     const image = await client.resolve(text);
     checkImage(image);
     const id = image.manifest.config.digest;
-    await writeBlob(store.paths, id, image.configBytes);
-    await writeBlob(store.paths, image.manifestDigest, image.manifestBytes);
-    if (image.indexDigest && image.indexBytes) await writeBlob(store.paths, image.indexDigest, image.indexBytes);
 
+    const warm = await pullStoredWithoutLock(store, image, reporter, canWriteLayers);
+    if (warm) {
+      ok = true;
+      imageEvent('pull', id, shown);
+      return warm;
+    }
+    if (!canWriteLayers && !allLayersStored(store, image)) {
+      handedOver = true;
+      return undefined;
+    }
+    lock = await lockStore(store.paths, 'shared', { onWait: () => reporter.waiting() });
+    if (!canWriteLayers) {
+      if (!allLayersStored(store, image)) {
+        handedOver = true;
+        return undefined;
+      }
+      const skipped = skipStoredLayers(store, image, reporter);
+      reporter.configDone(id);
+      const { names } = await recordImage(store, image);
+      ok = true;
+      imageEvent('pull', id, shown);
+      return { id, names, downloaded: 0, skipped };
+    }
+    cleanTmp(store.paths);
     const { downloaded, skipped, devices } = await fetchLayers(store, client, image, reporter);
     if (devices.length > 0) {
       const some = devices.slice(0, 3).map((d) => `/${d}`).join(', ');
@@ -187,31 +305,12 @@ export async function pullImage(text: string, opts: PullOptions): Promise<PullRe
       );
     }
     reporter.configDone(id);
-
-    const layers = image.config.rootfs.diff_ids;
-    let size = 0;
-    for (const diffID of new Set(layers)) {
-      const meta = readLayerMeta(store.paths, diffID);
-      if (!meta) throw new SkiffError(`layer ${diffID} vanished from the store during the pull`);
-      size += meta.size;
-    }
-    const record: ImageRecord = {
-      id,
-      manifest: image.manifestDigest,
-      manifestMediaType: image.manifest.mediaType ?? 'application/vnd.oci.image.manifest.v1+json',
-      layers,
-      size,
-      pulled: new Date().toISOString(),
-    };
-    if (image.indexDigest) record.index = image.indexDigest;
-    if (image.config.created) record.created = image.config.created;
-    writeImageRecord(store.paths, record);
-    const names = await nameImage(store, image, id);
+    const { names } = await recordImage(store, image);
     ok = true;
     imageEvent('pull', id, shown);
     return { id, names, downloaded, skipped };
   } finally {
-    reporter.finish(ok);
-    lock.release();
+    if (!handedOver) reporter.finish(ok);
+    lock?.release();
   }
 }

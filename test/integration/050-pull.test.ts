@@ -181,6 +181,34 @@ describeModes('pull ($name)', (mode) => {
     expect(again.stderr.match(/skipped: already exists/g)).toHaveLength(a.layers.length);
   });
 
+  test('a pull that writes no layer stays in the first process: only one that fetches a layer enters the user namespace', async () => {
+    const s = newStore(mode);
+    const img = pushed['shared:a']!;
+    const reexec = /re-executing this command as root of a user namespace/;
+    const cold = await s.skiff(['--log-level', 'debug', 'pull', `${reg.host}/shared:a`]);
+    expect(cold, cold.stderr).toMatchObject({ code: 0, stdout: `${idOf(img)}\n` });
+    if (mode.user) expect(cold.stderr).toMatch(reexec);
+    else expect(cold.stderr).not.toMatch(reexec);
+    // Once shown by the process that fetches: the first process shows nothing of a pull it hands over.
+    expect(cold.stderr.match(/Trying to pull/g)).toHaveLength(1);
+    // A new name for stored layers (shared:b's second layer is not stored: it enters).
+    const warm = await s.skiff(['--log-level', 'debug', 'pull', `${reg.host}/busybox:latest`]);
+    expect(warm, warm.stderr).toMatchObject({ code: 0, stdout: `${idOf(pushed['busybox:latest']!)}\n` });
+    expect(warm.stderr).not.toMatch(reexec);
+    expect(warm.stderr.split('\n').filter((l) => !l.startsWith('time='))).toEqual([
+      `Trying to pull ${reg.host}/busybox:latest...`,
+      `Copying blob ${pushed['busybox:latest']!.layers[0]!.digest} skipped: already exists`,
+      `Copying config ${pushed['busybox:latest']!.configDigest} done`,
+      'Writing manifest to image destination',
+      '',
+    ]);
+    const images = await s.skiff(['images', '--format', '{{.Repository}}:{{.Tag}}']);
+    expect(images.stdout.split('\n').sort()).toEqual(['', `${reg.host}/busybox:latest`, `${reg.host}/shared:a`]);
+    const again = await s.skiff(['--log-level', 'debug', 'pull', '-q', `${reg.host}/shared:b`]);
+    expect(again, again.stderr).toMatchObject({ code: 0, stdout: `${idOf(pushed['shared:b']!)}\n` });
+    if (mode.user) expect(again.stderr).toMatch(reexec);
+  });
+
   test('8 concurrent pulls of one image from separate processes all succeed into one consistent store', async () => {
     const s = newStore(mode);
     const img = pushed['busybox:latest']!;

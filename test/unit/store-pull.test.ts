@@ -7,8 +7,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { SkiffError } from '../../lib/errors.js';
+import { pullImage } from '../../lib/images/pull.js';
+import { QuietReporter, RecordingReporter, type PullReporter } from '../../lib/images/pull-progress.js';
+import type { Descriptor } from '../../lib/oci/image-spec.js';
 import { readImageRecord } from '../../lib/store/images.js';
-import { layerDiffDir, readLayerMeta } from '../../lib/store/layers.js';
+import { lockStore } from '../../lib/store/lock.js';
+import { layerDiffDir, readLayerMeta, removeLayer } from '../../lib/store/layers.js';
 import { materialiseLayer } from '../../lib/store/materialise.js';
 import { listNames } from '../../lib/store/names.js';
 import type { Store } from '../../lib/store/store.js';
@@ -94,6 +98,60 @@ describe('pull into the store', () => {
     expect(client.opened.slice(0, 2).sort()).toEqual([first.layers[0]!.digest, first.layers[1]!.digest].sort());
     expect(client.opened.slice(2)).toEqual([other.layers[1]!.digest]);
     expect(storeListing(store).layers).toHaveLength(3);
+  });
+
+  it('canWriteLayers: false names an image whose layers are all stored, and hands over (writing nothing) when one is missing', async () => {
+    store = tempStore();
+    const first = buildImage(image('gzip'));
+    const other = buildImage({ ...image('gzip'), layers: [image('gzip').layers[0]!, { compression: 'gzip', entries: [file('other', 'x')] }] });
+    const client = fakeClient({ 'reg.test/app:1': first, 'reg.test/other:1': other });
+    const cold = await pullImage('reg.test/app:1', { store, client, reporter: new QuietReporter(), canWriteLayers: false });
+    expect(cold).toBeUndefined();
+    expect(client.opened).toEqual([]);
+    expect(storeListing(store)).toMatchObject({ blobs: [], layers: [], images: [], names: [] });
+    await pullInto(store, client, 'reg.test/app:1');
+    const before = storeListing(store);
+    // A second image sharing one layer: still a layer to write.
+    expect(await pullImage('reg.test/other:1', { store, client, reporter: new QuietReporter(), canWriteLayers: false })).toBeUndefined();
+    expect(storeListing(store)).toEqual(before);
+    // Every layer stored: named in this process, with the lines a pull shows, and no lock taken when no exclusive holder ran.
+    fs.rmSync(path.join(store.paths.names), { recursive: true });
+    fs.mkdirSync(store.paths.names);
+    const lines: string[] = [];
+    const reporter = new RecordingReporter();
+    const warm = await pullImage('reg.test/app:1', { store, client, reporter, canWriteLayers: false });
+    expect(warm).toMatchObject({ id: first.configDigest, downloaded: 0, skipped: 2 });
+    expect(listNames(store.paths).map((n) => n.name).sort()).toEqual([`reg.test/app:1`, `reg.test/app@${first.manifestDigest}`].sort());
+    const quiet = new QuietReporter();
+    const listener: PullReporter = {
+      ...Object.fromEntries((['waiting', 'layerStarted', 'layerBytes', 'layerDone', 'warn'] as const).map((k) => [k, quiet[k].bind(quiet)])),
+      start: (t: string) => void lines.push(`start ${t}`),
+      layerSkipped: (b: Descriptor) => void lines.push(`skipped ${b.digest}`),
+      configDone: (d: string) => void lines.push(`config ${d}`),
+      finish: (ok: boolean) => void lines.push(`finish ${ok}`),
+    } as PullReporter;
+    reporter.replay(listener);
+    expect(lines).toEqual(['start reg.test/app:1', ...first.layers.map((l) => `skipped ${l.digest}`), `config ${first.configDigest}`, 'finish true']);
+    expect(client.opened).toHaveLength(2);
+  });
+
+  it('a pull of stored layers with an exclusive holder at work waits for it and then names the image, or hands over when it removed a layer', async () => {
+    store = tempStore();
+    const built = buildImage(image('gzip'));
+    const client = fakeClient({ 'reg.test/app:1': built });
+    await pullInto(store, client, 'reg.test/app:1');
+    const gc = await lockStore(store.paths, 'exclusive');
+    const pending = pullImage('reg.test/app:1', { store, client, reporter: new QuietReporter(), canWriteLayers: false });
+    await new Promise((r) => setTimeout(r, 300));
+    removeLayer(store.paths, built.layers[1]!.diffId);
+    gc.release();
+    expect(await pending).toBeUndefined();
+    await pullInto(store, client, 'reg.test/app:1');
+    const gc2 = await lockStore(store.paths, 'exclusive');
+    const waiting = pullImage('reg.test/app:1', { store, client, reporter: new QuietReporter(), canWriteLayers: false });
+    await new Promise((r) => setTimeout(r, 300));
+    gc2.release();
+    expect(await waiting).toMatchObject({ id: built.configDigest, downloaded: 0 });
   });
 
   it('refuses a layer whose content does not match its diffID, and names nothing', async () => {

@@ -1,6 +1,8 @@
-// `skiff pull`: parse, check what is cheap to check, enter the store's user
-// namespace, then hand over to lib/store/pull (loaded lazily with the registry
-// client, the decompressors and the progress bars).
+// `skiff pull`: parse, check what is cheap to check, then hand over to
+// lib/images/pull (loaded lazily with the registry client, the decompressors
+// and the progress bars). Rootless, the first process resolves the image and
+// names it when every layer is stored already; only a pull that must write a
+// layer re-executes in the store's user namespace (which resolves it again).
 import type { CommandSpec, ParsedArgs } from '../args.js';
 import { flagBool, flagString } from '../args.js';
 import { parseReference } from '../../oci/reference.js';
@@ -27,18 +29,31 @@ export async function run(args: ParsedArgs): Promise<number> {
   const platformText = flagString(args, 'platform');
   const platform = platformText !== undefined ? parsePlatform(platformText) : undefined;
   parseReference(text); // a malformed reference fails here, before any work
-  if (!inStoreNamespace()) return reexecInUserNamespace(process.argv.slice(2));
 
   const quiet = flagBool(args, 'quiet');
   const tlsVerify = args.flags['tls-verify'];
   const authFile = flagString(args, 'authfile');
-  const { pullImage, createReporter } = await import('../../images/pull.js');
-  const result = await pullImage(text, {
-    reporter: await createReporter(quiet),
+  const { pullImage, createReporter, RecordingReporter } = await import('../../images/pull.js');
+  const options = {
     ...(platform ? { platform } : {}),
     ...(typeof tlsVerify === 'boolean' ? { tlsVerify } : {}),
     ...(authFile !== undefined ? { authFile } : {}),
-  });
+  };
+  let result;
+  if (inStoreNamespace()) {
+    result = await pullImage(text, { ...options, reporter: await createReporter(quiet) });
+  } else {
+    // Shown once it is known that this process finishes the pull; a pull handed over shows its own.
+    const recorded = new RecordingReporter();
+    try {
+      result = await pullImage(text, { ...options, reporter: recorded, canWriteLayers: false });
+    } catch (err) {
+      recorded.replay(await createReporter(quiet));
+      throw err;
+    }
+    if (result === undefined) return reexecInUserNamespace(process.argv.slice(2));
+    recorded.replay(await createReporter(quiet));
+  }
   process.stdout.write(`${result.id.replace(/^sha256:/, '')}\n`);
   return 0;
 }
