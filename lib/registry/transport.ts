@@ -5,7 +5,9 @@
 //     Docker, for loopback hosts, and only when the HTTPS attempt failed at the
 //     protocol level (a plain-HTTP server answers a TLS hello at once, so this
 //     costs one round trip, never a timeout). A certificate that does not
-//     verify is never a reason to fall back.
+//     verify is never a reason to fall back. A loopback registry's first
+//     HTTPS attempt trusts no CA, so that finding a plain-HTTP one parses no
+//     CA bundle (see RegistryEndpoint.probe).
 //   - idempotent requests are retried with exponential backoff on 429, 5xx and
 //     resets/timeouts (4 tries, 200 ms base, a short Retry-After honoured);
 //   - redirects are followed here, and the registry's Authorization header is
@@ -106,9 +108,13 @@ export class Transport {
     return endpoint;
   }
 
-  /** A keep-alive agent for a URL; `certsHost` names the certs.d directory to use. */
-  agentFor(url: URL, verify: boolean, certsHost: string): http.Agent {
-    const key = `${url.protocol}//${url.host}|${verify}|${certsHost}`;
+  /**
+   * A keep-alive agent for a URL; `certsHost` names the certs.d directory to
+   * use. `trustNone`: verified TLS that trusts no CA at all, so that any
+   * certificate fails (see RegistryEndpoint.probe).
+   */
+  agentFor(url: URL, verify: boolean, certsHost: string, trustNone = false): http.Agent {
+    const key = `${url.protocol}//${url.host}|${verify}|${certsHost}|${trustNone}`;
     let agent = this.agents.get(key);
     if (agent === undefined) {
       if (url.protocol === 'http:') {
@@ -119,7 +125,7 @@ export class Transport {
           keepAlive: true,
           rejectUnauthorized: verify,
           // Unverified (--tls-verify=false, insecure): no CA bundle to parse, 50-70 ms saved per pull.
-          ...(verify ? { ca: [...systemCertificates(), ...tls.ca] } : {}),
+          ...(verify ? { ca: trustNone ? [] : [...systemCertificates(), ...tls.ca] } : {}),
           ...(tls.cert !== undefined ? { cert: tls.cert, key: tls.key } : {}),
         });
       }
@@ -141,7 +147,7 @@ export class Transport {
    */
   async fetchWithRetry(
     url: URL,
-    init: { method: string; headers: Record<string, string>; body?: string | Buffer | Readable; verify: boolean; certsHost: string; host: string },
+    init: { method: string; headers: Record<string, string>; body?: string | Buffer | Readable; verify: boolean; certsHost: string; host: string; trustNone?: boolean },
     probe = false,
   ): Promise<Response> {
     // A stream body is gone once sent; POST starts a new upload each time.
@@ -158,7 +164,7 @@ export class Transport {
           ...(init.body !== undefined ? { body: init.body } : {}),
           redirect: 'manual',
           compress: false,
-          agent: this.agentFor(url, init.verify, init.certsHost),
+          agent: this.agentFor(url, init.verify, init.certsHost, init.trustNone),
           signal: controller.signal,
         });
       } catch (err) {
@@ -210,9 +216,9 @@ export class RegistryEndpoint {
   }
 
   private async probe(): Promise<PingResult> {
-    const attempt = async (scheme: 'https' | 'http', probe: boolean): Promise<PingResult> => {
+    const attempt = async (scheme: 'https' | 'http', probe: boolean, trustNone = false): Promise<PingResult> => {
       const origin = `${scheme}://${this.apiHost}`;
-      const res = await this.transport.fetchWithRetry(new URL('/v2/', origin), this.init('GET', {}), probe);
+      const res = await this.transport.fetchWithRetry(new URL('/v2/', origin), { ...this.init('GET', {}), trustNone }, probe);
       const body = await readBody(res, 64 * 1024, `the answer of ${this.registry} to /v2/`);
       if (res.status === 200) return { origin, status: 200 };
       if (res.status === 401) {
@@ -226,18 +232,32 @@ export class RegistryEndpoint {
     };
     const allowHttp = this.insecure || this.loopback;
     if (!allowHttp) return attempt('https', false);
+    // A loopback registry verified as any other: whether it speaks TLS at all
+    // is asked first with an agent that trusts no CA, which fails a TLS server
+    // at its certificate, before any request is sent. So a plain-HTTP registry
+    // never costs the parse of the system's CA bundle (25-90 ms here, more
+    // than the rest of a pull of a stored image), and a TLS one is then asked
+    // again below with the CAs, costing one more handshake on loopback.
+    const trustNone = !this.insecure;
     try {
-      return await attempt('https', true);
+      const result = await attempt('https', true, trustNone);
+      if (!trustNone) return result;
     } catch (err) {
-      if (err instanceof SkiffError) throw err;
-      const kind = classifyNetworkError(err);
-      const noPort = !/:\d+$/.test(this.registry);
-      // A plain-HTTP server fails the TLS handshake at once; without a port, HTTPS (443) and HTTP (80) are different ports.
-      if (kind === 'tls-protocol' || kind === 'reset' || (noPort && kind === 'refused')) return attempt('http', false);
-      // Not a plain-HTTP server: this was a real failure, so give it the retries it skipped.
-      if (kind === 'timeout') return attempt('https', false);
-      throw networkError(this.registry, err);
+      // An answer, over TLS: only the verified attempt below may be believed.
+      if (err instanceof SkiffError && !trustNone) throw err;
+      if (!(err instanceof SkiffError)) {
+        const kind = classifyNetworkError(err);
+        const noPort = !/:\d+$/.test(this.registry);
+        // A plain-HTTP server fails the TLS handshake at once; without a port, HTTPS (443) and HTTP (80) are different ports.
+        if (kind === 'tls-protocol' || kind === 'reset' || (noPort && kind === 'refused')) return attempt('http', false);
+        // Not a plain-HTTP server: this was a real failure, so give it the retries it skipped.
+        if (kind === 'timeout') return attempt('https', false);
+        // A certificate that did not verify: it speaks TLS (with no CA trusted, any certificate fails here).
+        const tlsServer = kind === 'unknown-ca' || kind === 'cert-expired' || kind === 'cert-name' || kind === 'cert-other';
+        if (!(trustNone && tlsServer)) throw networkError(this.registry, err);
+      }
     }
+    return attempt('https', false);
   }
 
   private init(method: string, headers: Record<string, string>) {

@@ -1,6 +1,8 @@
+import { execFileSync } from 'node:child_process';
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -122,6 +124,9 @@ describe('RegistryEndpoint against a local plain-HTTP server', () => {
     expect(Date.now() - started).toBeLessThan(1000);
     expect(ping).toEqual({ origin: `http://${host}`, status: 401, challenge: 'Basic realm="x"' });
     expect(seen).toEqual(['GET /v2/']);
+    // The TLS attempt trusted no CA: finding a plain-HTTP registry parses no CA bundle.
+    const agents = [...(transport as unknown as { agents: Map<string, http.Agent & { options: { ca?: unknown[] } }> }).agents.values()];
+    expect(agents.filter((a) => a instanceof https.Agent).map((a) => a.options.ca)).toEqual([[]]);
   });
 
   it('redirects keep the Authorization header on the registry only', async () => {
@@ -143,5 +148,56 @@ describe('RegistryEndpoint against a local plain-HTTP server', () => {
     expect(await res.text()).toBe('blob');
     expect(registryAuth).toEqual([undefined, 'Bearer secret', 'Bearer secret']);
     expect(storage).toEqual([undefined]);
+  });
+});
+
+describe('RegistryEndpoint against a local TLS server', () => {
+  /** A CA and a server certificate for 127.0.0.1 signed by it (openssl, EC keys). */
+  function tlsFiles(): { dir: string; ca: string; cert: string; key: string } {
+    const dir = mkdtempSync(path.join(tmpdir(), 'skiff-tls-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const run = (args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'ignore' });
+    const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+    run(['req', '-x509', ...ec, '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '2', '-subj', '/CN=skiff unit CA', '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign']);
+    run(['req', ...ec, '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=127.0.0.1']);
+    writeFileSync(path.join(dir, 'server.ext'), 'subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n');
+    run(['x509', '-req', '-in', 'server.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.crt', '-days', '2', '-extfile', 'server.ext']);
+    return { dir, ca: path.join(dir, 'ca.crt'), cert: path.join(dir, 'server.crt'), key: path.join(dir, 'server.key') };
+  }
+
+  async function tlsServer(files: { cert: string; key: string }, seen: string[]): Promise<string> {
+    const s = https.createServer({ cert: readFileSync(files.cert), key: readFileSync(files.key) }, (req, res) => {
+      seen.push(`${req.method} ${req.url}`);
+      res.end('{}');
+    });
+    await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+    cleanups.push(() => {
+      s.closeAllConnections();
+      s.close();
+    });
+    return `127.0.0.1:${(s.address() as AddressInfo).port}`;
+  }
+
+  it('a loopback TLS registry is asked over verified TLS: the attempt that trusts no CA sends no request and is no reason to fall back', async () => {
+    const files = tlsFiles();
+    const seen: string[] = [];
+    const host = await tlsServer(files, seen);
+    const certs = path.join(files.dir, 'certs.d');
+    mkdirSync(path.join(certs, host), { recursive: true });
+    copyFileSync(files.ca, path.join(certs, host, 'ca.crt'));
+    const transport = new Transport({ certsDirs: [certs] });
+    cleanups.push(() => transport.close());
+    expect(await transport.endpoint(host).ping()).toEqual({ origin: `https://${host}`, status: 200 });
+    expect(seen).toEqual(['GET /v2/']);
+  });
+
+  it('a loopback TLS registry whose CA is not trusted fails as unknown authority, never over plain HTTP', async () => {
+    const files = tlsFiles();
+    const seen: string[] = [];
+    const host = await tlsServer(files, seen);
+    const transport = new Transport({ certsDirs: [] });
+    cleanups.push(() => transport.close());
+    await expect(transport.endpoint(host).ping()).rejects.toThrow(`registry ${host}: x509: certificate signed by unknown authority`);
+    expect(seen).toEqual([]);
   });
 });
