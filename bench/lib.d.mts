@@ -15,6 +15,7 @@ export interface Timing {
 }
 
 export function timeCommand(argv: string[], opts?: { runs?: number; warmup?: number; env?: Record<string, string> }): Timing;
+export function timeInterleaved(commands: Array<{ argv: string[]; env?: Record<string, string> }>, opts?: { runs?: number; warmup?: number }): Timing[];
 export function asUser(user: User | null | undefined, argv: string[]): string[];
 export function lookupUser(name: string): User | null;
 export function hasCommand(name: string): boolean;

@@ -22,6 +22,30 @@ export function timeCommand(argv, { runs = 30, warmup = 3, env = {} } = {}) {
   return { min: samples[0], median: samples[Math.floor(samples.length / 2)], runs };
 }
 
+/**
+ * Like timeCommand for several commands at once, run in turns (one run of each
+ * per round): on a shared machine whose load drifts, every command meets the
+ * same drift, so differences between them stand where sequential series
+ * (twenty of one, then twenty of the next) differ by the drift alone.
+ * `commands`: [{ argv, env }]; returns one Timing per command, in order.
+ */
+export function timeInterleaved(commands, { runs = 30, warmup = 3 } = {}) {
+  const samples = commands.map(() => []);
+  for (let i = 0; i < warmup + runs; i++) {
+    commands.forEach(({ argv, env = {} }, k) => {
+      const start = process.hrtime.bigint();
+      const r = spawnSync(argv[0], argv.slice(1), { env: { PATH: CLEAN_PATH, HOME: process.env.HOME ?? '/', ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+      const ms = Number(process.hrtime.bigint() - start) / 1e6;
+      if (r.status !== 0) throw new Error(`${argv.join(' ')} failed (${r.status}): ${r.stderr}`);
+      if (i >= warmup) samples[k].push(ms);
+    });
+  }
+  return samples.map((s) => {
+    s.sort((a, b) => a - b);
+    return { min: s[0], median: s[Math.floor(s.length / 2)], runs };
+  });
+}
+
 export function asUser(user, argv) {
   if (!user) return argv;
   return ['setpriv', `--reuid=${user.uid}`, `--regid=${user.gid}`, '--init-groups', '--', ...argv];

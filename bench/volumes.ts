@@ -1,5 +1,5 @@
 // Issue 11's benchmark (`npm run bench volumes`): what a mount adds to
-// `run --rm IMAGE true`, what --userns keep-id adds (its first run copies the
+// `run --rm --network none IMAGE true`, what --userns keep-id adds (its first run copies the
 // image's layers once; later runs reuse the copy), and the write throughput
 // of `dd` into a bind mount against the host's own, root and rootless.
 //
@@ -7,12 +7,23 @@
 // mounts, busybox's dd on the host into the same directory, and, when it is
 // installed, Podman (`--runtime runc`, its own store) with the same flags.
 // Timings are printed, never asserted. Run by bench/volumes.mjs (bundled first).
+//
+// Every run, skiff's as Podman's, is --network none, and each group of rows
+// is timed in turns: on the default network (pasta) a run waits 200-460 ms
+// for pasta's own start-up, and twenty runs of one row then twenty of the
+// next meet different loads; together they buried what a mount adds (the
+// figures of 2026-12-06, a named volume at +43 ms and a tmpfs at +34 ms over
+// the plain run, were that spread). Measured in turns with --network none
+// (2026-12-07, rootless, 20 rounds, a quiet spell of a shared machine): plain
+// 77.5 ms minimum, a bind +1.4, a named volume +0.3, a tmpfs +2.4; CPU time
+// of the whole process tree (perf stat task-clock, minimum) the same for all
+// four, 71-72 ms; the helper's debug log shows each mount made within 1 ms.
 import { spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, cpSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import path from 'node:path';
 import { busyboxLayer, pushImage, startRegistry, type TestRegistry } from '../test/integration/registry-harness.js';
-import { CLEAN_PATH, asUser, hasCommand, installCopy, lookupUser, printTable, timeCommand, type Timing, type User } from './lib.mjs';
+import { CLEAN_PATH, asUser, hasCommand, installCopy, lookupUser, printTable, timeCommand, timeInterleaved, type Timing, type User } from './lib.mjs';
 
 const projectRoot = process.env['SKIFF_BENCH_ROOT'] ?? process.cwd();
 const runs = Number(process.env['BENCH_RUNS'] ?? 20);
@@ -48,6 +59,7 @@ function ddSeconds(mode: Mode, prefix: string[], dir: string, env: Record<string
 }
 
 const podmanDirs: string[] = [];
+const signed = (ms: number) => `${ms >= 0 ? '+' : ''}${ms.toFixed(1)} ms`;
 
 function benchMode(mode: Mode, skiff: string, ref: string): void {
   const who = mode.user ? `${mode.name} (${mode.user.name})` : mode.name;
@@ -67,24 +79,32 @@ function benchMode(mode: Mode, skiff: string, ref: string): void {
       const store = path.join(mode.dir, `cold${i}`);
       makeDirFor(store, mode.user, 0o700);
       must(mode, s('pull', '-q', '--tls-verify=false', ref), { SKIFF_ROOT: store });
-      const t = timeCommand(asUser(mode.user, s('run', '--rm', '--userns', 'keep-id', ref, 'true')), { runs: 1, warmup: 0, env: { ...mode.env, SKIFF_ROOT: store } });
+      const t = timeCommand(asUser(mode.user, s('run', '--rm', '--network', 'none', '--userns', 'keep-id', ref, 'true')), { runs: 1, warmup: 0, env: { ...mode.env, SKIFF_ROOT: store } });
       keepIdCold.push(t.median);
     }
   }
 
-  const time = (argv: string[], extra: Record<string, string> = {}): Timing => timeCommand(asUser(mode.user, argv), { runs, env: { ...mode.env, ...extra } });
+  // Each group of rows is timed in turns (bench/lib.mjs timeInterleaved), so that a drifting load meets every row alike.
   const rows: Array<{ name: string } & Timing> = [];
-  const row = (name: string, t: Timing) => rows.push({ name, ...t });
-  row('node -e 0', time(['node', '-e', '0']));
-  row('skiff run --rm IMAGE true', time(s('run', '--rm', ref, 'true'), env));
-  row('skiff … -v DIR:/d', time(s('run', '--rm', '-v', `${bind}:/d`, ref, 'true'), env));
-  row('skiff … -v DIR1..4 (four binds)', time(s('run', '--rm', ...binds.flatMap((b, i) => ['-v', `${b}:/d${i}`]), ref, 'true'), env));
-  row('skiff … -v NAME:/d (named volume)', time(s('run', '--rm', '-v', 'benchvol:/d', ref, 'true'), env));
-  row('skiff … --tmpfs /d', time(s('run', '--rm', '--tmpfs', '/d', ref, 'true'), env));
-  if (mode.user) {
-    row('skiff … --userns keep-id (copy made)', time(s('run', '--rm', '--userns', 'keep-id', ref, 'true'), env));
-    row('skiff … --userns keep-id -v DIR:/d', time(s('run', '--rm', '--userns', 'keep-id', '-v', `${bind}:/d`, ref, 'true'), env));
-  }
+  const group = (list: Array<[string, string[], Record<string, string>]>) => {
+    const timings = timeInterleaved(list.map(([, argv, extra]) => ({ argv: asUser(mode.user, argv), env: { ...mode.env, ...extra } })), { runs });
+    list.forEach(([name], i) => rows.push({ name, ...timings[i]! }));
+  };
+  const run = (...args: string[]) => s('run', '--rm', '--network', 'none', ...args, ref, 'true');
+  group([
+    ['node -e 0', ['node', '-e', '0'], {}],
+    ['skiff run --rm IMAGE true', run(), env],
+    ['skiff … -v DIR:/d', run('-v', `${bind}:/d`), env],
+    ['skiff … -v DIR1..4 (four binds)', run(...binds.flatMap((b, i) => ['-v', `${b}:/d${i}`])), env],
+    ['skiff … -v NAME:/d (named volume)', run('-v', 'benchvol:/d'), env],
+    ['skiff … --tmpfs /d', run('--tmpfs', '/d'), env],
+    ...(mode.user
+      ? ([
+          ['skiff … --userns keep-id (copy made)', run('--userns', 'keep-id'), env],
+          ['skiff … --userns keep-id -v DIR:/d', run('--userns', 'keep-id', '-v', `${bind}:/d`), env],
+        ] as Array<[string, string[], Record<string, string>]>)
+      : []),
+  ]);
 
   if (hasCommand('podman')) {
     const pdir = mkdtempSync('/tmp/pv-');
@@ -96,22 +116,28 @@ function benchMode(mode: Mode, skiff: string, ref: string): void {
     try {
       must(mode, p('pull', '-q', '--tls-verify=false', ref), penv);
       must(mode, p('volume', 'create', 'benchvol'), penv);
-      row('podman run --rm IMAGE true', time(p('run', '--rm', '--network', 'none', ref, 'true'), penv));
-      row('podman … -v DIR:/d', time(p('run', '--rm', '--network', 'none', '-v', `${bind}:/d`, ref, 'true'), penv));
-      row('podman … -v NAME:/d', time(p('run', '--rm', '--network', 'none', '-v', 'benchvol:/d', ref, 'true'), penv));
-      if (mode.user) row('podman … --userns keep-id', time(p('run', '--rm', '--network', 'none', '--userns', 'keep-id', ref, 'true'), penv));
+      group([
+        ['podman run --rm IMAGE true', p('run', '--rm', '--network', 'none', ref, 'true'), penv],
+        ['podman … -v DIR:/d', p('run', '--rm', '--network', 'none', '-v', `${bind}:/d`, ref, 'true'), penv],
+        ['podman … -v NAME:/d', p('run', '--rm', '--network', 'none', '-v', 'benchvol:/d', ref, 'true'), penv],
+        ...(mode.user ? ([['podman … --userns keep-id', p('run', '--rm', '--network', 'none', '--userns', 'keep-id', ref, 'true'), penv]] as Array<[string, string[], Record<string, string>]>) : []),
+      ]);
     } catch (err) {
       console.log(`podman: skipped (${err instanceof Error ? err.message.slice(0, 300) : String(err)})`);
     }
   }
   printTable(`run with mounts, ${who} (${runs} runs each, after 3 warm-up runs)`, rows, 'node -e 0');
   const med = (name: string) => rows.find((r) => r.name === name)?.median ?? NaN;
+  const min = (name: string) => rows.find((r) => r.name === name)?.min ?? NaN;
+  for (const [what, of] of [['medians', med], ['minima', min]] as const) {
+    const plain = of('skiff run --rm IMAGE true');
+    console.log(
+      `added per mount (${what}, over the plain run): bind ${signed(of('skiff … -v DIR:/d') - plain)}, ` +
+        `four binds ${signed((of('skiff … -v DIR1..4 (four binds)') - plain) / 4)} each, named volume ${signed(of('skiff … -v NAME:/d (named volume)') - plain)}, ` +
+        `tmpfs ${signed(of('skiff … --tmpfs /d') - plain)} (target: under 5 ms per mount)`,
+    );
+  }
   const plain = med('skiff run --rm IMAGE true');
-  console.log(
-    `added per mount (medians, over the plain run): bind +${(med('skiff … -v DIR:/d') - plain).toFixed(1)} ms, ` +
-      `four binds +${((med('skiff … -v DIR1..4 (four binds)') - plain) / 4).toFixed(1)} ms each, named volume +${(med('skiff … -v NAME:/d (named volume)') - plain).toFixed(1)} ms, ` +
-      `tmpfs +${(med('skiff … --tmpfs /d') - plain).toFixed(1)} ms (target: under 5 ms per mount)`,
-  );
   if (mode.user) {
     console.log(
       `keep-id: +${(med('skiff … --userns keep-id (copy made)') - plain).toFixed(1)} ms per run once the copy exists; ` +
@@ -126,9 +152,9 @@ function benchMode(mode: Mode, skiff: string, ref: string): void {
   for (let i = 0; i < 3; i++) {
     host.push(ddSeconds(mode, ['/bin/busybox'], bind));
     const start = process.hrtime.bigint();
-    must(mode, s('run', '--rm', '-v', `${bind}:/d`, ref, 'true'), env);
+    must(mode, s('run', '--rm', '--network', 'none', '-v', `${bind}:/d`, ref, 'true'), env);
     const overhead = Number(process.hrtime.bigint() - start) / 1e9;
-    inBind.push(ddSeconds(mode, s('run', '--rm', '-v', `${bind}:/d`, ref), '/d', env) - overhead);
+    inBind.push(ddSeconds(mode, s('run', '--rm', '--network', 'none', '-v', `${bind}:/d`, ref), '/d', env) - overhead);
   }
   const mbps = (xs: number[]) => ddMiB / [...xs].sort((a, b) => a - b)[1]!;
   console.log(`dd of ${ddMiB} MiB with fsync, median of 3: host ${mbps(host).toFixed(0)} MiB/s, into the bind mount ${mbps(inBind).toFixed(0)} MiB/s (ratio ${(mbps(inBind) / mbps(host)).toFixed(2)})`);
