@@ -15,7 +15,9 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
+#include <stdlib.h>
 
 /* Paths below are relative to the new root, which is the cwd during setup. */
 
@@ -91,10 +93,67 @@ static void mount_sys(const struct container_spec *spec) {
 
 static const char *const device_nodes[] = {"null", "zero", "full", "random", "urandom", "tty"};
 
+static unsigned long parse_device_number(const char *text, const char *entry, int base) {
+  char *end;
+  errno = 0;
+  unsigned long n = strtoul(text, &end, base);
+  if (*text == '\0' || *end != '\0' || errno != 0) die(EXIT_SKIFF_FAILED, 0, "spec: bad device entry \"%s\"", entry);
+  return n;
+}
+
+/* One device node made in the container's /dev by mknod, as runc does as
+ * root: "PATH<TAB>c|b<TAB>MAJOR<TAB>MINOR<TAB>MODE<TAB>UID<TAB>GID". The
+ * device cgroup (v1 rules or the v2 filter, set up before) decides what it
+ * opens. The path is walked below /dev by fd, never following a link (/dev
+ * holds skiff's own fd, stdin… links), its missing directories made. */
+static void make_device(const char *entry) {
+  char copy[4096];
+  if (snprintf(copy, sizeof copy, "%s", entry) >= (int)sizeof copy) die(EXIT_SKIFF_FAILED, 0, "spec: device entry too long");
+  char *fields[7];
+  char *rest = copy;
+  for (int i = 0; i < 7; i++) {
+    fields[i] = rest;
+    char *tab = rest ? strchr(rest, '\t') : NULL;
+    if (i < 6 && tab == NULL) die(EXIT_SKIFF_FAILED, 0, "spec: bad device entry \"%s\"", entry);
+    if (tab) *tab = '\0';
+    rest = tab ? tab + 1 : NULL;
+  }
+  const char *path = fields[0];
+  if (strncmp(path, "/dev/", 5) != 0 || (fields[1][0] != 'c' && fields[1][0] != 'b') || fields[1][1] != '\0')
+    die(EXIT_SKIFF_FAILED, 0, "spec: bad device entry \"%s\"", entry);
+  unsigned long maj = parse_device_number(fields[2], entry, 10), min = parse_device_number(fields[3], entry, 10);
+  mode_t mode = (mode_t)parse_device_number(fields[4], entry, 8) & 07777;
+  uid_t uid = (uid_t)parse_device_number(fields[5], entry, 10);
+  gid_t gid = (gid_t)parse_device_number(fields[6], entry, 10);
+  int dir = open("dev", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (dir < 0) die_errno("open /dev");
+  char *name = (char *)path + 5;
+  for (char *slash; (slash = strchr(name, '/')) != NULL; name = slash + 1) {
+    *slash = '\0';
+    if (name[0] == '\0' || strcmp(name, ".") == 0 || strcmp(name, "..") == 0) die(EXIT_SKIFF_FAILED, 0, "spec: bad device path \"%s\"", path);
+    if (mkdirat(dir, name, 0755) < 0 && errno != EEXIST) die_errno("mkdir for device %s", path);
+    int next = openat(dir, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (next < 0) die_errno("open a directory of device %s", path);
+    close(dir);
+    dir = next;
+    *slash = '/';
+  }
+  if (name[0] == '\0' || strcmp(name, ".") == 0 || strcmp(name, "..") == 0) die(EXIT_SKIFF_FAILED, 0, "spec: bad device path \"%s\"", path);
+  mode_t type = fields[1][0] == 'c' ? S_IFCHR : S_IFBLK;
+  if (mknodat(dir, name, type | mode, makedev(maj, min)) < 0) die_errno("mknod %s (%c %lu:%lu)", path, fields[1][0], maj, min);
+  /* mknod's mode went through the umask; the owner and the mode as the host's node has them. */
+  if (fchownat(dir, name, uid, gid, AT_SYMLINK_NOFOLLOW) < 0) die_errno("chown device %s", path);
+  if (fchmodat(dir, name, mode, 0) < 0) die_errno("chmod device %s", path);
+  close(dir);
+  report_debug("made device %s (%c %lu:%lu)", path, fields[1][0], maj, min);
+}
+
 static void mount_dev(const struct container_spec *spec, bool tty_gid_mapped) {
   make_dir("dev", 0755);
-  /* nodev, as the root filesystem, unless --privileged as root: its bound device nodes are mounts of their own. */
-  do_mount("tmpfs", "dev", "tmpfs", MS_NOSUID | MS_STRICTATIME | (spec->dev_mknod ? 0 : MS_NODEV), "mode=755,size=65536k");
+  /* nodev, as the root filesystem, unless --privileged as root or devices are made in it
+   * by mknod (as root, with a device cgroup that decides what opens). */
+  bool dev_ok = spec->dev_mknod || spec->devices.len > 0;
+  do_mount("tmpfs", "dev", "tmpfs", MS_NOSUID | MS_STRICTATIME | (dev_ok ? 0 : MS_NODEV), "mode=755,size=65536k");
   /* Device nodes cannot be created in a user namespace: bind the host's. */
   for (size_t i = 0; i < sizeof device_nodes / sizeof device_nodes[0]; i++) {
     char target[64], source[64];
@@ -127,7 +186,7 @@ static void mount_dev(const struct container_spec *spec, bool tty_gid_mapped) {
   make_symlink("/proc/self/fd/1", "dev/stdout");
   make_symlink("/proc/self/fd/2", "dev/stderr");
   make_symlink("/proc/kcore", "dev/core");
-  (void)spec;
+  for (size_t i = 0; i < spec->devices.len; i++) make_device(spec->devices.items[i]);
 }
 
 /* Hide a path: an empty read-only tmpfs over a directory, /dev/null over a file. */

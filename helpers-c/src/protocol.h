@@ -112,6 +112,8 @@ struct container_spec {
   const char *holder_lock;
   struct string_list masked;
   struct string_list readonly;
+  /* Device nodes made in /dev by mknod (as root, with a device cgroup): "PATH<TAB>c|b<TAB>MAJOR<TAB>MINOR<TAB>MODE(octal)<TAB>UID<TAB>GID" */
+  struct string_list devices;
   /* An overlay root filesystem: mounted onto rootfs when lowerdirs is non-empty. */
   struct string_list lowerdirs; /* uppermost first */
 

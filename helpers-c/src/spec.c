@@ -113,6 +113,7 @@ static void apply(struct container_spec *spec, char *entry) {
   else if (strcmp(key, "device_filter") == 0) device_filter_parse(value, spec);
   else if (strcmp(key, "sys_rw") == 0) spec->sys_rw = parse_bool(key, value);
   else if (strcmp(key, "dev_mknod") == 0) spec->dev_mknod = parse_bool(key, value);
+  else if (strcmp(key, "device") == 0) list_push(&spec->devices, value);
   else if (strcmp(key, "sysctl") == 0) list_push(&spec->sysctls, value);
   else if (strcmp(key, "group_add") == 0) list_push(&spec->group_add, value);
   else if (strcmp(key, "keep_groups") == 0) spec->keep_groups = parse_bool(key, value);

@@ -1,8 +1,10 @@
 // Host device nodes for --device and --privileged: what they are (char or
-// block, major:minor) and whether the caller may open them. A device reaches
-// the container as a bind mount of the host's node, so rootless it is exactly
-// what the user could open anyway, and as root the container's own /dev and
-// root filesystem stay nodev.
+// block, major:minor, mode and owner) and whether the caller may open them.
+// Rootless a device reaches the container as a bind mount of the host's
+// node, so it is exactly what the user could open anyway. As root with a
+// device cgroup it is made in the container's /dev by mknod, as Docker does,
+// and the cgroup's rules decide what opens (see oci/spec/devices.ts); the
+// root filesystem stays nodev either way.
 import { accessSync, constants, lstatSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { SkiffError, errnoCode } from '../errors.js';
@@ -21,7 +23,17 @@ function minor(rdev: bigint): number {
 function node(hostPath: string, containerPath: string, permissions: string): DeviceNode | undefined {
   const st = statSync(hostPath, { bigint: true });
   if (!st.isCharacterDevice() && !st.isBlockDevice()) return undefined;
-  return { hostPath, containerPath, type: st.isCharacterDevice() ? 'c' : 'b', major: major(st.rdev), minor: minor(st.rdev), permissions };
+  return {
+    hostPath,
+    containerPath,
+    type: st.isCharacterDevice() ? 'c' : 'b',
+    major: major(st.rdev),
+    minor: minor(st.rdev),
+    permissions,
+    fileMode: Number(st.mode & 0o7777n),
+    uid: Number(st.uid),
+    gid: Number(st.gid),
+  };
 }
 
 /** Can this process open the node as the permissions say (r and/or w)? */

@@ -29,7 +29,7 @@ import { byCodeUnit } from '../compare.js';
 import { removeVolumes, resolveStorage, type ResolvedStorage, type StorageFlags } from './mounts.js';
 import { removeAnonymousVolumes } from './volume-users.js';
 import { resolveNamespaces, resolveSecurity, type SecurityRequest } from './security.js';
-import { parseDevice } from '../oci/spec/devices.js';
+import { devicesMadeByMknod, parseDevice } from '../oci/spec/devices.js';
 import { containerEvent, startedEvents } from './events.js';
 import { parseLogConfig } from './log-driver.js';
 import { checkUnitFlags, replaceNamed, unitStart, withNotifySocket, writeCidFile, type UnitFlags } from './unit.js';
@@ -453,7 +453,11 @@ async function makeContainer(req: ContainerRequest): Promise<{ record: Container
     { privileged: securityFlags.privileged, devices: security.devices, rules: securityFlags.deviceCgroupRules, rootless: options.idMappings !== null },
     plan,
   );
-  if (deviceCgroup.rules) oci.devices = deviceCgroup.rules;
+  if (deviceCgroup.rules) {
+    oci.devices = deviceCgroup.rules;
+    // The cgroup decides what opens: nodes are made by mknod, as Docker does as root.
+    options.devices = devicesMadeByMknod(options.devices ?? []);
+  }
   for (const w of deviceCgroup.warnings) process.stderr.write(`skiff: warning: ${w}\n`);
   // Last of the checks: it makes -v's missing directories and the volumes.
   const storage = resolveContainerStorage(req, options);

@@ -132,6 +132,7 @@ export function helperSpecEntries(config: OciRuntimeConfig): string[] {
   const groupAdd = JSON.parse(config.annotations['io.skiff.group-add'] ?? '[]') as string[];
   for (const group of groupAdd) entries.push(group === 'keep-groups' ? 'keep_groups=1' : `group_add=${group}`);
   if (config.annotations['io.skiff.dev-mknod'] === 'true') entries.push('dev_mknod=1');
+  entries.push(...deviceEntries(config));
   // --privileged: a writable /sys, as Docker gives it.
   if (config.mounts.some((m) => m.destination === '/sys' && !m.options?.includes('ro'))) entries.push('sys_rw=1');
   for (const path of config.linux.maskedPaths) entries.push(`masked=${path}`);
@@ -141,6 +142,18 @@ export function helperSpecEntries(config: OciRuntimeConfig): string[] {
   entries.push(...overlayEntries(config));
   entries.push(...storageEntries(config));
   return entries;
+}
+
+/**
+ * `device=PATH<TAB>c|b<TAB>MAJOR<TAB>MINOR<TAB>MODE<TAB>UID<TAB>GID`: the
+ * linux.devices the helper makes by mknod (those with a mode and no mount
+ * at their path; the others are bind mounts).
+ */
+function deviceEntries(config: OciRuntimeConfig): string[] {
+  const mounted = new Set(config.mounts.map((m) => m.destination));
+  return (config.linux.devices ?? [])
+    .filter((d) => d.fileMode !== undefined && !mounted.has(d.path))
+    .map((d) => `device=${[d.path, d.type, d.major, d.minor, d.fileMode!.toString(8), d.uid ?? 0, d.gid ?? 0].join('\t')}`);
 }
 
 /** The container's network: host, none, join (ns_net=PATH), or private with its program (helpers-c/src/net.h). */

@@ -21,6 +21,10 @@ export interface OciDevice {
   type: 'c' | 'b';
   major: number;
   minor: number;
+  /** Set on a node the runtime makes by mknod (without a bind mount at path). */
+  fileMode?: number;
+  uid?: number;
+  gid?: number;
 }
 
 export interface OciCapabilities {

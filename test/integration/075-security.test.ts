@@ -341,7 +341,7 @@ describeModes('devices, sysctls, groups ($name)', (mode) => {
     expect((await inRootfs([], ['sh', '-c', 'echo x > /dev/null && head -c 4 /dev/zero | wc -c'])).stdout.trim()).toBe('4');
   });
 
-  test('--device binds a host node, where asked, nested paths made; inspect lists it', async () => {
+  test('--device gives a host node (bound rootless, made by mknod as root with a device cgroup), where asked, nested paths made; inspect lists it', async () => {
     const r = await inRootfs(['--device', '/dev/null:/dev/sub/dir/mynull:rw', '--device', '/dev/zero'], ['sh', '-c', 'ls -l /dev/sub/dir/mynull; echo x > /dev/sub/dir/mynull && echo wrote; head -c 3 /dev/zero | wc -c']);
     expect(r.stdout).toMatch(/^c.* 1,\s+3 .*\/dev\/sub\/dir\/mynull\nwrote\n3\n$/);
     const name = `dev-${mode.name}`;
@@ -400,6 +400,34 @@ describeModes('devices, sysctls, groups ($name)', (mode) => {
     expect(await inRootfs(['--device-cgroup-rule', 'c 10:229'], ['true'])).toMatchObject({ code: 125, stderr: expect.stringMatching(/^skiff: invalid --device-cgroup-rule "c 10:229": use TYPE MAJOR:MINOR ACCESS[^\n]*\n$/) });
   });
 
+  // As root with a device cgroup, Docker's route: the node is made in the
+  // container's /dev by mknod (with the host node's numbers, mode and owner)
+  // and the cgroup's rules decide what opens, so /dev is not nodev there and
+  // a node the container makes for an unlisted device must be refused by the
+  // cgroup itself (EPERM), not by nodev (EACCES). Rootless it stays a bind of
+  // the host's node, and mknod of a device is refused by the kernel.
+  const mknodWhy = !mode.user && !v1Devices ? 'needs a cgroup v1 devices hierarchy root may write (the cgroup v2 filter is tested below)' : undefined;
+  test.skipIf(mknodWhy !== undefined)(skipTitle('security device-mknod-route: --device as root is a node made by mknod that opens as listed; an unlisted device made inside is refused by the device cgroup', mknodWhy), async () => {
+    const script = [
+      'grep -c " /dev/sub/mynull " /proc/self/mountinfo',
+      'stat -c "%F %t:%T %a %u:%g" /dev/sub/mynull',
+      'head -c 3 /dev/sub/mynull | wc -c',
+      'echo x > /dev/sub/mynull && echo wrote',
+      'mknod /dev/mem2 c 1 1 && echo made',
+      'head -c 1 /dev/mem2 > /dev/null || echo refused',
+    ].join('; ');
+    const r = await inRootfs(['--network', 'none', '--device', '/dev/null:/dev/sub/mynull'], ['sh', '-c', script]);
+    const host = statSync('/dev/null');
+    const nodeLine = `character special file 1:3 ${(host.mode & 0o7777).toString(8)} ${host.uid}:${host.gid}`;
+    if (mode.user) {
+      expect(r.stdout).toBe(`1\n${nodeLine.replace(/ \d+:\d+$/, ' 65534:65534')}\n0\nwrote\nrefused\n`);
+      expect(r.stderr).toMatch(/mknod: \/dev\/mem2: Operation not permitted/);
+    } else {
+      expect(r.stdout).toBe(`0\n${nodeLine}\n0\nwrote\nmade\nrefused\n`);
+      expect(r.stderr).toBe('head: /dev/mem2: Operation not permitted\n');
+    }
+  });
+
   // cgroup v2 has no devices controller: the same rules are an eBPF program on
   // the container's v2 directory. Tested here as root in a private mount
   // namespace without the v1 devices hierarchy (this hybrid host's unified
@@ -429,6 +457,9 @@ describeModes('devices, sysctls, groups ($name)', (mode) => {
     // The standard nodes open; a node of the host's memory made inside does not (the filter, and nodev).
     const std = await run([], 'exec 3<>/dev/null && echo null; exec 4</dev/urandom && echo urandom; mknod /dev/mem2 c 1 1 && echo made; head -c 1 /dev/mem2 >/dev/null 2>&1 || echo refused');
     expect(std.stdout).toBe('null\nurandom\nmade\nrefused\n');
+    // A --device is made by mknod (no mount at its path), and /dev is not nodev then: the filter alone refuses an unlisted node made inside.
+    const made = await run(['--device', '/dev/null:/dev/n'], 'grep -c " /dev/n " /proc/self/mountinfo; echo x > /dev/n && echo wrote; mknod /dev/mem2 c 1 1 && echo made; head -c 1 /dev/mem2 >/dev/null || echo refused');
+    expect([made.stdout, made.stderr]).toEqual(['0\nwrote\nmade\nrefused\n', 'head: /dev/mem2: Operation not permitted\n']);
     // --privileged: every device.
     expect((await run(['--privileged'], 'exec 4>/dev/fuse && echo write')).stdout).toBe('write\n');
     // A detached container: the filter holds for exec'd processes too (they join its cgroup).

@@ -7,6 +7,7 @@ import { describe, expect, test } from 'vitest';
 import { helperSpecEntries, encodeSpec, parseReports } from '../../lib/namespaces/helper.js';
 import type { RunOptions } from '../../lib/oci/spec/options.js';
 import { buildRuntimeConfig, containerEnvironment } from '../../lib/oci/spec/runtime.js';
+import { canMakeDeviceAt, devicesMadeByMknod, type HostDevice } from '../../lib/oci/spec/devices.js';
 
 const goldenDir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'golden');
 
@@ -75,6 +76,24 @@ describe('helper spec', () => {
 
   test('the capability mask is Docker’s default', () => {
     expect(helperSpecEntries(buildRuntimeConfig(base))).toContain('caps=a80425fb');
+  });
+
+  test('devices: made by mknod in /dev where they may be (root with a device cgroup), bound elsewhere', () => {
+    const dev = (containerPath: string): HostDevice => ({ hostPath: '/dev/fuse', containerPath, type: 'c', major: 10, minor: 229, permissions: 'r', fileMode: 0o600, uid: 0, gid: 6 });
+    for (const p of ['/dev/f', '/dev/snd/controlC0']) expect(canMakeDeviceAt(p)).toBe(true);
+    for (const p of ['/opt/f', '/dev/', '/dev/null', '/dev/fd/3', '/dev/shm/x', '/dev/pts/9', '/dev/a/../b', '/dev//b', '/dev/a\tb']) expect(canMakeDeviceAt(p)).toBe(false);
+    const devices = devicesMadeByMknod([dev('/dev/f'), dev('/opt/f'), dev('/dev/f')]);
+    expect(devices.map((d) => d.create === true)).toEqual([true, false, false]);
+    const config = buildRuntimeConfig({ ...base, devices });
+    expect(config.mounts.filter((m) => m.source === '/dev/fuse').map((m) => m.destination)).toEqual(['/opt/f', '/dev/f']);
+    // The second node at /dev/f is bound over the made one: the helper makes none there.
+    expect(helperSpecEntries(config).filter((e) => e.startsWith('device='))).toEqual([]);
+    const made = buildRuntimeConfig({ ...base, devices: devices.slice(0, 2) });
+    expect(made.linux.devices).toEqual([
+      { path: '/dev/f', type: 'c', major: 10, minor: 229, fileMode: 0o600, uid: 0, gid: 6 },
+      { path: '/opt/f', type: 'c', major: 10, minor: 229 },
+    ]);
+    expect(helperSpecEntries(made).filter((e) => e.startsWith('device='))).toEqual(['device=/dev/f\tc\t10\t229\t600\t0\t6']);
   });
 
   test('a NUL byte in a value is refused', () => {

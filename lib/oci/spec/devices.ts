@@ -3,7 +3,7 @@
 // nodes are looked at by lib/containers/devices.ts.
 import { SkiffError } from '../../errors.js';
 
-/** A host device node as the container gets it (bound from hostPath). */
+/** A host device node as the container gets it: bound from hostPath, or made by mknod (`create`). */
 export interface HostDevice {
   hostPath: string;
   containerPath: string;
@@ -12,6 +12,41 @@ export interface HostDevice {
   minor: number;
   /** Some of r, w, m. */
   permissions: string;
+  /** The host node's permission bits, owner and group: what a node made by mknod gets. */
+  fileMode?: number;
+  uid?: number;
+  gid?: number;
+  /** Made in the container's /dev by mknod (as root, with a device cgroup) instead of bound. */
+  create?: boolean;
+}
+
+/** Names in /dev the helper makes itself (binds, links, its own mounts): a device there is bound over them. */
+const HELPER_DEV_NAMES = new Set(['null', 'zero', 'full', 'random', 'urandom', 'tty', 'ptmx', 'console', 'fd', 'stdin', 'stdout', 'stderr', 'core', 'pts', 'shm', 'mqueue']);
+
+/**
+ * Whether a device can be made at this path by mknod: a clean path in the
+ * container's own /dev tmpfs, not below one of its mounts or links, nor
+ * over a node the helper binds there. Anything else is bound, as rootless.
+ */
+export function canMakeDeviceAt(containerPath: string): boolean {
+  if (!containerPath.startsWith('/dev/') || containerPath.endsWith('/') || /[\t\n]/.test(containerPath)) return false;
+  const parts = containerPath.slice('/dev/'.length).split('/');
+  if (parts.some((p) => p === '' || p === '.' || p === '..')) return false;
+  return !HELPER_DEV_NAMES.has(parts[0]!);
+}
+
+/**
+ * As root with a device cgroup (v1 rules or the v2 filter decide what
+ * opens), devices are made by mknod as Docker's runc makes them; the rest
+ * (another path, a second node at one path) stay bound.
+ */
+export function devicesMadeByMknod(devices: HostDevice[]): HostDevice[] {
+  const made = new Set<string>();
+  return devices.map((d) => {
+    if (!canMakeDeviceAt(d.containerPath) || made.has(d.containerPath) || d.fileMode === undefined) return d;
+    made.add(d.containerPath);
+    return { ...d, create: true };
+  });
 }
 
 export interface DeviceRequest {

@@ -57,8 +57,10 @@ function containerMounts(options: RunOptions): OciMount[] {
     ...(options.binds ?? [])
       .filter((b) => !taken.has(b.destination))
       .map((b) => ({ destination: b.destination, type: 'bind', source: b.source, options: ['bind', b.readonly ? 'ro' : 'rw'] })),
-    // Devices come as binds of the host's nodes, as rootless runc and crun give them.
-    ...(options.devices ?? []).filter((d) => !taken.has(d.containerPath)).map((d) => ({ destination: d.containerPath, type: 'bind', source: d.hostPath, options: ['bind', 'rw'] })),
+    // Devices come as binds of the host's nodes, as rootless runc and crun give them; as root with a device cgroup they are made by mknod (linux.devices).
+    ...(options.devices ?? [])
+      .filter((d) => !d.create && !taken.has(d.containerPath))
+      .map((d) => ({ destination: d.containerPath, type: 'bind', source: d.hostPath, options: ['bind', 'rw'] })),
     ...storage,
   ];
   const standard = standardMounts(options).filter((m) => !taken.has(m.destination));
@@ -128,7 +130,17 @@ export function buildRuntimeConfig(options: RunOptions): OciRuntimeConfig {
         : {}),
       maskedPaths: [...(options.maskedPaths ?? MASKED_PATHS)],
       readonlyPaths: [...(options.readonlyPaths ?? READONLY_PATHS)],
-      ...(options.devices?.length ? { devices: options.devices.map((d) => ({ path: d.containerPath, type: d.type, major: d.major, minor: d.minor })) } : {}),
+      ...(options.devices?.length
+        ? {
+            devices: options.devices.map((d) => ({
+              path: d.containerPath,
+              type: d.type,
+              major: d.major,
+              minor: d.minor,
+              ...(d.create ? { fileMode: d.fileMode ?? 0o600, uid: d.uid ?? 0, gid: d.gid ?? 0 } : {}),
+            })),
+          }
+        : {}),
       ...(options.sysctls && Object.keys(options.sysctls).length > 0 ? { sysctl: options.sysctls } : {}),
       ...(options.seccomp ? { seccomp: options.seccomp } : {}),
       ...(options.personality ? { personality: { domain: options.personality } } : {}),
