@@ -42,6 +42,16 @@ export function listBlobs(paths: StorePaths): string[] {
   }
 }
 
+/** A blob's size on disk, or 0 when the store does not have it. */
+export function blobSize(paths: StorePaths, digest: string): number {
+  try {
+    return statSync(blobPath(paths, digest)).size;
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return 0;
+    throw err;
+  }
+}
+
 /** Removes a blob; returns its size, or 0 when it was not there. */
 export function removeBlob(paths: StorePaths, digest: string): number {
   const p = blobPath(paths, digest);

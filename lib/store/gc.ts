@@ -4,7 +4,7 @@
 // for the same reason everything in tmp/ is junk then.
 import { cleanTmp } from './atomic.js';
 import { listBlobs, removeBlob } from './blobs.js';
-import { listImageRecords } from './images.js';
+import { listImageRecords, type ImageRecord } from './images.js';
 import { listLayers, readLayerMeta, removeLayer } from './layers.js';
 import { listNames, removeName } from './names.js';
 import type { StoreLock } from './lock.js';
@@ -17,6 +17,19 @@ export interface GcResult {
   blobs: string[];
   /** Bytes freed: unpacked layer contents and blob sizes. */
   reclaimed: number;
+}
+
+/** The blobs garbage collection keeps: each image's config, manifest and index, and the compressed forms its used layers keep. */
+export function blobsInUse(store: Store, images: readonly ImageRecord[], usedLayers: Iterable<string>): Set<string> {
+  const used = new Set<string>();
+  for (const image of images) {
+    used.add(image.id);
+    used.add(image.manifest);
+    if (image.index) used.add(image.index);
+  }
+  // The compressed blobs kept beside the layers (as pulled or loaded, or as skiff made them: commit, build, push).
+  for (const diffID of usedLayers) for (const c of readLayerMeta(store.paths, diffID)?.compressed ?? []) used.add(c.digest);
+  return used;
 }
 
 /** `containerLayers`: the layers containers use (see usage.ts). */
@@ -34,14 +47,7 @@ export function collectGarbage(store: Store, lock: StoreLock, containerLayers: I
     result.reclaimed += removeLayer(p, diffID);
     result.layers.push(diffID);
   }
-  const usedBlobs = new Set<string>();
-  for (const image of images) {
-    usedBlobs.add(image.id);
-    usedBlobs.add(image.manifest);
-    if (image.index) usedBlobs.add(image.index);
-  }
-  // The compressed blobs kept beside the layers skiff made (commit, build, load, import).
-  for (const diffID of usedLayers) for (const c of readLayerMeta(p, diffID)?.compressed ?? []) usedBlobs.add(c.digest);
+  const usedBlobs = blobsInUse(store, images, usedLayers);
   for (const digest of listBlobs(p)) {
     if (usedBlobs.has(digest)) continue;
     result.reclaimed += removeBlob(p, digest);

@@ -130,9 +130,27 @@ export function listLayers(paths: StorePaths): string[] {
   }
 }
 
-/** Removes a layer (renamed out of sight first, then deleted). Returns its size. */
+/** How many copies of the layer with other owners (--userns keep-id: mapped-layers.ts) it has. */
+export function layerCopies(paths: StorePaths, diffID: string): number {
+  try {
+    return readdirSync(path.join(layerDir(paths, diffID), 'mapped')).length;
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return 0;
+    throw err;
+  }
+}
+
+/**
+ * Bytes of file content the layer's directory holds: its unpacked files and
+ * each keep-id copy of them (the compressed blobs it keeps are in blobs/).
+ */
+export function layerContentBytes(paths: StorePaths, diffID: string): number {
+  return (readLayerMeta(paths, diffID)?.size ?? 0) * (1 + layerCopies(paths, diffID));
+}
+
+/** Removes a layer (renamed out of sight first, then deleted). Returns its size, keep-id copies included. */
 export function removeLayer(paths: StorePaths, diffID: string): number {
-  const size = readLayerMeta(paths, diffID)?.size ?? 0;
+  const size = layerContentBytes(paths, diffID);
   removeTree(paths, layerDir(paths, diffID));
   return size;
 }

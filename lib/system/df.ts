@@ -1,8 +1,10 @@
 // `system df`: what images and containers take on disk and what a prune
-// could give back, as Docker counts it. Images: the unpacked size of their
-// distinct layers (a layer shared by several images counted once); active
-// ones are used by a container; reclaimable is what no active image or
-// container holds. Containers: what each wrote (its upper dir, measured by
+// could give back, as Docker counts it. Images: what their distinct layers
+// take (a layer shared by several images counted once: its unpacked files,
+// its keep-id copies and the compressed blobs the store keeps for push and
+// save), their configs and manifests, and the blobs nothing keeps any more
+// (store/disk-use.ts); active ones are used by a container; reclaimable is
+// what no active image or container holds, which is what prune frees. Containers: what each wrote (its upper dir, measured by
 // the helper by fd), active ones running, reclaimable the stopped ones'.
 // Volumes: what their files take; active ones are mounted by a container,
 // reclaimable the others'. The build cache joins when skiff has one.
@@ -13,7 +15,7 @@ import { volumeUsers, volumesOf } from '../containers/volume-users.js';
 import { listVolumes, volumeBytes } from '../volumes/store.js';
 import { shortDigest } from '../store/digest.js';
 import { imageSummaries, type ImageSummary } from '../store/image-list.js';
-import { readLayerMeta } from '../store/layers.js';
+import { storeDiskUse } from '../store/disk-use.js';
 import type { Store } from '../store/store.js';
 import { familiarName } from '../oci/reference.js';
 
@@ -66,15 +68,6 @@ export async function diskUsage(store: Store): Promise<DiskUsage> {
     .filter((r): r is ContainerRecord => r !== undefined);
   const states = records.map((r) => containerState(r));
 
-  const layerSize = new Map<string, number>();
-  const sizeOf = (diffID: string) => {
-    let n = layerSize.get(diffID);
-    if (n === undefined) {
-      n = readLayerMeta(store.paths, diffID)?.size ?? 0;
-      layerSize.set(diffID, n);
-    }
-    return n;
-  };
   const imagesOfLayer = new Map<string, number>();
   for (const img of images) for (const l of new Set(img.record.layers)) imagesOfLayer.set(l, (imagesOfLayer.get(l) ?? 0) + 1);
 
@@ -84,21 +77,37 @@ export async function diskUsage(store: Store): Promise<DiskUsage> {
     if (r.ImageID) usersOf.set(r.ImageID, (usersOf.get(r.ImageID) ?? 0) + 1);
     for (const l of r.Layers ?? []) held.add(l);
   }
+  const disk = storeDiskUse(
+    store,
+    images.map((i) => i.record),
+    new Set([...imagesOfLayer.keys(), ...held]),
+  );
+  const sizeOf = disk.layerBytes;
+  const ownBytes = (img: ImageSummary) => disk.imageBlobs(img.record).reduce((n, d) => n + disk.blobBytes(d), 0);
   const imageRows: ImageUsage[] = images.map((img) => {
     let shared = 0;
-    let unique = 0;
+    let unique = ownBytes(img);
     for (const l of new Set(img.record.layers)) {
       if ((imagesOfLayer.get(l) ?? 0) > 1) shared += sizeOf(l);
       else unique += sizeOf(l);
     }
     return { summary: img, shared, unique, containers: usersOf.get(img.record.id) ?? 0 };
   });
-  let total = 0;
+  // Each blob once (an index may be several images').
+  const ownBlobs = new Set(images.flatMap((img) => disk.imageBlobs(img.record)));
+  let total = disk.unreferencedBytes;
   for (const l of imagesOfLayer.keys()) total += sizeOf(l);
+  for (const d of ownBlobs) total += disk.blobBytes(d);
   let inUse = 0;
   const active = new Set<string>(held);
-  for (const img of images) if ((usersOf.get(img.record.id) ?? 0) > 0) for (const l of img.record.layers) active.add(l);
+  const activeBlobs = new Set<string>();
+  for (const img of images) {
+    if ((usersOf.get(img.record.id) ?? 0) === 0) continue;
+    for (const l of img.record.layers) active.add(l);
+    for (const d of disk.imageBlobs(img.record)) activeBlobs.add(d);
+  }
   for (const l of active) if (imagesOfLayer.has(l)) inUse += sizeOf(l);
+  for (const d of activeBlobs) inUse += disk.blobBytes(d);
 
   const sizes = await containerSizes(records, () => 0);
   const containerRows: ContainerUsageRow[] = records.map((record, i) => ({

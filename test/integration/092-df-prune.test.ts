@@ -1,6 +1,9 @@
 // system df, system prune, and the prune filters (until=, label=, label!=),
 // as root and as the unprivileged test user.
+import { readdirSync, statSync } from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { humanSize } from '../../lib/humanize.js';
 import { integrationEnv, type Mode, describeModes } from './harness.js';
 import { busyboxLayer, pushImage, startRegistry, type PushedImage, type TestRegistry } from './registry-harness.js';
 import { newStore, type TestStore } from './store-harness.js';
@@ -64,28 +67,59 @@ describeModes('disk use and pruning ($name)', (mode) => {
     expect(bad.stderr).toMatch(/^skiff: invalid filter "dangling=maybe": prune takes until=TIME, label=KEY\[=VALUE\] and label!=KEY\[=VALUE\]\n$/);
   });
 
-  test('system df: images (a shared layer counted once) and containers, -v and --format', async () => {
+  test('system df: images (a shared layer counted once, with the compressed blobs the store keeps) and containers, -v and --format', async () => {
     const s = await storeWith(mode, 'gold:1', 'shared:1');
     const made = await s.skiff(['create', '--name', 'writer', '-v', 'data:/data', `${reg.host}/gold:1`, 'true']);
     expect(made, made.stderr).toMatchObject({ code: 0 });
     expect((await s.skiff(['volume', 'create', 'spare'])).code).toBe(0);
+    // A layer takes its unpacked files and its gzip blob as pulled (kept for push and save); an image its config and manifest too.
+    const own = (img: PushedImage) => img.configBytes.length + img.manifestBytes.length;
+    const base = 10_000 + gold.layers[0]!.size;
+    const goldOwn = 5_000 + gold.layers[1]!.size + own(gold);
+    const sharedOwn = 3_000 + shared.layers[1]!.size + own(shared);
+    const total = base + goldOwn + sharedOwn;
+    // What is on disk: the unpacked content, and every file of blobs/.
+    const blobs = s.ls('blobs/sha256').reduce((n, f) => n + statSync(path.join(s.root, 'blobs/sha256', f)).size, 0);
+    expect(total).toBe(18_000 + blobs);
     const r = await s.skiff(['system', 'df']);
     expect(r, r.stderr).toMatchObject({ code: 0 });
     const lines = r.stdout.trim().split('\n').map((l) => l.trim().split(/ {2,}/));
     expect(lines[0]).toEqual(['TYPE', 'TOTAL', 'ACTIVE', 'SIZE', 'RECLAIMABLE']);
-    // 10,000 (shared base) + 5,000 + 3,000 bytes; gold is in use: shared's own 3,000 can go.
-    expect(lines[1]).toEqual(['Images', '2', '1', '18kB', '3kB (16%)']);
+    // gold is in use: shared's own layer, blob, config and manifest can go.
+    const reclaimable = `${humanSize(sharedOwn, 3)} (${Math.floor((sharedOwn * 100) / total)}%)`;
+    expect(lines[1]).toEqual(['Images', '2', '1', humanSize(total, 3), reclaimable]);
     expect(lines[2]![0]).toBe('Containers');
     expect(lines[2]!.slice(1, 3)).toEqual(['1', '0']);
     expect(lines[3]).toEqual(['Local Volumes', '2', '1', '0B', '0B']);
     const json = (await s.skiff(['system', 'df', '--format', 'json'])).stdout.trim().split('\n').map((l) => JSON.parse(l));
-    expect(json[0]).toEqual({ Type: 'Images', TotalCount: '2', Active: '1', Size: '18kB', Reclaimable: '3kB (16%)' });
+    expect(json[0]).toEqual({ Type: 'Images', TotalCount: '2', Active: '1', Size: humanSize(total, 3), Reclaimable: reclaimable });
     expect((await s.skiff(['system', 'df', '--format', '{{.Type}}={{.TotalCount}}'])).stdout).toBe('Images=2\nContainers=1\nLocal Volumes=2\n');
     const v = await s.skiff(['system', 'df', '-v']);
     expect(v.stdout).toMatch(/^Images space usage:\n\nREPOSITORY +TAG +IMAGE ID +CREATED +SIZE +SHARED SIZE +UNIQUE SIZE +CONTAINERS\n/);
-    expect(v.stdout).toMatch(new RegExp(`${reg.host}/gold +1 +${gold.configDigest.slice(7, 19)} .* 15kB +10kB +5kB +1\\n`));
+    const row = [humanSize(base + goldOwn, 3), humanSize(base, 3), humanSize(goldOwn, 3)].map((x) => x.replace('.', '\\.')).join(' +');
+    expect(v.stdout).toMatch(new RegExp(`${reg.host}/gold +1 +${gold.configDigest.slice(7, 19)} .* ${row} +1\\n`));
     expect(v.stdout).toMatch(/Containers space usage:\n\nCONTAINER ID +IMAGE +COMMAND +LOCAL VOLUMES +SIZE +CREATED +STATUS +NAMES\n[0-9a-f]{12} .* "true" +1 +0B .* writer\n/);
     expect(v.stdout).toMatch(/Local Volumes space usage:\n\nVOLUME NAME +LINKS +SIZE\ndata +1 +0B\nspare +0 +0B\n$/);
+  });
+
+  test('system df counts what a prune frees: kept blobs, keep-id copies (rootless); image prune -a removes them all', async () => {
+    const s = await storeWith(mode, 'gold:1');
+    const own = (img: PushedImage) => img.configBytes.length + img.manifestBytes.length;
+    let total = 10_000 + gold.layers[0]!.size + 5_000 + gold.layers[1]!.size + own(gold);
+    if (mode.user) {
+      // --userns keep-id copies the image's layers once with their owners moved (when the container is made): their content again.
+      const made = await s.skiff(['create', '--name', 'keepid', '--network', 'none', '--userns', 'keep-id', `${reg.host}/gold:1`, 'true']);
+      expect(made, made.stderr).toMatchObject({ code: 0 });
+      expect((await s.skiff(['rm', 'keepid'])).code).toBe(0);
+      total += 15_000;
+    }
+    const df = async () => JSON.parse((await s.skiff(['system', 'df', '--format', 'json'])).stdout.split('\n')[0]!) as { Size: string; Reclaimable: string };
+    expect(await df()).toEqual({ Type: 'Images', TotalCount: '1', Active: '0', Size: humanSize(total, 3), Reclaimable: `${humanSize(total, 3)} (100%)` });
+    const pruned = await s.skiff(['image', 'prune', '-a', '-f']);
+    expect(pruned, pruned.stderr).toMatchObject({ code: 0 });
+    expect(pruned.stdout).toMatch(new RegExp(`Total reclaimed space: ${humanSize(total).replace('.', '\\.')}\n$`));
+    expect(s.ls('blobs/sha256')).toEqual([]);
+    expect(s.ls('layers')).toEqual([]);
   });
 
   test('system prune: stopped containers and dangling images; -a every image no container uses', async () => {

@@ -58,7 +58,7 @@ export async function runDf(args: ParsedArgs): Promise<number> {
       'REPOSITORY\tTAG\tIMAGE ID\tCREATED\tSIZE\tSHARED SIZE\tUNIQUE SIZE\tCONTAINERS',
       ...usage.images.map((u) => {
         const n = imageRepoTag(u);
-        return [n.Repository, n.Tag, n.ID, since(u.summary.record.created), humanSize(u.summary.record.size, 3), humanSize(u.shared, 3), humanSize(u.unique, 3), String(u.containers)].join('\t');
+        return [n.Repository, n.Tag, n.ID, since(u.summary.record.created), humanSize(u.shared + u.unique, 3), humanSize(u.shared, 3), humanSize(u.unique, 3), String(u.containers)].join('\t');
       }),
     ].join('\n') + '\n',
   );
