@@ -1,8 +1,10 @@
 // Issue 14's benchmark: what the default seccomp filter costs.
-// (1) `skiff run --rm --rootfs busybox true` with the default filter (precompiled
-//     by the build), without it (seccomp=unconfined), and with --cap-add
-//     SYS_ADMIN (a filter the build did not precompile: the compiler loads and
-//     runs), against `node -e 0`, and Podman's default and unconfined;
+// (1) `skiff run --rm --network none --rootfs busybox true` with the default
+//     filter (precompiled by the build), without it (seccomp=unconfined), and
+//     with --cap-add SYS_ADMIN (a filter the build did not precompile: the
+//     compiler loads and runs), against `node -e 0`, and Podman's default and
+//     unconfined; timed in turns (A B C A B C…) with no network program (pasta's
+//     0.2-0.4 s start-up would drown a difference of a few ms);
 // (2) 10^6 getppid() in a container (test/integration/probe.c), with and
 //     without the filter, skiff and Podman;
 // (3) the compiler alone in a fresh Node: load + resolve + compile.
@@ -11,7 +13,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, copyFileSync, cpSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CLEAN_PATH, asUser, hasCommand, installCopy, lookupUser, printTable, timeCommand } from './lib.mjs';
+import { CLEAN_PATH, asUser, hasCommand, installCopy, lookupUser, printTable, timeInterleaved } from './lib.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const runs = Number(process.env.BENCH_RUNS ?? 30);
@@ -71,21 +73,22 @@ try {
     if (mode.user) chownSync(store, mode.user.uid, mode.user.gid);
     const home = mode.user ? mode.user.home : '/root';
     const env = { SKIFF_ROOT: store, HOME: home };
-    const t = (argv) => timeCommand(asUser(mode.user, argv), { runs, env });
-    const run = (flags, cmd) => [skiff, 'run', '--rm', ...flags, '--rootfs', mode.rootfs, ...cmd];
+    const run = (flags, cmd) => [skiff, 'run', '--rm', '--network', 'none', ...flags, '--rootfs', mode.rootfs, ...cmd];
     // Rootless Podman on this kind of host needs runc (design.md's machine notes).
-    const pod = (flags, cmd) => ['podman', 'run', '--rm', ...(mode.user ? ['--runtime', 'runc'] : []), ...flags, '--rootfs', mode.rootfs, ...cmd];
-    const rows = [
-      { name: 'node -e 0', ...t(['node', '-e', '0']) },
-      { name: 'skiff run --rm true (default filter)', ...t(run([], ['true'])) },
-      { name: 'skiff run --rm true (seccomp=unconfined)', ...t(run(['--security-opt', 'seccomp=unconfined'], ['true'])) },
-      { name: 'skiff run --rm true (--cap-add SYS_ADMIN: compiled)', ...t(run(['--cap-add', 'SYS_ADMIN'], ['true'])) },
+    const pod = (flags, cmd) => ['podman', 'run', '--rm', '--network', 'none', ...(mode.user ? ['--runtime', 'runc'] : []), ...flags, '--rootfs', mode.rootfs, ...cmd];
+    const commands = [
+      ['node -e 0', ['node', '-e', '0']],
+      ['skiff run --rm true (default filter)', run([], ['true'])],
+      ['skiff run --rm true (seccomp=unconfined)', run(['--security-opt', 'seccomp=unconfined'], ['true'])],
+      ['skiff run --rm true (--cap-add SYS_ADMIN: compiled)', run(['--cap-add', 'SYS_ADMIN'], ['true'])],
     ];
     // Root's Podman cannot start a container on this kind of host (runc may not raise its rlimits here): it is measured rootless, with runc.
     if (podman && mode.user) {
-      rows.push({ name: 'podman run --rm true (default filter)', ...t(pod([], ['true'])) });
-      rows.push({ name: 'podman run --rm true (seccomp=unconfined)', ...t(pod(['--security-opt', 'seccomp=unconfined'], ['true'])) });
+      commands.push(['podman run --rm true (default filter)', pod([], ['true'])]);
+      commands.push(['podman run --rm true (seccomp=unconfined)', pod(['--security-opt', 'seccomp=unconfined'], ['true'])]);
     }
+    const timings = timeInterleaved(commands.map(([, argv]) => ({ argv: asUser(mode.user, argv), env })), { runs });
+    const rows = commands.map(([name], i) => ({ name, ...timings[i] }));
     printTable(`run, ${mode.name} (${runs} runs each)`, rows, 'node -e 0');
 
     const loop = ['/probe', 'getppid-loop', String(loops)];

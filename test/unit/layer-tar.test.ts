@@ -68,6 +68,13 @@ describe('a pulled layer gives back its exact tar', () => {
       { trailer: Buffer.from('junk after the end') },
     ),
     'no end blocks at all': makeTar([file('x', 'x')], { end: false }),
+    // Many files, empty ones, and files of more than one read (1 MiB) between them: all in order.
+    'many files, with large ones between': makeTar([
+      { name: 'm/', type: '5' },
+      ...Array.from({ length: 100 }, (_, i) =>
+        file(`m/${i}`, i % 17 === 0 ? randomBytes((1 << 20) + 1 + i) : i % 5 === 0 ? '' : randomBytes(1 + ((i * 7919) % 300_000))),
+      ),
+    ]),
   };
   for (const [what, tar] of Object.entries(cases)) {
     it(what, async () => {
@@ -90,6 +97,20 @@ describe('a pulled layer gives back its exact tar', () => {
     await expect(buffer(await openLayerTar(store.paths, diffID))).rejects.toThrow(/has a changed file "b"/);
     fs.rmSync(a);
     await expect(buffer(await openLayerTar(store.paths, diffID))).rejects.toThrow(/has lost "b"/);
+    // A link where the file was is not followed.
+    fs.symlinkSync('a', a);
+    await expect(buffer(await openLayerTar(store.paths, diffID))).rejects.toThrow(/has lost "b"/);
+  });
+
+  it('fails when one of many files changed size, and when a large file changed its bytes', async () => {
+    const members = [...Array.from({ length: 40 }, (_, i) => file(`f${i}`, `content ${i}`)), file('big', randomBytes((1 << 20) + 5))];
+    const diffID = await pullTar(makeTar(members));
+    const diff = path.join(layerDir(store.paths, diffID), 'diff');
+    fs.writeFileSync(path.join(diff, 'f30'), 'changed size');
+    await expect(buffer(await openLayerTar(store.paths, diffID))).rejects.toThrow(/has a changed file "f30"/);
+    fs.writeFileSync(path.join(diff, 'f30'), 'content 30');
+    fs.writeFileSync(path.join(diff, 'big'), randomBytes((1 << 20) + 5));
+    await expect(buffer(await openLayerTar(store.paths, diffID))).rejects.toThrow(/does not match its diffID/);
   });
 
   it('says so for a layer stored without a tar-split', async () => {
