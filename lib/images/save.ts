@@ -23,7 +23,7 @@ import { readBlob } from '../store/blobs.js';
 import { digestHex, sha256 } from '../store/digest.js';
 import type { ImageRecord } from '../store/images.js';
 import { knownLayerBlobs, makeLayerBlob } from '../store/layer-blob.js';
-import { openLayerTar } from '../store/layer-read.js';
+import { layerTarReadable, openLayerTar } from '../store/layer-read.js';
 import { readLayerMeta } from '../store/layers.js';
 import { lockStore } from '../store/lock.js';
 import { findImage } from '../store/lookup.js';
@@ -314,6 +314,22 @@ async function writeDockerDir(store: Store, img: SavedImage, dir: string, compre
   const manifest = { schemaVersion: 2, mediaType: MEDIA_TYPE.dockerManifest, config: { mediaType: MEDIA_TYPE.dockerConfig, digest: img.record.id, size: img.config.length }, layers };
   await sink.buffer('manifest.json', Buffer.from(JSON.stringify(manifest)));
   await sink.buffer('version', Buffer.from('Directory Transport Version: 1.1\n'));
+}
+
+/**
+ * Whether this process can save these images without the store's user
+ * namespace (rootless): every file of their layers readable by the user, and
+ * no layer to compress (that writes the layer's record). Then save runs as
+ * the user and starts one Node, not two; else the caller re-executes.
+ */
+export async function canSaveAsUser(texts: string[], opts: Pick<SaveOptions, 'compress' | 'store'>): Promise<boolean> {
+  const store = opts.store ?? openStoreForWriting();
+  const images = await resolveImages(store, texts);
+  for (const diffID of new Set(images.flatMap((i) => i.record.layers))) {
+    if (opts.compress && !knownLayerBlobs(store, diffID, ['gzip']).some((b) => b.file !== undefined)) return false;
+    if (!layerTarReadable(store.paths, diffID)) return false;
+  }
+  return true;
 }
 
 export async function saveImages(texts: string[], opts: SaveOptions): Promise<void> {

@@ -114,6 +114,32 @@ class LayerTar extends Readable implements LayerTarStream {
 }
 
 /**
+ * Whether this process may read every file of the layer's tar (false when the
+ * layer has no tar-split). Rootless, a layer's files belong to the IDs the
+ * image gives them: those of the image's root are the user's own, and most
+ * images hold no other files a user cannot read (mode o+r), so a command that
+ * only reads them (save) need not re-execute in the store's user namespace.
+ */
+export function layerTarReadable(paths: StorePaths, diffID: string): boolean {
+  let gz: Buffer;
+  try {
+    gz = fs.readFileSync(path.join(layerDir(paths, diffID), TAR_SPLIT_FILE));
+  } catch {
+    return false;
+  }
+  const root = Buffer.from(`${layerDiffDir(paths, diffID)}/`);
+  for (const rec of decodeTarSplit(gz, `of layer ${diffID}`)) {
+    if (rec.kind !== 'file') continue;
+    try {
+      fs.accessSync(Buffer.concat([root, rec.path]), fs.constants.R_OK);
+    } catch {
+      return false;
+    }
+  }
+  return true;
+}
+
+/**
  * The layer's exact tar as a stream that fails (rather than ends) if what it
  * gives back does not hash to `diffID`. Throws at once when the store has no
  * record of the tar.

@@ -17,6 +17,7 @@ let reg: TestRegistry;
 let busybox: PushedImage;
 let app: PushedImage;
 let big: PushedImage;
+let secret: PushedImage;
 let work: string;
 
 beforeAll(async () => {
@@ -32,6 +33,11 @@ beforeAll(async () => {
   big = await pushImage(reg, 'big', '1', {
     format: 'oci',
     layers: [{ compression: 'gzip', entries: Array.from({ length: 6 }, (_, i) => ({ name: `blob${i}`, data: randomBytes(4 << 20), mode: 0o644 })) }],
+  });
+  // A file only its owner (uid 1000 of the image: a sub-ID, rootless) may read.
+  secret = await pushImage(reg, 'secret', '1', {
+    format: 'oci',
+    layers: [bb, { compression: 'gzip', entries: [{ name: 'home/', type: '5', mode: 0o755 }, { name: 'home/key', data: 'private\n', mode: 0o600, uid: 1000, gid: 1000 }] }],
   });
   work = mkdtempSync(path.join(integrationEnv().workDir, 'save-load-'));
   chmodSync(work, 0o777);
@@ -80,6 +86,23 @@ describeModes('save and load ($name)', (mode) => {
       expect(s.ls('tmp')).toEqual([]);
     });
   }
+
+  test('rootless, save reads the layers as the user when it may (one Node), and in the store\'s user namespace when a file is a sub-ID\'s own', async () => {
+    const s = await pulled(mode, busybox.reference, secret.reference);
+    for (const [img, reexec] of [
+      [busybox, false],
+      [secret, mode.user !== undefined && mode.user !== null],
+    ] as const) {
+      const file = out('whose');
+      const r = await s.skiff(['--log-level', 'debug', 'save', '-o', file, img.reference]);
+      expect(r, r.stderr).toMatchObject({ code: 0 });
+      expect(r.stderr.includes('re-executing this command as root of a user namespace')).toBe(reexec);
+      const fresh = newStore(mode);
+      const loaded = await fresh.skiff(['load', '-q', '-i', file]);
+      expect(loaded, loaded.stderr).toMatchObject({ code: 0 });
+      expect(await idOf(fresh, img.reference)).toBe(img.configDigest);
+    }
+  });
 
   test('stdout and stdin; the whole archive gzip- or zstd-compressed; an untagged image', async () => {
     const s = await pulled(mode, `${reg.host}/app:2`);

@@ -1,6 +1,6 @@
 // `skiff save [-o FILE] [--format F] IMAGE…` (`image save`): parse, enter the
-// store's user namespace (the layers' files belong to sub-IDs), hand over to
-// lib/images/save.
+// store's user namespace when the layers hold files the user cannot read
+// (they belong to sub-IDs), hand over to lib/images/save.
 import type { CommandSpec, ParsedArgs } from '../args.js';
 import { flagBool, flagString } from '../args.js';
 import { SkiffError } from '../../errors.js';
@@ -31,8 +31,9 @@ export async function run(args: ParsedArgs): Promise<number> {
   if (output === undefined && process.stdout.isTTY && !format.endsWith('-dir')) {
     throw new SkiffError('cowardly refusing to save to a terminal. Use the -o flag or redirect');
   }
-  if (!inStoreNamespace()) return reexecInUserNamespace(process.argv.slice(2));
-  const { saveImages } = await import('../../images/save.js');
+  const { canSaveAsUser, saveImages } = await import('../../images/save.js');
+  // Rootless, as the user when every file is the user's to read (most images: their root's files are the user's own).
+  if (!inStoreNamespace() && !(await canSaveAsUser(args.positionals, { compress: flagBool(args, 'compress') }))) return reexecInUserNamespace(process.argv.slice(2));
   await saveImages(args.positionals, {
     format: format as (typeof FORMATS)[number],
     ...(output !== undefined ? { output } : {}),
