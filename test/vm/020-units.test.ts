@@ -1,6 +1,7 @@
 // systemd user units for real (issue 15; docs/systemd.md): a Quadlet
 // .container file in ~/.config/containers/systemd turned into a service by
-// `skiff quadlet` installed as a user generator, started with systemctl
+// `skiff quadlet` installed as a user generator (by guest/in-vm.sh, as root:
+// systemd reads user generators only from system directories), started with systemctl
 // --user, checked (is-active, the container answers, its processes in the
 // unit's cgroup, MainPID the monitor), stopped, with nothing left; Notify=true
 // (the container's own READY=1) and a hand-written Type=notify unit running
@@ -40,20 +41,20 @@ async function get(port: number): Promise<string> {
 }
 
 const unitDir = path.join(home, '.config/containers/systemd');
-const generatorDir = path.join(home, '.config/systemd/user-generators');
+const generator = '/etc/systemd/user-generators/skiff-quadlet';
 const handDir = path.join(home, '.config/systemd/user');
 const rootfs = path.join(home, 'units-rootfs');
 
 describe.skipIf(!existsSync(probe))(`systemd user units${existsSync(probe) ? '' : ' (skipped: test/vm/probe was not built: install gcc and libc6-dev on the host)'}`, () => {
   test('setup: the generator installed as the docs say, a rootfs with a web page and the probe', () => {
+    expect(readFileSync(generator, 'utf8')).toMatch(/^#!\/bin\/sh\nexec \S+\/node \S+\/bin\/skiff quadlet -user "\$@"\n$/);
     rmSync(rootfs, { recursive: true, force: true });
     cpSync(mode.rootfs, rootfs, { recursive: true, verbatimSymlinks: true });
     mkdirSync(path.join(rootfs, 'www'), { recursive: true });
     writeFileSync(path.join(rootfs, 'www/index.html'), 'hello from a unit\n');
     cpSync(probe, path.join(rootfs, 'bin/probe'));
     chmodSync(path.join(rootfs, 'bin/probe'), 0o755);
-    for (const d of [unitDir, generatorDir, handDir]) mkdirSync(d, { recursive: true });
-    writeFileSync(path.join(generatorDir, 'skiff-quadlet'), `#!/bin/sh\nexec ${process.execPath} ${skiffBin} quadlet -user "$@"\n`, { mode: 0o755 });
+    for (const d of [unitDir, handDir]) mkdirSync(d, { recursive: true });
   });
 
   test('a .container unit: generated, started, active, answering, in the unit\'s cgroup under the monitor; stopped cleanly with nothing left', async () => {
@@ -97,9 +98,11 @@ describe.skipIf(!existsSync(probe))(`systemd user units${existsSync(probe) ? '' 
   });
 
   test('a hand-written Type=notify unit: skiff run --rm --sdnotify=container in the foreground, its container in a sub-cgroup (--cgroups split)', async () => {
+    // --init: httpd as the container's PID 1 would ignore the unit's SIGTERM
+    // (the kernel's rule for init) and the stop would wait for systemd's timeout.
     writeFileSync(path.join(handDir, 'fg.service'), [
       '[Service]', 'Type=notify', 'NotifyAccess=all', 'Delegate=yes', 'KillMode=mixed', 'SuccessExitStatus=143',
-      `ExecStart=${process.execPath} ${skiffBin} run --rm --sdnotify=container --cgroups=split --network host --name fg --rootfs ${rootfs} sh -c "sleep 2; probe notify READY=1; exec httpd -f -p 18082 -h /www"`,
+      `ExecStart=${process.execPath} ${skiffBin} run --rm --init --sdnotify=container --cgroups=split --network host --name fg --rootfs ${rootfs} sh -c "sleep 2; probe notify READY=1; exec httpd -f -p 18082 -h /www"`,
       '',
     ].join('\n'));
     expect(systemctl('daemon-reload').code).toBe(0);

@@ -80,7 +80,7 @@ const image = JSON.parse(readFileSync(path.join(imageDir, 'image.json'), 'utf8')
 const work = mkdtempSync(path.join(tmpdir(), 'skiff-vm-'));
 const stage = path.join(work, 'payload');
 const skipModules = new Set(['typescript', '.vite', '.cache']);
-for (const part of ['bin', 'dist', 'package.json', 'helpers-c/skiff-helper', 'scripts', 'test/integration', 'test/vm', 'node_modules']) {
+for (const part of ['bin', 'dist', 'package.json', 'helpers-c/skiff-helper', 'scripts', 'test/skip.ts', 'test/integration', 'test/vm', 'node_modules']) {
   cpSync(path.join(root, part), path.join(stage, part), {
     recursive: true,
     filter: (src) => !(part === 'node_modules' && skipModules.has(path.basename(src)) && path.dirname(src) === path.join(root, 'node_modules')),

@@ -9,6 +9,12 @@ uid=$(id -u "$user")
 chown -R "$user:$user" /skiff
 mkdir -p /skiff/.vm-results
 chown "$user:$user" /skiff/.vm-results
+# skiff's Quadlet generator, installed as an administrator does it (systemd
+# runs user generators only from system directories: docs/systemd.md), with
+# the payload standing for an installed skiff.
+mkdir -p /etc/systemd/user-generators
+printf '#!/bin/sh\nexec %s %s quadlet -user "$@"\n' "$(command -v node)" /skiff/bin/skiff >/etc/systemd/user-generators/skiff-quadlet
+chmod 0755 /etc/systemd/user-generators/skiff-quadlet
 echo "skiff-vm: $(uname -r), cgroup $(stat -fc %T /sys/fs/cgroup), user@$uid.service $(systemctl is-active "user@$uid.service")"
 # shellcheck disable=SC2046
 runuser -u "$user" -- env XDG_RUNTIME_DIR="/run/user/$uid" DBUS_SESSION_BUS_ADDRESS="unix:path=/run/user/$uid/bus" \
@@ -17,3 +23,9 @@ runuser -u "$user" -- env XDG_RUNTIME_DIR="/run/user/$uid" DBUS_SESSION_BUS_ADDR
   --setenv=CI=true --setenv=NO_COLOR=1 \
   node node_modules/vitest/vitest.mjs run --config test/vm/vitest.config.ts \
   --reporter=default --reporter=json --outputFile.json=/skiff/.vm-results/report.json $(cat /skiff/.vm-args)
+code=$?
+if [ "$code" -ne 0 ]; then
+  echo "skiff-vm: the tests failed; the test user's journal:"
+  journalctl -b -q --no-pager -o short-monotonic _UID="$uid" | tail -n 200
+fi
+exit "$code"
