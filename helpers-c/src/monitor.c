@@ -223,8 +223,10 @@ static void drain(struct monitor *m, int fd, int stream) {
 
 /* Waits for the container, relaying its output, until it is gone for good. */
 /* A unit whose main pid is the monitor ends as its container did: with its
- * code, or killed by its signal (a SIGTERM from `systemctl stop` is then a
- * clean stop to systemd, not a failure with status 143). */
+ * code, or killed by its signal; after a requested stop (stop_file; the
+ * unit's ExecStop) with 0, whether the container's PID 1 exited on the stop
+ * signal, ignored it (init's rule) and was killed after the timeout, or
+ * exited 143: systemd then sees `systemctl stop` as a clean end. */
 static noreturn void exit_as(int status) {
   if (WIFSIGNALED(status)) {
     int sig = WTERMSIG(status);
@@ -290,7 +292,9 @@ static noreturn void loop(struct monitor *m, int sfd, const sigset_t *child_mask
     bool oom_killed = m->oom_kills >= 0 && cgroup_oom_kills(m->spec) > m->oom_kills;
     record_exit(m->spec->exit_path, code, m->started_at, m->restarts, oom_killed);
     log_died_event(m->spec, code);
-    if (should_restart(m, code)) {
+    /* `skiff stop` (a unit's ExecStop) left its word: the end was asked for. */
+    bool stop_requested = m->spec->stop_path != NULL && access(m->spec->stop_path, F_OK) == 0;
+    if (!stop_requested && should_restart(m, code)) {
       struct timespec pause = {.tv_sec = 0, .tv_nsec = 100000000L << (m->restarts < 6 ? m->restarts : 6)};
       while (pause.tv_nsec >= 1000000000L) pause.tv_sec++, pause.tv_nsec -= 1000000000L;
       nanosleep(&pause, NULL);
@@ -307,7 +311,7 @@ static noreturn void loop(struct monitor *m, int sfd, const sigset_t *child_mask
     send_frame(m, STREAM_EXIT, &be, 4);
     unlink(m->spec->attach_path);
     run_on_exit(m->spec);
-    exit_as(status);
+    exit_as(stop_requested ? 0 : status);
   }
 }
 

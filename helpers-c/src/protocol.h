@@ -127,6 +127,7 @@ struct container_spec {
   const char *log_path;     /* the container's log, k8s-file format; NULL: none (--log-driver none) */
   unsigned long log_max;    /* bytes before the log is rotated to log_path.1 */
   const char *exit_path;    /* written atomically when the container exits */
+  const char *stop_path;    /* present when `stop` asked for this end: no restart, and the monitor exits 0 */
   const char *pid_path;     /* written atomically each time the container (re)starts */
   const char *attach_path;  /* unix socket that `attach` connects to */
   bool attach_wait;         /* start the container only once a first client is attached (start -a, run without -d) */

@@ -158,6 +158,7 @@ static void apply(struct container_spec *spec, char *entry) {
   else if (strcmp(key, "log") == 0) spec->log_path = value;
   else if (strcmp(key, "log_max") == 0) spec->log_max = strtoul(value, NULL, 10);
   else if (strcmp(key, "exit_file") == 0) spec->exit_path = value;
+  else if (strcmp(key, "stop_file") == 0) spec->stop_path = value;
   else if (strcmp(key, "pid_file") == 0) spec->pid_path = value;
   else if (strcmp(key, "attach_socket") == 0) spec->attach_path = value;
   else if (strcmp(key, "attach_wait") == 0) spec->attach_wait = parse_bool(key, value);

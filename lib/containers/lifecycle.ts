@@ -22,9 +22,11 @@ import {
   containerDir,
   containerLogFile,
   containerLogMax,
+  markStopRequested,
   readConfig,
   readPidFile,
   removeContainerFiles,
+  stopRequestFile,
   type ContainerRecord,
 } from './store.js';
 
@@ -60,6 +62,7 @@ export async function startContainer(record: ContainerRecord, opts: { attach?: b
     ...(containerLogFile(record) !== undefined ? { log: containerLogFile(record)! } : {}),
     ...(containerLogMax(record) !== undefined ? { logMax: containerLogMax(record)! } : {}),
     exitFile: path.join(dir, 'exit.json'),
+    stopFile: stopRequestFile(record.Id),
     pidFile: path.join(dir, 'pid.json'),
     attachSocket: attachSocketPath(record.Id),
     restart: { name: (policy.Name || 'no') as 'no' | 'always' | 'on-failure', max: policy.MaximumRetryCount },
@@ -112,11 +115,14 @@ export async function killContainer(record: ContainerRecord, signal: string | nu
 
 /**
  * Docker's stop: the stop signal, then SIGKILL after timeoutSec. A container
- * that is not running is left as it is (Docker: no error).
+ * that is not running is left as it is (Docker: no error). The monitor is
+ * told first (markStopRequested): it restarts nothing after this end, and a
+ * unit whose main process it is sees a clean stop.
  */
 export async function stopContainer(record: ContainerRecord, timeoutSec: number): Promise<void> {
   let state: ContainerState = containerState(record);
   if (!state.Running) return;
+  markStopRequested(record.Id);
   if (timeoutSec > 0) {
     await signalContainerProcess(state.Pid, parseSignal(record.Config.StopSignal || 'SIGTERM'));
     // A frozen process cannot act on its signal: thaw it, as Podman does.

@@ -309,8 +309,24 @@ export function writeExitFile(id: string, exit: ExitFile): void {
  * reboot empties /run or after `container cleanup`.
  */
 export function clearRunState(id: string): void {
-  for (const f of ['pid.json', 'exit.json']) rmSync(path.join(containerDir(id), f), { force: true });
+  for (const f of ['pid.json', 'exit.json', STOP_REQUESTED]) rmSync(path.join(containerDir(id), f), { force: true });
   mkdirSync(runDir(id), { recursive: true, mode: 0o700 });
+}
+
+const STOP_REQUESTED = 'stop-requested';
+
+/**
+ * `stop`'s word to the container's monitor (its stop_file): the end that
+ * follows was asked for, so the monitor restarts nothing (Docker's rule for a
+ * stopped container with a restart policy) and exits 0, which a systemd unit
+ * whose main process it is takes as a clean stop. Cleared at each start.
+ */
+export function stopRequestFile(id: string): string {
+  return path.join(containerDir(id), STOP_REQUESTED);
+}
+
+export function markStopRequested(id: string): void {
+  writeFileSync(stopRequestFile(id), '', { mode: 0o600 });
 }
 
 export function listContainerIds(): string[] {

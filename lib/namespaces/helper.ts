@@ -453,6 +453,8 @@ export interface MonitorFiles {
   /** --log-opt max-size: bytes before the log rotates to LOG.1 (the helper's default: 10 MiB). */
   logMax?: number;
   exitFile: string;
+  /** Present when `stop` asked for the container's end (lib/containers/store.ts: stopRequestFile). */
+  stopFile: string;
   pidFile: string;
   attachSocket: string;
   restart: { name: 'no' | 'always' | 'on-failure'; max: number };
@@ -475,7 +477,7 @@ export interface MonitorFiles {
  */
 export async function startMonitored(config: OciRuntimeConfig, files: MonitorFiles): Promise<{ pid: number; monitorPid: number }> {
   const entries = [...helperSpecEntries(config), ...(await seccompEntries(config))];
-  entries.push('detach=1', `exit_file=${files.exitFile}`, `pid_file=${files.pidFile}`, `attach_socket=${files.attachSocket}`);
+  entries.push('detach=1', `exit_file=${files.exitFile}`, `stop_file=${files.stopFile}`, `pid_file=${files.pidFile}`, `attach_socket=${files.attachSocket}`);
   if (files.log !== undefined) entries.push(`log=${files.log}`);
   if (files.logMax !== undefined) entries.push(`log_max=${files.logMax}`);
   entries.push(`restart=${files.restart.name}`, `restart_max=${files.restart.max}`);

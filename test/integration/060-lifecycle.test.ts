@@ -8,6 +8,7 @@ import path from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { NEEDS_ROOT, skipTitle } from '../skip.js';
 import { asModeUser, cgroupOutcome, collect, until, integrationEnv, runSkiff, spawnSkiff, waitForOutput, type Mode, describeModes } from './harness.js';
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function storeFor(mode: Mode): Record<string, string> {
   const dir = mkdtempSync(path.join(integrationEnv().workDir, 'store-'));
@@ -126,6 +127,27 @@ describeModes('container lifecycle ($name)', (mode) => {
     await skiff(env, ['run', '-d', '--rm', '--name', 'gone', '--rootfs', mode.rootfs, 'true']);
     await until('self-removal', async () => ((await skiff(env, ['ps', '-a', '--format', '{{.Names}}'])).stdout.includes('gone') ? undefined : true));
     expect((await skiff(env, ['ps', '-a', '--format', '{{.Names}}'])).stdout).toBe('flaky\n');
+  });
+
+  test('--restart always: a crash restarts it; stop ends it for good (Docker\'s rule), also past the timeout; start runs it again', async () => {
+    const env = storeFor(mode);
+    await skiff(env, ['run', '-d', '--restart', 'always', '--name', 'ra', '--rootfs', mode.rootfs, 'sleep', '60']);
+    expect((await skiff(env, ['kill', 'ra'])).code).toBe(0);
+    await until('a restart after the kill', async () => {
+      const r = await skiff(env, ['container', 'inspect', '-f', '{{.RestartCount}} {{.State.Status}}', 'ra']);
+      return r.stdout === '1 running\n' ? r : undefined;
+    });
+    // sleep as PID 1 ignores SIGTERM: the stop ends with SIGKILL after 1 s.
+    expect((await skiff(env, ['stop', '-t', '1', 'ra'])).stdout).toBe('ra\n');
+    await sleep(1000);
+    expect((await skiff(env, ['container', 'inspect', '-f', '{{.RestartCount}} {{.State.Status}} {{.State.ExitCode}}', 'ra'])).stdout).toBe('1 exited 137\n');
+    expect((await skiff(env, ['start', 'ra'])).code).toBe(0);
+    expect((await skiff(env, ['kill', 'ra'])).code).toBe(0);
+    await until('a restart after the kill that follows a start', async () => {
+      const r = await skiff(env, ['container', 'inspect', '-f', '{{.RestartCount}} {{.State.Status}}', 'ra']);
+      return r.stdout === '1 running\n' ? r : undefined;
+    });
+    expect((await skiff(env, ['rm', '-f', 'ra'])).code).toBe(0);
   });
 
   test('a SIGKILLed monitor: ps and inspect still tell the truth', async () => {
