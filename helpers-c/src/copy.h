@@ -43,6 +43,12 @@ struct copy_options {
   struct tar_writer *tar;   /* non-NULL: write an archive instead of files */
   const struct id_shift *shift; /* non-NULL: every owner through it (a layer for --userns keep-id) */
   bool xattrs;                  /* copy the extended attributes of directories and files */
+  /* The source is an image layer (overlay's forms) applied onto the
+   * destination: a whiteout (0/0 character device) removes what is there, an
+   * opaque directory first empties it, a directory there is replaced by a
+   * non-directory, and overlay's own xattrs are not copied (the vfs driver's
+   * plain copy of an image). */
+  bool apply_layer;
 };
 
 /* Copies the node src_name of src_dir (not following a symlink there) to

@@ -94,7 +94,11 @@ static void set_owner(const struct copy_options *opts, const struct stat *st, in
 
 /* Extended attributes (an overlay's opaque marker, file capabilities), set
  * after the chown, which clears security.capability. */
-static void copy_xattrs(int src, int dst, const char *rel) {
+static bool overlay_xattr(const char *name) {
+  return strncmp(name, "user.overlay.", 13) == 0 || strncmp(name, "trusted.overlay.", 16) == 0;
+}
+
+static void copy_xattrs(int src, int dst, const char *rel, bool skip_overlay) {
   static char names[65536], value[65536];
   ssize_t n = flistxattr(src, names, sizeof names);
   if (n < 0) {
@@ -102,6 +106,7 @@ static void copy_xattrs(int src, int dst, const char *rel) {
     die_errno("list the extended attributes of %s", rel);
   }
   for (char *name = names; name < names + n; name += strlen(name) + 1) {
+    if (skip_overlay && overlay_xattr(name)) continue;
     ssize_t v = fgetxattr(src, name, value, sizeof value);
     if (v < 0) {
       if (errno == ENODATA) continue;
@@ -111,11 +116,48 @@ static void copy_xattrs(int src, int dst, const char *rel) {
   }
 }
 
-/* Makes room for a non-directory at dir/name: an existing non-directory is replaced. */
-static void remove_existing(int dir, const char *name, const char *rel) {
+/* dir/name and, for a directory, everything below it (skiff's own copy of
+ * an image, which no container reaches while it is made). */
+static void remove_tree(int dir, const char *name, const char *rel) {
   if (unlinkat(dir, name, 0) == 0 || errno == ENOENT) return;
+  if (errno != EISDIR) die_errno("remove %s", rel);
+  int sub = openat(dir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (sub < 0) die_errno("open directory %s", rel);
+  DIR *d = fdopendir(sub);
+  if (d == NULL) die_errno("opendir %s", rel);
+  for (;;) {
+    errno = 0;
+    struct dirent *e = readdir(d);
+    if (e == NULL) {
+      if (errno != 0) die_errno("readdir %s", rel);
+      break;
+    }
+    if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
+    remove_tree(dirfd(d), e->d_name, rel);
+  }
+  closedir(d);
+  if (unlinkat(dir, name, AT_REMOVEDIR) < 0 && errno != ENOENT) die_errno("remove directory %s", rel);
+}
+
+/* Makes room for a non-directory at dir/name: an existing non-directory is
+ * replaced; a directory only when a layer is applied (the upper layer's node
+ * hides it). */
+static void remove_existing(const struct copy_options *opts, int dir, const char *name, const char *rel) {
+  if (unlinkat(dir, name, 0) == 0 || errno == ENOENT) return;
+  if (errno == EISDIR && opts->apply_layer) {
+    remove_tree(dir, name, rel);
+    return;
+  }
   if (errno == EISDIR) die(EXIT_SKIFF_FAILED, 0, "cannot overwrite directory %s with non-directory", rel);
   die_errno("remove %s to replace it", rel);
+}
+
+/* An overlay directory that hides what the layers below hold at its path. */
+static bool opaque_dir(int fd) {
+  char value[2];
+  ssize_t n = fgetxattr(fd, "user.overlay.opaque", value, sizeof value);
+  if (n < 0) n = fgetxattr(fd, "trusted.overlay.opaque", value, sizeof value);
+  return n == 1 && value[0] == 'y';
 }
 
 static char *join_rel(const char *prefix, const char *name) {
@@ -194,11 +236,13 @@ static bool copy_dir(const struct copy_options *opts, const struct stat *st, boo
     close(src);
     return false;
   }
+  /* An opaque directory of a layer replaces what the layers below put there. */
+  if (opts->apply_layer && opaque_dir(src)) remove_tree(dst_dir, dst_name, rel);
   int dst = make_dir(dst_dir, dst_name, rel);
   if (descend) copy_entries(opts, src, dst, rel, depth);
   set_owner(opts, st, dst, -1, NULL, rel);
   if (fchmod(dst, permissions(opts, st)) < 0) die_errno("chmod %s", rel);
-  if (opts->xattrs) copy_xattrs(src, dst, rel);
+  if (opts->xattrs) copy_xattrs(src, dst, rel, opts->apply_layer);
   close(src);
   struct timespec times[2] = {st->st_atim, st->st_mtim};
   if (futimens(dst, times) < 0) die_errno("set the times of %s", rel);
@@ -257,7 +301,7 @@ static bool copy_file(const struct copy_options *opts, const struct stat *st, in
   }
   int dst = openat(dst_dir, dst_name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (dst < 0 && errno == EEXIST) {
-    remove_existing(dst_dir, dst_name, rel);
+    remove_existing(opts, dst_dir, dst_name, rel);
     dst = openat(dst_dir, dst_name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   }
   if (dst < 0) die_errno("create %s", rel);
@@ -265,7 +309,7 @@ static bool copy_file(const struct copy_options *opts, const struct stat *st, in
   set_owner(opts, &now, dst, -1, NULL, rel);
   /* After chown, which clears the set-ID bits. */
   if (fchmod(dst, now.st_mode & 07777) < 0) die_errno("chmod %s", rel);
-  if (opts->xattrs) copy_xattrs(src, dst, rel);
+  if (opts->xattrs) copy_xattrs(src, dst, rel, opts->apply_layer);
   close(src);
   struct timespec times[2] = {now.st_atim, now.st_mtim};
   if (futimens(dst, times) < 0) die_errno("set the times of %s", rel);
@@ -285,7 +329,7 @@ static bool copy_symlink(const struct copy_options *opts, const struct stat *st,
     tar_write_entry(opts->tar, rel, st, target, -1);
     return false;
   }
-  remove_existing(dst_dir, dst_name, rel);
+  remove_existing(opts, dst_dir, dst_name, rel);
   if (symlinkat(target, dst_dir, dst_name) < 0) die_errno("symlink %s", rel);
   set_owner(opts, st, -1, dst_dir, dst_name, rel);
   struct timespec times[2] = {st->st_atim, st->st_mtim};
@@ -301,7 +345,7 @@ static void copy_special(const struct copy_options *opts, const struct stat *st,
     tar_write_entry(opts->tar, rel, &meta, NULL, -1);
     return;
   }
-  remove_existing(dst_dir, dst_name, rel);
+  remove_existing(opts, dst_dir, dst_name, rel);
   if (mknodat(dst_dir, dst_name, meta.st_mode, st->st_rdev) < 0) {
     if (errno != EPERM) die_errno("mknod %s", rel);
     if (opts->tally->skipped_devices++ == 0) snprintf(opts->tally->first_device, sizeof opts->tally->first_device, "%s", rel);
@@ -326,6 +370,10 @@ static void copy_at(const struct copy_options *opts, int src_dir, const char *sr
       die_errno("stat %s", rel);
     }
     bool changed = false;
+    if (opts->apply_layer && S_ISCHR(st.st_mode) && st.st_rdev == makedev(0, 0)) {
+      remove_tree(dst_dir, dst_name, rel); /* a whiteout: deleted in this layer */
+      return;
+    }
     if (S_ISDIR(st.st_mode))
       changed = copy_dir(opts, &st, mount_root, src_dir, src_name, dst_dir, dst_name, rel, depth);
     else if (S_ISREG(st.st_mode))

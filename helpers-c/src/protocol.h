@@ -171,7 +171,8 @@ struct container_spec {
   uid_t cp_mkdir_uid;
   gid_t cp_mkdir_gid;
   /* walk (walk.h): the host side's walks over container files, by fd. */
-  const char *walk_op;           /* "diff", "size", "remove", "layer" or "shift" */
+  const char *walk_op;           /* "diff", "size", "remove", "layer", "shift" or "flatten" */
+  bool walk_full;                /* diff, size, layer: walk_root is a full copy of the image (vfs), judged against lowerdir */
   struct string_list walk_roots; /* the trees walked: absolute paths in skiff's store */
   struct string_list walk_excludes; /* layer: container paths ("/etc/hosts") left out, with all below */
   const char *walk_mtime_max;       /* layer: no member newer than this (seconds since the epoch) */

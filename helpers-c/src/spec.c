@@ -206,6 +206,7 @@ static void apply(struct container_spec *spec, char *entry) {
   else if (strcmp(key, "walk_exclude") == 0) list_push(&spec->walk_excludes, value);
   else if (strcmp(key, "walk_mtime_max") == 0) spec->walk_mtime_max = value;
   else if (strcmp(key, "walk_dest") == 0) spec->walk_dest = value;
+  else if (strcmp(key, "walk_full") == 0) spec->walk_full = parse_bool(key, value);
   else if (strcmp(key, "shift_uid") == 0) parse_range(key, value, spec->shift_uid, &spec->shift_uid_len);
   else if (strcmp(key, "shift_gid") == 0) parse_range(key, value, spec->shift_gid, &spec->shift_gid_len);
   else die(EXIT_SKIFF_FAILED, 0, "spec: unknown key \"%s\"", key);

@@ -221,6 +221,124 @@ static void diff_dir(int dir, dev_t dev, const struct layers *below, struct path
   free(l);
 }
 
+/* --- a full root (the vfs driver's copy) against the image's layers ------- */
+
+static char **sorted_names(int dir, const char *where, size_t *count);
+
+/* The image's node at `name` below `below`: the uppermost layer holding the
+ * name decides; false when none does or that one is a whiteout. */
+static bool image_node(const struct layers *below, const char *name, struct stat *st, int *layer_dir) {
+  for (size_t i = 0; i < below->n; i++) {
+    if (below->fds[i] < 0) continue;
+    if (fstatat(below->fds[i], name, st, AT_SYMLINK_NOFOLLOW) < 0) continue;
+    if (is_whiteout(st)) return false;
+    *layer_dir = below->fds[i];
+    return true;
+  }
+  return false;
+}
+
+/* Whether the copy's node differs from the image's, as containers/storage's
+ * naive diff judges it: kind, mode, owner, and for non-directories size,
+ * modification time, device number and link target (a directory's size and
+ * times change with its entries and say nothing). */
+static bool node_differs(int dir, const char *name, const struct stat *st, int img_dir, const struct stat *img) {
+  if (st->st_mode != img->st_mode || st->st_uid != img->st_uid || st->st_gid != img->st_gid) return true;
+  if (S_ISDIR(st->st_mode)) return false;
+  if (st->st_size != img->st_size || st->st_rdev != img->st_rdev || st->st_mtim.tv_sec != img->st_mtim.tv_sec ||
+      st->st_mtim.tv_nsec != img->st_mtim.tv_nsec)
+    return true;
+  if (!S_ISLNK(st->st_mode)) return false;
+  char a[PATH_MAX], b[PATH_MAX];
+  ssize_t na = readlinkat(dir, name, a, sizeof a), nb = readlinkat(img_dir, name, b, sizeof b);
+  return na < 0 || nb < 0 || na != nb || memcmp(a, b, (size_t)na) != 0;
+}
+
+/* The layers below `name` for a node of the copy: the image's directories
+ * there, or none when the image has no directory at that path. */
+static struct layers full_layers_below(const struct layers *below, const char *name, bool image_dir) {
+  if (image_dir) return layers_below(below, name, false);
+  struct layers none = {.fds = malloc(sizeof(int) * (below->n ? below->n : 1)), .n = below->n};
+  if (none.fds == NULL) die(EXIT_SKIFF_FAILED, ENOMEM, "walk: layer fds");
+  for (size_t i = 0; i < none.n; i++) none.fds[i] = -1;
+  return none;
+}
+
+/* Calls deleted(name) for each name the image has in this directory that the
+ * copy `dir` lacks, sorted. */
+static void full_deletions(int dir, const struct layers *below, const char *where, void (*deleted)(const char *name, void *ctx),
+                           void *ctx) {
+  for (size_t i = 0; i < below->n; i++) {
+    if (below->fds[i] < 0) continue;
+    /* Its own open file description: the layer's fd is shared with fstatat callers, and getdents moves an offset. */
+    int own = openat(below->fds[i], ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (own < 0) die_errno("walk: open a layer's %s", where[0] ? where : "/");
+    size_t n;
+    char **names = sorted_names(own, where, &n);
+    close(own);
+    for (size_t k = 0; k < n; k++) {
+      struct stat st;
+      bool decided = false; /* an upper layer has the name: it decided */
+      for (size_t j = 0; j < i && !decided; j++) decided = below->fds[j] >= 0 && fstatat(below->fds[j], names[k], &st, AT_SYMLINK_NOFOLLOW) == 0;
+      if (!decided && fstatat(below->fds[i], names[k], &st, AT_SYMLINK_NOFOLLOW) == 0 && !is_whiteout(&st) &&
+          fstatat(dir, names[k], &st, AT_SYMLINK_NOFOLLOW) < 0) {
+        if (errno != ENOENT) die_errno("walk: lstat %s/%s", where, names[k]);
+        deleted(names[k], ctx);
+      }
+      free(names[k]);
+    }
+    free(names);
+  }
+}
+
+/* What a full walk found: kind 'A', 'C' or 'D' at p->text (st is the copy's node; NULL for D). */
+typedef void (*full_visit)(char kind, const struct path *p, const struct stat *st, void *ctx);
+
+struct full_deleted_ctx {
+  struct path *p;
+  full_visit visit;
+  void *ctx;
+};
+
+static void full_deleted(const char *name, void *arg) {
+  struct full_deleted_ctx *d = arg;
+  size_t mark = path_push(d->p, name);
+  d->visit('D', d->p, NULL, d->ctx);
+  path_pop(d->p, mark);
+}
+
+static void full_diff_dir(int dir, dev_t dev, const struct layers *below, struct path *p, full_visit visit, void *ctx) {
+  struct listing *l = listing_open(dir);
+  for (const char *name; (name = listing_next(l, p->text));) {
+    size_t mark = path_push(p, name);
+    struct stat st, img;
+    int img_dir = -1;
+    if (stat_entry(dir, name, &st, p->text)) {
+      bool in = image_node(below, name, &img, &img_dir);
+      if (!in) visit('A', p, &st, ctx);
+      else if (node_differs(dir, name, &st, img_dir, &img)) visit('C', p, &st, ctx);
+      int sub = S_ISDIR(st.st_mode) && st.st_dev == dev ? open_subdir(dir, name, dev, p->text) : -1;
+      if (sub >= 0) {
+        struct layers next = full_layers_below(below, name, in && S_ISDIR(img.st_mode));
+        full_diff_dir(sub, dev, &next, p, visit, ctx);
+        layers_close(&next);
+        close(sub);
+      }
+    }
+    path_pop(p, mark);
+  }
+  free(l);
+  struct full_deleted_ctx d = {.p = p, .visit = visit, .ctx = ctx};
+  full_deletions(dir, below, p->text, full_deleted, &d);
+}
+
+static void full_record(char kind, const struct path *p, const struct stat *st, void *ctx) {
+  (void)st;
+  (void)ctx;
+  char k[2] = {kind, '\0'};
+  out_record(k, p->text);
+}
+
 /* --- size: bytes of the non-directories, each inode once ----------------- */
 
 /* The inodes with more than one link already counted (open addressing). */
@@ -250,6 +368,18 @@ static bool inode_set_add(struct inode_set *s, dev_t dev, ino_t ino) {
   s->slots[i].ino = ino == 0 ? 1 : ino;
   s->used++;
   return true;
+}
+
+struct full_size {
+  struct inode_set seen;
+  unsigned long long total;
+};
+
+static void full_size_add(char kind, const struct path *p, const struct stat *st, void *ctx) {
+  (void)p;
+  struct full_size *s = ctx;
+  if (kind == 'D' || S_ISDIR(st->st_mode)) return;
+  if (st->st_nlink <= 1 || inode_set_add(&s->seen, st->st_dev, st->st_ino)) s->total += (unsigned long long)st->st_size;
 }
 
 static unsigned long long size_dir(int dir, dev_t dev, struct inode_set *seen, struct path *p) {
@@ -382,6 +512,7 @@ struct layer_walk {
   struct link_map links;
   struct pending_dir *pending;       /* the directories entered, outermost first */
   size_t depth, cap;
+  bool full; /* the root is a full copy of the image (vfs): unchanged nodes are left out, deletions found */
 };
 
 static int by_name(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
@@ -520,7 +651,14 @@ static void layer_subdir(struct layer_walk *w, int dir, const char *name, struct
     return;
   }
   bool opaque = is_opaque(sub);
-  struct layers next = layers_below(below, name, opaque);
+  struct layers next;
+  if (w->full) {
+    struct stat img;
+    int img_dir = -1;
+    next = full_layers_below(below, name, image_node(below, name, &img, &img_dir) && S_ISDIR(img.st_mode));
+  } else {
+    next = layers_below(below, name, opaque);
+  }
   if (w->depth == w->cap) {
     w->cap = w->cap ? w->cap * 2 : 16;
     struct pending_dir *grown = realloc(w->pending, w->cap * sizeof *grown);
@@ -546,6 +684,11 @@ static void layer_entry(struct layer_walk *w, int dir, const char *name, const s
   struct stat st;
   if (!stat_entry(dir, name, &st, p->text)) return; /* gone since it was listed */
   if (S_ISSOCK(st.st_mode)) return; /* not archivable; Docker leaves them out too */
+  if (w->full && !S_ISDIR(st.st_mode)) {
+    struct stat img;
+    int img_dir = -1;
+    if (image_node(below, name, &img, &img_dir) && !node_differs(dir, name, &st, img_dir, &img)) return; /* the image's own */
+  }
   clamp_time(w, &st);
   if (S_ISDIR(st.st_mode)) {
     layer_subdir(w, dir, name, &st, below, p);
@@ -608,6 +751,31 @@ static void layer_entry(struct layer_walk *w, int dir, const char *name, const s
   close(fd);
 }
 
+struct layer_deleted_ctx {
+  struct layer_walk *w;
+  struct path *p;
+};
+
+/* A name of the image that the full copy lacks: ".wh.NAME" (0600, root's). */
+static void layer_deleted(const char *name, void *arg) {
+  struct layer_deleted_ctx *d = arg;
+  size_t mark = path_push(d->p, name);
+  if (!excluded(d->w, d->p->text)) {
+    flush_pending(d->w);
+    const char *member = d->p->text + 1;
+    size_t len = strlen(member) + 5;
+    char *wh = malloc(len);
+    if (wh == NULL) die(EXIT_SKIFF_FAILED, ENOMEM, "walk: a name");
+    const char *slash = strrchr(member, '/');
+    size_t dlen = slash ? (size_t)(slash - member) + 1 : 0;
+    snprintf(wh, len, "%.*s.wh.%s", (int)dlen, member, name);
+    struct stat m = {.st_mode = S_IFREG | 0600};
+    tar_write_entry(d->w->tar, wh, &m, NULL, -1);
+    free(wh);
+  }
+  path_pop(d->p, mark);
+}
+
 static void layer_dir(struct layer_walk *w, int dir, const struct layers *below, struct path *p) {
   size_t n;
   char **names = sorted_names(dir, p->text, &n);
@@ -618,6 +786,10 @@ static void layer_dir(struct layer_walk *w, int dir, const struct layers *below,
     free(names[i]);
   }
   free(names);
+  if (w->full) {
+    struct layer_deleted_ctx d = {.w = w, .p = p};
+    full_deletions(dir, below, p->text, layer_deleted, &d);
+  }
 }
 
 /* The image's layers at the root, uppermost first (as walk_diff opens them). */
@@ -646,7 +818,7 @@ static void walk_layer(const struct container_spec *spec, struct path *p) {
     tar.gid_shift = spec->shift_gid;
     tar.gid_shift_len = spec->shift_gid_len;
   }
-  struct layer_walk w = {.tar = &tar, .dev = st.st_dev, .exclude = &spec->walk_excludes};
+  struct layer_walk w = {.tar = &tar, .dev = st.st_dev, .exclude = &spec->walk_excludes, .full = spec->walk_full};
   if (spec->walk_mtime_max != NULL) {
     char *end;
     errno = 0;
@@ -682,12 +854,33 @@ static void walk_diff(const struct container_spec *spec, struct path *p) {
   int root = open_root(spec->walk_roots.items[0], &st);
   if (root < 0) die(EXIT_SKIFF_FAILED, ENOENT, "walk: %s", spec->walk_roots.items[0]);
   struct layers image = open_image_layers(spec, root);
-  diff_dir(root, st.st_dev, &image, p);
+  if (spec->walk_full)
+    full_diff_dir(root, st.st_dev, &image, p, full_record, NULL);
+  else
+    diff_dir(root, st.st_dev, &image, p);
   layers_close(&image);
   close(root);
 }
 
 static void walk_size(const struct container_spec *spec, struct path *p) {
+  if (spec->walk_full) {
+    /* A full copy: what differs from the image (added and changed non-directories), as an upper dir would hold. */
+    if (spec->walk_roots.len != 1) die(EXIT_SKIFF_FAILED, 0, "spec: walk_op=size with walk_full takes one walk_root");
+    struct stat st;
+    int root = open_root(spec->walk_roots.items[0], &st);
+    struct full_size size = {0};
+    if (root >= 0) {
+      struct layers image = open_image_layers(spec, root);
+      full_diff_dir(root, st.st_dev, &image, p, full_size_add, &size);
+      layers_close(&image);
+      close(root);
+    }
+    free(size.seen.slots);
+    char number[32];
+    snprintf(number, sizeof number, "%llu", size.total);
+    out_record(number, NULL);
+    return;
+  }
   for (size_t i = 0; i < spec->walk_roots.len; i++) {
     struct stat st;
     int root = open_root(spec->walk_roots.items[i], &st);
@@ -732,6 +925,36 @@ static void walk_shift(const struct container_spec *spec) {
   copy_report(&tally);
 }
 
+/* The vfs driver's root filesystem: the image's layers (lowerdir, uppermost
+ * first) applied one over another, lowest first, into walk_dest (an empty
+ * directory with the image's root mode, given the layers' root owner here): whiteouts remove,
+ * opaque directories empty, owners, modes, set-ID bits, times and xattrs kept,
+ * overlay's own xattrs left out. A layer whose root is opaque hides all below. */
+static void walk_flatten(const struct container_spec *spec) {
+  if (spec->walk_dest == NULL || spec->walk_roots.len != 0 || spec->lowerdirs.len == 0)
+    die(EXIT_SKIFF_FAILED, 0, "spec: walk_op flatten takes walk_dest, lowerdir and no walk_root");
+  if (spec->walk_dest[0] != '/') die(EXIT_SKIFF_FAILED, 0, "spec: walk_dest must be absolute: %s", spec->walk_dest);
+  int dest = open(spec->walk_dest, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (dest < 0) die_errno("open %s", spec->walk_dest);
+  /* Its owner is the uppermost layer's root's: the container's root (with
+   * --userns keep-id the layers are copies for that mapping). */
+  struct stat top;
+  if (stat(spec->lowerdirs.items[0], &top) < 0) die_errno("walk: stat the layer %s", spec->lowerdirs.items[0]);
+  if (fchown(dest, top.st_uid, top.st_gid) < 0) die_errno("chown %s to %u:%u", spec->walk_dest, (unsigned)top.st_uid, (unsigned)top.st_gid);
+  size_t bottom = spec->lowerdirs.len;
+  for (size_t i = 0; i < spec->lowerdirs.len && bottom == spec->lowerdirs.len; i++) {
+    int fd = open(spec->lowerdirs.items[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) die_errno("walk: open the layer %s", spec->lowerdirs.items[i]);
+    if (is_opaque(fd)) bottom = i + 1;
+    close(fd);
+  }
+  struct copy_tally tally = {0};
+  struct copy_options opts = {.tally = &tally, .to_container = true, .keep_owner = true, .keep_setid = true, .xattrs = true, .apply_layer = true};
+  for (size_t i = bottom; i-- > 0;) copy_contents(&opts, AT_FDCWD, spec->lowerdirs.items[i], dest, "");
+  close(dest);
+  copy_report(&tally);
+}
+
 noreturn void walk_main(void) {
   report_set_fd(SKIFF_SPEC_FD);
   int report = SKIFF_SPEC_FD;
@@ -740,9 +963,10 @@ noreturn void walk_main(void) {
   spec_read(SKIFF_SPEC_FD, &spec);
   const char *op = spec.walk_op ? spec.walk_op : "";
   bool diff = strcmp(op, "diff") == 0, size = strcmp(op, "size") == 0, remove = strcmp(op, "remove") == 0;
-  bool layer = strcmp(op, "layer") == 0, shift = strcmp(op, "shift") == 0;
-  if (!diff && !size && !remove && !layer && !shift)
-    die(EXIT_SKIFF_FAILED, 0, "spec: walk_op must be diff, size, remove, layer or shift, not \"%s\"", op);
+  bool layer = strcmp(op, "layer") == 0, shift = strcmp(op, "shift") == 0, flatten = strcmp(op, "flatten") == 0;
+  if (!diff && !size && !remove && !layer && !shift && !flatten)
+    die(EXIT_SKIFF_FAILED, 0, "spec: walk_op must be diff, size, remove, layer, shift or flatten, not \"%s\"", op);
+  if (spec.walk_full && !diff && !size && !layer) die(EXIT_SKIFF_FAILED, 0, "spec: walk_full goes with diff, size or layer");
   for (size_t i = 0; i < spec.walk_roots.len; i++)
     if (spec.walk_roots.items[i][0] != '/') die(EXIT_SKIFF_FAILED, 0, "spec: walk_root must be absolute: %s", spec.walk_roots.items[i]);
   if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) die_errno("prctl(PR_SET_PDEATHSIG)");
@@ -762,6 +986,7 @@ noreturn void walk_main(void) {
   if (remove) walk_remove(&spec, &p);
   if (layer) walk_layer(&spec, &p);
   if (shift) walk_shift(&spec);
+  if (flatten) walk_flatten(&spec);
   out_flush();
   _exit(0);
 }

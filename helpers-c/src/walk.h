@@ -10,9 +10,11 @@
  * swapped for a link is seen as a link and never entered; a name that
  * vanished is skipped; the walk never leaves the file system it started on.
  *
- * Spec keys: walk_op (diff, size, remove, layer, shift), walk_root (repeats),
- * lowerdir (diff, layer: the image's layers, uppermost first), walk_exclude
- * and walk_mtime_max (layer), uidmap/gidmap with
+ * Spec keys: walk_op (diff, size, remove, layer, shift, flatten), walk_root
+ * (repeats), lowerdir (diff, layer, flatten: the image's layers, uppermost
+ * first), walk_full (diff, size, layer: the root is a whole copy of the image,
+ * the vfs driver's, compared with the layers), walk_exclude and
+ * walk_mtime_max (layer), uidmap/gidmap with
  * newuidmap/newgidmap (rootless: the walk runs as root of a user namespace
  * with the containers' mapping, where the sub-IDs' files are readable).
  *
@@ -34,7 +36,10 @@
  *           ("from to count"; an ID outside them is an error), modes, set-ID
  *           bits, times and xattrs kept, hard links copied apart: an image
  *           layer as a container with another mapping (--userns keep-id)
- *           must see it, written in the store's user namespace */
+ *           must see it, written in the store's user namespace
+ *   flatten nothing on fd 1: the layers applied lowest first into walk_dest
+ *           (the vfs driver's root filesystem): whiteouts remove, opaque
+ *           directories empty, owners, modes, times and xattrs kept */
 #ifndef SKIFF_WALK_H
 #define SKIFF_WALK_H
 

@@ -18,6 +18,7 @@ import { processWord, type Variables } from '../oci/shell-words.js';
 import { storeImage } from '../store/image-write.js';
 import { lookupBuildStep, recordBuildStep } from '../store/build-cache.js';
 import { lockBuildStep } from '../store/lock.js';
+import { storageDriver } from '../store/driver.js';
 import { readBlob } from '../store/blobs.js';
 import { readImageRecord, type ImageRecord } from '../store/images.js';
 import type { Store } from '../store/store.js';
@@ -431,6 +432,7 @@ export class Builder {
       upperdir: ws.upper,
       lowerdirs: ws.lowerdirs(),
       exclude,
+      ...(ws.driver === 'vfs' ? { full: true } : {}),
       ...(this.req.timestamp !== undefined ? { timestamp: this.req.timestamp } : {}),
     });
   }
@@ -472,7 +474,14 @@ export type { StageState, CopySource };
  */
 export async function newWorkspace(store: Store, layers: string[]): Promise<Workspace> {
   const { Workspace } = await import('./workspace.js');
-  return new Workspace(store, layers);
+  const ws = new Workspace(store, layers, storageDriver(store.paths.root));
+  try {
+    await ws.prepare();
+  } catch (err) {
+    ws.remove();
+    throw err;
+  }
+  return ws;
 }
 
 /** What a step's work reports: container paths its mounts covered, left out of the layer. */

@@ -120,7 +120,7 @@ export async function commitContainer(containerName: string, opts: CommitOptions
     const exclude = config.mounts.map((m) => m.destination);
     const ownerShift = containerOwnerShift(config);
     const layer = await withPause(record, opts.pause, opts.warn, () =>
-      storeUpperDirLayer({ store, upperdir: overlay.upperdir, lowerdirs: overlay.lowerdirs, exclude, ...(ownerShift ? { ownerShift } : {}) }),
+      storeUpperDirLayer({ store, upperdir: overlay.upperdir, lowerdirs: overlay.lowerdirs, exclude, ...(ownerShift ? { ownerShift } : {}), ...(overlay.driver === 'vfs' ? { full: true } : {}) }),
     );
     opts.progress?.(`Copying blob ${layer.blob.digest} done`);
 

@@ -34,6 +34,8 @@ export interface UpperDirLayerRequest {
   mappings?: WalkMappings;
   /** Owners as a container with its own mapping saw them (--userns keep-id): the store's ID → the container's. */
   ownerShift?: { uids: OciIdMapping[]; gids: OciIdMapping[] };
+  /** upperdir is a full copy of the image (the vfs driver's root): its changes are found by comparing it with lowerdirs. */
+  full?: boolean;
 }
 
 export interface NewLayer {
@@ -54,6 +56,7 @@ export async function storeUpperDirLayer(req: UpperDirLayerRequest): Promise<New
     ...(req.timestamp !== undefined ? { mtimeMax: req.timestamp } : {}),
     ...(req.mappings ? { mappings: req.mappings } : {}),
     ...(req.ownerShift ? { ownerShift: req.ownerShift } : {}),
+    ...(req.full ? { full: true } : {}),
   });
   const stored = await storeLayerFromTar({
     store: req.store,

@@ -2,23 +2,27 @@
 // directory of its own, under the store's tmp/ (so a killed build leaves only
 // what the next writer or garbage collection removes). RUN runs in it through
 // the helper as `run` does; COPY and ADD write into it through the helper as
-// `cp` does; its upper directory becomes the step's layer.
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+// `cp` does; its upper directory becomes the step's layer. On a vfs store the
+// workspace is a plain copy of the image's layers instead (rootfs/), and the
+// step's layer is what differs from them.
+import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { userInfo } from 'node:os';
 import { newContainerId } from '../ids.js';
 import { hostsFile, resolvConf } from '../network/etc-files.js';
 import { planPrivateNetwork, type PrivateNetwork } from '../network/plan.js';
-import { copyWithHelper, runForeground, type CopyJob } from '../namespaces/helper.js';
+import { copyWithHelper, flattenLayers, runForeground, type CopyJob } from '../namespaces/helper.js';
 import type { OciMount, OciRuntimeConfig } from '../oci/runtime-spec.js';
 import type { NetworkMode, RunOptions } from '../oci/spec/options.js';
 import { buildRuntimeConfig } from '../oci/spec/runtime.js';
 import { makeTmpDir } from '../store/atomic.js';
 import type { Store } from '../store/store.js';
-import { layerDiffDir } from '../store/layers.js';
+import { imageRootMode, layerDiffDir } from '../store/layers.js';
+import type { StorageDriver } from '../store/driver.js';
 
 export class Workspace {
   readonly dir: string;
+  /** What holds the step's changes: the overlay's upper dir, or on vfs the whole copy (compared with the layers). */
   readonly upper: string;
   readonly work: string;
   readonly merged: string;
@@ -30,13 +34,22 @@ export class Workspace {
   constructor(
     private readonly store: Store,
     layers: string[],
+    readonly driver: StorageDriver = 'overlay',
   ) {
     this.dir = makeTmpDir(store.paths, 'build');
-    this.upper = path.join(this.dir, 'upper');
+    this.upper = path.join(this.dir, driver === 'vfs' ? 'rootfs' : 'upper');
     this.work = path.join(this.dir, 'work');
     this.merged = path.join(this.dir, 'merged');
-    for (const d of [this.upper, this.work, this.merged]) mkdirSync(d, 0o755);
+    for (const d of driver === 'vfs' ? [this.upper] : [this.upper, this.work, this.merged]) mkdirSync(d, 0o755);
     this.lowerLayers = layers;
+  }
+
+  /** vfs: the copy of the layers the steps work in (the build already runs as root of the store's user namespace). */
+  async prepare(): Promise<void> {
+    if (this.driver !== 'vfs') return;
+    chmodSync(this.upper, imageRootMode(this.store.paths, this.lowerLayers));
+    const lowerdirs = this.lowerdirs();
+    if (lowerdirs.length > 0) await flattenLayers(lowerdirs, this.upper, undefined);
   }
 
   /** The overlay's lower dirs, uppermost first; none for an image with no layers (scratch). */
@@ -50,7 +63,7 @@ export class Workspace {
    */
   config(opts: { args: string[]; env: string[]; workdir: string; user: string; network: NetworkMode; binds?: RunOptions['binds']; mounts?: OciMount[]; etcFiles?: boolean }): OciRuntimeConfig {
     let lowerdirs = this.lowerdirs();
-    if (lowerdirs.length === 0) {
+    if (lowerdirs.length === 0 && this.driver !== 'vfs') {
       const empty = path.join(this.dir, 'empty');
       mkdirSync(empty, { recursive: true, mode: 0o755 });
       lowerdirs = [empty];
@@ -68,7 +81,7 @@ export class Workspace {
     }
     const options: RunOptions = {
       id,
-      rootfs: this.merged,
+      rootfs: this.driver === 'vfs' ? this.upper : this.merged,
       args: opts.args,
       env: opts.env,
       workdir: opts.workdir,
@@ -81,7 +94,7 @@ export class Workspace {
       interactive: false,
       // The build runs as root of the store's user namespace (or as real root): the container shares that mapping.
       idMappings: null,
-      overlay: { lowerdirs, upperdir: this.upper, workdir: this.work },
+      overlay: this.driver === 'vfs' ? { driver: 'vfs', lowerdirs, upperdir: this.upper, workdir: '' } : { lowerdirs, upperdir: this.upper, workdir: this.work },
       ...(opts.binds || opts.etcFiles ? { binds: [...(opts.etcFiles ? this.etcFiles(opts.network, id.slice(0, 12), net) : []), ...(opts.binds ?? [])] } : {}),
       ...(opts.mounts && opts.mounts.length > 0 ? { storage: { mounts: opts.mounts, readonlyRootfs: false } } : {}),
     };
@@ -150,15 +163,6 @@ export class Workspace {
     const config = this.config({ args: ['/'], env: [], workdir: '/', user: '', network: 'none' });
     const job: CopyJob = { op: 'out', src, dst, containerName: 'build', archive: true, follow: false, keepSetid: true };
     return (await copyWithHelper(config, undefined, job)).warnings;
-  }
-
-  /** A fresh upper directory for the next step (the old one became a layer). */
-  reset(layers: string[]): void {
-    rmSync(this.upper, { recursive: true, force: true });
-    rmSync(this.work, { recursive: true, force: true });
-    mkdirSync(this.upper, 0o755);
-    mkdirSync(this.work, 0o755);
-    this.lowerLayers = layers;
   }
 
   remove(): void {

@@ -7,7 +7,7 @@
 //
 //   SKIFF_ROOT            --root: the store (GraphRoot)           lib/store/paths.ts
 //   SKIFF_RUNROOT         --runroot: runtime state (RunRoot)      lib/store/paths.ts
-//   SKIFF_STORAGE_DRIVER  --storage-driver overlay               lib/system/info.ts
+//   SKIFF_STORAGE_DRIVER  --storage-driver overlay|vfs           lib/store/driver.ts
 //   SKIFF_LOG_LEVEL       --log-level                            lib/log.ts, the helper
 //   SKIFF_EVENTS_BACKEND  --events-backend file|none             lib/events (the event log)
 //   SKIFF_CGROUP_MANAGER  --cgroup-manager systemd|cgroupfs      lib/containers/run.ts
@@ -21,6 +21,7 @@ import path from 'node:path';
 import { SkiffError } from '../errors.js';
 import { debug, isLogLevel, LOG_LEVELS } from '../log.js';
 import { currentStoreLocations } from '../store/paths.js';
+import { checkStorageDriver, type StorageDriver } from '../store/driver.js';
 import { findProgram } from '../host/programs.js';
 import { installRoot } from '../paths.js';
 
@@ -78,8 +79,8 @@ const OPTIONS: GlobalOption[] = [
     takesValue: true,
     apply: (v) => {
       if (v === 'overlay' || v === 'overlay2') return setEnv('SKIFF_STORAGE_DRIVER', 'overlay');
-      if (v === 'vfs') throw new SkiffError("--storage-driver vfs is not supported: skiff keeps each layer once and mounts an image's layers with the kernel's overlayfs in the container's user namespace (no plain-copy driver); use --storage-driver overlay");
-      throw new SkiffError(`invalid --storage-driver "${v}": skiff stores images for overlay (the kernel's overlayfs, mounted in the container's user namespace); use overlay`);
+      if (v === 'vfs') return setEnv('SKIFF_STORAGE_DRIVER', 'vfs');
+      throw new SkiffError(`invalid --storage-driver "${v}": use overlay (the kernel's overlayfs, mounted in the container's user namespace) or vfs (a plain copy of the image per container)`);
     },
   },
   {
@@ -179,6 +180,7 @@ const OPTIONS: GlobalOption[] = [
  */
 export function parseGlobalOptions(argv: readonly string[]): GlobalParse {
   let i = 0;
+  let driverGiven = false;
   while (i < argv.length && argv[i]!.startsWith('-')) {
     const arg = argv[i]!;
     if (arg === '--version' || arg === '-v') return { next: i, version: true };
@@ -199,8 +201,11 @@ export function parseGlobalOptions(argv: readonly string[]): GlobalParse {
       throw new SkiffError(`invalid value "${long[2]}" for flag --${option.name}: expected true or false`);
     }
     option.apply(value);
+    if (option.name === 'storage-driver') driverGiven = true;
     i++;
   }
+  // Once --root is known too: a store keeps the driver it was made with.
+  if (driverGiven) checkStorageDriver(currentStoreLocations().graphRoot, process.env['SKIFF_STORAGE_DRIVER'] as StorageDriver);
   if (process.env['SKIFF_RUNTIME_FLAGS'] && !process.env['SKIFF_RUNTIME']) {
     throw new SkiffError("--runtime-flag: skiff's own helper takes no runtime flags; they are for another OCI runtime given with --runtime (runc, crun)");
   }
@@ -211,7 +216,7 @@ export function parseGlobalOptions(argv: readonly string[]): GlobalParse {
 export const GLOBAL_OPTIONS_HELP: { name: string; short?: string; type: 'string' | 'boolean'; describe: string }[] = [
   { name: 'root', type: 'string', describe: 'Where images, layers, containers and volumes are stored (default: $XDG_DATA_HOME/skiff; root: /var/lib/skiff)' },
   { name: 'runroot', type: 'string', describe: 'Where runtime state is kept: locks, sockets, PID files (default: $XDG_RUNTIME_DIR/skiff; root: /run/skiff)' },
-  { name: 'storage-driver', type: 'string', describe: 'The storage driver: overlay' },
+  { name: 'storage-driver', type: 'string', describe: "The storage driver: overlay, or vfs (a plain copy of the image per container); a store keeps the one it was made with" },
   { name: 'log-level', type: 'string', describe: `What skiff logs on stderr: ${LOG_LEVELS.join(', ')} (default: warn)` },
   { name: 'events-backend', type: 'string', describe: 'Where events go: file (under the runtime directory) or none' },
   { name: 'cgroup-manager', type: 'string', describe: 'How containers get their cgroups: cgroupfs or systemd' },
@@ -226,6 +231,6 @@ export function logGlobalChoices(): void {
   debug(() => {
     const e = process.env;
     const store = currentStoreLocations();
-    return `global options: log-level=${e['SKIFF_LOG_LEVEL']} root=${store.graphRoot}${e['SKIFF_ROOT'] ? '' : ' (default)'} runroot=${store.runRoot}${e['SKIFF_RUNROOT'] ? '' : ' (default)'} storage-driver=${e['SKIFF_STORAGE_DRIVER'] ?? 'overlay'} events-backend=${e['SKIFF_EVENTS_BACKEND'] ?? 'file'} cgroup-manager=${e['SKIFF_CGROUP_MANAGER'] ?? '(detected)'} tmpdir=${e['TMPDIR'] ?? '/tmp'} runtime=${e['SKIFF_RUNTIME'] ?? helperFile()}`;
+    return `global options: log-level=${e['SKIFF_LOG_LEVEL']} root=${store.graphRoot}${e['SKIFF_ROOT'] ? '' : ' (default)'} runroot=${store.runRoot}${e['SKIFF_RUNROOT'] ? '' : ' (default)'} storage-driver=${e['SKIFF_STORAGE_DRIVER'] ?? '(the store\'s)'} events-backend=${e['SKIFF_EVENTS_BACKEND'] ?? 'file'} cgroup-manager=${e['SKIFF_CGROUP_MANAGER'] ?? '(detected)'} tmpdir=${e['TMPDIR'] ?? '/tmp'} runtime=${e['SKIFF_RUNTIME'] ?? helperFile()}`;
   });
 }

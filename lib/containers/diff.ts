@@ -25,7 +25,7 @@ export async function containerChanges(record: ContainerRecord): Promise<Change[
   const mountPoints = (config.mounts ?? []).filter((m) => m.type === 'bind').map((m) => m.destination);
   const isMountPoint = (p: string) => mountPoints.some((m) => p === m || p.startsWith(`${m}/`));
   const changes = new Map<string, Change['Kind']>();
-  for (const entry of await upperDirEntries(overlay.upperdir, overlay.lowerdirs, containerFileMappings(config))) {
+  for (const entry of await upperDirEntries(overlay.upperdir, overlay.lowerdirs, containerFileMappings(config), overlay.driver === 'vfs')) {
     if (isMountPoint(entry.path)) continue;
     changes.set(entry.path, KIND[entry.kind]);
     // Every directory above a change is changed.

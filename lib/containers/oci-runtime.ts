@@ -53,7 +53,7 @@ export async function runWithOciRuntime(rt: OciRuntime, config: OciRuntimeConfig
   const runtimeArgs = [...rt.flags.map((f) => (f.startsWith('-') ? f : `--${f}`)), 'run', '--bundle', bundle, id];
   const overlay = overlayOf(config);
   let argv: string[];
-  if (overlay) {
+  if (overlay && overlay.driver !== 'vfs') {
     const options = `userxattr,lowerdir=${overlay.lowerdirs.join(':')},upperdir=${overlay.upperdir},workdir=${overlay.workdir}`;
     if (options.length > 4000) throw new SkiffError(`--runtime ${rt.path}: the image's ${overlay.lowerdirs.length} layers do not fit in one overlay mount's options; flatten the image or drop --runtime`);
     argv = ['unshare', '--mount', '--propagation', 'private', '--', 'sh', '-c', 'mount -t overlay -o "$1" overlay "$2" && shift 2 && exec "$@"', 'sh', options, config.root.path, rt.path, ...runtimeArgs];

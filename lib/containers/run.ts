@@ -1,5 +1,5 @@
 // `skiff run` in the foreground: flags -> RunOptions -> config.json -> helper.
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { hostname as osHostname } from 'node:os';
 import path from 'node:path';
 import { isatty } from 'node:tty';
@@ -17,7 +17,7 @@ import { portBindingsConfig } from '../network/ports.js';
 import { buildRuntimeConfig } from '../oci/spec/runtime.js';
 import { newContainerId, shortId } from '../ids.js';
 import { NameInUseError, containerDir, containerLogFile, containerLogMax, createContainer, logPath, pidFilePath, readPidFile, readRecord, removeContainerFiles, resolveContainer, writeExitFile, type ContainerRecord } from './store.js';
-import type { OciRuntimeConfig } from '../oci/runtime-spec.js';
+import type { OciIdMapping, OciRuntimeConfig } from '../oci/runtime-spec.js';
 import { parseCgroupManager, parseCgroupsMode } from '../cgroups/container.js';
 import { emptyResources, type ResourceFlags } from '../oci/spec/resources.js';
 import { cgroupStart, deviceCgroupFor, planCgroup, resolveResources, withResources } from './resources.js';
@@ -34,6 +34,10 @@ import { containerEvent, startedEvents } from './events.js';
 import { parseLogConfig } from './log-driver.js';
 import { checkUnitFlags, replaceNamed, unitStart, withNotifySocket, writeCidFile, type UnitFlags } from './unit.js';
 import { claimNetworks, leaveNetworks, networkStart, refreshHosts } from './networks.js';
+import { claimStorageDriver } from '../store/driver.js';
+import { tmpPath } from '../store/atomic.js';
+import { storePaths } from '../store/paths.js';
+import { currentStoreLocations } from '../locations.js';
 
 export interface RunRequest {
   /** --rootfs DIR, or else… */
@@ -394,10 +398,17 @@ async function makeContainer(req: ContainerRequest): Promise<{ record: Container
   }
   if (req.image) {
     const dir = containerDir(options.id);
-    options.overlay = { lowerdirs: req.image.lowerdirs, upperdir: path.join(dir, 'upper'), workdir: path.join(dir, 'work') };
-    // The upper dir's mode is what the container's "/" shows: the image's.
-    dirs.push({ name: 'upper', mode: req.image.rootMode }, { name: 'work', mode: 0o755 }, { name: 'merged', mode: 0o755 });
-    debug(() => `storage: overlay of ${req.image!.lowerdirs.length} layers (uppermost ${req.image!.lowerdirs[0] ?? 'none'}), upperdir ${options.overlay!.upperdir}, mounted by the helper in the container's mount namespace`);
+    if (claimStorageDriver(currentStoreLocations().graphRoot) === 'vfs') {
+      // A plain copy of the image, made below (flattenForVfs), bound as the container's root as --rootfs is.
+      options.rootfs = path.join(dir, 'rootfs');
+      options.overlay = { driver: 'vfs', lowerdirs: req.image.lowerdirs, upperdir: options.rootfs, workdir: '' };
+      debug(() => `storage: vfs, a copy of ${req.image!.lowerdirs.length} layers in ${options.rootfs}, bound as the container's root`);
+    } else {
+      options.overlay = { lowerdirs: req.image.lowerdirs, upperdir: path.join(dir, 'upper'), workdir: path.join(dir, 'work') };
+      // The upper dir's mode is what the container's "/" shows: the image's.
+      dirs.push({ name: 'upper', mode: req.image.rootMode }, { name: 'work', mode: 0o755 }, { name: 'merged', mode: 0o755 });
+      debug(() => `storage: overlay of ${req.image!.lowerdirs.length} layers (uppermost ${req.image!.lowerdirs[0] ?? 'none'}), upperdir ${options.overlay!.upperdir}, mounted by the helper in the container's mount namespace`);
+    }
     options.binds = net.files.map((f) => {
       files.push(f);
       return { source: path.join(dir, f.name), destination: f.destination, readonly: false };
@@ -552,6 +563,15 @@ async function makeContainer(req: ContainerRequest): Promise<{ record: Container
     },
   };
   if (unit.replace && req.name !== undefined) await replaceNamed(req.name);
+  let staged: string | undefined;
+  if (req.image && options.overlay?.driver === 'vfs') {
+    try {
+      staged = await flattenForVfs(options.overlay.lowerdirs, req.image.rootMode);
+    } catch (err) {
+      await removeVolumes(storage.created);
+      throw err;
+    }
+  }
   // Its addresses, held under the networks' lock until the record is written.
   const claim = userNetworks ? await claimNetworks(userNetworks, { aliases: req.networkAliases ?? [], ...(req.ip !== undefined ? { ip: req.ip } : {}) }) : undefined;
   if (claim) record.Networks = claim.networks;
@@ -560,17 +580,19 @@ async function makeContainer(req: ContainerRequest): Promise<{ record: Container
     // Docker does, then add a number; a name the user chose is never changed.
     for (let attempt = 0; ; attempt++) {
       try {
-        createContainer(record, config, { dirs, files });
+        createContainer(record, config, { dirs, files, ...(staged !== undefined ? { staged } : {}) });
         containerEvent(record, 'create');
         break;
       } catch (err) {
         if (!(err instanceof NameInUseError) || attempt >= 20) {
           await removeVolumes(storage.created);
+          await removeStaged(staged);
           throw err;
         }
         if (req.name !== undefined) {
           if (attempt > 0 || !(await reclaimLeftoverName(err.ownerId))) {
             await removeVolumes(storage.created);
+            await removeStaged(staged);
             throw err;
           }
           continue;
@@ -591,6 +613,44 @@ async function makeContainer(req: ContainerRequest): Promise<{ record: Container
     }
   }
   return { record, config, options };
+}
+
+/** The user namespace the store's files are written in: rootless, the user's full mapping; none as root. */
+function storeWalkMappings(): { uidMappings: OciIdMapping[]; gidMappings: OciIdMapping[] } | undefined {
+  if ((process.geteuid?.() ?? 0) === 0) return undefined;
+  const m = rootlessMappings();
+  return { uidMappings: m.uidMappings, gidMappings: m.gidMappings };
+}
+
+/**
+ * The vfs driver's root filesystem: the image's layers applied one over
+ * another into rootfs/ of a new directory of the store's tmp/ (a kill leaves
+ * only that, which the store's cleaning removes), which becomes the
+ * container's directory when it is created.
+ */
+async function flattenForVfs(lowerdirs: string[], rootMode: number): Promise<string> {
+  const { flattenLayers, removeTrees } = await import('../namespaces/helper.js');
+  const paths = storePaths(currentStoreLocations().graphRoot);
+  const staged = tmpPath(paths, 'vfs');
+  const rootfs = path.join(staged, 'rootfs');
+  mkdirSync(paths.tmp, { recursive: true, mode: 0o755 });
+  mkdirSync(staged, { mode: 0o700 });
+  mkdirSync(rootfs, { mode: 0o700 });
+  chmodSync(rootfs, rootMode);
+  try {
+    await flattenLayers(lowerdirs, rootfs, storeWalkMappings());
+  } catch (err) {
+    await removeTrees([staged], storeWalkMappings());
+    throw err;
+  }
+  return staged;
+}
+
+/** The staged directory of a container that was not created after all. */
+async function removeStaged(staged: string | undefined): Promise<void> {
+  if (staged === undefined || !existsSync(staged)) return;
+  const { removeTrees } = await import('../namespaces/helper.js');
+  await removeTrees([staged], storeWalkMappings());
 }
 
 /** A foreground run through --runtime (runc, crun): the same config.json, given to that runtime. */

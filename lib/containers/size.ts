@@ -3,7 +3,7 @@
 // upper dirs are measured by the helper, by fd (walk.h): a name the container
 // swapped for a symlink to the host is counted as a link, never followed.
 import { overlayOf } from '../oci/spec/runtime.js';
-import { treeSizes } from '../namespaces/helper.js';
+import { fullCopySize, treeSizes } from '../namespaces/helper.js';
 import { containerFileMappings, readConfig, type ContainerRecord } from './store.js';
 
 export interface ContainerSize {
@@ -22,16 +22,20 @@ export interface ContainerSize {
 export async function containerSizes(records: ContainerRecord[], imageSize: (id: string) => number): Promise<(ContainerSize | undefined)[]> {
   const uppers = records.map((record) => {
     const config = readConfig(record.Id);
-    const upperdir = config && overlayOf(config)?.upperdir;
-    return upperdir ? { upperdir, mappings: containerFileMappings(config) } : undefined;
+    const overlay = config ? overlayOf(config) : undefined;
+    return overlay ? { upperdir: overlay.upperdir, lowerdirs: overlay.lowerdirs, vfs: overlay.driver === 'vfs', mappings: containerFileMappings(config!) } : undefined;
   });
   const byMappings = new Map<string, number[]>();
+  const rw: number[] = [];
+  for (const [i, u] of uppers.entries()) {
+    // A vfs copy holds the whole image: what it wrote is what differs from the layers, one walk each.
+    if (u?.vfs) rw[i] = await fullCopySize(u.upperdir, u.lowerdirs, u.mappings);
+  }
   uppers.forEach((u, i) => {
-    if (!u) return;
+    if (!u || u.vfs) return;
     const key = JSON.stringify(u.mappings ?? null);
     byMappings.set(key, [...(byMappings.get(key) ?? []), i]);
   });
-  const rw: number[] = [];
   for (const indexes of byMappings.values()) {
     const sizes = await treeSizes(indexes.map((i) => uppers[i]!.upperdir), uppers[indexes[0]!]!.mappings);
     indexes.forEach((i, n) => (rw[i] = sizes[n]!));

@@ -250,14 +250,18 @@ function nameOwner(name: string): string | undefined {
 export function createContainer(
   record: ContainerRecord,
   config: OciRuntimeConfig,
-  extra: { dirs: { name: string; mode: number }[]; files: { name: string; content: string }[] } = { dirs: [], files: [] },
+  extra: { dirs: { name: string; mode: number }[]; files: { name: string; content: string }[]; staged?: string } = { dirs: [], files: [] },
 ): void {
   const root = containersRoot();
   mkdirSync(root, { recursive: true, mode: 0o700 });
   claimName(record.Name, record.Id);
   const tmp = path.join(root, `.tmp-${record.Id}`);
   try {
-    mkdirSync(tmp, { mode: 0o700 });
+    // A directory made beforehand in the same file system (holding the vfs
+    // driver's copy of the image, whose root may belong to a sub-ID and so
+    // cannot be moved by itself) becomes the container's: renamed, not copied.
+    if (extra.staged !== undefined) renameSync(extra.staged, tmp);
+    else mkdirSync(tmp, { mode: 0o700 });
     writeFileSync(path.join(tmp, 'container.json'), `${JSON.stringify(record, null, 2)}\n`, { mode: 0o600 });
     writeFileSync(path.join(tmp, 'config.json'), `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
     for (const dir of extra.dirs) {
@@ -268,7 +272,9 @@ export function createContainer(
     for (const f of extra.files) writeFileSync(path.join(tmp, f.name), f.content, { mode: 0o644 });
     renameSync(tmp, containerDir(record.Id));
   } catch (err) {
-    rmSync(tmp, { recursive: true, force: true });
+    // The staged directory goes back, for its maker to remove (its files may belong to sub-IDs).
+    if (extra.staged !== undefined && existsSync(tmp) && !existsSync(extra.staged)) renameSync(tmp, extra.staged);
+    else rmSync(tmp, { recursive: true, force: true });
     unlinkSync(path.join(namesDir(), record.Name));
     throw storeWriteError(containerDir(record.Id), err);
   }

@@ -2,7 +2,7 @@
 // overlayfs inside a user namespace, found by trying (a sysctl can say yes
 // while a security module says no). Each probe is one short-lived unshare(1)
 // from util-linux, ~5-15 ms here, run in parallel, with a timeout.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { chownSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { PROBE_PATH, findProgram } from './programs.js';
@@ -156,6 +156,43 @@ export async function probeOverlay(opts: { userns: boolean; baseDir: string; asU
   if (!unshare) return { ...NO_UNSHARE, dir: opts.baseDir };
   const ns = opts.userns ? [...UNSHARE_FLAGS.User, '--mount'] : ['--mount'];
   return withOverlayDirs(opts.baseDir, opts.asUser, (mountArgv) => runProbe([unshare, ...ns, ...mountArgv], opts.asUser));
+}
+
+/**
+ * probeOverlay's question, asked synchronously and without a user switch: can
+ * this process mount an overlay with its upper dir in `baseDir` (inside a new
+ * user namespace when `userns`)? A new store asks it once, to choose its
+ * storage driver.
+ */
+export function probeOverlaySync(opts: { userns: boolean; baseDir: string }): ProbeResult {
+  const unshare = findProgram('unshare', process.env['PATH']);
+  const mount = findProgram('mount', process.env['PATH']);
+  if (!unshare) return NO_UNSHARE;
+  if (!mount) return { status: 'unavailable', detail: 'mount (util-linux) is not installed' };
+  if (/[,:\\]/.test(opts.baseDir)) return { status: 'unavailable', detail: `cannot probe in ${opts.baseDir}: its name has a character the overlay options cannot carry` };
+  let dir: string;
+  try {
+    dir = mkdtempSync(path.join(opts.baseDir, '.skiff-overlay-probe-'));
+  } catch (err) {
+    return { status: 'unavailable', detail: `cannot create a temporary directory in ${opts.baseDir}: ${(err as Error).message}` };
+  }
+  try {
+    const sub = (name: string) => path.join(dir, name);
+    for (const name of ['lower', 'upper', 'work', 'merged']) mkdirSync(sub(name));
+    const options = `lowerdir=${sub('lower')},upperdir=${sub('upper')},workdir=${sub('work')},userxattr`;
+    const ns = opts.userns ? [...UNSHARE_FLAGS.User, '--mount'] : ['--mount'];
+    const r = spawnSync(unshare, [...ns, mount, '-t', 'overlay', 'overlay', '-o', options, sub('merged')], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+      env: { PATH: PROBE_PATH, LC_ALL: 'C' },
+      timeout: PROBE_TIMEOUT_MS,
+      encoding: 'utf8',
+    });
+    if (r.error) return { status: 'unavailable', detail: `cannot run ${unshare}: ${r.error.message}` };
+    if (r.status === 0) return { status: 'ok', detail: '' };
+    return { status: 'failed', detail: firstLine(r.stderr) || `mount exited with ${r.status ?? r.signal}` };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 export interface HostProbe {

@@ -57,10 +57,10 @@ export function idMapEntries(uidMappings: OciIdMapping[], gidMappings: OciIdMapp
   return entries;
 }
 
-/** The overlay the helper mounts onto rootfs: its layers, uppermost first, and the container's own dirs. */
+/** The overlay the helper mounts onto rootfs: its layers, uppermost first, and the container's own dirs (none for vfs: rootfs is a plain copy). */
 function overlayEntries(config: OciRuntimeConfig): string[] {
   const o = overlayOf(config);
-  return o ? [...o.lowerdirs.map((dir) => `lowerdir=${dir}`), `upperdir=${o.upperdir}`, `workdir=${o.workdir}`] : [];
+  return o && o.driver !== 'vfs' ? [...o.lowerdirs.map((dir) => `lowerdir=${dir}`), `upperdir=${o.upperdir}`, `workdir=${o.workdir}`] : [];
 }
 
 /** "/proc/PID/ns/TYPE" (how config.json names a joined namespace) -> PID. */
@@ -620,7 +620,7 @@ export interface WalkMappings {
  * through a name a container swapped for a symlink. Resolves to its stdout,
  * NUL-terminated records.
  */
-async function walkWithHelper(op: 'diff' | 'size' | 'remove' | 'shift', roots: string[], extra: string[], mappings: WalkMappings | undefined): Promise<string[]> {
+async function walkWithHelper(op: 'diff' | 'size' | 'remove' | 'shift' | 'flatten', roots: string[], extra: string[], mappings: WalkMappings | undefined): Promise<string[]> {
   const entries = [`version=${HELPER_PROTOCOL_VERSION}`, `walk_op=${op}`, ...roots.map((r) => `walk_root=${r}`), ...extra];
   if (mappings) entries.push(...idMapEntries(mappings.uidMappings, mappings.gidMappings));
   const { child, reports } = spawnHelper(['walk'], entries, ['ignore', 'pipe', 'inherit']);
@@ -644,9 +644,13 @@ export interface UpperEntry {
   path: string;
 }
 
-/** Every entry of a container's upper dir, judged against its image's layers (uppermost first); parents first. */
-export async function upperDirEntries(upperdir: string, lowerdirs: string[], mappings: WalkMappings | undefined): Promise<UpperEntry[]> {
-  const records = await walkWithHelper('diff', [upperdir], lowerdirs.map((d) => `lowerdir=${d}`), mappings);
+/**
+ * Every entry of a container's upper dir, judged against its image's layers
+ * (uppermost first); parents first. With `full` the root is a whole copy of
+ * the image (vfs): what differs from the layers, and D for what it lacks.
+ */
+export async function upperDirEntries(upperdir: string, lowerdirs: string[], mappings: WalkMappings | undefined, full = false): Promise<UpperEntry[]> {
+  const records = await walkWithHelper('diff', [upperdir], [...lowerdirs.map((d) => `lowerdir=${d}`), ...(full ? ['walk_full=1'] : [])], mappings);
   return records.map((r) => ({ kind: r[0] as UpperEntry['kind'], path: r.slice(1) }));
 }
 
@@ -654,6 +658,22 @@ export async function upperDirEntries(upperdir: string, lowerdirs: string[], map
 export async function treeSizes(roots: string[], mappings: WalkMappings | undefined): Promise<number[]> {
   if (roots.length === 0) return [];
   return (await walkWithHelper('size', roots, [], mappings)).map(Number);
+}
+
+/** What a full copy of an image (vfs) holds that differs from its layers: the added and changed non-directories' bytes, each inode once. */
+export async function fullCopySize(root: string, lowerdirs: string[], mappings: WalkMappings | undefined): Promise<number> {
+  const [size] = await walkWithHelper('size', [root], ['walk_full=1', ...lowerdirs.map((d) => `lowerdir=${d}`)], mappings);
+  return Number(size ?? 0);
+}
+
+/**
+ * The vfs driver's root filesystem: the layers (uppermost first) applied one
+ * over another into `dest`, an empty directory with the image's root mode
+ * (given the layers' root owner): whiteouts and opaque directories applied,
+ * owners, modes, times and xattrs kept.
+ */
+export async function flattenLayers(lowerdirs: string[], dest: string, mappings: WalkMappings | undefined): Promise<void> {
+  await walkWithHelper('flatten', [], [`walk_dest=${dest}`, ...lowerdirs.map((d) => `lowerdir=${d}`)], mappings);
 }
 
 /** Removes each tree and everything in it (by fd: a link swapped in is removed, never followed). */
@@ -685,6 +705,8 @@ export interface UpperLayerOptions {
   mappings?: WalkMappings;
   /** Owners written through these (the walk's ID → the container's): a container with its own mapping (--userns keep-id). */
   ownerShift?: { uids: OciIdMapping[]; gids: OciIdMapping[] };
+  /** The root is a full copy of the image (vfs): only what differs from lowerdirs is written, with whiteouts for what it lacks. */
+  full?: boolean;
 }
 
 /**
@@ -699,6 +721,7 @@ export function upperDirLayerTar(upperdir: string, opts: UpperLayerOptions = {})
   for (const p of opts.exclude ?? []) entries.push(`walk_exclude=${p}`);
   for (const d of opts.lowerdirs ?? []) entries.push(`lowerdir=${d}`);
   if (opts.mtimeMax !== undefined) entries.push(`walk_mtime_max=${Math.floor(opts.mtimeMax)}`);
+  if (opts.full) entries.push('walk_full=1');
   if (opts.mappings) entries.push(...idMapEntries(opts.mappings.uidMappings, opts.mappings.gidMappings));
   for (const m of opts.ownerShift?.uids ?? []) entries.push(`shift_uid=${m.containerID} ${m.hostID} ${m.size}`);
   for (const m of opts.ownerShift?.gids ?? []) entries.push(`shift_gid=${m.containerID} ${m.hostID} ${m.size}`);

@@ -10,6 +10,7 @@ import type { ImageRecord } from './images.js';
 import { layerDiffDir, readLayerMeta } from './layers.js';
 import { listNames } from './names.js';
 import type { Store } from './store.js';
+import { storageDriver } from './driver.js';
 import { byCodeUnit } from '../compare.js';
 
 export function readImageConfig(store: Store, record: ImageRecord): ImageConfig {
@@ -49,7 +50,7 @@ export function inspectImage(store: Store, s: ImageSummary): Record<string, unkn
   out['Os'] = config.os;
   if (config['os.version']) out['OsVersion'] = config['os.version'];
   out['Size'] = s.record.size;
-  out['GraphDriver'] = { Data: { LowerDir: [...new Set(lower)].join(':') }, Name: 'overlay' };
+  out['GraphDriver'] = { Data: { LowerDir: [...new Set(lower)].join(':') }, Name: storageDriver(store.paths.root) };
   out['RootFS'] = { Type: config.rootfs?.type ?? 'layers', Layers: config.rootfs?.diff_ids ?? [] };
   out['Metadata'] = { LastTagTime: s.record.pulled };
   return out;

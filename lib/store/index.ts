@@ -15,3 +15,4 @@ export { listImageRecords, readImageRecord } from './images.js';
 export { hasLayer, imageRootMode, layerDiffDir } from './layers.js';
 export { layersForShift, type LayerShift } from './mapped-layers.js';
 export { readImageFile, type ImageFile } from './image-files.js';
+export { claimStorageDriver, recordedStorageDriver, storageDriver, type StorageDriver } from './driver.js';

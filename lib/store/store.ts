@@ -2,6 +2,7 @@
 import { mkdirSync } from 'node:fs';
 import { SkiffError, errnoCode } from '../errors.js';
 import { currentStoreLocations, storePaths, type StorePaths } from './paths.js';
+import { claimStorageDriver } from './driver.js';
 
 export interface Store {
   paths: StorePaths;
@@ -22,5 +23,6 @@ export function openStoreForWriting(root: string = currentStoreLocations().graph
   } catch (err) {
     throw new SkiffError(`cannot create the image store in ${p.root}: ${errnoCode(err) ?? String(err)}`);
   }
+  claimStorageDriver(p.root);
   return store;
 }

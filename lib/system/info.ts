@@ -15,6 +15,7 @@ import { goArch, hostName, isInitialIdMap, kernelRelease, osRelease, parseIdMap,
 import { selfUser } from '../host/users.js';
 import { DEFAULT_CAPABILITIES } from '../oci/spec/defaults.js';
 import { storeLocations } from '../store/paths.js';
+import { storageDriver } from '../store/driver.js';
 import { VERSION } from '../version.js';
 import { helperBinary } from './helper-binary.js';
 import { HELPER_PROTOCOL_VERSION } from '../namespaces/helper.js';
@@ -174,7 +175,7 @@ export async function gatherInfo(): Promise<SkiffInfo> {
       Namespaces: namespaces.available,
       OverlayInUserNS: overlay.status === 'ok',
     },
-    Store: { GraphDriverName: process.env['SKIFF_STORAGE_DRIVER'] ?? 'overlay', GraphRoot: store.graphRoot, RunRoot: store.runRoot },
+    Store: { GraphDriverName: storageDriver(store.graphRoot), GraphRoot: store.graphRoot, RunRoot: store.runRoot },
     Version: {
       Version: VERSION,
       NodeVersion: process.versions.node,

@@ -54,8 +54,13 @@ export interface RunOptions {
   interactive: boolean;
   /** null: no user namespace (root's default). */
   idMappings: IdMappings | null;
-  /** An image's layers as an overlay root filesystem mounted onto rootfs. */
-  overlay?: { lowerdirs: string[]; upperdir: string; workdir: string };
+  /**
+   * An image's layers as an overlay root filesystem mounted onto rootfs. With
+   * driver 'vfs' nothing is mounted: upperdir is the container's own full
+   * copy of the image (its rootfs, bound as --rootfs is), and lowerdirs are
+   * kept to tell what it changed (diff, commit, ps --size).
+   */
+  overlay?: { lowerdirs: string[]; upperdir: string; workdir: string; driver?: 'vfs' };
   /** Host files bound into the container (its /etc/hosts, /etc/hostname, /etc/resolv.conf). */
   binds?: { source: string; destination: string; readonly: boolean }[];
   /** The seccomp filter's rules, resolved for the container's capabilities; absent: unconfined. */
