@@ -1,6 +1,7 @@
 // Docker's way with several containers in one command: do each, print its
 // name on success, one error line per failure, exit 125 (or the given code) if any failed.
 import { SkiffError, type SkiffErrorReason } from '../errors.js';
+import { printErrorLine } from './error-line.js';
 
 /**
  * Podman's exit codes for `rm` and `rmi`: 1 when a name does not exist, 2 for
@@ -9,6 +10,15 @@ import { SkiffError, type SkiffErrorReason } from '../errors.js';
 export function removalExitCode(err: SkiffError): number {
   const codes: Record<SkiffErrorReason, number> = { 'not-found': 1, conflict: 2 };
   return err.reason ? codes[err.reason] : err.exitCode;
+}
+
+/**
+ * Docker's exit code for a name that does not exist on start, stop, kill,
+ * restart, pause, unpause and inspect: 1 (Podman 4 gives 125 there and 1 only
+ * on rm and rmi); other failures keep their own.
+ */
+export function missingExitCode(err: SkiffError): number {
+  return err.reason === 'not-found' ? 1 : err.exitCode;
 }
 
 /**
@@ -37,7 +47,7 @@ export async function forEachRef(
       if (shown !== undefined) process.stdout.write(`${shown}\n`);
     } catch (err) {
       if (!(err instanceof SkiffError)) throw err;
-      process.stderr.write(`skiff: ${err.message}\n`);
+      printErrorLine(err.message);
       failed = failed || exitCode(err);
     }
   }

@@ -7,10 +7,8 @@ import { VERSION } from '../version.js';
 import { debug } from '../log.js';
 import { setInstallRoot } from '../paths.js';
 import { logGlobalChoices, parseGlobalOptions } from './global-options.js';
+import { printErrorLine as printError } from './error-line.js';
 
-function printError(message: string): void {
-  process.stderr.write(`skiff: ${message}\n`);
-}
 
 async function main(argv: string[]): Promise<number> {
   const globals = parseGlobalOptions(argv);

@@ -22,7 +22,7 @@ describeModes('info and doctor ($name)', (mode) => {
     const r = await runSkiff(mode, ['info', '--format', '{{.Host.Nope}}']);
     expect(r.code).toBe(125);
     expect(r.stderr.split('\n')).toHaveLength(2);
-    expect(r.stderr).toMatch(/^skiff: .*Nope/);
+    expect(r.stderr).toMatch(/^Error: .*Nope/);
   });
 
   test('doctor --format json lists every check with a status', async () => {

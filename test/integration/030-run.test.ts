@@ -108,13 +108,13 @@ describeModes('run ($name)', (mode) => {
   test('a command that cannot be run exits 126', async () => {
     const r = await run(['/etc/passwd']);
     expect(r.code).toBe(126);
-    expect(r.stderr.trim()).toBe('skiff: exec: "/etc/passwd": Permission denied');
+    expect(r.stderr.trim()).toBe('Error: exec: "/etc/passwd": Permission denied');
   });
 
   test('a command that is not found exits 127', async () => {
     const r = await run(['no-such-command']);
     expect(r.code).toBe(127);
-    expect(r.stderr.trim()).toBe('skiff: exec: "no-such-command": executable file not found in $PATH');
+    expect(r.stderr.trim()).toBe('Error: exec: "no-such-command": executable file not found in $PATH');
     const abs = await run(['/no/such/file']);
     expect(abs.code).toBe(127);
   });
@@ -199,7 +199,7 @@ describeModes('run ($name)', (mode) => {
   test('an unknown user is one clear line and exit 125', async () => {
     const r = await run(['-u', 'nosuchuser', 'true']);
     expect(r.code).toBe(125);
-    expect(r.stderr).toBe('skiff: unable to find user nosuchuser: no matching entries in passwd file\n');
+    expect(r.stderr).toBe('Error: unable to find user nosuchuser: no matching entries in passwd file\n');
   });
 
   test('-w sets the working directory and creates it', async () => {
@@ -255,7 +255,7 @@ describeModes('rootless without a sub-ID range ($name)', (mode) => {
     const r = await runSkiff(mode, ['run', '-u', 'app', '--rootfs', mode.rootfs, 'id'], { env });
     expect(r.code).toBe(125);
     expect(r.stderr).toBe(
-      `${warning}skiff: user 1000:1000 is not mapped in this rootless container: give your user a range in /etc/subuid and /etc/subgid (see 'skiff doctor')\n`,
+      `${warning}Error: user 1000:1000 is not mapped in this rootless container: give your user a range in /etc/subuid and /etc/subgid (see 'skiff doctor')\n`,
     );
   });
 }, { only: 'rootless' });
@@ -264,19 +264,19 @@ describeModes('bad input ($name)', (mode) => {
   test('a missing rootfs', async () => {
     const r = await runSkiff(mode, ['run', '--rootfs', '/no/such/rootfs', 'true']);
     expect(r.code).toBe(125);
-    expect(r.stderr).toBe('skiff: root filesystem /no/such/rootfs does not exist\n');
+    expect(r.stderr).toBe('Error: root filesystem /no/such/rootfs does not exist\n');
   });
 
   test('an unknown flag', async () => {
     const r = await runSkiff(mode, ['run', '--bogus', '--rootfs', mode.rootfs, 'true']);
     expect(r.code).toBe(125);
-    expect(r.stderr).toBe("skiff: unknown flag: --bogus (see 'skiff run --help')\n");
+    expect(r.stderr).toBe("Error: unknown flag: --bogus (see 'skiff run --help')\n");
   });
 
   test('a missing env file', async () => {
     const r = await runSkiff(mode, ['run', '--env-file', '/no/such/env', '--rootfs', mode.rootfs, 'true']);
     expect(r.code).toBe(125);
-    expect(r.stderr).toBe('skiff: cannot read env file /no/such/env: no such file\n');
+    expect(r.stderr).toBe('Error: cannot read env file /no/such/env: no such file\n');
   });
 
   test('no command', async () => {
@@ -288,6 +288,6 @@ describeModes('bad input ($name)', (mode) => {
   test('an unknown command', async () => {
     const r = await runSkiff(mode, ['frobnicate']);
     expect(r.code).toBe(125);
-    expect(r.stderr).toBe('skiff: unknown command "frobnicate" for "skiff" (see \'skiff --help\')\n');
+    expect(r.stderr).toBe('Error: unknown command "frobnicate" for "skiff" (see \'skiff --help\')\n');
   });
 });

@@ -69,7 +69,7 @@ describeModes('tty ($name)', (mode) => {
     const r = await underTerminal(mode, line, '', 800, 6000);
     expect(r.stdout).toContain('restored-1');
     expect(r.stdout).toContain('restored-2');
-    expect(r.stdout).toContain('skiff: the skiff helper was killed by SIGKILL');
+    expect(r.stdout).toContain('Error: the skiff helper was killed by SIGKILL');
   });
 
   test("a terminal's Ctrl-C without -t reaches the container exactly once", async () => {

@@ -72,7 +72,7 @@ describeModes('login and logout ($name)', (mode) => {
   test('a wrong password is refused before anything is saved', async () => {
     const home = configHome();
     const r = await login(home, ['-u', USER, '--password-stdin', basic.host], 'wrong\n');
-    expect(r.stderr).toBe(`skiff: logging in to ${basic.host}: invalid username or password\n`);
+    expect(r.stderr).toBe(`Error: logging in to ${basic.host}: invalid username or password\n`);
     expect(r.code).toBe(125);
     expect(existsSync(path.join(home, 'skiff', 'auth.json'))).toBe(false);
   });
@@ -86,7 +86,7 @@ describeModes('login and logout ($name)', (mode) => {
       { scopes: [], service: token.tokenIssuer!.service, account: USER, user: USER, granted: true },
     ]);
     const bad = await login(home, ['-u', USER, '--password-stdin', token.host], 'nope');
-    expect(bad.stderr).toBe(`skiff: logging in to ${token.host}: invalid username or password\n`);
+    expect(bad.stderr).toBe(`Error: logging in to ${token.host}: invalid username or password\n`);
     expect(bad.code).toBe(125);
   });
 
@@ -94,7 +94,7 @@ describeModes('login and logout ($name)', (mode) => {
     const home = configHome();
     const noCa = await login(home, ['-u', USER, '--password-stdin', tls.host], PASSWORD);
     expect(noCa.stderr).toBe(
-      `skiff: logging in to ${tls.host}: registry ${tls.host}: x509: certificate signed by unknown authority: ` +
+      `Error: logging in to ${tls.host}: registry ${tls.host}: x509: certificate signed by unknown authority: ` +
         `add the CA to /nonexistent/${tls.host}/ca.crt or use --tls-verify=false\n`,
     );
     const withCa = await login(home, ['-u', USER, '--password-stdin', tls.host], PASSWORD, { SKIFF_CERTS_DIR: tls.certsDir! });
@@ -118,12 +118,12 @@ describeModes('login and logout ($name)', (mode) => {
   test('without a terminal nothing is prompted for', async () => {
     const home = configHome();
     const r = await login(home, [basic.host]);
-    expect(r.stderr).toBe('skiff: cannot prompt for a username without a terminal: use --username and --password-stdin\n');
+    expect(r.stderr).toBe('Error: cannot prompt for a username without a terminal: use --username and --password-stdin\n');
     expect(r.code).toBe(125);
     const p = await login(home, ['-u', USER, basic.host]);
-    expect(p.stderr).toBe('skiff: cannot prompt for a password without a terminal: use --password-stdin\n');
+    expect(p.stderr).toBe('Error: cannot prompt for a password without a terminal: use --password-stdin\n');
     const both = await login(home, ['--password-stdin', basic.host], PASSWORD);
-    expect(both.stderr).toBe('skiff: --password-stdin needs --username\n');
+    expect(both.stderr).toBe('Error: --password-stdin needs --username\n');
   });
 
   test('on a terminal the password is asked for with echo off', async () => {
@@ -149,7 +149,7 @@ describeModes('login and logout ($name)', (mode) => {
     expect(Object.keys(JSON.parse(readFileSync(file, 'utf8')).auths)).toEqual([token.host]);
     expect(statSync(file).mode & 0o777).toBe(0o600);
     const again = await runSkiff(mode, ['logout', basic.host], { env: env(home) });
-    expect(again.stderr).toBe(`skiff: not logged into ${basic.host}\n`);
+    expect(again.stderr).toBe(`Error: not logged into ${basic.host}\n`);
     expect(again.code).toBe(1);
     const all = await runSkiff(mode, ['logout', '--all'], { env: env(home) });
     expect(all.stdout).toBe('Removed login credentials for all registries\n');

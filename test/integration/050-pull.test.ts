@@ -260,7 +260,7 @@ describeModes('pull ($name)', (mode) => {
     try {
       const r = await s.skiff(['pull', `${proxy.host}/busybox`]);
       expect(r.code).toBe(125);
-      const errors = r.stderr.split('\n').filter((l) => l.startsWith('skiff:'));
+      const errors = r.stderr.split('\n').filter((l) => l.startsWith('Error:'));
       expect(errors).toHaveLength(1);
       expect(errors[0]).toContain(layer);
       expect(s.ls('images')).toEqual([]);
@@ -278,7 +278,7 @@ describeModes('pull ($name)', (mode) => {
     const r = await s.skiff(['pull', `${reg.host}/baddiff:1`]);
     expect(r.code).toBe(125);
     expect(r.stderr.trim().split('\n').at(-1)).toBe(
-      `skiff: layer ${img.layers[0]!.digest} does not match the image: its uncompressed content is ${img.layers[0]!.diffId}, but the image config says ${sha256('something else')}`,
+      `Error: layer ${img.layers[0]!.digest} does not match the image: its uncompressed content is ${img.layers[0]!.diffId}, but the image config says ${sha256('something else')}`,
     );
     expect(s.ls('images')).toEqual([]);
     expect(s.ls('layers')).toEqual([]);
@@ -337,15 +337,15 @@ describeModes('pull ($name)', (mode) => {
   test('bad input: one line, exit 125, before any work', async () => {
     const s = newStore(mode);
     const bad = await s.skiff(['pull', 'Not/Valid']);
-    expect(bad).toMatchObject({ code: 125, stdout: '', stderr: 'skiff: invalid reference format "Not/Valid": repository name must be lowercase\n' });
+    expect(bad).toMatchObject({ code: 125, stdout: '', stderr: 'Error: invalid reference format "Not/Valid": repository name must be lowercase\n' });
     const platform = await s.skiff(['pull', '--platform', 'linux', 'busybox']);
-    expect(platform.stderr).toBe('skiff: invalid platform "linux": expected os/arch[/variant], e.g. linux/arm64 or linux/arm/v7\n');
+    expect(platform.stderr).toBe('Error: invalid platform "linux": expected os/arch[/variant], e.g. linux/arm64 or linux/arm/v7\n');
     expect(platform.code).toBe(125);
     const missing = await s.skiff(['pull', `${reg.host}/nosuchimage:1`]);
     expect(missing.code).toBe(125);
-    expect(missing.stderr.split('\n').filter((l) => l.startsWith('skiff:'))).toHaveLength(1);
+    expect(missing.stderr.split('\n').filter((l) => l.startsWith('Error:'))).toHaveLength(1);
     expect(s.ls('images')).toEqual([]);
     const usage = await s.skiff(['pull']);
-    expect(usage).toMatchObject({ code: 125, stderr: `skiff: "skiff pull" requires at least 1 argument (see 'skiff pull --help')\n` });
+    expect(usage).toMatchObject({ code: 125, stderr: `Error: "skiff pull" requires at least 1 argument (see 'skiff pull --help')\n` });
   });
 });

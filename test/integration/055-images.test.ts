@@ -88,7 +88,7 @@ describeModes('images ($name)', (mode) => {
     expect(cells(table.stdout)).toEqual([['IMAGE ID', 'TAG'], [short(app), '1'], [short(base), '1']]);
     const bad = await s.skiff(['images', '--format', '{{.Nope}}']);
     expect(bad.code).toBe(125);
-    expect(bad.stderr).toMatch(/^skiff: invalid format "\{\{\.Nope\}\}": there is no field Nope \(fields: /);
+    expect(bad.stderr).toMatch(/^Error: invalid format "\{\{\.Nope\}\}": there is no field Nope \(fields: /);
   });
 
   test('--filter reference, dangling, label, before and since; a REPOSITORY argument', async () => {
@@ -113,7 +113,7 @@ describeModes('images ($name)', (mode) => {
     expect(await names('-f', 'reference=moved')).toEqual(['moved']);
     expect(await names('-f', 'dangling=false')).toEqual([`${reg.host}/labelled`, `${reg.host}/app`, 'moved']);
     const bad = await s.skiff(['images', '--filter', 'colour=red']);
-    expect(bad).toMatchObject({ code: 125, stderr: 'skiff: invalid filter "colour=red": supported filters are reference, dangling, before, since, label\n' });
+    expect(bad).toMatchObject({ code: 125, stderr: 'Error: invalid filter "colour=red": supported filters are reference, dangling, before, since, label\n' });
   });
 
   test('tag adds a name; rmi untags while names remain, then deletes the image and its unshared layer', async () => {
@@ -125,7 +125,7 @@ describeModes('images ($name)', (mode) => {
 
     expect(await s.skiff(['rmi', 'myapp:v2'])).toMatchObject({ code: 0, stdout: 'Untagged: myapp:v2\n', stderr: '' });
     const conflict = await s.skiff(['rmi', short(app)]);
-    expect(conflict).toMatchObject({ code: 125, stdout: '', stderr: `skiff: conflict: unable to delete ${short(app)} (must be forced) - image is referenced in multiple repositories\n` });
+    expect(conflict).toMatchObject({ code: 125, stdout: '', stderr: `Error: conflict: unable to delete ${short(app)} (must be forced) - image is referenced in multiple repositories\n` });
     const forced = await s.skiff(['image', 'rm', '-f', short(app)]);
     expect(forced.code).toBe(0);
     expect(forced.stdout.split('\n')).toEqual([
@@ -171,9 +171,9 @@ describeModes('images ($name)', (mode) => {
     const fmt = await s.skiff(['image', 'inspect', '-f', '{{.Id}} {{json .Config.Cmd}}', short(app), app.configDigest.slice(7, 30)]);
     expect(fmt.stdout).toBe(`${app.configDigest} ["/app"]\n`.repeat(2));
     const missing = await s.skiff(['inspect', `${reg.host}/app:1`, 'nosuch']);
-    expect(missing.code).toBe(125);
+    expect(missing.code).toBe(1);
     expect(JSON.parse(missing.stdout)).toHaveLength(1);
-    expect(missing.stderr).toBe('skiff: no such image: nosuch:latest\n');
+    expect(missing.stderr).toBe('Error: no such image: nosuch:latest\n');
   });
 
   test('history lists the config\'s history, newest first, with layer sizes', async () => {
@@ -203,7 +203,7 @@ describeModes('images ($name)', (mode) => {
     expect(dangling.stdout).toBe(`${reg.host}/app <none> ${short(app)}\n`);
     const cancelled = await s.skiff(['image', 'prune'], { input: 'n\n' });
     expect(cancelled).toMatchObject({ code: 125, stdout: '' });
-    expect(cancelled.stderr).toBe('WARNING! This will remove all dangling images.\nAre you sure you want to continue? [y/N] skiff: image prune has been cancelled\n');
+    expect(cancelled.stderr).toBe('WARNING! This will remove all dangling images.\nAre you sure you want to continue? [y/N] Error: image prune has been cancelled\n');
     const pruned = await s.skiff(['image', 'prune'], { input: 'y\n' });
     expect(pruned.code).toBe(0);
     // The layer's content, config, manifest and the layer blob the pull kept.
@@ -223,9 +223,9 @@ describeModes('images ($name)', (mode) => {
     expect((await s.skiff(['inspect', '-f', '{{.Id}}', `sha256:${short(app).slice(0, 6)}`])).stdout).toBe(`${app.configDigest}\n`);
     const expectFail = async (args: string[], line: string) => {
       const r = await s.skiff(args);
-      expect(r, args.join(' ')).toMatchObject({ code: 125, stderr: `skiff: ${line}\n` });
+      expect(r, args.join(' ')).toMatchObject({ code: 125, stderr: `Error: ${line}\n` });
     };
-    expect(await s.skiff(['rmi', 'nosuch'])).toMatchObject({ code: 1, stderr: 'skiff: no such image: nosuch:latest\n' });
+    expect(await s.skiff(['rmi', 'nosuch'])).toMatchObject({ code: 1, stderr: 'Error: no such image: nosuch:latest\n' });
     await expectFail(['history', 'nosuch:2'], 'no such image: nosuch:2');
     await expectFail(['tag', 'nosuch', 'x:1'], 'no such image: nosuch:latest');
     await expectFail(['tag', `${reg.host}/app:1`, 'Bad'], 'invalid reference format "Bad": repository name must be lowercase');

@@ -102,7 +102,7 @@ describeModes('run IMAGE ($name)', (mode) => {
     expect((await store.skiff(['logs', 'term'])).stdout).toBe('ready\ngot-TERM\n');
     const bad = await store.skiff(['run', '--rm', '--stop-signal', 'NOPE', `${reg.host}/app:1`]);
     expect(bad.code).toBe(125);
-    expect(bad.stderr).toBe('skiff: invalid signal: NOPE\n');
+    expect(bad.stderr).toBe('Error: invalid signal: NOPE\n');
   });
 
   test('whiteouts and opaque directories are seen correctly inside', async () => {
@@ -115,7 +115,7 @@ describeModes('run IMAGE ($name)', (mode) => {
     const store = newStore(mode);
     const never = await store.skiff(['run', '--pull', 'never', `${reg.host}/busybox`, 'true']);
     expect(never.code).toBe(125);
-    expect(never.stderr).toMatch(/^skiff: .*busybox.*\n$/);
+    expect(never.stderr).toMatch(/^Error: .*busybox.*\n$/);
     expect((await store.skiff(['pull', '-q', `${reg.host}/busybox`])).code).toBe(0);
     const first = await store.skiff(['run', '--name', 'w', `${reg.host}/busybox`, 'sh', '-c', 'echo data > /written; rm /bin/ls; touch /etc/new']);
     expect(first.code).toBe(0);
@@ -145,7 +145,7 @@ describeModes('run IMAGE ($name)', (mode) => {
     ];
     for (const [tag, flags, message] of cases) {
       const r = await store.skiff(['run', '--rm', '--pull', 'missing', ...flags, `${reg.host}/accounts:${tag}`]);
-      expect(r.stderr.split('\n').filter((l) => l.startsWith('skiff:'))).toEqual([`skiff: ${message}: skiff reads users and groups only from a regular file`]);
+      expect(r.stderr.split('\n').filter((l) => l.startsWith('Error:'))).toEqual([`Error: ${message}: skiff reads users and groups only from a regular file`]);
       expect(r.code).toBe(125);
     }
   });
@@ -241,7 +241,7 @@ describeModes('the lifecycle of an image container ($name)', (mode) => {
       expect((await skiff(['inspect', '-f', '{{.State.Status}}', 'web'])).stdout).toBe('paused\n');
       expect((await skiff(['unpause', 'web'])).code).toBe(0);
     } else {
-      expect(paused.stderr).toBe(`skiff: cannot pause web: it has no cgroup of its own, because ${host.reason}\n`);
+      expect(paused.stderr).toBe(`Error: cannot pause web: it has no cgroup of its own, because ${host.reason}\n`);
     }
     expect((await skiff(['rename', 'web', 'site'])).code).toBe(0);
     const follow = store.spawn(['logs', '-f', 'site']);
@@ -277,17 +277,17 @@ describeModes('the lifecycle of an image container ($name)', (mode) => {
   test('rm-rmi-exit-codes: an unknown name exits 1, a running container (rm) or an image in use (rmi) 2, as Podman', async () => {
     const store = newStore(mode);
     const image = `${reg.host}/busybox`;
-    expect(await store.skiff(['rm', 'nosuch'])).toMatchObject({ code: 1, stdout: '', stderr: 'skiff: no such container: nosuch\n' });
-    expect(await store.skiff(['rm', '-f', 'nosuch'])).toMatchObject({ code: 1, stderr: 'skiff: no such container: nosuch\n' });
+    expect(await store.skiff(['rm', 'nosuch'])).toMatchObject({ code: 1, stdout: '', stderr: 'Error: no such container: nosuch\n' });
+    expect(await store.skiff(['rm', '-f', 'nosuch'])).toMatchObject({ code: 1, stderr: 'Error: no such container: nosuch\n' });
     expect(await store.skiff(['rm', '-i', 'nosuch'])).toMatchObject({ code: 0, stderr: '' });
-    expect(await store.skiff(['rmi', 'nosuch'])).toMatchObject({ code: 1, stderr: 'skiff: no such image: nosuch:latest\n' });
+    expect(await store.skiff(['rmi', 'nosuch'])).toMatchObject({ code: 1, stderr: 'Error: no such image: nosuch:latest\n' });
     expect((await store.skiff(['run', '-d', '--name', 'up', image, 'sleep', '30'])).code).toBe(0);
     const running = await store.skiff(['rm', 'up']);
     expect(running.code).toBe(2);
-    expect(running.stderr).toMatch(/^skiff: cannot remove container [0-9a-f]{64}: container is running: stop the container before removing or force remove \(-f\)\n$/);
+    expect(running.stderr).toMatch(/^Error: cannot remove container [0-9a-f]{64}: container is running: stop the container before removing or force remove \(-f\)\n$/);
     const inUse = await store.skiff(['rmi', image]);
     expect(inUse.code).toBe(2);
-    expect(inUse.stderr).toMatch(/^skiff: conflict: unable to remove repository reference .* container [0-9a-f]{12} is using/);
+    expect(inUse.stderr).toMatch(/^Error: conflict: unable to remove repository reference .* container [0-9a-f]{12} is using/);
     // A bad reference is skiff's own failure: 125.
     expect((await store.skiff(['rmi', 'Bad'])).code).toBe(125);
     expect(await store.skiff(['rm', '-f', 'up'])).toMatchObject({ code: 0, stdout: 'up\n' });
@@ -299,7 +299,7 @@ describeModes('the lifecycle of an image container ($name)', (mode) => {
     expect(runs.filter((r) => r.code === 0)).toHaveLength(1);
     for (const r of runs.filter((x) => x.code !== 0)) {
       expect(r.code).toBe(125);
-      expect(r.stderr).toMatch(/^skiff: the container name "\/only" is already in use by container "[0-9a-f]{64}"/m);
+      expect(r.stderr).toMatch(/^Error: the container name "\/only" is already in use by container "[0-9a-f]{64}"/m);
     }
     // The image was missing: the five runs pulled it once (one progress report), not five times.
     expect(runs.map((r) => r.stderr).join('').match(/^Writing manifest/gm)).toHaveLength(1);

@@ -65,7 +65,7 @@ function own(mode: Mode, p: string): void {
 /** Every error: one line, exit status 125. */
 function expectOneLineError(r: Result, pattern: RegExp): void {
   expect(r.code).toBe(125);
-  expect(r.stderr).toMatch(/^skiff: [^\n]*\n$/);
+  expect(r.stderr).toMatch(/^Error: [^\n]*\n$/);
   expect(r.stderr).toMatch(pattern);
 }
 
@@ -127,7 +127,7 @@ describeModes('cp and export ($name)', (mode) => {
     // Docker's errors.
     expectOneLineError(await store.skiff(['cp', 'r:/data/one', `${h}/missing/`]), /destination directory .* does not exist/);
     expectOneLineError(await store.skiff(['cp', 'r:/data', `${h}/one`]), /cannot copy a directory to a file/);
-    expectOneLineError(await store.skiff(['cp', 'r:/nothing-here', `${h}/x`]), /^skiff: could not find the file \/nothing-here in container r\n$/);
+    expectOneLineError(await store.skiff(['cp', 'r:/nothing-here', `${h}/x`]), /^Error: could not find the file \/nothing-here in container r\n$/);
     expect((await store.skiff(['rm', '-f', 'r'])).code).toBe(0);
 
     // Stopped: created and never started, and exited.
@@ -253,9 +253,9 @@ describeModes('cp and export ($name)', (mode) => {
         expect(readFileSync(`${out}-L/etc/passwd`, 'utf8')).toBe(containerPasswd);
       }
       const proc = await store.skiff(['cp', `${ctr}:/procroot/etc/passwd`, `${h}/${ctr}-procroot`]);
-      expect(proc).toEqual({ code: 125, signal: null, stdout: '', stderr: `skiff: could not find the file /procroot/etc/passwd in container ${ctr}\n` });
+      expect(proc).toEqual({ code: 125, signal: null, stdout: '', stderr: `Error: could not find the file /procroot/etc/passwd in container ${ctr}\n` });
       const procL = await store.skiff(['cp', '-L', `${ctr}:/procroot`, `${h}/${ctr}-procroot-L`]);
-      expect(procL).toEqual({ code: 125, signal: null, stdout: '', stderr: `skiff: could not find the file /procroot in container ${ctr}\n` });
+      expect(procL).toEqual({ code: 125, signal: null, stdout: '', stderr: `Error: could not find the file /procroot in container ${ctr}\n` });
       expect(existsSync(`${h}/${ctr}-procroot`) || existsSync(`${h}/${ctr}-procroot-L`)).toBe(false);
     }
     expect((await store.skiff(['rm', '-f', 'r', 'c'])).code).toBe(0);
@@ -275,7 +275,7 @@ describeModes('cp and export ($name)', (mode) => {
         const dest = `/${via}/tmp/${marker}-${via}`;
         const res = await store.skiff(['cp', `${h}/payload`, `${ctr}:${dest}`]);
         expect(existsSync(`/tmp/${marker}-${via}`)).toBe(false);
-        if (via === 'procroot') expect(res).toEqual({ code: 125, signal: null, stdout: '', stderr: `skiff: the directory of destination ${dest} does not exist\n` });
+        if (via === 'procroot') expect(res).toEqual({ code: 125, signal: null, stdout: '', stderr: `Error: the directory of destination ${dest} does not exist\n` });
         else expect(res).toEqual({ code: 0, signal: null, stdout: '', stderr: '' });
       }
     }
@@ -293,29 +293,29 @@ describeModes('cp and export ($name)', (mode) => {
     expect((await store.skiff(['run', '-d', '--name', 'r', image, 'sleep', '30'])).code).toBe(0);
     // stdout is Node's 'pipe' here, a socket: /dev/stdout leads to it through /proc/self/fd/1.
     const stdout = await store.skiff(['cp', 'r:/data/one', '/dev/stdout']);
-    expectOneLineError(stdout, /^skiff: cannot copy to \/dev\/stdout: it is a socket, not a file or a directory \(to write a tar stream to stdout, use -\)\n$/);
+    expectOneLineError(stdout, /^Error: cannot copy to \/dev\/stdout: it is a socket, not a file or a directory \(to write a tar stream to stdout, use -\)\n$/);
     expect(stdout.stdout).toBe('');
     execFileSync('mkfifo', [`${h}/fifo`]);
     own(mode, `${h}/fifo`);
-    expectOneLineError(await store.skiff(['cp', 'r:/data/one', `${h}/fifo`]), /^skiff: cannot copy to \S+\/fifo: it is a FIFO, not a file/);
+    expectOneLineError(await store.skiff(['cp', 'r:/data/one', `${h}/fifo`]), /^Error: cannot copy to \S+\/fifo: it is a FIFO, not a file/);
     expect(lstatSync(`${h}/fifo`).isFIFO()).toBe(true);
     if (!mode.user) {
       // Root could unlink any node: a copy of /dev/null's device number stands in for it.
       execFileSync('mknod', [`${h}/null`, 'c', '1', '3']);
-      expectOneLineError(await store.skiff(['cp', 'r:/data/one', `${h}/null`]), /^skiff: cannot copy to \S+\/null: it is a character device, not a file/);
+      expectOneLineError(await store.skiff(['cp', 'r:/data/one', `${h}/null`]), /^Error: cannot copy to \S+\/null: it is a character device, not a file/);
       expect(lstatSync(`${h}/null`).isCharacterDevice()).toBe(true);
     }
     // Into the container: its /dev/null stays.
-    expectOneLineError(await store.skiff(['cp', `${h}/fifo`, 'r:/dev/null']), /^skiff: cannot copy to \/dev\/null: it is a character device/);
+    expectOneLineError(await store.skiff(['cp', `${h}/fifo`, 'r:/dev/null']), /^Error: cannot copy to \/dev\/null: it is a character device/);
     expect((await store.skiff(['exec', 'r', 'sh', '-c', 'test -c /dev/null && echo device'])).stdout).toBe('device\n');
     expect((await store.skiff(['rm', '-f', 'r'])).code).toBe(0);
   });
 
   test('bad input: one line and exit 125', async () => {
     const store = newStore(mode);
-    expectOneLineError(await store.skiff(['cp', '/a', '/b']), /^skiff: must specify at least one container source\n$/);
-    expectOneLineError(await store.skiff(['cp', 'a:/x', 'b:/y']), /^skiff: copying between containers is not supported\n$/);
-    expectOneLineError(await store.skiff(['cp', 'nosuch:/x', '/tmp/y']), /^skiff: no such container: nosuch\n$/);
+    expectOneLineError(await store.skiff(['cp', '/a', '/b']), /^Error: must specify at least one container source\n$/);
+    expectOneLineError(await store.skiff(['cp', 'a:/x', 'b:/y']), /^Error: copying between containers is not supported\n$/);
+    expectOneLineError(await store.skiff(['cp', 'nosuch:/x', '/tmp/y']), /^Error: no such container: nosuch\n$/);
     expectOneLineError(await store.skiff(['container', 'cp', 'only-one']), /requires at least 2 arguments/);
     expectOneLineError(await store.skiff(['export']), /requires at least 1 argument/);
   });

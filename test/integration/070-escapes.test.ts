@@ -69,9 +69,9 @@ function expectRefusedWorkdir(r: Result, n: number, secret: string, start = fals
   expect(r.stdout).not.toContain('secret.txt');
   const dir = `/proc/self/fd/${n}`;
   const refusals = [
-    [125, `skiff: create the working directory ${dir}: No such file or directory\n`],
-    [126, `skiff: chdir to the working directory ${dir}: No such file or directory\n`],
-    [126, `skiff: chdir to the working directory ${dir}: Not a directory\n`],
+    [125, `Error: create the working directory ${dir}: No such file or directory\n`],
+    [126, `Error: chdir to the working directory ${dir}: No such file or directory\n`],
+    [126, `Error: chdir to the working directory ${dir}: Not a directory\n`],
   ];
   expect(refusals.map(([code, line]) => [start ? 125 : code, line])).toContainEqual([r.code, r.stderr]);
 }
@@ -145,7 +145,7 @@ describeModes('cve-2024-21626: a leaked directory fd as the working directory ($
   test('after chdir the working directory is checked to be inside the root: a host directory as stdin', async () => {
     // The caller's own stdin is the container's: -w through it leads outside, which the check after chdir refuses.
     const { env, sentinel, secret } = setup(mode);
-    const outside = "skiff: the working directory /proc/self/fd/0 is outside the container's root filesystem\n";
+    const outside = "Error: the working directory /proc/self/fd/0 is outside the container's root filesystem\n";
     const runStdin = openSync(sentinel, 'r');
     const run = await collect(spawnSkiff(mode, ['run', '--rm', '-i', '-w', '/proc/self/fd/0', '--rootfs', mode.rootfs, 'sh', '-c', PROBE], { env, stdio: [runStdin, 'pipe', 'pipe'] }));
     closeSync(runStdin);
@@ -236,7 +236,7 @@ function expectDoneOrOneLine(r: Result): void {
   expect(r.stderr).not.toMatch(/internal error/);
   if (r.code === 0) return;
   expect(r.code).toBe(125);
-  expect(r.stderr).toMatch(/^skiff: [^\n]*\n$/);
+  expect(r.stderr).toMatch(/^Error: [^\n]*\n$/);
 }
 
 const ROUNDS = 30;
@@ -338,12 +338,12 @@ describeModes('fifo-and-device-links: diff, ps --size, cp and export never open 
       // -L to the container's /proc/self/fd/0 finds nothing (the copy is no process of the
       // container, and magic links are never followed); a FIFO followed to is made, never opened.
       const magic = await within(store, ['cp', '-L', 'f:/w/stdin', path.join(out, `stdin-${state}`)]);
-      expect([magic.code, magic.stderr]).toEqual([125, 'skiff: could not find the file /w/stdin in container f\n']);
+      expect([magic.code, magic.stderr]).toEqual([125, 'Error: could not find the file /w/stdin in container f\n']);
       expect((await within(store, ['cp', '-L', 'f:/w/fifo', path.join(out, `fifo-${state}`)])).code).toBe(0);
       expect(lstatSync(path.join(out, `fifo-${state}`)).isFIFO()).toBe(true);
       // Copied in onto a FIFO: refused in one line, never opened (nor removed).
       const ontoFifo = await within(store, ['cp', incoming, 'f:/w/fifo2']);
-      expect([ontoFifo.code, ontoFifo.stderr]).toEqual([125, 'skiff: cannot copy to /w/fifo2: it is a FIFO, not a file or a directory (to write a tar stream to stdout, use -)\n']);
+      expect([ontoFifo.code, ontoFifo.stderr]).toEqual([125, 'Error: cannot copy to /w/fifo2: it is a FIFO, not a file or a directory (to write a tar stream to stdout, use -)\n']);
       if (state === 'running') expect((await within(store, ['stop', '-t', '1', 'f'])).code).toBe(0);
     }
     expect((await within(store, ['rm', '-f', 'f'])).code).toBe(0);

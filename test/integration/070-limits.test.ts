@@ -130,7 +130,7 @@ describe.skipIf(!rootV1)(skipTitle('limits as root through cgroup v1', !root ? N
     // Lower again: memsw must follow the limit down.
     expect((await skiff(env, ['update', '--memory', '24m', 'upd'])).stderr).toBe('');
     expect(readFileSync(path.join(v1Dir(pid, 'memory'), 'memory.limit_in_bytes'), 'utf8').trim()).toBe(String(24 * 1024 * 1024));
-    expect((await skiff(env, ['update', 'upd'])).stderr).toBe("skiff: you must provide one or more flags when using this command (see 'skiff update --help')\n");
+    expect((await skiff(env, ['update', 'upd'])).stderr).toBe("Error: you must provide one or more flags when using this command (see 'skiff update --help')\n");
     // A stopped container keeps the new limits for its next start.
     await skiff(env, ['stop', '-t', '0', 'upd']);
     await skiff(env, ['update', '--memory', '40m', 'upd']);
@@ -171,7 +171,7 @@ describe.skipIf(!rootV1)(skipTitle('limits as root through cgroup v1', !root ? N
     }
     const bad = await skiff(env, ['run', '--rm', '--device-read-bps', '/dev/null:1mb', '--rootfs', mode.rootfs, 'true']);
     expect(bad.code).toBe(125);
-    expect(bad.stderr).toBe('skiff: /dev/null is not a block device (throttling needs one such as /dev/sda)\n');
+    expect(bad.stderr).toBe('Error: /dev/null is not a block device (throttling needs one such as /dev/sda)\n');
   });
 
   test('--blkio-weight: applied where the blkio controller has weights, else refused by name', async () => {
@@ -180,7 +180,7 @@ describe.skipIf(!rootV1)(skipTitle('limits as root through cgroup v1', !root ? N
     if (existsSync(path.join(v1Mount('blkio')!, 'blkio.weight'))) expect(r.code).toBe(0);
     else {
       expect(r.code).toBe(125);
-      expect(r.stderr).toBe("skiff: cannot set blkio.weight: this host's blkio controller has no such file: I/O weights need the BFQ I/O scheduler on the devices\n");
+      expect(r.stderr).toBe("Error: cannot set blkio.weight: this host's blkio controller has no such file: I/O weights need the BFQ I/O scheduler on the devices\n");
     }
   });
 });
@@ -199,11 +199,11 @@ describeModes('limits without a cgroup ($name)', (mode) => {
     expect((await skiff(env, ['inspect', '--format', '{{json .HostConfig.Ulimits}}', 'ul'])).stdout).toBe('[{"Name":"nofile","Soft":64,"Hard":64}]\n');
     await skiff(env, ['rm', '-f', 'ul']);
     const bad = await skiff(env, ['run', '--rm', '--ulimit', 'nofile=10:5', '--rootfs', mode.rootfs, 'true']);
-    expect(bad.stderr).toBe('skiff: invalid --ulimit "nofile=10:5": the soft limit 10 is above the hard limit 5\n');
+    expect(bad.stderr).toBe('Error: invalid --ulimit "nofile=10:5": the soft limit 10 is above the hard limit 5\n');
     if (mode.user) {
       const high = await skiff(env, ['run', '--rm', '--ulimit', 'nofile=100:99999999', '--rootfs', mode.rootfs, 'true']);
       expect(high.code).toBe(125);
-      expect(high.stderr).toMatch(/^skiff: --ulimit nofile: the hard limit 99999999 is above yours \(\d+\), and raising it needs CAP_SYS_RESOURCE on the host\n$/);
+      expect(high.stderr).toMatch(/^Error: --ulimit nofile: the hard limit 99999999 is above yours \(\d+\), and raising it needs CAP_SYS_RESOURCE on the host\n$/);
     }
   });
 
@@ -216,25 +216,25 @@ describeModes('limits without a cgroup ($name)', (mode) => {
     const capEff = BigInt(`0x${/CapEff:\s+([0-9a-f]+)/.exec(readFileSync('/proc/self/status', 'utf8'))![1]}`);
     if (mode.user || (capEff & (1n << 24n)) === 0n) {
       expect(low.code).toBe(125);
-      expect(low.stderr).toMatch(/^skiff: --oom-score-adj -10: setting it below the current value \(-?\d+\) needs CAP_SYS_RESOURCE on the host \(root\)\n$/);
+      expect(low.stderr).toMatch(/^Error: --oom-score-adj -10: setting it below the current value \(-?\d+\) needs CAP_SYS_RESOURCE on the host \(root\)\n$/);
     } else expect(low.stdout).toBe('-10\n');
   });
 
   test('bad values: one line, exit 125', async () => {
     const env = storeFor(mode);
     const cases: [string[], string][] = [
-      [['--memory', '64q'], 'skiff: invalid --memory "64q": expected a size such as 512k, 64m or 1g'],
-      [['--memory', '1m'], 'skiff: --memory 1m: the minimum memory limit is 6MB'],
-      [['--memory', '64m', '--memory-swap', '32m'], 'skiff: --memory-swap 32m is below --memory 64m: it is the total of memory and swap, so at least the memory limit (-1: unlimited swap)'],
-      [['--memory-swap', '64m'], 'skiff: --memory-swap needs --memory: the swap limit counts memory plus swap'],
-      [['--cpus', '0.5', '--cpu-quota', '50000'], 'skiff: conflicting options: --cpus and --cpu-period/--cpu-quota cannot both be set (--cpus N is --cpu-period 100000 --cpu-quota N*100000)'],
-      [['--cpus', 'lots'], 'skiff: invalid --cpus "lots": expected a number such as 0.5 or 2'],
-      [['--cpuset-cpus', '0-999'], `skiff: --cpuset-cpus 0-999: requested CPUs are not available - requested 0-999, available: ${readFileSync('/sys/devices/system/cpu/online', 'utf8').trim()}`],
-      [['--pids-limit', 'x'], 'skiff: invalid --pids-limit "x": expected a whole number'],
-      [['--blkio-weight', '5'], 'skiff: --blkio-weight 5: the range of blkio weight is from 10 to 1000 (0 disables it)'],
-      [['--kernel-memory', '64m'], 'skiff: --kernel-memory is obsolete: the kernel no longer limits kernel memory on its own (cgroup v2 counts it in --memory): use --memory'],
-      [['--cgroups', 'disabled', '--memory', '64m'], 'skiff: --cgroups=disabled and --memory cannot be used together: limits need a cgroup'],
-      [['--cgroups', 'sometimes'], 'skiff: invalid --cgroups "sometimes": use enabled, disabled, no-conmon or split'],
+      [['--memory', '64q'], 'Error: invalid --memory "64q": expected a size such as 512k, 64m or 1g'],
+      [['--memory', '1m'], 'Error: --memory 1m: the minimum memory limit is 6MB'],
+      [['--memory', '64m', '--memory-swap', '32m'], 'Error: --memory-swap 32m is below --memory 64m: it is the total of memory and swap, so at least the memory limit (-1: unlimited swap)'],
+      [['--memory-swap', '64m'], 'Error: --memory-swap needs --memory: the swap limit counts memory plus swap'],
+      [['--cpus', '0.5', '--cpu-quota', '50000'], 'Error: conflicting options: --cpus and --cpu-period/--cpu-quota cannot both be set (--cpus N is --cpu-period 100000 --cpu-quota N*100000)'],
+      [['--cpus', 'lots'], 'Error: invalid --cpus "lots": expected a number such as 0.5 or 2'],
+      [['--cpuset-cpus', '0-999'], `Error: --cpuset-cpus 0-999: requested CPUs are not available - requested 0-999, available: ${readFileSync('/sys/devices/system/cpu/online', 'utf8').trim()}`],
+      [['--pids-limit', 'x'], 'Error: invalid --pids-limit "x": expected a whole number'],
+      [['--blkio-weight', '5'], 'Error: --blkio-weight 5: the range of blkio weight is from 10 to 1000 (0 disables it)'],
+      [['--kernel-memory', '64m'], 'Error: --kernel-memory is obsolete: the kernel no longer limits kernel memory on its own (cgroup v2 counts it in --memory): use --memory'],
+      [['--cgroups', 'disabled', '--memory', '64m'], 'Error: --cgroups=disabled and --memory cannot be used together: limits need a cgroup'],
+      [['--cgroups', 'sometimes'], 'Error: invalid --cgroups "sometimes": use enabled, disabled, no-conmon or split'],
     ];
     for (const [flags, message] of cases) {
       const r = await skiff(env, ['run', '--rm', ...flags, '--rootfs', mode.rootfs, 'true']);
@@ -249,7 +249,7 @@ describeModes('limits without a cgroup ($name)', (mode) => {
     const pid = Number((await skiff(env, ['inspect', '--format', '{{.State.Pid}}', 'nocg'])).stdout);
     expect(readFileSync(`/proc/${pid}/cgroup`, 'utf8')).not.toMatch(/skiff/);
     const p = await skiff(env, ['pause', 'nocg']);
-    expect(p.stderr).toBe('skiff: cannot pause nocg: it has no cgroup of its own, because it runs with --cgroups=disabled\n');
+    expect(p.stderr).toBe('Error: cannot pause nocg: it has no cgroup of its own, because it runs with --cgroups=disabled\n');
     const stats = await skiff(env, ['stats', '--no-stream', '--format', '{{.Name}} {{.PIDs}}', 'nocg']);
     expect(stats.stdout).toBe('nocg 1\n');
     await skiff(env, ['rm', '-f', 'nocg']);
@@ -269,8 +269,8 @@ describe.skipIf(!hybridRootless)(skipTitle('limits refused rootless on a v1 or h
       const r = await skiff(env, ['run', '--rm', ...flags, '--rootfs', mode.rootfs, 'true']);
       expect(r.code).toBe(125);
       const first = r.stderr.split('\n')[0]!;
-      expect(first.startsWith(`skiff: ${flag} cannot be applied: `)).toBe(true);
-      if (readFileSync('/sys/fs/cgroup/unified/cgroup.controllers', 'utf8').trim() === 'hugetlb') expect(first).toBe(`skiff: ${flag} cannot be applied: ${WHY}`);
+      expect(first.startsWith(`Error: ${flag} cannot be applied: `)).toBe(true);
+      if (readFileSync('/sys/fs/cgroup/unified/cgroup.controllers', 'utf8').trim() === 'hugetlb') expect(first).toBe(`Error: ${flag} cannot be applied: ${WHY}`);
     }
     expect((await skiff(env, ['ps', '-a', '-q'])).stdout).toBe('');
     const create = await skiff(env, ['create', '--memory', '64m', '--rootfs', mode.rootfs, 'true']);
@@ -285,7 +285,7 @@ describe.skipIf(!hybridRootless)(skipTitle('limits refused rootless on a v1 or h
     await skiff(env, ['run', '-d', '--name', 'u', '--rootfs', mode.rootfs, 'sleep', '30']);
     const r = await skiff(env, ['update', '--memory', '64m', 'u']);
     expect(r.code).toBe(125);
-    expect(r.stderr.startsWith('skiff: --memory cannot be applied: ')).toBe(true);
+    expect(r.stderr.startsWith('Error: --memory cannot be applied: ')).toBe(true);
     await skiff(env, ['rm', '-f', 'u']);
   });
 });

@@ -134,10 +134,10 @@ describeModes('commit ($name)', (mode) => {
     expect((await s.skiff(['create', '--name', 'plain', '--rootfs', mode.rootfs, 'true'])).code).toBe(0);
     expect((await s.skiff(['create', '--name', 'img', `${reg.host}/busybox`, 'true'])).code).toBe(0);
     const cases: [string[], string | RegExp][] = [
-      [['commit', 'nosuch'], 'skiff: no such container: nosuch\n'],
-      [['commit', 'plain'], /^skiff: commit needs a container made from an image: plain runs on --rootfs /],
-      [['commit', '-c', 'RUN rm -rf /', 'img'], /^skiff: invalid change "RUN rm -rf \/": the instruction must be one of CMD, ENTRYPOINT/],
-      [['commit', 'img', 'Bad:Name'], /^skiff: invalid reference format/],
+      [['commit', 'nosuch'], 'Error: no such container: nosuch\n'],
+      [['commit', 'plain'], /^Error: commit needs a container made from an image: plain runs on --rootfs /],
+      [['commit', '-c', 'RUN rm -rf /', 'img'], /^Error: invalid change "RUN rm -rf \/": the instruction must be one of CMD, ENTRYPOINT/],
+      [['commit', 'img', 'Bad:Name'], /^Error: invalid reference format/],
     ];
     for (const [args, line] of cases) {
       const r = await s.skiff(args);

@@ -225,19 +225,19 @@ describeModes('privileges and --security-opt ($name)', (mode) => {
     const file = profile(`bad-${_what.replace(/\W/g, '')}.json`, json);
     const r = await runSkiff(mode, ['run', '--name', 'never', '--security-opt', `seccomp=${file}`, '--rootfs', rootfs, 'true']);
     expect(r.code).toBe(125);
-    expect(r.stderr.startsWith(`skiff: seccomp profile ${file}: ${message}`), r.stderr).toBe(true);
+    expect(r.stderr.startsWith(`Error: seccomp profile ${file}: ${message}`), r.stderr).toBe(true);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect((await runSkiff(mode, ['ps', '-a', '--filter', 'name=never', '-q'])).stdout).toBe('');
   });
 
   test('a missing profile file and a bad --security-opt are one line each', async () => {
     const missing = await inRootfs(['--security-opt', 'seccomp=/nonexistent.json'], ['true']);
-    expect(missing.stderr).toBe('skiff: cannot read seccomp profile /nonexistent.json: no such file\n');
+    expect(missing.stderr).toBe('Error: cannot read seccomp profile /nonexistent.json: no such file\n');
     expect(missing.code).toBe(125);
     const bad = await inRootfs(['--security-opt', 'label=type:spc_t'], ['true']);
-    expect(bad.stderr).toBe('skiff: invalid --security-opt "label=type:spc_t": skiff applies no SELinux labels, so only label=disable is accepted\n');
+    expect(bad.stderr).toBe('Error: invalid --security-opt "label=type:spc_t": skiff applies no SELinux labels, so only label=disable is accepted\n');
     const cap = await inRootfs(['--cap-add', 'SYS_ADMINN'], ['true']);
-    expect(cap.stderr).toBe('skiff: --cap-add: unknown capability "SYS_ADMINN" (see capabilities(7); ALL means every one)\n');
+    expect(cap.stderr).toBe('Error: --cap-add: unknown capability "SYS_ADMINN" (see capabilities(7); ALL means every one)\n');
     expect(cap.code).toBe(125);
     expect((await inRootfs(['--security-opt', 'label=disable', '--security-opt', 'apparmor=unconfined'], ['true'])).code).toBe(0);
   });
@@ -352,16 +352,16 @@ describeModes('devices, sysctls, groups ($name)', (mode) => {
 
   test('--device: a device the user cannot open, a missing one and a file that is no device are one line each', async () => {
     const bad = await inRootfs(['--device', '/dev/nonexistent'], ['true']);
-    expect(bad.stderr).toBe('skiff: --device /dev/nonexistent: no such device\n');
+    expect(bad.stderr).toBe('Error: --device /dev/nonexistent: no such device\n');
     expect(bad.code).toBe(125);
-    expect((await inRootfs(['--device', '/etc/hostname'], ['true'])).stderr).toBe('skiff: --device /etc/hostname: not a device node\n');
-    expect((await inRootfs(['--device', 'dev/null'], ['true'])).stderr).toBe('skiff: invalid --device "dev/null": the host path must be absolute\n');
+    expect((await inRootfs(['--device', '/etc/hostname'], ['true'])).stderr).toBe('Error: --device /etc/hostname: not a device node\n');
+    expect((await inRootfs(['--device', 'dev/null'], ['true'])).stderr).toBe('Error: invalid --device "dev/null": the host path must be absolute\n');
     if (mode.user && process.getuid?.() === 0) {
       // A node only root may open (a copy of /dev/null's numbers, mode 0600).
       const node = path.join(integrationEnv().workDir, `private-null-${process.pid}`);
       if (!existsSync(node)) execFileSync('mknod', ['-m', '600', node, 'c', '1', '3']);
       const r = await inRootfs(['--device', node], ['true']);
-      expect(r.stderr).toBe(`skiff: --device ${node}: permission denied: your user cannot open it (c 1:3), so neither can the container\n`);
+      expect(r.stderr).toBe(`Error: --device ${node}: permission denied: your user cannot open it (c 1:3), so neither can the container\n`);
       expect(r.code).toBe(125);
     }
   });
@@ -370,7 +370,7 @@ describeModes('devices, sysctls, groups ($name)', (mode) => {
     const rule = ['--device-cgroup-rule', 'c 10:229 w'];
     if (mode.user || !v1Devices) {
       const why = mode.user ? 'a rootless container has no device cgroup (run as root for one)' : 'the container has no cgroup v1 devices directory and no cgroup v2 one to attach a device filter to';
-      expect(await inRootfs(rule, ['true'])).toMatchObject({ code: 125, stdout: '', stderr: `skiff: --device-cgroup-rule cannot be applied: ${why}\n` });
+      expect(await inRootfs(rule, ['true'])).toMatchObject({ code: 125, stdout: '', stderr: `Error: --device-cgroup-rule cannot be applied: ${why}\n` });
       // A --device asking for less than the caller may do: said, not silently widened.
       const r = await inRootfs(['--device', '/dev/null:/dev/n:r'], ['sh', '-c', 'echo x > /dev/n && echo wrote']);
       expect([r.stdout, r.stderr]).toEqual(['wrote\n', `skiff: warning: --device /dev/null:r: the container may open it as far as your user can, since ${why}\n`]);
@@ -397,7 +397,7 @@ describeModes('devices, sysctls, groups ($name)', (mode) => {
     }
     // --privileged: every device, as Docker's.
     expect((await inRootfs(['--privileged'], ['sh', '-c', 'exec 4>/dev/fuse && echo write'])).stdout).toBe('write\n');
-    expect(await inRootfs(['--device-cgroup-rule', 'c 10:229'], ['true'])).toMatchObject({ code: 125, stderr: expect.stringMatching(/^skiff: invalid --device-cgroup-rule "c 10:229": use TYPE MAJOR:MINOR ACCESS[^\n]*\n$/) });
+    expect(await inRootfs(['--device-cgroup-rule', 'c 10:229'], ['true'])).toMatchObject({ code: 125, stderr: expect.stringMatching(/^Error: invalid --device-cgroup-rule "c 10:229": use TYPE MAJOR:MINOR ACCESS[^\n]*\n$/) });
   });
 
   // As root with a device cgroup, Docker's route: the node is made in the
@@ -492,21 +492,21 @@ describeModes('devices, sysctls, groups ($name)', (mode) => {
     expect(readFileSync('/proc/sys/kernel/shmmax', 'utf8')).toBe(hostShmmax);
     const swappiness = await inRootfs(['--sysctl', 'vm.swappiness=10'], ['true']);
     expect(swappiness.stderr).toBe(
-      'skiff: --sysctl vm.swappiness: not namespaced, so setting it would change the host; only net.*, fs.mqueue.*, kernel.msg*, kernel.sem, kernel.shm* and kernel.domainname can be set per container\n',
+      'Error: --sysctl vm.swappiness: not namespaced, so setting it would change the host; only net.*, fs.mqueue.*, kernel.msg*, kernel.sem, kernel.shm* and kernel.domainname can be set per container\n',
     );
     expect(swappiness.code).toBe(125);
     const hostNet = await inRootfs(['--network', 'host', '--sysctl', 'net.ipv4.ip_forward=1'], ['true']);
-    expect(hostNet.stderr).toBe('skiff: --sysctl net.ipv4.ip_forward: the container shares its network namespace (--network host), so this would change the host or another container\n');
-    expect((await inRootfs(['--sysctl', 'net.ipv4.no_such_thing=1'], ['true'])).stderr).toBe('skiff: --sysctl net.ipv4.no_such_thing: this kernel has no such setting\n');
+    expect(hostNet.stderr).toBe('Error: --sysctl net.ipv4.ip_forward: the container shares its network namespace (--network host), so this would change the host or another container\n');
+    expect((await inRootfs(['--sysctl', 'net.ipv4.no_such_thing=1'], ['true'])).stderr).toBe('Error: --sysctl net.ipv4.no_such_thing: this kernel has no such setting\n');
   });
 
   test('--group-add by name and number; an unknown group is one line', async () => {
     const r = await inRootfs(['--group-add', 'audio', '--group-add', '1234', '-u', 'app'], ['id']);
     expect(r.stdout).toBe('uid=1000(app) gid=1000(app) groups=29(audio),50(staff),1000(app),1234\n');
     const bad = await inRootfs(['--group-add', 'nosuch'], ['true']);
-    expect(bad.stderr).toBe("skiff: --group-add nosuch: no such group in the container's /etc/group\n");
+    expect(bad.stderr).toBe("Error: --group-add nosuch: no such group in the container's /etc/group\n");
     expect(bad.code).toBe(125);
-    expect((await inRootfs(['--group-add', 'keep-groups', '--group-add', 'audio'], ['true'])).stderr).toBe('skiff: --group-add keep-groups cannot be combined with other groups\n');
+    expect((await inRootfs(['--group-add', 'keep-groups', '--group-add', 'audio'], ['true'])).stderr).toBe('Error: --group-add keep-groups cannot be combined with other groups\n');
   });
 }, { skip: probeWhy });
 
@@ -516,7 +516,7 @@ describeModes('--ipc, --pid, --uts ($name)', (mode) => {
   test("--uts host: the host's name; with --hostname it is a conflict", async () => {
     expect((await inRootfs(['--uts', 'host'], ['hostname'])).stdout).toBe(`${hostname()}\n`);
     const both = await inRootfs(['--uts', 'host', '--hostname', 'x'], ['true']);
-    expect(both.stderr).toBe('skiff: conflicting options: --hostname and --uts host\n');
+    expect(both.stderr).toBe('Error: conflicting options: --hostname and --uts host\n');
     expect(both.code).toBe(125);
   });
 
@@ -535,7 +535,7 @@ describeModes('--ipc, --pid, --uts ($name)', (mode) => {
       execFileSync('ipcrm', ['-m', id!]);
     }
     const sysctl = await inRootfs(['--ipc', 'host', '--sysctl', 'kernel.shmmax=1'], ['true']);
-    expect(sysctl.stderr).toBe('skiff: --sysctl kernel.shmmax: the container shares its IPC namespace (--ipc), so this would change the host or another container\n');
+    expect(sysctl.stderr).toBe('Error: --sysctl kernel.shmmax: the container shares its IPC namespace (--ipc), so this would change the host or another container\n');
     expect((await inRootfs(['--ipc', 'none'], ['sh', '-c', 'test -e /dev/shm || echo no-shm'])).stdout).toBe('no-shm\n');
   });
 
@@ -561,12 +561,12 @@ describeModes('--ipc, --pid, --uts ($name)', (mode) => {
   });
 
   test('bad modes and a stopped container to join are one line each', async () => {
-    expect((await inRootfs(['--ipc', 'bogus'], ['true'])).stderr).toBe('skiff: invalid --ipc "bogus": use private, shareable, host, none, container:NAME\n');
-    expect((await inRootfs(['--uts', 'container:x'], ['true'])).stderr).toBe('skiff: invalid --uts "container:x": use private, host\n');
+    expect((await inRootfs(['--ipc', 'bogus'], ['true'])).stderr).toBe('Error: invalid --ipc "bogus": use private, shareable, host, none, container:NAME\n');
+    expect((await inRootfs(['--uts', 'container:x'], ['true'])).stderr).toBe('Error: invalid --uts "container:x": use private, host\n');
     const name = `ns-stopped-${mode.name}`;
     expect((await runSkiff(mode, ['create', '--name', name, '--rootfs', mode.rootfs, 'true'])).code).toBe(0);
     const r = await inRootfs(['--pid', `container:${name}`], ['true']);
-    expect(r.stderr).toBe(`skiff: --pid container:${name}: the container is not running\n`);
+    expect(r.stderr).toBe(`Error: --pid container:${name}: the container is not running\n`);
     expect(r.code).toBe(125);
     await runSkiff(mode, ['rm', name]);
   });

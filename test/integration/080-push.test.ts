@@ -150,7 +150,7 @@ describeModes('push ($name)', (mode) => {
 
     const bad = await s.skiff(['push', '--format', 'v2s2', '--compression-format', 'zstd', `${reg.host}/busybox`, zdest]);
     expect(bad).toMatchObject({ code: 125, stdout: '' });
-    expect(bad.stderr).toBe('skiff: zstd-compressed layers need the OCI format: use --format oci with --compression-format zstd\n');
+    expect(bad.stderr).toBe('Error: zstd-compressed layers need the OCI format: use --format oci with --compression-format zstd\n');
   });
 
   test('a cut connection during an upload is resumed or retried', async () => {
@@ -200,7 +200,7 @@ describeModes('push ($name)', (mode) => {
       expect(r.code, r.stderr).toBe(125);
       expect(r.stdout).toBe('');
       expect(r.stderr.split('\n').filter(Boolean)).toHaveLength(1);
-      if (typeof line === 'string') expect(r.stderr).toBe(`skiff: ${line}\n`);
+      if (typeof line === 'string') expect(r.stderr).toBe(`Error: ${line}\n`);
       else expect(r.stderr).toMatch(line);
     };
     await expectLine(['push', 'nosuch:1', `${cold.host}/x:1`], 'no such image: nosuch:1');
@@ -231,7 +231,7 @@ describe('manifest inspect', () => {
     expect(JSON.parse(index.indexBytes.toString()).manifests).toHaveLength(2);
     const missing = await s.skiff(['manifest', 'inspect', `${reg.host}/busybox:nope`]);
     expect(missing).toMatchObject({ code: 125, stdout: '' });
-    expect(missing.stderr).toMatch(new RegExp(`^skiff: no manifest for ${reg.host}/busybox:nope: ${reg.host}: manifest unknown`));
+    expect(missing.stderr).toMatch(new RegExp(`^Error: no manifest for ${reg.host}/busybox:nope: ${reg.host}: manifest unknown`));
   });
 });
 
@@ -245,7 +245,7 @@ describe('push to a registry with TLS and Basic auth', () => {
       const dest = `${tls.host}/secure:1`;
       const anonymous = await s.skiff(['push', '-q', `${reg.host}/busybox`, dest], { env });
       expect(anonymous).toMatchObject({ code: 125, stdout: '' });
-      expect(anonymous.stderr).toBe(`skiff: pushing ${tls.host}/secure: unauthorized: ${tls.host} requires authentication: run 'skiff login ${tls.host}'\n`);
+      expect(anonymous.stderr).toBe(`Error: pushing ${tls.host}/secure: unauthorized: ${tls.host} requires authentication: run 'skiff login ${tls.host}'\n`);
       const wrong = await s.skiff(['push', '--creds', 'pusher:nope', `${reg.host}/busybox`, dest], { env });
       expect(wrong.code).toBe(125);
       expect(wrong.stderr).toMatch(/unauthorized: .*refused the credentials from --creds/);

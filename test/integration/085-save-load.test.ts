@@ -157,7 +157,7 @@ describeModes('save and load ($name)', (mode) => {
       }
     }
     const again = await s.skiff(['save', '--format', 'oci-dir', '-o', oci, `${reg.host}/app:2`]);
-    expect(again).toMatchObject({ code: 125, stderr: `skiff: ${oci} exists and is not an empty directory: choose a new one\n` });
+    expect(again).toMatchObject({ code: 125, stderr: `Error: ${oci} exists and is not an empty directory: choose a new one\n` });
   });
 
   test('save and load killed with SIGKILL at 50, 200 and 500 ms: no archive named unless whole, the store as it was', async () => {

@@ -158,7 +158,7 @@ describeModes('volumes and mounts ($name)', (mode) => {
     expect(ro.code).toBe(1);
     expect(ro.stderr).toContain('Read-only file system');
     const missing = await store.skiff(['run', '--rm', '--volumes-from', 'nosuch', img('busybox'), 'true']);
-    expect(missing.stderr).toBe('skiff: no such container: nosuch\n');
+    expect(missing.stderr).toBe('Error: no such container: nosuch\n');
     expect(missing.code).toBe(125);
   });
 
@@ -227,7 +227,7 @@ describeModes('volumes and mounts ($name)', (mode) => {
     }
     for (const [flags, message] of cases) {
       const r = await store.skiff(['run', '--rm', ...flags, img('busybox'), 'true']);
-      expect(r.stderr).toBe(`skiff: ${message}\n`);
+      expect(r.stderr).toBe(`Error: ${message}\n`);
       expect(r.code).toBe(125);
     }
     expect(await ok(store, ['ps', '-aq'])).toBe('');
@@ -246,7 +246,7 @@ describeModes('volumes and mounts ($name)', (mode) => {
     const host = ownedDir(mode, 'u-');
     const r = await store.skiff(['run', '--rm', '-v', `${host}:/d:U`, img('busybox'), 'true'], { env: { SKIFF_SUBUID_FILE: empty, SKIFF_SUBGID_FILE: empty } });
     expect(r.stderr.split('\n').filter((l) => !l.includes('warning'))).toEqual([
-      "skiff: cannot use U on /d: chowning to the container's user needs a sub-ID range in /etc/subuid and /etc/subgid (see 'skiff doctor')",
+      "Error: cannot use U on /d: chowning to the container's user needs a sub-ID range in /etc/subuid and /etc/subgid (see 'skiff doctor')",
       '',
     ]);
     expect(r.code).toBe(125);
@@ -295,7 +295,7 @@ describeModes('volumes and mounts ($name)', (mode) => {
     expect(await ok(store, ['run', '--rm', '--mount', 'type=volume,source=sp,target=/m,volume-subpath=real', img('busybox'), 'cat', '/m/f'])).toBe('in\n');
     const up = await store.skiff(['run', '--rm', '--mount', 'type=volume,source=sp,target=/m,volume-subpath=up', img('busybox'), 'ls', '/m']);
     expect(up.stdout).not.toContain('secret.txt');
-    expect(up.stderr).toBe(`skiff: volume-subpath up of ${JSON.parse((await store.skiff(['volume', 'inspect', 'sp'])).stdout)[0].Mountpoint}: No such file or directory\n`);
+    expect(up.stderr).toBe(`Error: volume-subpath up of ${JSON.parse((await store.skiff(['volume', 'inspect', 'sp'])).stdout)[0].Mountpoint}: No such file or directory\n`);
     expect(up.code).toBe(125);
     expect(sentinel.listing()).toEqual(['secret.txt']);
   });
@@ -317,7 +317,7 @@ describeModes('volumes and mounts ($name)', (mode) => {
     const id = (await ok(store, ['create', '--name', 'user', '-v', 'v1:/d', '-v', '/anon', img('busybox'), 'true'])).trim();
     expect(await ok(store, ['volume', 'ls', '-q', '--filter', 'dangling=true'])).toBe('v2\n');
     const refused = await store.skiff(['volume', 'rm', 'v1']);
-    expect(refused.stderr).toBe(`skiff: remove v1: volume is in use - [${id}]\n`);
+    expect(refused.stderr).toBe(`Error: remove v1: volume is in use - [${id}]\n`);
     expect(refused.code).toBe(2);
     const pruned = await ok(store, ['volume', 'prune', '-f']);
     expect(pruned).toBe('Total reclaimed space: 0B\n'); // the only anonymous volume is in use
@@ -329,7 +329,7 @@ describeModes('volumes and mounts ($name)', (mode) => {
     expect(await ok(store, ['volume', 'prune', '-af', '--filter', 'label=tier=db'])).toBe('Deleted Volumes:\nv1\n\nTotal reclaimed space: 6B\n');
     expect(await ok(store, ['volume', 'rm', 'v2'])).toBe('v2\n');
     const gone = await store.skiff(['volume', 'rm', 'v2']);
-    expect(gone.stderr).toBe('skiff: no such volume: v2\n');
+    expect(gone.stderr).toBe('Error: no such volume: v2\n');
     expect(gone.code).toBe(1);
     expect(await ok(store, ['volume', 'rm', '-f', 'v2'])).toBe('');
   });
@@ -339,13 +339,13 @@ describeModes('volumes and mounts ($name)', (mode) => {
     await ok(store, ['run', '-d', '--name', 'up', '-v', 'busy:/d', img('busybox'), 'sleep', '30']);
     const id = (await ok(store, ['inspect', '--format', '{{.Id}}', 'up'])).trim();
     const r = await store.skiff(['volume', 'rm', '-f', 'busy']);
-    expect(r.stderr).toBe(`skiff: remove busy: a running container uses it - [${id}]\n`);
+    expect(r.stderr).toBe(`Error: remove busy: a running container uses it - [${id}]\n`);
     expect(r.code).toBe(2);
     await ok(store, ['rm', '-f', 'up']);
     await ok(store, ['create', '--name', 'later', '-v', 'idle:/d', img('busybox'), 'true']);
     expect(await ok(store, ['volume', 'rm', '-f', 'idle'])).toBe('idle\n');
     const start = await store.skiff(['start', 'later']);
-    expect(start.stderr).toBe("skiff: cannot start later: its volume idle was removed; make it again with 'skiff volume create idle'\n");
+    expect(start.stderr).toBe("Error: cannot start later: its volume idle was removed; make it again with 'skiff volume create idle'\n");
     expect(start.code).toBe(125);
     await ok(store, ['volume', 'create', 'idle']);
     await ok(store, ['start', '-a', 'later']);
@@ -384,7 +384,7 @@ describeModes('volumes and mounts ($name)', (mode) => {
     }
     const r = await store.skiff(['run', '--rm', '-v', `${host}:/d:idmap`, img('busybox'), 'true']);
     expect(r.stderr).toBe(
-      `skiff: idmap of /d: the kernel refused an idmapped mount of ${host} (Operation not permitted): only the owner of its file system's user namespace may map it, which for a host directory means root\n`,
+      `Error: idmap of /d: the kernel refused an idmapped mount of ${host} (Operation not permitted): only the owner of its file system's user namespace may map it, which for a host directory means root\n`,
     );
     expect(r.code).toBe(125);
   });

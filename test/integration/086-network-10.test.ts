@@ -142,7 +142,7 @@ describe.skipIf(!hasPasta).each(modes())(`the default network${hasPasta ? '' : '
     const bad = path.join(dir, 'bad.conf');
     writeFileSync(bad, '[containers]\nnetns = "nowhere:x"\n', { mode: 0o644 });
     const r = await links([], { CONTAINERS_CONF: bad });
-    expect(r.stderr).toBe(`skiff: invalid containers.conf ${bad}: [containers] netns: invalid network mode "nowhere:x": use none, host, pasta[:OPTIONS], slirp4netns[:OPTIONS], container:NAME, ns:PATH or a network's name\n`);
+    expect(r.stderr).toBe(`Error: invalid containers.conf ${bad}: [containers] netns: invalid network mode "nowhere:x": use none, host, pasta[:OPTIONS], slirp4netns[:OPTIONS], container:NAME, ns:PATH or a network's name\n`);
     expect(r.code).toBe(125);
     expect((await store.skiff(['ps', '-aq'])).stdout).toBe('');
   });
@@ -181,7 +181,7 @@ describe.skipIf(!hasPasta).each(modes())(`the default network${hasPasta ? '' : '
     expect((await store.skiff(['port', 'web'])).stdout).toBe(`80/tcp -> 0.0.0.0:${port}\n`);
     expect((await store.skiff(['port', 'web', '80'])).stdout).toBe(`0.0.0.0:${port}\n`);
     const missing = await store.skiff(['port', 'web', '81']);
-    expect([missing.code, missing.stderr]).toEqual([1, "skiff: no public port '81/tcp' published for web\n"]);
+    expect([missing.code, missing.stderr]).toEqual([1, "Error: no public port '81/tcp' published for web\n"]);
     expect((await store.skiff(['ps', '--format', '{{.Names}} {{.Ports}}'])).stdout).toBe(`web 0.0.0.0:${port}->80/tcp\n`);
     expect(await inspect(store, 'web', '{{json .NetworkSettings.Ports}} {{json .HostConfig.PortBindings}}')).toBe(
       `{"80/tcp":[{"HostIp":"0.0.0.0","HostPort":"${port}"}]} {"80/tcp":[{"HostIp":"","HostPort":"${port}"}]}`,
@@ -250,17 +250,17 @@ describe.skipIf(!hasPasta).each(modes())(`the default network${hasPasta ? '' : '
     const { server, port } = await listen('0.0.0.0');
     try {
       const used = await store.skiff(['run', '--rm', '-p', `${port}:80`, '--rootfs', mode.rootfs, 'true']);
-      expect([used.code, used.stderr]).toEqual([125, `skiff: cannot publish port ${port}/tcp: it is already in use on the host (free it, or publish another host port)\n`]);
+      expect([used.code, used.stderr]).toEqual([125, `Error: cannot publish port ${port}/tcp: it is already in use on the host (free it, or publish another host port)\n`]);
     } finally {
       server.close();
     }
     const cases: [string[], string][] = [
-      [['-p', '80:80:80:80'], 'skiff: invalid -p 80:80:80:80: use [[IP:][HOSTPORT]:]CONTAINERPORT[/tcp|udp]\n'],
-      [['-p', '70000:80'], 'skiff: invalid port "70000" in -p 70000:80: ports are 1 to 65535\n'],
-      [['-p', '8080:80/sctp'], 'skiff: cannot publish 8080:80/sctp: sctp is not supported (pasta and slirp4netns forward tcp and udp)\n'],
-      [['--network', 'none', '-p', '8080:80'], "skiff: -p/--publish need a network of the container's own: --network none has no network to publish from\n"],
-      [['--network', 'host', '-p', '8080:80'], "skiff: -p/--publish need a network of the container's own: --network host uses the host's ports directly\n"],
-      [['--network', 'bogus!'], 'skiff: invalid network mode "bogus!": use none, host, pasta[:OPTIONS], slirp4netns[:OPTIONS], container:NAME, ns:PATH or a network\'s name\n'],
+      [['-p', '80:80:80:80'], 'Error: invalid -p 80:80:80:80: use [[IP:][HOSTPORT]:]CONTAINERPORT[/tcp|udp]\n'],
+      [['-p', '70000:80'], 'Error: invalid port "70000" in -p 70000:80: ports are 1 to 65535\n'],
+      [['-p', '8080:80/sctp'], 'Error: cannot publish 8080:80/sctp: sctp is not supported (pasta and slirp4netns forward tcp and udp)\n'],
+      [['--network', 'none', '-p', '8080:80'], "Error: -p/--publish need a network of the container's own: --network none has no network to publish from\n"],
+      [['--network', 'host', '-p', '8080:80'], "Error: -p/--publish need a network of the container's own: --network host uses the host's ports directly\n"],
+      [['--network', 'bogus!'], 'Error: invalid network mode "bogus!": use none, host, pasta[:OPTIONS], slirp4netns[:OPTIONS], container:NAME, ns:PATH or a network\'s name\n'],
     ];
     for (const [flags, message] of cases) {
       const r = await store.skiff(['run', '--rm', ...flags, '--rootfs', mode.rootfs, 'true']);
@@ -272,7 +272,7 @@ describe.skipIf(!hasPasta).each(modes())(`the default network${hasPasta ? '' : '
         const low = await store.skiff(['run', '--rm', '-p', '80:80', '--rootfs', mode.rootfs, 'true']);
         expect([low.code, low.stderr]).toEqual([
           125,
-          `skiff: cannot publish port 80/tcp: rootless, ports below ${start} (net.ipv4.ip_unprivileged_port_start) need root: lower it with 'sudo sysctl net.ipv4.ip_unprivileged_port_start=80', or publish a port of ${start} or more\n`,
+          `Error: cannot publish port 80/tcp: rootless, ports below ${start} (net.ipv4.ip_unprivileged_port_start) need root: lower it with 'sudo sysctl net.ipv4.ip_unprivileged_port_start=80', or publish a port of ${start} or more\n`,
         ]);
       }
     }
@@ -379,7 +379,7 @@ describe.skipIf(!asRoot || !hasPasta).each(modes())(`host faults${asRoot ? '' : 
     const tun = path.join(d, 'tun');
     execFileSync('mknod', ['-m', '600', tun, 'c', '10', '200']);
     const r = await runWith(store, [['/dev/net/tun', tun]], ['run', '--rm', '--rootfs', mode.rootfs, 'true']);
-    expect([r.code, r.stderr]).toEqual([125, `skiff: private networking needs /dev/net/tun, which ${mode.user!.name} cannot open: make it usable (sudo chmod 666 /dev/net/tun; see 'skiff doctor'), or run with --network none or host\n`]);
+    expect([r.code, r.stderr]).toEqual([125, `Error: private networking needs /dev/net/tun, which ${mode.user!.name} cannot open: make it usable (sudo chmod 666 /dev/net/tun; see 'skiff doctor'), or run with --network none or host\n`]);
     for (const net of ['none', 'host']) {
       const ok = await runWith(store, [['/dev/net/tun', tun]], ['run', '--rm', '--network', net, '--rootfs', mode.rootfs, 'echo', net]);
       expect([ok.code, ok.stdout, ok.stderr]).toEqual([0, `${net}\n`, '']);
@@ -400,7 +400,7 @@ describe.skipIf(!asRoot || !hasPasta).each(modes())(`host faults${asRoot ? '' : 
     const { empty } = dir();
     const binds: [string, string][] = [['/usr/bin/pasta', empty], ...(hasSlirp ? [['/usr/bin/slirp4netns', empty] as [string, string]] : [])];
     const r = await runWith(store, binds, ['run', '--rm', '--rootfs', mode.rootfs, 'true']);
-    expect([r.code, r.stderr]).toEqual([125, 'skiff: private networking needs pasta or slirp4netns, and neither is installed: install passt (sudo apt-get install passt), or run with --network none or host\n']);
+    expect([r.code, r.stderr]).toEqual([125, 'Error: private networking needs pasta or slirp4netns, and neither is installed: install passt (sudo apt-get install passt), or run with --network none or host\n']);
     const ok = await runWith(store, binds, ['run', '--rm', '--network', 'none', '--rootfs', mode.rootfs, 'echo', 'fine']);
     expect([ok.code, ok.stdout]).toEqual([0, 'fine\n']);
   });

@@ -140,12 +140,12 @@ describe.each(modes())('--userns ($name)', (mode) => {
       const empty = path.join(ownedDir(mode, 'subid-'), 'none');
       writeFileSync(empty, '');
       const r = await store.skiff(['run', '--rm', '--userns', 'keep-id', '--network', 'none', img('owners:1'), 'true'], { env: { SKIFF_SUBUID_FILE: empty, SKIFF_SUBGID_FILE: empty } });
-      expect(r.stderr).toBe("skiff: --userns keep-id needs a sub-ID range in /etc/subuid and /etc/subgid: the container's root and other users are your sub-IDs (see 'skiff doctor')\n");
+      expect(r.stderr).toBe("Error: --userns keep-id needs a sub-ID range in /etc/subuid and /etc/subgid: the container's root and other users are your sub-IDs (see 'skiff doctor')\n");
       expect(r.code).toBe(125);
       await ok(store, ['run', '-d', '--name', 'other', img('owners:1'), 'sleep', '60']);
       for (const flag of ['--pid', '--ipc']) {
         const j = await store.skiff(['run', '--rm', '--userns', 'keep-id', '--network', 'none', flag, 'container:other', img('owners:1'), 'true']);
-        expect(j.stderr).toBe(`skiff: conflicting options: --userns keep-id and ${flag} container:other: the container joins the user namespace of other\n`);
+        expect(j.stderr).toBe(`Error: conflicting options: --userns keep-id and ${flag} container:other: the container joins the user namespace of other\n`);
         expect(j.code).toBe(125);
       }
       await ok(store, ['rm', '-f', 'other']);
@@ -182,7 +182,7 @@ describe.each(modes())('--userns ($name)', (mode) => {
       const store = await storeWith(mode, 'owners:1');
       expect(await ok(store, ['run', '--rm', '--userns', 'host', img('owners:1'), 'sh', '-c', `id -u; ${OWNERS}`])).toBe(`0\n${IMAGE_OWNERS}`);
       const r = await store.skiff(['run', '--rm', '--userns', 'keep-id', '--network', 'none', img('owners:1'), 'true']);
-      expect(r.stderr).toBe("skiff: --userns keep-id is for rootless use: as root the container's IDs are the host's already (use -u UID:GID to run as your user)\n");
+      expect(r.stderr).toBe("Error: --userns keep-id is for rootless use: as root the container's IDs are the host's already (use -u UID:GID to run as your user)\n");
       expect(r.code).toBe(125);
       expect(await ok(store, ['ps', '-aq'])).toBe('');
     });
@@ -195,7 +195,7 @@ describe.each(modes())('--userns ($name)', (mode) => {
       ['keep-id:uid=x', 'invalid --userns "keep-id:uid=x": keep-id takes uid=N and gid=N, not "uid=x"'],
     ]) {
       const r = await store.skiff(['run', '--rm', '--userns', value!, img('owners:1'), 'true']);
-      expect(r.stderr).toBe(`skiff: ${message}\n`);
+      expect(r.stderr).toBe(`Error: ${message}\n`);
       expect(r.code).toBe(125);
     }
     expect(store.ls('images')).toEqual([]);

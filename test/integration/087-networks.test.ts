@@ -136,7 +136,7 @@ describe.each(modes())('networks: records ($name)', (mode) => {
     expect(await s.skiff(['network', 'exists', 'nowhere'])).toMatchObject({ code: 1 });
 
     const missing = await s.skiff(['network', 'rm', 'front', 'nowhere']);
-    expect(missing).toMatchObject({ code: 1, stdout: 'front\n', stderr: 'skiff: unable to find network with name or ID nowhere: network not found\n' });
+    expect(missing).toMatchObject({ code: 1, stdout: 'front\n', stderr: 'Error: unable to find network with name or ID nowhere: network not found\n' });
     expect((await s.skiff(['network', 'prune', '--filter', 'label=tier=db', '-f'])).stdout).toBe('back\n');
     expect((await s.skiff(['network', 'prune', '-f'])).stdout).toBe('fixed\nskiff1\n');
     expect((await s.skiff(['network', 'ls', '-q'])).stdout).toBe('');
@@ -146,16 +146,16 @@ describe.each(modes())('networks: records ($name)', (mode) => {
     const s = newStore(mode);
     expect((await s.skiff(['network', 'create', 'taken'])).code).toBe(0);
     const cases: [string[], string][] = [
-      [['network', 'create', 'taken'], 'skiff: network name taken already used: network already exists\n'],
-      [['network', 'create', 'none'], 'skiff: network name "none" is reserved for the --network mode of that name: choose another\n'],
-      [['network', 'create', 'b@d'], 'skiff: invalid network name "b@d": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed\n'],
-      [['network', 'create', '--subnet', '10.89.0.0/16', 'wide'], 'skiff: subnet 10.89.0.0/16 is already used by network taken\n'],
-      [['network', 'create', '--subnet', '10.1.2.3/24', 'x'], 'skiff: invalid subnet "10.1.2.3/24": host bits are set, did you mean 10.1.2.0/24?\n'],
-      [['network', 'create', '--subnet', 'fd00::/64', 'x'], "skiff: invalid subnet \"fd00::/64\": skiff's networks are IPv4 only\n"],
-      [['network', 'create', '--gateway', '10.1.1.1', 'x'], 'skiff: --gateway needs --subnet\n'],
-      [['network', 'create', '--subnet', '10.1.2.0/24', '--gateway', '10.1.3.1', 'x'], 'skiff: gateway 10.1.3.1 is not a host address of subnet 10.1.2.0/24\n'],
-      [['network', 'create', '-d', 'macvlan', 'x'], 'skiff: unsupported network driver "macvlan": skiff makes bridge networks only\n'],
-      [['network', 'ls', '--filter', 'colour=red'], "skiff: invalid filter 'colour': use name=, id=, driver=, label=, label!=, dangling=, until=\n"],
+      [['network', 'create', 'taken'], 'Error: network name taken already used: network already exists\n'],
+      [['network', 'create', 'none'], 'Error: network name "none" is reserved for the --network mode of that name: choose another\n'],
+      [['network', 'create', 'b@d'], 'Error: invalid network name "b@d": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed\n'],
+      [['network', 'create', '--subnet', '10.89.0.0/16', 'wide'], 'Error: subnet 10.89.0.0/16 is already used by network taken\n'],
+      [['network', 'create', '--subnet', '10.1.2.3/24', 'x'], 'Error: invalid subnet "10.1.2.3/24": host bits are set, did you mean 10.1.2.0/24?\n'],
+      [['network', 'create', '--subnet', 'fd00::/64', 'x'], "Error: invalid subnet \"fd00::/64\": skiff's networks are IPv4 only\n"],
+      [['network', 'create', '--gateway', '10.1.1.1', 'x'], 'Error: --gateway needs --subnet\n'],
+      [['network', 'create', '--subnet', '10.1.2.0/24', '--gateway', '10.1.3.1', 'x'], 'Error: gateway 10.1.3.1 is not a host address of subnet 10.1.2.0/24\n'],
+      [['network', 'create', '-d', 'macvlan', 'x'], 'Error: unsupported network driver "macvlan": skiff makes bridge networks only\n'],
+      [['network', 'ls', '--filter', 'colour=red'], "Error: invalid filter 'colour': use name=, id=, driver=, label=, label!=, dangling=, until=\n"],
     ];
     for (const [args, stderr] of cases) expect(await s.skiff(args), args.join(' ')).toMatchObject({ code: 125, stdout: '', stderr });
     expect((await s.skiff(['network', 'create', '--ignore', 'taken'])).stdout).toBe('taken\n');
@@ -193,7 +193,7 @@ describe.each(modes())('networks: containers ($name)', (mode) => {
       expect(Object.values(front.containers)).toEqual([{ name: 'web', interfaces: { eth0: { subnets: [{ ipnet: '10.89.0.2/24', gateway: '10.89.0.1' }], mac_address: '02:42:0a:59:00:02' } } }]);
       // In use: rm refused (exit 2), then -f takes the container with it.
       const busy = await s.skiff(['network', 'rm', 'front']);
-      expect(busy).toMatchObject({ code: 2, stderr: 'skiff: "front" has associated containers with it (web): use -f to remove them with the network: network is being used\n' });
+      expect(busy).toMatchObject({ code: 2, stderr: 'Error: "front" has associated containers with it (web): use -f to remove them with the network: network is being used\n' });
       expect(await s.skiff(['network', 'rm', '-f', '-t', '0', 'front'])).toMatchObject({ code: 0, stdout: 'front\n' });
       expect((await s.skiff(['ps', '-a', '-q'])).stdout).toBe('');
     } finally {
@@ -208,7 +208,7 @@ describe.each(modes())('networks: containers ($name)', (mode) => {
     expect((await s.skiff(['run', '-d', '--name', 'srv', '--network', 'a', '--ip', '10.89.40.50', img, ...server('srv')])).code).toBe(0);
     try {
       const taken = await s.skiff(['create', '--network', 'a', '--ip', '10.89.40.50', img]);
-      expect(taken).toMatchObject({ code: 125, stderr: 'skiff: --ip 10.89.40.50 is already used on network a\n' });
+      expect(taken).toMatchObject({ code: 125, stderr: 'Error: --ip 10.89.40.50 is already used on network a\n' });
       // A stopped container connected to a, then started: it reaches srv by name.
       expect((await s.skiff(['create', '--name', 'cli', '--network', 'b', img, ...fetch('srv')])).code).toBe(0);
       expect(await s.skiff(['network', 'connect', '--alias', 'client', 'a', 'cli'])).toMatchObject({ code: 0, stdout: '' });
@@ -225,7 +225,7 @@ describe.each(modes())('networks: containers ($name)', (mode) => {
       expect((await s.skiff(['exec', 'srv', 'sh', '-c', 'ls /sys/class/net | sort | tr "\\n" " "'])).stdout).toBe('eth0 lo tap0 ');
       const gone = await s.skiff(['run', '--rm', '--network', 'b', img, 'sh', '-c', 'grep -c srv /etc/hosts']);
       expect(gone.stdout).toBe('0\n');
-      expect(await s.skiff(['network', 'disconnect', 'b', 'srv'])).toMatchObject({ code: 125, stderr: 'skiff: container srv is not connected to network b\n' });
+      expect(await s.skiff(['network', 'disconnect', 'b', 'srv'])).toMatchObject({ code: 125, stderr: 'Error: container srv is not connected to network b\n' });
     } finally {
       await s.skiff(['rm', '-f', 'srv', 'cli']);
     }
@@ -309,15 +309,15 @@ describe.each(modes())('networks: containers ($name)', (mode) => {
     expect((await s.skiff(['network', 'create', 'n'])).code).toBe(0);
     expect((await s.skiff(['network', 'create', '--internal', 'sealed'])).code).toBe(0);
     const cases: [string[], string][] = [
-      [['run', '--rm', '--network', 'nowhere', img, 'true'], 'skiff: unable to find network with name or ID nowhere: network not found\n'],
-      [['run', '--rm', '--network-alias', 'x', img, 'true'], 'skiff: --network-alias needs a user-defined network (--network NAME)\n'],
-      [['run', '--rm', '--network', 'n', '--ip', '10.1.1.1', img, 'true'], "skiff: --ip 10.1.1.1 is not a host address of network n's subnet 10.89.0.0/24\n"],
-      [['run', '--rm', '--network', 'n', '--ip', '10.89.0.1', img, 'true'], "skiff: --ip 10.89.0.1 is network n's gateway\n"],
-      [['run', '--rm', '--network', 'n', '--network-alias', 'b@d', img, 'true'], 'skiff: invalid --network-alias "b@d": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed\n'],
-      [['network', 'connect', 'nowhere', 'x'], 'skiff: unable to find network with name or ID nowhere: network not found\n'],
-      [['run', '--rm', '--network', 'n,n', img, 'true'], 'skiff: network n is given twice\n'],
-      [['run', '--rm', '--network', 'sealed', '-p', '8080:80', img, 'true'], 'skiff: -p/--publish: network sealed is --internal, with no way in from the host or out: add a network that is not\n'],
-      [['run', '--rm', '--network', 'n', '--mac-address', '92:d0:c6:0a:29:33', img, 'true'], "skiff: --mac-address on a user-defined network is not supported: the container's MAC there is 02:42 and its address\n"],
+      [['run', '--rm', '--network', 'nowhere', img, 'true'], 'Error: unable to find network with name or ID nowhere: network not found\n'],
+      [['run', '--rm', '--network-alias', 'x', img, 'true'], 'Error: --network-alias needs a user-defined network (--network NAME)\n'],
+      [['run', '--rm', '--network', 'n', '--ip', '10.1.1.1', img, 'true'], "Error: --ip 10.1.1.1 is not a host address of network n's subnet 10.89.0.0/24\n"],
+      [['run', '--rm', '--network', 'n', '--ip', '10.89.0.1', img, 'true'], "Error: --ip 10.89.0.1 is network n's gateway\n"],
+      [['run', '--rm', '--network', 'n', '--network-alias', 'b@d', img, 'true'], 'Error: invalid --network-alias "b@d": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed\n'],
+      [['network', 'connect', 'nowhere', 'x'], 'Error: unable to find network with name or ID nowhere: network not found\n'],
+      [['run', '--rm', '--network', 'n,n', img, 'true'], 'Error: network n is given twice\n'],
+      [['run', '--rm', '--network', 'sealed', '-p', '8080:80', img, 'true'], 'Error: -p/--publish: network sealed is --internal, with no way in from the host or out: add a network that is not\n'],
+      [['run', '--rm', '--network', 'n', '--mac-address', '92:d0:c6:0a:29:33', img, 'true'], "Error: --mac-address on a user-defined network is not supported: the container's MAC there is 02:42 and its address\n"],
     ];
     for (const [args, stderr] of cases) expect(await s.skiff(args), args.join(' ')).toMatchObject({ code: 125, stdout: '', stderr });
     expect((await s.skiff(['ps', '-a', '-q'])).stdout).toBe('');

@@ -85,10 +85,10 @@ describeModes('import and exists ($name)', (mode) => {
     writeFileSync(truncated, makeTar([{ name: 'big', data: Buffer.alloc(100_000, 1) }]).subarray(0, 50_000));
     for (const f of [escape, truncated]) chmodSync(f, 0o644);
     const cases: [string[], RegExp][] = [
-      [['import', escape, 'bad:1'], /^skiff: unsafe layer entry "..\/..\/escape": .* climbs out of the layer root; nothing was imported\n$/],
+      [['import', escape, 'bad:1'], /^Error: unsafe layer entry "..\/..\/escape": .* climbs out of the layer root; nothing was imported\n$/],
       [['import', truncated], /is not a valid tar archive: unexpected end of data in "big" \(the archive is truncated\)\n$/],
-      [['import', path.join(work, 'nosuch.tar')], /^skiff: cannot read .*nosuch\.tar: no such file\n$/],
-      [['import', '-c', 'RUN x', escape], /^skiff: invalid change "RUN x"/],
+      [['import', path.join(work, 'nosuch.tar')], /^Error: cannot read .*nosuch\.tar: no such file\n$/],
+      [['import', '-c', 'RUN x', escape], /^Error: invalid change "RUN x"/],
     ];
     for (const [args, line] of cases) {
       const r = await s.skiff(args);

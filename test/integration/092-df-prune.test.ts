@@ -64,7 +64,7 @@ describeModes('disk use and pruning ($name)', (mode) => {
     expect(s.ls('layers')).toEqual([]);
     const bad = await s.skiff(['image', 'prune', '-f', '--filter', 'dangling=maybe']);
     expect(bad).toMatchObject({ code: 125, stdout: '' });
-    expect(bad.stderr).toMatch(/^skiff: invalid filter "dangling=maybe": prune takes until=TIME, label=KEY\[=VALUE\] and label!=KEY\[=VALUE\]\n$/);
+    expect(bad.stderr).toMatch(/^Error: invalid filter "dangling=maybe": prune takes until=TIME, label=KEY\[=VALUE\] and label!=KEY\[=VALUE\]\n$/);
   });
 
   test('system df: images (a shared layer counted once, with the compressed blobs the store keeps) and containers, -v and --format', async () => {
@@ -151,6 +151,6 @@ describeModes('disk use and pruning ($name)', (mode) => {
     const cancelled = await s.skiff(['system', 'prune'], { input: 'n\n' });
     expect(cancelled).toMatchObject({ code: 125, stdout: '' });
     expect(cancelled.stderr).toContain('WARNING! This will remove:\n  - all stopped containers\n  - all dangling images\n');
-    expect(cancelled.stderr).toMatch(/skiff: system prune has been cancelled\n$/);
+    expect(cancelled.stderr).toMatch(/Error: system prune has been cancelled\n$/);
   });
 });

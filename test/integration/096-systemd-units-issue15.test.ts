@@ -65,7 +65,7 @@ for (const mode of modes()) {
       // A second container may not take the same cid file.
       const again = await skiff(w.env, ['run', '-d', '--cidfile', files.cid, '--rootfs', w.rootfs, 'true']);
       expect(again.code).toBe(125);
-      expect(again.stderr).toBe(`skiff: the container id file ${files.cid} exists: another container may be using it; remove it, or let 'skiff rm --cidfile ${files.cid}' do it\n`);
+      expect(again.stderr).toBe(`Error: the container id file ${files.cid} exists: another container may be using it; remove it, or let 'skiff rm --cidfile ${files.cid}' do it\n`);
       expect((await skiff(w.env, ['ps', '-a', '-q'])).stdout.trim().split('\n')).toHaveLength(1);
 
       // ExecStop's and ExecStopPost's lines.
@@ -78,7 +78,7 @@ for (const mode of modes()) {
       expect((await skiff(w.env, ['stop', '-i', '--cidfile', files.cid])).code).toBe(0);
       const missing = await skiff(w.env, ['rm', '--cidfile', files.cid]);
       expect(missing.code).toBe(125);
-      expect(missing.stderr).toBe(`skiff: cannot read the container id file ${files.cid}: ENOENT\n`);
+      expect(missing.stderr).toBe(`Error: cannot read the container id file ${files.cid}: ENOENT\n`);
     });
 
     test('--sdnotify=container -d: the container gets NOTIFY_SOCKET, its READY=1 reaches the unit with MAINPID the monitor (its own MAINPID dropped), and run returns only then', async () => {
@@ -120,7 +120,7 @@ for (const mode of modes()) {
       const ignore = await skiff({ ...w.env, NOTIFY_SOCKET: socket }, ['run', '--rm', '--sdnotify=ignore', '--rootfs', w.rootfs, 'sh', '-c', 'echo ${NOTIFY_SOCKET:-none}']);
       expect(ignore.stdout).toBe('none\n');
       const bad = await skiff(w.env, ['run', '--rm', '--sdnotify=healthy', '--rootfs', w.rootfs, 'true']);
-      expect([bad.code, bad.stderr]).toEqual([125, 'skiff: --sdnotify=healthy is not supported: skiff has no health checks; use container or conmon\n']);
+      expect([bad.code, bad.stderr]).toEqual([125, 'Error: --sdnotify=healthy is not supported: skiff has no health checks; use container or conmon\n']);
     });
 
     test('--replace removes the container of that --name first; without --name it is refused', async () => {
@@ -133,7 +133,7 @@ for (const mode of modes()) {
       expect((await skiff(w.env, ['ps', '-a', '--no-trunc', '--format', '{{.ID}} {{.Names}}'])).stdout).toBe(`${second.stdout.trim()} web\n`);
       expect(second.stdout.trim()).not.toBe(first);
       const noName = await skiff(w.env, ['run', '--replace', '--rootfs', w.rootfs, 'true']);
-      expect([noName.code, noName.stderr]).toEqual([125, 'skiff: --replace needs --name: it replaces the container of that name\n']);
+      expect([noName.code, noName.stderr]).toEqual([125, 'Error: --replace needs --name: it replaces the container of that name\n']);
       await skiff(w.env, ['rm', '-f', 'web']);
     });
   });
@@ -220,7 +220,7 @@ describe('skiff quadlet, the generator', () => {
     const user = await runSkiff(mode, ['quadlet', '-user', '-dryrun'], { env: { XDG_CONFIG_HOME: config } });
     expect(user.stdout).toMatch(/^---mine.service---\n/);
     const none = await quadlet(first, []);
-    expect([none.code, none.stderr]).toEqual([125, "skiff: skiff quadlet needs the generator's output directory (or -dryrun)\n"]);
+    expect([none.code, none.stderr]).toEqual([125, "Error: skiff quadlet needs the generator's output directory (or -dryrun)\n"]);
   });
 });
 
@@ -239,6 +239,6 @@ describe('skiff generate systemd --new', () => {
     for (const l of ['Description=skiff container-web.service', 'Restart=on-failure', 'TimeoutStopSec=70', 'Type=notify', 'NotifyAccess=all', 'Delegate=yes', 'WantedBy=default.target']) expect(lines).toContain(l);
     expect(lines.find((l) => l.startsWith('ExecStop='))!.replace(/^ExecStop=\S+ \S+ /, 'SKIFF ')).toBe('SKIFF stop --ignore -t 10 --cidfile=%t/%n.ctr-id');
     const old = await runSkiff(mode, ['generate', 'systemd', 'web'], { env: w.env });
-    expect([old.code, old.stderr]).toEqual([125, 'skiff: generate systemd needs --new: skiff generates services that create the container at start (a unit that starts an existing container is not supported)\n']);
+    expect([old.code, old.stderr]).toEqual([125, 'Error: generate systemd needs --new: skiff generates services that create the container at start (a unit that starts an existing container is not supported)\n']);
   });
 });

@@ -122,7 +122,7 @@ describeModes('issue 9: cp - takes a compressed tar on stdin ($name)', (mode) =>
         const gz = execFileSync('gzip', ['-c'], { input: makeTar([{ name: 'cut/', type: '5', mode: 0o755 }, { name: 'cut/r', data: execFileSync('head', ['-c', '200000', '/dev/urandom']), mode: 0o644 }]) });
         writeFileSync(path.join(d, 'cut.tar.gz'), gz.subarray(0, gz.length - 100));
         const cut = await skiffFromFile(mode, store, path.join(d, 'cut.tar.gz'), ['cp', '-', 'z:/tmp']);
-        expect(cut).toEqual({ code: 125, signal: null, stdout: '', stderr: 'skiff: the archive on stdin cannot be decompressed (gzip: unexpected end of file): it is damaged or truncated\n' });
+        expect(cut).toEqual({ code: 125, signal: null, stdout: '', stderr: 'Error: the archive on stdin cannot be decompressed (gzip: unexpected end of file): it is damaged or truncated\n' });
         expect((await store.skiff(['exec', 'z', 'ls', '/tmp'])).stdout).not.toMatch(/cut/);
       } finally {
         await store.skiff(['rm', '-f', 'z']);
@@ -150,7 +150,7 @@ describe.skipIf(!asRoot)(`issue 9: cp - with a decompressor missing${asRoot ? ''
           const file = path.join(d, `in.tar.${tool}`);
           writeFileSync(file, execFileSync(bin, ['-c'], { input: tar }));
           const r = await skiffFromFile(mode, store, file, ['cp', '-', 'm:/tmp'], [[bin, notProgram]]);
-          expect(r).toEqual({ code: 125, signal: null, stdout: '', stderr: `skiff: the archive on stdin is ${tool}-compressed and the ${tool} program is not installed: install the '${pkg}' package\n` });
+          expect(r).toEqual({ code: 125, signal: null, stdout: '', stderr: `Error: the archive on stdin is ${tool}-compressed and the ${tool} program is not installed: install the '${pkg}' package\n` });
         }
       } finally {
         await store.skiff(['rm', '-f', 'm']);
@@ -187,7 +187,7 @@ describeModes('issue 9: run IMAGE against a concurrent rmi IMAGE ($name)', (mode
     const rmi = await store.skiff(['rmi', image]);
     expect(rmi.code).toBe(0);
     writeFileSync(fifo, 'FROM_FIFO=1\n');
-    expect(await done).toEqual({ code: 125, signal: null, stdout: '', stderr: `skiff: image ${image} was removed (rmi) while the container was being created from it: run it again\n` });
+    expect(await done).toEqual({ code: 125, signal: null, stdout: '', stderr: `Error: image ${image} was removed (rmi) while the container was being created from it: run it again\n` });
     expect((await store.skiff(['ps', '-a', '-q'])).stdout).toBe('');
     expect(store.ls('containers').filter((n) => n !== 'names')).toEqual([]);
     // Run again: it pulls the image back and runs.
@@ -211,11 +211,11 @@ describeModes('issue 9: run IMAGE against a concurrent rmi IMAGE ($name)', (mode
       if (run.code === 0) {
         // It held its image: rmi either finished before the run looked (the run pulled again) or saw the container.
         expect(run.stdout).toBe('ran\n');
-        expect(removed.code === 0 || (removed.code === 2 && /^skiff: conflict: unable to remove repository reference .* - container [0-9a-f]{12} is using its referenced image [0-9a-f]{12}\n$/.test(removed.stderr))).toBe(true);
+        expect(removed.code === 0 || (removed.code === 2 && /^Error: conflict: unable to remove repository reference .* - container [0-9a-f]{12} is using its referenced image [0-9a-f]{12}\n$/.test(removed.stderr))).toBe(true);
         expect((await store.skiff(['rm', name])).code).toBe(0);
       } else {
         // rmi took the image between the run's lookup and its container: one line, and no container left.
-        expect(run).toEqual({ code: 125, signal: null, stdout: '', stderr: `skiff: image ${image} was removed (rmi) while the container was being created from it: run it again\n` });
+        expect(run).toEqual({ code: 125, signal: null, stdout: '', stderr: `Error: image ${image} was removed (rmi) while the container was being created from it: run it again\n` });
         expect(removed.code).toBe(0);
         expect((await store.skiff(['ps', '-a', '-q', '--filter', `name=${name}`])).stdout).toBe('');
       }

@@ -140,12 +140,12 @@ describeModes('--storage-driver vfs ($name)', (mode) => {
     const overlay = newStore(mode);
     await ok(overlay, ['pull', '-q', image]);
     expect(readFileSync(path.join(overlay.root, 'storage-driver'), 'utf8')).toBe('overlay\n');
-    expectOneLine(await overlay.skiff(['--storage-driver', 'vfs', 'run', '--rm', image, 'true']), 125, /^skiff: --storage-driver vfs: the store .* was made with the overlay driver; use --storage-driver overlay with it, or another --root for a vfs store$/m);
+    expectOneLine(await overlay.skiff(['--storage-driver', 'vfs', 'run', '--rm', image, 'true']), 125, /^Error: --storage-driver vfs: the store .* was made with the overlay driver; use --storage-driver overlay with it, or another --root for a vfs store$/m);
     expect(overlay.ls('containers').filter((n) => n !== 'names')).toEqual([]);
     const vfs = newStore(mode);
     await ok(vfs, ['--storage-driver=vfs', 'pull', '-q', image]);
     expectOneLine(await vfs.skiff(['--storage-driver', 'overlay2', 'images']), 125, /was made with the vfs driver; use --storage-driver vfs with it/);
-    expectOneLine(await vfs.skiff(['--storage-driver', 'btrfs', 'images']), 125, /^skiff: invalid --storage-driver "btrfs": use overlay .* or vfs/);
+    expectOneLine(await vfs.skiff(['--storage-driver', 'btrfs', 'images']), 125, /^Error: invalid --storage-driver "btrfs": use overlay .* or vfs/);
     // Each works on with its own.
     expect(await ok(overlay, ['run', '--rm', image, 'cat', '/srv/new'])).toBe('new\n');
     expect(await ok(vfs, ['run', '--rm', image, 'cat', '/srv/new'])).toBe('new\n');

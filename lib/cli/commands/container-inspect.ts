@@ -1,6 +1,6 @@
 import type { CommandSpec, ParsedArgs } from '../args.js';
 import { flagString } from '../args.js';
-import { forEachRef } from '../each.js';
+import { forEachRef, missingExitCode } from '../each.js';
 import { containerState } from '../../containers/state.js';
 import { resolveContainer } from '../../containers/store.js';
 import { inspectView } from '../../containers/view.js';
@@ -21,7 +21,7 @@ export async function run(args: ParsedArgs): Promise<number> {
     const record = resolveContainer(ref);
     views.push(inspectView(record, containerState(record)));
     return undefined;
-  });
+  }, missingExitCode);
   if (format !== undefined && format !== 'json') {
     const { renderFormat } = await import('../format.js');
     process.stdout.write(renderFormat(format, views));

@@ -11,6 +11,7 @@ import { parseSince } from '../../humanize.js';
 import { eventLogPath, eventsBackend, lineNanos, readRotatedLines, type SkiffEvent } from '../../events/log.js';
 import { eventMatches, parseEventFilters, type EventFilter } from '../../events/filter.js';
 import type { ParsedFormat } from '../format.js';
+import { printErrorLine } from '../error-line.js';
 
 export const spec: CommandSpec = {
   name: 'events',
@@ -211,7 +212,7 @@ export async function run(args: ParsedArgs): Promise<number> {
       try {
         follower.poll();
       } catch (err) {
-        process.stderr.write(`skiff: cannot read the event log ${log}: ${err instanceof Error ? err.message : String(err)}\n`);
+        printErrorLine(`cannot read the event log ${log}: ${err instanceof Error ? err.message : String(err)}`);
         stop();
         return;
       }

@@ -8,6 +8,8 @@ import { SkiffError } from '../../errors.js';
 import { containerState } from '../../containers/state.js';
 import { resolveContainer, type ContainerRecord } from '../../containers/store.js';
 import { inspectView } from '../../containers/view.js';
+import { printErrorLine } from '../error-line.js';
+import { missingExitCode } from '../each.js';
 
 function findContainer(text: string): ContainerRecord | undefined {
   try {
@@ -47,7 +49,7 @@ export async function run(args: ParsedArgs): Promise<number> {
           found.push(inspectView(container, containerState(container)) as unknown as Record<string, unknown>);
           continue;
         }
-        if (type === 'container') throw new SkiffError(`no such container: ${text}`);
+        if (type === 'container') throw new SkiffError(`no such container: ${text}`, 125, 'not-found');
       }
       const { record } = await store.findImage(s, text);
       found.push(store.inspectImage(s, store.summaryOf(s, record)));
@@ -58,6 +60,6 @@ export async function run(args: ParsedArgs): Promise<number> {
   }
   if (parsed) process.stdout.write(found.map((o) => `${executeFormat(parsed, o)}\n`).join(''));
   else process.stdout.write(`${JSON.stringify(found, null, 4)}\n`);
-  for (const err of errors) process.stderr.write(`skiff: ${err.message}\n`);
-  return errors.length > 0 ? errors[0]!.exitCode : 0;
+  for (const err of errors) printErrorLine(err.message);
+  return errors.length > 0 ? missingExitCode(errors[0]!) : 0;
 }

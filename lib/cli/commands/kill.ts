@@ -1,6 +1,6 @@
 import type { CommandSpec, ParsedArgs } from '../args.js';
 import { flagBool, flagString } from '../args.js';
-import { containerRefs, forEachRef } from '../each.js';
+import { containerRefs, forEachRef, missingExitCode } from '../each.js';
 import { killContainer } from '../../containers/lifecycle.js';
 import { parseSignal } from '../../containers/signals.js';
 import { resolveContainer } from '../../containers/store.js';
@@ -22,5 +22,5 @@ export async function run(args: ParsedArgs): Promise<number> {
   return forEachRef(refs, async (ref) => {
     await killContainer(resolveContainer(ref), signal);
     return ref;
-  });
+  }, missingExitCode);
 }

@@ -3,6 +3,7 @@
 import type { CommandSpec, ParsedArgs } from '../args.js';
 import { flagString } from '../args.js';
 import { EXIT_SKIFF_FAILED, SkiffError } from '../../errors.js';
+import { printErrorLine } from '../error-line.js';
 
 export const spec: CommandSpec = {
   name: 'network inspect',
@@ -33,6 +34,6 @@ export async function run(args: ParsedArgs): Promise<number> {
   }
   if (parsed) process.stdout.write(found.map((f) => `${executeFormat(parsed, f.view)}\n`).join(''));
   else process.stdout.write(`${JSON.stringify(found.map((f) => f.json), null, 4)}\n`);
-  for (const err of errors) process.stderr.write(`skiff: ${err.message}\n`);
+  for (const err of errors) printErrorLine(err.message);
   return errors.length > 0 ? errors[0]!.exitCode : 0;
 }

@@ -1,5 +1,5 @@
 import type { CommandSpec, ParsedArgs } from '../args.js';
-import { forEachRef } from '../each.js';
+import { forEachRef, missingExitCode } from '../each.js';
 import { setPaused } from '../../containers/lifecycle.js';
 import { resolveContainer } from '../../containers/store.js';
 
@@ -19,7 +19,7 @@ export function freezerCommand(paused: boolean): { spec: CommandSpec; run(args: 
       forEachRef(args.positionals, async (ref) => {
         await setPaused(resolveContainer(ref), paused);
         return ref;
-      }),
+      }, missingExitCode),
   };
 }
 

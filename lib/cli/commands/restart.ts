@@ -1,6 +1,6 @@
 import type { CommandSpec, ParsedArgs } from '../args.js';
 import { flagBool, flagList, flagString } from '../args.js';
-import { containerRefs, forEachRef } from '../each.js';
+import { containerRefs, forEachRef, missingExitCode } from '../each.js';
 import { restartContainer } from '../../containers/lifecycle.js';
 import { resolveContainer } from '../../containers/store.js';
 import { parseSeconds } from './stop.js';
@@ -26,5 +26,5 @@ export async function run(args: ParsedArgs): Promise<number> {
     const record = resolveContainer(ref);
     await restartContainer(record, timeout);
     return ref;
-  });
+  }, missingExitCode);
 }

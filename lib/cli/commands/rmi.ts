@@ -6,6 +6,7 @@ import { flagBool } from '../args.js';
 import { removalExitCode } from '../each.js';
 import { SkiffError } from '../../errors.js';
 import { inStoreNamespace, reexecInUserNamespace } from '../../namespaces/userns.js';
+import { printErrorLine } from '../error-line.js';
 
 export const spec: CommandSpec = {
   name: 'rmi',
@@ -39,7 +40,7 @@ export async function run(args: ParsedArgs): Promise<number> {
     if (all) result.errors = result.errors.filter((e) => e.reason !== 'not-found');
     const label = { untagged: 'Untagged', deleted: 'Deleted' } as const;
     process.stdout.write(result.events.map((e) => `${label[e.kind]}: ${e.value}\n`).join(''));
-    for (const err of result.errors) process.stderr.write(`skiff: ${err.message}\n`);
+    for (const err of result.errors) printErrorLine(err.message);
     return result.errors.length > 0 ? removalExitCode(result.errors[0]!) : 0;
   } finally {
     lock.release();

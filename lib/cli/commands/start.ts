@@ -1,9 +1,10 @@
 import type { CommandSpec, ParsedArgs } from '../args.js';
 import { flagBool, flagList } from '../args.js';
-import { containerRefs } from '../each.js';
+import { containerRefs, missingExitCode } from '../each.js';
 import { SkiffError } from '../../errors.js';
 import { startContainer, waitContainer } from '../../containers/lifecycle.js';
 import { resolveContainer } from '../../containers/store.js';
+import { printErrorLine } from '../error-line.js';
 
 export const spec: CommandSpec = {
   name: 'start',
@@ -22,7 +23,7 @@ export async function run(args: ParsedArgs): Promise<number> {
   const attach = flagBool(args, 'attach') || flagBool(args, 'interactive');
   const refs = await containerRefs('start', args.positionals, flagBool(args, 'all'), flagList(args, 'filter'), ['created', 'exited']);
   if (attach && (refs.length > 1 || flagBool(args, 'all'))) throw new SkiffError('you cannot start and attach multiple containers at once');
-  let failed = false;
+  let failed = 0;
   for (const ref of refs) {
     try {
       const record = resolveContainer(ref);
@@ -36,9 +37,9 @@ export async function run(args: ParsedArgs): Promise<number> {
       process.stdout.write(`${ref}\n`);
     } catch (err) {
       if (!(err instanceof SkiffError)) throw err;
-      process.stderr.write(`skiff: ${err.message}\n`);
-      failed = true;
+      printErrorLine(err.message);
+      failed ||= err.reason === 'not-found' ? missingExitCode(err) : 125;
     }
   }
-  return failed ? 125 : 0;
+  return failed;
 }

@@ -2,7 +2,7 @@ import type { CommandSpec, ParsedArgs } from '../args.js';
 import { flagBool, flagList, flagString } from '../args.js';
 import { idsFromCidFiles } from '../cidfile.js';
 import { SkiffError } from '../../errors.js';
-import { containerRefs, forEachRef } from '../each.js';
+import { containerRefs, forEachRef, missingExitCode } from '../each.js';
 import { stopContainer } from '../../containers/lifecycle.js';
 import { resolveContainer } from '../../containers/store.js';
 
@@ -50,5 +50,5 @@ export async function run(args: ParsedArgs): Promise<number> {
     }
     await stopContainer(record, timeout);
     return ref;
-  });
+  }, missingExitCode);
 }

@@ -2,6 +2,7 @@
 import type { CommandSpec, ParsedArgs } from '../args.js';
 import { flagString } from '../args.js';
 import { SkiffError } from '../../errors.js';
+import { printErrorLine } from '../error-line.js';
 
 export const spec: CommandSpec = {
   name: 'volume inspect',
@@ -26,6 +27,6 @@ export async function run(args: ParsedArgs): Promise<number> {
   }
   if (parsed) process.stdout.write(found.map((v) => `${executeFormat(parsed, v)}\n`).join(''));
   else process.stdout.write(`${JSON.stringify(found, null, 4)}\n`);
-  for (const err of errors) process.stderr.write(`skiff: ${err.message}\n`);
+  for (const err of errors) printErrorLine(err.message);
   return errors.length > 0 ? errors[0]!.exitCode : 0;
 }
