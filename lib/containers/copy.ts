@@ -5,7 +5,11 @@
 // that only its user namespace can write. This module decides what to copy
 // and where; a tar on stdin is unpacked here, on the host, by the layer
 // extractor (which refuses every escape), and then copied in like a directory.
-import { closeSync, lstatSync, mkdtempSync, openSync, readdirSync, renameSync, rmSync, chmodSync } from 'node:fs';
+// Between two containers (Podman's) the source's files travel the same way:
+// its helper writes them as a tar, the extractor unpacks it in a private
+// directory, and the destination's helper copies that in.
+import { createReadStream } from 'node:fs';
+import { closeSync, lstatSync, mkdirSync, mkdtempSync, openSync, readdirSync, renameSync, rmSync, chmodSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { SkiffError } from '../errors.js';
@@ -13,6 +17,7 @@ import { humanSize } from '../humanize.js';
 import { copyWithHelper, type CopyJob } from '../namespaces/helper.js';
 import type { OciRuntimeConfig } from '../oci/runtime-spec.js';
 import { containerState } from './state.js';
+import { setPaused } from './lifecycle.js';
 import { readConfig, resolveContainer, type ContainerRecord } from './store.js';
 import { makeTempDir } from '../paths.js';
 
@@ -23,6 +28,8 @@ export interface CopyRequest {
   followLink: boolean;
   /** -q: no "Successfully copied" line (which only a terminal gets anyway, as with Docker). */
   quiet: boolean;
+  /** --pause (Podman's): a running container is frozen while it is copied from or into. */
+  pause?: boolean;
 }
 
 export interface CopyEndpoint {
@@ -78,8 +85,64 @@ function printCopied(req: CopyRequest, result: { warnings: string[]; bytes: numb
 export async function copyFiles(req: CopyRequest): Promise<void> {
   const src = splitCopyArg(req.source);
   const dst = splitCopyArg(req.destination);
-  if (src.container !== undefined && dst.container !== undefined) throw new SkiffError('copying between containers is not supported');
   if (src.container === undefined && dst.container === undefined) throw new SkiffError('must specify at least one container source');
+  const names = [...new Set([src.container, dst.container].filter((c): c is string => c !== undefined))];
+  const paused: ContainerRecord[] = [];
+  try {
+    // --pause: each running container stays frozen while its files are copied (Podman's flag; the copy is safe without it, see how-it-works).
+    if (req.pause) {
+      for (const name of names) {
+        const record = resolveContainer(name);
+        const state = containerState(record);
+        if (!state.Running || state.Paused) continue;
+        await setPaused(record, true);
+        paused.push(record);
+      }
+    }
+    if (src.container !== undefined && dst.container !== undefined) await copyBetween(req, src as Required<CopyEndpoint>, dst as Required<CopyEndpoint>);
+    else await copyOneSide(req, src, dst);
+  } finally {
+    for (const record of paused) await setPaused(record, false);
+  }
+}
+
+/**
+ * Container to container: the source's files as a tar (as `cp CTR:SRC -`
+ * writes it), unpacked by the layer extractor into a private directory, then
+ * copied in by Docker's rules for a host source, so DEST is read as it would
+ * be for a host path. Owners survive with -a as root (the extractor sets
+ * them), as for a tar on stdin.
+ */
+async function copyBetween(req: CopyRequest, src: Required<CopyEndpoint>, dst: Required<CopyEndpoint>): Promise<void> {
+  const from = target(src.container);
+  const to = target(dst.container);
+  const keepSetid = req.archive || isRoot();
+  const staging = makeTempDir('skiff-cp-');
+  try {
+    const tarFile = path.join(staging, 'source.tar');
+    const fd = openSync(tarFile, 'wx', 0o600);
+    try {
+      printWarnings(await copyWithHelper(from.config, from.runningPid, { op: 'tar', src: inContainer(src.path), containerName: src.container, archive: req.archive, follow: req.followLink, keepSetid, output: fd }));
+    } finally {
+      closeSync(fd);
+    }
+    const tree = path.join(staging, 'tree');
+    mkdirSync(tree, { mode: 0o700 });
+    const { unpackLayer } = await import('../store/unpack.js');
+    const stats = await unpackLayer(createReadStream(tarFile), tree, { chown: req.archive && isRoot() });
+    if (stats.devices.length > 0) printWarnings({ warnings: [`${stats.devices.length} device node${stats.devices.length === 1 ? '' : 's'} not copied`] });
+    // The tar holds SRC under its own name, or SRC's contents for "DIR/." and "/".
+    const source = inContainer(src.path);
+    const contents = source === '/' || /\/\.$/.test(source) || /^\/+$/.test(source);
+    const name = path.posix.basename(source.replace(/\/+$/, ''));
+    const inTree = contents ? `${tree}/.` : path.join(tree, name);
+    printCopied(req, await copyWithHelper(to.config, to.runningPid, { op: 'in', src: inTree, dst: inContainer(dst.path), containerName: dst.container, archive: req.archive, follow: false, keepSetid }));
+  } finally {
+    removeStaging(staging);
+  }
+}
+
+async function copyOneSide(req: CopyRequest, src: CopyEndpoint, dst: CopyEndpoint): Promise<void> {
   const t = target((src.container ?? dst.container)!);
   const common = {
     containerName: src.container ?? dst.container ?? '',

@@ -90,12 +90,30 @@ function checkRootfs(rootfs: string): string {
 }
 
 /**
+ * --entrypoint's words. Podman's rule: a JSON array of strings
+ * (`--entrypoint '["/bin/sh","-c"]'`) is the entrypoint; anything else is
+ * one word, the program, as Docker takes it ('' clears it).
+ */
+export function entrypointWords(value: string): string[] {
+  if (value === '') return [];
+  if (value.startsWith('[')) {
+    try {
+      const parsed: unknown = JSON.parse(value);
+      if (Array.isArray(parsed) && parsed.every((w) => typeof w === 'string')) return parsed as string[];
+    } catch {
+      // not JSON: the program's name, as given
+    }
+  }
+  return [value];
+}
+
+/**
  * Docker's rule: --entrypoint replaces the image's Entrypoint and drops its
  * Cmd; arguments after the image replace its Cmd.
  */
 function containerArgs(req: RunRequest): string[] {
   const image = req.image?.config.config;
-  const entrypoint = req.entrypoint !== undefined ? (req.entrypoint === '' ? [] : [req.entrypoint]) : (image?.Entrypoint ?? []);
+  const entrypoint = req.entrypoint !== undefined ? entrypointWords(req.entrypoint) : (image?.Entrypoint ?? []);
   const cmd = req.command.length > 0 || req.entrypoint !== undefined ? req.command : (image?.Cmd ?? []);
   const args = [...entrypoint, ...cmd];
   if (args.length === 0) throw new SkiffError(req.image ? `no command specified: the image ${req.image.name} has none, give one after it` : 'no command given: skiff run --rootfs DIR COMMAND [ARG...]');
@@ -502,7 +520,7 @@ async function makeContainer(req: ContainerRequest): Promise<{ record: Container
       User: options.user,
       Env: config.process.env,
       Cmd: req.command,
-      Entrypoint: req.entrypoint !== undefined && req.entrypoint !== '' ? [req.entrypoint] : null,
+      Entrypoint: req.entrypoint !== undefined && entrypointWords(req.entrypoint).length > 0 ? entrypointWords(req.entrypoint) : null,
       WorkingDir: options.workdir,
       Tty: options.tty,
       OpenStdin: options.interactive,
