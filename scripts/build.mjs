@@ -110,6 +110,8 @@ async function buildTypeScript() {
     logLevel: 'warning',
   };
   await build({ ...common, entryPoints: ['lib/cli/main.ts'], outfile: 'dist/skiff.cjs' });
+  // Loaded first by bin/skiff, before any other bundle: so itself compiled without the cache.
+  await build({ ...common, entryPoints: ['lib/code-cache.ts'], outfile: 'dist/code-cache.cjs' });
   for (const [source, name] of Object.entries(LAZY_MODULES)) {
     // ESM dependencies (yargs) read import.meta.url, which CommonJS lacks.
     await build({
@@ -149,13 +151,26 @@ function buildHelper() {
  * esbuild leaves import('./lazy/x.cjs') as it is; Node would send those
  * through the ES module loader, which costs ~70 ms of CPU for a large bundle.
  * A require() of the same file is the same module object, loaded as CommonJS.
+ * The same for Node's own modules (import('node:crypto')): the bundles are
+ * compiled through vm.Script with their code cache (lib/code-cache.ts), where
+ * Node 20 has no import() without an experimental flag; require() gives the
+ * same module, whose named exports are what the code takes.
  */
 function requireLazyModules() {
   const files = [path.join(root, 'dist/skiff.cjs'), ...Object.values(LAZY_MODULES).map((n) => path.join(root, `dist/lazy/${n}.cjs`))];
   for (const file of files) {
     const text = readFileSync(file, 'utf8');
-    const out = text.replace(/\bimport\("(\.\/(?:lazy\/)?[\w-]+\.cjs)"\)/g, 'Promise.resolve().then(() => require("$1"))');
+    const out = text
+      .replace(/\bimport\("(\.\/(?:lazy\/)?[\w-]+\.cjs)"\)/g, 'Promise.resolve().then(() => require("$1"))')
+      .replace(/\bimport\("(node:[\w/]+)"\)/g, 'Promise.resolve().then(() => require("$1"))');
     if (out !== text) writeFileSync(file, out);
+  }
+  for (const file of files) {
+    const left = /\bimport\("[^"]*"\)/.exec(readFileSync(file, 'utf8'));
+    if (left) {
+      console.error(`skiff build: ${path.relative(root, file)} still has ${left[0]}, which the code cache's loader cannot run: make it a require() here`);
+      process.exit(1);
+    }
   }
 }
 
