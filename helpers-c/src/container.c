@@ -9,6 +9,7 @@
 #include "init.h"
 #include "mounts.h"
 #include "net.h"
+#include "net_watch.h"
 #include "seccomp.h"
 #include "shared_ns.h"
 #include "report.h"
@@ -203,6 +204,8 @@ noreturn void container_main(const struct container_spec *spec, int sync_sock) {
   if (spec->network == NETWORK_PRIVATE && !net_made_before_clone(spec)) send_own_namespaces(spec, sync_sock);
   if (!sync_expect(sync_sock, SYNC_MAPS_WRITTEN)) _exit(EXIT_SKIFF_FAILED);
   if (spec->userns || spec->user_join > 0) become_root_in_userns();
+  /* The helper waits for it before it starts pasta: first thing. */
+  if (spec->network == NETWORK_PRIVATE && !net_made_before_clone(spec) && spec->net_pasta_ifname != NULL) net_watch_send(spec, sync_sock);
   if (setsid() < 0) die_errno("setsid");
   shared_ns_join_in_child(spec);
   cgroup_enter_all(spec);

@@ -329,7 +329,7 @@ noreturn void monitor_main(const struct container_spec *spec) {
   fds_close_except(keep, 2);
   signal(SIGHUP, SIG_IGN);
   signal(SIGPIPE, SIG_IGN);
-  struct monitor m = {.spec = spec, .listen_fd = -1, .out_fd = -1, .err_fd = -1, .in_fd = -1, .timeout_fd = -1, .report_open = true, .net = {.pid = 0, .exit_fd = -1}};
+  struct monitor m = {.spec = spec, .listen_fd = -1, .out_fd = -1, .err_fd = -1, .in_fd = -1, .timeout_fd = -1, .report_open = true, .net = NET_PROCESS_NONE};
   for (int i = 0; i < MAX_CLIENTS; i++) m.clients[i] = -1;
   /* No log= (--log-driver none): the output still reaches attached clients, and no file. */
   if (spec->log_path != NULL) logfile_open(&m.log, spec->log_path, spec->log_max);

@@ -1,5 +1,6 @@
 /* The network program of a container's private network: see net.h. */
 #include "net.h"
+#include "net_watch.h"
 #include "join.h"
 #include "report.h"
 #include "sync.h"
@@ -83,15 +84,48 @@ static void log_tail(const char *path, char *out, size_t size) {
   fclose(f);
 }
 
-static long elapsed_ms(const struct timespec *since) {
+static long now_ms(void) {
   struct timespec now;
   clock_gettime(CLOCK_MONOTONIC, &now);
-  return (now.tv_sec - since->tv_sec) * 1000 + (now.tv_nsec - since->tv_nsec) / 1000000;
+  return now.tv_sec * 1000 + now.tv_nsec / 1000000;
 }
 
-/* Starts one program; true once it is ready. On failure it is reaped and
- * `why` says what went wrong. */
-static bool try_program(const struct container_spec *spec, const struct string_list *argv, int netns, int userns, struct net_process *net, char *why,
+enum net_outcome { NET_FAILED, NET_CONFIGURED, NET_READY, NET_ORPHANED };
+
+/* Until the program writes to its ready pipe, dies, or (with a watch) has
+ * configured the container's interface; NET_READY when both arrive at once.
+ * NET_ORPHANED: `container` (a pidfd, else -1) ended first. */
+static enum net_outcome wait_program(int ready_fd, struct net_watch *watch, int container, long deadline_ms, char *why, size_t why_size) {
+  for (;;) {
+    long left = deadline_ms - now_ms();
+    if (left <= 0) {
+      snprintf(why, why_size, "not ready after %d s", NET_READY_TIMEOUT_MS / 1000);
+      return NET_FAILED;
+    }
+    struct pollfd p[3] = {{.fd = ready_fd, .events = POLLIN}, {.fd = watch != NULL ? watch->fd : -1, .events = POLLIN}, {.fd = container, .events = POLLIN}};
+    int n = poll(p, 3, (int)left);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) die_errno("poll the network program");
+    if (p[0].revents != 0) {
+      char buf[64];
+      ssize_t got = read(ready_fd, buf, sizeof buf);
+      if (got < 0 && errno == EINTR) continue;
+      return got > 0 ? NET_READY : NET_FAILED;
+    }
+    if (p[1].revents != 0) {
+      int configured = net_watch_update(watch);
+      if (configured > 0) return NET_CONFIGURED;
+      /* It cannot tell any more: the ready pipe alone decides. */
+      if (configured < 0) watch->fd = -1;
+    }
+    if (p[2].revents != 0) return NET_ORPHANED;
+  }
+}
+
+/* Starts one program against `net`'s namespaces; with a watch, returns
+ * once it has configured the interface (net->ready_fd still open), else
+ * once it is ready. On failure it is reaped and `why` says what went wrong. */
+static bool try_program(const struct container_spec *spec, const struct string_list *argv, struct net_process *net, struct net_watch *watch, char *why,
                         size_t why_size) {
   int ready[2], exit_pipe[2];
   if (pipe2(ready, O_CLOEXEC) < 0 || pipe2(exit_pipe, O_CLOEXEC) < 0) die_errno("pipe for the network program");
@@ -101,40 +135,24 @@ static bool try_program(const struct container_spec *spec, const struct string_l
     if (log < 0) die_errno("open %s", spec->net_log);
   }
   pid_t parent = getpid();
+  net->started_ms = now_ms();
   pid_t pid = fork();
   if (pid < 0) die_errno("fork the network program");
-  if (pid == 0) exec_program(spec, argv, parent, netns, userns, ready[1], exit_pipe[0], log);
+  if (pid == 0) exec_program(spec, argv, parent, net->netns, net->userns, ready[1], exit_pipe[0], log);
   if (log >= 0) close(log);
   close(ready[1]);
   close(exit_pipe[0]);
-
-  struct timespec start;
-  clock_gettime(CLOCK_MONOTONIC, &start);
-  bool ok = false;
   why[0] = '\0';
-  for (;;) {
-    long left = NET_READY_TIMEOUT_MS - elapsed_ms(&start);
-    if (left <= 0) {
-      snprintf(why, why_size, "not ready after %d s", NET_READY_TIMEOUT_MS / 1000);
-      break;
-    }
-    struct pollfd p = {.fd = ready[0], .events = POLLIN};
-    int n = poll(&p, 1, (int)left);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) die_errno("poll the network program");
-    if (n == 0) continue;
-    char buf[64];
-    ssize_t got = read(ready[0], buf, sizeof buf);
-    if (got < 0 && errno == EINTR) continue;
-    ok = got > 0;
-    break;
-  }
-  close(ready[0]);
-  if (ok) {
+  enum net_outcome outcome = wait_program(ready[0], watch, -1, net->started_ms + NET_READY_TIMEOUT_MS, why, why_size);
+  if (outcome != NET_FAILED) {
     net->pid = pid;
     net->exit_fd = exit_pipe[1];
+    /* Kept open until it is ready: pasta dies if its pid finds no reader. */
+    if (outcome == NET_CONFIGURED) net->ready_fd = ready[0];
+    else close(ready[0]);
     return true;
   }
+  close(ready[0]);
   kill(pid, SIGKILL);
   int status = 0;
   while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
@@ -196,22 +214,101 @@ static void slirp_forward_ports(const struct container_spec *spec) {
   }
 }
 
-struct net_process net_start(const struct container_spec *spec, int netns, int userns) {
-  struct net_process net = {.pid = 0, .exit_fd = -1};
-  if (spec->network != NETWORK_PRIVATE) return net;
-  char why[512];
-  if (spec->net_pasta.len > 0) {
-    if (try_program(spec, &spec->net_pasta, netns, userns, &net, why, sizeof why)) return net;
-    if (spec->net_slirp.len == 0) die(EXIT_SKIFF_FAILED, 0, "pasta could not set up the container's network: %s", why);
-    warn_user("pasta could not set up the container's network (%s): using slirp4netns", why);
+static void close_kept(struct net_process *net) {
+  int *fds[] = {&net->ready_fd, &net->netns, &net->userns, &net->watch};
+  for (size_t i = 0; i < sizeof fds / sizeof fds[0]; i++) {
+    if (*fds[i] >= 0) close(*fds[i]);
+    *fds[i] = -1;
   }
-  if (spec->net_slirp.len == 0) die(EXIT_SKIFF_FAILED, 0, "spec: network=private needs net_pasta or net_slirp");
+}
+
+static struct net_watch watch_of(const struct container_spec *spec, const struct net_process *net) {
+  return (struct net_watch){.fd = net->watch, .ifname = spec->net_pasta_ifname, .want_ipv6 = spec->net_pasta_ipv6};
+}
+
+/* slirp4netns after pasta failed (`why`), or alone: ready before it returns. */
+static void start_slirp(const struct container_spec *spec, struct net_process *net, const char *pasta_failed) {
+  if (spec->net_slirp.len == 0) {
+    if (pasta_failed != NULL) die(EXIT_SKIFF_FAILED, 0, "pasta could not set up the container's network: %s", pasta_failed);
+    die(EXIT_SKIFF_FAILED, 0, "spec: network=private needs net_pasta or net_slirp");
+  }
+  if (pasta_failed != NULL) {
+    warn_user("pasta could not set up the container's network (%s): using slirp4netns", pasta_failed);
+    /* The interface made for pasta would stay beside slirp4netns's tap0, down. */
+    struct net_watch w = watch_of(spec, net);
+    if (spec->net_pasta_ifname != NULL) net_watch_remove_interface(&w);
+  }
   /* A restart finds the socket of the program before it. */
   if (spec->net_api != NULL && unlink(spec->net_api) < 0 && errno != ENOENT) die_errno("unlink %s", spec->net_api);
-  if (!try_program(spec, &spec->net_slirp, netns, userns, &net, why, sizeof why))
+  char why[512];
+  if (!try_program(spec, &spec->net_slirp, net, NULL, why, sizeof why))
     die(EXIT_SKIFF_FAILED, 0, "%s could not set up the container's network: %s", program_name(&spec->net_slirp), why);
   if (spec->net_api != NULL) slirp_forward_ports(spec);
+}
+
+struct net_process net_start(const struct container_spec *spec, int netns, int userns, int watch) {
+  struct net_process net = NET_PROCESS_NONE;
+  net.netns = netns;
+  net.userns = userns;
+  net.watch = watch;
+  if (spec->network != NETWORK_PRIVATE) {
+    close_kept(&net);
+    return net;
+  }
+  char why[512];
+  const char *pasta_failed = NULL;
+  if (spec->net_pasta.len > 0) {
+    struct net_watch w = watch_of(spec, &net);
+    bool watched = spec->net_pasta_ifname != NULL && net.watch >= 0;
+    if (try_program(spec, &spec->net_pasta, &net, watched ? &w : NULL, why, sizeof why)) {
+      if (net.ready_fd < 0) close_kept(&net);
+      return net;
+    }
+    pasta_failed = why;
+  }
+  start_slirp(spec, &net, pasta_failed);
+  close_kept(&net);
   return net;
+}
+
+long net_elapsed_ms(const struct net_process *net) {
+  return now_ms() - net->started_ms;
+}
+
+void net_start_finish(const struct container_spec *spec, struct net_process *net, pid_t container) {
+  if (net->ready_fd < 0) return;
+  /* A container that is done already (`run --rm IMAGE true`) needs no more of its network: net_stop ends it. */
+  int pidfd = (int)syscall(SYS_pidfd_open, container, 0);
+  if (pidfd < 0) die_errno("pidfd_open of the container's process");
+  char why[512];
+  why[0] = '\0';
+  enum net_outcome outcome = wait_program(net->ready_fd, NULL, pidfd, net->started_ms + NET_READY_TIMEOUT_MS, why, sizeof why);
+  close(pidfd);
+  if (outcome == NET_ORPHANED) {
+    report_debug("the container ended before its network program %d was ready", (int)net->pid);
+    return;
+  }
+  if (outcome == NET_READY) {
+    report_debug("network program %d ready in %ld ms", (int)net->pid, now_ms() - net->started_ms);
+    close_kept(net);
+    return;
+  }
+  kill(net->pid, SIGKILL);
+  int status = 0;
+  while (waitpid(net->pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  net->pid = 0;
+  close(net->exit_fd);
+  net->exit_fd = -1;
+  close(net->ready_fd);
+  net->ready_fd = -1;
+  if (why[0] == '\0') {
+    char tail[400];
+    log_tail(spec->net_log, tail, sizeof tail);
+    snprintf(why, sizeof why, "%s", tail[0] != '\0' ? tail : "it ended before it was ready");
+  }
+  start_slirp(spec, net, why);
+  close_kept(net);
 }
 
 bool net_made_before_clone(const struct container_spec *spec) {
@@ -251,8 +348,12 @@ struct net_process net_start_before_clone(const struct container_spec *spec) {
   /* A restart under the monitor gets a fresh one. */
   if (premade_netns >= 0) close(premade_netns);
   premade_netns = make_netns();
-  /* Rootless, the helper is in the joined user namespace already, and the program with it. */
-  return net_start(spec, premade_netns, -1);
+  /* Rootless, the helper is in the joined user namespace already, and the
+   * program with it. No watch: nothing runs yet that could overlap pasta's
+   * start. The helper keeps its own fd of the namespace for the child. */
+  int netns = fcntl(premade_netns, F_DUPFD_CLOEXEC, 3);
+  if (netns < 0) die_errno("fcntl(F_DUPFD_CLOEXEC) of the network namespace");
+  return net_start(spec, netns, -1, -1);
 }
 
 void net_enter_premade(void) {
@@ -272,6 +373,7 @@ void net_forget_premade(void) {
 }
 
 void net_stop(struct net_process *net) {
+  close_kept(net);
   if (net->pid > 0) {
     /* Nothing of its own to save: its sockets close with it, so a published port is free at once. */
     kill(net->pid, SIGKILL);

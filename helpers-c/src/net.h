@@ -21,7 +21,13 @@
 struct net_process {
   pid_t pid;   /* 0: none running */
   int exit_fd; /* the helper's end of the exit pipe, -1 when none */
+  /* Released early (net_watch.h): until net_start_finish, the ready pipe's
+   * read end, and what a fallback to slirp4netns needs; -1 otherwise. */
+  int ready_fd;
+  int netns, userns, watch;
+  long started_ms; /* CLOCK_MONOTONIC when the program was started */
 };
+#define NET_PROCESS_NONE {.pid = 0, .exit_fd = -1, .ready_fd = -1, .netns = -1, .userns = -1, .watch = -1, .started_ms = 0}
 
 /* network=private: starts the program against the container's namespaces,
  * `netns` and (in a user namespace, else -1) `userns`, fds the container's
@@ -29,8 +35,20 @@ struct net_process {
  * net_pasta to net_slirp with a warning when pasta fails. Port forwards
  * for slirp4netns go through its API socket. The program dies with the
  * helper (PR_SET_PDEATHSIG, and slirp4netns's exit fd). Dies with one line
- * naming the program and its own message when it cannot start. */
-struct net_process net_start(const struct container_spec *spec, int netns, int userns);
+ * naming the program and its own message when it cannot start. Takes the
+ * fds. With `watch` (net_watch.h; else -1) it returns as soon as pasta has
+ * configured the container's interface: the container may run, and
+ * net_start_finish waits for the rest. */
+struct net_process net_start(const struct container_spec *spec, int netns, int userns, int watch);
+/* After a release at configuration: waits until the program is ready (its
+ * sockets in place), or until the container's process `container` has
+ * ended (then net_stop ends the program). If pasta fails now, the fallback
+ * to slirp4netns happens as at start (the container then gets
+ * slirp4netns's tap0 a little late), else the helper dies with pasta's
+ * message. A no-op when net_start waited already. */
+void net_start_finish(const struct container_spec *spec, struct net_process *net, pid_t container);
+/* Milliseconds since the program was started. */
+long net_elapsed_ms(const struct net_process *net);
 
 /* --pid container: with a private network: the helper's children are born
  * in the joined PID namespace once it has joined it, where the network
@@ -47,7 +65,7 @@ void net_forget_premade(void);
  * the container's network namespace even before the child has entered it. */
 int net_premade_fd(void);
 
-/* Ends the program (SIGTERM, then SIGKILL after 2 s) and reaps it; no-op
+/* Ends the program (SIGKILL: it has nothing to save) and reaps it; no-op
  * when none runs. A monitor that already reaped it passes pid 0. */
 void net_stop(struct net_process *net);
 

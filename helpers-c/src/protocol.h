@@ -74,6 +74,12 @@ struct container_spec {
   struct string_list net_forwards;
   const char *net_join; /* network=join: the namespace file to join */
   const char *net_owner; /* the container's id, in the program's environment (SKIFF_CONTAINER) */
+  /* pasta's interface in the container (net_watch.h): made beforehand as a
+   * persistent tap, and the container released once pasta has put its
+   * default route (and, net_pasta_ipv6, its IPv6 one) on it. NULL: the
+   * container waits until pasta is ready. */
+  const char *net_pasta_ifname;
+  bool net_pasta_ipv6;
   bool userns; /* true when uidmap entries were given */
   struct id_range uid_map[MAX_ID_RANGES];
   size_t uid_map_len;

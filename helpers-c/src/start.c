@@ -43,7 +43,7 @@ struct started container_start(const struct container_spec *spec, const sigset_t
   if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sync_pair) < 0) die_errno("socketpair");
   shared_ns_join_user(spec);
   /* Ready before the container is born; pasta's start is not overlapped with its mounts then. */
-  struct net_process early = {.pid = 0, .exit_fd = -1};
+  struct net_process early = NET_PROCESS_NONE;
   if (net_made_before_clone(spec)) early = net_start_before_clone(spec);
   shared_ns_join_pid(spec);
   net_join_before_clone(spec);
@@ -83,16 +83,19 @@ struct started container_start(const struct container_spec *spec, const sigset_t
     /* The child sent its namespaces first of all; none (EOF): it died, and its status says why. */
     int netns = sync_recv_fd(sync_sock, SYNC_NET_NS);
     int userns = netns >= 0 && spec->userns ? sync_recv_fd(sync_sock, SYNC_USER_NS) : -1;
-    if (netns >= 0 && (userns >= 0 || !spec->userns)) {
-      struct timespec t0, t1;
-      clock_gettime(CLOCK_MONOTONIC, &t0);
-      started.net = net_start(spec, netns, userns);
-      clock_gettime(CLOCK_MONOTONIC, &t1);
-      report_debug("network program %d ready in %ld ms", (int)started.net.pid, (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000);
+    /* Sent once the child, its maps written, has made pasta's interface (net_watch.h). */
+    int watch = netns >= 0 && (userns >= 0 || !spec->userns) && spec->net_pasta_ifname != NULL ? sync_recv_fd(sync_sock, SYNC_NET_WATCH) : -1;
+    if (netns >= 0 && (userns >= 0 || !spec->userns) && (watch >= 0 || spec->net_pasta_ifname == NULL)) {
+      started.net = net_start(spec, netns, userns, watch);
+      report_debug("network program %d %s in %ld ms", (int)started.net.pid, started.net.ready_fd >= 0 ? "configured the container's interface" : "ready",
+                   net_elapsed_ms(&started.net));
       sync_send(sync_sock, SYNC_NET_READY);
+    } else {
+      /* The child died; its status says why. */
+      if (netns >= 0) close(netns);
+      if (userns >= 0) close(userns);
+      if (watch >= 0) close(watch);
     }
-    if (netns >= 0) close(netns);
-    if (userns >= 0) close(userns);
   }
   if (spec->tty) {
     started.master = sync_recv_fd(sync_sock, SYNC_TTY_MASTER);
@@ -106,5 +109,7 @@ struct started container_start(const struct container_spec *spec, const sigset_t
   while (recv(sync_sock, &byte, 1, 0) < 0 && errno == EINTR) {
   }
   close(sync_sock);
+  /* Released at configuration: its ports are bound before run -d returns, and a late failure still falls back. */
+  net_start_finish(spec, &started.net, child);
   return started;
 }

@@ -16,6 +16,10 @@
  * starts the network program with them (net.h). */
 #define SYNC_NET_NS 'n'
 #define SYNC_USER_NS 'u'
+/* network=private with net_pasta_ifname: after SYNC_MAPS_WRITTEN the child
+ * makes pasta's interface and sends a netlink socket of its namespace,
+ * subscribed before it made it (net_watch.h). */
+#define SYNC_NET_WATCH 'w'
 
 void sync_send(int sock, char message);
 /* Returns false on EOF (the peer exited); dies on any other message. */

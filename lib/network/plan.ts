@@ -3,7 +3,7 @@
 // container's network namespace on fd 3, its user namespace on fd 4, the
 // ready pipe on fd 5, the exit pipe on fd 6), its addresses, and the
 // host's faults that stop it, each named with its fix.
-import { accessSync, constants } from 'node:fs';
+import { accessSync, constants, readFileSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
 import { SkiffError } from '../errors.js';
 import type { HelperNetworkProgram } from '../oci/spec/options.js';
@@ -92,12 +92,38 @@ function pastaPortArgs(bindings: PortBinding[]): string[] {
   return args;
 }
 
-function pastaArgv(program: string, userOptions: string[], bindings: PortBinding[], ctx: NetworkContext): { argv: string[]; mapGateway: boolean } {
+/**
+ * Whether /proc/net/ipv6_route (its text) has a default route the host
+ * uses (up, not a reject route, not on lo): pasta gives the container IPv6
+ * only then, copying the host's address and gateway.
+ */
+export function hasIPv6DefaultRoute(text: string): boolean {
+  for (const line of text.split('\n')) {
+    const f = line.trim().split(/\s+/);
+    if (f.length < 10 || !/^0{32}$/.test(f[0]!) || f[1] !== '00') continue;
+    const flags = Number.parseInt(f[8]!, 16);
+    // RTF_UP, and not RTF_REJECT (the kernel's unreachable default on lo).
+    if ((flags & 0x1) !== 0 && (flags & 0x200) === 0 && f[9] !== 'lo') return true;
+  }
+  return false;
+}
+
+function hostHasIPv6DefaultRoute(): boolean {
+  try {
+    return hasIPv6DefaultRoute(readFileSync('/proc/net/ipv6_route', 'utf8'));
+  } catch {
+    // No IPv6 in this kernel.
+    return false;
+  }
+}
+
+function pastaArgv(program: string, userOptions: string[], bindings: PortBinding[], ctx: NetworkContext): { argv: string[]; mapGateway: boolean; pastaInterface?: { name: string; ipv6: boolean } } {
   // Podman's spelling: --map-gw opens the host's loopback at the gateway (skiff's default, as Podman 5's, is --no-map-gw).
   const mapGateway = userOptions.includes('--map-gw');
   const own = userOptions.filter((o) => o !== '--map-gw');
   const has = (...names: string[]) => own.some((o) => names.some((n) => o === n || o.startsWith(`${n}=`)));
-  const argv = [program, '--config-net', '--foreground', '--quiet'];
+  // --no-netns-quit: the helper ends pasta with its container; pasta's inotify watch for that costs an SRCU grace period in its exit (~15 ms measured here), which the helper waits out.
+  const argv = [program, '--config-net', '--foreground', '--quiet', '--no-netns-quit'];
   // As root pasta would become nobody, which can no longer enter the container's namespace by its fd.
   if (!ctx.rootless && !has('--runas')) argv.push('--runas', '0');
   argv.push('--ns-ifname', ctx.ifname ?? 'eth0', '--mtu', String(NETWORK_MTU));
@@ -117,8 +143,14 @@ function pastaArgv(program: string, userOptions: string[], bindings: PortBinding
   if (!has('-U', '--udp-ns')) argv.push('-U', 'none');
   argv.push('--netns', '/proc/self/fd/3');
   if (ctx.rootless && !ctx.joinsUserNamespace) argv.push('--userns', '/proc/self/fd/4');
-  argv.push('--pid', '/proc/self/fd/5', ...own);
-  return { argv, mapGateway };
+  argv.push('--pid', '/proc/self/fd/5');
+  // With options of the user's (other addresses, -4/-6, another interface…) skiff cannot tell what pasta will configure: the container waits until it is ready.
+  if (own.length > 0) return { argv: [...argv, ...own], mapGateway };
+  const ifname = ctx.ifname ?? 'eth0';
+  const ipv6 = hostHasIPv6DefaultRoute();
+  // Without an IPv6 default route pasta configures no IPv6; said explicitly, so the helper knows it waits for IPv4's route alone.
+  if (!ipv6) argv.push('--ipv4-only');
+  return { argv, mapGateway, pastaInterface: { name: ifname, ipv6 } };
 }
 
 /** 10.0.2.0/24 -> its .100 (the container), .2 (the gateway) and .3 (DNS), as slirp4netns assigns them. */
@@ -164,8 +196,9 @@ export function planPrivateNetwork(request: Extract<NetworkRequest, { kind: 'def
   const program: NetworkProgram = { owner: ctx.owner, log: ctx.logPath };
   const hostIp = hostNonLoopbackAddress();
   if (pasta) {
-    const { argv, mapGateway } = pastaArgv(pasta, request.kind === 'pasta' ? request.options : [], bindings, ctx);
+    const { argv, mapGateway, pastaInterface } = pastaArgv(pasta, request.kind === 'pasta' ? request.options : [], bindings, ctx);
     program.pasta = argv;
+    if (pastaInterface) program.pastaInterface = pastaInterface;
     // The default network falls back to slirp4netns when pasta fails at start (the helper warns then).
     if (request.kind === 'default' && slirp) {
       const s = slirpArgv(slirp, { allowHostLoopback: false, enableIpv6: false }, bindings, ctx);

@@ -4,7 +4,7 @@
 // and rootless; only 127.0.0.1, the host's own address and addresses inside
 // the containers' namespaces; bounded loops; no DNS.
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { createServer, type Server } from 'node:net';
 import { request } from 'node:http';
@@ -393,6 +393,34 @@ describe.skipIf(!asRoot || !hasPasta).each(modes())(`host faults${asRoot ? '' : 
     expect(r.stderr).toBe("skiff: warning: pasta is not installed (package passt): the container's network goes through slirp4netns\n");
     expect(r.stdout).toMatch(/tap0\s+inet 10\.0\.2\.100\/24/);
     expect(r.code).toBe(0);
+  });
+
+  // The container's process makes pasta's interface beforehand and runs once pasta has configured it
+  // (helpers-c/src/net_watch.h): pasta failing before or after that still ends in slirp4netns alone.
+  test.skipIf(!hasSlirp)('pasta failing at start or after it configured the interface: slirp4netns, one warning, no interface of pasta\'s left', async () => {
+    const store = newStore(mode);
+    const { d } = dir();
+    // A copy of the real program under the name pasta (bound over /usr/bin/pasta, the original is hidden).
+    cpSync(realpathSync('/usr/bin/pasta'), path.join(d, 'passt-real'));
+    symlinkSync(path.join(d, 'passt-real'), path.join(d, 'pasta'));
+    const early = path.join(d, 'early');
+    writeFileSync(early, '#!/bin/sh\necho "pasta: failed at start (test)" >&2\nexit 1\n', { mode: 0o755 });
+    // The real pasta configures the interface, with its pid going nowhere; then the program dies before it said it was ready.
+    const late = path.join(d, 'late');
+    writeFileSync(late, `#!/bin/sh
+for a in "$@"; do shift; if [ "$prev" = --pid ]; then set -- "$@" /dev/null; else set -- "$@" "$a"; fi; prev=$a; done
+${path.join(d, 'pasta')} "$@" &
+sleep 0.5
+kill -9 $!
+echo "pasta: failed after configuring (test)" >&2
+exit 1
+`, { mode: 0o755 });
+    // Bounded: slirp4netns's tap0 appears, then the container's links.
+    const script = 'for i in $(seq 100); do ip -o -4 addr show tap0 2>/dev/null | grep -q 10.0.2.100 && break; sleep 0.1; done; ip -o link | cut -d: -f2 | tr -d " \\n"; echo; ip -o -4 addr show tap0 | grep -c 10.0.2.100/24';
+    for (const [program, why] of [[early, 'pasta: failed at start (test)'], [late, 'pasta: failed after configuring (test)']] as const) {
+      const r = await runWith(store, [['/usr/bin/pasta', program]], ['run', '--rm', '--rootfs', mode.rootfs, 'sh', '-c', script]);
+      expect([r.code, r.stdout, r.stderr]).toEqual([0, 'lotap0\n1\n', `skiff: warning: pasta could not set up the container's network (${why}): using slirp4netns\n`]);
+    }
   });
 
   test('pasta and slirp4netns both missing: one line with the fix; --network none still runs', async () => {

@@ -29,6 +29,13 @@ export interface HelperNetworkProgram {
   log: string;
   api?: string;
   forwards?: string[];
+  /**
+   * pasta's interface in the container, when skiff knows what pasta will
+   * configure on it (no options of the user's): the helper makes it
+   * beforehand and releases the container once pasta has put the default
+   * route on it (and the IPv6 one, with ipv6) instead of when pasta is ready.
+   */
+  pastaInterface?: { name: string; ipv6: boolean };
 }
 
 export interface RunOptions {
