@@ -20,7 +20,10 @@ static void fsconfig_string(int fs, const char *key, const char *value) {
   if (fsconfig(fs, FSCONFIG_SET_STRING, key, value, 0) < 0) die_errno("overlay: fsconfig %s=%s", key, value);
 }
 
-/* Returns false when this kernel lacks the new API or "lowerdir+" (before 6.8). */
+/* Returns false when this kernel lacks the new API or "lowerdir+" (before 6.8).
+ * From 6.5 overlay parses each fsconfig() and refuses the unknown key at
+ * once; before 6.5 its context is the generic one, which takes any key and
+ * only the final create refuses it (EINVAL): both mean mount(2) instead. */
 static bool mount_with_fsopen(const struct container_spec *spec) {
   int fs = fsopen("overlay", FSOPEN_CLOEXEC);
   if (fs < 0) {
@@ -36,8 +39,11 @@ static bool mount_with_fsopen(const struct container_spec *spec) {
   fsconfig_string(fs, "upperdir", spec->upperdir);
   fsconfig_string(fs, "workdir", spec->workdir);
   if (fsconfig(fs, FSCONFIG_SET_FLAG, "userxattr", NULL, 0) < 0) die_errno("overlay: fsconfig userxattr");
-  if (fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
-    die_errno("overlay: create the root filesystem (%zu layers)", spec->lowerdirs.len);
+  if (fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0) {
+    if (errno != EINVAL) die_errno("overlay: create the root filesystem (%zu layers)", spec->lowerdirs.len);
+    close(fs);
+    return false;
+  }
   int mnt = fsmount(fs, FSMOUNT_CLOEXEC, 0);
   if (mnt < 0) die_errno("overlay: fsmount");
   if (move_mount(mnt, "", AT_FDCWD, spec->rootfs, MOVE_MOUNT_F_EMPTY_PATH) < 0) die_errno("overlay: move_mount onto %s", spec->rootfs);
