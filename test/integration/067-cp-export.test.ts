@@ -314,7 +314,8 @@ describeModes('cp and export ($name)', (mode) => {
   test('bad input: one line and exit 125', async () => {
     const store = newStore(mode);
     expectOneLineError(await store.skiff(['cp', '/a', '/b']), /^Error: must specify at least one container source\n$/);
-    expectOneLineError(await store.skiff(['cp', 'a:/x', 'b:/y']), /^Error: copying between containers is not supported\n$/);
+    // Between two containers is a copy (Podman's); missing ones are named.
+    expectOneLineError(await store.skiff(['cp', 'a:/x', 'b:/y']), /^Error: no such container: a\n$/);
     expectOneLineError(await store.skiff(['cp', 'nosuch:/x', '/tmp/y']), /^Error: no such container: nosuch\n$/);
     expectOneLineError(await store.skiff(['container', 'cp', 'only-one']), /requires at least 2 arguments/);
     expectOneLineError(await store.skiff(['export']), /requires at least 1 argument/);
