@@ -279,7 +279,7 @@ export function createContainer(
     throw storeWriteError(containerDir(record.Id), err);
   }
   mkdirSync(runDir(record.Id), { recursive: true, mode: 0o700 });
-  debug(() => `container ${record.Id.slice(0, 12)}: wrote ${containerDir(record.Id)}/{container.json,config.json}${extra.dirs.length ? ` and ${extra.dirs.join(', ')}` : ''}; runtime state in ${runDir(record.Id)}`);
+  debug(() => `container ${record.Id.slice(0, 12)}: wrote ${containerDir(record.Id)}/{container.json,config.json}${extra.dirs.length ? ` and ${extra.dirs.map((d) => d.name).join(', ')}` : ''}; runtime state in ${runDir(record.Id)}`);
 }
 
 export function readRecord(id: string): ContainerRecord | undefined {

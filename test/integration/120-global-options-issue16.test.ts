@@ -92,7 +92,8 @@ describe.each(modes())('global options ($name)', (mode) => {
     expect(text).toMatch(/helper \d+: mounted overlay on \S+\/merged \((fsopen|mount\(2\)), userxattr, 1 layers/);
     expect(text).toContain('mounted proc on /proc (type proc)');
     expect(text).toContain(`mounted ${mode.rootfs}/etc on /mnt/etc (bind)`);
-    expect(text).toMatch(/wrote \S+\/containers\/[0-9a-f]{64}\/\{container\.json,config\.json\}/);
+    expect(text).toMatch(/wrote \S+\/containers\/[0-9a-f]{64}\/\{container\.json,config\.json\} and (upper|work|merged)(, (upper|work|merged))*;/);
+    expect(text).not.toContain('[object Object]');
     // The container's environment is never logged.
     const secret = await store.skiff(['--log-level=debug', 'run', '--rm', '-e', 'TOKEN=s3cr3t-value', image, 'true']);
     expect(secret.code).toBe(0);
