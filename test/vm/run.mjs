@@ -1,4 +1,5 @@
-// `npm run test:vm [FILE…]`: the opt-in tier for what this kind of host is not
+// `npm run test:vm [FILE…]`, or `npm run test:vm -- --bench NAME…` (bench/NAME.mjs
+// run in the VM as the test user instead of the tests): the opt-in tier for what this kind of host is not
 // (design.md, decision 14): cgroup v2 delegated to a user, and systemd user
 // sessions. It builds skiff, builds the VM image once (test/vm/build-image.sh,
 // cached under $SKIFF_VM_DIR or ~/.cache/skiff-vm), puts the build and the
@@ -8,7 +9,7 @@
 //
 // Environment: SKIFF_VM_DIR (image cache), SKIFF_VM_SMP (vCPUs, default 1),
 // SKIFF_VM_MEMORY (MiB, default 1536), SKIFF_VM_TIMEOUT (seconds, default 1800),
-// SKIFF_VM_REBUILD=1 (build the image again).
+// SKIFF_VM_REBUILD=1 (build the image again), BENCH_RUNS (with --bench).
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
@@ -80,7 +81,7 @@ const image = JSON.parse(readFileSync(path.join(imageDir, 'image.json'), 'utf8')
 const work = mkdtempSync(path.join(tmpdir(), 'skiff-vm-'));
 const stage = path.join(work, 'payload');
 const skipModules = new Set(['typescript', '.vite', '.cache']);
-for (const part of ['bin', 'dist', 'package.json', 'helpers-c/skiff-helper', 'scripts', 'test/skip.ts', 'test/integration', 'test/vm', 'node_modules']) {
+for (const part of ['bin', 'dist', 'package.json', 'helpers-c/skiff-helper', 'scripts', 'bench', 'test/skip.ts', 'test/integration', 'test/vm', 'node_modules']) {
   cpSync(path.join(root, part), path.join(stage, part), {
     recursive: true,
     filter: (src) => !(part === 'node_modules' && skipModules.has(path.basename(src)) && path.dirname(src) === path.join(root, 'node_modules')),
@@ -89,7 +90,14 @@ for (const part of ['bin', 'dist', 'package.json', 'helpers-c/skiff-helper', 'sc
 // The tests' static probe (test/integration/probe.c), built here: the VM has no compiler.
 const probe = spawnSync('cc', ['-O2', '-static', '-o', path.join(stage, 'test/vm/probe'), path.join(root, 'test/integration/probe.c')], { stdio: ['ignore', 'ignore', 'inherit'] });
 if (probe.status !== 0) console.error('test:vm: the static probe could not be built (install gcc and libc6-dev): the tests that need it are skipped');
-const files = process.argv.slice(2).map((f) => path.relative(root, path.resolve(f)));
+const bench = process.argv[2] === '--bench' ? process.argv.slice(3) : undefined;
+if (bench !== undefined) {
+  const known = ['limits'];
+  if (bench.length === 0 || bench.some((b) => !known.includes(b))) fail(`--bench runs in the VM only what needs no registry or Podman: ${known.join(', ')}`);
+  // Line 1: the benchmarks; line 2: BENCH_RUNS.
+  writeFileSync(path.join(stage, '.vm-bench'), `${bench.join(' ')}\n${process.env.BENCH_RUNS ?? '20'}\n`);
+}
+const files = bench === undefined ? process.argv.slice(2).map((f) => path.relative(root, path.resolve(f))) : [];
 writeFileSync(path.join(stage, '.vm-args'), files.join(' '));
 const payload = path.join(work, 'payload.img');
 const du = spawnSync('du', ['-sm', stage], { encoding: 'utf8' });
@@ -136,10 +144,17 @@ if (pending !== '') process.stdout.write(`${pending}\n`);
 // --- results ------------------------------------------------------------------------------
 const report = path.join(work, 'report.json');
 spawnSync(sbin('debugfs'), ['-R', `dump /.vm-results/report.json ${report}`, payload], { stdio: 'ignore' });
-const count = countReport(report);
+const statusFile = path.join(work, 'status');
+spawnSync(sbin('debugfs'), ['-R', `dump /.vm-results/status ${statusFile}`, payload], { stdio: 'ignore' });
+const guestStatus = existsSync(statusFile) ? readFileSync(statusFile, 'utf8').trim() : 'none';
+const count = bench === undefined ? countReport(report) : undefined;
 const imageLine = needImage ? `image built in ${seconds(image.buildSeconds * 1000)} s` : `image cached (built ${image.built} in ${seconds(image.buildSeconds * 1000)} s)`;
 const bootLine = unitAt ? `boot to the test unit ${seconds(unitAt - bootStarted)} s` : 'the test unit never started';
 console.error(`test:vm: ${imageLine}; ${bootLine}; whole run ${seconds(Date.now() - started)} s (qemu ${exit.signal ?? `exit ${exit.code}`}, -smp ${smp})`);
 rmSync(work, { recursive: true, force: true });
+if (bench !== undefined) {
+  if (guestStatus !== '0') fail(`the benchmarks failed in the VM (status ${guestStatus}; above)`);
+  process.exit(0);
+}
 console.log(count.line);
 process.exit(count.failed === 0 ? 0 : 1);
