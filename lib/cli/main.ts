@@ -52,9 +52,13 @@ export function cli(argv: string[], installRoot: string): void {
   main(argv).then(
   (code) => {
     // Done: exit now rather than wait for handles to wind down (a few ms
-    // per run). stdout and stderr are synchronous for files, pipes and
-    // terminals on Linux, so nothing written is lost.
-    process.exit(code);
+    // per run). stdout is synchronous for files and terminals, but a pipe
+    // or socket is non-blocking: what a slow reader has not taken yet waits
+    // in the stream's queue (`save | slow-reader` lost its last KiB), so
+    // exit only once that queue is written.
+    const out = process.stdout;
+    if (out.writableLength > 0 && !out.destroyed) out.write('', () => process.exit(code));
+    else process.exit(code);
   },
   (err: unknown) => {
     if (err instanceof SkiffError) {

@@ -9,7 +9,7 @@ import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, statSync
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { makeTar, type TarMember } from '../unit/helpers/make-tar.js';
-import { collect, integrationEnv, type Mode, describeModes } from './harness.js';
+import { asModeUser, cleanEnv, collect, integrationEnv, skiffBin, type Mode, describeModes } from './harness.js';
 import { busyboxLayer, pushImage, startRegistry, type PushedImage, type TestRegistry } from './registry-harness.js';
 import { newStore, type TestStore } from './store-harness.js';
 
@@ -133,6 +133,21 @@ describeModes('save and load ($name)', (mode) => {
     expect((await s.skiff(['rmi', `${reg.host}/app:2`])).code).toBe(0);
     const untagged = await s.skiff(['load', '-i', byId]);
     expect(untagged, untagged.stderr).toMatchObject({ code: 0, stdout: `Loaded image ID: ${app.configDigest}\n` });
+  });
+
+  test('save to a pipe whose reader is slow: the whole archive, not its tail lost at exit', async () => {
+    const s = await pulled(mode, `${reg.host}/app:2`);
+    const file = out('whole.tar');
+    expect((await s.skiff(['save', '-o', file, `${reg.host}/app:2`])).code).toBe(0);
+    const whole = statSync(file).size;
+    // 4 KiB reads with a pause between: what skiff has written but the pipe has not taken waits in Node's queue when it exits.
+    const reader = 'import os, time\nn = 0\nwhile True:\n    b = os.read(0, 4096)\n    if not b: break\n    n += len(b)\n    time.sleep(0.0002)\nprint(n)';
+    for (let i = 0; i < 3; i++) {
+      const argv = asModeUser(mode, ['sh', '-c', '"$0" save "$1" | python3 -c "$2"', skiffBin(), `${reg.host}/app:2`, reader]);
+      const sh = spawnSync(argv[0]!, argv.slice(1), { env: { ...cleanEnv(mode), SKIFF_ROOT: s.root }, encoding: 'utf8' });
+      expect(sh.stderr).toBe('');
+      expect(Number(sh.stdout.trim())).toBe(whole);
+    }
   });
 
   test('oci-dir and docker-dir: the layouts skopeo reads, with --compress', async () => {
