@@ -7,12 +7,11 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { createServer, type Server } from 'node:net';
-import { request } from 'node:http';
 import { createSocket } from 'node:dgram';
 import { networkInterfaces } from 'node:os';
 import { describe, expect, test } from 'vitest';
 import { findProgram } from '../../lib/host/programs.js';
-import { collect, integrationEnv, modes, skiffBin, type Mode, useDefaultNetwork } from './harness.js';
+import { collect, httpGet, integrationEnv, modes, skiffBin, type Mode, useDefaultNetwork } from './harness.js';
 import { buildProbe } from './probe-harness.js';
 import { newStore, type TestStore } from './store-harness.js';
 
@@ -52,25 +51,11 @@ async function until(what: string, check: () => boolean | Promise<boolean>, ms =
   throw new Error(`timed out after ${ms} ms waiting for ${what}`);
 }
 
-/** GET http://ADDR:PORT/ from the host: the body, or the error's code. */
-function httpGet(address: string, port: number): Promise<string> {
-  return new Promise((resolve) => {
-    const req = request({ host: address, port, path: '/', timeout: 3000 }, (res) => {
-      let body = '';
-      res.setEncoding('utf8').on('data', (d: string) => (body += d));
-      res.on('end', () => resolve(body));
-    });
-    req.on('timeout', () => req.destroy(Object.assign(new Error('timeout'), { code: 'TIMEOUT' })));
-    req.on('error', (err) => resolve(`error:${(err as { code?: string }).code ?? err.message}`));
-    req.end();
-  });
-}
-
 /** httpGet once the server answers: run -d returns before httpd listens, and pasta resets a connection to a port nothing listens on yet (bounded: ~5 s). */
 async function httpAnswer(address: string, port: number): Promise<string> {
   let answer = '';
   await until(`an answer on ${address}:${port}`, async () => {
-    answer = await httpGet(address, port);
+    answer = await httpGet(address, port, 3000);
     return !answer.startsWith('error:');
   }).catch(() => {});
   return answer;
@@ -177,7 +162,7 @@ describe.skipIf(!hasPasta).each(modes())(`the default network${hasPasta ? '' : '
     expect(web.stderr).toBe('');
     expect(web.code).toBe(0);
     expect(await httpAnswer('127.0.0.1', port)).toBe('ok-web\n');
-    if (hostAddress) expect(await httpGet(hostAddress, port)).toBe('ok-web\n');
+    if (hostAddress) expect(await httpGet(hostAddress, port, 3000)).toBe('ok-web\n');
     expect((await store.skiff(['port', 'web'])).stdout).toBe(`80/tcp -> 0.0.0.0:${port}\n`);
     expect((await store.skiff(['port', 'web', '80'])).stdout).toBe(`0.0.0.0:${port}\n`);
     const missing = await store.skiff(['port', 'web', '81']);
@@ -335,7 +320,7 @@ describe.skipIf(!hasSlirp).each(modes())(`slirp4netns${hasSlirp ? '' : ' (skippe
     // run -d returns before httpd listens; slirp4netns resets a connection to a port nothing listens on yet.
     let answer = '';
     await until('httpd answering through slirp4netns', async () => {
-      answer = await httpGet('127.0.0.1', port);
+      answer = await httpGet('127.0.0.1', port, 3000);
       return !answer.startsWith('error:');
     });
     expect(answer).toBe('ok-slirp\n');

@@ -5,11 +5,10 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { request } from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { integrationEnv, modes, type Mode, useDefaultNetwork } from './harness.js';
+import { httpGet, integrationEnv, modes, type Mode, useDefaultNetwork } from './harness.js';
 import { busyboxLayer, pushImage, startRegistry, type TestRegistry } from './registry-harness.js';
 import { newStore, type TestStore } from './store-harness.js';
 
@@ -58,19 +57,10 @@ const NO_DNS = ['--dns', '127.0.0.1'];
 const hostAddress = Object.values(networkInterfaces()).flatMap((l) => l ?? []).find((a) => a.family === 'IPv4' && !a.internal)?.address;
 
 /** GET http://127.0.0.1:PORT/ from the host, retried for up to ~5 s: the body, or the last error's code. */
-async function httpGet(port: number): Promise<string> {
+async function httpGetRetried(port: number): Promise<string> {
   let last = '';
   for (let i = 0; i < 50; i++) {
-    last = await new Promise<string>((resolve) => {
-      const req = request({ host: '127.0.0.1', port, path: '/', timeout: 2000 }, (res) => {
-        let body = '';
-        res.setEncoding('utf8').on('data', (d: string) => (body += d));
-        res.on('end', () => resolve(body));
-      });
-      req.on('timeout', () => req.destroy(Object.assign(new Error('timeout'), { code: 'TIMEOUT' })));
-      req.on('error', (err) => resolve(`error:${(err as { code?: string }).code ?? err.message}`));
-      req.end();
-    });
+    last = await httpGet('127.0.0.1', port, 2000);
     if (!last.startsWith('error:')) return last;
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -285,7 +275,7 @@ describe.each(modes())('networks: containers ($name)', (mode) => {
     try {
       const bound = (await s.skiff(['port', 'pub', '8080'])).stdout.trim();
       expect(bound).toMatch(/^127\.0\.0\.1:\d+$/);
-      expect(await httpGet(Number(bound.split(':')[1]))).toBe('hello from pub\n');
+      expect(await httpGetRetried(Number(bound.split(':')[1]))).toBe('hello from pub\n');
       const [info] = JSON.parse((await s.skiff(['inspect', 'pub'])).stdout);
       expect(info.HostConfig.NetworkMode).toBe('open');
       expect(info.NetworkSettings.IPAddress).toBe('');

@@ -3,11 +3,11 @@
 // debug log names the helper's mode and the mounts it made), --events-backend,
 // --noout, --tmpdir, --cgroup-manager, the remote options refused, --help and
 // -h on every command, and info's fields that Podman scripts read.
-import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { defaultStore, integrationEnv, modes, runSkiff, type Mode, type Result } from './harness.js';
-import { busyboxLayer, pushImage, startRegistry, type TestRegistry } from './registry-harness.js';
+import { defaultStore, expectOneLine, integrationEnv, modes, runSkiff, userDir } from './harness.js';
+import { startBusyboxRegistry, type TestRegistry } from './registry-harness.js';
 import { newStore } from './store-harness.js';
 import { makeTar } from '../unit/helpers/make-tar.js';
 import { skipTitle } from '../skip.js';
@@ -16,34 +16,12 @@ let reg: TestRegistry;
 let image = '';
 
 beforeAll(async () => {
-  reg = await startRegistry();
-  await pushImage(reg, 'global', '1', {
-    format: 'oci',
-    layers: [{ entries: busyboxLayer(integrationEnv().imageRootfs), compression: 'gzip' }],
-    config: { Cmd: ['sh'] },
-  });
-  image = `${reg.host}/global:1`;
+  ({ reg, image } = await startBusyboxRegistry(integrationEnv().imageRootfs, 'global', '1', { format: 'oci', config: { Cmd: ['sh'] } }));
 }, 120_000);
 
 afterAll(async () => {
   await reg?.stop();
 });
-
-/** A new directory the mode's user owns. */
-function userDir(mode: Mode, name: string): string {
-  const d = mkdtempSync(path.join(integrationEnv().workDir, `${name}-${mode.name}-`));
-  chmodSync(d, 0o755);
-  if (mode.user) chownSync(d, mode.user.uid, mode.user.gid);
-  return d;
-}
-
-/** One line on stderr (Podman's `Error: ` or skiff's own prefix), nothing on stdout. */
-function expectOneLine(r: Result, code: number, pattern: RegExp): void {
-  expect(r.stderr.split('\n').filter((l) => l !== '')).toHaveLength(1);
-  expect(r.stderr).toMatch(pattern);
-  expect(r.stdout).toBe('');
-  expect(r.code).toBe(code);
-}
 
 describe.each(modes())('global options ($name)', (mode) => {
   test('--root and --runroot: the store and the runtime state go where they say, for every command', async () => {

@@ -3,24 +3,18 @@
 // diff --latest; container cleanup after a killed monitor. As root and as the
 // unprivileged test user, each in a store (and runtime directory) of its own,
 // so --all sees only what the test made.
-import { chmodSync, chownSync, existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { describeModes, integrationEnv, type Mode, type Result } from './harness.js';
-import { busyboxLayer, pushImage, startRegistry, type TestRegistry } from './registry-harness.js';
+import { describeModes, expectOneLine, integrationEnv, lines, until, userDir, type Mode } from './harness.js';
+import { startBusyboxRegistry, type TestRegistry } from './registry-harness.js';
 import { newStore } from './store-harness.js';
 
 let reg: TestRegistry;
 let image = '';
 
 beforeAll(async () => {
-  reg = await startRegistry();
-  await pushImage(reg, 'allflags', '1', {
-    format: 'oci',
-    layers: [{ entries: busyboxLayer(integrationEnv().imageRootfs), compression: 'gzip' }],
-    config: { Cmd: ['sh'] },
-  });
-  image = `${reg.host}/allflags:1`;
+  ({ reg, image } = await startBusyboxRegistry(integrationEnv().imageRootfs, 'allflags', '1', { format: 'oci', config: { Cmd: ['sh'] } }));
 }, 120_000);
 
 afterAll(async () => {
@@ -28,16 +22,6 @@ afterAll(async () => {
 });
 
 const LOOP = 'trap "exit 0" TERM; while :; do sleep 0.05; done';
-
-async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 function alive(pid: number): boolean {
   try {
@@ -48,24 +32,10 @@ function alive(pid: number): boolean {
   }
 }
 
-function lines(text: string): string[] {
-  return text.split('\n').filter((l) => l !== '');
-}
-
-/** One line on stderr, nothing on stdout, and the exit code. */
-function expectOneLine(r: Result, code: number, pattern: RegExp): void {
-  expect(lines(r.stderr), r.stderr).toHaveLength(1);
-  expect(r.stderr).toMatch(pattern);
-  expect(r.stdout).toBe('');
-  expect(r.code).toBe(code);
-}
-
 /** A store and a runtime directory of the mode's user, and skiff run against both. */
 function freshStore(mode: Mode) {
   const s = newStore(mode);
-  const runRoot = mkdtempSync(path.join(integrationEnv().workDir, `runroot-${mode.name}-`));
-  chmodSync(runRoot, 0o755);
-  if (mode.user) chownSync(runRoot, mode.user.uid, mode.user.gid);
+  const runRoot = userDir(mode, 'runroot');
   const skiff = (args: string[]) => s.skiff(args, { env: { SKIFF_RUNROOT: runRoot } });
   const ok = async (args: string[]) => {
     const r = await skiff(args);

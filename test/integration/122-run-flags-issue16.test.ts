@@ -2,11 +2,11 @@
 // (--env-host, --http-proxy, --env-merge, --unsetenv, --unsetenv-all), --tz,
 // --cgroupns, --personality and --timeout, each checked from inside the
 // container, as root and as the unprivileged test user.
-import { chmodSync, chownSync, existsSync, mkdtempSync, readFileSync, readlinkSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { describeModes, integrationEnv, type Mode, type Result } from './harness.js';
-import { busyboxLayer, pushImage, startRegistry, type TestRegistry } from './registry-harness.js';
+import { describeModes, expectOneLine, integrationEnv, lines, until, userDir, type Result } from './harness.js';
+import { startBusyboxRegistry, type TestRegistry } from './registry-harness.js';
 import { newStore } from './store-harness.js';
 import { skipTitle } from '../skip.js';
 
@@ -14,47 +14,12 @@ let reg: TestRegistry;
 let image = '';
 
 beforeAll(async () => {
-  reg = await startRegistry();
-  await pushImage(reg, 'runflags', '1', {
-    format: 'oci',
-    layers: [{ entries: busyboxLayer(integrationEnv().imageRootfs), compression: 'gzip' }],
-    config: { Cmd: ['sh'], Env: ['PATH=/usr/sbin:/usr/bin:/sbin:/bin', 'GREETING=hello', 'FOO=from-image'] },
-  });
-  image = `${reg.host}/runflags:1`;
+  ({ reg, image } = await startBusyboxRegistry(integrationEnv().imageRootfs, 'runflags', '1', { format: 'oci', config: { Cmd: ['sh'], Env: ['PATH=/usr/sbin:/usr/bin:/sbin:/bin', 'GREETING=hello', 'FOO=from-image'] } }));
 }, 120_000);
 
 afterAll(async () => {
   await reg?.stop();
 });
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 5_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-/** A new directory the mode's user owns. */
-function userDir(mode: Mode, name: string): string {
-  const d = mkdtempSync(path.join(integrationEnv().workDir, `${name}-${mode.name}-`));
-  chmodSync(d, 0o755);
-  if (mode.user) chownSync(d, mode.user.uid, mode.user.gid);
-  return d;
-}
-
-function lines(text: string): string[] {
-  return text.split('\n').filter((l) => l !== '');
-}
-
-function expectOneLine(r: Result, code: number, pattern: RegExp): void {
-  expect(lines(r.stderr), r.stderr).toHaveLength(1);
-  expect(r.stderr).toMatch(pattern);
-  expect(r.stdout).toBe('');
-  expect(r.code).toBe(code);
-}
 
 /** The container's environment, as `env` prints it, sorted; HOME (the helper's, from /etc/passwd) left out. */
 function envOf(r: Result): string[] {
@@ -193,7 +158,7 @@ describeModes('run/create flags of issue 16 ($name)', (mode) => {
     const logs = await until('the last line in the log', async () => {
       const l = lines((await s.skiff(['logs', id])).stdout);
       return l[l.length - 1] === 'line299' ? l : undefined;
-    });
+    }, 5_000);
     const first = Number(logs[0]!.slice('line'.length));
     expect(logs).toEqual(Array.from({ length: 300 - first }, (_, i) => `line${first + i}`));
     expect(logs.length).toBeGreaterThan(50);

@@ -6,16 +6,14 @@
 // too: every look here filters by names this file made.
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { integrationEnv, modes, type Mode } from './harness.js';
-import { busyboxLayer, pushImage, startRegistry, type TestRegistry } from './registry-harness.js';
+import { integrationEnv, modes, until, type Mode } from './harness.js';
+import { startBusyboxRegistry, type TestRegistry } from './registry-harness.js';
 import { newStore, type TestStore } from './store-harness.js';
 
 let reg: TestRegistry;
 
 beforeAll(async () => {
-  reg = await startRegistry();
-  const bb = { entries: busyboxLayer(integrationEnv().imageRootfs), compression: 'gzip' as const };
-  await pushImage(reg, 'busybox', 'latest', { format: 'docker', layers: [bb], config: { Cmd: ['sh'] } });
+  ({ reg } = await startBusyboxRegistry(integrationEnv().imageRootfs, 'busybox', 'latest', { format: 'docker', config: { Cmd: ['sh'] } }));
 }, 300_000);
 
 afterAll(async () => {
@@ -42,16 +40,6 @@ async function events(s: TestStore, args: string[]): Promise<Ev[]> {
     .split('\n')
     .filter((l) => l !== '')
     .map((l) => JSON.parse(l) as Ev);
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 /** The log of the mode's user (rootless: its XDG_RUNTIME_DIR is unset in the harness, so /tmp/skiff-UID). */

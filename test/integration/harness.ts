@@ -1,9 +1,10 @@
 // Test helpers that read like the docs: runSkiff(mode, ['run', ...]) runs the
 // real CLI, as root or as the real unprivileged test user.
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
-import { chownSync, mkdtempSync } from 'node:fs';
+import { chmodSync, chownSync, mkdtempSync } from 'node:fs';
+import { request } from 'node:http';
 import path from 'node:path';
-import { describe, inject } from 'vitest';
+import { describe, expect, inject } from 'vitest';
 import { NEEDS_ROOT, skipTitle } from '../skip.js';
 import type { TestUser } from './global-setup.js';
 
@@ -181,7 +182,7 @@ export async function cgroupOutcome(mode: Mode): Promise<{ cgroup: true } | { cg
 }
 
 /** Polls `probe` until it gives a value (bounded): a test waits for a state, never for a time. */
-export async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
+export async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 10_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await probe();
@@ -189,4 +190,39 @@ export async function until<T>(what: string, probe: () => Promise<T | undefined>
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/** A new directory (under the suite's work dir) the mode's user owns, mode 0755. */
+export function userDir(mode: Mode, name: string): string {
+  const d = mkdtempSync(path.join(integrationEnv().workDir, `${name}-${mode.name}-`));
+  chmodSync(d, 0o755);
+  if (mode.user) chownSync(d, mode.user.uid, mode.user.gid);
+  return d;
+}
+
+/** The non-empty lines of a command's output. */
+export function lines(text: string): string[] {
+  return text.split('\n').filter((l) => l !== '');
+}
+
+/** One line on stderr matching `pattern`, nothing on stdout, and the exit code. */
+export function expectOneLine(r: Result, code: number, pattern: RegExp): void {
+  expect(lines(r.stderr), r.stderr).toHaveLength(1);
+  expect(r.stderr).toMatch(pattern);
+  expect(r.stdout).toBe('');
+  expect(r.code).toBe(code);
+}
+
+/** One GET http://HOST:PORT/ from the host: the body, or `error:` and the error's code. */
+export function httpGet(host: string, port: number, timeoutMs: number): Promise<string> {
+  return new Promise((resolve) => {
+    const req = request({ host, port, path: '/', timeout: timeoutMs }, (res) => {
+      let body = '';
+      res.setEncoding('utf8').on('data', (d: string) => (body += d));
+      res.on('end', () => resolve(body));
+    });
+    req.on('timeout', () => req.destroy(Object.assign(new Error('timeout'), { code: 'TIMEOUT' })));
+    req.on('error', (err) => resolve(`error:${(err as { code?: string }).code ?? err.message}`));
+    req.end();
+  });
 }

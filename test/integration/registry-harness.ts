@@ -17,6 +17,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { request } from './registry-http.js';
 import { startTokenIssuer, type TokenIssuer } from './registry-token-issuer.js';
+import { busyboxLayer, pushImage, type TestImage } from './registry-push.js';
 
 export { request, type HarnessResponse } from './registry-http.js';
 export type { TokenIssuer, TokenRequestRecord, TokenAccess } from './registry-token-issuer.js';
@@ -276,4 +277,24 @@ export async function withRegistry<T>(opts: StartRegistryOptions, fn: (reg: Test
   } finally {
     await reg.stop();
   }
+}
+
+/**
+ * A plain registry holding the busybox test image (built from rootfsDir, one
+ * gzip layer) as REPO:TAG, and that image's name for pull and run.
+ */
+export async function startBusyboxRegistry(
+  rootfsDir: string,
+  repo: string,
+  tag: string,
+  image: Pick<TestImage, 'format' | 'config'>,
+): Promise<{ reg: TestRegistry; image: string }> {
+  const reg = await startRegistry();
+  try {
+    await pushImage(reg, repo, tag, { ...image, layers: [{ entries: busyboxLayer(rootfsDir), compression: 'gzip' }] });
+  } catch (err) {
+    await reg.stop();
+    throw err;
+  }
+  return { reg, image: `${reg.host}/${repo}:${tag}` };
 }
