@@ -503,6 +503,18 @@ struct pending_dir {
   bool written;
 };
 
+/* The tar member that deletes MEMBER (whose last component is NAME): ".wh.NAME" beside where it was. */
+static void write_whiteout(struct tar_writer *tar, const char *member, const char *name, const struct stat *m) {
+  size_t len = strlen(member) + 5;
+  char *wh = malloc(len);
+  if (wh == NULL) die(EXIT_SKIFF_FAILED, ENOMEM, "walk: a name");
+  const char *slash = strrchr(member, '/');
+  size_t dlen = slash ? (size_t)(slash - member) + 1 : 0;
+  snprintf(wh, len, "%.*s.wh.%s", (int)dlen, member, name);
+  tar_write_entry(tar, wh, m, NULL, -1);
+  free(wh);
+}
+
 struct layer_walk {
   struct tar_writer *tar;
   dev_t dev;
@@ -696,19 +708,12 @@ static void layer_entry(struct layer_walk *w, int dir, const char *name, const s
   }
   flush_pending(w);
   if (is_whiteout(&st)) {
-    /* A deletion: ".wh.NAME" beside where it was (containers/storage writes these 0600, owned as the whiteout). */
-    size_t len = strlen(member) + 5;
-    char *wh = malloc(len);
-    if (wh == NULL) die(EXIT_SKIFF_FAILED, ENOMEM, "walk: a name");
-    const char *slash = strrchr(member, '/');
-    size_t dlen = slash ? (size_t)(slash - member) + 1 : 0;
-    snprintf(wh, len, "%.*s.wh.%s", (int)dlen, member, name);
+    /* A deletion (containers/storage writes these 0600, owned as the whiteout). */
     struct stat m = st;
     m.st_mode = S_IFREG | 0600;
     m.st_size = 0;
     m.st_rdev = 0;
-    tar_write_entry(w->tar, wh, &m, NULL, -1);
-    free(wh);
+    write_whiteout(w->tar, member, name, &m);
     return;
   }
   if (S_ISLNK(st.st_mode)) {
@@ -762,16 +767,8 @@ static void layer_deleted(const char *name, void *arg) {
   size_t mark = path_push(d->p, name);
   if (!excluded(d->w, d->p->text)) {
     flush_pending(d->w);
-    const char *member = d->p->text + 1;
-    size_t len = strlen(member) + 5;
-    char *wh = malloc(len);
-    if (wh == NULL) die(EXIT_SKIFF_FAILED, ENOMEM, "walk: a name");
-    const char *slash = strrchr(member, '/');
-    size_t dlen = slash ? (size_t)(slash - member) + 1 : 0;
-    snprintf(wh, len, "%.*s.wh.%s", (int)dlen, member, name);
     struct stat m = {.st_mode = S_IFREG | 0600};
-    tar_write_entry(d->w->tar, wh, &m, NULL, -1);
-    free(wh);
+    write_whiteout(d->w->tar, d->p->text + 1, name, &m);
   }
   path_pop(d->p, mark);
 }
