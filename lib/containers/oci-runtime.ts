@@ -9,6 +9,7 @@ import { debug } from '../log.js';
 import { overlayOf } from '../oci/spec/runtime.js';
 import type { OciRuntimeConfig } from '../oci/runtime-spec.js';
 import { findProgram } from '../host/programs.js';
+import { earlySignalForwarder } from '../namespaces/helper.js';
 
 export interface OciRuntime {
   path: string;
@@ -61,16 +62,16 @@ export async function runWithOciRuntime(rt: OciRuntime, config: OciRuntimeConfig
     argv = [rt.path, ...runtimeArgs];
   }
   debug(() => `runtime: ${argv.join(' ')}`);
+  // Listening before the spawn: see runForeground.
+  const forwarder = earlySignalForwarder(['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2']);
   const child = spawn(argv[0]!, argv.slice(1), { stdio: 'inherit' });
-  const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];
-  const forward = (s: NodeJS.Signals) => child.kill(s);
-  for (const s of signals) process.on(s, forward);
+  forwarder.attach(child);
   try {
     return await new Promise<number>((resolve, reject) => {
       child.on('error', (err) => reject(new SkiffError(`--runtime ${rt.path}: cannot start it: ${err.message}`)));
       child.on('close', (code, signal) => resolve(code ?? 128 + (signal ? (({ SIGKILL: 9, SIGTERM: 15, SIGINT: 2 }) as Record<string, number>)[signal] ?? 1 : 0)));
     });
   } finally {
-    for (const s of signals) process.off(s, forward);
+    forwarder.detach();
   }
 }

@@ -374,6 +374,32 @@ function unitEntries(unit: UnitStart | undefined): string[] {
 /** Signals skiff passes to the container, as Docker's sig-proxy does. */
 const FORWARDED_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];
 
+/**
+ * Listens for the forwarded signals (and SIGWINCH) from now on; what arrives
+ * before `attach` is passed on, in order, once the helper is there.
+ */
+export function earlySignalForwarder(
+  signals: readonly NodeJS.Signals[] = [...FORWARDED_SIGNALS, 'SIGWINCH'],
+): { attach(child: ChildProcess): void; detach(): void } {
+  let target: ChildProcess | undefined;
+  const early: NodeJS.Signals[] = [];
+  const forward = (signal: NodeJS.Signals) => {
+    if (target) target.kill(signal);
+    else early.push(signal);
+  };
+  const handlers = signals.map((s) => [s, () => forward(s)] as const);
+  for (const [s, h] of handlers) process.on(s, h);
+  return {
+    attach(child) {
+      target = child;
+      for (const s of early.splice(0)) child.kill(s);
+    },
+    detach() {
+      for (const [s, h] of handlers) process.off(s, h);
+    },
+  };
+}
+
 export interface RunResult {
   exitCode: number;
   report: HelperReport;
@@ -411,6 +437,10 @@ export async function runForeground(
   const attach = opts.attach ?? { stdin: true, stdout: true, stderr: true };
   const rawTty = config.process.terminal && opts.interactive && attach.stdin && process.stdin.isTTY === true;
   const output = (attached: boolean) => (attached ? (opts.output ?? 'inherit') : 'ignore');
+  // Listen before the helper exists: under load the container can be running
+  // (and its user signalling skiff) before this process gets the CPU back
+  // from spawn, and an unheard SIGUSR1 would start Node's inspector instead.
+  const forwarder = earlySignalForwarder();
   const { child, reports } = spawnHelper(
     opts.joinPid !== undefined ? ['exec'] : runArgs(config),
     entries,
@@ -422,15 +452,9 @@ export async function runForeground(
   // The helper holds the connection now (fd 4): this process lets go of its copy.
   opts.network?.member.destroy();
 
-  const forward = (signal: NodeJS.Signals) => {
-    child.kill(signal);
-  };
-  const handlers = FORWARDED_SIGNALS.map((s) => [s, () => forward(s)] as const);
-  for (const [s, h] of handlers) process.on(s, h);
   // The helper resizes the pty on SIGWINCH (or passes it on without -t); it
   // is in a process group of its own unless -i -t, so it may not see the terminal's.
-  const onResize = () => forward('SIGWINCH');
-  process.on('SIGWINCH', onResize);
+  forwarder.attach(child);
   if (rawTty) process.stdin.setRawMode(true);
 
   const exit = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
@@ -438,8 +462,7 @@ export async function runForeground(
     child.on('close', (code, signal) => resolve({ code, signal }));
   });
   if (rawTty) process.stdin.setRawMode(false);
-  for (const [s, h] of handlers) process.off(s, h);
-  process.off('SIGWINCH', onResize);
+  forwarder.detach();
 
   const report = reports();
   if (exit.code === null) {
