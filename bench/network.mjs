@@ -3,23 +3,33 @@
 // default (slirp4netns on Podman 4, with `--runtime runc`), same run:
 //  (1) run --rm --rootfs busybox true: default network, --network none,
 //      --network slirp4netns; podman run --rm --rootfs busybox true;
-//  (2) 1 GiB from the host into a container through a published port (the
-//      container's nc counts it with wc -c, and the count is checked), wall
-//      time until the container has closed the connection, and MiB/s. nc's
-//      stdin stays open (a FIFO it holds both ends of): Debian 12's pasta drops the rest of what the host
-//      sends once the container has shut down its own sending side (an nc
-//      with an empty stdin), ~15% of 64 MiB here; slirp4netns does not;
+//  (2) 1 GiB from the host's 127.0.0.1 into a container through a published
+//      port, into two receivers in the same container, each checking what
+//      arrived: busybox nc | wc -c (nc reads 1 KiB at a time: slow even on
+//      the host's own loopback) and busybox nc -e dd bs=1M iflag=fullblock
+//      (large reads; dd writes back "1024+0 records in"). nc's stdin stays
+//      open (a FIFO it holds both ends of): Debian 12's pasta drops the rest
+//      of what the host sends once the container has shut down its own
+//      sending side (an nc with an empty stdin), ~15% of 64 MiB here. Wall
+//      time until the receiver closed, MiB/s, and the CPU seconds per GiB of
+//      the process holding the published port (pasta, Podman's
+//      rootlessport): Debian 12's pasta spins on a receiver slower than the
+//      sender (see docs/how-it-works.md);
 //  (3) ab -n 20000 -c 32 against busybox httpd behind -p: requests per second
 //      (ab -r: errors are counted, not fatal; apache2-utils; skipped without).
-// The start-up commands run interleaved, round by round (a loaded machine's
+// The same busybox receivers and httpd on the host's loopback, without a
+// container, are the baseline of (2) and (3).
+// Both tables run interleaved, round by round (a loaded machine's
 // drift hits each alike). As root it runs as root and rootless
 // (SKIFF_BENCH_USER, default skifftest); Podman rootless only. Timings are
 // printed, never asserted.
 //
 //   BENCH_RUNS=20 (default) node bench/network.mjs
 //   BENCH_THROUGHPUT=0: the start-up table only (no 1 GiB, no ab)
+//   BENCH_STARTUP=0: the throughput table only; BENCH_TP_ROUNDS=3 (default) its rounds
+//   BENCH_MODES=rootless (or root): one of the two when run as root
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, chownSync, cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,6 +37,7 @@ import { CLEAN_PATH, asUser, hasCommand, installCopy, lookupUser, printTable } f
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const runs = Number(process.env.BENCH_RUNS ?? 20);
+const tpRounds = Number(process.env.BENCH_TP_ROUNDS ?? 3);
 const GiB = 1 << 30;
 const work = mkdtempSync('/tmp/skiff-bench-net-');
 chmodSync(work, 0o755);
@@ -92,8 +103,9 @@ async function waitForPort(port) {
 
 /**
  * Sends `bytes` to 127.0.0.1:port and resolves with the ms until the
- * receiver closed. Half-open: the container's nc ends its own sending side
- * at once (its stdin is empty), which must not end ours.
+ * receiver closed and what it wrote back. Half-open: the container's nc
+ * ends its own sending side at once (its stdin is empty), which must not
+ * end ours.
  */
 function sendBytes(port, bytes) {
   return new Promise((resolve, reject) => {
@@ -102,6 +114,7 @@ function sendBytes(port, bytes) {
     const sock = connect({ port, host: '127.0.0.1', allowHalfOpen: true });
     let sent = 0;
     let ended = false;
+    let reply = '';
     const pump = () => {
       while (sent < bytes) {
         sent += chunk.length;
@@ -112,58 +125,187 @@ function sendBytes(port, bytes) {
     };
     sock.on('connect', pump);
     sock.on('error', reject);
-    sock.on('close', () => (ended ? resolve(Number(process.hrtime.bigint() - start) / 1e6) : reject(new Error('closed early'))));
-    sock.resume();
+    sock.on('data', (d) => (reply += d));
+    sock.on('close', () => (ended ? resolve({ ms: Number(process.hrtime.bigint() - start) / 1e6, reply }) : reject(new Error('closed early'))));
   });
 }
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-/** The counts the sink container printed so far (one line per connection). */
+/** The counts the sink container's nc|wc printed so far (one line per connection). */
 function sinkCounts(mode, engine, id) {
   return exec(mode, [...engine, 'logs', id]).split('\n').filter((l) => l.trim() !== '').map(Number);
 }
+const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
 
-/**
- * 1 GiB into the sink: retried (bounded) while nc is not listening yet
- * (pasta and slirp4netns reset such a connection); a run counts only when
- * the container received every byte.
- */
-async function sinkTime(mode, engine, id, port) {
-  for (let attempt = 0; attempt < 40; attempt++) {
-    const before = sinkCounts(mode, engine, id).length;
-    const ms = await sendBytes(port, GiB).catch(() => null);
-    let counts = sinkCounts(mode, engine, id);
-    for (let i = 0; i < 50 && counts.length === before; i++) {
-      await sleep(100);
-      counts = sinkCounts(mode, engine, id);
+/** The pid of the process (in this network namespace) listening on TCP port: pasta, Podman's rootlessport, the host's own receiver. */
+function listenerPid(port) {
+  const inodes = new Set();
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text = '';
+    try {
+      text = readFileSync(table, 'utf8');
+    } catch {
+      continue;
     }
-    if (ms !== null && counts.length > before && counts[counts.length - 1] === GiB) return ms;
-    await sleep(250);
+    for (const line of text.split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/);
+      if (f.length > 9 && f[3] === '0A' && Number.parseInt(f[1].split(':')[1], 16) === port) inodes.add(`socket:[${f[9]}]`);
+    }
   }
-  throw new Error(`no complete 1 GiB transfer into ${id}`);
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    let fds = [];
+    try {
+      fds = readdirSync(`/proc/${pid}/fd`);
+    } catch {
+      continue;
+    }
+    for (const fd of fds) {
+      try {
+        if (inodes.has(readlinkSync(`/proc/${pid}/fd/${fd}`))) return Number(pid);
+      } catch {
+        // gone
+      }
+    }
+  }
+  return null;
 }
 
-/** The engine's container: a receiver of bytes and an httpd, each behind a published port. */
-async function throughput(label, mode, engine, runFlags = []) {
-  const sinkPort = await freePort();
-  const webPort = await freePort();
-  const sink = exec(mode, [...engine, 'run', '-d', ...runFlags, '-p', `${sinkPort}:5000`, '--rootfs', mode.rootfs, 'sh', '-c', 'rm -f /tmp/sink-in && mkfifo /tmp/sink-in && exec 3<>/tmp/sink-in && while :; do nc -l -p 5000 <&3 | wc -c; done']);
-  const web = exec(mode, [...engine, 'run', '-d', ...runFlags, '-p', `${webPort}:80`, '--rootfs', mode.rootfs, 'sh', '-c', 'mkdir -p /tmp/w && echo hello > /tmp/w/index.html && exec httpd -f -p 80 -h /tmp/w']);
-  try {
-    const ms = await sinkTime(mode, engine, sink, sinkPort);
-    let abText = 'ab not installed (apt-get install apache2-utils)';
-    if (hasAb) {
-      await waitForPort(webPort);
-      const ab = spawnSync('ab', ['-r', '-q', '-n', '20000', '-c', '32', `http://127.0.0.1:${webPort}/`], { encoding: 'utf8' });
-      const rps = Number(/Requests per second:\s+([\d.]+)/.exec(ab.stdout)?.[1] ?? NaN);
-      const failed = Number(/Failed requests:\s+(\d+)/.exec(ab.stdout)?.[1] ?? NaN);
-      abText = Number.isNaN(rps) ? `ab failed: ${(ab.stderr || ab.stdout).trim().split('\n').pop()}` : `${rps.toFixed(0)} req/s (${failed} failed)`;
+/** CPU seconds a process has used (all its threads), and its name. */
+function cpuOf(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return { name: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')), s: (Number(f[11]) + Number(f[12])) / CLK_TCK };
+}
+
+/**
+ * Two receivers of the same 1 GiB, each counting what arrived:
+ *  - "nc|wc": busybox nc piped into wc -c, as a tutorial would; busybox nc
+ *    reads the socket 1 KiB at a time (poll, read, write per KiB), so it is
+ *    slow even on the host's own loopback, and what it measures is mostly
+ *    how a forwarder behaves against a receiver slower than the sender;
+ *  - "dd": busybox nc -e hands the socket itself to dd bs=1M
+ *    iflag=fullblock, which reads in large blocks and writes its record
+ *    count back ("1024+0 records in" is exactly 1 GiB): what the path
+ *    carries when the receiver keeps up.
+ */
+const RECEIVERS = ['nc|wc', 'dd'];
+const SINK_PORTS = { 'nc|wc': 5000, dd: 5001 };
+const SINK_SCRIPT = [
+  'rm -f /tmp/sink-in && mkfifo /tmp/sink-in && exec 3<>/tmp/sink-in',
+  '(while :; do nc -l -p 5000 <&3 | wc -c; done) &',
+  'while :; do nc -l -p 5001 -e sh -c "dd bs=1M iflag=fullblock of=/dev/null 2>&1"; done',
+].join('\n');
+const WEB_SCRIPT = 'mkdir -p /tmp/w && echo hello > /tmp/w/index.html && exec httpd -f -p 80 -h /tmp/w';
+
+/**
+ * 1 GiB into one receiver of `target`: retried (bounded) while nothing
+ * listens yet (pasta and slirp4netns reset such a connection); a run
+ * counts only when the receiver got every byte. Also the CPU the
+ * process holding the published port used meanwhile.
+ */
+async function sinkOnce(target, receiver) {
+  const port = target.ports[receiver];
+  for (let attempt = 0; attempt < 40; attempt++) {
+    // On the host itself the listener is the receiver, which ends with the connection: no forwarder to measure.
+    const holder = target.forwarded ? listenerPid(port) : null;
+    const cpu0 = holder === null ? null : cpuOf(holder);
+    const before = receiver === 'nc|wc' ? target.counts().length : 0;
+    const sent = await sendBytes(port, GiB).catch(() => null);
+    const cpu1 = holder === null ? null : cpuOf(holder);
+    let ok = false;
+    if (sent !== null && receiver === 'dd') ok = /^1024\+0 records in$/m.test(sent.reply);
+    if (sent !== null && receiver === 'nc|wc') {
+      let counts = target.counts();
+      for (let i = 0; i < 50 && counts.length === before; i++) {
+        await sleep(100);
+        counts = target.counts();
+      }
+      ok = counts.length > before && counts[counts.length - 1] === GiB;
     }
-    console.log(`${label.padEnd(32)} 1 GiB in ${(ms / 1000).toFixed(2)} s = ${((GiB / (1 << 20)) / (ms / 1000)).toFixed(0).padStart(5)} MiB/s; ab -n 20000 -c 32: ${abText}`);
-    return { ms, abText };
+    if (ok) return { ms: sent.ms, cpu: cpu0 && cpu1 ? cpu1.s - cpu0.s : NaN, holder: cpu0?.name ?? '-' };
+    await sleep(250);
+  }
+  throw new Error(`no complete 1 GiB transfer into ${target.label} (${receiver})`);
+}
+
+/** An engine's sink (both receivers) and httpd, each behind published ports; or the same busybox programs on the host itself. */
+async function startTarget(label, mode, engine, runFlags = []) {
+  const ports = { 'nc|wc': await freePort(), dd: await freePort() };
+  const webPort = await freePort();
+  if (engine === null) {
+    // The baseline: the same busybox receivers and httpd on the host's loopback, no container, no forwarder.
+    const bb = path.join(mode.rootfs, 'bin/busybox');
+    const web = mkdtempSync(path.join(work, 'www-'));
+    chmodSync(web, 0o755);
+    execFileSync('sh', ['-c', `echo hello > ${web}/index.html && chmod 644 ${web}/index.html`]);
+    const script = SINK_SCRIPT.replaceAll('5000', String(ports['nc|wc'])).replaceAll('5001', String(ports.dd)).replaceAll('/tmp/sink-in', path.join(work, mode.name, `sink-in-${ports.dd}`));
+    let printed = '';
+    const argv = asUser(mode.user, [bb, 'sh', '-c', `PATH=${path.dirname(bb)}; ${script}`]);
+    const sink = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'ignore'], detached: true, env: { PATH: CLEAN_PATH } });
+    sink.stdout.on('data', (d) => (printed += d));
+    const wargv = asUser(mode.user, [bb, 'httpd', '-f', '-p', `127.0.0.1:${webPort}`, '-h', web]);
+    const httpd = spawn(wargv[0], wargv.slice(1), { stdio: 'ignore', detached: true });
+    await waitForPort(ports.dd);
+    return { label, forwarded: false, ports, webPort, counts: () => printed.split('\n').slice(0, -1).map(Number), stop: () => [sink, httpd].forEach((p) => process.kill(-p.pid, 'SIGKILL')) };
+  }
+  const publish = RECEIVERS.flatMap((r) => ['-p', `${ports[r]}:${SINK_PORTS[r]}`]);
+  const sink = exec(mode, [...engine, 'run', '-d', ...runFlags, ...publish, '--rootfs', mode.rootfs, 'sh', '-c', SINK_SCRIPT]);
+  const web = exec(mode, [...engine, 'run', '-d', ...runFlags, '-p', `${webPort}:80`, '--rootfs', mode.rootfs, 'sh', '-c', WEB_SCRIPT]);
+  return {
+    label,
+    forwarded: true,
+    ports,
+    webPort,
+    counts: () => sinkCounts(mode, engine, sink),
+    stop: () => exec(mode, [...engine, 'rm', '-f', sink, web]),
+  };
+}
+
+/** ab -n 20000 -c 32 against the target's httpd: requests per second, or why none. */
+async function abOnce(target) {
+  if (!hasAb) return { rps: NaN, text: 'ab not installed (apt-get install apache2-utils)' };
+  await waitForPort(target.webPort);
+  const ab = spawnSync('ab', ['-r', '-q', '-n', '20000', '-c', '32', `http://127.0.0.1:${target.webPort}/`], { encoding: 'utf8' });
+  const rps = Number(/Requests per second:\s+([\d.]+)/.exec(ab.stdout)?.[1] ?? NaN);
+  const failed = Number(/Failed requests:\s+(\d+)/.exec(ab.stdout)?.[1] ?? NaN);
+  return { rps, text: Number.isNaN(rps) ? `ab failed: ${(ab.stderr || ab.stdout).trim().split('\n').pop()}` : `${failed} failed` };
+}
+
+const median = (xs) => {
+  const s = xs.filter((x) => !Number.isNaN(x)).sort((a, b) => a - b);
+  return s.length === 0 ? NaN : s[Math.floor(s.length / 2)];
+};
+const loadavg = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+
+/**
+ * Every target, interleaved round by round (a loaded machine's drift hits
+ * each alike): per receiver the median MiB/s of 1 GiB and the CPU seconds
+ * the port's holder spent per GiB; then ab, also round by round.
+ */
+async function throughput(mode, targets, rounds) {
+  const started = [];
+  try {
+    for (const t of targets) started.push(await startTarget(t.label, mode, t.engine, t.runFlags));
+    const load0 = loadavg();
+    const res = started.map(() => ({ 'nc|wc': [], dd: [], ab: [] }));
+    for (let round = 0; round < rounds; round++) {
+      for (const [i, t] of started.entries()) for (const r of RECEIVERS) res[i][r].push(await sinkOnce(t, r));
+    }
+    for (let round = 0; round < rounds; round++) {
+      for (const [i, t] of started.entries()) res[i].ab.push(await abOnce(t));
+    }
+    console.log(`\n1 GiB from 127.0.0.1 through a published port, and ab -n 20000 -c 32 against busybox httpd, ${mode.name} (${rounds} rounds, interleaved; median; load ${load0} -> ${loadavg()})`);
+    console.log(`${'target'.padEnd(30)} ${'nc|wc MiB/s'.padStart(12)} ${'dd MiB/s'.padStart(9)}  ${'port holder CPU s/GiB (nc|wc, dd)'.padEnd(40)} ab req/s`);
+    for (const [i, t] of started.entries()) {
+      const mibs = (r) => median(res[i][r].map((x) => 1024 / (x.ms / 1000)));
+      const cpu = (r) => median(res[i][r].map((x) => x.cpu));
+      const holder = res[i].dd[0].holder;
+      const abFails = res[i].ab.map((a) => a.text).join(', ');
+      console.log(`${t.label.padEnd(30)} ${mibs('nc|wc').toFixed(0).padStart(12)} ${mibs('dd').toFixed(0).padStart(9)}  ${`${holder}: ${cpu('nc|wc').toFixed(2)}, ${cpu('dd').toFixed(2)}`.padEnd(40)} ${median(res[i].ab.map((a) => a.rps)).toFixed(0)} (${abFails})`);
+    }
   } finally {
-    exec(mode, [...engine, 'rm', '-f', sink, web]);
+    for (const t of started) t.stop();
   }
 }
 
@@ -187,37 +329,46 @@ function timeInterleaved(rows, mode, { runs, warmup = 3 }) {
   });
 }
 
+/** run --rm true on each network and Podman's, interleaved round by round. */
+function startupTable(mode) {
+  const rows = [
+    { name: 'node -e 0', argv: ['node', '-e', '0'] },
+    { name: 'skiff run --rm --network none true', argv: [skiff, 'run', '--rm', '--network', 'none', '--rootfs', mode.rootfs, 'true'] },
+    { name: 'skiff run --rm true (default: pasta)', argv: [skiff, 'run', '--rm', '--rootfs', mode.rootfs, 'true'] },
+    { name: 'skiff run --rm --network slirp4netns true', argv: [skiff, 'run', '--rm', '--network', 'slirp4netns', '--rootfs', mode.rootfs, 'true'] },
+  ];
+  if (podman && mode.user) {
+    rows.push({ name: 'podman run --rm --network none true', argv: [...mode.podmanArgs, 'run', '--rm', '--network', 'none', '--rootfs', mode.rootfs, 'true'] });
+    rows.push({ name: 'podman run --rm true (default)', argv: [...mode.podmanArgs, 'run', '--rm', '--rootfs', mode.rootfs, 'true'] });
+  }
+  const timed = timeInterleaved(rows, mode, { runs });
+  printTable(`run --rm --rootfs busybox true, ${mode.name} (${runs} rounds, interleaved)`, timed, 'node -e 0');
+  const by = Object.fromEntries(timed.map((r) => [r.name, r]));
+  const none = by['skiff run --rm --network none true'];
+  const pasta = by['skiff run --rm true (default: pasta)'];
+  console.log(`default network over --network none: ${(pasta.min - none.min).toFixed(1)} ms (min), ${(pasta.median - none.median).toFixed(1)} ms (median)`);
+  const podNone = by['podman run --rm --network none true'];
+  const podDefault = by['podman run --rm true (default)'];
+  if (podNone && podDefault) {
+    console.log(`podman / skiff, median: --network none ${(podNone.median / none.median).toFixed(2)}x, default network ${(podDefault.median / pasta.median).toFixed(2)}x`);
+  }
+}
+
+const wanted = (process.env.BENCH_MODES ?? 'root,rootless').split(',');
 const modes = [];
-if (isRoot) modes.push(makeMode('root', null));
-if (!isRoot || user) modes.push(makeMode('rootless', user));
+if (isRoot && wanted.includes('root')) modes.push(makeMode('root', null));
+if ((!isRoot || user) && wanted.includes('rootless')) modes.push(makeMode('rootless', user));
 try {
   for (const mode of modes) {
-    const rows = [
-      { name: 'node -e 0', argv: ['node', '-e', '0'] },
-      { name: 'skiff run --rm --network none true', argv: [skiff, 'run', '--rm', '--network', 'none', '--rootfs', mode.rootfs, 'true'] },
-      { name: 'skiff run --rm true (default: pasta)', argv: [skiff, 'run', '--rm', '--rootfs', mode.rootfs, 'true'] },
-      { name: 'skiff run --rm --network slirp4netns true', argv: [skiff, 'run', '--rm', '--network', 'slirp4netns', '--rootfs', mode.rootfs, 'true'] },
-    ];
-    if (podman && mode.user) {
-      rows.push({ name: 'podman run --rm --network none true', argv: [...mode.podmanArgs, 'run', '--rm', '--network', 'none', '--rootfs', mode.rootfs, 'true'] });
-      rows.push({ name: 'podman run --rm true (default)', argv: [...mode.podmanArgs, 'run', '--rm', '--rootfs', mode.rootfs, 'true'] });
-    }
-    const timed = timeInterleaved(rows, mode, { runs });
-    printTable(`run --rm --rootfs busybox true, ${mode.name} (${runs} rounds, interleaved)`, timed, 'node -e 0');
-    const by = Object.fromEntries(timed.map((r) => [r.name, r]));
-    const none = by['skiff run --rm --network none true'];
-    const pasta = by['skiff run --rm true (default: pasta)'];
-    console.log(`default network over --network none: ${(pasta.min - none.min).toFixed(1)} ms (min), ${(pasta.median - none.median).toFixed(1)} ms (median)`);
-    const podNone = by['podman run --rm --network none true'];
-    const podDefault = by['podman run --rm true (default)'];
-    if (podNone && podDefault) {
-      console.log(`podman / skiff, median: --network none ${(podNone.median / none.median).toFixed(2)}x, default network ${(podDefault.median / pasta.median).toFixed(2)}x`);
-    }
+    if (process.env.BENCH_STARTUP !== '0') startupTable(mode);
     if (process.env.BENCH_THROUGHPUT === '0') continue;
-    console.log(`\nthroughput through a published port, ${mode.name}`);
-    await throughput('skiff (pasta)', mode, [skiff]);
-    await throughput('skiff --network slirp4netns', mode, [skiff], ['--network', 'slirp4netns']);
-    if (podman && mode.user) await throughput('podman (default)', mode, mode.podmanArgs);
+    const targets = [
+      { label: 'host loopback (no container)', engine: null },
+      { label: 'skiff (pasta)', engine: [skiff] },
+      { label: 'skiff --network slirp4netns', engine: [skiff], runFlags: ['--network', 'slirp4netns'] },
+    ];
+    if (podman && mode.user) targets.push({ label: 'podman (default)', engine: mode.podmanArgs });
+    await throughput(mode, targets, tpRounds);
   }
 } finally {
   // Rootless Podman leaves its pause process (the user namespace it keeps) for each runtime directory.
