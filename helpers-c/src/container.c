@@ -201,11 +201,15 @@ noreturn void container_main(const struct container_spec *spec, int sync_sock) {
   fds_close_except(keep, 2);
   /* The container dies with its helper, even during setup. */
   if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) die_errno("prctl(PR_SET_PDEATHSIG)");
-  if (spec->network == NETWORK_PRIVATE && !net_made_before_clone(spec)) send_own_namespaces(spec, sync_sock);
+  if (spec->network == NETWORK_PRIVATE && !net_made_before_clone(spec)) {
+    send_own_namespaces(spec, sync_sock);
+    /* The helper starts pasta once it has this, before it writes the maps:
+     * first thing. The namespace's creator has every capability in it,
+     * maps or not. */
+    if (spec->net_pasta_ifname != NULL) net_watch_send(spec, sync_sock);
+  }
   if (!sync_expect(sync_sock, SYNC_MAPS_WRITTEN)) _exit(EXIT_SKIFF_FAILED);
   if (spec->userns || spec->user_join > 0) become_root_in_userns();
-  /* The helper waits for it before it starts pasta: first thing. */
-  if (spec->network == NETWORK_PRIVATE && !net_made_before_clone(spec) && spec->net_pasta_ifname != NULL) net_watch_send(spec, sync_sock);
   if (setsid() < 0) die_errno("setsid");
   shared_ns_join_in_child(spec);
   cgroup_enter_all(spec);

@@ -122,11 +122,9 @@ static enum net_outcome wait_program(int ready_fd, struct net_watch *watch, int 
   }
 }
 
-/* Starts one program against `net`'s namespaces; with a watch, returns
- * once it has configured the interface (net->ready_fd still open), else
- * once it is ready. On failure it is reaped and `why` says what went wrong. */
-static bool try_program(const struct container_spec *spec, const struct string_list *argv, struct net_process *net, struct net_watch *watch, char *why,
-                        size_t why_size) {
+/* Forks and execs one program against `net`'s namespaces: net->pid, its
+ * exit pipe and the read end of its ready pipe (net->ready_fd) are set. */
+static void launch_program(const struct container_spec *spec, const struct string_list *argv, struct net_process *net) {
   int ready[2], exit_pipe[2];
   if (pipe2(ready, O_CLOEXEC) < 0 || pipe2(exit_pipe, O_CLOEXEC) < 0) die_errno("pipe for the network program");
   int log = -1;
@@ -142,22 +140,34 @@ static bool try_program(const struct container_spec *spec, const struct string_l
   if (log >= 0) close(log);
   close(ready[1]);
   close(exit_pipe[0]);
+  net->pid = pid;
+  net->exit_fd = exit_pipe[1];
+  net->ready_fd = ready[0];
+}
+
+/* Waits for the program launch_program started; with a watch, returns once
+ * it has configured the interface (net->ready_fd still open), else once it
+ * is ready. On failure it is reaped and `why` says what went wrong. */
+static bool await_program(const struct container_spec *spec, struct net_process *net, struct net_watch *watch, char *why, size_t why_size) {
   why[0] = '\0';
-  enum net_outcome outcome = wait_program(ready[0], watch, -1, net->started_ms + NET_READY_TIMEOUT_MS, why, why_size);
+  enum net_outcome outcome = wait_program(net->ready_fd, watch, -1, net->started_ms + NET_READY_TIMEOUT_MS, why, why_size);
   if (outcome != NET_FAILED) {
-    net->pid = pid;
-    net->exit_fd = exit_pipe[1];
     /* Kept open until it is ready: pasta dies if its pid finds no reader. */
-    if (outcome == NET_CONFIGURED) net->ready_fd = ready[0];
-    else close(ready[0]);
+    if (outcome != NET_CONFIGURED) {
+      close(net->ready_fd);
+      net->ready_fd = -1;
+    }
     return true;
   }
-  close(ready[0]);
-  kill(pid, SIGKILL);
+  close(net->ready_fd);
+  net->ready_fd = -1;
+  kill(net->pid, SIGKILL);
   int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  while (waitpid(net->pid, &status, 0) < 0 && errno == EINTR) {
   }
-  close(exit_pipe[1]);
+  net->pid = 0;
+  close(net->exit_fd);
+  net->exit_fd = -1;
   if (why[0] == '\0') {
     char tail[400];
     log_tail(spec->net_log, tail, sizeof tail);
@@ -166,6 +176,12 @@ static bool try_program(const struct container_spec *spec, const struct string_l
     else snprintf(why, why_size, "exited with status %d", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
   }
   return false;
+}
+
+static bool try_program(const struct container_spec *spec, const struct string_list *argv, struct net_process *net, struct net_watch *watch, char *why,
+                        size_t why_size) {
+  launch_program(spec, argv, net);
+  return await_program(spec, net, watch, why, why_size);
 }
 
 /* One request to slirp4netns's API socket; dies with its error. */
@@ -246,7 +262,12 @@ static void start_slirp(const struct container_spec *spec, struct net_process *n
   if (spec->net_api != NULL) slirp_forward_ports(spec);
 }
 
-struct net_process net_start(const struct container_spec *spec, int netns, int userns, int watch) {
+/* pasta, released once it has configured the interface it attaches to. */
+static bool pasta_watched(const struct container_spec *spec, const struct net_process *net) {
+  return spec->net_pasta.len > 0 && spec->net_pasta_ifname != NULL && net->watch >= 0;
+}
+
+struct net_process net_prepare(const struct container_spec *spec, int netns, int userns, int watch) {
   struct net_process net = NET_PROCESS_NONE;
   net.netns = netns;
   net.userns = userns;
@@ -255,19 +276,31 @@ struct net_process net_start(const struct container_spec *spec, int netns, int u
     close_kept(&net);
     return net;
   }
+  if (pasta_watched(spec, &net)) launch_program(spec, &spec->net_pasta, &net);
+  return net;
+}
+
+void net_start_wait(const struct container_spec *spec, struct net_process *net) {
+  if (spec->network != NETWORK_PRIVATE) return;
   char why[512];
   const char *pasta_failed = NULL;
   if (spec->net_pasta.len > 0) {
-    struct net_watch w = watch_of(spec, &net);
-    bool watched = spec->net_pasta_ifname != NULL && net.watch >= 0;
-    if (try_program(spec, &spec->net_pasta, &net, watched ? &w : NULL, why, sizeof why)) {
-      if (net.ready_fd < 0) close_kept(&net);
-      return net;
+    struct net_watch w = watch_of(spec, net);
+    bool watched = pasta_watched(spec, net);
+    bool ok = net->pid > 0 ? await_program(spec, net, watched ? &w : NULL, why, sizeof why) : try_program(spec, &spec->net_pasta, net, watched ? &w : NULL, why, sizeof why);
+    if (ok) {
+      if (net->ready_fd < 0) close_kept(net);
+      return;
     }
     pasta_failed = why;
   }
-  start_slirp(spec, &net, pasta_failed);
-  close_kept(&net);
+  start_slirp(spec, net, pasta_failed);
+  close_kept(net);
+}
+
+struct net_process net_start(const struct container_spec *spec, int netns, int userns, int watch) {
+  struct net_process net = net_prepare(spec, netns, userns, watch);
+  net_start_wait(spec, &net);
   return net;
 }
 

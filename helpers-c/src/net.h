@@ -31,15 +31,26 @@ struct net_process {
 
 /* network=private: starts the program against the container's namespaces,
  * `netns` and (in a user namespace, else -1) `userns`, fds the container's
- * process sent (after its ID maps are written) and waits until it is ready, falling back from
+ * process sent, and waits until it is ready, falling back from
  * net_pasta to net_slirp with a warning when pasta fails. Port forwards
  * for slirp4netns go through its API socket. The program dies with the
  * helper (PR_SET_PDEATHSIG, and slirp4netns's exit fd). Dies with one line
  * naming the program and its own message when it cannot start. Takes the
  * fds. With `watch` (net_watch.h; else -1) it returns as soon as pasta has
  * configured the container's interface: the container may run, and
- * net_start_finish waits for the rest. */
+ * net_start_finish waits for the rest. net_start = net_prepare, then
+ * net_start_wait. */
 struct net_process net_start(const struct container_spec *spec, int netns, int userns, int watch);
+/* The first half: takes the fds, and starts pasta at once when it is
+ * watched (net_watch.h), which the helper does before it writes the
+ * container's ID maps: pasta joins the user namespace as its owner's
+ * process, which needs no maps, and its own start then overlaps the
+ * helper's newuidmap/newgidmap and the container's mounts. Any other
+ * program starts in net_start_wait. */
+struct net_process net_prepare(const struct container_spec *spec, int netns, int userns, int watch);
+/* The second half: starts the program if net_prepare did not, and waits
+ * as net_start does (with the same fallback to slirp4netns). */
+void net_start_wait(const struct container_spec *spec, struct net_process *net);
 /* After a release at configuration: waits until the program is ready (its
  * sockets in place), or until the container's process `container` has
  * ended (then net_stop ends the program). If pasta fails now, the fallback

@@ -22,7 +22,7 @@
 #include <stdbool.h>
 #include "protocol.h"
 
-/* The child, in its network namespace, after its ID maps are written: opens
+/* The child, in its network namespace, before its ID maps are written: opens
  * the watch, makes the interface, sends the watch (SYNC_NET_WATCH). A tap it
  * cannot make is left to pasta (a debug line says why). */
 void net_watch_send(const struct container_spec *spec, int sync_sock);

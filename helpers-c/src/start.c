@@ -38,6 +38,22 @@ int exit_code_of(int status) {
   return EXIT_SKIFF_FAILED;
 }
 
+/* The namespaces the child sent first of all, and with pasta's interface
+ * the watch; pasta starts at once (net_prepare). False: the child died (EOF). */
+static bool receive_network(const struct container_spec *spec, int sync_sock, struct net_process *net) {
+  int netns = sync_recv_fd(sync_sock, SYNC_NET_NS);
+  int userns = netns >= 0 && spec->userns ? sync_recv_fd(sync_sock, SYNC_USER_NS) : -1;
+  int watch = netns >= 0 && (userns >= 0 || !spec->userns) && spec->net_pasta_ifname != NULL ? sync_recv_fd(sync_sock, SYNC_NET_WATCH) : -1;
+  if (netns < 0 || (spec->userns && userns < 0) || (spec->net_pasta_ifname != NULL && watch < 0)) {
+    if (netns >= 0) close(netns);
+    if (userns >= 0) close(userns);
+    if (watch >= 0) close(watch);
+    return false;
+  }
+  *net = net_prepare(spec, netns, userns, watch);
+  return true;
+}
+
 struct started container_start(const struct container_spec *spec, const sigset_t *child_mask, const struct start_record *record) {
   int sync_pair[2];
   if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sync_pair) < 0) die_errno("socketpair");
@@ -61,6 +77,16 @@ struct started container_start(const struct container_spec *spec, const sigset_t
   }
   close(sync_pair[1]);
   int sync_sock = sync_pair[0];
+  struct started started = {.pid = child, .master = -1, .net = early};
+  /* network=private: the child sends its namespaces (and, for pasta, the
+   * watch of the interface it made) first of all, before its maps; pasta
+   * starts now and overlaps what follows (net.h, net_prepare). */
+  bool private_after_clone = spec->network == NETWORK_PRIVATE && !net_made_before_clone(spec);
+  if (private_after_clone && !receive_network(spec, sync_sock, &started.net)) {
+    /* The child died before its maps; its status says why. */
+    close(sync_sock);
+    return started;
+  }
   if (spec->userns) idmap_write(child, spec);
   network_attach_all(spec, child);
   net_forget_premade();
@@ -77,25 +103,12 @@ struct started container_start(const struct container_spec *spec, const sigset_t
   sync_send(sync_sock, SYNC_MAPS_WRITTEN);
 
   /* While the child sets up its mounts; it waits for the network before it becomes the process. */
-  struct started started = {.pid = child, .master = -1, .net = early};
   if (net_made_before_clone(spec)) sync_send(sync_sock, SYNC_NET_READY);
-  else if (spec->network == NETWORK_PRIVATE) {
-    /* The child sent its namespaces first of all; none (EOF): it died, and its status says why. */
-    int netns = sync_recv_fd(sync_sock, SYNC_NET_NS);
-    int userns = netns >= 0 && spec->userns ? sync_recv_fd(sync_sock, SYNC_USER_NS) : -1;
-    /* Sent once the child, its maps written, has made pasta's interface (net_watch.h). */
-    int watch = netns >= 0 && (userns >= 0 || !spec->userns) && spec->net_pasta_ifname != NULL ? sync_recv_fd(sync_sock, SYNC_NET_WATCH) : -1;
-    if (netns >= 0 && (userns >= 0 || !spec->userns) && (watch >= 0 || spec->net_pasta_ifname == NULL)) {
-      started.net = net_start(spec, netns, userns, watch);
-      report_debug("network program %d %s in %ld ms", (int)started.net.pid, started.net.ready_fd >= 0 ? "configured the container's interface" : "ready",
-                   net_elapsed_ms(&started.net));
-      sync_send(sync_sock, SYNC_NET_READY);
-    } else {
-      /* The child died; its status says why. */
-      if (netns >= 0) close(netns);
-      if (userns >= 0) close(userns);
-      if (watch >= 0) close(watch);
-    }
+  else if (private_after_clone) {
+    net_start_wait(spec, &started.net);
+    report_debug("network program %d %s in %ld ms", (int)started.net.pid, started.net.ready_fd >= 0 ? "configured the container's interface" : "ready",
+                 net_elapsed_ms(&started.net));
+    sync_send(sync_sock, SYNC_NET_READY);
   }
   if (spec->tty) {
     started.master = sync_recv_fd(sync_sock, SYNC_TTY_MASTER);
