@@ -59,6 +59,8 @@ static noreturn void exec_program(const struct container_spec *spec, const struc
   char owner[160];
   snprintf(owner, sizeof owner, "SKIFF_CONTAINER=%s", spec->net_owner != NULL ? spec->net_owner : "");
   char *envp[] = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", owner, NULL};
+  /* pasta's own first step, skipped: exec its AVX2 build when the CPU has AVX2. */
+  if (argv == &spec->net_pasta && spec->net_pasta_avx2 != NULL && __builtin_cpu_supports("avx2")) execve(spec->net_pasta_avx2, argv->items, envp);
   execve(argv->items[0], argv->items, envp);
   dprintf(STDERR_FILENO, "cannot execute %s: %s\n", argv->items[0], strerror(errno));
   _exit(EXIT_NOT_FOUND);

@@ -80,6 +80,9 @@ struct container_spec {
    * container waits until pasta is ready. */
   const char *net_pasta_ifname;
   bool net_pasta_ipv6;
+  /* pasta's AVX2 build (the binary net_pasta's argv[0] resolves to + ".avx2"), executed instead of
+   * argv[0] when the CPU has AVX2, as pasta would exec it itself. NULL: none. */
+  const char *net_pasta_avx2;
   bool userns; /* true when uidmap entries were given */
   struct id_range uid_map[MAX_ID_RANGES];
   size_t uid_map_len;

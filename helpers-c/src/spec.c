@@ -98,6 +98,7 @@ static void apply(struct container_spec *spec, char *entry) {
   else if (strcmp(key, "net_owner") == 0) spec->net_owner = value;
   else if (strcmp(key, "net_pasta_ifname") == 0) spec->net_pasta_ifname = value;
   else if (strcmp(key, "net_pasta_ipv6") == 0) spec->net_pasta_ipv6 = parse_bool(key, value);
+  else if (strcmp(key, "net_pasta_avx2") == 0) spec->net_pasta_avx2 = value;
   else if (strcmp(key, "uidmap") == 0) parse_range(key, value, spec->uid_map, &spec->uid_map_len);
   else if (strcmp(key, "gidmap") == 0) parse_range(key, value, spec->gid_map, &spec->gid_map_len);
   else if (strcmp(key, "newuidmap") == 0) spec->newuidmap = value;

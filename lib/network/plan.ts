@@ -3,7 +3,7 @@
 // container's network namespace on fd 3, its user namespace on fd 4, the
 // ready pipe on fd 5, the exit pipe on fd 6), its addresses, and the
 // host's faults that stop it, each named with its fix.
-import { accessSync, constants, readFileSync } from 'node:fs';
+import { accessSync, closeSync, constants, openSync, readFileSync, readSync, realpathSync, statSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
 import { SkiffError } from '../errors.js';
 import type { HelperNetworkProgram } from '../oci/spec/options.js';
@@ -67,6 +67,33 @@ export function hostNonLoopbackAddress(): string | undefined {
   }
   return undefined;
 }
+
+/**
+ * What pasta execs first thing when the CPU has AVX2 (passt's arch.c): the
+ * file it runs from, /proc/self/exe, with ".avx2" added (Debian and Fedora
+ * ship passt.avx2 beside passt), unless it is that build already. Only when
+ * `pasta` is that binary itself (ELF), not a wrapper script of the user's:
+ * the helper checks the CPU (net.c) and execs it directly, with pasta's argv.
+ */
+export function pastaAvx2Build(pasta: string): string | undefined {
+  try {
+    const real = realpathSync(pasta);
+    if (real.endsWith('.avx2')) return undefined;
+    const head = Buffer.alloc(4);
+    const fd = openSync(real, 'r');
+    try {
+      if (readSync(fd, head, 0, 4, 0) !== 4 || !head.equals(ELF_MAGIC)) return undefined;
+    } finally {
+      closeSync(fd);
+    }
+    const st = statSync(`${real}.avx2`);
+    return st.isFile() && (st.mode & 0o111) !== 0 ? `${real}.avx2` : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const ELF_MAGIC = Buffer.from([0x7f, 0x45, 0x4c, 0x46]);
 
 /** Rootless private networking needs the tun device; root opens it whatever its mode. */
 function checkTun(ctx: NetworkContext): void {
@@ -198,6 +225,8 @@ export function planPrivateNetwork(request: Extract<NetworkRequest, { kind: 'def
   if (pasta) {
     const { argv, mapGateway, pastaInterface } = pastaArgv(pasta, request.kind === 'pasta' ? request.options : [], bindings, ctx);
     program.pasta = argv;
+    const avx2 = pastaAvx2Build(pasta);
+    if (avx2 !== undefined) program.pastaAvx2 = avx2;
     if (pastaInterface) program.pastaInterface = pastaInterface;
     // The default network falls back to slirp4netns when pasta fails at start (the helper warns then).
     if (request.kind === 'default' && slirp) {

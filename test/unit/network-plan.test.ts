@@ -1,8 +1,12 @@
 // What pasta will configure (lib/network/plan.ts): an IPv6 default route on
 // the host, read from /proc/net/ipv6_route, decides whether the helper waits
-// for pasta's IPv6 route too (or pasta is told --ipv4-only).
+// for pasta's IPv6 route too (or pasta is told --ipv4-only); pasta's AVX2
+// build, run directly where pasta would exec it itself.
+import { copyFileSync, mkdtempSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { hasIPv6DefaultRoute } from '../../lib/network/plan.js';
+import { hasIPv6DefaultRoute, pastaAvx2Build } from '../../lib/network/plan.js';
 
 const zero = '0'.repeat(32);
 const line = (dest: string, prefix: string, nexthop: string, flags: string, dev: string) =>
@@ -23,5 +27,23 @@ describe('the host IPv6 default route', () => {
     expect(hasIPv6DefaultRoute(line(zero, '00', 'fd000000000000000000000000000001', '00000002', 'eth0'))).toBe(false);
     expect(hasIPv6DefaultRoute(line(zero, '00', zero, '00000001', 'lo'))).toBe(false);
     expect(hasIPv6DefaultRoute('')).toBe(false);
+  });
+});
+
+describe("pasta's AVX2 build", () => {
+  test('the binary pasta resolves to, plus .avx2; not for a wrapper script, nor for the AVX2 build itself', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'skiff-avx2-'));
+    // Any ELF executable stands for passt: only its first bytes are read.
+    copyFileSync(realpathSync('/bin/true'), path.join(dir, 'passt'));
+    copyFileSync(path.join(dir, 'passt'), path.join(dir, 'passt.avx2'));
+    symlinkSync('passt', path.join(dir, 'pasta'));
+    expect(pastaAvx2Build(path.join(dir, 'pasta'))).toBe(path.join(dir, 'passt.avx2'));
+    expect(pastaAvx2Build(path.join(dir, 'passt.avx2'))).toBeUndefined();
+    writeFileSync(path.join(dir, 'wrapper'), '#!/bin/sh\nexec true\n', { mode: 0o755 });
+    copyFileSync(path.join(dir, 'passt'), path.join(dir, 'wrapper.avx2'));
+    expect(pastaAvx2Build(path.join(dir, 'wrapper'))).toBeUndefined();
+    copyFileSync(path.join(dir, 'passt'), path.join(dir, 'alone'));
+    expect(pastaAvx2Build(path.join(dir, 'alone'))).toBeUndefined();
+    rmSync(dir, { recursive: true });
   });
 });

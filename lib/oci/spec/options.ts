@@ -36,6 +36,12 @@ export interface HelperNetworkProgram {
    * route on it (and the IPv6 one, with ipv6) instead of when pasta is ready.
    */
   pastaInterface?: { name: string; ipv6: boolean };
+  /**
+   * pasta's AVX2 build (passt.avx2 beside the binary pasta is), which the helper runs instead
+   * when the CPU has AVX2: pasta would exec it itself first thing, one more
+   * exec and dynamic link on the container's start-up path.
+   */
+  pastaAvx2?: string;
 }
 
 export interface RunOptions {
