@@ -3,7 +3,18 @@
 // the same order, so a host or user that sets a default for Podman gets it
 // from skiff too. The keys skiff honours are listed in CONTAINERS_CONF_KEYS;
 // the others belong to Podman's engine (as each engine honours its own subset).
-import { readdirSync, readFileSync } from 'node:fs';
+//
+// Every run on the default network reads them, and parsing Podman's own
+// /usr/share/containers/containers.conf (24 KB, mostly comments) took 2-6 ms
+// of each run here. So what skiff took from each file is kept in a small
+// per-user cache, $XDG_CACHE_HOME/skiff/containers-conf.json (else
+// ~/.cache/skiff), under the file's device, inode, size, mtime and ctime
+// (nanoseconds): a file that changes in any way is parsed again, and a file
+// that fails to parse is never kept, so its error shows at every run as
+// before. The cache is used only in a directory of the user's own that no
+// one else may write (what it holds picks the network mode); anything that
+// fails there costs only the parse.
+import { lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import path from 'node:path';
 import { parse, TomlError } from 'smol-toml';
@@ -67,18 +78,105 @@ function readToml(file: string, required: boolean): Record<string, unknown> | un
   }
 }
 
+/** What skiff takes from one file: [containers] netns, when the file sets it. */
+interface FileSettings {
+  netns?: string;
+}
+
+function settingsOf(file: string, doc: Record<string, unknown> | undefined): FileSettings {
+  const containers = doc?.['containers'];
+  if (typeof containers !== 'object' || containers === null) return {};
+  const netns = (containers as Record<string, unknown>)['netns'];
+  if (netns === undefined) return {};
+  if (typeof netns !== 'string') throw new SkiffError(`invalid containers.conf ${file}: [containers] netns must be a string, e.g. netns = "none"`);
+  return { netns };
+}
+
+interface CacheEntry {
+  id: string;
+  settings: FileSettings;
+}
+
+const CACHE_VERSION = 1;
+const CACHE_MAX_FILES = 32;
+
+/** The cache file, when its directory is the user's own and closed to others (made so if missing); else undefined. */
+function cacheFile(env: Env): string | undefined {
+  const xdg = env['XDG_CACHE_HOME'];
+  const home = env['HOME'];
+  const base = xdg && path.isAbsolute(xdg) ? xdg : home && path.isAbsolute(home) ? path.join(home, '.cache') : undefined;
+  if (base === undefined) return undefined;
+  const dir = path.join(base, 'skiff');
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const st = lstatSync(dir);
+    if (!st.isDirectory() || st.uid !== process.geteuid?.() || (st.mode & 0o077) !== 0) return undefined;
+  } catch {
+    return undefined;
+  }
+  return path.join(dir, 'containers-conf.json');
+}
+
+function readCache(file: string | undefined): Record<string, CacheEntry> {
+  if (file === undefined) return {};
+  try {
+    const doc = JSON.parse(readFileSync(file, 'utf8')) as { version?: number; files?: Record<string, CacheEntry> };
+    return doc.version === CACHE_VERSION && typeof doc.files === 'object' && doc.files !== null ? doc.files : {};
+  } catch {
+    return {};
+  }
+}
+
+function writeCache(file: string, files: Record<string, CacheEntry>): void {
+  const temp = `${file}.tmp-${process.pid}`;
+  try {
+    writeFileSync(temp, JSON.stringify({ version: CACHE_VERSION, files }), { mode: 0o600 });
+    renameSync(temp, file);
+  } catch {
+    // Only the speed of the next run.
+  }
+}
+
+/** The file's identity for the cache; undefined when it does not exist (and need not). */
+function fileId(file: string, required: boolean): string | undefined {
+  try {
+    const st = statSync(file, { bigint: true });
+    return `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
+  } catch (err) {
+    const code = errnoCode(err);
+    if (!required && (code === 'ENOENT' || code === 'ENOTDIR')) return undefined;
+    throw new SkiffError(`cannot read containers.conf ${file}: ${code ?? (err as Error).message}`);
+  }
+}
+
 /** The settings skiff honours, from every containers.conf file there is. */
 export function readContainersConf(env: Env = process.env, uid: number = process.getuid?.() ?? 0, home: string = homedir()): ContainersConf {
   const conf: ContainersConf = {};
   const named = new Set([env['CONTAINERS_CONF'], env['CONTAINERS_CONF_OVERRIDE']].filter(Boolean));
-  for (const file of containersConfFiles(env, uid, home)) {
-    const doc = readToml(file, named.has(file));
-    const containers = doc?.['containers'];
-    if (typeof containers !== 'object' || containers === null) continue;
-    const netns = (containers as Record<string, unknown>)['netns'];
-    if (netns === undefined) continue;
-    if (typeof netns !== 'string') throw new SkiffError(`invalid containers.conf ${file}: [containers] netns must be a string, e.g. netns = "none"`);
-    conf.netns = { value: netns, file };
+  const files = containersConfFiles(env, uid, home);
+  const cachePath = cacheFile(env);
+  const cache = readCache(cachePath);
+  const next: Record<string, CacheEntry> = {};
+  let changed = false;
+  for (const file of files) {
+    const required = named.has(file);
+    const id = fileId(file, required);
+    if (id === undefined) continue;
+    let entry = cache[file];
+    if (entry === undefined || entry.id !== id || typeof entry.settings !== 'object' || entry.settings === null) {
+      entry = { id, settings: settingsOf(file, readToml(file, required)) };
+      changed = true;
+    }
+    next[file] = entry;
+    if (typeof entry.settings.netns === 'string') conf.netns = { value: entry.settings.netns, file };
+  }
+  if (cachePath !== undefined && changed) {
+    // Entries of files read under other settings (CONTAINERS_CONF…) stay, a few.
+    for (const [file, entry] of Object.entries(cache)) {
+      if (Object.keys(next).length >= CACHE_MAX_FILES) break;
+      next[file] ??= entry;
+    }
+    writeCache(cachePath, next);
   }
   return conf;
 }

@@ -1,5 +1,5 @@
 // containers.conf: which files skiff reads, in Podman's order, and what it takes from them.
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, test } from 'vitest';
@@ -36,5 +36,35 @@ describe('containers.conf', () => {
     expect(() => readContainersConf({ CONTAINERS_CONF: path.join(dir, 'a.conf') }, 0, dir)).toThrow(/^invalid containers.conf .*a\.conf: line 1: /);
     writeFileSync(path.join(dir, 'b.conf'), '[containers]\nnetns = 1\n');
     expect(() => readContainersConf({ CONTAINERS_CONF: path.join(dir, 'b.conf') }, 0, dir)).toThrow('[containers] netns must be a string');
+  });
+
+  test('what each file gave is cached under its identity: a changed file is parsed again, a bad one fails every time, a cache others could write is not used', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'skiff-conf-'));
+    const conf = path.join(dir, 'c.conf');
+    const env = { CONTAINERS_CONF: conf, XDG_CACHE_HOME: path.join(dir, 'cache') };
+    const cache = path.join(dir, 'cache/skiff/containers-conf.json');
+    writeFileSync(conf, '[containers]\nnetns = "none"\n');
+    expect(readContainersConf(env, 0, dir).netns?.value).toBe('none');
+    const kept = JSON.parse(readFileSync(cache, 'utf8')) as { files: Record<string, { id: string; settings: { netns?: string } }> };
+    expect(kept.files[conf]?.settings).toEqual({ netns: 'none' });
+    // The cache answers while the file is unchanged (an entry edited here shows through).
+    kept.files[conf]!.settings.netns = 'host';
+    writeFileSync(cache, JSON.stringify(kept));
+    expect(readContainersConf(env, 0, dir).netns?.value).toBe('host');
+    // Any change to the file (here its size and times) is read again.
+    writeFileSync(conf, '[containers]\nnetns = "pasta"\n');
+    expect(readContainersConf(env, 0, dir).netns?.value).toBe('pasta');
+    writeFileSync(conf, '[containers\n');
+    expect(() => readContainersConf(env, 0, dir)).toThrow(/^invalid containers.conf .*c\.conf: line 1: /);
+    expect(() => readContainersConf(env, 0, dir)).toThrow(/^invalid containers.conf .*c\.conf: line 1: /);
+    // A cache directory others may write is not trusted.
+    writeFileSync(conf, '[containers]\nnetns = "none"\n');
+    expect(readContainersConf(env, 0, dir).netns?.value).toBe('none');
+    const again = JSON.parse(readFileSync(cache, 'utf8')) as typeof kept;
+    again.files[conf]!.settings.netns = 'host';
+    writeFileSync(cache, JSON.stringify(again));
+    chmodSync(path.dirname(cache), 0o777);
+    expect(readContainersConf(env, 0, dir).netns?.value).toBe('none');
+    rmSync(dir, { recursive: true });
   });
 });
