@@ -6,7 +6,7 @@
 import { execFileSync } from 'node:child_process';
 import { chmodSync, cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { createServer, type Server } from 'node:net';
+import { connect, createServer, type Server } from 'node:net';
 import { createSocket } from 'node:dgram';
 import { networkInterfaces } from 'node:os';
 import { describe, expect, test } from 'vitest';
@@ -198,6 +198,21 @@ describe.skipIf(!hasPasta).each(modes())(`the default network${hasPasta ? '' : '
       expect(await httpAnswer('127.0.0.1', base)).toBe('ok-range\n');
       await store.skiff(['rm', '-f', 'range']);
     } else expect(range.stderr).toMatch(/already in use/); // base+1 was taken meanwhile
+  });
+
+  test('run -d returns with its published port bound: a connection made at once is accepted (pasta, before the container listens)', async () => {
+    const store = newStore(mode);
+    const port = await freePort();
+    const r = await store.skiff(['run', '-d', '-p', `${port}:80`, '--rootfs', mode.rootfs, 'sleep', '60']);
+    expect([r.code, r.stderr]).toEqual([0, '']);
+    // Nothing listens in the container: pasta accepts on the host and then closes; a port not bound yet would refuse.
+    const accepted = await new Promise<string>((resolve) => {
+      const c = connect(port, '127.0.0.1');
+      c.on('connect', () => (c.destroy(), resolve('accepted')));
+      c.on('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? 'error'));
+    });
+    expect(accepted).toBe('accepted');
+    await store.skiff(['rm', '-f', r.stdout.trim()]);
   });
 
   test('no network program is left after any exit path: run --rm, kill -9 of the container, of the monitor, of the foreground skiff', async () => {
