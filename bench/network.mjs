@@ -28,8 +28,10 @@
 //   BENCH_THROUGHPUT=0: the start-up table only (no 1 GiB, no ab)
 //   BENCH_STARTUP=0: the throughput table only; BENCH_TP_ROUNDS=3 (default) its rounds
 //   BENCH_MODES=rootless (or root): one of the two when run as root
+//   SKIFF_BENCH_BEFORE=DIR (a built checkout of an earlier skiff): its
+//     --network none and default rows too, in the same rounds
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
+import { chmodSync, chownSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -42,6 +44,9 @@ const GiB = 1 << 30;
 const work = mkdtempSync('/tmp/skiff-bench-net-');
 chmodSync(work, 0o755);
 const skiff = installCopy(root, path.join(work, 'skiff'));
+const beforeRoot = process.env.SKIFF_BENCH_BEFORE;
+if (beforeRoot && !existsSync(path.join(beforeRoot, 'dist'))) throw new Error(`SKIFF_BENCH_BEFORE=${beforeRoot} holds no built skiff (npm run build there)`);
+const skiffBefore = beforeRoot ? installCopy(beforeRoot, path.join(work, 'skiff-before')) : undefined;
 const isRoot = process.getuid() === 0;
 const user = isRoot ? lookupUser(process.env.SKIFF_BENCH_USER ?? 'skifftest') : null;
 const podman = hasCommand('podman') && hasCommand('runc');
@@ -329,7 +334,7 @@ function timeInterleaved(rows, mode, { runs, warmup = 3 }) {
   });
 }
 
-/** run --rm true on each network and Podman's, interleaved round by round. */
+/** run --rm true on each network and Podman's (and an earlier skiff's), interleaved round by round. */
 function startupTable(mode) {
   const rows = [
     { name: 'node -e 0', argv: ['node', '-e', '0'] },
@@ -337,21 +342,31 @@ function startupTable(mode) {
     { name: 'skiff run --rm true (default: pasta)', argv: [skiff, 'run', '--rm', '--rootfs', mode.rootfs, 'true'] },
     { name: 'skiff run --rm --network slirp4netns true', argv: [skiff, 'run', '--rm', '--network', 'slirp4netns', '--rootfs', mode.rootfs, 'true'] },
   ];
+  if (skiffBefore) {
+    rows.push({ name: 'before: skiff run --rm --network none true', argv: [skiffBefore, 'run', '--rm', '--network', 'none', '--rootfs', mode.rootfs, 'true'] });
+    rows.push({ name: 'before: skiff run --rm true (default)', argv: [skiffBefore, 'run', '--rm', '--rootfs', mode.rootfs, 'true'] });
+  }
   if (podman && mode.user) {
     rows.push({ name: 'podman run --rm --network none true', argv: [...mode.podmanArgs, 'run', '--rm', '--network', 'none', '--rootfs', mode.rootfs, 'true'] });
     rows.push({ name: 'podman run --rm true (default)', argv: [...mode.podmanArgs, 'run', '--rm', '--rootfs', mode.rootfs, 'true'] });
   }
+  const loadBefore = readFileSync('/proc/loadavg', 'utf8').split(' ')[0];
   const timed = timeInterleaved(rows, mode, { runs });
   printTable(`run --rm --rootfs busybox true, ${mode.name} (${runs} rounds, interleaved)`, timed, 'node -e 0');
   const by = Object.fromEntries(timed.map((r) => [r.name, r]));
   const none = by['skiff run --rm --network none true'];
   const pasta = by['skiff run --rm true (default: pasta)'];
   console.log(`default network over --network none: ${(pasta.min - none.min).toFixed(1)} ms (min), ${(pasta.median - none.median).toFixed(1)} ms (median)`);
+  const oldNone = by['before: skiff run --rm --network none true'];
+  const oldPasta = by['before: skiff run --rm true (default)'];
+  if (oldNone && oldPasta) console.log(`before: default network over --network none: ${(oldPasta.min - oldNone.min).toFixed(1)} ms (min), ${(oldPasta.median - oldNone.median).toFixed(1)} ms (median)`);
   const podNone = by['podman run --rm --network none true'];
   const podDefault = by['podman run --rm true (default)'];
   if (podNone && podDefault) {
     console.log(`podman / skiff, median: --network none ${(podNone.median / none.median).toFixed(2)}x, default network ${(podDefault.median / pasta.median).toFixed(2)}x`);
+    if (oldNone && oldPasta) console.log(`podman / before, median: --network none ${(podNone.median / oldNone.median).toFixed(2)}x, default network ${(podDefault.median / oldPasta.median).toFixed(2)}x`);
   }
+  console.log(`load average (1 min): ${loadBefore} before the table, ${readFileSync('/proc/loadavg', 'utf8').split(' ')[0]} after`);
 }
 
 const wanted = (process.env.BENCH_MODES ?? 'root,rootless').split(',');
