@@ -222,6 +222,27 @@ static void drain(struct monitor *m, int fd, int stream) {
 }
 
 /* Waits for the container, relaying its output, until it is gone for good. */
+/* stop_file's word: `skiff stop` leaves it empty, `skiff kill` writes "kill".
+ * Either way the end was asked for and nothing restarts (Podman's
+ * StoppedByUser, Docker's ExitOnNext); only a stop is a clean end for a unit. */
+enum stop_request { STOP_NONE, STOP_CLEAN, STOP_KILL };
+
+static enum stop_request stop_request_of(const char *path) {
+  if (path == NULL) return STOP_NONE;
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno != ENOENT) warn_user("open %s: %s: the container's restart policy applies", path, strerror(errno));
+    return STOP_NONE;
+  }
+  char first;
+  ssize_t n;
+  do n = read(fd, &first, 1);
+  while (n < 0 && errno == EINTR);
+  if (n < 0) warn_user("read %s: %s: taken as a stop", path, strerror(errno));
+  close(fd);
+  return n > 0 ? STOP_KILL : STOP_CLEAN;
+}
+
 /* A unit whose main pid is the monitor ends as its container did: with its
  * code, or killed by its signal; after a requested stop (stop_file; the
  * unit's ExecStop) with 0, whether the container's PID 1 exited on the stop
@@ -292,9 +313,9 @@ static noreturn void loop(struct monitor *m, int sfd, const sigset_t *child_mask
     bool oom_killed = m->oom_kills >= 0 && cgroup_oom_kills(m->spec) > m->oom_kills;
     record_exit(m->spec->exit_path, code, m->started_at, m->restarts, oom_killed);
     log_died_event(m->spec, code);
-    /* `skiff stop` (a unit's ExecStop) left its word: the end was asked for. */
-    bool stop_requested = m->spec->stop_path != NULL && access(m->spec->stop_path, F_OK) == 0;
-    if (!stop_requested && should_restart(m, code)) {
+    /* `skiff stop` (a unit's ExecStop) or `skiff kill` left its word: the end was asked for. */
+    enum stop_request asked = stop_request_of(m->spec->stop_path);
+    if (asked == STOP_NONE && should_restart(m, code)) {
       struct timespec pause = {.tv_sec = 0, .tv_nsec = 100000000L << (m->restarts < 6 ? m->restarts : 6)};
       while (pause.tv_nsec >= 1000000000L) pause.tv_sec++, pause.tv_nsec -= 1000000000L;
       nanosleep(&pause, NULL);
@@ -311,7 +332,7 @@ static noreturn void loop(struct monitor *m, int sfd, const sigset_t *child_mask
     send_frame(m, STREAM_EXIT, &be, 4);
     unlink(m->spec->attach_path);
     run_on_exit(m->spec);
-    exit_as(stop_requested ? 0 : status);
+    exit_as(asked == STOP_CLEAN ? 0 : status);
   }
 }
 

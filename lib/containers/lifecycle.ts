@@ -22,6 +22,7 @@ import {
   containerDir,
   containerLogFile,
   containerLogMax,
+  markKillRequested,
   markStopRequested,
   readConfig,
   readPidFile,
@@ -105,10 +106,18 @@ export async function waitStopped(record: ContainerRecord, timeoutMs: number): P
   }
 }
 
+/**
+ * kill: the signal, after the word that keeps the restart policy from
+ * starting the container again (as Podman does for every signal, and Docker
+ * for every signal of a container without a StopSignal of its own): a
+ * container that outlives the signal keeps running, and its next end is
+ * final until the next start.
+ */
 export async function killContainer(record: ContainerRecord, signal: string | number): Promise<void> {
   const state = containerState(record);
   if (!state.Running) throw new SkiffError(`cannot kill container ${record.Id}: container ${record.Id} is not running`);
   const sig = typeof signal === 'number' ? signal : parseSignal(signal);
+  markKillRequested(record.Id);
   await signalContainerProcess(state.Pid, sig);
   containerEvent(record, 'kill');
 }

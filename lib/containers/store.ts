@@ -322,10 +322,12 @@ export function clearRunState(id: string): void {
 const STOP_REQUESTED = 'stop-requested';
 
 /**
- * `stop`'s word to the container's monitor (its stop_file): the end that
- * follows was asked for, so the monitor restarts nothing (Docker's rule for a
- * stopped container with a restart policy) and exits 0, which a systemd unit
- * whose main process it is takes as a clean stop. Cleared at each start.
+ * `stop`'s and `kill`'s word to the container's monitor (its stop_file): the
+ * end that follows was asked for, so the monitor restarts nothing (Docker's
+ * and Podman's rule for a stopped or killed container with a restart
+ * policy). After a stop (an empty file) it exits 0, which a systemd unit
+ * whose main process it is takes as a clean stop; after a kill ("kill") it
+ * ends as the container did. Cleared at each start.
  */
 export function stopRequestFile(id: string): string {
   return path.join(containerDir(id), STOP_REQUESTED);
@@ -333,6 +335,15 @@ export function stopRequestFile(id: string): string {
 
 export function markStopRequested(id: string): void {
   writeFileSync(stopRequestFile(id), '', { mode: 0o600 });
+}
+
+/** kill's word; a stop's already there (kill during stop's timeout) stays: that end is still a clean stop. */
+export function markKillRequested(id: string): void {
+  try {
+    writeFileSync(stopRequestFile(id), 'kill', { mode: 0o600, flag: 'wx' });
+  } catch (err) {
+    if (errnoCode(err) !== 'EEXIST') throw err;
+  }
 }
 
 export function listContainerIds(): string[] {

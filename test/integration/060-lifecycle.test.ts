@@ -129,24 +129,38 @@ describeModes('container lifecycle ($name)', (mode) => {
     expect((await skiff(env, ['ps', '-a', '--format', '{{.Names}}'])).stdout).toBe('flaky\n');
   });
 
-  test('--restart always: a crash restarts it; stop ends it for good (Docker\'s rule), also past the timeout; start runs it again', async () => {
+  test('--restart always: a crash restarts it; kill and stop end it for good (Docker\'s and Podman\'s rule), stop also past the timeout; start runs it again', async () => {
     const env = storeFor(mode);
     await skiff(env, ['run', '-d', '--restart', 'always', '--name', 'ra', '--rootfs', mode.rootfs, 'sleep', '60']);
-    expect((await skiff(env, ['kill', 'ra'])).code).toBe(0);
-    await until('a restart after the kill', async () => {
-      const r = await skiff(env, ['container', 'inspect', '-f', '{{.RestartCount}} {{.State.Status}}', 'ra']);
-      return r.stdout === '1 running\n' ? r : undefined;
-    });
+    // A crash: the container's process killed from outside, not by skiff.
+    const crash = async () => {
+      const pid = (await skiff(env, ['container', 'inspect', '-f', '{{.State.Pid}}', 'ra'])).stdout.trim();
+      const [file, ...args] = asModeUser(mode, ['kill', '-9', pid]);
+      expect((await collect(spawn(file!, args, { stdio: ['pipe', 'pipe', 'pipe'] }))).code).toBe(0);
+    };
+    const restarted = (count: number) =>
+      until(`restart ${count} after the crash`, async () => {
+        const r = await skiff(env, ['container', 'inspect', '-f', '{{.RestartCount}} {{.State.Status}}', 'ra']);
+        return r.stdout === `${count} running\n` ? r : undefined;
+      });
+    const status = async () => (await skiff(env, ['container', 'inspect', '-f', '{{.RestartCount}} {{.State.Status}} {{.State.ExitCode}}', 'ra'])).stdout;
+    await crash();
+    await restarted(1);
+    // A signal the container outlives (PID 1 without a handler ignores SIGHUP) leaves it running.
+    expect((await skiff(env, ['kill', '-s', 'HUP', 'ra'])).stdout).toBe('ra\n');
+    await sleep(300);
+    expect(await status()).toBe('1 running 0\n');
+    expect((await skiff(env, ['kill', 'ra'])).stdout).toBe('ra\n');
+    // Past the monitor's restart delay (200 ms after one restart): still exited.
+    await sleep(1200);
+    expect(await status()).toBe('1 exited 137\n');
+    expect((await skiff(env, ['start', 'ra'])).code).toBe(0);
+    await crash();
+    await restarted(1);
     // sleep as PID 1 ignores SIGTERM: the stop ends with SIGKILL after 1 s.
     expect((await skiff(env, ['stop', '-t', '1', 'ra'])).stdout).toBe('ra\n');
     await sleep(1000);
-    expect((await skiff(env, ['container', 'inspect', '-f', '{{.RestartCount}} {{.State.Status}} {{.State.ExitCode}}', 'ra'])).stdout).toBe('1 exited 137\n');
-    expect((await skiff(env, ['start', 'ra'])).code).toBe(0);
-    expect((await skiff(env, ['kill', 'ra'])).code).toBe(0);
-    await until('a restart after the kill that follows a start', async () => {
-      const r = await skiff(env, ['container', 'inspect', '-f', '{{.RestartCount}} {{.State.Status}}', 'ra']);
-      return r.stdout === '1 running\n' ? r : undefined;
-    });
+    expect(await status()).toBe('1 exited 137\n');
     expect((await skiff(env, ['rm', '-f', 'ra'])).code).toBe(0);
   });
 
