@@ -4,8 +4,8 @@
 //   cgroupfs  skiff makes the directories itself: root's v2 hierarchy, or on
 //             v1 and hybrid hosts one directory per v1 controller (with the
 //             unified hierarchy's, or the v1 freezer's, for pause);
-//   systemd   a transient scope per start (`systemd-run [--user] --scope`,
-//             delegated), inside which the helper makes the container's
+//   systemd   a transient scope per start (StartTransientUnit over D-Bus,
+//             systemd-scope.ts; delegated), inside which the helper makes the container's
 //             cgroup beside a "supervisor" one for itself: the way for an
 //             ordinary user on a systemd host;
 //   split     the caller's own cgroup, when it is delegated (a systemd unit
@@ -18,7 +18,7 @@
 import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { SkiffError, errnoCode } from '../errors.js';
-import { findProgram } from '../host/programs.js';
+import type { ScopeRequest } from './systemd-scope.js';
 import { requestedLimits, type OciLinuxResources } from '../oci/spec/resources.js';
 import { detectCgroups, type CgroupDetection } from './detect.js';
 import { compileDeviceFilter } from './device-filter.js';
@@ -42,7 +42,7 @@ export interface ContainerCgroup {
   v1?: Partial<Record<V1Controller, string>>;
   /** cgroupfs when absent (containers made before limits existed). */
   manager?: CgroupManagerName;
-  /** systemd: the user's own manager (systemd-run --user). */
+  /** systemd: the user's own manager (systemd --user), not the system's. */
   userScope?: boolean;
   /** systemd and split: the v2 mount point, where the helper finds its own cgroup. */
   root?: string;
@@ -99,8 +99,14 @@ export function currentCgroupHost(): CgroupHost {
     uid,
   });
   const runtime = uid === 0 ? '/run' : process.env['XDG_RUNTIME_DIR'];
-  const systemdManager = runtime !== undefined && existsSync(path.join(runtime, 'systemd/private')) && findProgram('systemd-run') !== undefined;
+  const systemdManager = runtime !== undefined && existsSync(path.join(runtime, 'systemd/private'));
   return { uid, detection, systemdManager };
+}
+
+/** The manager's private socket: a user's own (systemd --user), or the system's for root. */
+export function systemdSocket(user: boolean): string {
+  if (!user) return '/run/systemd/private';
+  return path.join(process.env['XDG_RUNTIME_DIR'] || `/run/user/${process.geteuid?.() ?? 0}`, 'systemd/private');
 }
 
 /** The user manager's own cgroup (/user.slice/user-UID.slice/user@UID.service), where its scopes go. */
@@ -239,8 +245,8 @@ function deviceFilterOf(cg: ContainerCgroup, res: OciLinuxResources): { deviceFi
 
 export interface CgroupStart {
   launch: CgroupLaunch;
-  /** A command the helper runs under (systemd-run … --), or [] */
-  wrapper: string[];
+  /** systemd: the transient scope the helper is placed in before it reads its spec. */
+  scope?: ScopeRequest;
 }
 
 /** The directories a cgroupfs container joins (its v2 or freezer directory and each v1 one). */
@@ -253,28 +259,16 @@ export function prepareCgroupStart(id: string, name: string, cg: ContainerCgroup
   const manager = cg.manager ?? 'cgroupfs';
   if (manager === 'cgroupfs') {
     createCgroup(cg, res);
-    return { launch: { join: directories(cg), ...deviceFilterOf(cg, res) }, wrapper: [] };
+    return { launch: { join: directories(cg), ...deviceFilterOf(cg, res) } };
   }
   // The limits' controllers must be given; the rest only serve stats
   // ("?": where the parent has them). Pause needs none.
   const required = v2Controllers(res);
   const enable = [...required, ...STATS_CONTROLLERS.filter((c) => !required.includes(c)).map((c) => `?${c}`)];
   const split = { root: cg.root ?? '/sys/fs/cgroup', enable, writes: v2Writes(res).map(({ file, value }) => ({ file, value })) };
-  if (manager === 'split') return { launch: { split: { name: `skiff-${id}`, ...split }, ...deviceFilterOf(cg, res) }, wrapper: [] };
-  const systemdRun = findProgram('systemd-run');
-  if (!systemdRun) throw new SkiffError('systemd-run is missing: install systemd, or run with --cgroup-manager=cgroupfs');
-  const wrapper = [
-    systemdRun,
-    ...(cg.userScope ? ['--user'] : []),
-    '--scope',
-    '--quiet',
-    '--collect',
-    `--unit=skiff-${id}.scope`,
-    `--description=skiff container ${name}`,
-    '--property=Delegate=yes',
-    '--',
-  ];
-  return { launch: { split: { name: 'container', ...split }, ...deviceFilterOf(cg, res) }, wrapper };
+  if (manager === 'split') return { launch: { split: { name: `skiff-${id}`, ...split }, ...deviceFilterOf(cg, res) } };
+  const scope = { socket: systemdSocket(cg.userScope === true), unit: `skiff-${id}.scope`, description: `skiff container ${name}` };
+  return { launch: { split: { name: 'container', ...split }, ...deviceFilterOf(cg, res) }, scope };
 }
 
 function writeLimit(dir: string, w: CgroupWrite): void {

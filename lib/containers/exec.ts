@@ -60,7 +60,7 @@ export async function execInContainer(record: ContainerRecord, req: ExecRequest 
   const { exitCode, report } = await runForeground(execConfig(base, req), {
     interactive: req.interactive,
     joinPid: state.Pid,
-    cgroup: { launch: { join: dirs }, wrapper: [] },
+    cgroup: { launch: { join: dirs } },
   });
   const failure = report.errors[0];
   containerEvent(record, 'exec_died', failure ? failure.exitCode : exitCode);

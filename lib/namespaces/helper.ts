@@ -15,6 +15,7 @@ import { debug } from '../log.js';
 import { findProgram } from '../host/programs.js';
 import { precompiledSeccompProgram } from '../oci/seccomp/default.js';
 import type { CgroupLaunch, CgroupStart } from '../cgroups/container.js';
+import { SystemdConnection, type ScopeRequest } from '../cgroups/systemd-scope.js';
 
 export const HELPER_PROTOCOL_VERSION = 1;
 
@@ -260,6 +261,8 @@ export interface StartedHelper {
   child: ChildProcess;
   channel: Socket;
   reports(): HelperReport;
+  /** With a scope: settles once the helper is in it and has its spec (rejects, the helper killed, when systemd refused). */
+  placed: Promise<void>;
 }
 
 /** The mounts a spec asks for, for the debug log (never env= or arg= entries: they may hold secrets). */
@@ -276,22 +279,26 @@ function describeMounts(entries: string[]): string {
  * hex), where it finds it at exec rather than waiting for this process to
  * write fd 3, or over fd 3 when it is large. The helper wipes the variable
  * and starts nothing with it. fd 3 carries the reports either way.
+ * With a systemd scope, the spec goes over fd 3 once systemd has moved the
+ * helper into the scope: until then the helper waits for it, before it does
+ * anything with cgroups.
  */
 export function spawnHelper(
   args: string[],
   entries: string[],
   stdio: ('inherit' | 'ignore' | 'pipe' | number)[],
   detached = false,
-  /** A command the helper runs under (systemd-run --scope … --), which execs it with fds and environment intact. */
-  wrapper: string[] = [],
+  /** The transient scope of systemd the helper runs in (systemd-scope.ts). */
+  scope?: ScopeRequest,
   /** fd 4 of the helper: a user-defined network member's connection to its holder (network.ts). */
   memberFd?: Socket,
 ): StartedHelper {
   const spec = encodeSpec(entries);
-  const inEnv = spec.length <= SPEC_ENV_MAX;
-  debug(() => `helper: ${[...wrapper, helperPath()].join(' ')} mode ${args.join(' ')}; spec of ${entries.length} entries in ${inEnv ? 'its environment' : 'fd 3'}${describeMounts(entries)}`);
-  const [file, ...pre] = wrapper.length > 0 ? [...wrapper, helperPath()] : [helperPath()];
-  const child = spawn(file!, [...pre, ...args], {
+  const inEnv = scope === undefined && spec.length <= SPEC_ENV_MAX;
+  debug(() => `helper: ${helperPath()} mode ${args.join(' ')}${scope ? ` in ${scope.unit}` : ''}; spec of ${entries.length} entries in ${inEnv ? 'its environment' : 'fd 3'}${describeMounts(entries)}`);
+  // Connecting and authenticating overlap the helper's fork and exec.
+  const bus = scope ? new SystemdConnection(scope.socket) : undefined;
+  const child = spawn(helperPath(), args, {
     stdio: [...stdio, 'pipe', ...(memberFd ? [memberFd] : [])],
     detached,
     ...(inEnv ? { env: { ...process.env, SKIFF_HELPER_SPEC: spec.toString('hex') } } : {}),
@@ -302,8 +309,27 @@ export function spawnHelper(
   channel.on('error', () => {
     // The helper died early; its exit status says what happened.
   });
+  let placed = Promise.resolve();
   if (inEnv) channel.end();
-  else channel.end(spec);
+  else if (!bus || child.pid === undefined) {
+    bus?.close();
+    channel.end(spec);
+  } else {
+    const asked = process.hrtime.bigint();
+    placed = bus.startScope(scope!, child.pid).then(
+      () => {
+        debug(() => `helper: in ${scope!.unit} ${(Number(process.hrtime.bigint() - asked) / 1e6).toFixed(2)} ms after its spawn`);
+        bus.close();
+        channel.end(spec);
+      },
+      (err: unknown) => {
+        bus.close();
+        child.kill('SIGKILL');
+        throw err;
+      },
+    );
+    placed.catch(() => undefined); // awaited by the caller
+  }
   child.on('spawn', () => debug(`helper: started, pid ${child.pid}`));
   let logged = false;
   const reports = (): HelperReport => {
@@ -312,7 +338,7 @@ export function spawnHelper(
     logged = true;
     return report;
   };
-  return { child, channel, reports };
+  return { child, channel, reports, placed };
 }
 
 export interface HelperReport {
@@ -406,6 +432,16 @@ export interface RunResult {
   report: HelperReport;
 }
 
+/** A scope systemd refused: its error, once the helper it killed is gone. */
+async function placedOrThrow(placed: Promise<void>, exited: Promise<unknown>): Promise<void> {
+  try {
+    await placed;
+  } catch (err) {
+    await exited.catch(() => undefined);
+    throw err;
+  }
+}
+
 /**
  * Runs a container in the foreground: the helper inherits the caller's stdio
  * (stdin only with -i), and signals sent to skiff reach the container.
@@ -442,26 +478,33 @@ export async function runForeground(
   // (and its user signalling skiff) before this process gets the CPU back
   // from spawn, and an unheard SIGUSR1 would start Node's inspector instead.
   const forwarder = earlySignalForwarder();
-  const { child, reports } = spawnHelper(
+  const { child, reports, placed } = spawnHelper(
     opts.joinPid !== undefined ? ['exec'] : runArgs(config),
     entries,
     [(opts.interactive || config.process.terminal) && attach.stdin ? 'inherit' : 'ignore', output(attach.stdout), output(attach.stderr)],
     false,
-    opts.cgroup?.wrapper,
+    opts.cgroup?.scope,
     opts.network?.member,
   );
   // The helper holds the connection now (fd 4): this process lets go of its copy.
   opts.network?.member.destroy();
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
+    child.on('error', (err) => reject(new SkiffError(`cannot start the skiff helper: ${err.message}`)));
+    child.on('close', (code, signal) => resolve({ code, signal }));
+  });
+  try {
+    await placedOrThrow(placed, exited);
+  } catch (err) {
+    forwarder.detach();
+    throw err;
+  }
 
   // The helper resizes the pty on SIGWINCH (or passes it on without -t); it
   // is in a process group of its own unless -i -t, so it may not see the terminal's.
   forwarder.attach(child);
   if (rawTty) process.stdin.setRawMode(true);
 
-  const exit = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
-    child.on('error', (err) => reject(new SkiffError(`cannot start the skiff helper: ${err.message}`)));
-    child.on('close', (code, signal) => resolve({ code, signal }));
-  });
+  const exit = await exited;
   if (rawTty) process.stdin.setRawMode(false);
   forwarder.detach();
 
@@ -512,12 +555,14 @@ export async function startMonitored(config: OciRuntimeConfig, files: MonitorFil
   entries.push(...unitEntries(files.unit));
   if (files.cgroup) entries.push(...cgroupEntries(files.cgroup.launch));
   if (files.network) entries.push(...networkStartEntries(files.network));
-  const { child, reports } = spawnHelper(runArgs(config), entries, ['ignore', 'ignore', 'ignore'], false, files.cgroup?.wrapper, files.network?.member);
+  const { child, reports, placed } = spawnHelper(runArgs(config), entries, ['ignore', 'ignore', 'ignore'], false, files.cgroup?.scope, files.network?.member);
   files.network?.member.destroy();
-  await new Promise<void>((resolve, reject) => {
+  const exited = new Promise<void>((resolve, reject) => {
     child.on('error', (err) => reject(new SkiffError(`cannot start the skiff helper: ${err.message}`)));
     child.on('close', () => resolve());
   });
+  await placedOrThrow(placed, exited);
+  await exited;
   const report = reports();
   for (const w of report.warnings) process.stderr.write(`skiff: warning: ${w}\n`);
   const failure = report.errors[0];

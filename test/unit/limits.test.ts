@@ -240,7 +240,7 @@ describe('planContainerCgroup', () => {
       `--cpuset-cpus cannot be applied: the cpuset controller is not available to your systemd user manager (it has: cpu memory pids); delegate it: a drop-in for user@.service with Delegate=cpu cpuset io memory pids (see docs/limits.md)`,
     );
     const start = prepareCgroupStart(id, 'web', plan.cgroup!, { memory: { limit: 64 * MiB } });
-    expect(start.wrapper.slice(1)).toEqual(['--user', '--scope', '--quiet', '--collect', `--unit=skiff-${id}.scope`, '--description=skiff container web', '--property=Delegate=yes', '--']);
+    expect(start.scope).toEqual({ socket: path.join(process.env['XDG_RUNTIME_DIR'] || `/run/user/${process.geteuid!()}`, 'systemd/private'), unit: `skiff-${id}.scope`, description: 'skiff container web' });
     expect(start.launch).toEqual({ split: { name: 'container', root: path.join(tree, 'sys/fs/cgroup'), enable: ['memory', '?cpu', '?io', '?pids'], writes: [{ file: 'memory.max', value: String(64 * MiB) }] } });
     // Device rules on cgroup v2: an eBPF program the helper attaches to the cgroup it makes.
     const rules = [{ allow: false, access: 'rwm' }, { allow: true, type: 'c' as const, major: 1, minor: 3, access: 'rwm' }];
