@@ -1,5 +1,7 @@
 // Issue 15's benchmark: `run --rm --memory 64m IMAGE true` against the same
-// run without limits (target: at most 5 ms added) and `stats --no-stream`
+// run without limits (target: at most 5 ms added) and without any cgroup
+// (--cgroups disabled), with CPU times and the scope's own cost where systemd
+// makes one (README.md), and `stats --no-stream`
 // with 20 running containers, against `node -e 0`, same run. As root here;
 // rootless where this host gives the user a cgroup (a cgroup v2 systemd
 // session, e.g. the VM of test/vm: `npm run test:vm -- --bench limits`), else
