@@ -83,6 +83,17 @@ describe.skipIf(!existsSync(probe))(`systemd user units${existsSync(probe) ? '' 
     expect(existsSync(`/run/user/${uid}/web.cid`)).toBe(false);
   });
 
+  test('skiff kill of a unit\'s container: the unit fails as the container ended (Result=signal), where skiff stop is a clean end', async () => {
+    writeFileSync(path.join(unitDir, 'killed.container'), `[Container]\nRootfs=${rootfs}\nNetwork=host\nExec=sleep 600\n`);
+    expect(systemctl('daemon-reload').code).toBe(0);
+    expect(systemctl('start', 'killed.service').code).toBe(0);
+    expect(skiff('kill', 'systemd-killed').stdout).toBe('systemd-killed\n');
+    for (let i = 0; i < 100 && systemctl('is-active', 'killed.service').stdout !== 'failed'; i++) await sleep(200);
+    expect(systemctl('is-active', 'killed.service').stdout).toBe('failed');
+    expect(show('killed.service', 'Result')).toBe('signal');
+    systemctl('reset-failed', 'killed.service');
+  });
+
   test('Notify=true: the unit is active only once the container sent READY=1 itself', async () => {
     writeFileSync(path.join(unitDir, 'ready.container'), `[Container]\nRootfs=${rootfs}\nNetwork=host\nNotify=true\nExec=sh -c "sleep 3; probe notify READY=1; exec httpd -f -p 18081 -h /www"\n`);
     expect(systemctl('daemon-reload').code).toBe(0);
