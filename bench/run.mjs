@@ -4,7 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const all = ['runtime', 'lifecycle', 'pull', 'hotpaths', 'seccomp', 'walks', 'imagesout', 'build', 'events', 'volumes', 'limits', 'network', 'storage'];
+const all = ['runtime', 'lifecycle', 'pull', 'hotpaths', 'seccomp', 'walks', 'imagesout', 'build', 'events', 'eventcost', 'volumes', 'limits', 'network', 'storage'];
 const chosen = process.argv.length > 2 ? process.argv.slice(2) : all;
 for (const name of chosen) {
   if (!all.includes(name)) {

@@ -74,12 +74,28 @@ export function rotatedLogPath(log: string): string {
   return `${log}.1`;
 }
 
-/** Now, as Unix nanoseconds in decimal (microsecond resolution: what a double holds of the epoch in ms). */
+/**
+ * The wall clock's lower bound, as Unix nanoseconds, minus the monotonic
+ * clock: raised at every stamp to what Date.now() (whole milliseconds, never
+ * ahead of the wall clock) says it is at least. Not `performance`: its first
+ * use loads perf_hooks, ~1 ms of a CLI's start-up here, more than all of an
+ * event's write.
+ */
+let wallMinusMonotonic = 0n;
+
+/**
+ * Now, as Unix nanoseconds in decimal: the wall clock in milliseconds, its
+ * sub-millisecond digits from the monotonic clock. Strictly increasing within
+ * a process and never ahead of the wall clock; behind it by less than the
+ * millisecond of the first stamp a process takes (Podman's events, written
+ * with Go's time.Now(), carry nanoseconds too; the reader keeps the file's
+ * order, so the stamps only serve --since, --until and display).
+ */
 export function nowNanos(): string {
-  const ms = performance.timeOrigin + performance.now();
-  const whole = Math.floor(ms);
-  const micros = Math.floor((ms - whole) * 1000);
-  return `${whole}${String(micros).padStart(3, '0')}000`;
+  const mono = process.hrtime.bigint();
+  const floor = BigInt(Date.now()) * 1_000_000n - mono;
+  if (floor > wallMinusMonotonic) wallMinusMonotonic = floor;
+  return String(wallMinusMonotonic + mono);
 }
 
 /** The line for one event, fields in Podman's order; timeNano is written as exact digits. */
@@ -110,14 +126,26 @@ function warnOnce(message: string): void {
 }
 
 /**
+ * The log and its limit, worked out again only when what they depend on
+ * changes (a run writes six events; the path costs a homedir() and joins).
+ */
+let cachedLog: { key: string; log: string; maxBytes: number } | undefined;
+
+function logOf(env: NodeJS.ProcessEnv): { log: string; maxBytes: number } {
+  const key = `${env['SKIFF_RUNROOT']}\0${env['XDG_RUNTIME_DIR']}\0${env['HOME']}\0${env['SKIFF_IN_USERNS']}\0${env['SKIFF_EVENTS_LOGFILE_MAX_SIZE']}\0${process.getuid?.()}`;
+  if (cachedLog?.key !== key) cachedLog = { key, log: eventLogPath(env), maxBytes: maxLogBytes(env) };
+  return cachedLog;
+}
+
+/**
  * Appends one event to the log. Never throws: an event that cannot be
  * written is one warning on stderr, and the command goes on (as Podman).
  */
 export function emitEvent(e: EventInput, env: NodeJS.ProcessEnv = process.env): void {
   if (eventsBackend(env) === 'none') return;
-  const log = eventLogPath(env);
+  const { log, maxBytes } = logOf(env);
   try {
-    appendLine(log, eventLine(e, nowNanos()), maxLogBytes(env));
+    appendLine(log, eventLine(e, nowNanos()), maxBytes);
   } catch (err) {
     warnOnce(`could not record the ${e.Type} ${e.Status} event in ${log}: ${err instanceof Error ? err.message : String(err)}`);
   }

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { eventLine, readRotatedLines } from '../../lib/events/log.js';
+import { eventLine, nowNanos, readRotatedLines } from '../../lib/events/log.js';
 import { eventMatches, parseEventFilters } from '../../lib/events/filter.js';
 import { goTime, humanLine } from '../../lib/cli/commands/events.js';
 import type { SkiffEvent } from '../../lib/events/log.js';
@@ -48,6 +48,20 @@ describe('event log', () => {
     expect(line).toBe('{"ContainerExitCode":3,"ID":"abc","Image":"busybox","Name":"n","Status":"died","time":1796585205,"timeNano":1796585205036676804,"Type":"container","Attributes":{"a":"b"}}\n');
     const big = eventLine({ Name: 'n', Status: 'create', Type: 'container', Attributes: { a: 'x'.repeat(10_000) } }, '1000000000');
     expect(big).toBe('{"Name":"n","Status":"create","time":1,"timeNano":1000000000,"Type":"container"}\n');
+  });
+
+  test('the stamps are Unix nanoseconds, strictly increasing, within the wall clock\'s millisecond', () => {
+    let last = 0n;
+    for (let i = 0; i < 2000; i++) {
+      const before = BigInt(Date.now()) * 1_000_000n;
+      const text = nowNanos();
+      const after = BigInt(Date.now() + 1) * 1_000_000n;
+      expect(text).toMatch(/^[1-9]\d{18}$/);
+      const stamp = BigInt(text);
+      expect(stamp >= before && stamp < after, `${before} <= ${stamp} < ${after}`).toBe(true);
+      expect(stamp > last).toBe(true);
+      last = stamp;
+    }
   });
 
   test('filters: one key\'s values are alternatives, different keys all apply', () => {
