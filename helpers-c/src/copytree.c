@@ -5,6 +5,7 @@
  * symlink copied (or the directory, whichever is there when it is opened),
  * never a read or write somewhere else; a node that vanished is skipped. */
 #include "copy.h"
+#include "layerdir.h"
 #include "report.h"
 
 #include <dirent.h>
@@ -152,14 +153,6 @@ static void remove_existing(const struct copy_options *opts, int dir, const char
   die_errno("remove %s to replace it", rel);
 }
 
-/* An overlay directory that hides what the layers below hold at its path. */
-static bool opaque_dir(int fd) {
-  char value[2];
-  ssize_t n = fgetxattr(fd, "user.overlay.opaque", value, sizeof value);
-  if (n < 0) n = fgetxattr(fd, "trusted.overlay.opaque", value, sizeof value);
-  return n == 1 && value[0] == 'y';
-}
-
 static char *join_rel(const char *prefix, const char *name) {
   size_t a = strlen(prefix), b = strlen(name);
   char *out = malloc(a + b + 2);
@@ -237,7 +230,7 @@ static bool copy_dir(const struct copy_options *opts, const struct stat *st, boo
     return false;
   }
   /* An opaque directory of a layer replaces what the layers below put there. */
-  if (opts->apply_layer && opaque_dir(src)) remove_tree(dst_dir, dst_name, rel);
+  if (opts->apply_layer && layer_dir_opaque(src)) remove_tree(dst_dir, dst_name, rel);
   int dst = make_dir(dst_dir, dst_name, rel);
   if (descend) copy_entries(opts, src, dst, rel, depth);
   set_owner(opts, st, dst, -1, NULL, rel);
@@ -370,8 +363,13 @@ static void copy_at(const struct copy_options *opts, int src_dir, const char *sr
       die_errno("stat %s", rel);
     }
     bool changed = false;
-    if (opts->apply_layer && S_ISCHR(st.st_mode) && st.st_rdev == makedev(0, 0)) {
+    if (opts->apply_layer && layer_whiteout_node(&st)) {
       remove_tree(dst_dir, dst_name, rel); /* a whiteout: deleted in this layer */
+      return;
+    }
+    if (opts->apply_layer && depth > 0 && layer_marker_name(src_name)) {
+      /* The tar's way (a vfs store's layer): ".wh.NAME" deletes NAME; the opaque marker was read with its directory. */
+      if (strcmp(src_name, LAYER_OPAQUE_MARKER) != 0) remove_tree(dst_dir, dst_name + strlen(".wh."), rel);
       return;
     }
     if (S_ISDIR(st.st_mode))

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -74,15 +75,36 @@ static unsigned long parse_number(const char *s, int base) {
 
 static size_t fields_for(const char *op) {
   if (strcmp(op, "whiteout") == 0 || strcmp(op, "opaque") == 0) return 2;
+  if (strcmp(op, "whiteout-file") == 0 || strcmp(op, "opaque-file") == 0) return 2;
   if (strcmp(op, "xattr") == 0) return 4;
   if (strcmp(op, "mknod") == 0) return 6;
   die(EXIT_SKIFF_FAILED, 0, "fsops: unknown operation \"%s\"", op);
 }
 
+/* An empty file, mode 0000, named `marker` in the directory `dir_fd` (the
+ * tar's own way of recording a deletion, which every filesystem takes). */
+static void make_marker(int dir_fd, const char *marker, const char *what) {
+  int fd = openat(dir_fd, marker, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0000);
+  if (fd < 0) die_errno("fsops: create %s for %s", marker, what);
+  if (close(fd) < 0) die_errno("fsops: close %s", marker);
+}
+
 static void apply(int root_fd, char **f) {
   const char *name;
   int dir_fd = open_parent(root_fd, f[1], &name);
-  if (strcmp(f[0], "whiteout") == 0) {
+  if (strcmp(f[0], "whiteout-file") == 0) {
+    char marker[NAME_MAX + 1];
+    if ((size_t)snprintf(marker, sizeof marker, ".wh.%s", name) >= sizeof marker)
+      die(EXIT_SKIFF_FAILED, ENAMETOOLONG, "fsops: whiteout-file %s: the name .wh.%s is too long for a file", name, name);
+    make_marker(dir_fd, marker, name);
+  } else if (strcmp(f[0], "opaque-file") == 0) {
+    struct open_how how = {.flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC,
+                           .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS};
+    int sub = (int)syscall(SYS_openat2, dir_fd, name, &how, sizeof how);
+    if (sub < 0) die_errno("fsops: open the directory %s", name);
+    make_marker(sub, ".wh..wh..opq", name);
+    close(sub);
+  } else if (strcmp(f[0], "whiteout") == 0) {
     if (mknodat(dir_fd, name, S_IFCHR | 0000, makedev(0, 0)) < 0) die_errno("fsops: whiteout %s", name);
   } else if (strcmp(f[0], "opaque") == 0) {
     set_xattr_at(dir_fd, name, "user.overlay.opaque", "y", 1);

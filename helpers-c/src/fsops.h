@@ -8,6 +8,9 @@
  * Operations come on stdin as NUL-terminated fields, one record after another:
  *   whiteout PATH                     a 0/0 character device (overlayfs whiteout)
  *   opaque   PATH                     user.overlay.opaque=y on a directory
+ *   whiteout-file PATH                an empty file .wh.NAME beside PATH (the tar's
+ *                                     whiteout; a vfs store's layers, see layerdir.h)
+ *   opaque-file   PATH                an empty file PATH/.wh..wh..opq in a directory
  *   xattr    PATH NAME HEXVALUE       an extended attribute on PATH itself
  *   mknod    PATH c|b|p MODE MAJOR MINOR   (MODE in octal)
  * Exit 0 when all applied; an error names the record and the failing call. */

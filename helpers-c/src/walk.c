@@ -3,6 +3,7 @@
 #include "copy.h"
 #include "fds.h"
 #include "io.h"
+#include "layerdir.h"
 #include "protocol.h"
 #include "report.h"
 #include "tarwrite.h"
@@ -143,15 +144,12 @@ static int open_subdir(int dir, const char *name, dev_t dev, const char *where) 
   return fd;
 }
 
-static bool is_whiteout(const struct stat *st) { return S_ISCHR(st->st_mode) && st->st_rdev == makedev(0, 0); }
+/* An entry of an upper dir (overlay's kernel made it): a whiteout is a 0/0
+ * device, an opaque directory has the xattr. The layers' own records are
+ * read through layerdir.h. */
+static bool is_whiteout(const struct stat *st) { return layer_whiteout_node(st); }
 
-/* An overlay directory that hides what the layers below hold at its path. */
-static bool is_opaque(int fd) {
-  char value[2];
-  ssize_t n = fgetxattr(fd, "user.overlay.opaque", value, sizeof value);
-  if (n < 0) n = fgetxattr(fd, "trusted.overlay.opaque", value, sizeof value);
-  return n == 1 && value[0] == 'y';
-}
+static bool is_opaque(int fd) { return overlay_opaque_xattr(fd); }
 
 /* --- diff: the upper dir against the layers below it --------------------- */
 
@@ -169,8 +167,8 @@ static bool in_image(const struct layers *below, const char *name) {
   for (size_t i = 0; i < below->n; i++) {
     if (below->fds[i] < 0) continue;
     struct stat st;
-    if (fstatat(below->fds[i], name, &st, AT_SYMLINK_NOFOLLOW) < 0) continue;
-    return !is_whiteout(&st);
+    enum layer_entry e = layer_lookup(below->fds[i], name, &st);
+    if (e != LAYER_ABSENT) return e == LAYER_PRESENT;
   }
   return false;
 }
@@ -184,13 +182,14 @@ static struct layers layers_below(const struct layers *here, const char *name, b
     next.fds[i] = -1;
     if (hidden || here->fds[i] < 0) continue;
     struct stat st;
-    if (fstatat(here->fds[i], name, &st, AT_SYMLINK_NOFOLLOW) < 0) continue;
+    enum layer_entry e = layer_lookup(here->fds[i], name, &st);
+    if (e == LAYER_ABSENT) continue;
     hidden = true; /* whatever this layer holds here hides the layers below */
-    if (!S_ISDIR(st.st_mode)) continue;
+    if (e == LAYER_WHITEOUT || !S_ISDIR(st.st_mode)) continue;
     int fd = openat(here->fds[i], name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0) continue;
     next.fds[i] = fd;
-    hidden = is_opaque(fd);
+    hidden = layer_dir_opaque(fd);
   }
   return next;
 }
@@ -230,8 +229,9 @@ static char **sorted_names(int dir, const char *where, size_t *count);
 static bool image_node(const struct layers *below, const char *name, struct stat *st, int *layer_dir) {
   for (size_t i = 0; i < below->n; i++) {
     if (below->fds[i] < 0) continue;
-    if (fstatat(below->fds[i], name, st, AT_SYMLINK_NOFOLLOW) < 0) continue;
-    if (is_whiteout(st)) return false;
+    enum layer_entry e = layer_lookup(below->fds[i], name, st);
+    if (e == LAYER_ABSENT) continue;
+    if (e == LAYER_WHITEOUT) return false;
     *layer_dir = below->fds[i];
     return true;
   }
@@ -278,9 +278,10 @@ static void full_deletions(int dir, const struct layers *below, const char *wher
     close(own);
     for (size_t k = 0; k < n; k++) {
       struct stat st;
-      bool decided = false; /* an upper layer has the name: it decided */
-      for (size_t j = 0; j < i && !decided; j++) decided = below->fds[j] >= 0 && fstatat(below->fds[j], names[k], &st, AT_SYMLINK_NOFOLLOW) == 0;
-      if (!decided && fstatat(below->fds[i], names[k], &st, AT_SYMLINK_NOFOLLOW) == 0 && !is_whiteout(&st) &&
+      bool decided = layer_marker_name(names[k]); /* the tar's whiteout markers are no entries */
+      /* An upper layer has the name, or its whiteout: it decided. */
+      for (size_t j = 0; j < i && !decided; j++) decided = below->fds[j] >= 0 && layer_lookup(below->fds[j], names[k], &st) != LAYER_ABSENT;
+      if (!decided && layer_lookup(below->fds[i], names[k], &st) == LAYER_PRESENT &&
           fstatat(dir, names[k], &st, AT_SYMLINK_NOFOLLOW) < 0) {
         if (errno != ENOENT) die_errno("walk: lstat %s/%s", where, names[k]);
         deleted(names[k], ctx);
@@ -797,7 +798,7 @@ static struct layers open_image_layers(const struct container_spec *spec, int ro
   for (size_t i = 0; i < image.n; i++) {
     image.fds[i] = hidden ? -1 : open(spec->lowerdirs.items[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (!hidden && image.fds[i] < 0) die_errno("walk: open the layer %s", spec->lowerdirs.items[i]);
-    if (!hidden) hidden = is_opaque(image.fds[i]);
+    if (!hidden) hidden = layer_dir_opaque(image.fds[i]);
   }
   return image;
 }
@@ -942,7 +943,7 @@ static void walk_flatten(const struct container_spec *spec) {
   for (size_t i = 0; i < spec->lowerdirs.len && bottom == spec->lowerdirs.len; i++) {
     int fd = open(spec->lowerdirs.items[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0) die_errno("walk: open the layer %s", spec->lowerdirs.items[i]);
-    if (is_opaque(fd)) bottom = i + 1;
+    if (layer_dir_opaque(fd)) bottom = i + 1;
     close(fd);
   }
   struct copy_tally tally = {0};
@@ -974,6 +975,8 @@ noreturn void walk_main(void) {
     files.rlim_cur = files.rlim_max;
     setrlimit(RLIMIT_NOFILE, &files);
   }
+  /* Only the vfs driver's walks read layers that may keep the tar's whiteouts. */
+  layer_read_markers(spec.walk_full || flatten);
   if (spec.userns) userns_fork(&spec);
 
   struct path p = {.text = calloc(1, 256), .len = 0, .cap = 256};

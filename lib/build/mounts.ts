@@ -15,6 +15,7 @@ import { SkiffError } from '../errors.js';
 import { processWord, type Variables } from '../oci/shell-words.js';
 import { makeTmpDir } from '../store/atomic.js';
 import { layerDiffDir } from '../store/layers.js';
+import { layerEntry } from '../store/image-files.js';
 import { buildCacheMountDir } from '../store/build-cache.js';
 import { lockBuildStep, type StoreLock } from '../store/lock.js';
 import type { Store } from '../store/store.js';
@@ -229,17 +230,15 @@ function inLayers(store: Store, layers: string[], rel: string): boolean {
     let p = layerDiffDir(store.paths, layer);
     let found = true;
     for (const [n, part] of parts.entries()) {
+      const entry = layerEntry(p, part);
       p = path.join(p, part);
-      let st;
-      try {
-        st = lstatSync(p);
-      } catch {
+      if (entry.kind === 'absent') {
         found = false;
         break;
       }
-      if (st.isCharacterDevice() && st.rdev === 0) return false;
+      if (entry.kind === 'deleted') return false;
       // A link on the way: the image has something there; leave it alone.
-      if (st.isSymbolicLink() && n < parts.length - 1) return true;
+      if (entry.stats.isSymbolicLink() && n < parts.length - 1) return true;
     }
     if (found) return true;
   }

@@ -7,6 +7,10 @@ import { helperPath } from './helper.js';
 export type FsOp =
   | { op: 'whiteout'; path: string }
   | { op: 'opaque'; path: string }
+  /** The tar's whiteout: an empty file ".wh.NAME" beside the path. */
+  | { op: 'whiteout-file'; path: string }
+  /** The tar's opaque marker: an empty file ".wh..wh..opq" in the directory. */
+  | { op: 'opaque-file'; path: string }
   | { op: 'xattr'; path: string; name: string; value: Buffer }
   | { op: 'mknod'; path: string; type: 'c' | 'b' | 'p'; mode: number; major: number; minor: number };
 
@@ -18,6 +22,8 @@ export function encodeFsOps(ops: FsOp[]): Buffer {
     switch (o.op) {
       case 'whiteout':
       case 'opaque':
+      case 'whiteout-file':
+      case 'opaque-file':
         fields.push(o.op, path);
         break;
       case 'xattr':

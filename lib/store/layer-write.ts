@@ -33,6 +33,7 @@ import { createCompressor, type LayerCompression } from './compress.js';
 import { LayerDecoder, sniff, type Compression } from './decompress.js';
 import { addCompressedBlob, commitLayer, LAYER_DIFF, writeLayerMetaInto, type CompressedBlob, type LayerMeta } from './layers.js';
 import { materialiseLayer, type MaterialiseResult } from './materialise.js';
+import { storageDriver } from './driver.js';
 import type { Store } from './store.js';
 import { TAR_SPLIT_FILE, TarSplitRecorder } from './tar-split.js';
 import { unpackLayer, type UnpackStats } from './unpack.js';
@@ -162,6 +163,11 @@ export async function stageLayer(a: StageArgs): Promise<StagedLayer> {
   }
 }
 
+/** How the store's layers record deletions (lib/store/materialise.ts): the tar's way in a vfs store. */
+function whiteoutsOf(store: Store): 'overlay' | 'tar' {
+  return storageDriver(store.paths.root) === 'vfs' ? 'tar' : 'overlay';
+}
+
 export function discardStagedLayer(staged: StagedLayer): void {
   rmSync(staged.dir, { recursive: true, force: true });
 }
@@ -189,7 +195,7 @@ export async function commitStagedLayer(
     } else if (staged.sourceFile !== undefined) {
       rmSync(staged.sourceFile, { force: true }); // no digest to name it by
     }
-    const materialised = await materialiseLayer(path.join(staged.dir, LAYER_DIFF), staged.stats, { canMknod: opts.canMknod, chown: opts.chown });
+    const materialised = await materialiseLayer(path.join(staged.dir, LAYER_DIFF), staged.stats, { canMknod: opts.canMknod, chown: opts.chown, whiteouts: whiteoutsOf(store) });
     const meta: LayerMeta = {
       diffID: staged.diffID,
       size: staged.stats.bytes,
@@ -412,7 +418,7 @@ export async function storeLayerFromTar(a: StoreTarArgs): Promise<StoredTarLayer
     if (a.diffID !== undefined && diffID !== a.diffID) {
       throw new SkiffError(`${a.what ?? 'the layer'} does not match its diffID: its content is ${diffID}, but the image config says ${a.diffID}`);
     }
-    const materialised = await materialiseLayer(diff, stats, { canMknod: a.canMknod, chown: a.chown });
+    const materialised = await materialiseLayer(diff, stats, { canMknod: a.canMknod, chown: a.chown, whiteouts: whiteoutsOf(a.store) });
     const blob: CompressedBlob = { digest: blobMeter.digest(), size: blobMeter.bytes, mediaType: layerMediaType(a.compression) };
     const meta: LayerMeta = {
       diffID,

@@ -1,9 +1,14 @@
-// What unpackLayer leaves to its caller (see UnpackStats in unpack.ts), done
-// the way overlayfs honours it inside a user namespace (design.md, decision 4):
-// a whiteout is a 0/0 character device, an opaque directory carries
-// user.overlay.opaque=y; device nodes, FIFOs and xattrs are made by the C
-// helper, which never follows a symlink. Device nodes other than 0/0 need real
-// root: a rootless pull skips them and its caller warns once.
+// What unpackLayer leaves to its caller (see UnpackStats in unpack.ts). An
+// overlay store's layers record deletions the way overlayfs honours them
+// inside a user namespace (design.md, decision 4): a whiteout is a 0/0
+// character device, an opaque directory carries user.overlay.opaque=y. A vfs
+// store's layers are never mounted, only copied (the helper applies them,
+// helpers-c/src/layerdir.h), and keep the tar's own records instead: an empty
+// file ".wh.NAME" and ".wh..wh..opq", which every filesystem takes, where an
+// overlayfs (a store inside a container) refuses 0/0 devices, as Podman's
+// vfs needs none. Device nodes, FIFOs and xattrs are made by the C helper,
+// which never follows a symlink. Device nodes other than 0/0 need real root:
+// a rootless pull skips them and its caller warns once.
 import { lchownSync, lstatSync, lutimesSync, type Stats } from 'node:fs';
 import path from 'node:path';
 import { SkiffError, errnoCode } from '../errors.js';
@@ -15,6 +20,8 @@ export interface MaterialiseOptions {
   canMknod: boolean;
   /** Give device nodes the owner from the layer (inside the image's id mapping). */
   chown: boolean;
+  /** How deletions are recorded: overlay's way (an overlay store), or the tar's (a vfs store). */
+  whiteouts: 'overlay' | 'tar';
 }
 
 export interface MaterialiseResult {
@@ -45,12 +52,15 @@ export async function materialiseLayer(diffDir: string, stats: UnpackStats, opts
   // effect there anyway.
   const isRoot = (p: string) => p === '.' || p === '';
   const ops: FsOp[] = [];
-  for (const p of stats.whiteouts) ops.push({ op: 'whiteout', path: p });
+  const tar = opts.whiteouts === 'tar';
+  for (const p of stats.whiteouts) ops.push({ op: tar ? 'whiteout-file' : 'whiteout', path: p });
   for (const d of devices) ops.push({ op: 'mknod', path: d.path, type: NODE_TYPE[d.type], mode: d.mode, major: d.major, minor: d.minor });
+  const opaque: string[] = [];
   for (const p of stats.opaqueDirs) {
     if (isRoot(p)) result.ignoredRootAttributes.push('user.overlay.opaque');
-    else ops.push({ op: 'opaque', path: p });
+    else opaque.push(p);
   }
+  for (const p of opaque) ops.push({ op: tar ? 'opaque-file' : 'opaque', path: p });
   for (const x of stats.xattrs) {
     if (skipped.has(x.path)) continue;
     if (isRoot(x.path)) result.ignoredRootAttributes.push(x.name);
@@ -64,6 +74,8 @@ export async function materialiseLayer(diffDir: string, stats: UnpackStats, opts
     const dir = path.join(diffDir, path.dirname(p));
     if (!parents.has(dir)) parents.set(dir, lstatSync(dir));
   }
+  // The tar's opaque marker is an entry of the directory itself.
+  if (tar) for (const p of opaque) if (!parents.has(path.join(diffDir, p))) parents.set(path.join(diffDir, p), lstatSync(path.join(diffDir, p)));
   await applyFsOps(diffDir, ops);
   for (const d of devices) {
     const p = path.join(diffDir, d.path);

@@ -173,8 +173,8 @@ describeModes('--storage-driver vfs ($name)', (mode) => {
 
   // A store on an overlayfs (skiff inside a container): the kernel refuses overlay as an upper layer.
   const asRoot = process.getuid?.() === 0;
-  test(skipTitle('a new store where overlay cannot be mounted takes vfs, with one warning saying why', asRoot ? undefined : NEEDS_ROOT), async () => {
-    if (!asRoot) return;
+  /** A store directory on a fresh overlay mount (made by root; the store the mode's user's). */
+  async function onOverlayMount(body: (root: string) => Promise<void>): Promise<void> {
     const base = mkdtempSync(path.join(integrationEnv().workDir, 'ovl-'));
     chmodSync(base, 0o755);
     for (const d of ['l', 'u', 'w', 'm']) mkdirSync(path.join(base, d));
@@ -183,6 +183,15 @@ describeModes('--storage-driver vfs ($name)', (mode) => {
       const root = path.join(base, 'm', 'store');
       mkdirSync(root);
       if (mode.user) chownSync(root, mode.user.uid, mode.user.gid);
+      await body(root);
+    } finally {
+      execFileSync('umount', ['-l', `${base}/m`]);
+    }
+  }
+
+  test(skipTitle('a new store where overlay cannot be mounted takes vfs, with one warning saying why', asRoot ? undefined : NEEDS_ROOT), async () => {
+    if (!asRoot) return;
+    await onOverlayMount(async (root) => {
       const pulled = await runSkiff(mode, ['pull', '-q', plain], { env: { SKIFF_ROOT: root } });
       expect(pulled, pulled.stderr).toMatchObject({ code: 0 });
       expect(pulled.stderr).toMatch(/^skiff: warning: overlay cannot be mounted for the store .*: it uses the vfs driver, a plain copy of the image per container$/m);
@@ -191,9 +200,44 @@ describeModes('--storage-driver vfs ($name)', (mode) => {
       // From then on the store says which: no probe, no warning.
       const r = await runSkiff(mode, ['run', '--rm', plain, 'sh', '-c', 'echo on-vfs > /x; cat /x'], { env: { SKIFF_ROOT: root } });
       expect(r).toMatchObject({ code: 0, stdout: 'on-vfs\n', stderr: '' });
-    } finally {
-      execFileSync('umount', ['-l', `${base}/m`]);
-    }
+    });
+  });
+
+  // An overlayfs refuses 0/0 devices (overlay's whiteouts): a vfs store's layers keep the tar's ".wh." files instead.
+  test(skipTitle('a vfs store on an overlayfs takes images that delete files: pull, run, diff, commit and build', asRoot ? undefined : NEEDS_ROOT), async () => {
+    if (!asRoot) return;
+    await onOverlayMount(async (root) => {
+      const sk = (args: string[]) => runSkiff(mode, ['--storage-driver', 'vfs', ...args], { env: { SKIFF_ROOT: root } });
+      const okOn = async (args: string[]) => {
+        const r = await sk(args);
+        expect(r, `${args.join(' ')}: ${r.stderr}`).toMatchObject({ code: 0 });
+        return r.stdout;
+      };
+      await okOn(['pull', '-q', image]);
+      // The layers hold no device nodes: the deletions are files named as in the tar.
+      const nodes = execFileSync('find', [path.join(root, 'layers'), '(', '-type', 'c', '-o', '-type', 'b', ')', '-print'], { encoding: 'utf8' });
+      expect(nodes).toBe('');
+      const markers = execFileSync('find', [path.join(root, 'layers'), '-name', '.wh.*', '-printf', '%P\n'], { encoding: 'utf8' })
+        .trim()
+        .split('\n')
+        .map((l) => l.replace(/^[0-9a-f]{64}\/diff\//, ''))
+        .sort();
+      expect(markers).toEqual(['opt/.wh.drop', 'srv/.wh..wh..opq']);
+      expect(await okOn(['run', '--rm', image, 'sh', '-c', SHOW])).toBe(SHOWN);
+      // What a container deletes is a deletion in its diff and in the layer a commit makes of it.
+      await okOn(['run', '--name', 'gone', image, 'sh', '-c', 'rm /opt/keep /srv/new; echo x > /srv/x']);
+      expect((await okOn(['diff', 'gone'])).trim().split('\n')).toEqual(['C /opt', 'D /opt/keep', 'C /srv', 'D /srv/new', 'A /srv/x']);
+      await okOn(['commit', '-q', 'gone', 'gone:1']);
+      expect(await okOn(['run', '--rm', 'gone:1', 'sh', '-c', 'ls -A /opt /srv'])).toBe('/opt:\n\n/srv:\nx\n');
+      // A build step that deletes, on the same store.
+      const ctx = mkdtempSync(path.join(integrationEnv().workDir, 'ovl-ctx-'));
+      chmodSync(ctx, 0o755);
+      writeFileSync(path.join(ctx, 'Dockerfile'), `FROM ${image}\nRUN rm -r /srv && mkdir /srv && echo fresh > /srv/only\n`);
+      if (mode.user) for (const f of [ctx, path.join(ctx, 'Dockerfile')]) chownSync(f, mode.user.uid, mode.user.gid);
+      await okOn(['build', '-q', '-t', 'rebuilt:1', ctx]);
+      expect(await okOn(['run', '--rm', 'rebuilt:1', 'sh', '-c', 'ls -A /srv; ls /opt'])).toBe('only\nkeep\n');
+      await okOn(['rm', 'gone']);
+    });
   });
 
   if (mode.user) {

@@ -260,11 +260,32 @@ describe('materialiseLayer', () => {
         xattrs: [{ path: 'dev/null', name: 'user.x', value: Buffer.from('1') }],
         rootMode: null,
       },
-      { canMknod: false, chown: false },
+      { canMknod: false, chown: false, whiteouts: 'overlay' },
     );
     expect(result).toEqual({ skippedDevices: ['dev/null'], ignoredRootAttributes: ['user.overlay.opaque'] });
     expect(fs.existsSync(path.join(root, 'dev/null'))).toBe(false);
     expect(fs.lstatSync(path.join(root, 'dev/fifo')).isFIFO()).toBe(true);
     expect(fs.lstatSync(path.join(root, 'dev/gone')).isCharacterDevice()).toBe(true);
+  });
+
+  it("a vfs store's layer keeps the tar's records: .wh.NAME and .wh..wh..opq files, no device, no xattr; the directories' times kept", async () => {
+    store = tempStore();
+    const root = path.join(store.paths.tmp, 'layer-tar');
+    fs.mkdirSync(path.join(root, 'etc/opq'), { recursive: true });
+    const when = new Date(1_400_000_000_000);
+    for (const d of ['etc', 'etc/opq']) fs.utimesSync(path.join(root, d), when, when);
+    const result = await materialiseLayer(
+      root,
+      { entries: 3, bytes: 0, whiteouts: ['etc/gone'], opaqueDirs: ['etc/opq'], devices: [], xattrs: [], rootMode: null },
+      { canMknod: false, chown: false, whiteouts: 'tar' },
+    );
+    expect(result).toEqual({ skippedDevices: [], ignoredRootAttributes: [] });
+    expect(fs.readdirSync(path.join(root, 'etc')).sort()).toEqual(['.wh.gone', 'opq']);
+    expect(fs.readdirSync(path.join(root, 'etc/opq'))).toEqual(['.wh..wh..opq']);
+    for (const f of ['etc/.wh.gone', 'etc/opq/.wh..wh..opq']) {
+      const st = fs.lstatSync(path.join(root, f));
+      expect([st.isFile(), st.size]).toEqual([true, 0]);
+    }
+    for (const d of ['etc', 'etc/opq']) expect(fs.statSync(path.join(root, d)).mtimeMs).toBe(when.getTime());
   });
 });
