@@ -84,6 +84,18 @@ const OPTIONS: GlobalOption[] = [
     },
   },
   {
+    // Podman's options of containers/storage's drivers (overlay.mount_program,
+    // size, vfs.ignore_chown_errors…) have no counterpart in skiff's drivers,
+    // which take none: "" (Podman's way of clearing the configured ones) is
+    // accepted, anything else refused rather than silently dropped.
+    name: 'storage-opt',
+    takesValue: true,
+    apply: (v) => {
+      if (v === '') return;
+      throw new SkiffError(`--storage-opt ${v}: skiff's storage drivers (overlay, vfs) take no options; run without --storage-opt`);
+    },
+  },
+  {
     name: 'log-level',
     takesValue: true,
     apply: (v) => {
@@ -217,6 +229,7 @@ export const GLOBAL_OPTIONS_HELP: { name: string; short?: string; type: 'string'
   { name: 'root', type: 'string', describe: 'Where images, layers, containers and volumes are stored (default: $XDG_DATA_HOME/skiff; root: /var/lib/skiff)' },
   { name: 'runroot', type: 'string', describe: 'Where runtime state is kept: locks, sockets, PID files (default: $XDG_RUNTIME_DIR/skiff; root: /run/skiff)' },
   { name: 'storage-driver', type: 'string', describe: "The storage driver: overlay, or vfs (a plain copy of the image per container); a store keeps the one it was made with" },
+  { name: 'storage-opt', type: 'string', describe: 'A storage driver option: skiff\'s drivers take none, so only "" (no options) is accepted' },
   { name: 'log-level', type: 'string', describe: `What skiff logs on stderr: ${LOG_LEVELS.join(', ')} (default: warn)` },
   { name: 'events-backend', type: 'string', describe: 'Where events go: file (under the runtime directory) or none' },
   { name: 'cgroup-manager', type: 'string', describe: 'How containers get their cgroups: cgroupfs or systemd' },

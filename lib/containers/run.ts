@@ -56,6 +56,8 @@ export interface RunRequest {
   unsetEnvAll?: boolean;
   /** --tz: a zone under /usr/share/zoneinfo, or local (the host's). */
   tz?: string;
+  /** --chrootdirs: absolute, normalised directories in the container (not "/"). */
+  chrootDirs?: string[];
   /** --cgroupns, --personality, --timeout as given ("" or absent: the default). */
   cgroupns?: string;
   personality?: string;
@@ -502,6 +504,9 @@ async function makeContainer(req: ContainerRequest): Promise<{ record: Container
       throw err;
     }
   }
+  // --chrootdirs (Podman's): each file skiff binds into the root is bound below each chroot directory too.
+  const managed = options.binds ?? [];
+  for (const dir of req.chrootDirs ?? []) options.binds = [...(options.binds ?? []), ...managed.map((b) => ({ ...b, destination: `${dir}${b.destination}` }))];
   options.storage = storage.storage;
   const config = withResources(buildRuntimeConfig(options), resources, oci);
   withNotifySocket(config, options.id, unit.mode);

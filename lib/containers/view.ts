@@ -116,6 +116,8 @@ export function inspectView(record: ContainerRecord, state: ContainerState) {
     },
     // Docker: the image's id here, its name in Config.Image.
     Image: record.ImageID ? (record.ImageID.startsWith('sha256:') ? record.ImageID : `sha256:${record.ImageID}`) : '',
+    // Podman's: the image as the user named it.
+    ImageName: record.Image ?? '',
     Name: `/${record.Name}`,
     RestartCount: state.RestartCount,
     Rootfs: record.Rootfs,

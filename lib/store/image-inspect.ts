@@ -36,6 +36,8 @@ export function inspectImage(store: Store, s: ImageSummary): Record<string, unkn
   const lower = [...s.record.layers].reverse().map((l) => layerDiffDir(store.paths, l));
   const out: Record<string, unknown> = {
     Id: s.record.id,
+    // Podman's: the manifest's digest, and the config's labels at the top.
+    Digest: s.record.manifest,
     RepoTags: repoTags(s),
     RepoDigests: repoDigests(s),
     Parent: '',
@@ -53,12 +55,15 @@ export function inspectImage(store: Store, s: ImageSummary): Record<string, unkn
   out['GraphDriver'] = { Data: { LowerDir: [...new Set(lower)].join(':') }, Name: storageDriver(store.paths.root) };
   out['RootFS'] = { Type: config.rootfs?.type ?? 'layers', Layers: config.rootfs?.diff_ids ?? [] };
   out['Metadata'] = { LastTagTime: s.record.pulled };
+  out['Labels'] = config.config?.Labels ?? null;
   return out;
 }
 
 /** One row of `history`, with the field names of Docker's --format. */
 export interface HistoryRow {
   ID: string;
+  /** Podman's name for CreatedSince. */
+  Created: string;
   CreatedSince: string;
   CreatedAt: string;
   CreatedBy: string;
@@ -93,9 +98,11 @@ export function imageHistory(store: Store, record: ImageRecord, opts: HistoryOpt
   const rows: HistoryRow[] = history.map((h) => {
     const size = h.empty_layer ? 0 : (layerSizes[layer++] ?? 0);
     const createdBy = (h.created_by ?? '').replace(/\t/g, ' ');
+    const createdSince = opts.human === false ? rfc3339(h.created) : since(h.created, opts.now);
     return {
       ID: '<missing>',
-      CreatedSince: opts.human === false ? rfc3339(h.created) : since(h.created, opts.now),
+      Created: createdSince,
+      CreatedSince: createdSince,
       CreatedAt: rfc3339(h.created),
       CreatedBy: opts.noTrunc ? createdBy : ellipsis(createdBy, 45),
       Size: opts.human === false ? String(size) : humanSize(size, 3),

@@ -63,6 +63,10 @@ export interface ImageRow {
   CreatedSince: string;
   Digest: string;
   ID: string;
+  /** Podman's: the same as ID. */
+  Id: string;
+  /** Podman's: the image's names with a tag (familiar; its digests are in Digest). */
+  Names: string[];
   Repository: string;
   SharedSize: string;
   Size: string;
@@ -90,6 +94,8 @@ export function imageRows(s: ImageSummary, opts: RowOptions = {}): ImageRow[] {
     CreatedAt: goTimeString(s.record.created),
     CreatedSince: since(s.record.created, opts.now),
     ID: opts.noTrunc ? s.record.id : shortDigest(s.record.id),
+    Id: opts.noTrunc ? s.record.id : shortDigest(s.record.id),
+    Names: repoTags(s),
     SharedSize: 'N/A',
     Size: humanSize(s.record.size, 3),
     UniqueSize: 'N/A',

@@ -143,6 +143,9 @@ describe.each(modes())('global options ($name)', (mode) => {
     expectOneLine(await runSkiff(mode, ['--url', 'unix:///run/podman/podman.sock', 'ps']), 125, /--url: skiff has no service/);
     expectOneLine(await runSkiff(mode, ['--connection=prod', 'ps']), 125, /--connection: skiff has no service/);
     expectOneLine(await runSkiff(mode, ['--no-such-global', 'ps']), 125, /unknown flag: --no-such-global/);
+    // --storage-opt: skiff's drivers take none; "" (none) is accepted.
+    expectOneLine(await runSkiff(mode, ['--storage-opt', 'overlay.mount_program=/usr/bin/fuse-overlayfs', 'ps']), 125, /^Error: --storage-opt overlay\.mount_program=\/usr\/bin\/fuse-overlayfs: skiff's storage drivers \(overlay, vfs\) take no options; run without --storage-opt$/m);
+    expect(await runSkiff(mode, ['--storage-opt', '', 'ps', '-a', '--format', '{{.ID}}'])).toMatchObject({ code: 0, stderr: '' });
   });
 
   test("info's fields that Podman scripts read", async () => {
@@ -155,6 +158,25 @@ describe.each(modes())('global options ($name)', (mode) => {
     const json = JSON.parse((await runSkiff(mode, ['info', '--format', 'json'])).stdout);
     expect(json.Host.OCIRuntime.Path).toMatch(/skiff-helper$/);
     expect(json.Store.GraphRoot).toBe(defaultStore(mode));
+  });
+
+  test("image and container fields that Podman scripts read: .Id, .Names, .Digest, .Labels, history's .Created, .ImageName", async () => {
+    const store = newStore(mode);
+    const ok = async (args: string[]) => {
+      const r = await store.skiff(args);
+      expect(r, `${args.join(' ')}: ${r.stderr}`).toMatchObject({ code: 0 });
+      return r.stdout;
+    };
+    await ok(['pull', '-q', image]);
+    const [id, shortId] = (await ok(['images', '--no-trunc', '--format', '{{.ID}}'])).trim().split('\n').concat((await ok(['images', '--format', '{{.ID}}'])).trim());
+    expect(await ok(['images', '--format', '{{.Id}} {{.ID}} {{.Names}}'])).toBe(`${shortId} ${shortId} [${image}]\n`);
+    const manifest = (await ok(['images', '--digests', '--format', '{{.Digest}}'])).trim();
+    expect(manifest).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(await ok(['image', 'inspect', '--format', '{{.Id}} {{.Digest}} {{json .Labels}}', image])).toBe(`${id} ${manifest} null\n`);
+    expect(await ok(['history', '--format', '{{.Created}}|{{.CreatedSince}}', image])).toMatch(/^(.+)\|\1\n/);
+    await ok(['create', '--name', 'named', image, 'true']);
+    expect(await ok(['inspect', '--format', '{{.ImageName}} {{.Config.CreateCommand}}', 'named'])).toBe(`${image} [skiff create --name named ${image} true]\n`);
+    await ok(['rm', 'named']);
   });
 });
 

@@ -1,5 +1,5 @@
 // Issue 16, the run/create flags Podman scripts pass: the environment
-// (--env-host, --http-proxy, --env-merge, --unsetenv, --unsetenv-all), --tz,
+// (--env-host, --http-proxy, --env-merge, --unsetenv, --unsetenv-all), --tz, --chrootdirs,
 // --cgroupns, --personality and --timeout, each checked from inside the
 // container, as root and as the unprivileged test user.
 import { existsSync, readFileSync, readlinkSync, statSync } from 'node:fs';
@@ -89,6 +89,20 @@ describeModes('run/create flags of issue 16 ($name)', (mode) => {
     expectOneLine(await s.skiff(['run', '--rm', '--tz', '../../etc/shadow', image, 'true']), 125, /invalid --tz "\.\.\/\.\.\/etc\/shadow"/);
     expectOneLine(await s.skiff(['run', '--rm', '--tz', 'Europe', image, 'true']), 125, /--tz Europe: not a time zone/);
     expect(s.ls('containers').filter((n) => n !== 'names')).toHaveLength(1);
+  }, 120_000);
+
+  test('--chrootdirs: the files skiff binds into / are bound below each chroot directory too; a relative one is refused', async () => {
+    const s = newStore(mode);
+    await s.skiff(['pull', '-q', image]);
+    const r = await s.skiff([
+      'run', '--rm', '--network', 'none', '--hostname', 'jailed', '--tz', 'Asia/Tokyo', '--chrootdirs', '/jail,/srv/ch/', '--chrootdirs', '/jail', image,
+      'sh', '-c', `for d in /jail /srv/ch; do cd $d && cat etc/hostname && cmp etc/hosts /etc/hosts && cmp etc/resolv.conf /etc/resolv.conf && cmp etc/localtime /etc/localtime && echo same; done; grep -c ' /jail/' /proc/self/mountinfo`,
+    ]);
+    expect(r, r.stderr).toMatchObject({ code: 0, stdout: 'jailed\nsame\njailed\nsame\n4\n' });
+    // Without the flag nothing is bound there.
+    expect((await s.skiff(['run', '--rm', '--network', 'none', image, 'sh', '-c', `ls /jail 2>&1 | grep -c 'No such'`])).stdout).toBe('1\n');
+    expectOneLine(await s.skiff(['run', '--rm', '--chrootdirs', 'jail', image, 'true']), 125, /^Error: invalid --chrootdirs "jail": a chroot directory is an absolute path in the container$/m);
+    expect(s.ls('containers').filter((n) => n !== 'names')).toEqual([]);
   }, 120_000);
 
   test('--cgroupns host shares the caller\'s cgroup namespace, for exec too; private (the default) is the container\'s own', async () => {

@@ -19,7 +19,7 @@ export const spec: CommandSpec = {
   ],
 };
 
-const HEADERS: Record<string, string> = { ID: 'IMAGE', CreatedSince: 'CREATED', CreatedAt: 'CREATED AT', CreatedBy: 'CREATED BY' };
+const HEADERS: Record<string, string> = { ID: 'IMAGE', Created: 'CREATED', CreatedSince: 'CREATED', CreatedAt: 'CREATED AT', CreatedBy: 'CREATED BY' };
 const DEFAULT_TABLE = '{{.ID}}\\t{{.CreatedSince}}\\t{{.CreatedBy}}\\t{{.Size}}\\t{{.Comment}}';
 
 export async function run(args: ParsedArgs): Promise<number> {

@@ -23,6 +23,7 @@ export const spec: CommandSpec = {
 
 export const HEADERS: Record<string, string> = {
   ID: 'IMAGE ID',
+  Id: 'IMAGE ID',
   CreatedSince: 'CREATED',
   CreatedAt: 'CREATED AT',
   VirtualSize: 'VIRTUAL SIZE',

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import type { CommandSpec, ParsedArgs } from '../args.js';
 import { flagBool, flagList, flagString } from '../args.js';
 import { CREATE_FLAGS, CREATE_LIMIT_FLAGS, LIMIT_FLAGS, UNIT_FLAGS } from '../flags/create.js';
@@ -60,6 +61,17 @@ function refusedFlags(args: ParsedArgs): void {
   }
 }
 
+/** --chrootdirs: absolute paths in the container, comma-separated or repeated; "/" is the root itself. */
+function chrootDirs(values: string[]): string[] {
+  const dirs: string[] = [];
+  for (const value of values.flatMap((v) => v.split(','))) {
+    if (!value.startsWith('/')) throw new SkiffError(`invalid --chrootdirs "${value}": a chroot directory is an absolute path in the container`);
+    const dir = path.posix.normalize(value).replace(/\/+$/, '');
+    if (dir !== '' && !dirs.includes(dir)) dirs.push(dir);
+  }
+  return dirs;
+}
+
 /** The flags shared with `create`, as a request; an image is found (or pulled) here. */
 export async function containerRequest(args: ParsedArgs): Promise<ContainerRequest> {
   refusedFlags(args);
@@ -89,6 +101,7 @@ export async function containerRequest(args: ParsedArgs): Promise<ContainerReque
     unsetEnv: flagList(args, 'unsetenv'),
     unsetEnvAll: flagBool(args, 'unsetenv-all'),
     ...(flagString(args, 'tz') !== undefined ? { tz: flagString(args, 'tz')! } : {}),
+    chrootDirs: chrootDirs(flagList(args, 'chrootdirs')),
     cgroupns: flagString(args, 'cgroupns') ?? '',
     log: { driver: flagString(args, 'log-driver') ?? '', opts: flagList(args, 'log-opt'), detach: flagBool(args, 'detach'), create: args.command === 'create' },
     personality: flagString(args, 'personality') ?? '',

@@ -10,6 +10,7 @@ export const CREATE_FLAGS: FlagSpec[] = [
   { name: 'unsetenv', type: 'array', describe: "Drop a variable the image or skiff would set (PATH, HOSTNAME, TERM); -e still sets it (Podman)", placeholder: 'NAME' },
   { name: 'unsetenv-all', type: 'boolean', describe: "Drop every variable the image and skiff would set: only -e and --env-file's (Podman)" },
   { name: 'http-proxy', type: 'boolean', default: true, describe: 'Pass your http_proxy, https_proxy, ftp_proxy and no_proxy (either case); --http-proxy=false does not (Podman; default true)' },
+  { name: 'chrootdirs', type: 'array', describe: "A directory in the container that is a chroot: the files skiff binds into / (/etc/hosts, /etc/hostname, /etc/resolv.conf, /etc/localtime) are bound below it too; comma-separated, repeatable (Podman)", placeholder: 'PATH' },
   { name: 'tz', type: 'string', describe: "Time zone: a name under /usr/share/zoneinfo (e.g. Europe/Berlin) or local (the host's), as /etc/localtime (Podman)", placeholder: 'ZONE' },
   { name: 'workdir', short: 'w', type: 'string', describe: 'Working directory inside the container (created if missing)', placeholder: 'DIR' },
   { name: 'user', short: 'u', type: 'string', describe: 'User to run as: name|uid[:group|gid]', placeholder: 'USER' },
