@@ -5,7 +5,7 @@ import path from 'node:path';
 import { isatty } from 'node:tty';
 import { debug } from '../log.js';
 import { checkOciRuntimeRun, ociRuntime, runWithOciRuntime, type OciRuntime } from './oci-runtime.js';
-import { SkiffError } from '../errors.js';
+import { SkiffError, errnoCode } from '../errors.js';
 import { currentUser, rootlessMappings, usernsMappings } from '../host/subids.js';
 import { layerShift, parseUsernsMode, usernsModeText, type UsernsMode } from '../oci/spec/userns.js';
 import { runForeground } from '../namespaces/helper.js';
@@ -56,6 +56,8 @@ export interface RunRequest {
   unsetEnvAll?: boolean;
   /** --tz: a zone under /usr/share/zoneinfo, or local (the host's). */
   tz?: string;
+  /** --hostuser: host users (names or UIDs) whose /etc/passwd entries the container gets. */
+  hostUsers?: string[];
   /** --chrootdirs: absolute, normalised directories in the container (not "/"). */
   chrootDirs?: string[];
   /** --cgroupns, --personality, --timeout as given ("" or absent: the default). */
@@ -363,6 +365,52 @@ async function keepIdAccounts(image: RunImage, userns: UsernsMode, req: RunReque
   return out;
 }
 
+/**
+ * --hostuser NAME|UID (Podman's): each user's entry of the host's
+ * /etc/passwd, as it is there, for the container's /etc/passwd. An unknown
+ * user is refused before anything is made.
+ */
+function hostUserLines(users: string[]): string[] {
+  if (users.length === 0) return [];
+  let text: string;
+  try {
+    text = readFileSync('/etc/passwd', 'utf8');
+  } catch (err) {
+    throw new SkiffError(`--hostuser: cannot read this host's /etc/passwd: ${errnoCode(err) ?? String(err)}`);
+  }
+  const rows = text.split('\n').filter((l) => l !== '' && !l.startsWith('#')).map((l) => l.split(':'));
+  return users.map((u) => {
+    const row = rows.find((f) => f.length >= 7 && (f[0] === u || (/^\d+$/.test(u) && f[2] === u)));
+    if (!row) throw new SkiffError(`--hostuser ${u}: no such user in this host's /etc/passwd`);
+    return row.join(':');
+  });
+}
+
+/**
+ * The container's /etc/passwd with the --hostuser entries its image lacks
+ * (by name), over keep-id's when that wrote one: a file bound over the
+ * image's, as keep-id's is. An image whose /etc/passwd is a link keeps it.
+ */
+async function withHostUsers(image: RunImage, files: { name: string; content: string; destination: string }[], lines: string[]): Promise<{ name: string; content: string; destination: string } | undefined> {
+  if (lines.length === 0) return undefined;
+  const own = files.find((f) => f.destination === '/etc/passwd');
+  let text = own?.content;
+  if (text === undefined) {
+    const { openStore, readImageFile } = await import('../store/index.js');
+    const found = readImageFile(openStore().paths, image.layers, 'etc/passwd');
+    if (found.kind === 'symlink') throw new SkiffError(`--hostuser: the image's /etc/passwd is a symbolic link (${found.path}), which skiff does not follow; add the user to the image`);
+    text = found.kind === 'file' ? found.text : '';
+  }
+  const names = new Set(text.split('\n').map((l) => l.split(':')[0]));
+  const added = lines.filter((l) => !names.has(l.split(':')[0]));
+  const content = `${text}${text === '' || text.endsWith('\n') ? '' : '\n'}${added.map((l) => `${l}\n`).join('')}`;
+  if (own) {
+    own.content = content;
+    return undefined;
+  }
+  return { name: 'passwd', content, destination: '/etc/passwd' };
+}
+
 /** --userns keep-id and host make a user namespace; one joined from another container cannot be either. */
 function checkUsernsJoin(userns: UsernsMode, flags: SecurityRequest, joinPid: number | undefined): void {
   if (userns.kind === 'default' || joinPid === undefined) return;
@@ -490,12 +538,19 @@ async function makeContainer(req: ContainerRequest): Promise<{ record: Container
     options.devices = devicesMadeByMknod(options.devices ?? []);
   }
   for (const w of deviceCgroup.warnings) process.stderr.write(`skiff: warning: ${w}\n`);
+  if (req.hostUsers && req.hostUsers.length > 0 && !req.image) {
+    throw new SkiffError("--hostuser and --rootfs cannot be combined: skiff does not rewrite a root filesystem's /etc/passwd; add the user to it");
+  }
+  const hostUsers = hostUserLines(req.hostUsers ?? []);
   // Last of the checks: it makes -v's missing directories and the volumes.
   const storage = resolveContainerStorage(req, options);
   if (req.image && options.overlay) {
     try {
       options.overlay.lowerdirs = await lowerdirsFor(req.image, userns, options);
-      for (const f of await keepIdAccounts(req.image, userns, req)) {
+      const accounts = await keepIdAccounts(req.image, userns, req);
+      const passwd = await withHostUsers(req.image, accounts, hostUsers);
+      if (passwd) accounts.push(passwd);
+      for (const f of accounts) {
         files.push(f);
         options.binds?.push({ source: path.join(containerDir(options.id), f.name), destination: f.destination, readonly: false });
       }

@@ -223,13 +223,31 @@ describeModes('run/create flags of issue 16 ($name)', (mode) => {
     expect((await s.skiff(['ps', '-a', '--format', '{{.Names}}'])).stdout).toBe('other\n');
   }, 60_000);
 
-  test('--init-path, --preserve-fds, --hostuser, --passwd-entry are refused in one line saying why', async () => {
+  test("--hostuser: the host's entry of each user the image lacks goes into the container's /etc/passwd; an unknown one, or with --rootfs, is refused", async () => {
+    const s = newStore(mode);
+    await s.skiff(['pull', '-q', image]);
+    const hostLine = (name: string) => readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.startsWith(`${name}:`))!;
+    // skifftest is not in the image: its host line is added; daemon (by name) and 0 (root, by UID) are: the image's stay.
+    const r = await s.skiff(['run', '--rm', '--network', 'none', '--hostuser', 'skifftest,daemon', '--hostuser', '0', image, 'cat', '/etc/passwd']);
+    expect(r, r.stderr).toMatchObject({ code: 0 });
+    const lines = r.stdout.split('\n').filter((l) => l !== '');
+    expect(lines.filter((l) => l.startsWith('skifftest:'))).toEqual([hostLine('skifftest')]);
+    expect(lines.filter((l) => l.startsWith('daemon:'))).toEqual(['daemon:x:1:1:daemon:/usr/sbin:/bin/false']);
+    expect(lines.filter((l) => l.startsWith('root:'))).toEqual(['root:x:0:0:root:/root:/bin/sh']);
+    // The name works in the container: whoami as that UID.
+    const uid = hostLine('skifftest').split(':')[2]!;
+    expect((await s.skiff(['run', '--rm', '--network', 'none', '--hostuser', 'skifftest', '-u', uid, image, 'whoami'])).stdout).toBe('skifftest\n');
+    expectOneLine(await s.skiff(['run', '--rm', '--hostuser', 'no-such-user-here', image, 'true']), 125, /^Error: --hostuser no-such-user-here: no such user in this host's \/etc\/passwd$/m);
+    expectOneLine(await s.skiff(['run', '--rm', '--hostuser', 'root', '--rootfs', mode.rootfs, 'true']), 125, /^Error: --hostuser and --rootfs cannot be combined/m);
+    expect(s.ls('containers').filter((n) => n !== 'names')).toEqual([]);
+  }, 120_000);
+
+  test('--init-path, --preserve-fds, --passwd-entry are refused in one line saying why', async () => {
     const s = newStore(mode);
     const r = mode.rootfs;
     for (const [flag, value, why] of [
       ['--init-path', '/usr/bin/tini', /--init-path is not supported: skiff's --init is part of its own helper/],
       ['--preserve-fds', '2', /--preserve-fds is not supported: skiff's helper closes every descriptor but stdin, stdout and stderr/],
-      ['--hostuser', 'root', /--hostuser is not supported: skiff writes an \/etc\/passwd entry for your user only with --userns keep-id/],
       ['--passwd-entry', '$USERNAME:x:$UID:$GID::$HOME:/bin/sh', /--passwd-entry is not supported/],
     ] as const) {
       expectOneLine(await s.skiff(['run', '--rm', flag, value, '--rootfs', r, 'true']), 125, why);

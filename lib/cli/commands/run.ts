@@ -53,7 +53,6 @@ function refusedFlags(args: ParsedArgs): void {
   const why: Record<string, string> = {
     'init-path': "skiff's --init is part of its own helper, so there is no init binary to give; use --init",
     'preserve-fds': "skiff's helper closes every descriptor but stdin, stdout and stderr before the container starts, so none of the caller's reaches it",
-    hostuser: 'skiff writes an /etc/passwd entry for your user only with --userns keep-id (rootless); add the user to the image, or bind an /etc/passwd with -v',
     'passwd-entry': 'it shapes the /etc/passwd entry Podman adds for a user the image does not know, which skiff does not add; bind your own /etc/passwd with -v',
   };
   for (const [flag, reason] of Object.entries(why)) {
@@ -102,6 +101,7 @@ export async function containerRequest(args: ParsedArgs): Promise<ContainerReque
     unsetEnvAll: flagBool(args, 'unsetenv-all'),
     ...(flagString(args, 'tz') !== undefined ? { tz: flagString(args, 'tz')! } : {}),
     chrootDirs: chrootDirs(flagList(args, 'chrootdirs')),
+    hostUsers: flagList(args, 'hostuser').flatMap((v) => v.split(',')).filter((v) => v !== ''),
     cgroupns: flagString(args, 'cgroupns') ?? '',
     log: { driver: flagString(args, 'log-driver') ?? '', opts: flagList(args, 'log-opt'), detach: flagBool(args, 'detach'), create: args.command === 'create' },
     personality: flagString(args, 'personality') ?? '',
