@@ -56,6 +56,8 @@ export function inspectImage(store: Store, s: ImageSummary): Record<string, unkn
   out['RootFS'] = { Type: config.rootfs?.type ?? 'layers', Layers: config.rootfs?.diff_ids ?? [] };
   out['Metadata'] = { LastTagTime: s.record.pulled };
   out['Labels'] = config.config?.Labels ?? null;
+  // Podman's: the config's history, oldest first.
+  out['History'] = config.history ?? [];
   return out;
 }
 

@@ -67,6 +67,8 @@ export interface ImageRow {
   Id: string;
   /** Podman's: the image's names with a tag (familiar; its digests are in Digest). */
   Names: string[];
+  /** Podman's: the config's labels; only when asked for (it reads each image's config). */
+  Labels?: Record<string, string> | null;
   Repository: string;
   SharedSize: string;
   Size: string;

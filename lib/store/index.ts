@@ -6,7 +6,7 @@ export { cleanTmp } from './atomic.js';
 export { findImage, type FoundImage } from './lookup.js';
 export { imageSummaries, imageRows, isIntermediate, type ImageRow, type ImageSummary } from './image-list.js';
 export { parseImageFilters, filterImages, parsePruneFilters, type PruneFilters } from './image-filter.js';
-export { inspectImage, imageHistory, summaryOf, type HistoryRow } from './image-inspect.js';
+export { inspectImage, imageHistory, readImageConfig, summaryOf, type HistoryRow } from './image-inspect.js';
 export { removeImages, pruneImages, type RemoveEvent } from './remove.js';
 export { tagImage } from './tag.js';
 export { layersInUse, type ContainerUsage, type ImageUser } from './usage.js';

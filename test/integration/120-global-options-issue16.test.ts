@@ -16,7 +16,7 @@ let reg: TestRegistry;
 let image = '';
 
 beforeAll(async () => {
-  ({ reg, image } = await startBusyboxRegistry(integrationEnv().imageRootfs, 'global', '1', { format: 'oci', config: { Cmd: ['sh'] } }));
+  ({ reg, image } = await startBusyboxRegistry(integrationEnv().imageRootfs, 'global', '1', { format: 'oci', config: { Cmd: ['sh'], Labels: { team: 'ev16' } } }));
 }, 120_000);
 
 afterAll(async () => {
@@ -160,7 +160,7 @@ describe.each(modes())('global options ($name)', (mode) => {
     expect(json.Store.GraphRoot).toBe(defaultStore(mode));
   });
 
-  test("image and container fields that Podman scripts read: .Id, .Names, .Digest, .Labels, history's .Created, .ImageName", async () => {
+  test("image and container fields that Podman scripts read: .Id, .Names, .Labels, .Digest, .History, history's .Created, .ImageName", async () => {
     const store = newStore(mode);
     const ok = async (args: string[]) => {
       const r = await store.skiff(args);
@@ -172,7 +172,8 @@ describe.each(modes())('global options ($name)', (mode) => {
     expect(await ok(['images', '--format', '{{.Id}} {{.ID}} {{.Names}}'])).toBe(`${shortId} ${shortId} [${image}]\n`);
     const manifest = (await ok(['images', '--digests', '--format', '{{.Digest}}'])).trim();
     expect(manifest).toMatch(/^sha256:[0-9a-f]{64}$/);
-    expect(await ok(['image', 'inspect', '--format', '{{.Id}} {{.Digest}} {{json .Labels}}', image])).toBe(`${id} ${manifest} null\n`);
+    expect(await ok(['image', 'inspect', '--format', '{{.Id}} {{.Digest}} {{json .Labels}} {{len .History}}', image])).toBe(`${id} ${manifest} {"team":"ev16"} 1\n`);
+    expect(await ok(['images', '--format', '{{json .Labels}}'])).toBe('{"team":"ev16"}\n');
     expect(await ok(['history', '--format', '{{.Created}}|{{.CreatedSince}}', image])).toMatch(/^(.+)\|\1\n/);
     await ok(['create', '--name', 'named', image, 'true']);
     expect(await ok(['inspect', '--format', '{{.ImageName}} {{.Config.CreateCommand}}', 'named'])).toBe(`${image} [skiff create --name named ${image} true]\n`);

@@ -49,7 +49,14 @@ export async function run(args: ParsedArgs): Promise<number> {
     process.stdout.write(ids.map((id) => `${id}\n`).join(''));
     return 0;
   }
-  const rows = shown.flatMap((i) => store.imageRows(i, { digests, noTrunc }));
+  // Labels are in each image's config: read only for a format that names them (and json, which has every field).
+  const labels = template === 'json' || /\.Labels\b/.test(template);
+  const rows = shown.flatMap((i) => {
+    const r = store.imageRows(i, { digests, noTrunc });
+    if (!labels) return r;
+    const Labels = store.readImageConfig(s, i.record).config?.Labels ?? null;
+    return r.map((row) => ({ ...row, Labels }));
+  });
   if (template === 'json') process.stdout.write(rows.map((r) => `${JSON.stringify(r)}\n`).join(''));
   else process.stdout.write(renderParsedFormat(parsed!, rows, { headers: HEADERS }));
   return 0;
