@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <stdnoreturn.h>
 #include <unistd.h>
 
 static void write_file(pid_t pid, const char *name, const char *content) {
@@ -28,7 +29,8 @@ static void format_map(const struct id_range *ranges, size_t len, char *out, siz
     used += (size_t)snprintf(out + used, size - used, "%lu %lu %lu\n", ranges[i].inside, ranges[i].outside, ranges[i].count);
 }
 
-static void run_map_tool(const char *tool, pid_t pid, const struct id_range *ranges, size_t len) {
+/* Starts newuidmap or newgidmap for pid; -1 when no tool is needed. */
+static pid_t spawn_map_tool(const char *tool, pid_t pid, const struct id_range *ranges, size_t len) {
   char numbers[1 + MAX_ID_RANGES * 3][24];
   char *argv[2 + 1 + MAX_ID_RANGES * 3];
   size_t argc = 0;
@@ -48,12 +50,19 @@ static void run_map_tool(const char *tool, pid_t pid, const struct id_range *ran
   pid_t tool_pid;
   int err = posix_spawn(&tool_pid, tool, NULL, NULL, argv, empty_env);
   if (err != 0) die(EXIT_SKIFF_FAILED, err, "run %s (install the uidmap package; see 'skiff doctor')", tool);
+  return tool_pid;
+}
+
+/* Whether the tool started by spawn_map_tool exited 0. */
+static bool map_tool_ok(const char *tool, pid_t tool_pid) {
   int status;
   while (waitpid(tool_pid, &status, 0) < 0)
     if (errno != EINTR) die_errno("wait for %s", tool);
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-    die(EXIT_SKIFF_FAILED, 0, "%s failed for pid %d: check your ranges in /etc/subuid and /etc/subgid (see 'skiff doctor')",
-        tool, (int)pid);
+  return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+static noreturn void map_tool_failed(const char *tool, pid_t pid) {
+  die(EXIT_SKIFF_FAILED, 0, "%s failed for pid %d: check your ranges in /etc/subuid and /etc/subgid (see 'skiff doctor')", tool, (int)pid);
 }
 
 static bool only_self(const struct id_range *ranges, size_t len, unsigned long self) {
@@ -63,20 +72,31 @@ static bool only_self(const struct id_range *ranges, size_t len, unsigned long s
 void idmap_write(pid_t child, const struct container_spec *spec) {
   char map[MAX_ID_RANGES * 64];
   bool root = geteuid() == 0;
-  if (root || only_self(spec->gid_map, spec->gid_map_len, getegid())) {
+  /* The two setuid tools run side by side: each writes its own file of the
+   * child, and neither reads what the other writes. */
+  pid_t gid_tool = -1, uid_tool = -1;
+  bool gid_direct = root || only_self(spec->gid_map, spec->gid_map_len, getegid());
+  bool uid_direct = root || only_self(spec->uid_map, spec->uid_map_len, geteuid());
+  if (!gid_direct) {
+    if (spec->newgidmap == NULL) die(EXIT_SKIFF_FAILED, 0, "newgidmap is needed for this mapping (install uidmap)");
+    gid_tool = spawn_map_tool(spec->newgidmap, child, spec->gid_map, spec->gid_map_len);
+  }
+  if (!uid_direct) {
+    if (spec->newuidmap == NULL) die(EXIT_SKIFF_FAILED, 0, "newuidmap is needed for this mapping (install uidmap)");
+    uid_tool = spawn_map_tool(spec->newuidmap, child, spec->uid_map, spec->uid_map_len);
+  }
+  if (gid_direct) {
     /* An unprivileged writer must give up setgroups before writing gid_map. */
     if (!root) write_file(child, "setgroups", "deny");
     format_map(spec->gid_map, spec->gid_map_len, map, sizeof map);
     write_file(child, "gid_map", map);
-  } else {
-    if (spec->newgidmap == NULL) die(EXIT_SKIFF_FAILED, 0, "newgidmap is needed for this mapping (install uidmap)");
-    run_map_tool(spec->newgidmap, child, spec->gid_map, spec->gid_map_len);
   }
-  if (root || only_self(spec->uid_map, spec->uid_map_len, geteuid())) {
+  if (uid_direct) {
     format_map(spec->uid_map, spec->uid_map_len, map, sizeof map);
     write_file(child, "uid_map", map);
-  } else {
-    if (spec->newuidmap == NULL) die(EXIT_SKIFF_FAILED, 0, "newuidmap is needed for this mapping (install uidmap)");
-    run_map_tool(spec->newuidmap, child, spec->uid_map, spec->uid_map_len);
   }
+  bool gid_ok = gid_tool < 0 || map_tool_ok(spec->newgidmap, gid_tool);
+  bool uid_ok = uid_tool < 0 || map_tool_ok(spec->newuidmap, uid_tool);
+  if (!gid_ok) map_tool_failed(spec->newgidmap, child);
+  if (!uid_ok) map_tool_failed(spec->newuidmap, child);
 }
