@@ -3,7 +3,7 @@
  *
  * Spec (TypeScript -> helper), on fd 3 until EOF: NUL-terminated "key=value"
  * strings. Keys that may repeat: arg, env, uidmap, gidmap, masked, readonly,
- * lowerdir, mount, on_exit, walk_root, walk_exclude, cgroup, cgroup_enable, cgroup_write, rlimit,
+ * lowerdir, mount, on_exit, walk_root, remove_tree, walk_exclude, cgroup, cgroup_enable, cgroup_write, rlimit,
  * net_pasta, net_slirp, net_fwd, net_attach, net_detach.
  *
  * Reports (helper -> TypeScript), on the same fd 3 (a socket): one line each,
@@ -14,6 +14,7 @@
  *   monitor<TAB><pid of the monitor of a detached container>
  *   cgroup<TAB><the cgroup directory the helper made (cgroup_split)>
  *   oom<TAB><1 when the kernel's OOM killer killed in the container's cgroup during a foreground run>
+ *   removed<TAB><the number of remove_tree entries, all of them gone>
  *
  * `skiff-helper cp` takes the cp_* keys (and no arg): see copy.h.
  * `skiff-helper walk` takes walk_op and walk_root (and no arg): see walk.h.
@@ -131,6 +132,10 @@ struct container_spec {
   /* Storage (issue 11; volumes.h): the container's own mounts, and --read-only. */
   struct string_list mounts; /* "TYPE<TAB>SOURCE<TAB>DESTINATION<TAB>FLAGS<TAB>DATA" */
   bool rootfs_readonly;
+  /* run --rm in the foreground (autoremove.h): the container's own trees
+   * (its overlay upper and work dirs, or the vfs copy), removed by the helper
+   * in the container's user namespace once the container has ended. */
+  struct string_list remove_trees;
   /* Detached (run -d): the helper becomes the container's monitor. */
   bool detach;
   const char *log_path;     /* the container's log, k8s-file format; NULL: none (--log-driver none) */

@@ -25,7 +25,16 @@ static void write_line(int fd, const char *line, int n, size_t size) {
   (void)io_write_all(fd, line, (size_t)n < size ? (size_t)n : size - 1);
 }
 
+/* report_demote(): errors and warnings become debug lines. */
+static bool demoted;
+
+void report_demote(void) { demoted = true; }
+
 static void emit(const char *kind, int code, const char *message) {
+  if (demoted && (strcmp(kind, "error") == 0 || strcmp(kind, "warning") == 0)) {
+    kind = "debug";
+    code = -1;
+  }
   char line[4096];
   char text[3800];
   snprintf(text, sizeof text, "%s", message);
@@ -101,5 +110,11 @@ void report_copied(unsigned long long bytes) {
 }
 
 void report_cgroup(const char *dir) { emit("cgroup", -1, dir); }
+
+void report_removed(unsigned long trees) {
+  char message[32];
+  snprintf(message, sizeof message, "%lu", trees);
+  emit("removed", -1, message);
+}
 
 void report_oom(bool killed) { emit("oom", -1, killed ? "1" : "0"); }

@@ -29,6 +29,12 @@ void report_monitor(int pid);
 void report_cgroup(const char *dir);
 /* A foreground run's end: whether the OOM killer killed in its cgroup. */
 void report_oom(bool killed);
+/* run --rm: every remove_tree is gone (autoremove.h). */
+void report_removed(unsigned long trees);
+/* From here on die() and warn_user() report debug lines only: a process
+ * whose failure the caller recovers from (autoremove.c) says why in the
+ * debug log, never as the run's error. */
+void report_demote(void);
 /* cp: the bytes of file data copied. */
 void report_copied(unsigned long long bytes);
 

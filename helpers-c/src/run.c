@@ -4,6 +4,7 @@
  *   clone() -> parent writes ID maps -> 'G' -> child sets up mounts...
  *   with -t: child sends 'T' + pty master -> parent sizes it -> 'W'
  *   child execs (its end of the socket is close-on-exec). */
+#include "autoremove.h"
 #include "cgroup.h"
 #include "device_filter.h"
 #include "fds.h"
@@ -211,5 +212,7 @@ noreturn void run_main(void) {
   int code = supervise(started.pid, started.master, spec.stdin_open, &tee, spec.timeout);
   net_stop(&started.net);
   if (oom_before >= 0) report_oom(cgroup_oom_kills(&spec) > oom_before);
+  /* run --rm: the container's trees go now, in its own user namespace. */
+  autoremove_trees(&spec, started.userns);
   _exit(code);
 }

@@ -204,6 +204,7 @@ static void apply(struct container_spec *spec, char *entry) {
   /* Storage (issue 11): volumes.h. */
   else if (strcmp(key, "mount") == 0) list_push(&spec->mounts, value);
   else if (strcmp(key, "rootfs_readonly") == 0) spec->rootfs_readonly = parse_bool(key, value);
+  else if (strcmp(key, "remove_tree") == 0) list_push(&spec->remove_trees, value);
   else if (strcmp(key, "walk_op") == 0) spec->walk_op = value;
   else if (strcmp(key, "walk_root") == 0) list_push(&spec->walk_roots, value);
   else if (strcmp(key, "walk_exclude") == 0) list_push(&spec->walk_excludes, value);
@@ -294,6 +295,9 @@ void spec_read(int fd, struct container_spec *spec) {
     die(EXIT_SKIFF_FAILED, 0, "spec: an overlay needs upperdir and workdir");
   if (spec->detach && (spec->exit_path == NULL || spec->pid_path == NULL || spec->attach_path == NULL))
     die(EXIT_SKIFF_FAILED, 0, "spec: a detached container needs exit_file, pid_file and attach_socket");
+  for (size_t i = 0; i < spec->remove_trees.len; i++)
+    if (spec->remove_trees.items[i][0] != '/') die(EXIT_SKIFF_FAILED, 0, "spec: remove_tree must be absolute: %s", spec->remove_trees.items[i]);
+  if (spec->remove_trees.len > 0 && spec->detach) die(EXIT_SKIFF_FAILED, 0, "spec: remove_tree goes with a foreground run, not detach");
   if (spec->restart == NULL) spec->restart = "no";
   if (strcmp(spec->restart, "no") != 0 && strcmp(spec->restart, "always") != 0 && strcmp(spec->restart, "on-failure") != 0)
     die(EXIT_SKIFF_FAILED, 0, "spec: unknown restart policy \"%s\"", spec->restart);

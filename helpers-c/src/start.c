@@ -1,4 +1,5 @@
 #include "start.h"
+#include "autoremove.h"
 #include "cgroup.h"
 #include "container.h"
 #include "idmap.h"
@@ -77,7 +78,7 @@ struct started container_start(const struct container_spec *spec, const sigset_t
   }
   close(sync_pair[1]);
   int sync_sock = sync_pair[0];
-  struct started started = {.pid = child, .master = -1, .net = early};
+  struct started started = {.pid = child, .master = -1, .net = early, .userns = -1};
   /* network=private: the child sends its namespaces (and, for pasta, the
    * watch of the interface it made) first of all, before its maps; pasta
    * starts now and overlaps what follows (net.h, net_prepare). */
@@ -87,6 +88,8 @@ struct started container_start(const struct container_spec *spec, const sigset_t
     close(sync_sock);
     return started;
   }
+  /* Held past the container's end: its files are removed in its own mapping. */
+  if (spec->remove_trees.len > 0 && spec->userns) started.userns = container_userns_open(child);
   if (spec->userns) idmap_write(child, spec);
   network_attach_all(spec, child);
   net_forget_premade();

@@ -895,9 +895,9 @@ static void walk_size(const struct container_spec *spec, struct path *p) {
   }
 }
 
-static void walk_remove(const struct container_spec *spec, struct path *p) {
-  for (size_t i = 0; i < spec->walk_roots.len; i++) {
-    const char *path = spec->walk_roots.items[i];
+static void remove_roots(const struct string_list *roots, struct path *p) {
+  for (size_t i = 0; i < roots->len; i++) {
+    const char *path = roots->items[i];
     struct stat st;
     int root = open_root(path, &st);
     if (root < 0) continue;
@@ -905,6 +905,18 @@ static void walk_remove(const struct container_spec *spec, struct path *p) {
     close(root);
     if (rmdir(path) < 0 && errno != ENOENT) die_errno("remove %s", path);
   }
+}
+
+static struct path new_path(void) {
+  struct path p = {.text = calloc(1, 256), .len = 0, .cap = 256};
+  if (p.text == NULL) die(EXIT_SKIFF_FAILED, ENOMEM, "walk: a path");
+  return p;
+}
+
+void walk_remove_trees(const struct string_list *roots) {
+  struct path p = new_path();
+  remove_roots(roots, &p);
+  free(p.text);
 }
 
 /* A layer for another ID mapping (--userns keep-id): walk_root copied to
@@ -979,11 +991,10 @@ noreturn void walk_main(void) {
   layer_read_markers(spec.walk_full || flatten);
   if (spec.userns) userns_fork(&spec);
 
-  struct path p = {.text = calloc(1, 256), .len = 0, .cap = 256};
-  if (p.text == NULL) die(EXIT_SKIFF_FAILED, ENOMEM, "walk: a path");
+  struct path p = new_path();
   if (diff) walk_diff(&spec, &p);
   if (size) walk_size(&spec, &p);
-  if (remove) walk_remove(&spec, &p);
+  if (remove) remove_roots(&spec.walk_roots, &p);
   if (layer) walk_layer(&spec, &p);
   if (shift) walk_shift(&spec);
   if (flatten) walk_flatten(&spec);

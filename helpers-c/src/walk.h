@@ -45,6 +45,13 @@
 
 #include <stdnoreturn.h>
 
+struct string_list;
+
 noreturn void walk_main(void);
+
+/* walk_op=remove's work in the caller's process: each root (absolute) and
+ * everything below it, by fd, never through a link or into another file
+ * system; a missing root is skipped. Errors die() (report.h). */
+void walk_remove_trees(const struct string_list *roots);
 
 #endif

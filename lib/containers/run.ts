@@ -16,7 +16,7 @@ import { NO_NETWORK_FLAGS, resolveContainerNetwork, type NetworkFlags } from './
 import { portBindingsConfig } from '../network/ports.js';
 import { buildRuntimeConfig } from '../oci/spec/runtime.js';
 import { newContainerId, shortId } from '../ids.js';
-import { NameInUseError, containerDir, containerLogFile, containerLogMax, createContainer, logPath, pidFilePath, readPidFile, readRecord, removeContainerFiles, resolveContainer, writeExitFile, type ContainerRecord } from './store.js';
+import { NameInUseError, helperRemovableTrees, containerDir, containerLogFile, containerLogMax, createContainer, logPath, pidFilePath, readPidFile, readRecord, removeContainerFiles, resolveContainer, writeExitFile, type ContainerRecord } from './store.js';
 import type { OciIdMapping, OciRuntimeConfig } from '../oci/runtime-spec.js';
 import { parseCgroupManager, parseCgroupsMode } from '../cgroups/container.js';
 import { emptyResources, type ResourceFlags } from '../oci/spec/resources.js';
@@ -274,9 +274,9 @@ export function parseRestartPolicy(text: string): { Name: string; MaximumRetryCo
 
 // --- Storage (issue 11)
 
-/** --rm: the container and its anonymous volumes, as Docker removes them. */
-async function removeWithVolumes(record: ContainerRecord): Promise<void> {
-  await removeContainerFiles(record);
+/** --rm: the container and its anonymous volumes, as Docker removes them; `treesRemoved`: its helper removed its trees already. */
+async function removeWithVolumes(record: ContainerRecord, treesRemoved = false): Promise<void> {
+  await removeContainerFiles(record, treesRemoved);
   await leaveNetworks(record);
   await removeAnonymousVolumes(record);
 }
@@ -779,6 +779,8 @@ export async function runContainer(req: ContainerRequest): Promise<number> {
       // `logs` works for a foreground run too; a --rm one leaves nothing to read.
       ...(record.HostConfig.AutoRemove || containerLogFile(record) === undefined ? {} : { log: containerLogFile(record)! }),
       ...(containerLogMax(record) !== undefined ? { logMax: containerLogMax(record)! } : {}),
+      // --rm: the helper removes the container's trees itself at its end, in its user namespace.
+      ...(record.HostConfig.AutoRemove ? { removeTrees: helperRemovableTrees(config) ?? [] } : {}),
     });
   } catch (err) {
     if (record.HostConfig.AutoRemove) await removeWithVolumes(record);
@@ -789,7 +791,7 @@ export async function runContainer(req: ContainerRequest): Promise<number> {
   const failure = report.errors[0];
   const finalCode = failure ? failure.exitCode : exitCode;
   containerEvent(record, 'died', finalCode);
-  if (record.HostConfig.AutoRemove) await removeWithVolumes(record);
+  if (record.HostConfig.AutoRemove) await removeWithVolumes(record, report.removed === true);
   else {
     try {
       writeExitFile(record.Id, {

@@ -397,12 +397,30 @@ export function containerFileMappings(config: OciRuntimeConfig | undefined): Wal
 }
 
 /**
+ * The trees of the container's directory that only the helper may remove
+ * (its overlay upper and work dirs, or the vfs copy), when the helper that
+ * runs it can remove them itself at its end (run --rm: helpers-c/src/
+ * autoremove.h): as root, or rootless in the container's own user namespace
+ * or one it joins. Undefined when it cannot (a rootless container without a
+ * user namespace: its upper dir may hold sub-IDs' files) or there are none.
+ */
+export function helperRemovableTrees(config: OciRuntimeConfig): string[] | undefined {
+  const overlay = overlayOf(config);
+  if (!overlay) return undefined;
+  const ownNamespace = (config.linux.uidMappings?.length ?? 0) > 0 || config.linux.namespaces.some((n) => n.type === 'user' && n.path !== undefined);
+  if ((process.geteuid?.() ?? 0) !== 0 && !ownNamespace) return undefined;
+  return overlay.driver === 'vfs' ? [overlay.upperdir] : [overlay.upperdir, overlay.workdir];
+}
+
+/**
  * Removes everything of the container; safe to run twice or concurrently.
  * An image container's directory holds its upper dir, where the container
  * could have swapped any name for a symlink to the host: that tree is
  * removed by the helper, by fd (walk.h), never by a path walk.
+ * `treesRemoved`: the run's helper has removed those trees already
+ * (helperRemovableTrees): what is left is skiff's own files.
  */
-export async function removeContainerFiles(record: ContainerRecord): Promise<void> {
+export async function removeContainerFiles(record: ContainerRecord, treesRemoved = false): Promise<void> {
   const dir = containerDir(record.Id);
   const config = readConfig(record.Id);
   // A systemd or split cgroup is known from the last start's pid.json, which goes with the directory.
@@ -416,8 +434,8 @@ export async function removeContainerFiles(record: ContainerRecord): Promise<voi
   }
   containerEvent(record, 'remove');
   if (nameOwner(record.Name) === record.Id) rmSync(path.join(namesDir(), record.Name), { force: true });
-  if (config && !overlayOf(config)) {
-    rmSync(trash, { recursive: true, force: true }); // skiff's own files only
+  if ((config && !overlayOf(config)) || (treesRemoved && removeOwnFiles(trash))) {
+    // skiff's own files only
   } else {
     const { removeTrees } = await import('../namespaces/helper.js');
     await removeTrees([trash], containerFileMappings(config));
@@ -428,6 +446,17 @@ export async function removeContainerFiles(record: ContainerRecord): Promise<voi
   }
   rmSync(runDir(record.Id), { recursive: true, force: true });
   removeUnitFiles(record);
+}
+
+/** A container directory that holds only skiff's own files; false (and it stays) when something in it refuses Node's removal. */
+function removeOwnFiles(dir: string): boolean {
+  try {
+    rmSync(dir, { recursive: true, force: true });
+    return true;
+  } catch (err) {
+    debug(() => `containers: ${dir} is left to the helper: ${err instanceof Error ? err.message : String(err)}`);
+    return false;
+  }
 }
 
 /** --pidfile, --conmon-pidfile and --cidfile go with the container (the cid file only while it names this one). */

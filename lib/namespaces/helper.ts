@@ -355,6 +355,8 @@ export interface HelperReport {
   cgroup?: string;
   /** A foreground run's end: whether the OOM killer killed in its cgroup. */
   oomKilled?: boolean;
+  /** run --rm: the helper removed every remove_tree it was given. */
+  removed?: boolean;
 }
 
 export function parseReports(text: string): HelperReport {
@@ -370,6 +372,7 @@ export function parseReports(text: string): HelperReport {
     else if (fields[0] === 'copied') report.copied = Number(fields[1]);
     else if (fields[0] === 'cgroup') report.cgroup = fields.slice(1).join('\t');
     else if (fields[0] === 'oom') report.oomKilled = fields[1] === '1';
+    else if (fields[0] === 'removed') report.removed = true;
   }
   return report;
 }
@@ -460,6 +463,11 @@ export async function runForeground(
     network?: NetworkStart;
     /** run -a: the streams connected to the caller's; the others get /dev/null (the log still has the output). Default: all. */
     attach?: { stdin: boolean; stdout: boolean; stderr: boolean };
+    /**
+     * run --rm: the container's own trees (absolute), removed by this helper
+     * in the container's user namespace once it has ended (report.removed).
+     */
+    removeTrees?: string[];
   },
 ): Promise<RunResult> {
   const entries = [...helperSpecEntries(config), ...(await seccompEntries(config)), ...unitEntries(opts.unit)];
@@ -469,6 +477,7 @@ export async function runForeground(
   if (opts.log !== undefined) entries.push(`log=${opts.log}`);
   if (opts.logMax !== undefined) entries.push(`log_max=${opts.logMax}`);
   if (opts.pidFile !== undefined) entries.push(`pid_file=${opts.pidFile}`);
+  for (const tree of opts.removeTrees ?? []) entries.push(`remove_tree=${tree}`);
   // exec: the same process spec, run in the namespaces of a running container.
   if (opts.joinPid !== undefined) entries.push(`target_pid=${opts.joinPid}`);
   const attach = opts.attach ?? { stdin: true, stdout: true, stderr: true };

@@ -2,10 +2,10 @@
 // layers as an overlay with the container's own upper dir, applies the image
 // config, and gives the container its own /etc/hostname, hosts, resolv.conf.
 // Real registry, as root and rootless.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { cgroupOutcome, collect, integrationEnv, describeModes } from './harness.js';
+import { cgroupOutcome, collect, integrationEnv, describeModes, until, waitForOutput } from './harness.js';
 import { busyboxLayer, pushImage, startRegistry, type TestRegistry } from './registry-harness.js';
 import { newStore } from './store-harness.js';
 
@@ -179,6 +179,68 @@ describeModes('run IMAGE ($name)', (mode) => {
     expect((await store.skiff(['rmi', `${reg.host}/busybox`])).code).toBe(0);
     expect(store.ls('layers')).toEqual([]);
   });
+
+  test('run-rm-in-its-helper: --rm removes the container\'s files in the run\'s own helper (no second helper), with the container\'s exit code', async () => {
+    const store = newStore(mode);
+    expect((await store.skiff(['pull', '-q', `${reg.host}/busybox`])).code).toBe(0);
+    // Files and directories of another user (a sub-ID rootless) in the upper dir, and a deep tree.
+    const script = 'mkdir -p /srv/a/b/c && touch /srv/a/b/c/f && chown -R 5:5 /srv/a && chmod 700 /srv/a/b && seq 1 200 | (cd /tmp && xargs touch); exit 3';
+    const r = await store.skiff(['--log-level', 'debug', 'run', '--rm', '--network', 'none', `${reg.host}/busybox`, 'sh', '-c', script]);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(/helper \d+: removed the container's 2 trees in \d+ ms/);
+    expect(r.stderr).not.toMatch(/mode walk/);
+    expect(store.ls('containers')).toEqual(['names']);
+    expect(readdirSync(path.join(store.root, 'containers', 'names'))).toEqual([]);
+    expect((await store.skiff(['ps', '-a', '-q'])).stdout).toBe('');
+  });
+
+  test('run-rm-killed-mid-removal: a skiff run --rm SIGKILLed while its helper removes the files leaves a container that ps shows and prune removes', async () => {
+    const store = newStore(mode);
+    expect((await store.skiff(['pull', '-q', `${reg.host}/busybox`])).code).toBe(0);
+    const children = (pid: number): number[] => {
+      try {
+        return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+      } catch {
+        return [];
+      }
+    };
+    const comm = (pid: number) => {
+      try {
+        return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+      } catch {
+        return '';
+      }
+    };
+    // Enough files that their removal takes a while: the removing process is caught and stopped there.
+    const script = 'mkdir /many && cd /many && seq 1 20000 | xargs touch && echo made';
+    const child = store.spawn(['run', '--rm', '--name', 'victim', '--network', 'none', `${reg.host}/busybox`, 'sh', '-c', script]);
+    const done = collect(child, null);
+    await waitForOutput(child, 'made', 60_000);
+    const helper = await until('the run\'s helper', () => children(child.pid!).find((p) => comm(p) === 'skiff-helper'));
+    // The container has ended; the helper's child that is a helper too is the removal.
+    let remover: number | undefined;
+    for (const deadline = Date.now() + 30_000; remover === undefined && Date.now() < deadline; ) {
+      remover = children(helper).find((p) => comm(p) === 'skiff-helper');
+      if (remover === undefined) await new Promise((r) => setTimeout(r, 1));
+    }
+    if (remover === undefined) throw new Error('the helper never started removing');
+    process.kill(remover, 'SIGSTOP');
+    const [id] = store.ls('containers').filter((n) => /^[0-9a-f]{64}$/.test(n));
+    expect(id).toBeDefined();
+    expect(existsSync(path.join(store.root, 'containers', id!, 'upper'))).toBe(true);
+    child.kill('SIGKILL');
+    await done;
+    // The helper died with skiff (parent-death signal), and the stopped removal with the helper.
+    await until('the removal to be gone', () => (existsSync(`/proc/${remover}`) && comm(remover) !== '' ? undefined : true));
+    expect((await store.skiff(['ps', '-a', '--format', '{{.Names}} {{.State}}'])).stdout).toBe('victim exited\n');
+    const prune = await store.skiff(['container', 'prune', '-f']);
+    expect(prune.code).toBe(0);
+    expect(prune.stdout).toContain(id);
+    expect(store.ls('containers')).toEqual(['names']);
+    expect((await store.skiff(['ps', '-a', '-q'])).stdout).toBe('');
+    // The name is free again.
+    expect((await store.skiff(['run', '--rm', '--name', 'victim', '--network', 'none', `${reg.host}/busybox`, 'true'])).code).toBe(0);
+  }, 120_000);
 });
 
 describeModes('diff, top and inspect of image containers ($name)', (mode) => {

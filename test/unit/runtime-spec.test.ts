@@ -107,5 +107,7 @@ describe('helper spec', () => {
       debug: ['mount overlay on /'],
       errors: [{ exitCode: 127, message: 'exec: "x": not found' }],
     });
+    // run --rm: the helper removed the container's trees itself (autoremove.h).
+    expect(parseReports('oom\t0\nremoved\t2\n')).toEqual({ warnings: [], debug: [], errors: [], oomKilled: false, removed: true });
   });
 });

@@ -1,0 +1,33 @@
+/* run --rm in the foreground: the container's own trees (remove_tree: its
+ * overlay upper and work dirs, or the vfs driver's copy) removed by the run's
+ * helper once the container has ended, instead of by a second helper that
+ * skiff would start for it (a new user namespace and newuidmap/newgidmap
+ * again). Rootless these trees hold files of the user's sub-IDs, which only
+ * a process of a user namespace with the container's mapping may remove: the
+ * helper keeps the container's own namespace open from its clone on
+ * (container_userns_open) and enters it to remove them.
+ *
+ * The removal runs in a child process whose errors are debug lines only: a
+ * tree it could not remove is still there, "removed" is not reported, and
+ * skiff removes the container as it always did (a second helper), which says
+ * what failed. skiff keeps its own records (the container's directory, its
+ * name, events) and drops them once "removed" has come; a kill at any moment
+ * leaves a stored, exited --rm container that rm, prune or the next run of
+ * its name removes. */
+#ifndef SKIFF_AUTOREMOVE_H
+#define SKIFF_AUTOREMOVE_H
+
+#include <sys/types.h>
+
+struct container_spec;
+
+/* The user namespace of the just-cloned container process `child`, as an fd
+ * (O_CLOEXEC); dies when it cannot be opened. */
+int container_userns_open(pid_t child);
+
+/* Removes spec->remove_trees, from inside `userns` when it is >= 0 (else in
+ * the helper's own namespace: as root, or a joined namespace), and reports
+ * "removed" when every tree is gone. Never dies: a failure is a debug line. */
+void autoremove_trees(const struct container_spec *spec, int userns);
+
+#endif
