@@ -20,7 +20,7 @@ import type { Descriptor, Platform } from '../oci/image-spec.js';
 import { formatReference, parseReference } from '../oci/reference.js';
 import type { RegistryClient, RegistryClientOptions, ResolvedImage } from '../registry/types.js';
 import { cleanTmp } from '../store/atomic.js';
-import { writeBlob } from '../store/blobs.js';
+import { readBlob, writeBlob } from '../store/blobs.js';
 import { compressionOfMediaType, zstdBinary } from '../store/decompress.js';
 import { digestHex } from '../store/digest.js';
 import { writeImageRecord, type ImageRecord } from '../store/images.js';
@@ -65,10 +65,11 @@ export interface PullResult {
   skipped: number;
 }
 
-async function makeClient(opts: PullOptions): Promise<RegistryClient> {
+async function makeClient(opts: PullOptions, store: Store): Promise<RegistryClient> {
   if (opts.client) return opts.client;
   const { createRegistryClient } = await import('../registry/client.js');
-  const clientOpts: RegistryClientOptions = {};
+  // A stored image's config is read here, not asked for again.
+  const clientOpts: RegistryClientOptions = { storedBlob: (digest) => readBlob(store.paths, digest) };
   if (opts.tlsVerify !== undefined) clientOpts.tlsVerify = opts.tlsVerify;
   if (opts.platform) clientOpts.platform = opts.platform;
   if (opts.authFile !== undefined) clientOpts.authFile = opts.authFile;
@@ -266,7 +267,7 @@ export async function pullImage(text: string, opts: PullOptions): Promise<PullRe
   let handedOver = false;
   let lock: StoreLock | undefined;
   try {
-    const client = await makeClient(opts);
+    const client = await makeClient(opts, store);
     reporter.start(shown);
     const image = await client.resolve(text);
     checkImage(image);

@@ -177,17 +177,33 @@ class Client implements RegistryClient {
     if (configDesc.size > MAX_CONFIG_BYTES) {
       throw new SkiffError(`the configuration of ${display} is too large (${configDesc.size} bytes, at most ${MAX_CONFIG_BYTES})`);
     }
-    const configRes = await this.getBlob(session, source, configDesc, 0, display);
-    const configBytes = await readBody(configRes, MAX_CONFIG_BYTES, `the configuration of ${display}`);
-    if (configBytes.length !== configDesc.size || digestOf(configBytes, configDesc.digest) !== configDesc.digest) {
-      throw new SkiffError(`blob ${configDesc.digest} from ${source.registry} does not match its digest: the registry served wrong data`);
-    }
+    const configBytes = this.storedConfig(configDesc) ?? (await this.fetchConfig(session, source, configDesc, display));
     const config = parseImageConfig(configBytes, image.manifest, `the configuration of ${display}`);
     const resolved: ResolvedImage = { reference, source, ...image, config, configBytes };
     if (resolved.indexDigest === undefined) delete resolved.indexDigest;
     if (resolved.indexBytes === undefined) delete resolved.indexBytes;
     this.origins.set(resolved, { session, display });
     return resolved;
+  }
+
+  /** The config as this host holds it, when it is the one described. */
+  private storedConfig(desc: Descriptor): Buffer | undefined {
+    let bytes: Buffer | undefined;
+    try {
+      bytes = this.options.storedBlob?.(desc.digest);
+    } catch {
+      return undefined; // unreadable here: ask the registry
+    }
+    return bytes !== undefined && bytes.length === desc.size && digestOf(bytes, desc.digest) === desc.digest ? bytes : undefined;
+  }
+
+  private async fetchConfig(session: AuthSession, source: ImageReference, desc: Descriptor, display: string): Promise<Buffer> {
+    const res = await this.getBlob(session, source, desc, 0, display);
+    const bytes = await readBody(res, MAX_CONFIG_BYTES, `the configuration of ${display}`);
+    if (bytes.length !== desc.size || digestOf(bytes, desc.digest) !== desc.digest) {
+      throw new SkiffError(`blob ${desc.digest} from ${source.registry} does not match its digest: the registry served wrong data`);
+    }
+    return bytes;
   }
 
   async openBlob(image: ResolvedImage, blob: Descriptor, opts: BlobOptions = {}): Promise<VerifiedBlobStream> {

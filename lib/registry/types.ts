@@ -11,6 +11,13 @@ export interface RegistryClientOptions {
   platform?: Platform;
   /** Overrides the credential files (tests); default: skiff's, containers', Docker's. */
   authFile?: string;
+  /**
+   * A blob this host already holds (the store's), by digest, or undefined:
+   * the image's config is taken from there instead of asked for again (a
+   * pull of a stored image makes one request less). Checked against its
+   * digest like a served one; one that does not match is fetched.
+   */
+  storedBlob?: (digest: string) => Buffer | undefined;
 }
 
 export interface ResolvedImage {

@@ -181,6 +181,31 @@ describeModes('pull ($name)', (mode) => {
     expect(again.stderr.match(/skipped: already exists/g)).toHaveLength(a.layers.length);
   });
 
+  test('warm-pull-one-request: a pull of a stored image asks the registry for its manifest only; the config comes from the store', async () => {
+    const s = newStore(mode);
+    const img = pushed['busybox:latest']!;
+    const proxy = await startRegistryProxy(reg);
+    try {
+      expect((await s.skiff(['pull', '-q', `${proxy.host}/busybox:latest`])).stdout).toBe(`${idOf(img)}\n`);
+      const cold = proxy.requests.splice(0);
+      expect(cold.filter((r) => r.path.includes('/blobs/')).map((r) => r.path)).toContain(`/v2/busybox/blobs/${img.configDigest}`);
+      const warm = await s.skiff(['pull', '-q', `${proxy.host}/busybox:latest`]);
+      expect(warm).toMatchObject({ code: 0, stdout: `${idOf(img)}\n` });
+      const paths = proxy.requests.map((r) => `${r.method} ${r.path}`);
+      expect(paths.filter((p) => p.includes('/blobs/'))).toEqual([]);
+      expect(paths.filter((p) => p.includes('/manifests/'))).toEqual(['GET /v2/busybox/manifests/latest']);
+      // A stored config that is not what the manifest names (a damaged store) is asked for again, never used.
+      const configFile = path.join(s.root, 'blobs', 'sha256', img.configDigest.replace(/^sha256:/, ''));
+      const good = readFileSync(configFile);
+      writeFileSync(configFile, Buffer.concat([good.subarray(0, good.length - 2), Buffer.from(' }')]));
+      proxy.requests.splice(0);
+      expect((await s.skiff(['pull', '-q', `${proxy.host}/busybox:latest`])).stdout).toBe(`${idOf(img)}\n`);
+      expect(proxy.requests.map((r) => r.path)).toContain(`/v2/busybox/blobs/${img.configDigest}`);
+    } finally {
+      await proxy.stop();
+    }
+  });
+
   test('a pull that writes no layer stays in the first process: only one that fetches a layer enters the user namespace', async () => {
     const s = newStore(mode);
     const img = pushed['shared:a']!;
