@@ -32,6 +32,8 @@ const N = Number(process.env['BENCH_CONTAINERS'] ?? 50);
 const isRoot = process.getuid?.() === 0;
 const wantedModes = (process.env['BENCH_MODES'] ?? 'root,rootless').split(',');
 const beforeRoot = process.env['SKIFF_BENCH_BEFORE'];
+/** BENCH_ROWS=run,pull: only (1) and (2), without the run -d loops and ps (default: all). */
+const wantedRows = (process.env['BENCH_ROWS'] ?? 'run,pull,starts,ps').split(',');
 
 /** Issue 9's goals. */
 const GOALS = { runOverNodeMs: 25, pullOverNodeMs: 40, startsFasterThanPodman: 3, psOverNodeMs: 30 } as const;
@@ -137,17 +139,18 @@ function benchMode(mode: Mode, skiff: string, ref: string, before?: string): Mod
   const rows: Array<{ name: string } & Timing> = [{ name: 'node -e 0', ...figures.node }];
   const interleave = (args: (e: Engine) => string[]) =>
     timeInterleaved(list.map((e) => ({ argv: asUser(mode.user, [...e.argv, ...args(e)]), env: { ...mode.env, ...e.env } })), { runs });
-  interleave(() => ['run', '--rm', '--network', 'none', ref, 'true']).forEach((t, i) => {
+  if (wantedRows.includes('run')) interleave(() => ['run', '--rm', '--network', 'none', ref, 'true']).forEach((t, i) => {
     figures.run[list[i]!.name] = t;
     rows.push({ name: `${list[i]!.name} run --rm --network none IMAGE true`, ...t });
   });
-  interleave((e) => ['pull', '-q', ...tls(e), ref]).forEach((t, i) => {
+  if (wantedRows.includes('pull')) interleave((e) => ['pull', '-q', ...tls(e), ref]).forEach((t, i) => {
     figures.pull[list[i]!.name] = t;
     rows.push({ name: `${list[i]!.name} pull IMAGE (present)`, ...t });
   });
   printTable(`(1) run --rm and (2) warm pull, ${who} (${runs} runs each, in turns)`, rows, 'node -e 0');
 
   // (3) and (4), one engine at a time, so that each ps sees its own 50 only.
+  if (!wantedRows.includes('starts') && !wantedRows.includes('ps')) return figures;
   const psRows: Array<{ name: string } & Timing> = [{ name: 'node -e 0', ...figures.node }];
   for (let round = 1; round <= 3; round++) {
     for (const e of list) {
