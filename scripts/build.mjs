@@ -21,9 +21,9 @@ const LAZY_MODULES = {
   'lib/cli/help.ts': 'help',
   'lib/store/index.ts': 'store',
   'lib/images/pull.ts': 'pull',
-  // The registry client (node-fetch, zod): pull and everything that resolves images.
+  // The registry client (node:http, zod): pull and everything that resolves images.
   'lib/registry/client.ts': 'registry',
-  // skiff login (node-fetch, zod) and logout (the credential files only).
+  // skiff login (node:http, zod) and logout (the credential files only).
   'lib/registry/login.ts': 'registry-login',
   'lib/registry/credentials.ts': 'registry-credentials',
   // skiff build (dockerfile-ast, @balena/dockerignore): only build loads it.
@@ -62,21 +62,6 @@ function lazyModulesPlugin(dir = './lazy/') {
 }
 
 /**
- * fetch-blob (node-fetch's) requires web-streams-polyfill (188 KB, a fifth of
- * every registry command's bundle) only where globalThis.ReadableStream is
- * missing, which Node 18 and later always have: it is replaced by Node's own
- * node:stream/web, so that the bundle V8 parses at every pull and push is
- * that much smaller.
- */
-const nodeWebStreamsPlugin = {
-  name: 'skiff-node-web-streams',
-  setup(b) {
-    b.onResolve({ filter: /^web-streams-polyfill(\/.*)?$/ }, (args) => ({ path: args.path, namespace: 'skiff-node-web-streams' }));
-    b.onLoad({ filter: /.*/, namespace: 'skiff-node-web-streams' }, () => ({ contents: "module.exports = require('node:stream/web');", loader: 'js' }));
-  },
-};
-
-/**
  * The default seccomp filter, compiled now rather than at every `run`
  * (lib/oci/seccomp/default.ts reads it): the compiler itself, bundled and run.
  */
@@ -106,7 +91,7 @@ async function buildTypeScript() {
     platform: 'node',
     target: 'node20',
     define: { __SKIFF_VERSION__: JSON.stringify(pkg.version), __SKIFF_SECCOMP_PRECOMPILED__: JSON.stringify(seccomp) },
-    plugins: [lazyModulesPlugin(), nodeWebStreamsPlugin],
+    plugins: [lazyModulesPlugin()],
     logLevel: 'warning',
   };
   await build({ ...common, entryPoints: ['lib/cli/main.ts'], outfile: 'dist/skiff.cjs' });
@@ -118,7 +103,7 @@ async function buildTypeScript() {
       ...common,
       entryPoints: [source],
       outfile: `dist/lazy/${name}.cjs`,
-      plugins: [lazyModulesPlugin('./'), nodeWebStreamsPlugin],
+      plugins: [lazyModulesPlugin('./')],
       define: { ...common.define, 'import.meta.url': '__skiffImportMetaUrl' },
       banner: { js: "var __skiffImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
     });

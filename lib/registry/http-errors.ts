@@ -36,7 +36,8 @@ const TLS_PROTOCOL = new Set([
 export function classifyNetworkError(err: unknown): NetworkFailure {
   const code = errnoCode(err) ?? errnoCode((err as { cause?: unknown } | undefined)?.cause);
   const name = (err as { name?: string } | undefined)?.name;
-  if (code === undefined) {
+  // node:http's abort (its signal) carries ABORT_ERR: skiff aborts a request only when its time is up.
+  if (code === undefined || code === 'ABORT_ERR') {
     if (name === 'AbortError' || name === 'TimeoutError') return 'timeout';
     if (/premature close/i.test(String((err as Error | undefined)?.message))) return 'reset';
     return 'other';

@@ -1,5 +1,8 @@
-// HTTP to registries over node-fetch, one keep-alive agent per host and trust
-// setting (system CAs + certs.d, see tls.ts). Per registry:
+// HTTP to registries over node:http and node:https (one request function and
+// the few parts of a fetch Response skiff reads: node-fetch cost every pull
+// and push its own code plus Node's web streams, fs/promises and readline,
+// loaded for Blob and FormData that skiff never uses), one keep-alive agent
+// per host and trust setting (system CAs + certs.d, see tls.ts). Per registry:
 //   - the scheme is settled once by pinging /v2/: HTTPS first; plain HTTP only
 //     for insecure registries (registries.conf, --tls-verify=false) and, as in
 //     Docker, for loopback hosts, and only when the HTTPS attempt failed at the
@@ -14,14 +17,67 @@
 //     sent only to the registry's own origin (blob storage backends get none).
 import http from 'node:http';
 import https from 'node:https';
+import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
-import fetch, { type Response } from 'node-fetch';
 import { SkiffError } from '../errors.js';
 import { VERSION } from '../version.js';
 import { classifyNetworkError, describeErrorBody, isTransient, networkError } from './http-errors.js';
 import { certsDirs, loadHostTls, systemCertificates } from './tls.js';
 
-export type { Response } from 'node-fetch';
+/** A registry's answer: what skiff reads of it (the shape of fetch's Response, over node:http). */
+export interface Response {
+  readonly status: number;
+  readonly statusText: string;
+  readonly ok: boolean;
+  readonly headers: { get(name: string): string | null };
+  /** The body as it arrives (never decompressed); read it, or discard() it so the socket is reused. */
+  readonly body: Readable | null;
+}
+
+/** Header lookup as fetch's Headers.get does it: case-insensitive, repeated values joined by ", ". */
+class HeaderView {
+  constructor(private readonly raw: IncomingHttpHeaders) {}
+
+  get(name: string): string | null {
+    const value = this.raw[name.toLowerCase()];
+    if (value === undefined) return null;
+    return Array.isArray(value) ? value.join(', ') : value;
+  }
+}
+
+interface SendOptions {
+  method: string;
+  headers: Record<string, string>;
+  body?: string | Buffer | Readable;
+  agent: http.Agent;
+  signal: AbortSignal;
+}
+
+/**
+ * One HTTP request, no redirect followed, no decompression: resolves with the
+ * status and headers once they arrive (the body is read by the caller),
+ * rejects with Node's own error (its code says what failed: http-errors.ts).
+ */
+function send(url: URL, opts: SendOptions): Promise<Response> {
+  return new Promise((resolve, reject) => {
+    const headers: Record<string, string> = { accept: '*/*' };
+    for (const [key, value] of Object.entries(opts.headers)) headers[key.toLowerCase()] = value;
+    const req = (url.protocol === 'https:' ? https : http).request(url, { method: opts.method, headers, agent: opts.agent, signal: opts.signal });
+    req.on('error', reject);
+    req.on('response', (res) => {
+      const status = res.statusCode ?? 0;
+      resolve({ status, statusText: res.statusMessage ?? '', ok: status >= 200 && status < 300, headers: new HeaderView(res.headers), body: res });
+    });
+    const body = opts.body;
+    if (body === undefined || typeof body === 'string' || Buffer.isBuffer(body)) {
+      req.end(body);
+    } else {
+      // A stream that fails ends the request with its error.
+      body.on('error', (err) => req.destroy(err));
+      body.pipe(req);
+    }
+  });
+}
 
 const MAX_TRIES = 4;
 const BACKOFF_BASE_MS = 200;
@@ -159,12 +215,10 @@ export class Transport {
       // An upload's answer comes after its body: no deadline for the headers then.
       const timer = retries === MAX_TRIES ? setTimeout(() => controller.abort(), HEADERS_TIMEOUT_MS) : undefined;
       try {
-        res = await fetch(url.href, {
+        res = await send(url, {
           method: init.method,
           headers: { 'user-agent': USER_AGENT, ...init.headers },
           ...(init.body !== undefined ? { body: init.body } : {}),
-          redirect: 'manual',
-          compress: false,
           agent: this.agentFor(url, init.verify, init.certsHost, init.trustNone),
           signal: controller.signal,
         });
@@ -189,7 +243,7 @@ export class Transport {
 
 /** Drops a response body we will not read, so its socket can be reused. */
 export function discard(res: Response): void {
-  (res.body as Readable | null)?.resume();
+  res.body?.resume();
 }
 
 export class RegistryEndpoint {

@@ -1,10 +1,15 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { Response } from 'node-fetch';
 import { describe, expect, it } from 'vitest';
 import { SkiffError } from '../../lib/errors.js';
 import type { Descriptor } from '../../lib/oci/image-spec.js';
 import { VerifiedBlobStream, type BlobSource } from '../../lib/registry/blob-stream.js';
+import type { Response } from '../../lib/registry/transport.js';
+
+/** An answer as the transport gives it: status, headers (lower-case names), the body stream. */
+function answerOf(stream: Readable, status: number, headers: Record<string, string> = {}): Response {
+  return { status, statusText: '', ok: status >= 200 && status < 300, headers: { get: (name) => headers[name.toLowerCase()] ?? null }, body: stream };
+}
 
 const DATA = Buffer.from(Array.from({ length: 300_000 }, (_, i) => (i * 7919) % 251));
 const descriptor = (data: Buffer, algorithm = 'sha256'): Descriptor => ({
@@ -39,7 +44,7 @@ function source(answers: Answer[]): BlobSource & { offsets: number[] } {
     open: async (offset) => {
       offsets.push(offset);
       const answer = answers[Math.min(offsets.length - 1, answers.length - 1)]!(offset);
-      return new Response(answer.body as never, { status: answer.status, headers: answer.headers ?? {} });
+      return answerOf(answer.body, answer.status, answer.headers);
     },
   };
 }
@@ -157,11 +162,11 @@ describe('VerifiedBlobStream', () => {
 
   it('uses an answer opened by the caller, and releases it when destroyed unread', async () => {
     const src = source([full(DATA)]);
-    const first = new Response(body(DATA) as never, { status: 200 });
+    const first = answerOf(body(DATA), 200);
     expect((await readAll(new VerifiedBlobStream(src, descriptor(DATA), { first }))).equals(DATA)).toBe(true);
     expect(src.offsets).toEqual([]);
     const unread = body(DATA);
-    const stream = new VerifiedBlobStream(src, descriptor(DATA), { first: new Response(unread as never, { status: 200 }) });
+    const stream = new VerifiedBlobStream(src, descriptor(DATA), { first: answerOf(unread, 200) });
     stream.destroy();
     await new Promise((r) => setImmediate(r));
     expect(unread.destroyed).toBe(true);

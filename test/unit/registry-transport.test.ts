@@ -8,7 +8,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { classifyNetworkError, describeErrorBody, networkError, parseErrorBody } from '../../lib/registry/http-errors.js';
 import { certsDirs, loadHostTls } from '../../lib/registry/tls.js';
-import { apiHost, isLoopbackRegistry, retryAfterMs, Transport } from '../../lib/registry/transport.js';
+import { apiHost, isLoopbackRegistry, readBody, retryAfterMs, Transport } from '../../lib/registry/transport.js';
 
 const cleanups: (() => void)[] = [];
 afterEach(() => {
@@ -145,7 +145,7 @@ describe('RegistryEndpoint against a local plain-HTTP server', () => {
     const transport = new Transport({ certsDirs: [] });
     cleanups.push(() => transport.close());
     const res = await transport.endpoint(host).request('/v2/a/blobs/x', { authorization: 'Bearer secret' });
-    expect(await res.text()).toBe('blob');
+    expect((await readBody(res, 1024, 'the blob')).toString()).toBe('blob');
     expect(registryAuth).toEqual([undefined, 'Bearer secret', 'Bearer secret']);
     expect(storage).toEqual([undefined]);
   });
