@@ -21,6 +21,8 @@ const LAZY_MODULES = {
   'lib/cli/help.ts': 'help',
   'lib/store/index.ts': 'store',
   'lib/images/pull.ts': 'pull',
+  // Writing a layer (tar, zlib, zstd, the helper): only a pull that fetches one.
+  'lib/store/layer-write.ts': 'layer-write',
   // The registry client (node:http, zod): pull and everything that resolves images.
   'lib/registry/client.ts': 'registry',
   // skiff login (node:http, zod) and logout (the credential files only).

@@ -21,10 +21,9 @@ import { formatReference, parseReference } from '../oci/reference.js';
 import type { RegistryClient, RegistryClientOptions, ResolvedImage } from '../registry/types.js';
 import { cleanTmp } from '../store/atomic.js';
 import { readBlob, writeBlob } from '../store/blobs.js';
-import { compressionOfMediaType, zstdBinary } from '../store/decompress.js';
+import { compressionOfMediaType, zstdBinary } from '../store/compression.js';
 import { digestHex } from '../store/digest.js';
 import { writeImageRecord, type ImageRecord } from '../store/images.js';
-import { storeLayer } from '../store/layer-write.js';
 import { addCompressedBlob, hasLayer, readLayerMeta } from '../store/layers.js';
 import { lockLayerFetch, lockStore, sharedWithoutLock, type StoreLock } from '../store/lock.js';
 import { writeName } from '../store/names.js';
@@ -127,6 +126,8 @@ async function fetchLayers(store: Store, client: RegistryClient, image: Resolved
       todo.push({ blob, diffID });
     }
   });
+  // Unpacking (tar, zlib, the helper) loads only when a layer is to be written: a warm pull never does.
+  const writer = todo.length > 0 ? await import('../store/layer-write.js') : undefined;
   const chown = true;
   const canMknod = canCreateDevices();
   const abort = new AbortController();
@@ -150,7 +151,7 @@ async function fetchLayers(store: Store, client: RegistryClient, image: Resolved
         }
         reporter.layerStarted(blob);
         const source = await client.openBlob(image, blob, { onBytes: (n) => reporter.layerBytes(blob, n) });
-        const got = await storeLayer({ store, source, blob, diffID, chown, canMknod, signal: abort.signal });
+        const got = await writer!.storeLayer({ store, source, blob, diffID, chown, canMknod, signal: abort.signal });
         devices.push(...got.materialised.skippedDevices);
         for (const attr of got.materialised.ignoredRootAttributes) {
           reporter.warn(`layer ${blob.digest} sets ${attr} on its root directory, which skiff does not apply`);

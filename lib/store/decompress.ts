@@ -19,26 +19,14 @@ import zlib from 'node:zlib';
 import { SkiffError, errnoCode } from '../errors.js';
 import { findProgram } from '../host/programs.js';
 
-export type Compression = 'gzip' | 'zstd' | 'none';
+import { zstdBinary, type Compression } from './compression.js';
+
+export { compressionOfMediaType, zstdBinary, type Compression } from './compression.js';
 /** What an archive (docker load, import, cp -) may also be: Docker's archive input takes bzip2 and xz too. */
 type ArchiveCompression = Compression | 'bzip2' | 'xz';
 /** The Debian package of each external decompressor. */
 const PACKAGE = { zstd: 'zstd', bzip2: 'bzip2', xz: 'xz-utils' } as const;
 
-
-/** What a media type says the compression is; throws for a layer type skiff cannot read. */
-export function compressionOfMediaType(mediaType: string): Compression {
-  if (/(^|[.+])gzip$/.test(mediaType)) return 'gzip';
-  if (/(^|[.+])zstd$/.test(mediaType)) return 'zstd';
-  if (/\.tar$/.test(mediaType) || /\.diff\.tar$/.test(mediaType)) return 'none';
-  throw new SkiffError(`layer media type ${JSON.stringify(mediaType)} is not one skiff can unpack (tar, tar+gzip or tar+zstd)`);
-}
-
-export function zstdBinary(): string {
-  const zstd = findProgram('zstd');
-  if (zstd) return zstd;
-  throw new SkiffError("this image has zstd-compressed layers and the zstd program is not installed: install the 'zstd' package (e.g. 'apt-get install zstd')");
-}
 
 /**
  * Bytes handed to the decompressor at once, and the size of its output chunks.
