@@ -434,9 +434,9 @@ export async function removeContainerFiles(record: ContainerRecord, treesRemoved
   }
   containerEvent(record, 'remove');
   if (nameOwner(record.Name) === record.Id) rmSync(path.join(namesDir(), record.Name), { force: true });
-  if ((config && !overlayOf(config)) || (treesRemoved && removeOwnFiles(trash))) {
-    // skiff's own files only
-  } else {
+  // Without an overlay (or with its trees gone already) what is left is skiff's own files.
+  const ownFilesOnly = (config !== undefined && !overlayOf(config)) || treesRemoved;
+  if (!(ownFilesOnly && removeOwnFiles(trash))) {
     const { removeTrees } = await import('../namespaces/helper.js');
     await removeTrees([trash], containerFileMappings(config));
   }
