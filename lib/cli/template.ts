@@ -319,6 +319,28 @@ const FUNCTIONS: Record<string, (args: unknown[]) => unknown> = {
     return ' '.repeat(Math.max(0, asInt('pad', a[1]))) + asString('pad', a[0]) + ' '.repeat(Math.max(0, asInt('pad', a[2])));
   },
   println: (a) => `${a.map(printValue).join(' ')}\n`,
+  // Go's builtin: index ITEM KEY... (a label, a network by name, an element).
+  index: (a) => {
+    if (a.length < 1) throw new TemplateError('wrong number of arguments for index: want at least 1, got 0');
+    let v = a[0];
+    for (const key of a.slice(1)) {
+      if (Array.isArray(v)) {
+        if (typeof key !== 'number' || !Number.isInteger(key)) throw new TemplateError(`index of a list wants an integer, got ${describe(key)}`);
+        if (key < 0 || key >= v.length) throw new TemplateError(`index out of range: ${key}`);
+        v = v[key];
+      } else if (isObject(v)) {
+        if (typeof key !== 'string') throw new TemplateError(`index of a map wants a string key, got ${describe(key)}`);
+        // A missing key is the map's zero value: "" in a map of strings (labels, annotations), as Go prints it.
+        v = Object.prototype.hasOwnProperty.call(v, key) ? (v as Record<string, unknown>)[key] : Object.values(v).every((x) => typeof x === 'string') ? '' : undefined;
+      } else if (v === null || v === undefined) {
+        // Go: index of a nil map is its zero value.
+        v = '';
+      } else {
+        throw new TemplateError(`can't index item of type ${describe(v)}`);
+      }
+    }
+    return v;
+  },
   len: (a) => {
     arity('len', a, 1);
     const v = a[0];

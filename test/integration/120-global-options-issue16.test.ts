@@ -177,6 +177,8 @@ describe.each(modes())('global options ($name)', (mode) => {
     expect(await ok(['history', '--format', '{{.Created}}|{{.CreatedSince}}', image])).toMatch(/^(.+)\|\1\n/);
     await ok(['create', '--name', 'named', image, 'true']);
     expect(await ok(['inspect', '--format', '{{.ImageName}} {{.Config.CreateCommand}}', 'named'])).toBe(`${image} [skiff create --name named ${image} true]\n`);
+    // Go's index: a label by name, a missing one empty.
+    expect(await ok(['inspect', '--format', '{{index .Config.Labels "team"}}|{{index .Config.Labels "none"}}|', 'named'])).toBe('ev16||\n');
     await ok(['rm', 'named']);
   });
 });

@@ -67,6 +67,14 @@ describe('Go template subset', () => {
     expect(render('{{split "a:b" ":"}}')).toBe('[a b]');
   });
 
+  it("has Go's index: a map's key (a missing label is empty), a list's element, a nil map's zero value; bad keys are errors", () => {
+    const data = { Labels: { 'com.example.team': 'ev', other: 'x' }, Networks: { bridge: { IPAddress: '10.0.0.2' } }, Args: ['a', 'b'], None: null };
+    expect(render('{{index .Labels "com.example.team"}}|{{index .Labels "missing"}}|', data)).toBe('ev||');
+    expect(render('{{with index .Networks "bridge"}}{{.IPAddress}}{{end}} {{index .Args 1}} [{{index .None "k"}}]', data)).toBe('10.0.0.2 b []');
+    expect(errorOf(() => render('{{index .Args 2}}', data)).message).toMatch(/index out of range: 2/);
+    expect(errorOf(() => render('{{index .Args "x"}}', data)).message).toMatch(/index of a list wants an integer/);
+  });
+
   it('supports range, if/else, with, $ and trim markers', () => {
     expect(render('{{range .Host.CgroupControllers}}<{{.}}>{{end}}')).toBe('<cpu><memory>');
     expect(render('{{range .Host.Empty}}x{{else}}none{{end}}')).toBe('none');
