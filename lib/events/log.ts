@@ -86,8 +86,9 @@ let wallMinusMonotonic = 0n;
 /**
  * Now, as Unix nanoseconds in decimal: the wall clock in milliseconds, its
  * sub-millisecond digits from the monotonic clock. Strictly increasing within
- * a process and never ahead of the wall clock; behind it by less than the
- * millisecond of the first stamp a process takes (Podman's events, written
+ * a process and never ahead of the wall clock (unless the clock is set back
+ * while the process runs: its stamps do not go back); behind it by less than
+ * the millisecond of the first stamp a process takes (Podman's events, written
  * with Go's time.Now(), carry nanoseconds too; the reader keeps the file's
  * order, so the stamps only serve --since, --until and display).
  */
