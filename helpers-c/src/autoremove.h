@@ -22,12 +22,13 @@
 struct container_spec;
 
 /* The user namespace of the just-cloned container process `child`, as an fd
- * (O_CLOEXEC); dies when it cannot be opened. */
+ * (O_CLOEXEC), or -1 (a debug line) when it cannot be opened. */
 int container_userns_open(pid_t child);
 
-/* Removes spec->remove_trees, from inside `userns` when it is >= 0 (else in
- * the helper's own namespace: as root, or a joined namespace), and reports
- * "removed" when every tree is gone. Never dies: a failure is a debug line. */
+/* Removes spec->remove_trees, from inside `userns` (when the container has a
+ * user namespace of its own; -1 there: nothing is removed), else in the
+ * helper's own namespace (as root, or a joined one), and reports "removed"
+ * when every tree is gone. Never dies: a failure is a debug line. */
 void autoremove_trees(const struct container_spec *spec, int userns);
 
 #endif
