@@ -407,11 +407,15 @@ void net_forget_premade(void) {
   premade_netns = -1;
 }
 
-void net_stop(struct net_process *net) {
+void net_kill(struct net_process *net) {
   close_kept(net);
+  /* Nothing of its own to save: its sockets close with it, so a published port is free once it is reaped. */
+  if (net->pid > 0) kill(net->pid, SIGKILL);
+}
+
+void net_stop(struct net_process *net) {
+  net_kill(net);
   if (net->pid > 0) {
-    /* Nothing of its own to save: its sockets close with it, so a published port is free at once. */
-    kill(net->pid, SIGKILL);
     while (waitpid(net->pid, NULL, 0) < 0 && errno == EINTR) {
     }
     net->pid = 0;

@@ -79,6 +79,10 @@ int net_premade_fd(void);
 /* Ends the program (SIGKILL: it has nothing to save) and reaps it; no-op
  * when none runs. A monitor that already reaped it passes pid 0. */
 void net_stop(struct net_process *net);
+/* net_stop's first half: the SIGKILL alone, so that the caller's own work
+ * overlaps the program's exit (freeing its memory, closing its tap and
+ * sockets); net_stop then reaps it. */
+void net_kill(struct net_process *net);
 
 /* Rootless, another container's network (container:NAME) or a namespace
  * file (ns:PATH): joined before clone, after the user namespace. */

@@ -210,9 +210,13 @@ noreturn void run_main(void) {
   report_pid(started.pid);
   notify_started(&spec, 0);
   int code = supervise(started.pid, started.master, spec.stdin_open, &tee, spec.timeout);
-  net_stop(&started.net);
+  /* The network program exits while the helper reads the OOM count and
+   * removes the trees; it is reaped before the helper exits, so that skiff
+   * returns with it gone and its published ports free. */
+  net_kill(&started.net);
   if (oom_before >= 0) report_oom(cgroup_oom_kills(&spec) > oom_before);
   /* run --rm: the container's trees go now, in its own user namespace. */
   autoremove_trees(&spec, started.userns);
+  net_stop(&started.net);
   _exit(code);
 }
