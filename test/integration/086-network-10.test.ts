@@ -89,6 +89,14 @@ async function webServer(store: TestStore, name: string, flags: string[]): Promi
   return { code: r.code, stderr: r.stderr, id: r.stdout.trim() };
 }
 
+/** busybox httpd whose index is a CGI printing the client's address as the container sees it (REMOTE_ADDR). */
+async function peerServer(store: TestStore, name: string, flags: string[]): Promise<{ code: number | null; stderr: string; id: string }> {
+  const dir = `/tmp/peer-${name}`;
+  const script = `mkdir -p ${dir}/cgi-bin && echo '#!/bin/sh' > ${dir}/cgi-bin/index.cgi && echo 'printf "Content-Type: text/plain\\r\\n\\r\\n%s\\n" "$REMOTE_ADDR"' >> ${dir}/cgi-bin/index.cgi && chmod 755 ${dir}/cgi-bin/index.cgi && exec httpd -f -p 80 -h ${dir}`;
+  const r = await store.skiff(['run', '-d', '--name', name, ...flags, '--rootfs', store.mode.rootfs, 'sh', '-c', script]);
+  return { code: r.code, stderr: r.stderr, id: r.stdout.trim() };
+}
+
 async function inspect(store: TestStore, name: string, format: string): Promise<string> {
   return (await store.skiff(['inspect', '-f', format, name])).stdout.trim();
 }
@@ -178,6 +186,16 @@ describe.skipIf(!hasPasta).each(modes())(`the default network${hasPasta ? '' : '
     expect(again.stderr).toBe('');
     expect(await httpAnswer('127.0.0.1', port)).toBe('ok-again\n');
     await store.skiff(['rm', '-f', 'again']);
+  });
+
+  test("-p: the container sees a client on the host's loopback as 127.0.0.1 (pasta splices it) and one on the host's own address as that address (pasta's tap, no proxy)", async () => {
+    const store = newStore(mode);
+    const port = await freePort();
+    const web = await peerServer(store, 'peer', ['-p', `${port}:80`]);
+    expect(web.stderr).toBe('');
+    expect(await httpAnswer('127.0.0.1', port)).toBe('[::ffff:127.0.0.1]\n');
+    if (hostAddress) expect(await httpGet(hostAddress, port, 3000)).toBe(`[::ffff:${hostAddress}]\n`);
+    await store.skiff(['rm', '-f', 'peer']);
   });
 
   test('a missing host port is picked free; ranges; 127.0.0.1 only', async () => {
@@ -343,6 +361,16 @@ describe.skipIf(!hasSlirp).each(modes())(`slirp4netns${hasSlirp ? '' : ' (skippe
     expect(networkPrograms(web.id).length).toBe(1);
     await store.skiff(['rm', '-f', 'slirp']);
     expect(networkPrograms(web.id)).toEqual([]);
+  });
+
+  test("-p: slirp4netns shows a client on the host's loopback as its gateway 10.0.2.2 and one on the host's own address as that address", async () => {
+    const store = newStore(mode);
+    const port = await freePort();
+    const web = await peerServer(store, 'speer', ['--network', 'slirp4netns', '-p', `${port}:80`]);
+    expect(web.stderr).toBe('');
+    expect(await httpAnswer('127.0.0.1', port)).toBe('[::ffff:10.0.2.2]\n');
+    if (hostAddress) expect(await httpGet(hostAddress, port, 3000)).toBe(`[::ffff:${hostAddress}]\n`);
+    await store.skiff(['rm', '-f', 'speer']);
   });
 });
 
