@@ -269,12 +269,17 @@ async function startTarget(label, mode, engine, runFlags = []) {
 
 /** ab -n 20000 -c 32 against the target's httpd: requests per second, or why none. */
 async function abOnce(target) {
-  if (!hasAb) return { rps: NaN, text: 'ab not installed (apt-get install apache2-utils)' };
+  if (!hasAb) return { rps: NaN, cpuPerK: NaN, text: 'ab not installed (apt-get install apache2-utils)' };
   await waitForPort(target.webPort);
+  const holder = target.forwarded ? listenerPid(target.webPort) : null;
+  const cpu0 = holder === null ? null : cpuOf(holder);
   const ab = spawnSync('ab', ['-r', '-q', '-n', '20000', '-c', '32', `http://127.0.0.1:${target.webPort}/`], { encoding: 'utf8' });
+  const cpu1 = holder === null ? null : cpuOf(holder);
   const rps = Number(/Requests per second:\s+([\d.]+)/.exec(ab.stdout)?.[1] ?? NaN);
   const failed = Number(/Failed requests:\s+(\d+)/.exec(ab.stdout)?.[1] ?? NaN);
-  return { rps, text: Number.isNaN(rps) ? `ab failed: ${(ab.stderr || ab.stdout).trim().split('\n').pop()}` : `${failed} failed` };
+  // The port holder's CPU per 1000 requests (ms): what each connection costs the forwarder.
+  const cpuPerK = cpu0 && cpu1 ? ((cpu1.s - cpu0.s) * 1000) / 20 : NaN;
+  return { rps, cpuPerK, text: Number.isNaN(rps) ? `ab failed: ${(ab.stderr || ab.stdout).trim().split('\n').pop()}` : `${failed} failed` };
 }
 
 const median = (xs) => {
@@ -301,13 +306,13 @@ async function throughput(mode, targets, rounds) {
       for (const [i, t] of started.entries()) res[i].ab.push(await abOnce(t));
     }
     console.log(`\n1 GiB from 127.0.0.1 through a published port, and ab -n 20000 -c 32 against busybox httpd, ${mode.name} (${rounds} rounds, interleaved; median; load ${load0} -> ${loadavg()})`);
-    console.log(`${'target'.padEnd(30)} ${'nc|wc MiB/s'.padStart(12)} ${'dd MiB/s'.padStart(9)}  ${'port holder CPU s/GiB (nc|wc, dd)'.padEnd(40)} ab req/s`);
+    console.log(`${'target'.padEnd(30)} ${'nc|wc MiB/s'.padStart(12)} ${'dd MiB/s'.padStart(9)}  ${'port holder CPU s/GiB (nc|wc, dd)'.padEnd(40)} ab req/s (holder CPU ms/1000 requests)`);
     for (const [i, t] of started.entries()) {
       const mibs = (r) => median(res[i][r].map((x) => 1024 / (x.ms / 1000)));
       const cpu = (r) => median(res[i][r].map((x) => x.cpu));
       const holder = res[i].dd[0].holder;
       const abFails = res[i].ab.map((a) => a.text).join(', ');
-      console.log(`${t.label.padEnd(30)} ${mibs('nc|wc').toFixed(0).padStart(12)} ${mibs('dd').toFixed(0).padStart(9)}  ${`${holder}: ${cpu('nc|wc').toFixed(2)}, ${cpu('dd').toFixed(2)}`.padEnd(40)} ${median(res[i].ab.map((a) => a.rps)).toFixed(0)} (${abFails})`);
+      console.log(`${t.label.padEnd(30)} ${mibs('nc|wc').toFixed(0).padStart(12)} ${mibs('dd').toFixed(0).padStart(9)}  ${`${holder}: ${cpu('nc|wc').toFixed(2)}, ${cpu('dd').toFixed(2)}`.padEnd(40)} ${median(res[i].ab.map((a) => a.rps)).toFixed(0)} (${median(res[i].ab.map((a) => a.cpuPerK)).toFixed(0)}; ${abFails})`);
     }
   } finally {
     for (const t of started) t.stop();
