@@ -165,6 +165,8 @@ noreturn void container_become_process(const struct container_spec *spec, int sy
   require_cwd_inside_root(spec->cwd);
 
   fds_cloexec_from(3);
+  /* After everything that closes fds: the caller's own, at their numbers. */
+  fds_place_preserved(spec->preserve_fds, &sync_sock);
   /* --personality: before the filter, which (Docker's) allows only the usual domains. */
   if (spec->personality_set && personality(spec->personality_domain) < 0) die_errno("personality(0x%lx)", spec->personality_domain);
   /* Last before execve (decision 13). With --init, init is filtered too: an
@@ -198,7 +200,7 @@ noreturn void container_main(const struct container_spec *spec, int sync_sock) {
    * channels to the helper (sockets, which no path can go through). */
   net_enter_premade();
   int keep[] = {report_fd(), sync_sock};
-  fds_close_except(keep, 2);
+  fds_close_except_preserved(keep, 2, spec->preserve_fds);
   /* The container dies with its helper, even during setup. */
   if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) die_errno("prctl(PR_SET_PDEATHSIG)");
   if (spec->network == NETWORK_PRIVATE && !net_made_before_clone(spec)) {

@@ -21,10 +21,11 @@
 noreturn void exec_main(char **argv) {
   sealed_reexec(argv);
   report_set_fd(SKIFF_SPEC_FD);
-  int report = SKIFF_SPEC_FD;
-  fds_close_except(&report, 1);
   struct container_spec spec;
   spec_read(SKIFF_SPEC_FD, &spec);
+  /* After the spec, which says how many of the caller's fds the process keeps. */
+  int report = SKIFF_SPEC_FD;
+  fds_close_except_preserved(&report, 1, spec.preserve_fds);
   if (spec.target_pid <= 0) die(EXIT_SKIFF_FAILED, 0, "spec: exec needs target_pid");
   /* Not even our own sealed copy is reachable through /proc from inside. */
   if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) die_errno("prctl(PR_SET_DUMPABLE)");
@@ -68,7 +69,7 @@ noreturn void exec_main(char **argv) {
     /* In the container's namespaces now: nothing but the two channels to
      * the helper may be open when it first looks at a path. */
     int keep[] = {report_fd(), sync_pair[1]};
-    fds_close_except(keep, 2);
+    fds_close_except_preserved(keep, 2, spec.preserve_fds);
     signal(SIGPIPE, SIG_DFL);
     if (sigprocmask(SIG_SETMASK, &previous, NULL) < 0) die_errno("sigprocmask");
     if (spec.userns && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)) die_errno("become root in the container's user namespace");
@@ -76,6 +77,7 @@ noreturn void exec_main(char **argv) {
     container_become_process(&spec, sync_pair[1], false);
   }
   close(sync_pair[1]);
+  fds_close_preserved(spec.preserve_fds);
   int master = -1;
   if (spec.tty) {
     master = sync_recv_fd(sync_pair[0], SYNC_TTY_MASTER);

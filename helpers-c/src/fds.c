@@ -1,4 +1,5 @@
 #include "fds.h"
+#include "protocol.h"
 #include "report.h"
 
 #include <dirent.h>
@@ -55,6 +56,53 @@ void fds_close_except(const int *keep, size_t n) {
     if (next < 0) return;
     from = (unsigned)next + 1;
   }
+}
+
+void fds_close_except_preserved(const int *keep, size_t n, unsigned preserved) {
+  if (preserved == 0) {
+    fds_close_except(keep, n);
+    return;
+  }
+  int *all = calloc(n + preserved, sizeof *all);
+  if (all == NULL) die_errno("calloc");
+  for (size_t i = 0; i < n; i++) all[i] = keep[i];
+  for (unsigned i = 0; i < preserved; i++) all[n + i] = SKIFF_PRESERVED_FD_BASE + (int)i;
+  fds_close_except(all, n + preserved);
+  free(all);
+  /* Only the container's process gets them (fds_place_preserved): not a
+   * network program or on_exit command this helper starts. */
+  for (unsigned i = 0; i < preserved; i++) {
+    int fd = SKIFF_PRESERVED_FD_BASE + (int)i;
+    int flags = fcntl(fd, F_GETFD);
+    if (flags < 0 || fcntl(fd, F_SETFD, flags | FD_CLOEXEC) < 0) die_errno("preserve_fds: fcntl(%d, F_SETFD)", fd);
+  }
+}
+
+void fds_close_preserved(unsigned preserved) {
+  for (unsigned i = 0; i < preserved; i++) close(SKIFF_PRESERVED_FD_BASE + (int)i);
+}
+
+/* fd moved to the lowest free number from `above` up, close-on-exec. */
+static int move_above(int fd, int above) {
+  int moved = fcntl(fd, F_DUPFD_CLOEXEC, above);
+  if (moved < 0) die_errno("fcntl(%d, F_DUPFD_CLOEXEC, %d)", fd, above);
+  if (close(fd) < 0) die_errno("close(%d)", fd);
+  return moved;
+}
+
+void fds_place_preserved(unsigned preserved, int *sync_sock) {
+  if (preserved == 0) return;
+  /* Above every target (3..) and every source (BASE..). */
+  int above = SKIFF_PRESERVED_FD_BASE + (int)preserved;
+  if (report_fd() >= 0 && report_fd() < above) report_set_fd(move_above(report_fd(), above));
+  if (*sync_sock >= 0 && *sync_sock < above) *sync_sock = move_above(*sync_sock, above);
+  /* Lowest first: target 3+i is below source BASE+i, so a source a target
+   * overwrites has already been placed. */
+  for (unsigned i = 0; i < preserved; i++) {
+    int from = SKIFF_PRESERVED_FD_BASE + (int)i, to = 3 + (int)i;
+    if (dup2(from, to) < 0) die_errno("dup2(%d, %d)", from, to);
+  }
+  /* The sources above the targets go at execve (fds_cloexec_from marked them). */
 }
 
 void fds_cloexec_from(int first_fd) {

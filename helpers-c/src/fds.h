@@ -13,6 +13,19 @@
  * before 5.9. */
 void fds_close_except(const int *keep, size_t n);
 
+/* fds_close_except, keeping also the `preserved` fds from
+ * SKIFF_PRESERVED_FD_BASE up (--preserve-fds). */
+void fds_close_except_preserved(const int *keep, size_t n, unsigned preserved);
+
+/* Closes the helper's own copies of the preserved fds once the container's
+ * process has them. */
+void fds_close_preserved(unsigned preserved);
+
+/* In the container's process, after fds_cloexec_from(3), last before execve:
+ * the preserved fds become 3..3+preserved-1, without FD_CLOEXEC. The report
+ * fd and *sync_sock are moved above them first (still close-on-exec). */
+void fds_place_preserved(unsigned preserved, int *sync_sock);
+
 /* Marks every fd from first_fd up close-on-exec. */
 void fds_cloexec_from(int first_fd);
 

@@ -344,10 +344,10 @@ noreturn void monitor_main(const struct container_spec *spec) {
   if (monitor > 0) _exit(0);
 
   if (setsid() < 0) die_errno("setsid");
-  /* The monitor lives as long as the container: it keeps only its stdio
-   * and the report fd of all it inherited. */
+  /* The monitor lives as long as the container: it keeps only its stdio,
+   * the report fd and the --preserve-fds ones (for each restart) of all it inherited. */
   int keep[] = {report_fd(), spec->net_member ? SKIFF_NET_MEMBER_FD : -1};
-  fds_close_except(keep, 2);
+  fds_close_except_preserved(keep, 2, spec->preserve_fds);
   signal(SIGHUP, SIG_IGN);
   signal(SIGPIPE, SIG_IGN);
   struct monitor m = {.spec = spec, .listen_fd = -1, .out_fd = -1, .err_fd = -1, .in_fd = -1, .timeout_fd = -1, .report_open = true, .net = NET_PROCESS_NONE};

@@ -39,6 +39,11 @@
  * this environment variable (no wait for skiff to write fd 3). */
 #define SKIFF_SPEC_ENV "SKIFF_HELPER_SPEC"
 #define SKIFF_SPEC_MAX (4u << 20)
+/* --preserve-fds N: the caller's fds 3..3+N-1 reach the helper at
+ * SKIFF_PRESERVED_FD_BASE.. (after the spec's fd 3 and the network member's
+ * fd 4), and the container's process at their own numbers (fds.h). */
+#define SKIFF_PRESERVED_FD_BASE 5
+#define SKIFF_PRESERVED_FDS_MAX 1024
 
 /* none: a new network namespace with lo only; host: the helper's own;
  * private: a new one with a network program (net.h); join: an existing one
@@ -109,6 +114,7 @@ struct container_spec {
   bool cgroupns_host; /* --cgroupns host: the helper's cgroup namespace, not one of its own */
   unsigned long personality_domain; /* --personality: personality(2)'s domain (PER_LINUX32…); PER_LINUX by default */
   bool personality_set;
+  unsigned preserve_fds; /* --preserve-fds: how many fds from SKIFF_PRESERVED_FD_BASE the process gets as 3.. */
   unsigned long timeout; /* --timeout: seconds each start may run before SIGKILL (0: no limit) */
   int ipc_join, pid_join;
   int user_join; /* rootless: that process's user namespace instead of a new one */

@@ -171,10 +171,11 @@ void leave_terminal_group(const struct container_spec *spec) {
 noreturn void run_main(void) {
   report_set_fd(SKIFF_SPEC_FD);
   /* Whatever skiff's caller left open is none of the container's business. */
-  int keep[] = {SKIFF_SPEC_FD, SKIFF_NET_MEMBER_FD};
-  fds_close_except(keep, 2);
   struct container_spec spec;
   spec_read(SKIFF_SPEC_FD, &spec);
+  /* After the spec, which says how many of the caller's fds the container keeps. */
+  int keep[] = {SKIFF_SPEC_FD, SKIFF_NET_MEMBER_FD};
+  fds_close_except_preserved(keep, 2, spec.preserve_fds);
   network_keep_member_fd(&spec);
   if (spec.rootfs == NULL || spec.rootfs[0] != '/') die(EXIT_SKIFF_FAILED, 0, "spec: rootfs must be an absolute path");
   /* Before the monitor forks: it must sit in the supervisor cgroup too. */
@@ -206,6 +207,7 @@ noreturn void run_main(void) {
   struct start_record record = {.path = spec.pid_path, .started_at = started_at, .restarts = 0};
   long oom_before = cgroup_oom_kills(&spec);
   struct started started = container_start(&spec, &previous, &record);
+  fds_close_preserved(spec.preserve_fds);
   if (saved[0] >= 0) tee_restore(saved);
   report_pid(started.pid);
   notify_started(&spec, 0);

@@ -152,6 +152,14 @@ static void apply(struct container_spec *spec, char *entry) {
     spec->timeout = strtoul(value, &end, 10);
     if (*end != '\0' || errno != 0 || value[0] == '\0') die(EXIT_SKIFF_FAILED, 0, "spec: bad timeout \"%s\"", value);
   }
+  else if (strcmp(key, "preserve_fds") == 0) {
+    char *end;
+    errno = 0;
+    unsigned long n = strtoul(value, &end, 10);
+    if (*end != '\0' || errno != 0 || value[0] == '\0' || n > SKIFF_PRESERVED_FDS_MAX)
+      die(EXIT_SKIFF_FAILED, 0, "spec: preserve_fds must be 0..%u, not \"%s\"", SKIFF_PRESERVED_FDS_MAX, value);
+    spec->preserve_fds = (unsigned)n;
+  }
   else if (strcmp(key, "masked") == 0) list_push(&spec->masked, value);
   else if (strcmp(key, "readonly") == 0) list_push(&spec->readonly, value);
   else if (strcmp(key, "lowerdir") == 0) list_push(&spec->lowerdirs, value);

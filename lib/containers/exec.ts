@@ -40,7 +40,7 @@ export function execConfig(base: OciRuntimeConfig, req: ExecRequest): OciRuntime
   };
 }
 
-export async function execInContainer(record: ContainerRecord, req: ExecRequest & { detach?: boolean }): Promise<number> {
+export async function execInContainer(record: ContainerRecord, req: ExecRequest & { detach?: boolean; preserveFds?: number }): Promise<number> {
   refuseOtherRuntime('exec');
   const state = containerState(record);
   if (!state.Running) throw new SkiffError(`container ${record.Id} is not running`);
@@ -52,6 +52,7 @@ export async function execInContainer(record: ContainerRecord, req: ExecRequest 
   const dirs = cgroupDirs(liveCgroup(record, readPidFile(record.Id)));
   if (req.detach) {
     if (req.tty || req.interactive) throw new SkiffError('exec -d cannot be combined with -i or -t');
+    if (req.preserveFds) throw new SkiffError('exec -d cannot be combined with --preserve-fds: the background helper keeps no descriptor of yours');
     await execBackground(execConfig(base, req), state.Pid, dirs);
     containerEvent(record, 'exec');
     return 0;
@@ -61,6 +62,7 @@ export async function execInContainer(record: ContainerRecord, req: ExecRequest 
     interactive: req.interactive,
     joinPid: state.Pid,
     cgroup: { launch: { join: dirs } },
+    ...(req.preserveFds ? { preserveFds: req.preserveFds } : {}),
   });
   const failure = report.errors[0];
   containerEvent(record, 'exec_died', failure ? failure.exitCode : exitCode);

@@ -42,7 +42,7 @@ function sleep(ms: number): Promise<void> {
  * this process to connect before it starts the container, so no output is
  * lost; the connected socket is returned.
  */
-export async function startContainer(record: ContainerRecord, opts: { attach?: boolean } = {}): Promise<net.Socket | undefined> {
+export async function startContainer(record: ContainerRecord, opts: { attach?: boolean; preserveFds?: number } = {}): Promise<net.Socket | undefined> {
   refuseOtherRuntime('a detached or started container (under skiff\'s monitor)');
   const state = containerState(record);
   if (state.Running) {
@@ -60,6 +60,7 @@ export async function startContainer(record: ContainerRecord, opts: { attach?: b
   const policy = record.HostConfig.RestartPolicy;
   const started = startMonitored(config, {
     attachWait: opts.attach === true,
+    ...(opts.preserveFds ? { preserveFds: opts.preserveFds } : {}),
     ...(containerLogFile(record) !== undefined ? { log: containerLogFile(record)! } : {}),
     ...(containerLogMax(record) !== undefined ? { logMax: containerLogMax(record)! } : {}),
     exitFile: path.join(dir, 'exit.json'),

@@ -221,6 +221,8 @@ function warnSingleMapping(options: RunOptions, userns: UsernsMode): void {
 }
 
 export interface ContainerRequest extends RunRequest {
+  /** run --preserve-fds N: the caller's fds 3..3+N-1 reach the container as the same numbers (validated by the CLI). */
+  preserveFds?: number;
   name?: string;
   restart: string;
   autoRemove: boolean;
@@ -774,6 +776,7 @@ export async function runContainer(req: ContainerRequest): Promise<number> {
       ...(unit ? { unit } : {}),
       interactive: options.interactive,
       ...(req.attach ? { attach: req.attach } : {}),
+      ...(req.preserveFds ? { preserveFds: req.preserveFds } : {}),
       // The helper records the start itself, before skiff could be killed.
       pidFile: pidFilePath(record.Id),
       // `logs` works for a foreground run too; a --rm one leaves nothing to read.

@@ -292,14 +292,18 @@ export function spawnHelper(
   scope?: ScopeRequest,
   /** fd 4 of the helper: a user-defined network member's connection to its holder (network.ts). */
   memberFd?: Socket,
+  /** --preserve-fds N: this process's fds 3..3+N-1, given to the helper from fd 5 (PRESERVED_FD_BASE) up. */
+  preserveFds = 0,
 ): StartedHelper {
   const spec = encodeSpec(entries);
   const inEnv = scope === undefined && spec.length <= SPEC_ENV_MAX;
   debug(() => `helper: ${helperPath()} mode ${args.join(' ')}${scope ? ` in ${scope.unit}` : ''}; spec of ${entries.length} entries in ${inEnv ? 'its environment' : 'fd 3'}${describeMounts(entries)}`);
   // Connecting and authenticating overlap the helper's fork and exec.
   const bus = scope ? new SystemdConnection(scope.socket) : undefined;
+  const fd4: (Socket | 'ignore')[] = memberFd ? [memberFd] : preserveFds > 0 ? ['ignore'] : [];
+  const preserved: number[] = Array.from({ length: preserveFds }, (_, i) => 3 + i);
   const child = spawn(helperPath(), args, {
-    stdio: [...stdio, 'pipe', ...(memberFd ? [memberFd] : [])],
+    stdio: [...stdio, 'pipe', ...fd4, ...preserved],
     detached,
     ...(inEnv ? { env: { ...process.env, SKIFF_HELPER_SPEC: spec.toString('hex') } } : {}),
   });
@@ -468,6 +472,8 @@ export async function runForeground(
      * in the container's user namespace once it has ended (report.removed).
      */
     removeTrees?: string[];
+    /** --preserve-fds N: the caller's fds 3..3+N-1 reach the process as the same numbers. */
+    preserveFds?: number;
   },
 ): Promise<RunResult> {
   const entries = [...helperSpecEntries(config), ...(await seccompEntries(config)), ...unitEntries(opts.unit)];
@@ -480,6 +486,7 @@ export async function runForeground(
   for (const tree of opts.removeTrees ?? []) entries.push(`remove_tree=${tree}`);
   // exec: the same process spec, run in the namespaces of a running container.
   if (opts.joinPid !== undefined) entries.push(`target_pid=${opts.joinPid}`);
+  if (opts.preserveFds) entries.push(`preserve_fds=${opts.preserveFds}`);
   const attach = opts.attach ?? { stdin: true, stdout: true, stderr: true };
   const rawTty = config.process.terminal && opts.interactive && attach.stdin && process.stdin.isTTY === true;
   const output = (attached: boolean) => (attached ? (opts.output ?? 'inherit') : 'ignore');
@@ -494,6 +501,7 @@ export async function runForeground(
     false,
     opts.cgroup?.scope,
     opts.network?.member,
+    opts.preserveFds ?? 0,
   );
   // The helper holds the connection now (fd 4): this process lets go of its copy.
   opts.network?.member.destroy();
@@ -545,6 +553,8 @@ export interface MonitorFiles {
   unit?: UnitStart;
   /** On user-defined networks: the holder, the interfaces, the member's connection. */
   network?: NetworkStart;
+  /** run -d --preserve-fds N: the caller's fds 3..3+N-1, kept by the monitor for every start. */
+  preserveFds?: number;
 }
 
 /**
@@ -564,7 +574,8 @@ export async function startMonitored(config: OciRuntimeConfig, files: MonitorFil
   entries.push(...unitEntries(files.unit));
   if (files.cgroup) entries.push(...cgroupEntries(files.cgroup.launch));
   if (files.network) entries.push(...networkStartEntries(files.network));
-  const { child, reports, placed } = spawnHelper(runArgs(config), entries, ['ignore', 'ignore', 'ignore'], false, files.cgroup?.scope, files.network?.member);
+  if (files.preserveFds) entries.push(`preserve_fds=${files.preserveFds}`);
+  const { child, reports, placed } = spawnHelper(runArgs(config), entries, ['ignore', 'ignore', 'ignore'], false, files.cgroup?.scope, files.network?.member, files.preserveFds ?? 0);
   files.network?.member.destroy();
   const exited = new Promise<void>((resolve, reject) => {
     child.on('error', (err) => reject(new SkiffError(`cannot start the skiff helper: ${err.message}`)));

@@ -2,10 +2,10 @@
 // (--env-host, --http-proxy, --env-merge, --unsetenv, --unsetenv-all), --tz, --chrootdirs,
 // --cgroupns, --personality and --timeout, each checked from inside the
 // container, as root and as the unprivileged test user.
-import { existsSync, readFileSync, readlinkSync, statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { describeModes, expectOneLine, integrationEnv, lines, until, userDir, type Result } from './harness.js';
+import { collect, describeModes, expectOneLine, integrationEnv, lines, until, userDir, type Result } from './harness.js';
 import { startBusyboxRegistry, type TestRegistry } from './registry-harness.js';
 import { newStore } from './store-harness.js';
 import { skipTitle } from '../skip.js';
@@ -242,17 +242,72 @@ describeModes('run/create flags of issue 16 ($name)', (mode) => {
     expect(s.ls('containers').filter((n) => n !== 'names')).toEqual([]);
   }, 120_000);
 
-  test('--init-path, --preserve-fds, --passwd-entry are refused in one line saying why', async () => {
+  test('--init-path, --passwd-entry are refused in one line saying why', async () => {
     const s = newStore(mode);
     const r = mode.rootfs;
     for (const [flag, value, why] of [
       ['--init-path', '/usr/bin/tini', /--init-path is not supported: skiff's --init is part of its own helper/],
-      ['--preserve-fds', '2', /--preserve-fds is not supported: skiff's helper closes every descriptor but stdin, stdout and stderr/],
       ['--passwd-entry', '$USERNAME:x:$UID:$GID::$HOME:/bin/sh', /--passwd-entry is not supported/],
     ] as const) {
       expectOneLine(await s.skiff(['run', '--rm', flag, value, '--rootfs', r, 'true']), 125, why);
       expectOneLine(await s.skiff(['create', flag, value, '--rootfs', r, 'true']), 125, why);
     }
+    expect(s.ls('containers').filter((n) => n !== 'names')).toEqual([]);
+  }, 60_000);
+
+  test('--preserve-fds N: the caller\'s fds 3 and 4 reach run, run -d and exec as 3 and 4; without it none does', async () => {
+    const s = newStore(mode);
+    const r = mode.rootfs;
+    const dir = userDir(mode, 'fds');
+    const a = path.join(dir, 'a');
+    const b = path.join(dir, 'b');
+    writeFileSync(a, 'from-fd3\n');
+    writeFileSync(b, 'from-fd4\n');
+    // Fresh fds for each command: a read moves the offset they share with skiff's.
+    const withFds = async (args: string[]) => {
+      const fds = [openSync(a, 'r'), openSync(b, 'r')] as const;
+      try {
+        return await collect(s.spawn(args, { stdio: ['pipe', 'pipe', 'pipe', fds[0], fds[1]] }));
+      } finally {
+        fds.forEach((fd) => closeSync(fd));
+      }
+    };
+    {
+      const show = 'cat <&3; cat <&4; ls /proc/self/fd';
+      const on = await withFds(['run', '--rm', '--preserve-fds', '2', '--rootfs', r, 'sh', '-c', show]);
+      expect(on.code, on.stderr).toBe(0);
+      expect(lines(on.stdout).slice(0, 2)).toEqual(['from-fd3', 'from-fd4']);
+      // 0-2, the two, and ls's own directory fd: nothing of the helper's.
+      expect(lines(on.stdout).slice(2).map(Number).sort((x, y) => x - y)).toEqual([0, 1, 2, 3, 4, 5]);
+      // Without the flag the same fds are open in skiff and none reaches the container.
+      const off = await withFds(['run', '--rm', '--rootfs', r, 'sh', '-c', 'ls /proc/self/fd']);
+      expect(off.code, off.stderr).toBe(0);
+      expect(lines(off.stdout).map(Number).sort((x, y) => x - y)).toEqual([0, 1, 2, 3]);
+      // One only: fd 4 stays out.
+      const one = await withFds(['run', '--rm', '--preserve-fds', '1', '--rootfs', r, 'sh', '-c', 'cat <&3; cat <&4 2>/dev/null || echo no-fd4']);
+      expect(lines(one.stdout), one.stderr).toEqual(['from-fd3', 'no-fd4']);
+
+      // Detached: the monitor keeps them for the container; exec gets its own.
+      const name = `fds-${mode.name}`;
+      const d = await withFds(['run', '-d', '--name', name, '--preserve-fds', '2', '--rootfs', r, 'sh', '-c', 'cat <&4 > /tmp/got; sleep 60']);
+      expect(d.code, d.stderr).toBe(0);
+      const got = await until('the detached container read fd 4', async () => {
+        const x = await s.skiff(['exec', name, 'cat', '/tmp/got']);
+        return x.stdout.includes('from-fd4') ? x.stdout : undefined;
+      });
+      expect(got.trim()).toBe('from-fd4');
+      const ex = await withFds(['exec', '--preserve-fds', '1', name, 'sh', '-c', 'cat <&3']);
+      expect(ex.code, ex.stderr).toBe(0);
+      expect(ex.stdout.trim()).toBe('from-fd3');
+      await s.skiff(['rm', '-f', name]);
+    }
+  }, 120_000);
+
+  test('--preserve-fds beyond the fds passed is refused as Podman does, before anything is made', async () => {
+    const s = newStore(mode);
+    // No fd 3 given: skiff's own (Node's) fds are not the caller's.
+    expectOneLine(await s.skiff(['run', '--rm', '--preserve-fds', '1', '--rootfs', mode.rootfs, 'true']), 125, /^Error: file descriptor 3 is not available - the preserve-fds option requires that file descriptors must be passed/);
+    expectOneLine(await s.skiff(['run', '--rm', '--preserve-fds', 'x', '--rootfs', mode.rootfs, 'true']), 125, /invalid --preserve-fds "x"/);
     expect(s.ls('containers').filter((n) => n !== 'names')).toEqual([]);
   }, 60_000);
 

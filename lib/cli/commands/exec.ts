@@ -1,6 +1,7 @@
 import type { CommandSpec, ParsedArgs } from '../args.js';
 import { flagBool, flagList, flagString } from '../args.js';
 import { SkiffError } from '../../errors.js';
+import { preservedFds } from '../flags/preserve-fds.js';
 import { execInContainer } from '../../containers/exec.js';
 import { resolveContainer } from '../../containers/store.js';
 
@@ -18,6 +19,7 @@ export const spec: CommandSpec = {
     { name: 'user', short: 'u', type: 'string', describe: 'User to run as: name|uid[:group|gid]', placeholder: 'USER' },
     { name: 'workdir', short: 'w', type: 'string', describe: 'Working directory inside the container', placeholder: 'DIR' },
     { name: 'detach', short: 'd', type: 'boolean', describe: 'Run the command in the background' },
+    { name: 'preserve-fds', type: 'string', describe: 'Pass your file descriptors 3..3+N-1 to the command as the same numbers (Podman)', placeholder: 'N' },
   ],
 };
 
@@ -25,8 +27,10 @@ export async function run(args: ParsedArgs): Promise<number> {
   // The first positional is the container: the command starts after it.
   const [ref, ...rest] = args.positionals;
   if (rest.length === 0) throw new SkiffError(`"skiff exec" requires at least 2 arguments (see 'skiff exec --help')`);
+  const preserveFds = preservedFds(flagString(args, 'preserve-fds'));
   const record = resolveContainer(ref!);
   return execInContainer(record, {
+    ...(preserveFds ? { preserveFds } : {}),
     detach: flagBool(args, 'detach'),
     command: rest,
     env: flagList(args, 'env'),

@@ -4,6 +4,7 @@ import { flagBool, flagList, flagString } from '../args.js';
 import { CREATE_FLAGS, CREATE_LIMIT_FLAGS, LIMIT_FLAGS, UNIT_FLAGS } from '../flags/create.js';
 import type { ResourceFlags } from '../../oci/spec/resources.js';
 import { SkiffError } from '../../errors.js';
+import { preservedFds } from '../flags/preserve-fds.js';
 import { parseUsernsMode } from '../../oci/spec/userns.js';
 import type { ContainerRequest } from '../../containers/run.js';
 
@@ -15,6 +16,7 @@ export const spec: CommandSpec = {
   flags: [
     { name: 'detach', short: 'd', type: 'boolean', describe: 'Run the container in the background and print its id' },
     { name: 'rm', type: 'boolean', describe: 'Remove the container when it exits' },
+    { name: 'preserve-fds', type: 'string', describe: 'Pass your file descriptors 3..3+N-1 into the container as the same numbers (Podman)', placeholder: 'N' },
     { name: 'attach', short: 'a', type: 'array', describe: "Connect only these of your streams: stdin (with -i), stdout, stderr; the others get /dev/null (the log keeps the output)", placeholder: 'STREAM' },
     ...CREATE_FLAGS,
     ...LIMIT_FLAGS,
@@ -52,7 +54,6 @@ export function resourceFlags(args: ParsedArgs): ResourceFlags {
 function refusedFlags(args: ParsedArgs): void {
   const why: Record<string, string> = {
     'init-path': "skiff's --init is part of its own helper, so there is no init binary to give; use --init",
-    'preserve-fds': "skiff's helper closes every descriptor but stdin, stdout and stderr before the container starts, so none of the caller's reaches it",
     'passwd-entry': 'it shapes the /etc/passwd entry Podman adds for a user the image does not know, which skiff does not add; bind your own /etc/passwd with -v',
   };
   for (const [flag, reason] of Object.entries(why)) {
@@ -180,12 +181,13 @@ export function parseAttach(values: string[]): { stdin: boolean; stdout: boolean
 export async function run(args: ParsedArgs): Promise<number> {
   const attach = parseAttach(flagList(args, 'attach'));
   if (attach && flagBool(args, 'detach')) throw new SkiffError('conflicting options: -a/--attach and -d/--detach');
-  const req = { ...(await containerRequest({ ...args, command: 'run' })), ...(attach ? { attach } : {}) };
+  const preserveFds = preservedFds(flagString(args, 'preserve-fds'));
+  const req = { ...(await containerRequest({ ...args, command: 'run' })), ...(attach ? { attach } : {}), ...(preserveFds ? { preserveFds } : {}) };
   if (flagBool(args, 'detach')) {
     const { createContainerFromRequest } = await import('../../containers/run.js');
     const { startContainer } = await import('../../containers/lifecycle.js');
     const record = await createContainerFromRequest(req);
-    await startContainer(record);
+    await startContainer(record, preserveFds ? { preserveFds } : {});
     process.stdout.write(`${record.Id}\n`);
     return 0;
   }

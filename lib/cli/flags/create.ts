@@ -82,7 +82,6 @@ export const CREATE_FLAGS: FlagSpec[] = [
   { name: 'log-opt', type: 'array', describe: 'k8s-file options: path=FILE, max-size=SIZE (rotated once, to FILE.1)', placeholder: 'KEY=VALUE' },
   // Podman flags skiff refuses in one line naming why (lib/cli/commands/run.ts refusedFlags).
   { name: 'init-path', type: 'string', describe: "Refused: skiff's --init is part of its helper (no init binary to give)", placeholder: 'PATH' },
-  { name: 'preserve-fds', type: 'string', describe: 'Refused: the helper passes the container no descriptor but stdio', placeholder: 'N' },
   { name: 'hostuser', type: 'array', describe: "A host user (name or UID) whose /etc/passwd entry the container's /etc/passwd gets, unless the image has that name (Podman)", placeholder: 'NAME' },
   { name: 'passwd-entry', type: 'string', describe: 'Refused: skiff adds no /etc/passwd entry for an unknown user', placeholder: 'ENTRY' },
   { name: 'cgroupns', type: 'string', describe: "cgroup namespace: private (default: the container's cgroup is its /) or host", placeholder: 'MODE' },
