@@ -58,6 +58,9 @@ export interface RunRequest {
   tz?: string;
   /** --hostuser: host users (names or UIDs) whose /etc/passwd entries the container gets. */
   hostUsers?: string[];
+  /** --passwd (default true): an /etc/passwd (and /etc/group) entry for a numeric -u the image lacks; --passwd-entry shapes it. */
+  passwd?: boolean;
+  passwdEntry?: string;
   /** --chrootdirs: absolute, normalised directories in the container (not "/"). */
   chrootDirs?: string[];
   /** --cgroupns, --personality, --timeout as given ("" or absent: the default). */
@@ -343,7 +346,9 @@ async function lowerdirsFor(image: RunImage, userns: UsernsMode, options: RunOpt
  * an entry for it when the image has none, bound over the image's as Podman
  * does, so `whoami`, `id` and HOME work. Your name, and your HOME's path.
  */
-async function keepIdAccounts(image: RunImage, userns: UsernsMode, req: RunRequest): Promise<{ name: string; content: string; destination: string }[]> {
+type AccountFile = { name: string; content: string; destination: string };
+
+async function keepIdAccounts(image: RunImage, userns: UsernsMode, req: RunRequest): Promise<AccountFile[]> {
   if (userns.kind !== 'keep-id' || req.user !== undefined) return [];
   const { openStore, readImageFile } = await import('../store/index.js');
   const paths = openStore().paths;
@@ -354,8 +359,8 @@ async function keepIdAccounts(image: RunImage, userns: UsernsMode, req: RunReque
   const out: { name: string; content: string; destination: string }[] = [];
   const add = (file: 'passwd' | 'group', idField: number, line: string) => {
     const found = readImageFile(paths, image.layers, `etc/${file}`);
-    // A link the image put there is not followed: that image keeps its own file.
-    if (found.kind === 'symlink') return;
+    // A link (or FIFO, device) the image put there is not followed: that image keeps its own file.
+    if (found.kind === 'symlink' || found.kind === 'special') return;
     const text = found.kind === 'file' ? found.text : '';
     const rows = text.split('\n').map((l) => l.split(':'));
     if (rows.some((f) => f[idField] === String(file === 'passwd' ? uid : gid) || f[0] === name)) return;
@@ -365,6 +370,48 @@ async function keepIdAccounts(image: RunImage, userns: UsernsMode, req: RunReque
   add('passwd', 2, `${name}:*:${uid}:${gid}:${name}:${home}:/bin/sh`);
   add('group', 2, `${name}:x:${gid}:`);
   return out;
+}
+
+/** A file of the image's /etc, or of the account files made already (keep-id's); a link the image put there: undefined. */
+async function accountsText(image: RunImage, files: AccountFile[], file: 'passwd' | 'group'): Promise<string | undefined> {
+  const own = files.find((f) => f.destination === `/etc/${file}`);
+  if (own) return own.content;
+  const { openStore, readImageFile } = await import('../store/index.js');
+  const found = readImageFile(openStore().paths, image.layers, `etc/${file}`);
+  if (found.kind === 'symlink' || found.kind === 'special') return undefined;
+  return found.kind === 'file' ? found.text : '';
+}
+
+/** Adds line to the account file (keep-id's, or a new copy of the image's). */
+function addAccountLine(files: AccountFile[], file: 'passwd' | 'group', text: string, line: string): void {
+  const content = `${text}${text === '' || text.endsWith('\n') ? '' : '\n'}${line}\n`;
+  const own = files.find((f) => f.destination === `/etc/${file}`);
+  if (own) own.content = content;
+  else files.push({ name: file, content, destination: `/etc/${file}` });
+}
+
+/**
+ * --passwd (Podman's, on by default): a process user given as a number the
+ * image's /etc/passwd lacks gets an entry there, as Podman writes it
+ * ("UID:*:UID:GID:container user:WORKDIR:/bin/sh"), or --passwd-entry with
+ * $USERNAME, $UID, $GID, $NAME and $HOME replaced; a numeric group the
+ * image's /etc/group lacks gets "GID:x:GID:UID". A name must be the image's
+ * own, so nothing is added for one.
+ */
+async function unknownUserAccounts(image: RunImage, files: AccountFile[], user: string, workdir: string, template: string | undefined): Promise<void> {
+  const m = /^(\d+)(?::(\d+))?$/.exec(user);
+  if (!m) return;
+  const uid = m[1]!;
+  const gid = m[2] ?? '0';
+  const passwd = await accountsText(image, files, 'passwd');
+  if (passwd !== undefined && !passwd.split('\n').some((l) => l.split(':')[2] === uid)) {
+    const values: Record<string, string> = { USERNAME: uid, UID: uid, GID: gid, NAME: 'container user', HOME: workdir };
+    const line = template === undefined ? `${uid}:*:${uid}:${gid}:container user:${workdir}:/bin/sh` : template.replace(/\$(USERNAME|UID|GID|NAME|HOME)\b/g, (_, k: string) => values[k]!);
+    addAccountLine(files, 'passwd', passwd, line);
+  }
+  if (m[2] === undefined) return;
+  const group = await accountsText(image, files, 'group');
+  if (group !== undefined && !group.split('\n').some((l) => l.split(':')[2] === gid)) addAccountLine(files, 'group', group, `${gid}:x:${gid}:${uid}`);
 }
 
 /**
@@ -401,6 +448,7 @@ async function withHostUsers(image: RunImage, files: { name: string; content: st
     const { openStore, readImageFile } = await import('../store/index.js');
     const found = readImageFile(openStore().paths, image.layers, 'etc/passwd');
     if (found.kind === 'symlink') throw new SkiffError(`--hostuser: the image's /etc/passwd is a symbolic link (${found.path}), which skiff does not follow; add the user to the image`);
+    if (found.kind === 'special') throw new SkiffError(`--hostuser: the image's /etc/passwd is not a regular file; add the user to the image`);
     text = found.kind === 'file' ? found.text : '';
   }
   const names = new Set(text.split('\n').map((l) => l.split(':')[0]));
@@ -543,6 +591,11 @@ async function makeContainer(req: ContainerRequest): Promise<{ record: Container
   if (req.hostUsers && req.hostUsers.length > 0 && !req.image) {
     throw new SkiffError("--hostuser and --rootfs cannot be combined: skiff does not rewrite a root filesystem's /etc/passwd; add the user to it");
   }
+  if (req.passwdEntry !== undefined && !req.image) {
+    throw new SkiffError("--passwd-entry and --rootfs cannot be combined: skiff does not rewrite a root filesystem's /etc/passwd; add the user to it");
+  }
+  if (req.passwdEntry !== undefined && req.passwd === false) throw new SkiffError('conflicting options: --passwd-entry and --passwd=false');
+  if (req.passwdEntry !== undefined && /[\n\0]/.test(req.passwdEntry)) throw new SkiffError('invalid --passwd-entry: one line of /etc/passwd, without a newline');
   const hostUsers = hostUserLines(req.hostUsers ?? []);
   // Last of the checks: it makes -v's missing directories and the volumes.
   const storage = resolveContainerStorage(req, options);
@@ -552,6 +605,8 @@ async function makeContainer(req: ContainerRequest): Promise<{ record: Container
       const accounts = await keepIdAccounts(req.image, userns, req);
       const passwd = await withHostUsers(req.image, accounts, hostUsers);
       if (passwd) accounts.push(passwd);
+      // After --hostuser's: an entry of the host that has the UID is the one it gets.
+      if (req.passwd !== false) await unknownUserAccounts(req.image, accounts, options.user, options.workdir, req.passwdEntry);
       for (const f of accounts) {
         files.push(f);
         options.binds?.push({ source: path.join(containerDir(options.id), f.name), destination: f.destination, readonly: false });

@@ -26,7 +26,7 @@ export function layerEntry(dir: string, name: string): { kind: 'node'; stats: St
   return { kind: 'absent' };
 }
 
-export type ImageFile = { kind: 'file'; text: string } | { kind: 'missing' } | { kind: 'symlink'; path: string };
+export type ImageFile = { kind: 'file'; text: string } | { kind: 'missing' } | { kind: 'symlink'; path: string } | { kind: 'special'; path: string };
 
 /** `layers`: diffIDs, bottom first; `file`: relative to the root ("etc/passwd"). */
 export function readImageFile(paths: StorePaths, layers: string[], file: string): ImageFile {
@@ -41,7 +41,8 @@ export function readImageFile(paths: StorePaths, layers: string[], file: string)
       if (entry.kind === 'deleted') return { kind: 'missing' };
       const st = entry.stats;
       if (st.isSymbolicLink()) return { kind: 'symlink', path: `/${parts.slice(0, n + 1).join('/')}` };
-      if (n === parts.length - 1) return { kind: 'file', text: readFileSync(p, 'utf8') };
+      // A FIFO or device is never read: a read of one could block or never end.
+      if (n === parts.length - 1) return st.isFile() ? { kind: 'file', text: readFileSync(p, 'utf8') } : { kind: 'special', path: `/${file}` };
     }
   }
   return { kind: 'missing' };

@@ -140,6 +140,9 @@ describeModes('run IMAGE ($name)', (mode) => {
     const cases: Array<[string, string[], string]> = [
       ['fifo', [], '/etc/passwd in the container is a FIFO'],
       ['fifo', ['-u', 'app'], '/etc/passwd in the container is a FIFO'],
+      // A UID the image lacks (--passwd's entry): skiff neither reads the FIFO nor binds over it.
+      ['fifo', ['-u', '1234'], '/etc/passwd in the container is a FIFO'],
+      ['zero', ['-u', '1234'], '/etc/passwd in the container is a character device'],
       ['zero', [], '/etc/passwd in the container is a character device'],
       ['groupfifo', ['-u', '1000:staff'], '/etc/group in the container is a FIFO'],
     ];

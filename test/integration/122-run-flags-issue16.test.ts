@@ -242,12 +242,11 @@ describeModes('run/create flags of issue 16 ($name)', (mode) => {
     expect(s.ls('containers').filter((n) => n !== 'names')).toEqual([]);
   }, 120_000);
 
-  test('--init-path, --passwd-entry are refused in one line saying why', async () => {
+  test('--init-path is refused in one line saying why', async () => {
     const s = newStore(mode);
     const r = mode.rootfs;
     for (const [flag, value, why] of [
       ['--init-path', '/usr/bin/tini', /--init-path is not supported: skiff's --init is part of its own helper/],
-      ['--passwd-entry', '$USERNAME:x:$UID:$GID::$HOME:/bin/sh', /--passwd-entry is not supported/],
     ] as const) {
       expectOneLine(await s.skiff(['run', '--rm', flag, value, '--rootfs', r, 'true']), 125, why);
       expectOneLine(await s.skiff(['create', flag, value, '--rootfs', r, 'true']), 125, why);
@@ -301,6 +300,43 @@ describeModes('run/create flags of issue 16 ($name)', (mode) => {
       expect(ex.stdout.trim()).toBe('from-fd3');
       await s.skiff(['rm', '-f', name]);
     }
+  }, 120_000);
+
+  test('--passwd (default), --passwd-entry, --passwd=false: an /etc/passwd entry for a -u UID the image lacks, as Podman writes it', async () => {
+    const s = newStore(mode);
+    await s.skiff(['pull', '-q', image]);
+    const run = (args: string[], cmd: string) => s.skiff(['run', '--rm', '--network', 'none', ...args, image, 'sh', '-c', cmd]);
+    // Podman's entry: the UID as the name, "container user", the working directory as HOME.
+    const plain = await run(['-u', '1234'], 'id -un; whoami; grep 1234 /etc/passwd; echo $HOME');
+    expect(plain.code, plain.stderr).toBe(0);
+    expect(lines(plain.stdout)).toEqual(['1234', '1234', '1234:*:1234:0:container user:/:/bin/sh', '/']);
+    const inWorkdir = await run(['-u', '1234', '-w', '/tmp'], 'grep 1234 /etc/passwd');
+    expect(lines(inWorkdir.stdout), inWorkdir.stderr).toEqual(['1234:*:1234:0:container user:/tmp:/bin/sh']);
+
+    // --passwd-entry: the variables replaced; a numeric group the image lacks gets a line too.
+    const shaped = await run(['-u', '1234:4321', '--passwd-entry', '$USERNAME:x:$UID:$GID::/home/x:/bin/sh'], 'grep 1234 /etc/passwd; grep 4321 /etc/group; id -un; echo $HOME');
+    expect(shaped.code, shaped.stderr).toBe(0);
+    expect(lines(shaped.stdout)).toEqual(['1234:x:1234:4321::/home/x:/bin/sh', '4321:x:4321:1234', '1234', '/home/x']);
+    const named = await run(['-u', '1234', '--passwd-entry', 'builder:x:$UID:$GID:$NAME:$HOME:/bin/sh'], 'grep 1234 /etc/passwd; whoami');
+    expect(lines(named.stdout), named.stderr).toEqual(['builder:x:1234:0:container user:/:/bin/sh', 'builder']);
+
+    // --passwd=false: nothing added, so the UID has no name.
+    const none = await run(['-u', '1234', '--passwd=false'], 'grep -c 1234 /etc/passwd; whoami 2>/dev/null || echo no-name');
+    expect(lines(none.stdout), none.stderr).toEqual(['0', 'no-name']);
+    // A user the image has: its /etc/passwd as it is.
+    const known = await run(['-u', '0'], 'grep -c "container user" /etc/passwd; id -un');
+    expect(lines(known.stdout), known.stderr).toEqual(['0', 'root']);
+
+    // create keeps it for start.
+    const c = await s.skiff(['create', '--name', `pw-${mode.name}`, '-u', '1234', '--passwd-entry', '$USERNAME:x:$UID:$GID::/home/c:/bin/sh', image, 'sh', '-c', 'grep 1234 /etc/passwd']);
+    expect(c.code, c.stderr).toBe(0);
+    const started = await s.skiff(['start', '-a', `pw-${mode.name}`]);
+    expect(lines(started.stdout), started.stderr).toEqual(['1234:x:1234:0::/home/c:/bin/sh']);
+    await s.skiff(['rm', '-f', `pw-${mode.name}`]);
+
+    // Refused in one line: with --rootfs (skiff does not rewrite its /etc/passwd), and with --passwd=false.
+    expectOneLine(await s.skiff(['run', '--rm', '-u', '1234', '--passwd-entry', '$UID', '--rootfs', mode.rootfs, 'true']), 125, /--passwd-entry and --rootfs cannot be combined/);
+    expectOneLine(await s.skiff(['run', '--rm', '-u', '1234', '--passwd=false', '--passwd-entry', '$UID', image, 'true']), 125, /conflicting options: --passwd-entry and --passwd=false/);
   }, 120_000);
 
   test('--preserve-fds beyond the fds passed is refused as Podman does, before anything is made', async () => {

@@ -54,7 +54,6 @@ export function resourceFlags(args: ParsedArgs): ResourceFlags {
 function refusedFlags(args: ParsedArgs): void {
   const why: Record<string, string> = {
     'init-path': "skiff's --init is part of its own helper, so there is no init binary to give; use --init",
-    'passwd-entry': 'it shapes the /etc/passwd entry Podman adds for a user the image does not know, which skiff does not add; bind your own /etc/passwd with -v',
   };
   for (const [flag, reason] of Object.entries(why)) {
     if (args.flags[flag] !== undefined) throw new SkiffError(`--${flag} is not supported: ${reason}`);
@@ -103,6 +102,8 @@ export async function containerRequest(args: ParsedArgs): Promise<ContainerReque
     ...(flagString(args, 'tz') !== undefined ? { tz: flagString(args, 'tz')! } : {}),
     chrootDirs: chrootDirs(flagList(args, 'chrootdirs')),
     hostUsers: flagList(args, 'hostuser').flatMap((v) => v.split(',')).filter((v) => v !== ''),
+    passwd: args.flags['passwd'] !== false,
+    ...(flagString(args, 'passwd-entry') !== undefined ? { passwdEntry: flagString(args, 'passwd-entry')! } : {}),
     cgroupns: flagString(args, 'cgroupns') ?? '',
     log: { driver: flagString(args, 'log-driver') ?? '', opts: flagList(args, 'log-opt'), detach: flagBool(args, 'detach'), create: args.command === 'create' },
     personality: flagString(args, 'personality') ?? '',

@@ -83,7 +83,8 @@ export const CREATE_FLAGS: FlagSpec[] = [
   // Podman flags skiff refuses in one line naming why (lib/cli/commands/run.ts refusedFlags).
   { name: 'init-path', type: 'string', describe: "Refused: skiff's --init is part of its helper (no init binary to give)", placeholder: 'PATH' },
   { name: 'hostuser', type: 'array', describe: "A host user (name or UID) whose /etc/passwd entry the container's /etc/passwd gets, unless the image has that name (Podman)", placeholder: 'NAME' },
-  { name: 'passwd-entry', type: 'string', describe: 'Refused: skiff adds no /etc/passwd entry for an unknown user', placeholder: 'ENTRY' },
+  { name: 'passwd', type: 'boolean', default: true, describe: "Add an /etc/passwd (and /etc/group) entry for a numeric -u the image lacks (default true; --passwd=false: none) (Podman)" },
+  { name: 'passwd-entry', type: 'string', describe: 'That entry, with $USERNAME, $UID, $GID, $NAME, $HOME replaced (Podman)', placeholder: 'ENTRY' },
   { name: 'cgroupns', type: 'string', describe: "cgroup namespace: private (default: the container's cgroup is its /) or host", placeholder: 'MODE' },
   { name: 'personality', type: 'string', describe: 'Execution domain, as personality(2): LINUX or LINUX32 (uname -m says i686) (Podman)', placeholder: 'DOMAIN' },
   { name: 'timeout', type: 'string', describe: 'Seconds a start may run before it is killed (SIGKILL; 0: no limit) (Podman)', placeholder: 'SECONDS' },
