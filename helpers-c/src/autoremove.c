@@ -14,6 +14,8 @@
 #include <time.h>
 #include <unistd.h>
 
+bool autoremove_in_userns(const struct container_spec *spec) { return spec->userns && geteuid() != 0; }
+
 int container_userns_open(pid_t child) {
   char path[64];
   snprintf(path, sizeof path, "/proc/%d/ns/user", (int)child);
@@ -34,7 +36,7 @@ static long elapsed_ms(const struct timespec *since) {
 static _Noreturn void remove_in_child(const struct container_spec *spec, int userns) {
   report_demote();
   if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) die_errno("prctl(PR_SET_PDEATHSIG)");
-  if (userns >= 0 && setns(userns, CLONE_NEWUSER) < 0) die_errno("setns into the container's user namespace");
+  if (autoremove_in_userns(spec) && setns(userns, CLONE_NEWUSER) < 0) die_errno("setns into the container's user namespace");
   /* Each level of a deep tree holds its directory's fd. */
   struct rlimit files;
   if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
@@ -46,7 +48,7 @@ static _Noreturn void remove_in_child(const struct container_spec *spec, int use
 }
 
 void autoremove_trees(const struct container_spec *spec, int userns) {
-  if (spec->remove_trees.len == 0 || (spec->userns && userns < 0)) return;
+  if (spec->remove_trees.len == 0 || (autoremove_in_userns(spec) && userns < 0)) return;
   struct timespec start;
   clock_gettime(CLOCK_MONOTONIC, &start);
   pid_t child = fork();

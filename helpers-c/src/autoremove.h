@@ -17,18 +17,24 @@
 #ifndef SKIFF_AUTOREMOVE_H
 #define SKIFF_AUTOREMOVE_H
 
+#include <stdbool.h>
 #include <sys/types.h>
 
 struct container_spec;
+
+/* Whether the removal must run in the container's user namespace: rootless
+ * with a namespace of its own. Root removes from the host's, where every
+ * owner is its own (an ID the container's mapping leaves out included). */
+bool autoremove_in_userns(const struct container_spec *spec);
 
 /* The user namespace of the just-cloned container process `child`, as an fd
  * (O_CLOEXEC), or -1 (a debug line) when it cannot be opened. */
 int container_userns_open(pid_t child);
 
-/* Removes spec->remove_trees, from inside `userns` (when the container has a
- * user namespace of its own; -1 there: nothing is removed), else in the
- * helper's own namespace (as root, or a joined one), and reports "removed"
- * when every tree is gone. Never dies: a failure is a debug line. */
+/* Removes spec->remove_trees, from inside `userns` when autoremove_in_userns
+ * (-1 there: nothing is removed), else in the helper's own namespace (as
+ * root, or a joined one), and reports "removed" when every tree is gone.
+ * Never dies: a failure is a debug line. */
 void autoremove_trees(const struct container_spec *spec, int userns);
 
 #endif
