@@ -448,6 +448,49 @@ export async function removeContainerFiles(record: ContainerRecord, treesRemoved
   removeUnitFiles(record);
 }
 
+/**
+ * What removals killed midway left: a container's directory renamed aside
+ * (`.trash-<id>-<pid>`) by a skiff whose process is gone, which nothing else
+ * lists. Removed as its container would have been (its config.json, if still
+ * there, gives the mapping its files need). A remover still alive is left to
+ * finish. Resolves to the number removed.
+ */
+export async function removeLeftoverTrash(): Promise<number> {
+  let names: string[];
+  try {
+    names = readdirSync(containersRoot());
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return 0;
+    throw err;
+  }
+  let removed = 0;
+  for (const name of names) {
+    const m = /^\.trash-[0-9a-f]{64}-(\d+)$/.exec(name);
+    if (!m || processAlive(Number(m[1]))) continue;
+    const trash = path.join(containersRoot(), name);
+    const config = readJson<OciRuntimeConfig>(path.join(trash, 'config.json'));
+    if (config && !overlayOf(config)) {
+      rmSync(trash, { recursive: true, force: true });
+    } else {
+      const { removeTrees } = await import('../namespaces/helper.js');
+      await removeTrees([trash], containerFileMappings(config));
+    }
+    debug(() => `containers: removed ${name}, left by a removal that was killed`);
+    removed++;
+  }
+  return removed;
+}
+
+/** Whether a process with this pid exists (one of another user counts). */
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return errnoCode(err) !== 'ESRCH';
+  }
+}
+
 /** A container directory that holds only skiff's own files; false (and it stays) when something in it refuses Node's removal. */
 function removeOwnFiles(dir: string): boolean {
   try {

@@ -2,7 +2,7 @@
 // layers as an overlay with the container's own upper dir, applies the image
 // config, and gives the container its own /etc/hostname, hosts, resolv.conf.
 // Real registry, as root and rootless.
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { cgroupOutcome, collect, integrationEnv, describeModes, until, waitForOutput } from './harness.js';
@@ -221,9 +221,23 @@ describeModes('run IMAGE ($name)', (mode) => {
     await waitForOutput(child, 'made', 60_000);
     const helper = await until('the run\'s helper', () => children(child.pid!).find((p) => comm(p) === 'skiff-helper'));
     // The container has ended; the helper's child that is a helper too is the removal.
+    // It is removing once it holds the upper dir open (after its parent-death signal is set).
+    const removing = (pid: number) => {
+      try {
+        return readdirSync(`/proc/${pid}/fd`).some((fd) => {
+          try {
+            return /\/upper(\/|$)/.test(readlinkSync(`/proc/${pid}/fd/${fd}`));
+          } catch {
+            return false;
+          }
+        });
+      } catch {
+        return false;
+      }
+    };
     let remover: number | undefined;
     for (const deadline = Date.now() + 30_000; remover === undefined && Date.now() < deadline; ) {
-      remover = children(helper).find((p) => comm(p) === 'skiff-helper');
+      remover = children(helper).find((p) => comm(p) === 'skiff-helper' && removing(p));
       if (remover === undefined) await new Promise((r) => setTimeout(r, 1));
     }
     if (remover === undefined) throw new Error('the helper never started removing');
@@ -232,9 +246,9 @@ describeModes('run IMAGE ($name)', (mode) => {
     expect(id).toBeDefined();
     expect(existsSync(path.join(store.root, 'containers', id!, 'upper'))).toBe(true);
     child.kill('SIGKILL');
-    await done;
-    // The helper died with skiff (parent-death signal), and the stopped removal with the helper.
+    // The helper dies with skiff (parent-death signal), and the stopped removal with the helper.
     await until('the removal to be gone', () => (existsSync(`/proc/${remover}`) && comm(remover) !== '' ? undefined : true));
+    await done;
     expect((await store.skiff(['ps', '-a', '--format', '{{.Names}} {{.State}}'])).stdout).toBe('victim exited\n');
     const prune = await store.skiff(['container', 'prune', '-f']);
     expect(prune.code).toBe(0);
@@ -243,6 +257,60 @@ describeModes('run IMAGE ($name)', (mode) => {
     expect((await store.skiff(['ps', '-a', '-q'])).stdout).toBe('');
     // The name is free again.
     expect((await store.skiff(['run', '--rm', '--name', 'victim', '--network', 'none', `${reg.host}/busybox`, 'true'])).code).toBe(0);
+  }, 120_000);
+
+  test('rm-killed-mid-removal: the directory a SIGKILLed rm left renamed aside is removed by the next container prune', async () => {
+    const store = newStore(mode);
+    const children = (pid: number): number[] => {
+      try {
+        return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+      } catch {
+        return [];
+      }
+    };
+    const comm = (pid: number) => {
+      try {
+        return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+      } catch {
+        return '';
+      }
+    };
+    const helpers = (pid: number): number[] => children(pid).flatMap((c) => [...(comm(c) === 'skiff-helper' ? [c] : []), ...helpers(c)]);
+    const run = await store.skiff(['run', '--name', 'kept', '--network', 'none', `${reg.host}/busybox`, 'sh', '-c', 'mkdir /many && cd /many && seq 1 20000 | xargs touch']);
+    expect(run.code).toBe(0);
+    const rm = store.spawn(['rm', 'kept']);
+    const done = collect(rm, null);
+    // The walk that removes (rootless: the helper's child in the user namespace) is stopped midway, then rm is killed.
+    // It is removing once it holds the renamed directory open (and has long set its parent-death signal).
+    const removing = (pid: number) => {
+      try {
+        return readdirSync(`/proc/${pid}/fd`).some((fd) => {
+          try {
+            return readlinkSync(`/proc/${pid}/fd/${fd}`).includes('/.trash-');
+          } catch {
+            return false;
+          }
+        });
+      } catch {
+        return false;
+      }
+    };
+    let found: number[] = [];
+    for (const deadline = Date.now() + 30_000; Date.now() < deadline; ) {
+      found = helpers(rm.pid!);
+      if (found.some(removing)) break;
+      await new Promise((r) => setTimeout(r, 1));
+    }
+    expect(found.some(removing)).toBe(true);
+    for (const pid of [...found].reverse()) process.kill(pid, 'SIGSTOP');
+    rm.kill('SIGKILL');
+    // The helpers die with rm (parent-death signals), stopped or not.
+    await until('the removal to be gone', () => (found.every((p) => !existsSync(`/proc/${p}`) || comm(p) === '') ? true : undefined));
+    await done;
+    expect(store.ls('containers').filter((n) => n.startsWith('.trash-'))).toHaveLength(1);
+    expect((await store.skiff(['ps', '-a', '-q'])).stdout).toBe('');
+    expect((await store.skiff(['container', 'prune', '-f'])).code).toBe(0);
+    expect(store.ls('containers')).toEqual(['names']);
   }, 120_000);
 });
 
