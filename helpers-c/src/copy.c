@@ -10,6 +10,7 @@
  * symlink of the container ("/escape -> /", "../../..", /proc/self/root) can
  * lead outside it. */
 #include "copy.h"
+#include "inroot.h"
 #include "fds.h"
 #include "idmap.h"
 #include "join.h"
@@ -53,7 +54,7 @@ struct place {
 
 static int open_dir(int root, unsigned long long resolve, const char *path) {
   struct open_how how = {.flags = O_PATH | O_DIRECTORY | O_CLOEXEC, .resolve = resolve};
-  return (int)syscall(SYS_openat2, root, path[0] ? path : ".", &how, sizeof how);
+  return openat2_retry(root, path[0] ? path : ".", &how);
 }
 
 static void copy_text(char *out, size_t size, const char *text, const char *what) {

@@ -15,9 +15,20 @@
 
 #define MAX_LINKS 40
 
+/* Retries of an EAGAIN: each is a fresh walk, and a race needs a concurrent
+ * rename at that very moment; past this many, the answer stands. */
+#define OPENAT2_TRIES 128
+
+int openat2_retry(int dirfd, const char *path, struct open_how *how) {
+  for (int i = 0;; i++) {
+    int fd = (int)syscall(SYS_openat2, dirfd, path, how, sizeof *how);
+    if (fd >= 0 || errno != EAGAIN || i + 1 >= OPENAT2_TRIES) return fd;
+  }
+}
+
 static int open_beneath(int root, const char *rel, int flags) {
   struct open_how how = {.flags = (unsigned long long)(flags | O_CLOEXEC), .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
-  return (int)syscall(SYS_openat2, root, rel[0] ? rel : ".", &how, sizeof how);
+  return openat2_retry(root, rel[0] ? rel : ".", &how);
 }
 
 /* The directory part of a relative path: "" for a name in the root. */

@@ -7,7 +7,15 @@
 #ifndef SKIFF_INROOT_H
 #define SKIFF_INROOT_H
 
+struct open_how;
+
 enum inroot_create { INROOT_DIR, INROOT_FILE };
+
+/* openat2(2), tried again while it fails with EAGAIN: with RESOLVE_IN_ROOT or
+ * RESOLVE_BENEATH the kernel answers EAGAIN when a rename or mount anywhere on
+ * the system raced a ".." of the path (a busy host, not an attack), and asks
+ * the caller to retry. -1 with errno otherwise, as openat2. */
+int openat2_retry(int dirfd, const char *path, struct open_how *how);
 
 /* Opens (O_PATH) the absolute container path `path` below the directory fd
  * `root`. Symlinks, the last one too, are followed inside the root; what is
