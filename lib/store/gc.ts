@@ -4,7 +4,7 @@
 // for the same reason everything in tmp/ is junk then.
 import { cleanTmp } from './atomic.js';
 import { listBlobs, removeBlob } from './blobs.js';
-import { listImageRecords, type ImageRecord } from './images.js';
+import { listImageRecords, removeOrphanNamesHistories, type ImageRecord } from './images.js';
 import { listLayers, readLayerMeta, removeLayer } from './layers.js';
 import { listNames, removeName } from './names.js';
 import type { StoreLock } from './lock.js';
@@ -41,6 +41,7 @@ export function collectGarbage(store: Store, lock: StoreLock, containerLayers: I
   const images = listImageRecords(p);
   const ids = new Set(images.map((i) => i.id));
   for (const name of listNames(p)) if (!ids.has(name.image)) removeName(name);
+  removeOrphanNamesHistories(p, ids);
   const usedLayers = layersInUse(store, containerLayers);
   for (const diffID of listLayers(p)) {
     if (usedLayers.has(diffID)) continue;

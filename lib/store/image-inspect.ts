@@ -6,7 +6,7 @@ import { readBlob } from './blobs.js';
 import { shortDigest } from './digest.js';
 import { humanSize, since } from '../humanize.js';
 import { repoDigests, repoTags, type ImageSummary } from './image-list.js';
-import type { ImageRecord } from './images.js';
+import { readNamesHistory, type ImageRecord } from './images.js';
 import { layerDiffDir, readLayerMeta } from './layers.js';
 import { listNames } from './names.js';
 import type { Store } from './store.js';
@@ -58,6 +58,8 @@ export function inspectImage(store: Store, s: ImageSummary): Record<string, unkn
   out['Labels'] = config.config?.Labels ?? null;
   // Podman's: the config's history, oldest first.
   out['History'] = config.history ?? [];
+  // Podman's: every tag it has had, the latest first, untagged ones too.
+  out['NamesHistory'] = readNamesHistory(store.paths, s.record.id);
   return out;
 }
 

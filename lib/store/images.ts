@@ -1,7 +1,7 @@
 // images/<config-hex>.json: one record per image. The image id is the digest of
 // its config, as in Docker; the record names the manifest (and index) it came
 // from and its layers, so that listing images reads no blob.
-import { readFileSync, readdirSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { errnoCode } from '../errors.js';
 import { writeFileAtomic } from './atomic.js';
@@ -65,4 +65,46 @@ export function listImageRecords(paths: StorePaths): ImageRecord[] {
 
 export function removeImageRecord(paths: StorePaths, id: string): void {
   rmSync(imageRecordPath(paths, id), { force: true });
+  rmSync(namesHistoryPath(paths, id), { force: true });
+}
+
+/**
+ * images/<hex>.names: every tag the image was given, one a line, oldest
+ * first (Podman's NamesHistory, which keeps a name after an untag). Appended
+ * with O_APPEND, one short write per name, so concurrent taggers need no lock.
+ */
+export function namesHistoryPath(paths: StorePaths, id: string): string {
+  return path.join(paths.images, `${digestHex(id)}.names`);
+}
+
+export function appendNameHistory(paths: StorePaths, id: string, name: string): void {
+  mkdirSync(paths.images, { recursive: true, mode: 0o755 });
+  appendFileSync(namesHistoryPath(paths, id), `${name}\n`, { mode: 0o644 });
+}
+
+/** Podman's NamesHistory: the names the image has had, the latest first, each once. */
+export function readNamesHistory(paths: StorePaths, id: string): string[] {
+  let text: string;
+  try {
+    text = readFileSync(namesHistoryPath(paths, id), 'utf8');
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return [];
+    throw err;
+  }
+  const names = text.split('\n').filter((l) => l !== '');
+  return [...new Set(names.reverse())];
+}
+
+/** Garbage collection: the names histories of images no longer recorded. */
+export function removeOrphanNamesHistories(paths: StorePaths, ids: ReadonlySet<string>): void {
+  let files: string[];
+  try {
+    files = readdirSync(paths.images);
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return;
+    throw err;
+  }
+  for (const f of files) {
+    if (/^[a-f0-9]{64}\.names$/.test(f) && !ids.has(`sha256:${f.slice(0, 64)}`)) rmSync(path.join(paths.images, f), { force: true });
+  }
 }

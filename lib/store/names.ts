@@ -12,6 +12,7 @@ import path from 'node:path';
 import { errnoCode } from '../errors.js';
 import { formatReference, parseReference, type ImageReference } from '../oci/reference.js';
 import { writeFileAtomic } from './atomic.js';
+import { appendNameHistory } from './images.js';
 import { sha256 } from './digest.js';
 import type { StorePaths } from './paths.js';
 
@@ -46,6 +47,8 @@ export async function writeName(paths: StorePaths, ref: ImageReference, image: s
   const name = canonicalNameOf(ref);
   const record: NameRecord = { name, image };
   writeFileAtomic(paths, await nameFile(paths, name), `${JSON.stringify(record)}\n`);
+  // Tags only, as Podman's NamesHistory: a digest is RepoDigests'.
+  if (ref.digest === undefined) appendNameHistory(paths, image, name);
 }
 
 function parseRecord(text: string, file: string): StoredName | undefined {

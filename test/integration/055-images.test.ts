@@ -124,6 +124,11 @@ describeModes('images ($name)', (mode) => {
     expect(listed.stdout.split('\n').filter((l) => l.endsWith(short(app))).sort()).toEqual([`${reg.host}/app:1 ${short(app)}`, `myapp:v2 ${short(app)}`, `other.test/app:latest ${short(app)}`].sort());
 
     expect(await s.skiff(['rmi', 'myapp:v2'])).toMatchObject({ code: 0, stdout: 'Untagged: myapp:v2\n', stderr: '' });
+    // Podman's NamesHistory keeps an untagged name: every tag, the latest first, each once.
+    expect(await s.skiff(['tag', `${reg.host}/app:1`, 'myapp:v2'])).toMatchObject({ code: 0 });
+    expect(await s.skiff(['rmi', 'myapp:v2'])).toMatchObject({ code: 0 });
+    const history = await s.skiff(['image', 'inspect', '--format', '{{json .NamesHistory}}', short(app)]);
+    expect(JSON.parse(history.stdout), history.stderr).toEqual(['docker.io/library/myapp:v2', 'other.test/app:latest', `${reg.host}/app:1`]);
     const conflict = await s.skiff(['rmi', short(app)]);
     expect(conflict).toMatchObject({ code: 125, stdout: '', stderr: `Error: conflict: unable to delete ${short(app)} (must be forced) - image is referenced in multiple repositories\n` });
     const forced = await s.skiff(['image', 'rm', '-f', short(app)]);
@@ -148,6 +153,8 @@ describeModes('images ($name)', (mode) => {
     expect(s.ls('layers')).toEqual([]);
     expect(s.ls('blobs/sha256')).toEqual([]);
     expect(s.ls('names')).toEqual([]);
+    // Its names history went with the image.
+    expect(s.ls('images')).toEqual([]);
   });
 
   test('inspect shows Docker\'s fields; --format applies a template to each image', async () => {
