@@ -69,16 +69,16 @@ export function removeImageRecord(paths: StorePaths, id: string): void {
 }
 
 /**
- * images/<hex>.names: every tag the image was given, one a line, oldest
+ * names-history/<hex>: every tag the image was given, one a line, oldest
  * first (Podman's NamesHistory, which keeps a name after an untag). Appended
  * with O_APPEND, one short write per name, so concurrent taggers need no lock.
  */
 export function namesHistoryPath(paths: StorePaths, id: string): string {
-  return path.join(paths.images, `${digestHex(id)}.names`);
+  return path.join(paths.namesHistory, digestHex(id));
 }
 
 export function appendNameHistory(paths: StorePaths, id: string, name: string): void {
-  mkdirSync(paths.images, { recursive: true, mode: 0o755 });
+  mkdirSync(paths.namesHistory, { recursive: true, mode: 0o755 });
   appendFileSync(namesHistoryPath(paths, id), `${name}\n`, { mode: 0o644 });
 }
 
@@ -99,12 +99,12 @@ export function readNamesHistory(paths: StorePaths, id: string): string[] {
 export function removeOrphanNamesHistories(paths: StorePaths, ids: ReadonlySet<string>): void {
   let files: string[];
   try {
-    files = readdirSync(paths.images);
+    files = readdirSync(paths.namesHistory);
   } catch (err) {
     if (errnoCode(err) === 'ENOENT') return;
     throw err;
   }
   for (const f of files) {
-    if (/^[a-f0-9]{64}\.names$/.test(f) && !ids.has(`sha256:${f.slice(0, 64)}`)) rmSync(path.join(paths.images, f), { force: true });
+    if (/^[a-f0-9]{64}$/.test(f) && !ids.has(`sha256:${f}`)) rmSync(path.join(paths.namesHistory, f), { force: true });
   }
 }

@@ -32,6 +32,8 @@ export interface StorePaths {
   layers: string;
   images: string;
   names: string;
+  /** names-history/<config-hex>: the tags an image has had (images.ts: Podman's NamesHistory). */
+  namesHistory: string;
   /** lib/volumes' directory. */
   volumes: string;
   /** lib/network's directory (user-defined networks). */
@@ -49,6 +51,7 @@ export function storePaths(root: string): StorePaths {
     layers: path.join(root, 'layers'),
     images: path.join(root, 'images'),
     names: path.join(root, 'names'),
+    namesHistory: path.join(root, 'names-history'),
     volumes: path.join(root, 'volumes'),
     networks: path.join(root, 'networks'),
     buildCache: path.join(root, 'build-cache'),

@@ -154,7 +154,7 @@ describeModes('images ($name)', (mode) => {
     expect(s.ls('blobs/sha256')).toEqual([]);
     expect(s.ls('names')).toEqual([]);
     // Its names history went with the image.
-    expect(s.ls('images')).toEqual([]);
+    expect(s.ls('names-history')).toEqual([]);
   });
 
   test('inspect shows Docker\'s fields; --format applies a template to each image', async () => {

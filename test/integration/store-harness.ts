@@ -11,7 +11,7 @@ export interface TestStore {
   /** Runs skiff with this store (SKIFF_ROOT). */
   skiff(args: string[], opts?: SpawnOptions & { input?: string | Buffer }): Promise<Result>;
   spawn(args: string[], opts?: SpawnOptions): ReturnType<typeof spawnSkiff>;
-  ls(sub: 'blobs/sha256' | 'layers' | 'images' | 'names' | 'tmp' | 'containers' | 'locks' | 'volumes'): string[];
+  ls(sub: 'blobs/sha256' | 'layers' | 'images' | 'names' | 'tmp' | 'containers' | 'locks' | 'volumes' | 'names-history'): string[];
   /** The unpacked root of a layer. */
   diff(diffID: string): string;
 }
