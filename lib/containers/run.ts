@@ -794,6 +794,7 @@ async function runContainerWithRuntime(req: ContainerRequest, runtime: OciRuntim
   if (parseTimeout(req.timeout ?? '') > 0) throw new SkiffError(`--timeout with --runtime ${runtime.path}: the time limit is kept by skiff's own helper, not by an OCI runtime; drop one of them`);
   // The runtime runs on skiff's own stdio and keeps no log: what only the helper does is refused.
   if (req.attach) throw new SkiffError(`-a/--attach with --runtime ${runtime.path}: the runtime gets all of skiff's stdio; drop one of them`);
+  if (req.preserveFds) throw new SkiffError(`--preserve-fds with --runtime ${runtime.path}: the descriptors are handed on by skiff's own helper; drop one of them`);
   if ((req.log?.opts.length ?? 0) > 0) throw new SkiffError(`--log-opt with --runtime ${runtime.path}: a container run by another runtime keeps no log; drop one of them`);
   const { record, config } = await prepareContainer(req);
   let code: number;

@@ -349,9 +349,16 @@ describeModes('run/create flags of issue 16 ($name)', (mode) => {
 
   const RUNC = ['/usr/sbin/runc', '/usr/bin/runc'].find((f) => existsSync(f));
   if (mode.user === null) {
-    test.skipIf(!RUNC)(skipTitle('--timeout with --runtime runc is refused: the limit is the helper\'s', RUNC ? undefined : 'runc is not installed: apt-get install runc'), async () => {
+    test.skipIf(!RUNC)(skipTitle('--timeout and --preserve-fds with --runtime runc are refused: both are the helper\'s', RUNC ? undefined : 'runc is not installed: apt-get install runc'), async () => {
       const s = newStore(mode);
       expectOneLine(await s.skiff(['--runtime', 'runc', 'run', '--rm', '--timeout', '1', '--rootfs', mode.rootfs, 'true']), 125, /--timeout with --runtime \S*runc: the time limit is kept by skiff's own helper/);
+      const fd = openSync('/dev/null', 'r');
+      try {
+        const r = await collect(s.spawn(['--runtime', 'runc', 'run', '--rm', '--preserve-fds', '1', '--rootfs', mode.rootfs, 'true'], { stdio: ['pipe', 'pipe', 'pipe', fd] }));
+        expectOneLine(r, 125, /--preserve-fds with --runtime \S*runc: the descriptors are handed on by skiff's own helper/);
+      } finally {
+        closeSync(fd);
+      }
       expect(s.ls('containers').filter((n) => n !== 'names')).toEqual([]);
     });
   }
