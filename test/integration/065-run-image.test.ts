@@ -9,6 +9,24 @@ import { cgroupOutcome, collect, integrationEnv, describeModes, until, waitForOu
 import { busyboxLayer, pushImage, startRegistry, type TestRegistry } from './registry-harness.js';
 import { newStore } from './store-harness.js';
 
+/** The children of a process (empty once it is gone). */
+function childrenOf(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+/** A process's command name ('' once it is gone). */
+function commOf(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+  } catch {
+    return '';
+  }
+}
+
 let reg: TestRegistry;
 const dir = (name: string, extra: object = {}) => ({ name: `${name}/`, type: '5', mode: 0o755, ...extra });
 const file = (name: string, data: string, extra: object = {}) => ({ name, data, mode: 0o644, ...extra });
@@ -200,26 +218,12 @@ describeModes('run IMAGE ($name)', (mode) => {
   test('run-rm-killed-mid-removal: a skiff run --rm SIGKILLed while its helper removes the files leaves a container that ps shows and prune removes', async () => {
     const store = newStore(mode);
     expect((await store.skiff(['pull', '-q', `${reg.host}/busybox`])).code).toBe(0);
-    const children = (pid: number): number[] => {
-      try {
-        return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
-      } catch {
-        return [];
-      }
-    };
-    const comm = (pid: number) => {
-      try {
-        return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
-      } catch {
-        return '';
-      }
-    };
     // Enough files that their removal takes a while: the removing process is caught and stopped there.
     const script = 'mkdir /many && cd /many && seq 1 20000 | xargs touch && echo made';
     const child = store.spawn(['run', '--rm', '--name', 'victim', '--network', 'none', `${reg.host}/busybox`, 'sh', '-c', script]);
     const done = collect(child, null);
     await waitForOutput(child, 'made', 60_000);
-    const helper = await until('the run\'s helper', () => children(child.pid!).find((p) => comm(p) === 'skiff-helper'));
+    const helper = await until('the run\'s helper', () => childrenOf(child.pid!).find((p) => commOf(p) === 'skiff-helper'));
     // The container has ended; the helper's child that is a helper too is the removal.
     // It is removing once it holds the upper dir open (after its parent-death signal is set).
     const removing = (pid: number) => {
@@ -237,7 +241,7 @@ describeModes('run IMAGE ($name)', (mode) => {
     };
     let remover: number | undefined;
     for (const deadline = Date.now() + 30_000; remover === undefined && Date.now() < deadline; ) {
-      remover = children(helper).find((p) => comm(p) === 'skiff-helper' && removing(p));
+      remover = childrenOf(helper).find((p) => commOf(p) === 'skiff-helper' && removing(p));
       if (remover === undefined) await new Promise((r) => setTimeout(r, 1));
     }
     if (remover === undefined) throw new Error('the helper never started removing');
@@ -247,7 +251,7 @@ describeModes('run IMAGE ($name)', (mode) => {
     expect(existsSync(path.join(store.root, 'containers', id!, 'upper'))).toBe(true);
     child.kill('SIGKILL');
     // The helper dies with skiff (parent-death signal), and the stopped removal with the helper.
-    await until('the removal to be gone', () => (existsSync(`/proc/${remover}`) && comm(remover) !== '' ? undefined : true));
+    await until('the removal to be gone', () => (existsSync(`/proc/${remover}`) && commOf(remover) !== '' ? undefined : true));
     await done;
     expect((await store.skiff(['ps', '-a', '--format', '{{.Names}} {{.State}}'])).stdout).toBe('victim exited\n');
     const prune = await store.skiff(['container', 'prune', '-f']);
@@ -261,21 +265,7 @@ describeModes('run IMAGE ($name)', (mode) => {
 
   test('rm-killed-mid-removal: the directory a SIGKILLed rm left renamed aside is removed by the next container prune', async () => {
     const store = newStore(mode);
-    const children = (pid: number): number[] => {
-      try {
-        return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
-      } catch {
-        return [];
-      }
-    };
-    const comm = (pid: number) => {
-      try {
-        return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
-      } catch {
-        return '';
-      }
-    };
-    const helpers = (pid: number): number[] => children(pid).flatMap((c) => [...(comm(c) === 'skiff-helper' ? [c] : []), ...helpers(c)]);
+    const helpers = (pid: number): number[] => childrenOf(pid).flatMap((c) => [...(commOf(c) === 'skiff-helper' ? [c] : []), ...helpers(c)]);
     const run = await store.skiff(['run', '--name', 'kept', '--network', 'none', `${reg.host}/busybox`, 'sh', '-c', 'mkdir /many && cd /many && seq 1 20000 | xargs touch']);
     expect(run.code).toBe(0);
     const rm = store.spawn(['rm', 'kept']);
@@ -305,7 +295,7 @@ describeModes('run IMAGE ($name)', (mode) => {
     for (const pid of [...found].reverse()) process.kill(pid, 'SIGSTOP');
     rm.kill('SIGKILL');
     // The helpers die with rm (parent-death signals), stopped or not.
-    await until('the removal to be gone', () => (found.every((p) => !existsSync(`/proc/${p}`) || comm(p) === '') ? true : undefined));
+    await until('the removal to be gone', () => (found.every((p) => !existsSync(`/proc/${p}`) || commOf(p) === '') ? true : undefined));
     await done;
     expect(store.ls('containers').filter((n) => n.startsWith('.trash-'))).toHaveLength(1);
     expect((await store.skiff(['ps', '-a', '-q'])).stdout).toBe('');
