@@ -147,6 +147,22 @@ static void launch_program(const struct container_spec *spec, const struct strin
   net->ready_fd = ready[0];
 }
 
+/* Ends a network program that failed to get ready: killed, reaped, its
+ * pipes closed; the namespaces stay, for the fallback to slirp4netns.
+ * Returns its wait status. */
+static int discard_program(struct net_process *net) {
+  if (net->ready_fd >= 0) close(net->ready_fd);
+  net->ready_fd = -1;
+  kill(net->pid, SIGKILL);
+  int status = 0;
+  while (waitpid(net->pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  net->pid = 0;
+  close(net->exit_fd);
+  net->exit_fd = -1;
+  return status;
+}
+
 /* Waits for the program launch_program started; with a watch, returns once
  * it has configured the interface (net->ready_fd still open), else once it
  * is ready. On failure it is reaped and `why` says what went wrong. */
@@ -161,15 +177,7 @@ static bool await_program(const struct container_spec *spec, struct net_process 
     }
     return true;
   }
-  close(net->ready_fd);
-  net->ready_fd = -1;
-  kill(net->pid, SIGKILL);
-  int status = 0;
-  while (waitpid(net->pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  net->pid = 0;
-  close(net->exit_fd);
-  net->exit_fd = -1;
+  int status = discard_program(net);
   if (why[0] == '\0') {
     char tail[400];
     log_tail(spec->net_log, tail, sizeof tail);
@@ -328,15 +336,7 @@ void net_start_finish(const struct container_spec *spec, struct net_process *net
     close_kept(net);
     return;
   }
-  kill(net->pid, SIGKILL);
-  int status = 0;
-  while (waitpid(net->pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  net->pid = 0;
-  close(net->exit_fd);
-  net->exit_fd = -1;
-  close(net->ready_fd);
-  net->ready_fd = -1;
+  discard_program(net);
   if (why[0] == '\0') {
     char tail[400];
     log_tail(spec->net_log, tail, sizeof tail);
