@@ -24,9 +24,10 @@
 // other flags. Anything that
 // fails here (no HOME, a read-only home) costs only the speed: the bundle is
 // compiled from its source.
-import { closeSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import Module from 'node:module';
 import path from 'node:path';
+import { ensurePrivateDir, isPrivateDir, skiffCacheDir } from './cache-dir.js';
 import vm from 'node:vm';
 
 interface CompilingModule {
@@ -44,41 +45,12 @@ interface Pending {
 
 /** The cache directory for this user's environment, or undefined when there is none to use. */
 export function codeCacheDir(env: NodeJS.ProcessEnv = process.env): string | undefined {
-  const xdg = env['XDG_CACHE_HOME'];
-  const home = env['HOME'];
-  const base = xdg && path.isAbsolute(xdg) ? xdg : home && path.isAbsolute(home) ? path.join(home, '.cache') : undefined;
-  return base === undefined ? undefined : path.join(base, 'skiff', 'code-cache');
-}
-
-/** True when `dir` is a directory of this user's that nobody else may write (or read). */
-function isPrivateDir(dir: string): boolean {
-  try {
-    const st = lstatSync(dir);
-    return st.isDirectory() && st.uid === process.geteuid?.() && (st.mode & 0o077) === 0;
-  } catch {
-    return false;
-  }
-}
-
-/** The nearest existing ancestor of `dir` is this user's: root run with another user's HOME makes nothing there. */
-function ownAncestor(dir: string): boolean {
-  for (let p = path.dirname(dir); ; p = path.dirname(p)) {
-    try {
-      return lstatSync(p).uid === process.geteuid?.();
-    } catch {
-      if (p === path.dirname(p)) return false;
-    }
-  }
+  const base = skiffCacheDir(env);
+  return base === undefined ? undefined : path.join(base, 'code-cache');
 }
 
 function writeCaches(dir: string, pending: Pending[]): void {
-  try {
-    if (!isPrivateDir(dir) && !ownAncestor(dir)) return;
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-  } catch {
-    return;
-  }
-  if (!isPrivateDir(dir)) return;
+  if (!ensurePrivateDir(dir)) return;
   let names: string[] = [];
   try {
     names = readdirSync(dir);

@@ -12,12 +12,14 @@
 // (nanoseconds): a file that changes in any way is parsed again, and a file
 // that fails to parse is never kept, so its error shows at every run as
 // before. The cache is used only in a directory of the user's own that no
-// one else may write (what it holds picks the network mode); anything that
-// fails there costs only the parse.
-import { lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+// one else may write (what it holds picks the network mode), and made only
+// where the code cache would be (lib/cache-dir.ts); anything that fails there
+// costs only the parse.
+import { readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import path from 'node:path';
 import { parse, TomlError } from 'smol-toml';
+import { ensurePrivateDir, skiffCacheDir } from '../cache-dir.js';
 import { errnoCode, SkiffError } from '../errors.js';
 
 /** The keys skiff takes from containers.conf, by table. */
@@ -102,19 +104,8 @@ const CACHE_MAX_FILES = 32;
 
 /** The cache file, when its directory is the user's own and closed to others (made so if missing); else undefined. */
 function cacheFile(env: Env): string | undefined {
-  const xdg = env['XDG_CACHE_HOME'];
-  const home = env['HOME'];
-  const base = xdg && path.isAbsolute(xdg) ? xdg : home && path.isAbsolute(home) ? path.join(home, '.cache') : undefined;
-  if (base === undefined) return undefined;
-  const dir = path.join(base, 'skiff');
-  try {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-    const st = lstatSync(dir);
-    if (!st.isDirectory() || st.uid !== process.geteuid?.() || (st.mode & 0o077) !== 0) return undefined;
-  } catch {
-    return undefined;
-  }
-  return path.join(dir, 'containers-conf.json');
+  const dir = skiffCacheDir(env);
+  return dir !== undefined && ensurePrivateDir(dir) ? path.join(dir, 'containers-conf.json') : undefined;
 }
 
 function readCache(file: string | undefined): Record<string, CacheEntry> {
