@@ -1,4 +1,4 @@
-/* run --rm in the foreground: the container's own trees (remove_tree: its
+/* run --rm: the container's own trees (remove_tree: its
  * overlay upper and work dirs, or the vfs driver's copy) removed by the run's
  * helper once the container has ended, instead of by a second helper that
  * skiff would start for it (a new user namespace and newuidmap/newgidmap
@@ -13,7 +13,12 @@
  * what failed. skiff keeps its own records (the container's directory, its
  * name, events) and drops them once "removed" has come; a kill at any moment
  * leaves a stored, exited --rm container that rm, prune or the next run of
- * its name removes. */
+ * its name removes.
+ *
+ * run -d --rm: the monitor does the same once the container is gone for
+ * good, and then what `skiff rm` would do (autoremove_container), so that no
+ * skiff process starts at the container's end; skiff's on_exit `skiff rm`
+ * runs only when the trees could not be removed. */
 #ifndef SKIFF_AUTOREMOVE_H
 #define SKIFF_AUTOREMOVE_H
 
@@ -36,5 +41,14 @@ int container_userns_open(pid_t child);
  * root, or a joined one), and reports "removed" when every tree is gone.
  * Never dies: a failure is a debug line. */
 void autoremove_trees(const struct container_spec *spec, int userns);
+
+/* run -d --rm, in the monitor: spec->remove_trees as above, then the
+ * container as `skiff rm` removes it (lib/containers/store.ts,
+ * removeContainerFiles): its directory renamed to .trash-<id>-<pid> beside
+ * it, the "remove" event, its name's link, the rest of its files and its
+ * runtime directory (in `userns` as above), its cgroups, its unit files.
+ * False, with the container still whole, when the trees could not be
+ * removed: on_exit's `skiff rm` is then to remove it. Closes userns. */
+bool autoremove_container(const struct container_spec *spec, int userns);
 
 #endif

@@ -1,8 +1,10 @@
 /* The monitor of a detached container (run -d): see monitor.h. */
 #include "monitor.h"
+#include "autoremove.h"
 #include "network.h"
 #include "timeout.h"
 #include "cgroup.h"
+#include "event.h"
 #include "fds.h"
 #include "io.h"
 #include "logfile.h"
@@ -41,6 +43,7 @@ struct monitor {
   int out_fd, err_fd; /* container stdout/stderr (or the pty master in out_fd) */
   int in_fd;          /* container stdin, -1 when closed */
   pid_t pid;
+  int userns; /* run -d --rm: this start's user namespace, held for the removal (autoremove.h), else -1 */
   struct net_process net; /* the container's network program (network=private) */
   long oom_kills; /* the cgroup's OOM kills when this start began, -1 without a memory cgroup */
   int notify_fd;  /* --sdnotify=container: the proxy socket (notify.h), else -1 */
@@ -152,6 +155,8 @@ static void start(struct monitor *m, const sigset_t *child_mask) {
   struct started s = container_start(m->spec, child_mask, &record);
   m->pid = s.pid;
   m->net = s.net;
+  if (m->userns >= 0) close(m->userns);
+  m->userns = s.userns;
   if (m->timeout_fd >= 0) close(m->timeout_fd);
   m->timeout_fd = timeout_arm(m->spec->timeout);
   m->out_fd = m->spec->tty ? s.master : out[0];
@@ -171,26 +176,13 @@ static bool should_restart(const struct monitor *m, int code) {
   return false;
 }
 
-/* The "died" event (lib/events/log.ts): one write(2) of the whole line with
- * O_APPEND, as every skiff process appends. The monitor has no stderr left to
- * report a failure on: an event that cannot be written is lost, the container's
- * end is still in exit_file. */
+/* The "died" event: the exit code first, as lib/events/log.ts writes it. */
 static void log_died_event(const struct container_spec *spec, int code) {
-  if (spec->event_log == NULL || spec->event_died_head == NULL || spec->event_died_tail == NULL) return;
-  struct timespec now;
-  if (clock_gettime(CLOCK_REALTIME, &now) < 0) return;
-  char *line = NULL;
-  int len = asprintf(&line, "{\"ContainerExitCode\":%d%s,\"time\":%lld,\"timeNano\":%lld%09ld%s\n", code, spec->event_died_head,
-                     (long long)now.tv_sec, (long long)now.tv_sec, now.tv_nsec, spec->event_died_tail);
-  if (len < 0) return;
-  int fd = open(spec->event_log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
-  if (fd >= 0) {
-    ssize_t n;
-    while ((n = write(fd, line, (size_t)len)) < 0 && errno == EINTR) {
-    }
-    close(fd);
-  }
-  free(line);
+  if (spec->event_died_head == NULL) return;
+  char *head = NULL;
+  if (asprintf(&head, "{\"ContainerExitCode\":%d%s", code, spec->event_died_head) < 0) return;
+  event_append(spec->event_log, head, spec->event_died_tail);
+  free(head);
 }
 
 static void run_on_exit(const struct container_spec *spec) {
@@ -331,7 +323,10 @@ static noreturn void loop(struct monitor *m, int sfd, const sigset_t *child_mask
     uint32_t be = htonl((uint32_t)code);
     send_frame(m, STREAM_EXIT, &be, 4);
     unlink(m->spec->attach_path);
-    run_on_exit(m->spec);
+    /* run -d --rm: the monitor removes the container; skiff's `rm` only when it could not. */
+    int userns = m->userns;
+    m->userns = -1;
+    if (m->spec->autoremove_dir == NULL || !autoremove_container(m->spec, userns)) run_on_exit(m->spec);
     exit_as(asked == STOP_CLEAN ? 0 : status);
   }
 }
@@ -350,7 +345,7 @@ noreturn void monitor_main(const struct container_spec *spec) {
   fds_close_except_preserved(keep, 2, spec->preserve_fds);
   signal(SIGHUP, SIG_IGN);
   signal(SIGPIPE, SIG_IGN);
-  struct monitor m = {.spec = spec, .listen_fd = -1, .out_fd = -1, .err_fd = -1, .in_fd = -1, .timeout_fd = -1, .report_open = true, .net = NET_PROCESS_NONE};
+  struct monitor m = {.spec = spec, .listen_fd = -1, .out_fd = -1, .err_fd = -1, .in_fd = -1, .timeout_fd = -1, .userns = -1, .report_open = true, .net = NET_PROCESS_NONE};
   for (int i = 0; i < MAX_CLIENTS; i++) m.clients[i] = -1;
   /* No log= (--log-driver none): the output still reaches attached clients, and no file. */
   if (spec->log_path != NULL) logfile_open(&m.log, spec->log_path, spec->log_max);

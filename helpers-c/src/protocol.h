@@ -3,7 +3,7 @@
  *
  * Spec (TypeScript -> helper), on fd 3 until EOF: NUL-terminated "key=value"
  * strings. Keys that may repeat: arg, env, uidmap, gidmap, masked, readonly,
- * lowerdir, mount, on_exit, walk_root, remove_tree, walk_exclude, cgroup, cgroup_enable, cgroup_write, rlimit,
+ * lowerdir, mount, on_exit, walk_root, remove_tree, autoremove_file, walk_exclude, cgroup, cgroup_enable, cgroup_write, rlimit,
  * net_pasta, net_slirp, net_fwd, net_attach, net_detach.
  *
  * Reports (helper -> TypeScript), on the same fd 3 (a socket): one line each,
@@ -138,10 +138,18 @@ struct container_spec {
   /* Storage (issue 11; volumes.h): the container's own mounts, and --read-only. */
   struct string_list mounts; /* "TYPE<TAB>SOURCE<TAB>DESTINATION<TAB>FLAGS<TAB>DATA" */
   bool rootfs_readonly;
-  /* run --rm in the foreground (autoremove.h): the container's own trees
-   * (its overlay upper and work dirs, or the vfs copy), removed by the helper
-   * in the container's user namespace once the container has ended. */
+  /* run --rm (autoremove.h): the container's own trees (its overlay upper
+   * and work dirs, or the vfs copy), removed by the helper (detached: its
+   * monitor) in the container's user namespace once the container has ended. */
   struct string_list remove_trees;
+  /* run -d --rm: the monitor removes the rest of the container too. NULL:
+   * it runs on_exit (`skiff rm`) instead. */
+  const char *autoremove_dir;  /* the container's directory: renamed to .trash-<id>-<monitor pid> beside it, then removed */
+  const char *autoremove_name; /* its name's link (names/<name>), removed while it still names this container */
+  const char *autoremove_run_dir;      /* its runtime directory, removed */
+  struct string_list autoremove_files; /* --pidfile, --conmon-pidfile: removed */
+  const char *autoremove_cidfile;      /* --cidfile: removed while it holds the container's id */
+  bool autoremove_cgroups;             /* every cgroup directory of the spec removed (rmdir) */
   /* Detached (run -d): the helper becomes the container's monitor. */
   bool detach;
   const char *log_path;     /* the container's log, k8s-file format; NULL: none (--log-driver none) */
@@ -157,6 +165,8 @@ struct container_spec {
   const char *event_log;        /* the event log: the monitor appends a "died" line at each end (lib/events) */
   const char *event_died_head;  /* the line's text between the exit code and the time */
   const char *event_died_tail;  /* the line's text after the time */
+  const char *event_remove_head; /* run -d --rm: the "remove" line's text before the time */
+  const char *event_remove_tail;
   /* systemd units (notify.h): run --sdnotify, --pidfile, --conmon-pidfile. */
   const char *notify_socket;      /* the unit's NOTIFY_SOCKET ("@name": abstract) */
   const char *notify_mode;        /* "conmon" or "container" */

@@ -179,6 +179,14 @@ static void apply(struct container_spec *spec, char *entry) {
   else if (strcmp(key, "event_log") == 0) spec->event_log = value;
   else if (strcmp(key, "event_died_head") == 0) spec->event_died_head = value;
   else if (strcmp(key, "event_died_tail") == 0) spec->event_died_tail = value;
+  else if (strcmp(key, "event_remove_head") == 0) spec->event_remove_head = value;
+  else if (strcmp(key, "event_remove_tail") == 0) spec->event_remove_tail = value;
+  else if (strcmp(key, "autoremove_dir") == 0) spec->autoremove_dir = value;
+  else if (strcmp(key, "autoremove_name") == 0) spec->autoremove_name = value;
+  else if (strcmp(key, "autoremove_run_dir") == 0) spec->autoremove_run_dir = value;
+  else if (strcmp(key, "autoremove_file") == 0) list_push(&spec->autoremove_files, value);
+  else if (strcmp(key, "autoremove_cidfile") == 0) spec->autoremove_cidfile = value;
+  else if (strcmp(key, "autoremove_cgroups") == 0) spec->autoremove_cgroups = parse_bool(key, value);
   else if (strcmp(key, "notify_socket") == 0) spec->notify_socket = value;
   else if (strcmp(key, "notify_mode") == 0) spec->notify_mode = value;
   else if (strcmp(key, "notify_proxy") == 0) spec->notify_proxy = value;
@@ -305,7 +313,16 @@ void spec_read(int fd, struct container_spec *spec) {
     die(EXIT_SKIFF_FAILED, 0, "spec: a detached container needs exit_file, pid_file and attach_socket");
   for (size_t i = 0; i < spec->remove_trees.len; i++)
     if (spec->remove_trees.items[i][0] != '/') die(EXIT_SKIFF_FAILED, 0, "spec: remove_tree must be absolute: %s", spec->remove_trees.items[i]);
-  if (spec->remove_trees.len > 0 && spec->detach) die(EXIT_SKIFF_FAILED, 0, "spec: remove_tree goes with a foreground run, not detach");
+  if (spec->remove_trees.len > 0 && spec->detach && spec->autoremove_dir == NULL)
+    die(EXIT_SKIFF_FAILED, 0, "spec: remove_tree with detach needs autoremove_dir");
+  if (spec->autoremove_dir != NULL) {
+    if (!spec->detach) die(EXIT_SKIFF_FAILED, 0, "spec: autoremove_dir goes with detach");
+    const char *paths[] = {spec->autoremove_dir, spec->autoremove_name, spec->autoremove_run_dir, spec->autoremove_cidfile};
+    for (size_t i = 0; i < sizeof paths / sizeof *paths; i++)
+      if (paths[i] != NULL && paths[i][0] != '/') die(EXIT_SKIFF_FAILED, 0, "spec: autoremove paths must be absolute: %s", paths[i]);
+    for (size_t i = 0; i < spec->autoremove_files.len; i++)
+      if (spec->autoremove_files.items[i][0] != '/') die(EXIT_SKIFF_FAILED, 0, "spec: autoremove paths must be absolute: %s", spec->autoremove_files.items[i]);
+  }
   if (spec->restart == NULL) spec->restart = "no";
   if (strcmp(spec->restart, "no") != 0 && strcmp(spec->restart, "always") != 0 && strcmp(spec->restart, "on-failure") != 0)
     die(EXIT_SKIFF_FAILED, 0, "spec: unknown restart policy \"%s\"", spec->restart);

@@ -89,7 +89,7 @@ struct started container_start(const struct container_spec *spec, const sigset_t
     return started;
   }
   /* Held past the container's end: its files are removed in its own mapping. */
-  if (spec->remove_trees.len > 0 && autoremove_in_userns(spec)) started.userns = container_userns_open(child);
+  if ((spec->remove_trees.len > 0 || spec->autoremove_dir != NULL) && autoremove_in_userns(spec)) started.userns = container_userns_open(child);
   if (spec->userns) idmap_write(child, spec);
   network_attach_all(spec, child);
   net_forget_premade();

@@ -10,7 +10,7 @@ struct started {
   pid_t pid;  /* the container's first process, as the host sees it */
   int master; /* the pty master with -t, else -1 */
   struct net_process net; /* network=private: its program, to end with the container (net_stop) */
-  int userns; /* remove_tree with a user namespace of its own: that namespace (autoremove.h), else -1 */
+  int userns; /* remove_tree or autoremove_dir with a user namespace of its own: that namespace (autoremove.h), else -1 */
 };
 
 /* Where and how the start is recorded (record.h): written once the child

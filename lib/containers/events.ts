@@ -1,6 +1,7 @@
 // A container's events (lib/events): its id, name and image, and its labels
 // as the attributes, as Podman records them.
-import { emitEvent, eventLine, eventsBackend, eventLogPath } from '../events/log.js';
+import { readFileSync } from 'node:fs';
+import { emitEvent, eventLine, eventsBackend, eventLogPath, rotatedLogPath } from '../events/log.js';
 import type { ContainerRecord } from './store.js';
 
 export type ContainerEventStatus =
@@ -56,4 +57,41 @@ export function monitorDiedEvent(record: Identity): { log: string; head: string;
   const head = line.slice('{"ContainerExitCode":0'.length, line.indexOf(',"time":0,"timeNano":0,'));
   const tail = line.slice(line.indexOf(',"time":0,"timeNano":0,') + ',"time":0,"timeNano":0'.length).replace(/\n$/, '');
   return { log: eventLogPath(), head, tail };
+}
+
+/**
+ * run -d --rm: the "remove" line the monitor logs when it removes the
+ * container itself (helpers-c/src/autoremove.h): its text before and after
+ * the time. Undefined with --events-backend none.
+ */
+export function monitorRemoveEvent(record: Identity): { head: string; tail: string } | undefined {
+  if (eventsBackend() === 'none') return undefined;
+  const line = eventLine({ ID: record.Id, ...(record.Image ? { Image: record.Image } : {}), Name: record.Name, Status: 'remove', Type: 'container', Attributes: record.Config.Labels }, '0');
+  const at = line.indexOf(',"time":0,"timeNano":0,');
+  return { head: line.slice(0, at), tail: line.slice(at + ',"time":0,"timeNano":0'.length).replace(/\n$/, '') };
+}
+
+/**
+ * The exit code of the container's last "died" event (the log, then its
+ * rotated half), or undefined: what `wait` answers for a --rm container that
+ * its monitor removed between two looks, having logged its end first.
+ */
+export function lastDiedExitCode(id: string): number | undefined {
+  if (eventsBackend() === 'none') return undefined;
+  const log = eventLogPath();
+  for (const file of [log, rotatedLogPath(log)]) {
+    let lines: string[];
+    try {
+      lines = readFileSync(file, 'utf8').split('\n');
+    } catch {
+      continue;
+    }
+    for (let i = lines.length - 1; i >= 0; i--) {
+      const line = lines[i]!;
+      if (!line.includes(`"ID":"${id}"`) || !line.includes('"Status":"died"')) continue;
+      const m = /^\{"ContainerExitCode":(-?\d+),/.exec(line);
+      if (m) return Number(m[1]);
+    }
+  }
+  return undefined;
 }

@@ -4,7 +4,8 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { EXIT_SKIFF_FAILED, SkiffError } from '../errors.js';
 import { installRoot } from '../paths.js';
-import { signalContainerProcess, startMonitored } from '../namespaces/helper.js';
+import { signalContainerProcess, startMonitored, type MonitorFiles } from '../namespaces/helper.js';
+import type { OciRuntimeConfig } from '../oci/runtime-spec.js';
 import type net from 'node:net';
 import { attachSocketPath, connectAttach } from './attach.js';
 import { parseSignal } from './signals.js';
@@ -13,7 +14,7 @@ import { cgroupStart, liveCgroup } from './resources.js';
 import { containerState, type ContainerState } from './state.js';
 import { removeAnonymousVolumes, volumesOf } from './volume-users.js';
 import { getVolume } from '../volumes/store.js';
-import { containerEvent, monitorDiedEvent, startedEvents } from './events.js';
+import { containerEvent, lastDiedExitCode, monitorDiedEvent, monitorRemoveEvent, startedEvents } from './events.js';
 import { unitStart } from './unit.js';
 import { refuseOtherRuntime } from './oci-runtime.js';
 import { leaveNetworks, networkStart } from './networks.js';
@@ -24,6 +25,7 @@ import {
   containerLogMax,
   markKillRequested,
   markStopRequested,
+  monitorRemoval,
   readConfig,
   readPidFile,
   removeContainerFiles,
@@ -68,8 +70,10 @@ export async function startContainer(record: ContainerRecord, opts: { attach?: b
     pidFile: path.join(dir, 'pid.json'),
     attachSocket: attachSocketPath(record.Id),
     restart: { name: (policy.Name || 'no') as 'no' | 'always' | 'on-failure', max: policy.MaximumRetryCount },
-    // --rm: the monitor runs `skiff rm` when the container is gone for good.
+    // --rm: the monitor removes the container itself when it is gone for
+    // good (autoRemove), or runs `skiff rm` when it cannot (or could not).
     onExit: record.HostConfig.AutoRemove ? [process.execPath, '--', path.join(installRoot(), 'bin/skiff'), 'rm', '--force', '--volumes', record.Id] : [],
+    ...autoRemoveOf(record, config),
     ...(cgroup ? { cgroup } : {}),
     ...diedEvent(record),
     ...(unit ? { unit } : {}),
@@ -83,6 +87,20 @@ export async function startContainer(record: ContainerRecord, opts: { attach?: b
   const [sock] = await Promise.all([connectAttach(attachSocketPath(record.Id)), started]);
   startedEvents(record, true);
   return sock;
+}
+
+/**
+ * run -d --rm: what the monitor removes itself (monitorRemoval). Not on
+ * user-defined networks (their members' hosts files are rewritten) or with
+ * an anonymous volume (removed with the container): `skiff rm` does those.
+ */
+function autoRemoveOf(record: ContainerRecord, config: OciRuntimeConfig): { autoRemove?: MonitorFiles['autoRemove'] } {
+  if (!record.HostConfig.AutoRemove || Object.keys(record.Networks ?? {}).length > 0) return {};
+  if (volumesOf(record).some((name) => getVolume(name)?.Anonymous)) return {};
+  const removal = monitorRemoval(record, config);
+  if (!removal) return {};
+  const event = monitorRemoveEvent(record);
+  return { autoRemove: { ...removal, ...(event ? { event } : {}) } };
 }
 
 function diedEvent(record: ContainerRecord): { diedEvent?: { log: string; head: string; tail: string } } {
@@ -184,10 +202,15 @@ export async function removeContainer(record: ContainerRecord, force: boolean, v
 export async function waitContainer(record: ContainerRecord, opts: { createdIsDone?: boolean } = {}): Promise<number> {
   for (;;) {
     const state = containerState(record);
+    // Looked at after the state, which a removed container's missing files would make "created".
+    if (!existsSync(containerDir(record.Id))) {
+      // --rm: the monitor removes it a millisecond after its end, likely between two looks; its "died" event tells the code.
+      const code = record.HostConfig.AutoRemove ? lastDiedExitCode(record.Id) : undefined;
+      if (code !== undefined) return code;
+      throw new SkiffError(`container ${record.Id} was removed before its exit code was read`);
+    }
     if (state.Status === 'exited') return state.ExitCode;
     if (state.Status === 'created' && opts.createdIsDone) return state.ExitCode;
-    // --rm: the monitor's `skiff rm` may remove it between two looks.
-    if (!existsSync(containerDir(record.Id))) throw new SkiffError(`container ${record.Id} was removed before its exit code was read`);
     await sleep(state.Status === 'created' ? 100 : POLL_MS);
   }
 }

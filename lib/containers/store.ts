@@ -412,6 +412,43 @@ export function helperRemovableTrees(config: OciRuntimeConfig): string[] | undef
   return overlay.driver === 'vfs' ? [overlay.upperdir] : [overlay.upperdir, overlay.workdir];
 }
 
+/** What a detached --rm container's monitor removes at its end (helpers-c/src/autoremove.h). */
+export interface MonitorRemoval {
+  dir: string;
+  nameLink: string;
+  runDir: string;
+  /** helperRemovableTrees: removed first, in the container's user namespace. */
+  trees: string[];
+  /** --pidfile, --conmon-pidfile. */
+  files: string[];
+  /** --cidfile, removed while it holds the container's id. */
+  cidFile?: string;
+  /** Its cgroup directories (cgroupfs, split) removed; a systemd scope goes by itself. */
+  cgroups: boolean;
+}
+
+/**
+ * run -d --rm: what the container's monitor removes itself once the
+ * container is gone for good, as removeContainerFiles would, so that no skiff
+ * process starts then. Undefined when the monitor cannot: a rootless
+ * container with an overlay and no user namespace of its own (its upper dir
+ * may hold sub-IDs' files, which only skiff's store namespace removes).
+ */
+export function monitorRemoval(record: ContainerRecord, config: OciRuntimeConfig): MonitorRemoval | undefined {
+  const trees = helperRemovableTrees(config);
+  if (overlayOf(config) && trees === undefined) return undefined;
+  const cidFile = record.HostConfig.ContainerIDFile;
+  return {
+    dir: containerDir(record.Id),
+    nameLink: path.join(namesDir(), record.Name),
+    runDir: runDir(record.Id),
+    trees: trees ?? [],
+    files: [record.PidFile, record.ConmonPidFile].filter((f): f is string => f !== undefined && f !== ''),
+    ...(cidFile ? { cidFile } : {}),
+    cgroups: record.Cgroup !== undefined && record.Cgroup.manager !== 'systemd',
+  };
+}
+
 /**
  * Removes everything of the container; safe to run twice or concurrently.
  * An image container's directory holds its upper dir, where the container

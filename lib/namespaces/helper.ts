@@ -543,8 +543,10 @@ export interface MonitorFiles {
   pidFile: string;
   attachSocket: string;
   restart: { name: 'no' | 'always' | 'on-failure'; max: number };
-  /** argv run by the monitor when the container is gone for good (e.g. `skiff rm` for --rm). */
+  /** argv run by the monitor when the container is gone for good (e.g. `skiff rm` for --rm; with autoRemove only when that failed). */
   onExit: string[];
+  /** run -d --rm: what the monitor removes itself at the container's end (helpers-c/src/autoremove.h), and the "remove" event's text around the time. */
+  autoRemove?: { dir: string; nameLink: string; runDir: string; trees: string[]; files: string[]; cidFile?: string; cgroups: boolean; event?: { head: string; tail: string } };
   /** The monitor starts the container only once a client has connected to attachSocket. */
   attachWait?: boolean;
   /** The event log and its "died" line around the exit code and time (lib/containers/events.ts). */
@@ -570,6 +572,15 @@ export async function startMonitored(config: OciRuntimeConfig, files: MonitorFil
   entries.push(`restart=${files.restart.name}`, `restart_max=${files.restart.max}`);
   for (const arg of files.onExit) entries.push(`on_exit=${arg}`);
   if (files.diedEvent) entries.push(`event_log=${files.diedEvent.log}`, `event_died_head=${files.diedEvent.head}`, `event_died_tail=${files.diedEvent.tail}`);
+  const removal = files.autoRemove;
+  if (removal) {
+    entries.push(`autoremove_dir=${removal.dir}`, `autoremove_name=${removal.nameLink}`, `autoremove_run_dir=${removal.runDir}`);
+    for (const tree of removal.trees) entries.push(`remove_tree=${tree}`);
+    for (const file of removal.files) entries.push(`autoremove_file=${file}`);
+    if (removal.cidFile !== undefined) entries.push(`autoremove_cidfile=${removal.cidFile}`);
+    if (removal.cgroups) entries.push('autoremove_cgroups=1');
+    if (removal.event) entries.push(`event_remove_head=${removal.event.head}`, `event_remove_tail=${removal.event.tail}`);
+  }
   if (files.attachWait) entries.push('attach_wait=1');
   entries.push(...unitEntries(files.unit));
   if (files.cgroup) entries.push(...cgroupEntries(files.cgroup.launch));

@@ -129,6 +129,62 @@ describeModes('container lifecycle ($name)', (mode) => {
     expect((await skiff(env, ['ps', '-a', '--format', '{{.Names}}'])).stdout).toBe('flaky\n');
   });
 
+  test('run -d --rm: the monitor removes the container itself, so it is gone when the monitor has exited; died, then remove, logged', async () => {
+    const env = storeFor(mode);
+    const containers = path.join(env['SKIFF_ROOT']!, 'containers');
+    const since = new Date(Date.now() - 1000).toISOString(); // the event log is the runtime directory's, which other stores share
+    const id = (await skiff(env, ['run', '-d', '--rm', '--name', 'brief', '--rootfs', mode.rootfs, 'sh', '-c', 'sleep 0.5'])).stdout.trim();
+    const { MonitorPid } = JSON.parse(readFileSync(path.join(containers, id, 'pid.json'), 'utf8')) as { MonitorPid: number };
+    // Exited: its /proc entry gone, or a zombie its new parent has not reaped yet.
+    const monitorGone = () => {
+      try {
+        return /^\d+ \(.*\) Z/.test(readFileSync(`/proc/${MonitorPid}/stat`, 'utf8'));
+      } catch {
+        return true;
+      }
+    };
+    while (!monitorGone()) await sleep(1);
+    // Before, the monitor started `skiff rm` as it exited, and that Node process removed it tens of ms later.
+    expect(readdirSync(containers)).toEqual(['names']);
+    expect(readdirSync(path.join(containers, 'names'))).toEqual([]);
+    const events = await skiff(env, ['events', '--stream=false', '--since', since, '--filter', `container=${id}`, '--format', '{{.Status}}']);
+    expect(events.stdout).toBe('create\ninit\nstart\ndied\nremove\n');
+    // The name is free at once.
+    expect((await skiff(env, ['run', '--rm', '--name', 'brief', '--rootfs', mode.rootfs, 'true'])).code).toBe(0);
+  });
+
+  test('wait on a run -d --rm container answers its exit code, though the monitor removes it a moment after its end', async () => {
+    const env = storeFor(mode);
+    await skiff(env, ['run', '-d', '--rm', '--name', 'three', '--rootfs', mode.rootfs, 'sh', '-c', 'sleep 0.3; exit 3']);
+    const wait = await skiff(env, ['wait', 'three']);
+    expect([wait.code, wait.stdout, wait.stderr]).toEqual([0, '3\n', '']);
+  });
+
+  test('run -d --rm with an anonymous volume: `skiff rm` still removes both (the monitor leaves that to it)', async () => {
+    const env = storeFor(mode);
+    await skiff(env, ['run', '-d', '--rm', '--name', 'vol', '-v', '/data', '--rootfs', mode.rootfs, 'true']);
+    await until('the container and its volume removed', async () => {
+      const ps = await skiff(env, ['ps', '-a', '-q']);
+      const volumes = await skiff(env, ['volume', 'ls', '-q']);
+      return ps.stdout === '' && volumes.stdout === '' ? true : undefined;
+    });
+  });
+
+  test('run -d --rm with a SIGKILLed monitor: the exited container stays for rm to remove', async () => {
+    const env = storeFor(mode);
+    const id = (await skiff(env, ['run', '-d', '--rm', '--name', 'cut', '--rootfs', mode.rootfs, 'sleep', '60'])).stdout.trim();
+    const { MonitorPid } = JSON.parse(readFileSync(path.join(env['SKIFF_ROOT']!, 'containers', id, 'pid.json'), 'utf8')) as { MonitorPid: number };
+    const [file, ...args] = asModeUser(mode, ['kill', '-9', String(MonitorPid)]);
+    expect((await collect(spawn(file!, args, { stdio: ['pipe', 'pipe', 'pipe'] }))).code).toBe(0);
+    const state = await until('exited', async () => {
+      const r = await skiff(env, ['container', 'inspect', '-f', '{{.State.Status}}', 'cut']);
+      return r.stdout === 'exited\n' ? r : undefined;
+    });
+    expect(state.code).toBe(0);
+    expect((await skiff(env, ['rm', 'cut'])).stdout).toBe('cut\n');
+    expect((await skiff(env, ['ps', '-a', '-q'])).stdout).toBe('');
+  });
+
   test('--restart always: a crash restarts it; kill and stop end it for good (Docker\'s and Podman\'s rule), stop also past the timeout; start runs it again', async () => {
     const env = storeFor(mode);
     await skiff(env, ['run', '-d', '--restart', 'always', '--name', 'ra', '--rootfs', mode.rootfs, 'sleep', '60']);

@@ -215,6 +215,28 @@ describeModes('run IMAGE ($name)', (mode) => {
     expect((await store.skiff(['ps', '-a', '-q'])).stdout).toBe('');
   });
 
+  test('run-d-rm-in-its-monitor: run -d --rm has the monitor remove the container (files of sub-IDs, a deep tree): nothing left once it has exited', async () => {
+    const store = newStore(mode);
+    expect((await store.skiff(['pull', '-q', `${reg.host}/busybox`])).code).toBe(0);
+    const script = 'mkdir -p /srv/a/b/c && touch /srv/a/b/c/f && chown -R 5:5 /srv/a && chmod 700 /srv/a/b && seq 1 200 | (cd /tmp && xargs touch); sleep 0.3; exit 3';
+    const id = (await store.skiff(['run', '-d', '--rm', '--name', 'gone', '--network', 'none', `${reg.host}/busybox`, 'sh', '-c', script])).stdout.trim();
+    const { MonitorPid } = JSON.parse(readFileSync(path.join(store.root, 'containers', id, 'pid.json'), 'utf8')) as { MonitorPid: number };
+    const wait = await store.skiff(['wait', 'gone']);
+    expect(wait.stdout).toBe('3\n');
+    const exited = () => {
+      try {
+        return /^\d+ \(.*\) Z/.test(readFileSync(`/proc/${MonitorPid}/stat`, 'utf8'));
+      } catch {
+        return true;
+      }
+    };
+    await until('the monitor to exit', () => (exited() ? true : undefined));
+    // No `skiff rm` was needed: the monitor left nothing, not even a .trash- directory.
+    expect(store.ls('containers')).toEqual(['names']);
+    expect(readdirSync(path.join(store.root, 'containers', 'names'))).toEqual([]);
+    expect((await store.skiff(['ps', '-a', '-q'])).stdout).toBe('');
+  });
+
   test('run-rm-killed-mid-removal: a skiff run --rm SIGKILLed while its helper removes the files leaves a container that ps shows and prune removes', async () => {
     const store = newStore(mode);
     expect((await store.skiff(['pull', '-q', `${reg.host}/busybox`])).code).toBe(0);
