@@ -5,7 +5,7 @@ import { SkiffError } from '../errors.js';
 import { containerSizes } from './size.js';
 import { containerState } from './state.js';
 import { refreshHosts } from './networks.js';
-import { containerOwnFilesSize, listContainerIds, readRecord, removeContainerFiles, removeLeftoverTrash, type ContainerRecord } from './store.js';
+import { containerOwnFilesSize, listContainerIds, readRecord, removeContainerFiles, removeLeftovers, type ContainerRecord } from './store.js';
 
 /** --filter until=TIME, label=KEY[=VALUE], label!=KEY[=VALUE]. */
 export interface ContainerPruneFilters {
@@ -55,8 +55,8 @@ export async function pruneContainers(filters?: ContainerPruneFilters): Promise<
     await removeContainerFiles(record);
     result.removed.push(record.Id);
   }
-  // And what removals killed midway left aside, which no listing shows.
-  await removeLeftoverTrash();
+  // And what removals and creates killed midway left aside, which no listing shows.
+  await removeLeftovers();
   // The others on their networks forget them.
   await refreshHosts(new Set(stopped.flatMap((r) => Object.values(r.Networks ?? {}).map((e) => e.NetworkID))));
   return result;

@@ -255,7 +255,8 @@ export function createContainer(
   const root = containersRoot();
   mkdirSync(root, { recursive: true, mode: 0o700 });
   claimName(record.Name, record.Id);
-  const tmp = path.join(root, `.tmp-${record.Id}`);
+  // Its maker's pid in the name: a create killed midway leaves it, which removeLeftovers removes once that pid is gone.
+  const tmp = path.join(root, `.tmp-${record.Id}-${process.pid}`);
   try {
     // A directory made beforehand in the same file system (holding the vfs
     // driver's copy of the image, whose root may belong to a sub-ID and so
@@ -486,36 +487,63 @@ export async function removeContainerFiles(record: ContainerRecord, treesRemoved
 }
 
 /**
- * What removals killed midway left: a container's directory renamed aside
- * (`.trash-<id>-<pid>`) by a skiff whose process is gone, which nothing else
- * lists. Removed as its container would have been (its config.json, if still
- * there, gives the mapping its files need). A remover still alive is left to
- * finish. Resolves to the number removed.
+ * What removals and creates killed midway left, which nothing else lists: a
+ * container's directory renamed aside (`.trash-<id>-<pid>`) or one being
+ * filled (`.tmp-<id>-<pid>`, with the name it claimed) by a skiff whose
+ * process is gone. Removed as its container would have been (its
+ * config.json, if there, gives the mapping its files need). One whose maker
+ * is still alive is left to finish (a reused pid only keeps it longer). A
+ * `.tmp-<id>` of an older skiff, which named no pid, goes once it is an hour
+ * old: a create fills its directory within a second. Resolves to the number
+ * removed.
  */
-export async function removeLeftoverTrash(): Promise<number> {
+export async function removeLeftovers(): Promise<number> {
+  const root = containersRoot();
   let names: string[];
   try {
-    names = readdirSync(containersRoot());
+    names = readdirSync(root);
   } catch (err) {
     if (errnoCode(err) === 'ENOENT') return 0;
     throw err;
   }
   let removed = 0;
   for (const name of names) {
-    const m = /^\.trash-[0-9a-f]{64}-(\d+)$/.exec(name);
-    if (!m || processAlive(Number(m[1]))) continue;
-    const trash = path.join(containersRoot(), name);
-    const config = readJson<OciRuntimeConfig>(path.join(trash, 'config.json'));
+    const m = /^\.(trash|tmp)-([0-9a-f]{64})(?:-(\d+))?$/.exec(name);
+    if (!m || (m[1] === 'trash' && m[3] === undefined)) continue;
+    const leftover = path.join(root, name);
+    if (m[3] !== undefined ? processAlive(Number(m[3])) : !olderThan(leftover, LEGACY_TMP_AGE_MS)) continue;
+    const config = readJson<OciRuntimeConfig>(path.join(leftover, 'config.json'));
     if (config && !overlayOf(config)) {
-      rmSync(trash, { recursive: true, force: true });
+      rmSync(leftover, { recursive: true, force: true });
     } else {
       const { removeTrees } = await import('../namespaces/helper.js');
-      await removeTrees([trash], containerFileMappings(config));
+      await removeTrees([leftover], containerFileMappings(config));
     }
-    debug(() => `containers: removed ${name}, left by a removal that was killed`);
+    // A create claims the name first: it names no container now.
+    if (m[1] === 'tmp') releaseNamesOf(m[2]!);
+    debug(() => `containers: removed ${name}, left by a ${m[1] === 'tmp' ? 'create' : 'removal'} that was killed`);
     removed++;
   }
   return removed;
+}
+
+const LEGACY_TMP_AGE_MS = 3600_000;
+
+function olderThan(file: string, ms: number): boolean {
+  const st = lstatSync(file, { throwIfNoEntry: false });
+  return st !== undefined && Date.now() - st.mtimeMs > ms;
+}
+
+/** The names whose link points to this id, when no container of that id is stored. */
+function releaseNamesOf(id: string): void {
+  if (existsSync(containerDir(id))) return;
+  let names: string[];
+  try {
+    names = readdirSync(namesDir());
+  } catch {
+    return;
+  }
+  for (const name of names) if (nameOwner(name) === id) rmSync(path.join(namesDir(), name), { force: true });
 }
 
 /** Whether a process with this pid exists (one of another user counts). */

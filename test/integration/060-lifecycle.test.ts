@@ -7,8 +7,10 @@ import { mkdtempSync, chmodSync, chownSync, readFileSync, readdirSync, rmSync } 
 import path from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { NEEDS_ROOT, skipTitle } from '../skip.js';
-import { asModeUser, cgroupOutcome, collect, until, integrationEnv, runSkiff, spawnSkiff, waitForOutput, type Mode, describeModes } from './harness.js';
+import { asModeUser, cgroupOutcome, cleanEnv, collect, skiffBin, until, integrationEnv, runSkiff, spawnSkiff, waitForOutput, type Mode, describeModes } from './harness.js';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+// strace stops a create at a precise point: its first rename(2), the container's directory moved into place.
+const strace = spawnSync('strace', ['-V']).status === 0;
 
 function storeFor(mode: Mode): Record<string, string> {
   const dir = mkdtempSync(path.join(integrationEnv().workDir, 'store-'));
@@ -183,6 +185,39 @@ describeModes('container lifecycle ($name)', (mode) => {
     expect(state.code).toBe(0);
     expect((await skiff(env, ['rm', 'cut'])).stdout).toBe('cut\n');
     expect((await skiff(env, ['ps', '-a', '-q'])).stdout).toBe('');
+  });
+
+  test.skipIf(!strace)(skipTitle('create-killed-midway: the .tmp- directory and the name a killed create left are removed by container prune; a live create\'s are not', strace ? undefined : 'needs strace: apt-get install strace'), async () => {
+    const env = storeFor(mode);
+    const containers = path.join(env['SKIFF_ROOT']!, 'containers');
+    // The create's first rename is its .tmp-<id>-<pid> into place: stopped there (3 s), or killed there.
+    const createUnder = (inject: string, name: string) => {
+      const [file, ...args] = asModeUser(mode, ['strace', '-f', '-qq', '-o', '/dev/null', '-e', 'trace=rename', '-e', `inject=rename:${inject}:when=1`, skiffBin(), 'create', '--name', name, '--rootfs', mode.rootfs, 'true']);
+      return spawn(file!, args, { env: cleanEnv(mode, env), stdio: ['ignore', 'pipe', 'pipe'], cwd: '/' });
+    };
+    const tmps = () => readdirSync(containers).filter((n) => n.startsWith('.tmp-'));
+    // A first create writes the caches (the containers.conf cache is written by a rename too), so the next ones rename nothing else before.
+    expect((await skiff(env, ['create', '--name', 'warm', '--rootfs', mode.rootfs, 'true'])).code).toBe(0);
+    const killed = await collect(createUnder('error=EIO:signal=SIGKILL', 'half'));
+    expect(killed.code).not.toBe(0);
+    const [left] = tmps();
+    expect(left).toMatch(/^\.tmp-[0-9a-f]{64}-\d+$/);
+    expect(tmps()).toHaveLength(1);
+    const taken = await skiff(env, ['create', '--name', 'half', '--rootfs', mode.rootfs, 'true']);
+    expect(taken.code).toBe(125);
+
+    const slow = createUnder('delay_enter=3000000', 'slow');
+    const slowDone = collect(slow);
+    await until('the live create\'s .tmp- directory', () => (tmps().length === 2 ? true : undefined));
+    expect((await skiff(env, ['container', 'prune', '-f'])).code).toBe(0);
+    // The killed one's directory and name are gone; the live one's stays, and it completes.
+    expect(tmps()).toHaveLength(1);
+    expect(tmps()).not.toContain(left);
+    expect(readdirSync(path.join(containers, 'names'))).toEqual(['slow']);
+    expect((await slowDone).code).toBe(0);
+    expect(tmps()).toEqual([]);
+    expect((await skiff(env, ['ps', '-a', '--format', '{{.Names}}'])).stdout).toBe('slow\n');
+    expect((await skiff(env, ['create', '--name', 'half', '--rootfs', mode.rootfs, 'true'])).code).toBe(0);
   });
 
   test('--restart always: a crash restarts it; kill and stop end it for good (Docker\'s and Podman\'s rule), stop also past the timeout; start runs it again', async () => {
