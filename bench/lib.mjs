@@ -3,7 +3,7 @@
 // report min and median wall time, and compare against baselines measured in
 // the same run. Timings are printed, never asserted.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync } from 'node:fs';
+import { cpSync, mkdirSync, realpathSync } from 'node:fs';
 import path from 'node:path';
 
 export const CLEAN_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -76,7 +76,9 @@ export function printTable(title, rows, baselineName) {
 /** A copy of the built skiff in dir that every user can read (and that a rebuild cannot pull away mid-run). */
 export function installCopy(root, dir) {
   mkdirSync(path.join(dir, 'helpers-c'), { recursive: true });
-  for (const part of ['bin', 'dist', 'package.json']) cpSync(path.join(root, part), path.join(dir, part), { recursive: true });
+  for (const part of ['bin', 'package.json']) cpSync(path.join(root, part), path.join(dir, part), { recursive: true });
+  // dist is a symlink to the current build (scripts/build.mjs): that build's files, as they are now.
+  cpSync(realpathSync(path.join(root, 'dist')), path.join(dir, 'dist'), { recursive: true });
   cpSync(path.join(root, 'helpers-c/skiff-helper'), path.join(dir, 'helpers-c/skiff-helper'));
   execFileSync('chmod', ['-R', 'a+rX', dir]);
   return path.join(dir, 'bin/skiff');

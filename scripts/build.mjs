@@ -6,9 +6,16 @@
 // (dist/skiff.cjs); modules that only some commands need (help with yargs, and
 // later the registry client and tar) are separate files under dist/lazy/, loaded
 // by the import() that names them in the source.
+//
+// A build never changes files a reader may be loading: the bundles are written
+// into a new directory of .dist-builds/, and dist, a symlink, is then pointed
+// at it by one rename (bin/skiff resolves it once, so a process loads every
+// bundle from one build). The helper is linked to a temporary file and renamed
+// into place (helpers-c/Makefile), before dist moves. A build killed midway
+// leaves the old build in use and a directory the next build removes.
 import { build } from 'esbuild';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -82,10 +89,15 @@ async function precompileSeccomp() {
   return mod.exports.precompileDefaultSeccomp();
 }
 
+const distLink = path.join(root, 'dist');
+const buildsDir = path.join(root, '.dist-builds');
+
+/** Builds the bundles into a new directory of .dist-builds/ (its name holds this process's pid); returns it. */
 async function buildTypeScript() {
   const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8'));
   const seccomp = await precompileSeccomp();
-  rmSync(path.join(root, 'dist'), { recursive: true, force: true });
+  mkdirSync(buildsDir, { recursive: true });
+  const out = mkdtempSync(path.join(buildsDir, `build-${process.pid}-`));
   const common = {
     absWorkingDir: root,
     bundle: true,
@@ -96,19 +108,71 @@ async function buildTypeScript() {
     plugins: [lazyModulesPlugin()],
     logLevel: 'warning',
   };
-  await build({ ...common, entryPoints: ['lib/cli/main.ts'], outfile: 'dist/skiff.cjs' });
+  await build({ ...common, entryPoints: ['lib/cli/main.ts'], outfile: path.join(out, 'skiff.cjs') });
   // Loaded first by bin/skiff, before any other bundle: so itself compiled without the cache.
-  await build({ ...common, entryPoints: ['lib/code-cache.ts'], outfile: 'dist/code-cache.cjs' });
+  await build({ ...common, entryPoints: ['lib/code-cache.ts'], outfile: path.join(out, 'code-cache.cjs') });
   for (const [source, name] of Object.entries(LAZY_MODULES)) {
     // ESM dependencies (yargs) read import.meta.url, which CommonJS lacks.
     await build({
       ...common,
       entryPoints: [source],
-      outfile: `dist/lazy/${name}.cjs`,
+      outfile: path.join(out, 'lazy', `${name}.cjs`),
       plugins: [lazyModulesPlugin('./')],
       define: { ...common.define, 'import.meta.url': '__skiffImportMetaUrl' },
       banner: { js: "var __skiffImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
     });
+  }
+  return out;
+}
+
+/** The build dist points to, or undefined (none yet, or the old layout: dist a directory). */
+function currentBuild() {
+  try {
+    return path.resolve(root, readlinkSync(distLink));
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Points dist at `out` with one rename of a new symlink over it, then removes
+ * the builds no process can still be starting from: all but this one and the
+ * one before (a process that resolved dist just before keeps loading from
+ * it), and builds in progress (their pid alive) stay.
+ */
+function publish(out) {
+  const previous = currentBuild();
+  const link = path.join(root, `.dist-link-${process.pid}`);
+  rmSync(link, { force: true });
+  symlinkSync(path.relative(root, out), link);
+  try {
+    renameSync(link, distLink);
+  } catch (err) {
+    if (err.code !== 'EISDIR' && err.code !== 'ENOTEMPTY' && err.code !== 'EEXIST') throw err;
+    // dist as a directory (a build before this layout): moved aside once, removed below.
+    renameSync(distLink, path.join(buildsDir, `old-${process.pid}`));
+    renameSync(link, distLink);
+  }
+  for (const name of readdirSync(buildsDir)) {
+    const dir = path.join(buildsDir, name);
+    if (dir === out || dir === previous) continue;
+    const pid = /^build-(\d+)-/.exec(name)?.[1];
+    if (pid !== undefined && Number(pid) !== process.pid && processAlive(Number(pid))) continue;
+    rmSync(dir, { recursive: true, force: true });
+  }
+  // A link a killed build made and never renamed.
+  for (const name of readdirSync(root)) {
+    const pid = /^\.dist-link-(\d+)$/.exec(name)?.[1];
+    if (pid !== undefined && !processAlive(Number(pid))) rmSync(path.join(root, name), { force: true });
+  }
+}
+
+function processAlive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return err.code !== 'ESRCH';
   }
 }
 
@@ -143,8 +207,8 @@ function buildHelper() {
  * Node 20 has no import() without an experimental flag; require() gives the
  * same module, whose named exports are what the code takes.
  */
-function requireLazyModules() {
-  const files = [path.join(root, 'dist/skiff.cjs'), ...Object.values(LAZY_MODULES).map((n) => path.join(root, `dist/lazy/${n}.cjs`))];
+function requireLazyModules(out) {
+  const files = [path.join(out, 'skiff.cjs'), ...Object.values(LAZY_MODULES).map((n) => path.join(out, 'lazy', `${n}.cjs`))];
   for (const file of files) {
     const text = readFileSync(file, 'utf8');
     const out = text
@@ -155,14 +219,16 @@ function requireLazyModules() {
   for (const file of files) {
     const left = /\bimport\("[^"]*"\)/.exec(readFileSync(file, 'utf8'));
     if (left) {
-      console.error(`skiff build: ${path.relative(root, file)} still has ${left[0]}, which the code cache's loader cannot run: make it a require() here`);
+      console.error(`skiff build: ${path.relative(out, file)} still has ${left[0]}, which the code cache's loader cannot run: make it a require() here`);
       process.exit(1);
     }
   }
 }
 
-if (mode !== '--helper-only') {
-  await buildTypeScript();
-  requireLazyModules();
-}
+const out = mode !== '--helper-only' ? await buildTypeScript() : undefined;
+if (out !== undefined) requireLazyModules(out);
+// The helper first: a reader between the two renames pairs the new helper
+// with the old bundles, whose keys it still takes (a changed protocol
+// version is refused in one line either way).
 if (mode !== '--ts-only') buildHelper();
+if (out !== undefined) publish(out);

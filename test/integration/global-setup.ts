@@ -4,7 +4,7 @@
 // - busybox root filesystems, one owned by root and one made by the test user
 //   (so its files belong to the user, i.e. to root inside a rootless container).
 import { execFileSync } from 'node:child_process';
-import { chmodSync, cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmdirSync, rmSync, chownSync, existsSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, realpathSync, rmdirSync, rmSync, chownSync, existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TestProject } from 'vitest/node';
@@ -136,7 +136,9 @@ export default function setup(project: TestProject) {
   chmodSync(workDir, 0o755);
   const installDir = path.join(workDir, 'skiff');
   mkdirSync(installDir);
-  for (const part of ['bin', 'dist', 'package.json']) cpSync(path.join(root, part), path.join(installDir, part), { recursive: true });
+  for (const part of ['bin', 'package.json']) cpSync(path.join(root, part), path.join(installDir, part), { recursive: true });
+  // dist is a symlink to the current build (scripts/build.mjs): that build's files, as they are now.
+  cpSync(realpathSync(path.join(root, 'dist')), path.join(installDir, 'dist'), { recursive: true });
   mkdirSync(path.join(installDir, 'helpers-c'));
   if (!existsSync(path.join(root, 'helpers-c/skiff-helper'))) throw new Error('helpers-c/skiff-helper is not built: run npm run build');
   cpSync(path.join(root, 'helpers-c/skiff-helper'), path.join(installDir, 'helpers-c/skiff-helper'));

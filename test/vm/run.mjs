@@ -12,7 +12,7 @@
 // SKIFF_VM_REBUILD=1 (build the image again), BENCH_RUNS (with --bench).
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -82,7 +82,8 @@ const work = mkdtempSync(path.join(tmpdir(), 'skiff-vm-'));
 const stage = path.join(work, 'payload');
 const skipModules = new Set(['typescript', '.vite', '.cache']);
 for (const part of ['bin', 'dist', 'package.json', 'helpers-c/skiff-helper', 'scripts', 'bench', 'test/skip.ts', 'test/integration', 'test/vm', 'node_modules']) {
-  cpSync(path.join(root, part), path.join(stage, part), {
+  // dist is a symlink to the current build (scripts/build.mjs): that build's files.
+  cpSync(part === 'dist' ? realpathSync(path.join(root, part)) : path.join(root, part), path.join(stage, part), {
     recursive: true,
     filter: (src) => !(part === 'node_modules' && skipModules.has(path.basename(src)) && path.dirname(src) === path.join(root, 'node_modules')),
   });
