@@ -10,6 +10,9 @@
  * swapped for a link is seen as a link and never entered; a name that
  * vanished is skipped; the walk never leaves the file system it started on.
  *
+ * walk_steps.h holds those steps, walk_layer.h the layer operation, walk.c
+ * the others and the mode.
+ *
  * Spec keys: walk_op (diff, size, remove, layer, shift, flatten), walk_root
  * (repeats), lowerdir (diff, layer, flatten: the image's layers, uppermost
  * first), walk_full (diff, size, layer: the root is a whole copy of the image,
