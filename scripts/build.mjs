@@ -15,7 +15,8 @@
 // leaves the old build in use and a directory the next build removes.
 import { build } from 'esbuild';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -97,7 +98,9 @@ async function buildTypeScript() {
   const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8'));
   const seccomp = await precompileSeccomp();
   mkdirSync(buildsDir, { recursive: true });
-  const out = mkdtempSync(path.join(buildsDir, `build-${process.pid}-`));
+  // Not mkdtemp, which makes it 0700: readable by whom the umask lets read, as dist was (rootless users run it).
+  const out = path.join(buildsDir, `build-${process.pid}-${randomBytes(4).toString('hex')}`);
+  mkdirSync(out);
   const common = {
     absWorkingDir: root,
     bundle: true,

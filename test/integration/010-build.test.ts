@@ -2,7 +2,7 @@
 // midway leaves the build before it in use and whole; the next build removes
 // what the killed one left. Run in a copy of the sources, never this checkout.
 import { spawn, spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readdirSync, realpathSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, realpathSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -45,6 +45,9 @@ describe('npm run build', () => {
     expect(first.status, first.stderr).toBe(0);
     const firstDir = realpathSync(path.join(tree, 'dist'));
     const firstBundle = statSync(path.join(firstDir, 'skiff.cjs')).ino;
+    // As open as a directory the build's umask lets it make: other users (the rootless ones) run it.
+    mkdirSync(path.join(tree, 'plain'));
+    expect(statSync(firstDir).mode & 0o777).toBe(statSync(path.join(tree, 'plain')).mode & 0o777);
     expect(version().stdout).toMatch(/^Version: +0\.1\.0$/m);
 
     // Killed as soon as it has written its first bundle: the lazy ones are still to come.
