@@ -117,4 +117,10 @@ void report_removed(unsigned long trees) {
   emit("removed", -1, message);
 }
 
+void report_exited(int code) {
+  char message[32];
+  snprintf(message, sizeof message, "%d", code);
+  emit("exited", -1, message);
+}
+
 void report_oom(bool killed) { emit("oom", -1, killed ? "1" : "0"); }

@@ -31,6 +31,10 @@ void report_cgroup(const char *dir);
 void report_oom(bool killed);
 /* run --rm: every remove_tree is gone (autoremove.h). */
 void report_removed(unsigned long trees);
+/* A foreground run's end, before the network program is reaped: the
+ * container's exit status, final (the helper exits with it once the
+ * program is gone). */
+void report_exited(int code);
 /* From here on die() and warn_user() report debug lines only: a process
  * whose failure the caller recovers from (autoremove.c) says why in the
  * debug log, never as the run's error. */

@@ -219,6 +219,10 @@ noreturn void run_main(void) {
   if (oom_before >= 0) report_oom(cgroup_oom_kills(&spec) > oom_before);
   /* run --rm: the container's trees go now, in its own user namespace. */
   autoremove_trees(&spec, started.userns);
+  /* Everything is said: skiff records the end while the program exits
+   * (its memory goes, ~1-2 ms for pasta), and waits for this helper's
+   * exit before it returns. */
+  if (started.net.pid > 0) report_exited(code);
   net_stop(&started.net);
   _exit(code);
 }

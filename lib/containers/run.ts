@@ -8,7 +8,7 @@ import { checkOciRuntimeRun, ociRuntime, runWithOciRuntime, type OciRuntime } fr
 import { SkiffError, errnoCode } from '../errors.js';
 import { currentUser, rootlessMappings, usernsMappings } from '../host/subids.js';
 import { layerShift, parseUsernsMode, usernsModeText, type UsernsMode } from '../oci/spec/userns.js';
-import { runForeground } from '../namespaces/helper.js';
+import { runForeground, type RunResult } from '../namespaces/helper.js';
 import { composeEnvironment } from '../oci/spec/env.js';
 import { DEFAULT_PATH } from '../oci/spec/defaults.js';
 import type { RunOptions } from '../oci/spec/options.js';
@@ -840,11 +840,23 @@ export async function runContainer(req: ContainerRequest): Promise<number> {
       ...(containerLogMax(record) !== undefined ? { logMax: containerLogMax(record)! } : {}),
       // --rm: the helper removes the container's trees itself at its end, in its user namespace.
       ...(record.HostConfig.AutoRemove ? { removeTrees: helperRemovableTrees(config) ?? [] } : {}),
+      // The end is recorded while the helper reaps the network program; skiff returns once it has.
+      // Not on user-defined networks: the helper holds its membership until it exits, and the container leaves them after that.
+      earlyEnd: network === undefined,
     });
   } catch (err) {
     if (record.HostConfig.AutoRemove) await removeWithVolumes(record);
     throw err;
   }
+  try {
+    return await recordForegroundEnd(record, result);
+  } finally {
+    await result.finished;
+  }
+}
+
+/** After a foreground run: the helper's warnings, the died event, and --rm's removal or exit.json; the exit status. */
+async function recordForegroundEnd(record: ContainerRecord, result: RunResult): Promise<number> {
   const { exitCode, report } = result;
   for (const w of report.warnings) process.stderr.write(`skiff: warning: ${w}\n`);
   const failure = report.errors[0];

@@ -437,6 +437,8 @@ export function earlySignalForwarder(
 export interface RunResult {
   exitCode: number;
   report: HelperReport;
+  /** Settles once the helper has exited (with `earlyEnd`, after the result: its network program is reaped then). */
+  finished: Promise<void>;
 }
 
 /** A scope systemd refused: its error, once the helper it killed is gone. */
@@ -474,6 +476,12 @@ export async function runForeground(
     removeTrees?: string[];
     /** --preserve-fds N: the caller's fds 3..3+N-1 reach the process as the same numbers. */
     preserveFds?: number;
+    /**
+     * Resolve at the container's end (the helper's `exited` report), while
+     * the helper still reaps its network program: the caller records the
+     * end meanwhile and must await `RunResult.finished` before it returns.
+     */
+    earlyEnd?: boolean;
   },
 ): Promise<RunResult> {
   const entries = [...helperSpecEntries(config), ...(await seccompEntries(config)), ...unitEntries(opts.unit)];
@@ -494,7 +502,7 @@ export async function runForeground(
   // (and its user signalling skiff) before this process gets the CPU back
   // from spawn, and an unheard SIGUSR1 would start Node's inspector instead.
   const forwarder = earlySignalForwarder();
-  const { child, reports, placed } = spawnHelper(
+  const { child, channel, reports, placed } = spawnHelper(
     opts.joinPid !== undefined ? ['exec'] : runArgs(config),
     entries,
     [(opts.interactive || config.process.terminal) && attach.stdin ? 'inherit' : 'ignore', output(attach.stdout), output(attach.stderr)],
@@ -509,6 +517,7 @@ export async function runForeground(
     child.on('error', (err) => reject(new SkiffError(`cannot start the skiff helper: ${err.message}`)));
     child.on('close', (code, signal) => resolve({ code, signal }));
   });
+  const ended = opts.earlyEnd ? containerEnded(channel) : undefined;
   try {
     await placedOrThrow(placed, exited);
   } catch (err) {
@@ -521,7 +530,7 @@ export async function runForeground(
   forwarder.attach(child);
   if (rawTty) process.stdin.setRawMode(true);
 
-  const exit = await exited;
+  const exit = await (ended ? Promise.race([exited, ended]) : exited);
   if (rawTty) process.stdin.setRawMode(false);
   forwarder.detach();
 
@@ -529,7 +538,22 @@ export async function runForeground(
   if (exit.code === null) {
     throw new SkiffError(`the skiff helper was killed by ${exit.signal ?? 'a signal'}`);
   }
-  return { exitCode: exit.code, report };
+  return { exitCode: exit.code, report, finished: exited.then(() => undefined) };
+}
+
+/** The helper's `exited` report, once it is on the channel (a foreground run's end, its network program still being reaped). */
+function containerEnded(channel: Socket): Promise<{ code: number; signal: null }> {
+  return new Promise((resolve) => {
+    let text = '';
+    const onData = (chunk: string) => {
+      text += chunk;
+      const m = /(?:^|\n)exited\t(\d+)\n/.exec(text);
+      if (!m) return;
+      channel.off('data', onData);
+      resolve({ code: Number(m[1]), signal: null });
+    };
+    channel.on('data', onData);
+  });
 }
 
 export interface MonitorFiles {
@@ -586,7 +610,7 @@ export async function startMonitored(config: OciRuntimeConfig, files: MonitorFil
   if (files.cgroup) entries.push(...cgroupEntries(files.cgroup.launch));
   if (files.network) entries.push(...networkStartEntries(files.network));
   if (files.preserveFds) entries.push(`preserve_fds=${files.preserveFds}`);
-  const { child, reports, placed } = spawnHelper(runArgs(config), entries, ['ignore', 'ignore', 'ignore'], false, files.cgroup?.scope, files.network?.member, files.preserveFds ?? 0);
+  const { child, channel, reports, placed } = spawnHelper(runArgs(config), entries, ['ignore', 'ignore', 'ignore'], false, files.cgroup?.scope, files.network?.member, files.preserveFds ?? 0);
   files.network?.member.destroy();
   const exited = new Promise<void>((resolve, reject) => {
     child.on('error', (err) => reject(new SkiffError(`cannot start the skiff helper: ${err.message}`)));

@@ -26,7 +26,7 @@ const probePath = 'path' in probe ? probe.path : undefined;
 const hasSlirp = findProgram('slirp4netns') !== undefined;
 const hostAddress = Object.values(networkInterfaces()).flatMap((l) => l ?? []).find((a) => a.family === 'IPv4' && !a.internal)?.address;
 
-/** Network programs (pasta, slirp4netns) serving container `id`, found by SKIFF_CONTAINER in their environment. */
+/** Network programs (pasta, slirp4netns) serving container `id` (or the one whose id starts so), found by SKIFF_CONTAINER in their environment. */
 function networkPrograms(id: string): number[] {
   const found: number[] = [];
   for (const entry of readdirSync('/proc')) {
@@ -35,7 +35,7 @@ function networkPrograms(id: string): number[] {
       const comm = readFileSync(`/proc/${entry}/comm`, 'utf8').trim();
       if (!PROGRAMS.has(comm)) continue;
       if (/^State:\s+Z/m.test(readFileSync(`/proc/${entry}/status`, 'utf8'))) continue;
-      if (readFileSync(`/proc/${entry}/environ`, 'utf8').split('\0').includes(`SKIFF_CONTAINER=${id}`)) found.push(Number(entry));
+      if (readFileSync(`/proc/${entry}/environ`, 'utf8').split('\0').some((v) => v.startsWith(`SKIFF_CONTAINER=${id}`))) found.push(Number(entry));
     } catch {
       // gone meanwhile
     }
@@ -261,6 +261,26 @@ describe.skipIf(!hasPasta).each(modes())(`the default network${hasPasta ? '' : '
     await until('one network program for the foreground container', () => networkPrograms(id).length === 1);
     child.kill('SIGKILL');
     await until('the network program of the killed foreground skiff to end', () => networkPrograms(id).length === 0);
+  });
+
+  test('run --rm on the default network: skiff returns with the container\'s status, the container removed, its network program gone and its published port free', async () => {
+    const store = newStore(mode);
+    const port = await freePort();
+    // The helper reports the status before it reaps pasta (skiff records the end meanwhile), and exits once pasta is gone.
+    const r = await store.skiff(['run', '--rm', '-p', `${port}:80`, '--rootfs', mode.rootfs, 'sh', '-c', 'hostname; exit 3']);
+    expect([r.code, r.stderr]).toEqual([3, '']);
+    // The hostname is the id's first 12 digits.
+    const shortId = r.stdout.trim();
+    expect(shortId).toMatch(/^[0-9a-f]{12}$/);
+    expect(networkPrograms(shortId)).toEqual([]);
+    // pasta's listening socket closes only as it exits: the port binds at once.
+    const server = createServer();
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, '127.0.0.1', () => resolve());
+    });
+    server.close();
+    expect((await store.skiff(['ps', '-a', '-q'])).stdout).toBe('');
   });
 
   test('port errors: one line, exit 125, nothing left: in use, malformed, with --network none or host; privileged rootless', async () => {
