@@ -23,10 +23,10 @@ import { cleanTmp } from '../store/atomic.js';
 import { readBlob, writeBlob } from '../store/blobs.js';
 import { compressionOfMediaType, zstdBinary } from '../store/compression.js';
 import { digestHex } from '../store/digest.js';
-import { writeImageRecord, type ImageRecord } from '../store/images.js';
+import { readImageRecord, writeImageRecord, type ImageRecord } from '../store/images.js';
 import { addCompressedBlob, hasLayer, readLayerMeta } from '../store/layers.js';
 import { lockLayerFetch, lockStore, sharedWithoutLock, type StoreLock } from '../store/lock.js';
-import { writeName } from '../store/names.js';
+import { readName, writeName } from '../store/names.js';
 import { openStoreForWriting, type Store } from '../store/store.js';
 import { RecordingReporter, type PullReporter } from './pull-progress.js';
 
@@ -99,11 +99,12 @@ async function nameImage(store: Store, image: ResolvedImage, id: string): Promis
   const names: string[] = [];
   const digest = ref.digest ?? image.indexDigest ?? image.manifestDigest;
   const byDigest = { registry: ref.registry, repository: ref.repository, digest };
-  await writeName(store.paths, byDigest, id);
+  // A name that already names this image is left as it is (a warm pull writes nothing).
+  if ((await readName(store.paths, byDigest))?.image !== id) await writeName(store.paths, byDigest, id);
   names.push(formatReference(byDigest));
   if (ref.digest === undefined && ref.tag !== undefined) {
     const tagged = { registry: ref.registry, repository: ref.repository, tag: ref.tag };
-    await writeName(store.paths, tagged, id);
+    if ((await readName(store.paths, tagged))?.image !== id) await writeName(store.paths, tagged, id);
     names.push(formatReference(tagged));
   }
   return names;
@@ -191,7 +192,19 @@ function skipStoredLayers(store: Store, image: ResolvedImage, reporter: PullRepo
   return seen.size;
 }
 
-/** Stores the manifest, config (and index) blobs, the image record and the names, once every layer is stored. */
+/** True when `stored` says all that `record` says, apart from when it was pulled. */
+function sameRecord(stored: ImageRecord | undefined, record: ImageRecord): boolean {
+  if (stored === undefined) return false;
+  const { pulled: _a, ...was } = stored;
+  const { pulled: _b, ...now } = record;
+  return JSON.stringify(was) === JSON.stringify(now);
+}
+
+/**
+ * Stores the manifest, config (and index) blobs, the image record and the
+ * names, once every layer is stored. What is stored already is not written
+ * again: pulling a present image whose tag has not moved writes nothing.
+ */
 async function recordImage(store: Store, image: ResolvedImage): Promise<{ id: string; names: string[] }> {
   const id = image.manifest.config.digest;
   await writeBlob(store.paths, id, image.configBytes);
@@ -214,7 +227,8 @@ async function recordImage(store: Store, image: ResolvedImage): Promise<{ id: st
   };
   if (image.indexDigest) record.index = image.indexDigest;
   if (image.config.created) record.created = image.config.created;
-  writeImageRecord(store.paths, record);
+  // The same record already stored (the image pulled again): kept, with the time it first came.
+  if (!sameRecord(readImageRecord(store.paths, id), record)) writeImageRecord(store.paths, record);
   return { id, names: await nameImage(store, image, id) };
 }
 

@@ -11,12 +11,12 @@ export function blobPath(paths: StorePaths, digest: string): string {
   return path.join(paths.blobs, digestHex(digest));
 }
 
-/** Stores `data` as blob `digest` after checking that it is. Already present: nothing to do. */
+/** Stores `data` as blob `digest` after checking that it is. Already present: nothing to do (not even the hash). */
 export async function writeBlob(paths: StorePaths, digest: string, data: Buffer): Promise<void> {
   const dest = blobPath(paths, digest);
+  if (existsSync(dest)) return;
   const actual = await sha256(data);
   if (actual !== digest) throw new SkiffError(`blob ${digest} does not match its digest (its content is ${actual}): not stored`);
-  if (existsSync(dest)) return;
   writeFileAtomic(paths, dest, data, 0o644);
 }
 

@@ -2,7 +2,7 @@
 // unprivileged test user: what lands in the store (files, owners, whiteouts),
 // every layer format, sharing, concurrency, SIGKILL, and refusals.
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, lstatSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { collect, integrationEnv, describeModes } from './harness.js';
@@ -84,6 +84,18 @@ afterAll(async () => {
 });
 
 const idOf = (img: PushedImage) => img.configDigest.slice(7);
+
+/** Every entry of a store (path relative to it) with what a write changes: inode, size, mtime and ctime. */
+function storeSnapshot(root: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (rel: string) => {
+    const st = lstatSync(path.join(root, rel), { bigint: true });
+    out[rel] = `${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
+    if (st.isDirectory()) for (const name of readdirSync(path.join(root, rel))) walk(rel === '' ? name : `${rel}/${name}`);
+  };
+  walk('');
+  return out;
+}
 
 describeModes('pull ($name)', (mode) => {
   test('pulls a runnable busybox: stdout is the id, one line per blob on stderr, files owned by container root', async () => {
@@ -204,6 +216,42 @@ describeModes('pull ($name)', (mode) => {
     } finally {
       await proxy.stop();
     }
+  });
+
+  test('warm-pull-writes-nothing: pulling a stored image whose tag has not moved changes no file or directory of the store', async () => {
+    const s = newStore(mode);
+    const ref = `${reg.host}/shared:a`;
+    expect((await s.skiff(['pull', '-q', ref])).code).toBe(0);
+    const before = storeSnapshot(s.root);
+    const again = await s.skiff(['pull', ref]);
+    expect(again, again.stderr).toMatchObject({ code: 0, stdout: `${idOf(pushed['shared:a']!)}\n` });
+    expect(again.stderr).toContain('skipped: already exists');
+    expect(storeSnapshot(s.root)).toEqual(before);
+    // A tag moved here (tag) is moved back by the pull: only its name file is written.
+    expect((await s.skiff(['pull', '-q', `${reg.host}/busybox:latest`])).code).toBe(0);
+    expect((await s.skiff(['tag', `${reg.host}/busybox:latest`, ref])).code).toBe(0);
+    const retagged = storeSnapshot(s.root);
+    expect((await s.skiff(['pull', '-q', ref])).stdout).toBe(`${idOf(pushed['shared:a']!)}\n`);
+    const after = storeSnapshot(s.root);
+    const changed = Object.keys(after).filter((f) => after[f] !== retagged[f]);
+    expect(changed.filter((f) => !f.startsWith('tmp') && f !== 'names' && !f.startsWith('names-history')).sort()).toEqual([`names/${reg.host}+shared:a.json`]);
+    expect((await s.skiff(['images', '--format', '{{.Repository}}:{{.Tag}} {{.ID}}'])).stdout).toContain(`${ref} ${idOf(pushed['shared:a']!).slice(0, 12)}`);
+  });
+
+  test('moved-tag-fetched: a tag the registry moved to another image is pulled anew, its new layer fetched', async () => {
+    const s = newStore(mode);
+    const tag = `moving-${mode.name}`;
+    const bb = { entries: busyboxLayer(integrationEnv().imageRootfs), compression: 'gzip' as const };
+    const first = await pushImage(reg, 'moving', tag, { format: 'oci', layers: [bb, { compression: 'gzip', entries: [file('which', 'first\n')] }] });
+    const ref = `${reg.host}/moving:${tag}`;
+    expect((await s.skiff(['pull', '-q', ref])).stdout).toBe(`${idOf(first)}\n`);
+    const second = await pushImage(reg, 'moving', tag, { format: 'oci', layers: [bb, { compression: 'gzip', entries: [file('which', 'second\n')] }] });
+    const moved = await s.skiff(['pull', ref]);
+    expect(moved, moved.stderr).toMatchObject({ code: 0, stdout: `${idOf(second)}\n` });
+    expect(moved.stderr).toContain(`Copying blob ${second.layers[0]!.digest} skipped: already exists\n`);
+    expect(moved.stderr).toContain(`Copying blob ${second.layers[1]!.digest} done\n`);
+    const run = await s.skiff(['run', '--rm', '--network', 'none', ref, 'cat', '/which']);
+    expect(run, run.stderr).toMatchObject({ code: 0, stdout: 'second\n' });
   });
 
   test('a pull that writes no layer stays in the first process: only one that fetches a layer enters the user namespace', async () => {
