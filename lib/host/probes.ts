@@ -2,10 +2,15 @@
 // overlayfs inside a user namespace, found by trying (a sysctl can say yes
 // while a security module says no). Each probe is one short-lived unshare(1)
 // from util-linux, ~5-15 ms here, run in parallel, with a timeout.
-import { spawn, spawnSync } from 'node:child_process';
 import { chownSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { PROBE_PATH, findProgram } from './programs.js';
+
+// node:child_process (~5 ms) is loaded when a probe runs, not with this module:
+// the store imports it for a new store's driver choice, which a warm pull never makes.
+const requireBuiltin = createRequire('/'); // for built-in modules only: the base path plays no part
+const childProcess = () => requireBuiltin('node:child_process') as typeof import('node:child_process');
 
 export type ProbeStatus = 'ok' | 'failed' | 'unavailable';
 
@@ -45,7 +50,7 @@ function firstLine(text: string): string {
 export function runProbe(argv: string[], asUser?: ProbeUser): Promise<ProbeResult> {
   return new Promise((resolve) => {
     let stderr = '';
-    const child = spawn(argv[0]!, argv.slice(1), {
+    const child = childProcess().spawn(argv[0]!, argv.slice(1), {
       stdio: ['ignore', 'ignore', 'pipe'],
       env: { PATH: PROBE_PATH, LC_ALL: 'C' },
       timeout: PROBE_TIMEOUT_MS,
@@ -181,7 +186,7 @@ export function probeOverlaySync(opts: { userns: boolean; baseDir: string }): Pr
     for (const name of ['lower', 'upper', 'work', 'merged']) mkdirSync(sub(name));
     const options = `lowerdir=${sub('lower')},upperdir=${sub('upper')},workdir=${sub('work')},userxattr`;
     const ns = opts.userns ? [...UNSHARE_FLAGS.User, '--mount'] : ['--mount'];
-    const r = spawnSync(unshare, [...ns, mount, '-t', 'overlay', 'overlay', '-o', options, sub('merged')], {
+    const r = childProcess().spawnSync(unshare, [...ns, mount, '-t', 'overlay', 'overlay', '-o', options, sub('merged')], {
       stdio: ['ignore', 'ignore', 'pipe'],
       env: { PATH: PROBE_PATH, LC_ALL: 'C' },
       timeout: PROBE_TIMEOUT_MS,

@@ -3,7 +3,6 @@
 // {"ServerURL","Username","Secret"} from stdout. A helper that does not know
 // the server exits non-zero saying "credentials not found in native keychain".
 // The username "<token>" marks an identity token (OAuth2 refresh token).
-import { spawn } from 'node:child_process';
 import { SkiffError } from '../errors.js';
 import type { Credentials } from './credentials.js';
 
@@ -13,6 +12,8 @@ const NOT_FOUND = /credentials not found/i;
 export async function runCredentialHelper(name: string, serverName: string, configFile: string): Promise<Credentials | undefined> {
   if (name === '' || /[/\s]/.test(name)) throw new SkiffError(`${configFile}: invalid credential helper name "${name}"`);
   const program = `docker-credential-${name}`;
+  // Loaded here: only a configured helper needs node:child_process.
+  const { spawn } = await import('node:child_process');
   const result = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
     const child = spawn(program, ['get'], { stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';

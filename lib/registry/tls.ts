@@ -8,8 +8,11 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
-import { rootCertificates } from 'node:tls';
+import { createRequire } from 'node:module';
 import { errnoCode, SkiffError } from '../errors.js';
+
+// node:tls (~8 ms with its TLS wrap) loads when a certificate list is needed: a plain-HTTP registry never needs it.
+const requireBuiltin = createRequire('/'); // for built-in modules only: the base path plays no part
 
 /** Where Go (and so Podman and Docker) look for the system bundle, first found wins. */
 const SYSTEM_BUNDLES = [
@@ -110,7 +113,7 @@ export function systemCertificates(env: NodeJS.ProcessEnv = process.env): string
       // Try the next location.
     }
   }
-  if (out.length === 0) out.push(...rootCertificates);
+  if (out.length === 0) out.push(...(requireBuiltin('node:tls') as typeof import('node:tls')).rootCertificates);
   const extra = env['NODE_EXTRA_CA_CERTS'];
   if (extra) {
     try {

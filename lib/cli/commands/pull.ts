@@ -6,7 +6,7 @@
 import type { CommandSpec, ParsedArgs } from '../args.js';
 import { flagBool, flagString } from '../args.js';
 import { parseReference } from '../../oci/reference.js';
-import { inStoreNamespace, reexecInUserNamespace } from '../../namespaces/userns.js';
+import { inStoreNamespace } from '../../namespaces/userns-state.js';
 import { parsePlatform } from '../../images/platform.js';
 
 export const spec: CommandSpec = {
@@ -51,7 +51,11 @@ export async function run(args: ParsedArgs): Promise<number> {
       recorded.replay(await createReporter(quiet));
       throw err;
     }
-    if (result === undefined) return reexecInUserNamespace(process.argv.slice(2));
+    if (result === undefined) {
+      // Loaded only now: the helper hand-off brings node:child_process and node:net, which a warm pull never needs.
+      const { reexecInUserNamespace } = await import('../../namespaces/userns.js');
+      return reexecInUserNamespace(process.argv.slice(2));
+    }
     recorded.replay(await createReporter(quiet));
   }
   process.stdout.write(`${result.id.replace(/^sha256:/, '')}\n`);
