@@ -78,6 +78,14 @@ export class AuthSession {
    * token, a scope the registry names) it fetches a new token and retries once.
    */
   async request(path: string, scopes: string[], opts: RequestOptions = {}): Promise<Response> {
+    if (!this.pinged) {
+      // A local registry may answer at once: then no ping is made (RegistryEndpoint.requestBeforePing).
+      const direct = await this.endpoint.requestBeforePing(path, opts);
+      if (direct !== undefined) {
+        this.pinged = true;
+        return direct;
+      }
+    }
     await this.currentChallenge();
     const authorization = await this.authorization(scopes, false);
     const res = await this.endpoint.request(path, { ...opts, authorization });

@@ -10,14 +10,17 @@
 //     costs one round trip, never a timeout). A certificate that does not
 //     verify is never a reason to fall back. A loopback registry's first
 //     HTTPS attempt trusts no CA, so that finding a plain-HTTP one parses no
-//     CA bundle (see RegistryEndpoint.probe).
+//     CA bundle; and a loopback registry named with its port is asked in plain
+//     HTTP before that, which a TLS server refuses at once (see
+//     RegistryEndpoint.probe).
 //   - idempotent requests are retried with exponential backoff on 429, 5xx and
 //     resets/timeouts (4 tries, 200 ms base, a short Retry-After honoured);
 //   - redirects are followed here, and the registry's Authorization header is
 //     sent only to the registry's own origin (blob storage backends get none).
 import http from 'node:http';
-import https from 'node:https';
 import type { IncomingHttpHeaders } from 'node:http';
+import type https from 'node:https';
+import { createRequire } from 'node:module';
 import type { Readable } from 'node:stream';
 import { SkiffError } from '../errors.js';
 import { VERSION } from '../version.js';
@@ -33,6 +36,10 @@ export interface Response {
   /** The body as it arrives (never decompressed); read it, or discard() it so the socket is reused. */
   readonly body: Readable | null;
 }
+
+// node:https (and node:tls under it, ~8 ms) loads with the first HTTPS request: a plain-HTTP registry never needs it.
+const requireBuiltin = createRequire('/'); // for built-in modules only: the base path plays no part
+const httpsModule = () => requireBuiltin('node:https') as typeof https;
 
 /** Header lookup as fetch's Headers.get does it: case-insensitive, repeated values joined by ", ". */
 class HeaderView {
@@ -62,7 +69,7 @@ function send(url: URL, opts: SendOptions): Promise<Response> {
   return new Promise((resolve, reject) => {
     const headers: Record<string, string> = { accept: '*/*' };
     for (const [key, value] of Object.entries(opts.headers)) headers[key.toLowerCase()] = value;
-    const req = (url.protocol === 'https:' ? https : http).request(url, { method: opts.method, headers, agent: opts.agent, signal: opts.signal });
+    const req = (url.protocol === 'https:' ? httpsModule() : http).request(url, { method: opts.method, headers, agent: opts.agent, signal: opts.signal });
     req.on('error', reject);
     req.on('response', (res) => {
       const status = res.statusCode ?? 0;
@@ -177,7 +184,7 @@ export class Transport {
         agent = new http.Agent({ keepAlive: true });
       } else {
         const tls = loadHostTls(certsHost, this.certsDirs);
-        agent = new https.Agent({
+        agent = new (httpsModule().Agent)({
           keepAlive: true,
           rejectUnauthorized: verify,
           // Unverified (--tls-verify=false, insecure): no CA bundle to parse, 50-70 ms saved per pull; and an
@@ -270,6 +277,44 @@ export class RegistryEndpoint {
     return this.pinged;
   }
 
+  /** A loopback registry named with its port: asked in plain HTTP first (see probe). */
+  private get plainFirst(): boolean {
+    return this.loopback && /:\d+$/.test(this.registry);
+  }
+
+  /**
+   * Before any ping, a GET of `path` in plain HTTP to a loopback registry
+   * named with its port, without credentials, standing in for the ping: a
+   * registry answer settles the scheme as the ping would (200: the answer,
+   * used; 401 with a challenge: the challenge, and undefined, so that the
+   * caller asks again with what it wants). Undefined too when the question
+   * does not apply or the answer settles nothing (a TLS server, a redirect, an
+   * error): the caller then goes the usual way, ping first. This spares a
+   * pull of a stored image from a local registry one round trip.
+   */
+  async requestBeforePing(path: string, opts: RequestOptions = {}): Promise<Response | undefined> {
+    if (this.pinged !== undefined || !this.plainFirst || (opts.method ?? 'GET') !== 'GET' || opts.body !== undefined) return undefined;
+    const origin = `http://${this.apiHost}`;
+    let res: Response;
+    try {
+      res = await this.transport.fetchWithRetry(new URL(path, origin), this.init('GET', { ...(opts.headers ?? {}) }), true);
+    } catch {
+      return undefined;
+    }
+    if (this.pinged !== undefined) {
+      discard(res);
+      return undefined;
+    }
+    if (res.status === 200) {
+      this.pinged = Promise.resolve({ origin, status: 200 });
+      return res;
+    }
+    const challenge = res.headers.get('www-authenticate') ?? undefined;
+    discard(res);
+    if (res.status === 401 && challenge !== undefined) this.pinged = Promise.resolve({ origin, status: 401, challenge });
+    return undefined;
+  }
+
   private async probe(): Promise<PingResult> {
     const attempt = async (scheme: 'https' | 'http', probe: boolean, trustNone = false): Promise<PingResult> => {
       const origin = `${scheme}://${this.apiHost}`;
@@ -287,6 +332,16 @@ export class RegistryEndpoint {
     };
     const allowHttp = this.insecure || this.loopback;
     if (!allowHttp) return attempt('https', false);
+    // A loopback registry with a port is asked in plain HTTP first: nothing
+    // leaves the host, and the one port serves either HTTP or TLS. A registry
+    // answer (200 or 401) settles it, and no TLS code loads (~10 ms of a pull
+    // of a stored image). A TLS server refuses the plain request at once (Go's
+    // answers 400, others reset or send an alert): then the HTTPS rules below
+    // apply unchanged, certificate checks included.
+    if (this.plainFirst) {
+      const plain = await attempt('http', true).catch(() => undefined);
+      if (plain !== undefined) return plain;
+    }
     // A loopback registry verified as any other: whether it speaks TLS at all
     // is asked first with an agent that trusts no CA, which fails a TLS server
     // at its certificate, before any request is sent. So a plain-HTTP registry

@@ -111,7 +111,7 @@ describe('RegistryEndpoint against a local plain-HTTP server', () => {
     return `127.0.0.1:${(s.address() as AddressInfo).port}`;
   }
 
-  it('a loopback registry falls back to HTTP after one failed TLS handshake', async () => {
+  it('a loopback registry named with its port is asked in plain HTTP first: no TLS agent, no CA bundle', async () => {
     const seen: string[] = [];
     const host = await server((req, res) => {
       seen.push(`${req.method} ${req.url}`);
@@ -124,9 +124,38 @@ describe('RegistryEndpoint against a local plain-HTTP server', () => {
     expect(Date.now() - started).toBeLessThan(1000);
     expect(ping).toEqual({ origin: `http://${host}`, status: 401, challenge: 'Basic realm="x"' });
     expect(seen).toEqual(['GET /v2/']);
-    // The TLS attempt trusted no CA: finding a plain-HTTP registry parses no CA bundle.
-    const agents = [...(transport as unknown as { agents: Map<string, http.Agent & { options: { ca?: unknown[] } }> }).agents.values()];
-    expect(agents.filter((a) => a instanceof https.Agent).map((a) => a.options.ca)).toEqual([[]]);
+    const agents = [...(transport as unknown as { agents: Map<string, http.Agent> }).agents.values()];
+    expect(agents.filter((a) => a instanceof https.Agent)).toEqual([]);
+  });
+
+  it('requestBeforePing: a local registry\'s answer stands for the ping (200: used; 401: its challenge kept)', async () => {
+    const seen: string[] = [];
+    const host = await server((req, res) => {
+      seen.push(`${req.method} ${req.url} ${req.headers.authorization ?? '-'}`);
+      if (req.url === '/v2/open/manifests/1') res.end('manifest');
+      else res.writeHead(401, { 'www-authenticate': 'Bearer realm="http://127.0.0.1:1/token",service="x"' }).end('{}');
+    });
+    const transport = new Transport({ certsDirs: [] });
+    cleanups.push(() => transport.close());
+    const open = transport.endpoint(host);
+    const res = await open.requestBeforePing('/v2/open/manifests/1', { headers: { accept: 'x' } });
+    expect((await readBody(res!, 1024, 'the manifest')).toString()).toBe('manifest');
+    expect(await open.ping()).toEqual({ origin: `http://${host}`, status: 200 });
+    // Asked once only, and a second question goes the usual way.
+    expect(await open.requestBeforePing('/v2/open/manifests/1')).toBeUndefined();
+    expect(seen).toEqual(['GET /v2/open/manifests/1 -']);
+
+    seen.length = 0;
+    const closed = new Transport({ certsDirs: [] });
+    cleanups.push(() => closed.close());
+    const endpoint = closed.endpoint(host);
+    expect(await endpoint.requestBeforePing('/v2/shut/manifests/1')).toBeUndefined();
+    expect(await endpoint.ping()).toEqual({ origin: `http://${host}`, status: 401, challenge: 'Bearer realm="http://127.0.0.1:1/token",service="x"' });
+    expect(seen).toEqual(['GET /v2/shut/manifests/1 -']);
+    // Not for a registry named without its port, nor for anything but a GET.
+    expect(await new Transport({ certsDirs: [] }).endpoint('localhost').requestBeforePing('/v2/a/manifests/1')).toBeUndefined();
+    expect(await new Transport({ certsDirs: [] }).endpoint(host).requestBeforePing('/v2/a/blobs/uploads/', { method: 'POST' })).toBeUndefined();
+    expect(seen).toHaveLength(1);
   });
 
   it('redirects keep the Authorization header on the registry only', async () => {
