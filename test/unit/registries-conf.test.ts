@@ -894,3 +894,34 @@ describe('candidatesForShortName', () => {
     expect(err.message).toBe('invalid reference format "Busybox": repository name must be lowercase');
   });
 });
+
+describe('the cache of parsed files', () => {
+  it('gives what a parse gives, parses again a file whose text changed, and never keeps one that does not parse', () => {
+    const dir = tree({
+      'registries.conf': 'unqualified-search-registries = ["a.io"]\n[[registry]]\nprefix = "x.io"\nlocation = "y.io"\ninsecure = true\n',
+      'd/1.conf': '[aliases]\n"tool" = "a.io/team/tool"\n',
+    });
+    const cacheDir = join(dir, 'cache');
+    mkdirSync(cacheDir, { mode: 0o700 });
+    const paths = { main: join(dir, 'registries.conf'), mainRequired: true, dropInDirs: [join(dir, 'd')] };
+    const parsed = loadRegistriesConf(paths, undefined);
+    const first = loadRegistriesConf(paths, cacheDir);
+    const cacheFile = join(cacheDir, 'registries-conf.json');
+    expect(Object.keys(JSON.parse(readFileSync(cacheFile, 'utf8')).files)).toEqual([paths.main, join(dir, 'd', '1.conf')]);
+    const second = loadRegistriesConf(paths, cacheDir);
+    expect(first).toEqual(parsed);
+    expect(second).toEqual(parsed);
+    expect(second.aliases.get('tool')).toBe('a.io/team/tool');
+    // One byte more: parsed again.
+    writeFileSync(join(dir, 'd', '1.conf'), '[aliases]\n"tool" = "a.io/team/tool2"\n');
+    expect(loadRegistriesConf(paths, cacheDir).aliases.get('tool')).toBe('a.io/team/tool2');
+    // A file that does not parse fails every time, cache or not.
+    writeFileSync(paths.main, 'unqualified-search-registries = [\n');
+    expect(() => loadRegistriesConf(paths, cacheDir)).toThrow(SkiffError);
+    expect(() => loadRegistriesConf(paths, cacheDir)).toThrow(SkiffError);
+    // A damaged cache is ignored.
+    writeFileSync(paths.main, 'unqualified-search-registries = ["b.io"]\n');
+    writeFileSync(cacheFile, '{"version":1,"files":{"x":');
+    expect(loadRegistriesConf(paths, cacheDir).unqualifiedSearchRegistries).toEqual(['b.io']);
+  });
+});
