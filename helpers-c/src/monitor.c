@@ -295,6 +295,7 @@ static noreturn void loop(struct monitor *m, int sfd, const sigset_t *child_mask
       if (done == m->pid) exited = true, status = reaped;
       /* Its network program died on its own: nothing left to end. */
       if (done == m->net.pid) m->net.pid = 0;
+      if (done == m->net.forwarder) m->net.forwarder = 0;
     }
     if (!exited) continue;
     if (m->timeout_fd >= 0) close(m->timeout_fd), m->timeout_fd = -1;

@@ -1,6 +1,7 @@
 /* The network program of a container's private network: see net.h. */
 #include "net.h"
 #include "net_watch.h"
+#include "net_forward.h"
 #include "join.h"
 #include "report.h"
 #include "sync.h"
@@ -286,6 +287,8 @@ struct net_process net_prepare(const struct container_spec *spec, int netns, int
     close_kept(&net);
     return net;
   }
+  /* Its ports are bound before the container runs, as pasta's are. */
+  net.forwarder = net_forward_start(spec, netns, userns);
   if (pasta_watched(spec, &net)) launch_program(spec, &spec->net_pasta, &net);
   return net;
 }
@@ -411,6 +414,7 @@ void net_kill(struct net_process *net) {
   close_kept(net);
   /* Nothing of its own to save: its sockets close with it, so a published port is free once it is reaped. */
   if (net->pid > 0) kill(net->pid, SIGKILL);
+  if (net->forwarder > 0) kill(net->forwarder, SIGKILL);
 }
 
 void net_stop(struct net_process *net) {
@@ -419,6 +423,11 @@ void net_stop(struct net_process *net) {
     while (waitpid(net->pid, NULL, 0) < 0 && errno == EINTR) {
     }
     net->pid = 0;
+  }
+  if (net->forwarder > 0) {
+    while (waitpid(net->forwarder, NULL, 0) < 0 && errno == EINTR) {
+    }
+    net->forwarder = 0;
   }
   if (net->exit_fd >= 0) {
     close(net->exit_fd);

@@ -20,6 +20,7 @@
 
 struct net_process {
   pid_t pid;   /* 0: none running */
+  pid_t forwarder; /* the loopback port forwarder (net_forward.h); 0: none */
   int exit_fd; /* the helper's end of the exit pipe, -1 when none */
   /* Released early (net_watch.h): until net_start_finish, the ready pipe's
    * read end, and what a fallback to slirp4netns needs; -1 otherwise. */
@@ -27,7 +28,7 @@ struct net_process {
   int netns, userns, watch;
   long started_ms; /* CLOCK_MONOTONIC when the program was started */
 };
-#define NET_PROCESS_NONE {.pid = 0, .exit_fd = -1, .ready_fd = -1, .netns = -1, .userns = -1, .watch = -1, .started_ms = 0}
+#define NET_PROCESS_NONE {.pid = 0, .forwarder = 0, .exit_fd = -1, .ready_fd = -1, .netns = -1, .userns = -1, .watch = -1, .started_ms = 0}
 
 /* network=private: starts the program against the container's namespaces,
  * `netns` and (in a user namespace, else -1) `userns`, fds the container's

@@ -78,6 +78,10 @@ struct container_spec {
   const char *net_log;
   const char *net_api;
   struct string_list net_forwards;
+  /* Published TCP ports on the host's loopback, forwarded by the helper's
+   * own process (net_forward.h), not by the network program:
+   * "HOST_ADDR<TAB>HOST_PORT<TAB>GUEST_PORT". */
+  struct string_list net_splice;
   const char *net_join; /* network=join: the namespace file to join */
   const char *net_owner; /* the container's id, in the program's environment (SKIFF_CONTAINER) */
   /* pasta's interface in the container (net_watch.h): made beforehand as a

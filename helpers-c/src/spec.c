@@ -94,6 +94,7 @@ static void apply(struct container_spec *spec, char *entry) {
   else if (strcmp(key, "net_log") == 0) spec->net_log = value;
   else if (strcmp(key, "net_api") == 0) spec->net_api = value;
   else if (strcmp(key, "net_fwd") == 0) list_push(&spec->net_forwards, value);
+  else if (strcmp(key, "net_splice") == 0) list_push(&spec->net_splice, value);
   else if (strcmp(key, "ns_net") == 0) spec->net_join = value;
   else if (strcmp(key, "net_owner") == 0) spec->net_owner = value;
   else if (strcmp(key, "net_pasta_ifname") == 0) spec->net_pasta_ifname = value;

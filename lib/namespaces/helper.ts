@@ -170,6 +170,7 @@ function networkEntries(config: OciRuntimeConfig): string[] {
   for (const arg of program.slirp ?? []) entries.push(`net_slirp=${arg}`);
   if (program.api !== undefined) entries.push(`net_api=${program.api}`);
   for (const f of program.forwards ?? []) entries.push(`net_fwd=${f}`);
+  for (const s of program.splice ?? []) entries.push(`net_splice=${s}`);
   if (program.pastaAvx2 !== undefined) entries.push(`net_pasta_avx2=${program.pastaAvx2}`);
   if (program.pastaInterface) entries.push(`net_pasta_ifname=${program.pastaInterface.name}`, `net_pasta_ipv6=${program.pastaInterface.ipv6 ? 1 : 0}`);
   return entries;

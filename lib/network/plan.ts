@@ -107,6 +107,26 @@ function checkTun(ctx: NetworkContext): void {
   }
 }
 
+/** A host address on the loopback (127.0.0.0/8, ::1): its clients are the host's own. */
+function isLoopbackAddress(ip: string): boolean {
+  return /^127\.\d+\.\d+\.\d+$/.test(ip) || ip === '::1';
+}
+
+/**
+ * The bindings skiff's own forwarder serves (helpers-c/src/net_forward.h)
+ * rather than pasta: TCP on a loopback address. Debian 12's pasta polls a
+ * host socket it cannot read from while the container is slower than the
+ * sender (a CPU spinning for the whole transfer); its clients are
+ * 127.0.0.1 to the container through pasta's splice as through the
+ * forwarder, so nothing is lost. Ports on other addresses (the default,
+ * any address) stay with pasta, whose tap path keeps a remote client's
+ * address: one program cannot hand the other the loopback's share of a
+ * wildcard port (pasta binds without SO_REUSEPORT).
+ */
+export function splicedBindings(bindings: PortBinding[]): PortBinding[] {
+  return bindings.filter((b) => b.protocol === 'tcp' && isLoopbackAddress(b.hostIp));
+}
+
 function pastaPortArgs(bindings: PortBinding[]): string[] {
   const args: string[] = [];
   for (const proto of ['tcp', 'udp'] as const) {
@@ -223,14 +243,19 @@ export function planPrivateNetwork(request: Extract<NetworkRequest, { kind: 'def
   const program: NetworkProgram = { owner: ctx.owner, log: ctx.logPath };
   const hostIp = hostNonLoopbackAddress();
   if (pasta) {
-    const { argv, mapGateway, pastaInterface } = pastaArgv(pasta, request.kind === 'pasta' ? request.options : [], bindings, ctx);
+    const userOptions = request.kind === 'pasta' ? request.options : [];
+    // Ports the user gave pasta (-t) are pasta's alone.
+    const spliced = userOptions.some((o) => o === '-t' || o.startsWith('--tcp-ports')) ? [] : splicedBindings(bindings);
+    const forPasta = bindings.filter((b) => !spliced.includes(b));
+    const { argv, mapGateway, pastaInterface } = pastaArgv(pasta, userOptions, forPasta, ctx);
     program.pasta = argv;
+    if (spliced.length > 0) program.splice = spliced.map((b) => `${b.hostIp}\t${b.hostPort}\t${b.containerPort}`);
     const avx2 = pastaAvx2Build(pasta);
     if (avx2 !== undefined) program.pastaAvx2 = avx2;
     if (pastaInterface) program.pastaInterface = pastaInterface;
     // The default network falls back to slirp4netns when pasta fails at start (the helper warns then).
     if (request.kind === 'default' && slirp) {
-      const s = slirpArgv(slirp, { allowHostLoopback: false, enableIpv6: false }, bindings, ctx);
+      const s = slirpArgv(slirp, { allowHostLoopback: false, enableIpv6: false }, forPasta, ctx);
       program.slirp = s.argv;
       if (s.forwards.length > 0) Object.assign(program, { api: ctx.apiSocket, forwards: s.forwards });
     }

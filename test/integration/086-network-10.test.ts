@@ -4,7 +4,7 @@
 // and rootless; only 127.0.0.1, the host's own address and addresses inside
 // the containers' namespaces; bounded loops; no DNS.
 import { execFileSync } from 'node:child_process';
-import { chmodSync, cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { connect, createServer, type Server } from 'node:net';
 import { createSocket } from 'node:dgram';
@@ -41,6 +41,47 @@ function networkPrograms(id: string): number[] {
     }
   }
   return found;
+}
+
+/** The process holding the host's listening TCP socket on `port` (any address), by its socket's inode. */
+function listenerOf(port: number): number | null {
+  const inodes = new Set<string>();
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    for (const line of readFileSync(table, 'utf8').split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/);
+      if (f.length > 9 && f[3] === '0A' && Number.parseInt(f[1]!.split(':')[1]!, 16) === port) inodes.add(`socket:[${f[9]}]`);
+    }
+  }
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      for (const fd of readdirSync(`/proc/${entry}/fd`)) if (inodes.has(readlinkSync(`/proc/${entry}/fd/${fd}`))) return Number(entry);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return null;
+}
+
+/** A live process's name; null once it is gone (or a zombie). */
+function commOf(pid: number): string | null {
+  try {
+    if (/^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, 'utf8'))) return null;
+    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+  } catch {
+    return null;
+  }
+}
+
+function parentOf(pid: number): number {
+  return Number(/^PPid:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]);
+}
+
+/** User and system CPU a process has used, in clock ticks (1/100 s here). */
+function cpuTicks(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return Number(f[11]) + Number(f[12]);
 }
 
 async function until(what: string, check: () => boolean | Promise<boolean>, ms = 5000): Promise<void> {
@@ -345,6 +386,52 @@ describe.skipIf(!hasPasta).each(modes())(`the default network${hasPasta ? '' : '
     } finally {
       await store.skiff(['rm', '-f', 'udp']);
     }
+  });
+
+  test("-p 127.0.0.1:H:C: skiff's forwarder, a child of the monitor, holds the port (pasta does not); 127.0.0.1 in the container; half-close; a stalled receiver costs it no CPU; it ends with the container", async () => {
+    const store = newStore(mode);
+    const [webPort, sinkPort] = [await freePort(), await freePort()];
+    const web = await peerServer(store, 'lo-peer', ['-p', `127.0.0.1:${webPort}:80`]);
+    expect(web.stderr).toBe('');
+    // The receiver reads nothing for 3 s, then counts what came and answers on the half-closed connection.
+    const sink = await store.skiff(['run', '-d', '--name', 'lo-sink', '-p', `127.0.0.1:${sinkPort}:5000`, '--rootfs', mode.rootfs, 'nc', '-l', '-p', '5000', '-e', 'sh', '-c', 'sleep 3; wc -c']);
+    expect([sink.code, sink.stderr]).toEqual([0, '']);
+    const { MonitorPid } = JSON.parse(readFileSync(path.join(store.root, 'containers', web.id, 'pid.json'), 'utf8')) as { MonitorPid: number };
+    const holder = listenerOf(webPort);
+    expect(holder).not.toBeNull();
+    expect(commOf(holder!)).toBe('skiff-forward');
+    expect(parentOf(holder!)).toBe(MonitorPid);
+    // pasta serves the container still (outbound), but not this port.
+    expect(networkPrograms(web.id)).not.toContain(holder);
+    expect(networkPrograms(web.id).length).toBe(1);
+    expect(await httpAnswer('127.0.0.1', webPort)).toBe('[::ffff:127.0.0.1]\n');
+
+    const forwarder = listenerOf(sinkPort)!;
+    const cpu0 = cpuTicks(forwarder);
+    const size = 32 << 20;
+    const reply = await new Promise<string>((resolve, reject) => {
+      const c = connect({ port: sinkPort, host: '127.0.0.1', allowHalfOpen: true });
+      let got = '';
+      c.on('connect', () => c.end(Buffer.alloc(size, 120)));
+      c.setEncoding('utf8').on('data', (d: string) => (got += d));
+      c.on('end', () => resolve(got));
+      c.on('error', reject);
+    });
+    expect(reply.trim()).toBe(String(size));
+    // Debian 12's pasta polls all along such a stall (~1 s of CPU per second here); the forwarder waits for the container's side.
+    expect(cpuTicks(forwarder) - cpu0).toBeLessThan(50);
+
+    await store.skiff(['rm', '-f', 'lo-peer', 'lo-sink']);
+    await until('the forwarders to end with their containers', () => [holder!, forwarder].every((pid) => commOf(pid) === null));
+    // The port is free again at once.
+    const again = await webServer(store, 'lo-again', ['-p', `127.0.0.1:${webPort}:80`]);
+    expect(again.stderr).toBe('');
+    expect(await httpAnswer('127.0.0.1', webPort)).toBe('ok-lo-again\n');
+    const { MonitorPid: monitor } = JSON.parse(readFileSync(path.join(store.root, 'containers', again.id, 'pid.json'), 'utf8')) as { MonitorPid: number };
+    const last = listenerOf(webPort)!;
+    process.kill(monitor, 'SIGKILL');
+    await until('the forwarder of a killed monitor to end', () => commOf(last) === null);
+    await store.skiff(['rm', '-f', 'lo-again']);
   });
 
   test('container:NAME shares the network of a running container (its address, its published port)', async () => {

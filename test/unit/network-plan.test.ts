@@ -1,12 +1,14 @@
 // What pasta will configure (lib/network/plan.ts): an IPv6 default route on
 // the host, read from /proc/net/ipv6_route, decides whether the helper waits
 // for pasta's IPv6 route too (or pasta is told --ipv4-only); pasta's AVX2
-// build, run directly where pasta would exec it itself.
+// build, run directly where pasta would exec it itself; which published
+// ports skiff's own loopback forwarder serves instead of pasta.
 import { copyFileSync, mkdtempSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { hasIPv6DefaultRoute, pastaAvx2Build } from '../../lib/network/plan.js';
+import { hasIPv6DefaultRoute, pastaAvx2Build, splicedBindings } from '../../lib/network/plan.js';
+import type { PortBinding } from '../../lib/network/ports.js';
 
 const zero = '0'.repeat(32);
 const line = (dest: string, prefix: string, nexthop: string, flags: string, dev: string) =>
@@ -45,5 +47,16 @@ describe("pasta's AVX2 build", () => {
     copyFileSync(path.join(dir, 'passt'), path.join(dir, 'alone'));
     expect(pastaAvx2Build(path.join(dir, 'alone'))).toBeUndefined();
     rmSync(dir, { recursive: true });
+  });
+});
+
+describe("the ports skiff's forwarder serves (helpers-c/src/net_forward.h)", () => {
+  const port = (hostIp: string, protocol: 'tcp' | 'udp' = 'tcp'): PortBinding => ({ hostIp, hostPort: 8080, containerPort: 80, protocol });
+  test('TCP on a loopback address: 127.0.0.0/8 and ::1', () => {
+    const all = [port('127.0.0.1'), port('127.1.2.3'), port('::1')];
+    expect(splicedBindings(all)).toEqual(all);
+  });
+  test('not any address, another address, nor UDP: those stay with pasta', () => {
+    expect(splicedBindings([port(''), port('0.0.0.0'), port('::'), port('192.0.2.7'), port('128.0.0.1'), port('::2'), port('127.0.0.1', 'udp')])).toEqual([]);
   });
 });

@@ -30,6 +30,12 @@ export interface HelperNetworkProgram {
   api?: string;
   forwards?: string[];
   /**
+   * TCP ports published on the host's loopback, forwarded by the helper's
+   * own process (helpers-c/src/net_forward.h) instead of the network
+   * program: "HOST_ADDR<TAB>HOST_PORT<TAB>GUEST_PORT".
+   */
+  splice?: string[];
+  /**
    * pasta's interface in the container, when skiff knows what pasta will
    * configure on it (no options of the user's): the helper makes it
    * beforehand and releases the container once pasta has put the default

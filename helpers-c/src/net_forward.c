@@ -1,0 +1,419 @@
+/* The loopback port forwarder: see net_forward.h. */
+#include "net_forward.h"
+#include "report.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#define FWD_MAX_PORTS 512
+/* A pipe grows to this once a transfer has filled it: bulk transfers move
+ * in large splices, while short exchanges (an HTTP request) keep the
+ * default 64 KiB, and the user's pipe-user-pages budget with it. */
+#define FWD_BIG_PIPE (1 << 20)
+/* Rounds of one connection before the others get their turn (it is
+ * taken up again without waiting for an event). */
+#define FWD_ROUNDS 16
+
+struct fwd_port {
+  int fd;
+  struct sockaddr_storage target;
+  socklen_t target_len;
+};
+
+struct fwd_conn;
+/* What an epoll event names: a listening port, or one end of a connection. */
+struct fwd_end {
+  struct fwd_port *port; /* a listener; NULL for a connection's end */
+  struct fwd_conn *conn;
+  int side;
+};
+
+/* One direction: read from fd[d] into the pipe, written from it to fd[1 - d]. */
+struct fwd_flow {
+  int pipe[2];
+  size_t queued, capacity;
+  bool in_blocked; /* the last read found nothing to read or no room: wait for an event or a drain */
+  bool eof;        /* fd[d] said end of file */
+  bool shut;       /* fd[1 - d] shut down for writing */
+};
+
+struct fwd_conn {
+  int fd[2]; /* 0: the client on the host, 1: the connection into the container */
+  bool connecting, closed, again;
+  struct fwd_flow flow[2];
+  struct fwd_end end[2];
+  struct fwd_conn *next; /* on the again list, then the dead list */
+};
+
+static struct fwd_port ports[FWD_MAX_PORTS];
+static struct fwd_end port_ends[FWD_MAX_PORTS];
+static struct fwd_conn *again_list, *dead_list;
+
+/* "ADDR<TAB>HOST_PORT<TAB>GUEST_PORT" -> the address to bind and the one to connect to in the container (its loopback). */
+static void parse_entry(const char *entry, struct sockaddr_storage *bind_to, socklen_t *bind_len, struct fwd_port *port) {
+  char addr[64];
+  unsigned host_port, guest_port;
+  if (sscanf(entry, "%63[^\t]\t%u\t%u", addr, &host_port, &guest_port) != 3 || host_port == 0 || host_port > 65535 || guest_port == 0 ||
+      guest_port > 65535)
+    die(EXIT_SKIFF_FAILED, 0, "spec: bad net_splice \"%s\"", entry);
+  memset(bind_to, 0, sizeof *bind_to);
+  memset(&port->target, 0, sizeof port->target);
+  struct sockaddr_in *v4 = (struct sockaddr_in *)bind_to;
+  struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)bind_to;
+  if (inet_pton(AF_INET, addr, &v4->sin_addr) == 1) {
+    v4->sin_family = AF_INET;
+    v4->sin_port = htons((uint16_t)host_port);
+    *bind_len = sizeof *v4;
+    struct sockaddr_in *t = (struct sockaddr_in *)&port->target;
+    t->sin_family = AF_INET;
+    t->sin_port = htons((uint16_t)guest_port);
+    t->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    port->target_len = sizeof *t;
+  } else if (inet_pton(AF_INET6, addr, &v6->sin6_addr) == 1) {
+    v6->sin6_family = AF_INET6;
+    v6->sin6_port = htons((uint16_t)host_port);
+    *bind_len = sizeof *v6;
+    struct sockaddr_in6 *t = (struct sockaddr_in6 *)&port->target;
+    t->sin6_family = AF_INET6;
+    t->sin6_port = htons((uint16_t)guest_port);
+    t->sin6_addr = in6addr_loopback;
+    port->target_len = sizeof *t;
+  } else {
+    die(EXIT_SKIFF_FAILED, 0, "spec: bad net_splice address \"%s\"", addr);
+  }
+}
+
+static void set_nodelay(int fd) {
+  int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+}
+
+/* The connection ends: with `reset`, each peer gets a reset (as it would
+ * from the other end), else both sides have shut down already. */
+static void close_conn(struct fwd_conn *c, bool reset) {
+  if (c->closed) return;
+  for (int i = 0; i < 2; i++) {
+    if (c->fd[i] >= 0) {
+      if (reset) {
+        struct linger now = {.l_onoff = 1, .l_linger = 0};
+        setsockopt(c->fd[i], SOL_SOCKET, SO_LINGER, &now, sizeof now);
+      }
+      close(c->fd[i]);
+    }
+    for (int j = 0; j < 2; j++)
+      if (c->flow[i].pipe[j] >= 0) close(c->flow[i].pipe[j]);
+  }
+  c->closed = true;
+  c->next = dead_list;
+  dead_list = c;
+}
+
+/* A bigger pipe for a flow that filled its first one; false when it has grown already (or cannot). */
+static bool grow(struct fwd_flow *f) {
+  if (f->capacity >= FWD_BIG_PIPE) return false;
+  int size = fcntl(f->pipe[0], F_SETPIPE_SZ, FWD_BIG_PIPE);
+  if (size <= (int)f->capacity) {
+    /* Over the user's pipe budget: stays as it is. */
+    f->capacity = FWD_BIG_PIPE;
+    return false;
+  }
+  f->capacity = (size_t)size;
+  return true;
+}
+
+/* Moves what it can both ways. Edge-triggered events: it goes on until
+ * nothing moves (0), or leaves the rest for another turn (1); -1 when the
+ * connection ended. A flow whose pipe is full does not read its socket
+ * again until the pipe drains: no polling a socket it cannot take from. */
+static int pump(struct fwd_conn *c) {
+  if (c->closed) return -1;
+  if (c->connecting) return 0;
+  for (int round = 0; round < FWD_ROUNDS; round++) {
+    bool moved = false;
+    for (int d = 0; d < 2; d++) {
+      struct fwd_flow *f = &c->flow[d];
+      int from = c->fd[d], to = c->fd[1 - d];
+      if (!f->eof && !f->in_blocked) {
+        ssize_t n = splice(from, NULL, f->pipe[1], NULL, f->capacity, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+        if (n > 0) {
+          f->queued += (size_t)n;
+          moved = true;
+        } else if (n == 0) {
+          f->eof = true;
+          moved = true;
+        } else if (errno == EAGAIN) {
+          /* Nothing to read, or a full pipe (by bytes, or by its slots): room first, if it can have more. */
+          if (f->queued * 2 >= f->capacity && grow(f)) moved = true;
+          else f->in_blocked = true;
+        } else if (errno != EINTR) {
+          close_conn(c, true);
+          return -1;
+        }
+      }
+      if (f->queued > 0) {
+        ssize_t n = splice(f->pipe[0], NULL, to, NULL, f->queued, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+        if (n > 0) {
+          f->queued -= (size_t)n;
+          f->in_blocked = false;
+          moved = true;
+        } else if (n < 0 && errno != EAGAIN && errno != EINTR) {
+          close_conn(c, true);
+          return -1;
+        }
+      }
+      if (f->eof && f->queued == 0 && !f->shut) {
+        shutdown(to, SHUT_WR);
+        f->shut = true;
+      }
+    }
+    if (c->flow[0].shut && c->flow[1].shut) {
+      close_conn(c, false);
+      return -1;
+    }
+    if (!moved) return 0;
+  }
+  return 1;
+}
+
+static void schedule(struct fwd_conn *c, int state) {
+  if (state != 1 || c->again) return;
+  c->again = true;
+  c->next = again_list;
+  again_list = c;
+}
+
+static void open_conn(int ep, struct fwd_port *port, int client) {
+  struct fwd_conn *c = calloc(1, sizeof *c);
+  int s = c == NULL ? -1 : socket(port->target.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (s < 0) {
+    free(c);
+    close(client);
+    return;
+  }
+  c->fd[0] = client;
+  c->fd[1] = s;
+  for (int d = 0; d < 2; d++) {
+    c->flow[d].pipe[0] = c->flow[d].pipe[1] = -1;
+    c->end[d] = (struct fwd_end){.port = NULL, .conn = c, .side = d};
+  }
+  for (int d = 0; d < 2; d++) {
+    if (pipe2(c->flow[d].pipe, O_NONBLOCK | O_CLOEXEC) < 0) {
+      close_conn(c, true);
+      return;
+    }
+    int size = fcntl(c->flow[d].pipe[0], F_GETPIPE_SZ);
+    c->flow[d].capacity = size > 0 ? (size_t)size : 65536;
+  }
+  set_nodelay(client);
+  set_nodelay(s);
+  if (connect(s, (struct sockaddr *)&port->target, port->target_len) < 0) {
+    if (errno != EINPROGRESS) {
+      /* Nothing listens in the container: the client is reset, as pasta does. */
+      close_conn(c, true);
+      return;
+    }
+    c->connecting = true;
+  }
+  for (int d = 0; d < 2; d++) {
+    struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, .data.ptr = &c->end[d]};
+    if (epoll_ctl(ep, EPOLL_CTL_ADD, c->fd[d], &ev) < 0) {
+      close_conn(c, true);
+      return;
+    }
+  }
+  schedule(c, pump(c));
+}
+
+static void accept_all(int ep, struct fwd_port *port, int *reserve) {
+  for (;;) {
+    int client = accept4(port->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (client >= 0) {
+      open_conn(ep, port, client);
+      continue;
+    }
+    if (errno == EINTR || errno == ECONNABORTED) continue;
+    if ((errno == EMFILE || errno == ENFILE) && *reserve >= 0) {
+      /* Out of fds: the waiting client is refused rather than left to spin the listener. */
+      close(*reserve);
+      client = accept4(port->fd, NULL, NULL, SOCK_CLOEXEC);
+      if (client >= 0) close(client);
+      *reserve = open("/dev/null", O_RDONLY | O_CLOEXEC);
+      continue;
+    }
+    return;
+  }
+}
+
+static void on_event(struct fwd_conn *c, int side, uint32_t events) {
+  if (c->closed) return;
+  if (c->connecting) {
+    if (side != 1) return;
+    int err = 0;
+    socklen_t len = sizeof err;
+    if (getsockopt(c->fd[1], SOL_SOCKET, SO_ERROR, &err, &len) < 0) err = errno;
+    if (err != 0) {
+      close_conn(c, true);
+      return;
+    }
+    if (!(events & EPOLLOUT)) return;
+    c->connecting = false;
+  } else if (events & EPOLLERR) {
+    int err = 0;
+    socklen_t len = sizeof err;
+    if (getsockopt(c->fd[side], SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err != 0) {
+      close_conn(c, true);
+      return;
+    }
+  }
+  if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) c->flow[side].in_blocked = false;
+  schedule(c, pump(c));
+}
+
+/* Closes every fd but `keep` (sorted, all above 2). */
+static void close_others(int *keep, size_t n) {
+  unsigned from = 3;
+  for (size_t i = 0; i < n; i++) {
+    if ((unsigned)keep[i] > from) syscall(SYS_close_range, from, (unsigned)keep[i] - 1, 0);
+    from = (unsigned)keep[i] + 1;
+  }
+  syscall(SYS_close_range, from, ~0U, 0);
+}
+
+static int compare_int(const void *a, const void *b) {
+  return *(const int *)a - *(const int *)b;
+}
+
+static noreturn void forward(size_t n, int netns, int userns, int ready, pid_t parent) {
+  if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid() != parent) _exit(EXIT_SKIFF_FAILED);
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, NULL);
+  for (int sig = 1; sig < NSIG; sig++) signal(sig, SIG_DFL);
+  /* A peer gone mid-write is EPIPE, handled per connection. */
+  signal(SIGPIPE, SIG_IGN);
+  /* Out of the caller's terminal group: a Ctrl-C is the container's. */
+  setsid();
+  prctl(PR_SET_NAME, "skiff-forward", 0, 0, 0);
+  int keep[FWD_MAX_PORTS + 3];
+  size_t kept = 0;
+  for (size_t i = 0; i < n; i++) keep[kept++] = ports[i].fd;
+  keep[kept++] = netns;
+  keep[kept++] = ready;
+  if (userns >= 0) keep[kept++] = userns;
+  qsort(keep, kept, sizeof keep[0], compare_int);
+  close_others(keep, kept);
+  int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+  if (null < 0 || dup2(null, STDIN_FILENO) < 0 || dup2(null, STDOUT_FILENO) < 0 || dup2(null, STDERR_FILENO) < 0) _exit(EXIT_SKIFF_FAILED);
+  close(null);
+  /* The listening sockets stay in the host's namespace; what it opens from here on is in the container's. */
+  /* Rootless: the container's user namespace owns its network namespace (unless the helper is in it already: joined before clone). */
+  struct stat mine, theirs;
+  bool joined = userns >= 0 && fstat(userns, &theirs) == 0 && stat("/proc/self/ns/user", &mine) == 0 && mine.st_ino == theirs.st_ino && mine.st_dev == theirs.st_dev;
+  if (userns >= 0 && !joined && setns(userns, CLONE_NEWUSER) < 0) _exit(EXIT_SKIFF_FAILED);
+  if (setns(netns, CLONE_NEWNET) < 0) _exit(EXIT_SKIFF_FAILED);
+  close(netns);
+  if (userns >= 0) close(userns);
+  struct rlimit files;
+  if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+    files.rlim_cur = files.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &files);
+  }
+  int ep = epoll_create1(EPOLL_CLOEXEC);
+  if (ep < 0) _exit(EXIT_SKIFF_FAILED);
+  for (size_t i = 0; i < n; i++) {
+    port_ends[i] = (struct fwd_end){.port = &ports[i], .conn = NULL, .side = -1};
+    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &port_ends[i]};
+    if (epoll_ctl(ep, EPOLL_CTL_ADD, ports[i].fd, &ev) < 0) _exit(EXIT_SKIFF_FAILED);
+  }
+  int reserve = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (write(ready, "1", 1) != 1) _exit(EXIT_SKIFF_FAILED);
+  close(ready);
+  struct epoll_event events[64];
+  for (;;) {
+    int got = epoll_wait(ep, events, 64, again_list != NULL ? 0 : -1);
+    if (got < 0 && errno != EINTR) _exit(EXIT_SKIFF_FAILED);
+    for (int i = 0; i < got; i++) {
+      struct fwd_end *e = events[i].data.ptr;
+      if (e->port != NULL) accept_all(ep, e->port, &reserve);
+      else on_event(e->conn, e->side, events[i].events);
+    }
+    struct fwd_conn *turn = again_list;
+    again_list = NULL;
+    while (turn != NULL) {
+      struct fwd_conn *c = turn;
+      turn = c->next;
+      c->again = false;
+      schedule(c, pump(c));
+    }
+    while (dead_list != NULL) {
+      struct fwd_conn *c = dead_list;
+      dead_list = c->next;
+      free(c);
+    }
+  }
+}
+
+pid_t net_forward_start(const struct container_spec *spec, int netns, int userns) {
+  size_t n = spec->net_splice.len;
+  if (n == 0) return 0;
+  if (n > FWD_MAX_PORTS) die(EXIT_SKIFF_FAILED, 0, "spec: more than %d net_splice entries", FWD_MAX_PORTS);
+  for (size_t i = 0; i < n; i++) {
+    struct sockaddr_storage addr;
+    socklen_t len;
+    parse_entry(spec->net_splice.items[i], &addr, &len, &ports[i]);
+    int fd = socket(addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) die_errno("socket for published port %s", spec->net_splice.items[i]);
+    /* As pasta does: connections of an earlier container in TIME_WAIT do not hold the port. */
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (bind(fd, (struct sockaddr *)&addr, len) < 0 || listen(fd, SOMAXCONN) < 0) {
+      int err = errno;
+      char host[64];
+      unsigned host_port = 0;
+      sscanf(spec->net_splice.items[i], "%63[^\t]\t%u", host, &host_port);
+      bool v6 = strchr(host, ':') != NULL;
+      if (err == EADDRINUSE)
+        die(EXIT_SKIFF_FAILED, 0, "cannot publish port %s%s%s:%u/tcp: it is already in use on the host (free it, or publish another host port)", v6 ? "[" : "", host,
+            v6 ? "]" : "", host_port);
+      die(EXIT_SKIFF_FAILED, err, "cannot publish port %s%s%s:%u/tcp", v6 ? "[" : "", host, v6 ? "]" : "", host_port);
+    }
+    ports[i].fd = fd;
+  }
+  int ready[2];
+  if (pipe2(ready, O_CLOEXEC) < 0) die_errno("pipe for the port forwarder");
+  pid_t parent = getpid();
+  pid_t pid = fork();
+  if (pid < 0) die_errno("fork the port forwarder");
+  if (pid == 0) {
+    close(ready[0]);
+    forward(n, netns, userns, ready[1], parent);
+  }
+  close(ready[1]);
+  for (size_t i = 0; i < n; i++) close(ports[i].fd);
+  char byte;
+  ssize_t got;
+  while ((got = read(ready[0], &byte, 1)) < 0 && errno == EINTR) {
+  }
+  close(ready[0]);
+  if (got != 1) {
+    kill(pid, SIGKILL);
+    die(EXIT_SKIFF_FAILED, 0, "the port forwarder could not enter the container's network namespace");
+  }
+  return pid;
+}
