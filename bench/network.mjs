@@ -12,11 +12,14 @@
 //      of what the host sends once the container has shut down its own
 //      sending side (an nc with an empty stdin), ~15% of 64 MiB here. Wall
 //      time until the receiver closed, MiB/s, and the CPU seconds per GiB of
-//      the process holding the published port (pasta, Podman's
-//      rootlessport): Debian 12's pasta spins on a receiver slower than the
-//      sender (see docs/how-it-works.md);
+//      the process holding the published port (pasta, skiff's own
+//      forwarder, Podman's rootlessport): Debian 12's pasta spins on a
+//      receiver slower than the sender (see docs/how-it-works.md);
 //  (3) ab -n 20000 -c 32 against busybox httpd behind -p: requests per second
 //      (ab -r: errors are counted, not fatal; apache2-utils; skipped without).
+// Each engine twice: -p H:C (skiff: pasta's wildcard socket) and
+// -p 127.0.0.1:H:C (skiff: its own splice forwarder, helpers-c/src/net_forward.h;
+// Podman: rootlessport either way).
 // The same busybox receivers and httpd on the host's loopback, without a
 // container, are the baseline of (2) and (3).
 // Both tables run interleaved, round by round (a loaded machine's
@@ -28,6 +31,7 @@
 //   BENCH_THROUGHPUT=0: the start-up table only (no 1 GiB, no ab)
 //   BENCH_STARTUP=0: the throughput table only; BENCH_TP_ROUNDS=3 (default) its rounds
 //   BENCH_MODES=rootless (or root): one of the two when run as root
+//   BENCH_TP_TARGETS=pasta,own,podman: only the throughput rows whose label has one of the words
 //   SKIFF_BENCH_BEFORE=DIR (a built checkout of an earlier skiff): its
 //     --network none and default rows too, in the same rounds
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
@@ -234,8 +238,12 @@ async function sinkOnce(target, receiver) {
   throw new Error(`no complete 1 GiB transfer into ${target.label} (${receiver})`);
 }
 
-/** An engine's sink (both receivers) and httpd, each behind published ports; or the same busybox programs on the host itself. */
-async function startTarget(label, mode, engine, runFlags = []) {
+/**
+ * An engine's sink (both receivers) and httpd, each behind published ports
+ * (on `hostIp` when given: -p 127.0.0.1:H:C); or the same busybox programs
+ * on the host itself.
+ */
+async function startTarget(label, mode, engine, runFlags = [], hostIp = '') {
   const ports = { 'nc|wc': await freePort(), dd: await freePort() };
   const webPort = await freePort();
   if (engine === null) {
@@ -254,9 +262,10 @@ async function startTarget(label, mode, engine, runFlags = []) {
     await waitForPort(ports.dd);
     return { label, forwarded: false, ports, webPort, counts: () => printed.split('\n').slice(0, -1).map(Number), stop: () => [sink, httpd].forEach((p) => process.kill(-p.pid, 'SIGKILL')) };
   }
-  const publish = RECEIVERS.flatMap((r) => ['-p', `${ports[r]}:${SINK_PORTS[r]}`]);
+  const at = hostIp === '' ? '' : `${hostIp}:`;
+  const publish = RECEIVERS.flatMap((r) => ['-p', `${at}${ports[r]}:${SINK_PORTS[r]}`]);
   const sink = exec(mode, [...engine, 'run', '-d', ...runFlags, ...publish, '--rootfs', mode.rootfs, 'sh', '-c', SINK_SCRIPT]);
-  const web = exec(mode, [...engine, 'run', '-d', ...runFlags, '-p', `${webPort}:80`, '--rootfs', mode.rootfs, 'sh', '-c', WEB_SCRIPT]);
+  const web = exec(mode, [...engine, 'run', '-d', ...runFlags, '-p', `${at}${webPort}:80`, '--rootfs', mode.rootfs, 'sh', '-c', WEB_SCRIPT]);
   return {
     label,
     forwarded: true,
@@ -296,7 +305,7 @@ const loadavg = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 
 async function throughput(mode, targets, rounds) {
   const started = [];
   try {
-    for (const t of targets) started.push(await startTarget(t.label, mode, t.engine, t.runFlags));
+    for (const t of targets) started.push(await startTarget(t.label, mode, t.engine, t.runFlags, t.hostIp));
     const load0 = loadavg();
     const res = started.map(() => ({ 'nc|wc': [], dd: [], ab: [] }));
     for (let round = 0; round < rounds; round++) {
@@ -384,10 +393,17 @@ try {
     if (process.env.BENCH_THROUGHPUT === '0') continue;
     const targets = [
       { label: 'host loopback (no container)', engine: null },
-      { label: 'skiff (pasta)', engine: [skiff] },
+      { label: 'skiff -p H:C (pasta)', engine: [skiff] },
+      { label: "skiff -p 127.0.0.1:H:C (own)", engine: [skiff], hostIp: '127.0.0.1' },
       { label: 'skiff --network slirp4netns', engine: [skiff], runFlags: ['--network', 'slirp4netns'] },
     ];
-    if (podman && mode.user) targets.push({ label: 'podman (default)', engine: mode.podmanArgs });
+    if (podman && mode.user) {
+      targets.push({ label: 'podman -p H:C', engine: mode.podmanArgs });
+      targets.push({ label: 'podman -p 127.0.0.1:H:C', engine: mode.podmanArgs, hostIp: '127.0.0.1' });
+    }
+    // BENCH_TP_TARGETS=pasta,own,podman…: a subset of the rows (by a word of their label), for a shorter run.
+    const only = process.env.BENCH_TP_TARGETS?.split(',');
+    if (only) targets.splice(0, targets.length, ...targets.filter((t) => only.some((w) => t.label.includes(w))));
     await throughput(mode, targets, tpRounds);
   }
 } finally {

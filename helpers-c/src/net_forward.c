@@ -22,9 +22,10 @@
 #include <unistd.h>
 
 #define FWD_MAX_PORTS 512
-/* A pipe grows to this once a transfer has filled it: bulk transfers move
- * in large splices, while short exchanges (an HTTP request) keep the
- * default 64 KiB, and the user's pipe-user-pages budget with it. */
+/* A pipe grows to this once its flow has filled it, or moved 4 times its
+ * size: bulk transfers move in large splices, while short exchanges (an
+ * HTTP request) keep the default 64 KiB, and the user's pipe-user-pages
+ * budget with it (64 MiB for all of a user's pipes; pasta holds 32 of it). */
 #define FWD_BIG_PIPE (1 << 20)
 /* Rounds of one connection before the others get their turn (it is
  * taken up again without waiting for an event). */
@@ -48,6 +49,7 @@ struct fwd_end {
 struct fwd_flow {
   int pipe[2];
   size_t queued, capacity;
+  unsigned long long moved; /* bytes read so far */
   bool in_blocked; /* the last read found nothing to read or no room: wait for an event or a drain */
   bool eof;        /* fd[d] said end of file */
   bool shut;       /* fd[1 - d] shut down for writing */
@@ -153,6 +155,8 @@ static int pump(struct fwd_conn *c) {
         ssize_t n = splice(from, NULL, f->pipe[1], NULL, f->capacity, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
         if (n > 0) {
           f->queued += (size_t)n;
+          f->moved += (unsigned long long)n;
+          if (f->moved >= 4 * (unsigned long long)f->capacity) grow(f);
           moved = true;
         } else if (n == 0) {
           f->eof = true;
