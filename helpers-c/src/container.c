@@ -166,7 +166,9 @@ noreturn void container_become_process(const struct container_spec *spec, int sy
 
   fds_cloexec_from(3);
   /* After everything that closes fds: the caller's own, at their numbers. */
+  bool failure_on_sync = report_failure_sock() == sync_sock;
   fds_place_preserved(spec->preserve_fds, &sync_sock);
+  if (failure_on_sync) report_set_failure_sock(sync_sock);
   /* --personality: before the filter, which (Docker's) allows only the usual domains. */
   if (spec->personality_set && personality(spec->personality_domain) < 0) die_errno("personality(0x%lx)", spec->personality_domain);
   /* Last before execve (decision 13). With --init, init is filtered too: an
@@ -201,6 +203,8 @@ noreturn void container_main(const struct container_spec *spec, int sync_sock) {
   net_enter_premade();
   int keep[] = {report_fd(), sync_sock};
   fds_close_except_preserved(keep, 2, spec->preserve_fds);
+  /* Until its exec, a failure here is also told on the sync socket (start.h: exec_failed). */
+  report_set_failure_sock(sync_sock);
   /* The container dies with its helper, even during setup. */
   if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) die_errno("prctl(PR_SET_PDEATHSIG)");
   if (spec->network == NETWORK_PRIVATE && !net_made_before_clone(spec)) {

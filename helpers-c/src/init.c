@@ -31,6 +31,7 @@ noreturn void init_run(char *const argv[], char *const env[], int sync_sock) {
   }
   close(exec_done[0]);
   close(sync_sock);
+  report_set_failure_sock(-1);
   if (report_fd() >= 0) close(report_fd());
   report_set_fd(-1);
   /* This process runs the helper inside the container: skiff started it from

@@ -49,6 +49,7 @@ struct monitor {
   int notify_fd;  /* --sdnotify=container: the proxy socket (notify.h), else -1 */
   int timeout_fd; /* --timeout: fires when this start has run its time (timeout.h), else -1 */
   bool report_open; /* skiff still waits on fd 3: for the container's READY=1 */
+  bool exec_failed; /* this start's command never ran (start.h) */
   char started_at[48];
   unsigned restarts;
 };
@@ -154,6 +155,7 @@ static void start(struct monitor *m, const sigset_t *child_mask) {
   struct start_record record = {.path = m->spec->pid_path, .started_at = m->started_at, .restarts = m->restarts};
   struct started s = container_start(m->spec, child_mask, &record);
   m->pid = s.pid;
+  m->exec_failed = s.exec_failed;
   m->net = s.net;
   if (m->userns >= 0) close(m->userns);
   m->userns = s.userns;
@@ -174,6 +176,14 @@ static bool should_restart(const struct monitor *m, int code) {
   if (strcmp(policy, "always") == 0) return true;
   if (strcmp(policy, "on-failure") == 0) return code != 0 && (m->spec->restart_max == 0 || m->restarts < m->spec->restart_max);
   return false;
+}
+
+/* "init", "start" (and "attach"): written here, not by skiff after the helper
+ * returned, so that they come before this container's "died" and "remove",
+ * which this process writes at its end, however soon that is. */
+static void log_started_events(const struct container_spec *spec) {
+  for (size_t i = 0; i < spec->event_started_heads.len && i < spec->event_started_tails.len; i++)
+    event_append(spec->event_log, spec->event_started_heads.items[i], spec->event_started_tails.items[i]);
 }
 
 /* The "died" event: the exit code first, as lib/events/log.ts writes it. */
@@ -371,6 +381,7 @@ noreturn void monitor_main(const struct container_spec *spec) {
     accept_client(&m);
   }
   start(&m, &previous);
+  if (!m.exec_failed) log_started_events(spec);
   report_monitor((int)getpid());
   report_pid((int)m.pid);
   notify_started(spec, getpid());

@@ -171,6 +171,11 @@ struct container_spec {
   const char *event_died_tail;  /* the line's text after the time */
   const char *event_remove_head; /* run -d --rm: the "remove" line's text before the time */
   const char *event_remove_tail;
+  /* The "init", "start" (and, with attach_wait, "attach") lines, text before
+   * and after the time, in that order: appended once the container's first
+   * start has exec'd, before anything of its end can be (lib/containers/events.ts). */
+  struct string_list event_started_heads;
+  struct string_list event_started_tails;
   /* systemd units (notify.h): run --sdnotify, --pidfile, --conmon-pidfile. */
   const char *notify_socket;      /* the unit's NOTIFY_SOCKET ("@name": abstract) */
   const char *notify_mode;        /* "conmon" or "container" */

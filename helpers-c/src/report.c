@@ -1,5 +1,6 @@
 #include "report.h"
 #include "io.h"
+#include "sync.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -7,6 +8,7 @@
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 /* The fd reports go to; -1 until report_set_fd(). Set once at start-up. */
@@ -14,6 +16,11 @@ static int report_out = -1;
 
 void report_set_fd(int fd) { report_out = fd; }
 int report_fd(void) { return report_out; }
+
+static int failure_sock = -1;
+
+void report_set_failure_sock(int sock) { failure_sock = sock; }
+int report_failure_sock(void) { return failure_sock; }
 
 static void sanitize(char *s) {
   for (; *s; s++)
@@ -62,6 +69,10 @@ noreturn void die(int code, int errnum, const char *fmt, ...) {
   if (errnum != 0 && n >= 0 && (size_t)n < sizeof message)
     snprintf(message + n, sizeof message - (size_t)n, ": %s", strerror(errnum));
   emit("error", code, message);
+  if (failure_sock >= 0) {
+    char failed = SYNC_FAILED;
+    (void)send(failure_sock, &failed, 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+  }
   _exit(code);
 }
 

@@ -14,6 +14,12 @@
 void report_set_fd(int fd);
 int report_fd(void);
 
+/* The container's first process, until it execs: die() also sends
+ * SYNC_FAILED (sync.h) on this socket, so the helper knows the exec did not
+ * happen (the socket's EOF alone means "exec'd or died"). -1: none. */
+void report_set_failure_sock(int sock);
+int report_failure_sock(void);
+
 /* "error<TAB>code<TAB>message[: strerror(errnum)]" then _exit(code). errnum 0: no suffix. */
 noreturn void die(int code, int errnum, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Same as die() with errno and exit 125: for a failing system call. */

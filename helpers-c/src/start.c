@@ -85,6 +85,7 @@ struct started container_start(const struct container_spec *spec, const sigset_t
   bool private_after_clone = spec->network == NETWORK_PRIVATE && !net_made_before_clone(spec);
   if (private_after_clone && !receive_network(spec, sync_sock, &started.net)) {
     /* The child died before its maps; its status says why. */
+    started.exec_failed = true;
     close(sync_sock);
     return started;
   }
@@ -120,10 +121,14 @@ struct started container_start(const struct container_spec *spec, const sigset_t
       sync_send(sync_sock, SYNC_TTY_SIZED);
     }
   }
-  /* EOF: the child exec'd (the socket is close-on-exec) or died. */
+  /* EOF: the child exec'd (the socket is close-on-exec) or died; SYNC_FAILED
+   * first: it died of an error it reported (report.h). */
   char byte;
-  while (recv(sync_sock, &byte, 1, 0) < 0 && errno == EINTR) {
+  ssize_t got;
+  while ((got = recv(sync_sock, &byte, 1, 0)) < 0 && errno == EINTR) {
   }
+  /* (With -t, a child that died before it sent its pty had its EOF read above.) */
+  started.exec_failed = (got == 1 && byte == SYNC_FAILED) || (spec->tty && started.master < 0);
   close(sync_sock);
   /* Released at configuration: its ports are bound before run -d returns, and a late failure still falls back. */
   net_start_finish(spec, &started.net, child);

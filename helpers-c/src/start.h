@@ -2,6 +2,7 @@
 #define SKIFF_START_H
 
 #include <signal.h>
+#include <stdbool.h>
 #include <sys/types.h>
 #include "net.h"
 #include "protocol.h"
@@ -11,6 +12,7 @@ struct started {
   int master; /* the pty master with -t, else -1 */
   struct net_process net; /* network=private: its program, to end with the container (net_stop) */
   int userns; /* remove_tree or autoremove_dir with a user namespace of its own: that namespace (autoremove.h), else -1 */
+  bool exec_failed; /* the child reported an error before its exec (SYNC_FAILED): it never ran the command */
 };
 
 /* Where and how the start is recorded (record.h): written once the child

@@ -16,7 +16,7 @@ bool sync_expect(int sock, char message) {
   ssize_t n;
   while ((n = recv(sock, &got, 1, 0)) < 0)
     if (errno != EINTR) die_errno("sync: waiting for '%c'", message);
-  if (n == 0) return false;
+  if (n == 0 || got == SYNC_FAILED) return false;
   if (got != message) die(EXIT_SKIFF_FAILED, 0, "sync: expected '%c', got '%c'", message, got);
   return true;
 }
@@ -43,7 +43,7 @@ int sync_recv_fd(int sock, char message) {
   ssize_t n;
   while ((n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC)) < 0)
     if (errno != EINTR) die_errno("sync: receive fd");
-  if (n == 0) return -1;
+  if (n == 0 || got == SYNC_FAILED) return -1;
   if (got != message) die(EXIT_SKIFF_FAILED, 0, "sync: expected '%c', got '%c'", message, got);
   struct cmsghdr *cmsg = CMSG_FIRSTHDR(&msg);
   if (cmsg == NULL || cmsg->cmsg_type != SCM_RIGHTS) die(EXIT_SKIFF_FAILED, 0, "sync: message '%c' carried no fd", message);

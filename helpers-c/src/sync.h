@@ -20,12 +20,15 @@
  * makes pasta's interface and sends a netlink socket of its namespace,
  * subscribed before it made it (net_watch.h). */
 #define SYNC_NET_WATCH 'w'
+/* The child failed (report.h, report_set_failure_sock): sent by its die()
+ * just before it exits, at any point of the handshake; read as its EOF. */
+#define SYNC_FAILED 'F'
 
 void sync_send(int sock, char message);
-/* Returns false on EOF (the peer exited); dies on any other message. */
+/* Returns false on EOF or SYNC_FAILED (the peer exited); dies on any other message. */
 bool sync_expect(int sock, char message);
 void sync_send_fd(int sock, char message, int fd);
-/* Returns the fd, or -1 on EOF. */
+/* Returns the fd, or -1 on EOF or SYNC_FAILED. */
 int sync_recv_fd(int sock, char message);
 
 #endif

@@ -59,6 +59,13 @@ export function monitorDiedEvent(record: Identity): { log: string; head: string;
   return { log: eventLogPath(), head, tail };
 }
 
+/** A line the monitor writes itself: its text before and after the time (helpers-c/src/event.h). */
+function monitorLine(record: Identity, status: ContainerEventStatus): { head: string; tail: string } {
+  const line = eventLine({ ID: record.Id, ...(record.Image ? { Image: record.Image } : {}), Name: record.Name, Status: status, Type: 'container', Attributes: record.Config.Labels }, '0');
+  const at = line.indexOf(',"time":0,"timeNano":0,');
+  return { head: line.slice(0, at), tail: line.slice(at + ',"time":0,"timeNano":0'.length).replace(/\n$/, '') };
+}
+
 /**
  * run -d --rm: the "remove" line the monitor logs when it removes the
  * container itself (helpers-c/src/autoremove.h): its text before and after
@@ -66,9 +73,19 @@ export function monitorDiedEvent(record: Identity): { log: string; head: string;
  */
 export function monitorRemoveEvent(record: Identity): { head: string; tail: string } | undefined {
   if (eventsBackend() === 'none') return undefined;
-  const line = eventLine({ ID: record.Id, ...(record.Image ? { Image: record.Image } : {}), Name: record.Name, Status: 'remove', Type: 'container', Attributes: record.Config.Labels }, '0');
-  const at = line.indexOf(',"time":0,"timeNano":0,');
-  return { head: line.slice(0, at), tail: line.slice(at + ',"time":0,"timeNano":0'.length).replace(/\n$/, '') };
+  return monitorLine(record, 'remove');
+}
+
+/**
+ * A monitored start's startedEvents, which the monitor logs itself once the
+ * container has exec'd: skiff, which learns of the start only when the helper
+ * has returned, would log them after the "died" (and "remove") of a container
+ * that exits at once. Undefined with --events-backend none.
+ */
+export function monitorStartedEvents(record: Identity, attached: boolean): { head: string; tail: string }[] | undefined {
+  if (eventsBackend() === 'none') return undefined;
+  const statuses: ContainerEventStatus[] = attached ? ['init', 'start', 'attach'] : ['init', 'start'];
+  return statuses.map((status) => monitorLine(record, status));
 }
 
 /**

@@ -14,7 +14,7 @@ import { cgroupStart, liveCgroup } from './resources.js';
 import { containerState, type ContainerState } from './state.js';
 import { removeAnonymousVolumes, volumesOf } from './volume-users.js';
 import { getVolume } from '../volumes/store.js';
-import { containerEvent, lastDiedExitCode, monitorDiedEvent, monitorRemoveEvent, startedEvents } from './events.js';
+import { containerEvent, lastDiedExitCode, monitorDiedEvent, monitorRemoveEvent, monitorStartedEvents } from './events.js';
 import { unitStart } from './unit.js';
 import { refuseOtherRuntime } from './oci-runtime.js';
 import { leaveNetworks, networkStart } from './networks.js';
@@ -76,16 +76,16 @@ export async function startContainer(record: ContainerRecord, opts: { attach?: b
     ...autoRemoveOf(record, config),
     ...(cgroup ? { cgroup } : {}),
     ...diedEvent(record),
+    // init, start (attach): the monitor logs them, before it can log the container's end.
+    ...startedEventsOf(record, opts.attach === true),
     ...(unit ? { unit } : {}),
     ...(network ? { network } : {}),
   });
   if (!opts.attach) {
     await started;
-    startedEvents(record, false);
     return undefined;
   }
   const [sock] = await Promise.all([connectAttach(attachSocketPath(record.Id)), started]);
-  startedEvents(record, true);
   return sock;
 }
 
@@ -101,6 +101,11 @@ function autoRemoveOf(record: ContainerRecord, config: OciRuntimeConfig): { auto
   if (!removal) return {};
   const event = monitorRemoveEvent(record);
   return { autoRemove: { ...removal, ...(event ? { event } : {}) } };
+}
+
+function startedEventsOf(record: ContainerRecord, attached: boolean): { startedEvents?: { head: string; tail: string }[] } {
+  const lines = monitorStartedEvents(record, attached);
+  return lines ? { startedEvents: lines } : {};
 }
 
 function diedEvent(record: ContainerRecord): { diedEvent?: { log: string; head: string; tail: string } } {

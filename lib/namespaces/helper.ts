@@ -576,6 +576,8 @@ export interface MonitorFiles {
   attachWait?: boolean;
   /** The event log and its "died" line around the exit code and time (lib/containers/events.ts). */
   diedEvent?: { log: string; head: string; tail: string };
+  /** The init, start (and attach) lines around the time, logged in diedEvent's log once the first start has exec'd. */
+  startedEvents?: { head: string; tail: string }[];
   cgroup?: CgroupStart;
   unit?: UnitStart;
   /** On user-defined networks: the holder, the interfaces, the member's connection. */
@@ -597,6 +599,7 @@ export async function startMonitored(config: OciRuntimeConfig, files: MonitorFil
   entries.push(`restart=${files.restart.name}`, `restart_max=${files.restart.max}`);
   for (const arg of files.onExit) entries.push(`on_exit=${arg}`);
   if (files.diedEvent) entries.push(`event_log=${files.diedEvent.log}`, `event_died_head=${files.diedEvent.head}`, `event_died_tail=${files.diedEvent.tail}`);
+  if (files.diedEvent) for (const line of files.startedEvents ?? []) entries.push(`event_started_head=${line.head}`, `event_started_tail=${line.tail}`);
   const removal = files.autoRemove;
   if (removal) {
     entries.push(`autoremove_dir=${removal.dir}`, `autoremove_name=${removal.nameLink}`, `autoremove_run_dir=${removal.runDir}`);

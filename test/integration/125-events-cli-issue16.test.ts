@@ -92,6 +92,44 @@ describe.each(modes())('events ($name)', (mode) => {
     expect((await events(s, ['--filter', `container=${rmName}`])).map((e) => e.Status)).toEqual(['create', 'init', 'start', 'attach', 'died', 'remove']);
   }, 120_000);
 
+  test('containers that exit at once: each one\'s create, init, start, (attach,) died, remove in that order, run -d --rm and run --rm', async () => {
+    const s = newStore(mode);
+    const image = `${reg.host}/busybox`;
+    await ok(s, ['pull', '-q', image]);
+    const since = new Date(Date.now() - 1000).toISOString();
+    const detached = Array.from({ length: 8 }, () => unique('ord-d'));
+    const foreground = Array.from({ length: 4 }, () => unique('ord-f'));
+    // Two at a time: the monitor's end of one races skiff's return for the next.
+    for (let i = 0; i < detached.length; i += 2) {
+      await Promise.all([
+        ok(s, ['run', '-d', '--rm', '--name', detached[i]!, image, 'true']),
+        ok(s, ['run', '-d', '--rm', '--name', detached[i + 1]!, image, 'true']),
+        ...(i / 2 < foreground.length ? [ok(s, ['run', '--rm', '--name', foreground[i / 2]!, image, 'true'])] : []),
+      ]);
+    }
+    const statusesOf = async (name: string) => (await events(s, ['--since', since, '--filter', `container=${name}`])).map((e) => e.Status);
+    for (const name of detached) {
+      const statuses = await until(`${name}'s remove`, async () => {
+        const st = await statusesOf(name);
+        return st.includes('remove') ? st : undefined;
+      });
+      expect(statuses, name).toEqual(['create', 'init', 'start', 'died', 'remove']);
+    }
+    for (const name of foreground) expect(await statusesOf(name), name).toEqual(['create', 'init', 'start', 'attach', 'died', 'remove']);
+
+    // A command that cannot run never started: no init, no start (also under --init, and with -t).
+    for (const extra of [[], ['--init'], ['-t']]) {
+      const name = unique('ord-x');
+      const r = await s.skiff(['run', '-d', ...extra, '--name', name, image, 'no-such-command']);
+      expect(r.code, r.stderr).toBe(127);
+      const statuses = await until(`${name}'s died`, async () => {
+        const st = await statusesOf(name);
+        return st.includes('died') ? st : undefined;
+      });
+      expect(statuses, extra.join(' ')).toEqual(['create', 'died']);
+    }
+  }, 120_000);
+
   test('images and volumes: pull, tag, untag, remove, push; volume create and remove; filters by type, image, label, event', async () => {
     const s = newStore(mode);
     const image = `${reg.host}/busybox`;
