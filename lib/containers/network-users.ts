@@ -2,7 +2,7 @@
 // records: what `network rm` and `network prune` must not break. lib/network
 // cannot see containers; the commands pass this in.
 import { EXIT_SKIFF_FAILED, SkiffError } from '../errors.js';
-import { findNetwork, listNetworks, lockNetworks, removeNetworkRecord, type NetworkRecord } from '../network/networks.js';
+import { findNetwork, listNetworks, lockNetworks, removeNetworkLeftovers, removeNetworkRecord, type NetworkRecord } from '../network/networks.js';
 import type { NetworkMember } from '../network/view.js';
 import { containerState } from './state.js';
 import { listContainerIds, readRecord, type ContainerRecord } from './store.js';
@@ -94,6 +94,8 @@ export async function pruneNetworks(keep: (record: NetworkRecord) => boolean): P
       removeNetworkRecord(record);
       removed.push(record.name);
     }
+    // And what a create killed midway left, which no listing shows.
+    removeNetworkLeftovers();
     return removed;
   } finally {
     lock.release();

@@ -3,6 +3,8 @@
 //   networks/<name>.json    one network, in Podman's JSON (network inspect shows it)
 //   networks/networks.lock  flock(2): held while a network is made or removed and
 //                           while a container's address on one is chosen
+//   networks/.tmp-<pid>-<id> a record being written (under the lock); a create
+//                           killed midway leaves it: removeNetworkLeftovers
 // A record is written whole and renamed into place, and made with a hard link
 // (link(2) fails on an existing name), so two `network create` of one name
 // make it once. Which containers use a network is the containers layer's to
@@ -13,6 +15,7 @@ import { SkiffError, errnoCode } from '../errors.js';
 import { urandomBytes } from '../ids.js';
 import { currentStoreLocations, storePaths } from '../store/paths.js';
 import { lockFile, type StoreLock } from '../store/lock.js';
+import { pidAlive } from '../store/atomic.js';
 import { formatAddress, formatSubnet, hostRoutes, isHostAddress, nextFreeSubnet, overlaps, parseAddress, parseSubnet, type Subnet } from './subnet.js';
 
 /** A network as Podman's `network inspect` prints it (field names and order). */
@@ -191,6 +194,30 @@ export function removeNetworkRecord(record: NetworkRecord): void {
   } catch (err) {
     if (errnoCode(err) !== 'ENOENT') throw err;
   }
+}
+
+/**
+ * The records a `network create` killed midway left (`.tmp-<pid>-<id>`),
+ * which no listing shows; never one whose maker is alive. The caller holds
+ * lockNetworks, which every create writes its record under. Returns the
+ * names removed.
+ */
+export function removeNetworkLeftovers(): string[] {
+  let names: string[];
+  try {
+    names = readdirSync(networksRoot());
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return [];
+    throw err;
+  }
+  const removed: string[] = [];
+  for (const name of names) {
+    const m = /^\.tmp-(\d+)-[0-9a-f]+$/.exec(name);
+    if (!m || pidAlive(Number(m[1]))) continue;
+    rmSync(path.join(networksRoot(), name), { force: true });
+    removed.push(name);
+  }
+  return removed;
 }
 
 /** The network's one subnet and gateway as numbers. */

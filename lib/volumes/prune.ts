@@ -1,9 +1,10 @@
 // `volume prune` and `system prune --volumes`: the volumes no container uses
 // (anonymous ones only, unless `all`, as Docker since 23.0), measured and then
 // removed by the helper, by fd. The store cannot see containers: the caller
-// passes the names in use (lib/containers/volume-users.ts).
+// passes the names in use (lib/containers/volume-users.ts). What a volume
+// create or rm killed midway left goes too.
 import type { VolumeFilter } from './filters.js';
-import { listVolumes, removeVolumeFiles, volumeBytes } from './store.js';
+import { listVolumes, removeVolumeFiles, removeVolumeLeftovers, volumeBytes } from './store.js';
 
 export interface VolumePruneResult {
   deleted: string[];
@@ -19,5 +20,6 @@ export async function pruneVolumes(inUse: ReadonlySet<string> | ReadonlyMap<stri
     result.reclaimed += sizes[i]!;
     result.deleted.push(volume.Name);
   }
+  await removeVolumeLeftovers();
   return result;
 }

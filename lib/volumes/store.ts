@@ -3,6 +3,8 @@
 //   volumes/<name>/_data/        what containers see (a plain volume's files)
 //   volumes/.tmp-<pid>-<random>  a volume being made: renamed to <name> when whole
 //   volumes/.trash-<name>-<pid>  a volume being removed
+// (a process killed midway leaves either: removeVolumeLeftovers, in prune,
+// removes them once their maker's pid is gone)
 // Making a volume is one rename(2) of a complete directory, so any number of
 // `run -v NAME` at once make it once: the first rename wins, the others find
 // it there and discard their copy. Rootless, _data holds files of the user's
@@ -14,6 +16,7 @@ import path from 'node:path';
 import { SkiffError, errnoCode } from '../errors.js';
 import { urandomBytes } from '../ids.js';
 import { currentStoreLocations, storePaths } from '../store/paths.js';
+import { pidAlive } from '../store/atomic.js';
 import { VOLUME_NAME } from '../oci/spec/mounts.js';
 import { rootlessMappings } from '../host/subids.js';
 import type { WalkMappings } from '../namespaces/helper.js';
@@ -220,6 +223,33 @@ export async function removeVolumeFiles(name: string): Promise<boolean> {
   const { removeTrees } = await import('../namespaces/helper.js');
   await removeTrees([trash], volumeFileMappings());
   return true;
+}
+
+/**
+ * What makes and removals killed midway left, which no listing shows: a
+ * volume being filled (`.tmp-<pid>-<random>`) or renamed aside to be removed
+ * (`.trash-<name>-<pid>`) by a skiff whose process is gone. One whose maker
+ * is alive is left to finish (a reused pid only keeps it longer). Removed by
+ * the helper, in the volumes' mapping (a container wrote what a removed
+ * volume holds). Resolves to the names removed.
+ */
+export async function removeVolumeLeftovers(): Promise<string[]> {
+  const root = volumesRoot();
+  let names: string[];
+  try {
+    names = readdirSync(root);
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return [];
+    throw err;
+  }
+  const left = names.filter((name) => {
+    const m = /^\.tmp-(\d+)-[0-9a-f]+$/.exec(name) ?? /^\.trash-.+-(\d+)$/.exec(name);
+    return m !== null && !pidAlive(Number(m[1]));
+  });
+  if (left.length === 0) return [];
+  const { removeTrees } = await import('../namespaces/helper.js');
+  await removeTrees(left.map((name) => path.join(root, name)), volumeFileMappings());
+  return left;
 }
 
 /** The bytes of each volume's files (its _data), each inode once, walked by the helper by fd. */

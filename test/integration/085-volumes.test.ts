@@ -4,12 +4,12 @@
 // are named after their class: a mount target is resolved inside the root,
 // never through a symlink out of it (CVE-2021-30465, CVE-2018-15664), and a
 // sentinel directory of the host must stay untouched.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { NEEDS_ROOT, skipTitle } from '../skip.js';
-import { integrationEnv, type Mode, describeModes } from './harness.js';
+import { asModeUser, cleanEnv, collect, integrationEnv, skiffBin, until, type Mode, describeModes } from './harness.js';
 import { busyboxLayer, pushImage, startRegistry, type TestRegistry } from './registry-harness.js';
 import { hostUidFor, newStore, type TestStore } from './store-harness.js';
 
@@ -84,6 +84,9 @@ async function ok(store: TestStore, args: string[]): Promise<string> {
   expect(r.code).toBe(0);
   return r.stdout;
 }
+
+// strace holds a volume create or rm at a precise point, its rename(2), for the test to kill it there.
+const strace = spawnSync('strace', ['-V']).status === 0;
 
 describeModes('volumes and mounts ($name)', (mode) => {
   test('-v DIR: what the container writes lands in DIR, owned on the host as the mapping says; ro refuses writes', async () => {
@@ -333,6 +336,51 @@ describeModes('volumes and mounts ($name)', (mode) => {
     expect(gone.code).toBe(1);
     expect(await ok(store, ['volume', 'rm', '-f', 'v2'])).toBe('');
   });
+
+  test.skipIf(!strace)(skipTitle('volume-killed-midway: the .tmp- and .trash- a killed volume create and rm left are removed by volume prune; a live one\'s are not', strace ? undefined : 'needs strace: apt-get install strace'), async () => {
+    const store = await storeWith(mode, 'busybox');
+    const volumes = path.join(store.root, 'volumes');
+    // Held at its first rename(2): a create before it (.tmp-<pid>-… into place), a rm after it (the volume to .trash-<name>-<pid>).
+    const under = (inject: string, args: string[]) => {
+      const [file, ...rest] = asModeUser(mode, ['strace', '-f', '-qq', '-o', '/dev/null', '-e', 'trace=rename', '-e', `inject=rename:${inject}:when=1`, skiffBin(), ...args]);
+      return spawn(file!, rest, { env: cleanEnv(mode, { SKIFF_ROOT: store.root }), stdio: ['ignore', 'pipe', 'pipe'], cwd: '/' });
+    };
+    const left = (prefix: string) => readdirSync(volumes).filter((n) => n.startsWith(prefix));
+    const makerOf = (name: string) => Number(/^\.tmp-(\d+)-/.exec(name)?.[1] ?? /-(\d+)$/.exec(name)![1]);
+    // The first volume writes the caches (by renames too), so the next ones rename nothing else before.
+    await ok(store, ['volume', 'create', 'warm']);
+    // A removed volume holds what a container wrote: here a directory of a sub-ID (rootless) that only the mapping can empty.
+    await ok(store, ['run', '--rm', '-v', 'gone:/d', img('busybox'), 'sh', '-c', 'mkdir /d/sub && echo x > /d/sub/f && chown -R 1000:1000 /d/sub && chmod 700 /d/sub']);
+
+    const maker = under('delay_enter=60s', ['volume', 'create', 'made']);
+    const making = collect(maker);
+    const tmp = await until('the create\'s .tmp- directory', () => left('.tmp-')[0]);
+    expect(tmp).toMatch(/^\.tmp-\d+-[0-9a-f]+$/);
+    const remover = under('delay_exit=60s', ['volume', 'rm', 'gone']);
+    const removing = collect(remover);
+    const trash = await until('the rm\'s .trash- directory', () => left('.trash-')[0]);
+    expect(trash).toMatch(/^\.trash-gone-\d+$/);
+    // Their makers are alive: both stay.
+    await ok(store, ['volume', 'prune', '-f']);
+    expect(left('.tmp-')).toEqual([tmp]);
+    expect(left('.trash-')).toEqual([trash]);
+
+    // Killed where strace holds them (the kill acts once the tracer, killed too, lets go).
+    process.kill(makerOf(tmp), 'SIGKILL');
+    process.kill(makerOf(trash), 'SIGKILL');
+    maker.kill('SIGKILL');
+    remover.kill('SIGKILL');
+    expect((await making).code).not.toBe(0);
+    expect((await removing).code).not.toBe(0);
+    expect(left('.tmp-')).toEqual([tmp]);
+    expect(left('.trash-')).toEqual([trash]);
+    // Gone, not only dead: a zombie not yet reaped still counts as its maker.
+    await until('the makers reaped', () => (existsSync(`/proc/${makerOf(tmp)}`) || existsSync(`/proc/${makerOf(trash)}`) ? undefined : true));
+    await ok(store, ['volume', 'prune', '-f']);
+    expect(readdirSync(volumes).filter((n) => n.startsWith('.'))).toEqual([]);
+    expect(await ok(store, ['volume', 'ls', '-q'])).toBe('warm\n');
+    expect(await ok(store, ['volume', 'create', 'made'])).toBe('made\n');
+  }, 120_000);
 
   test('volume rm -f: a volume stopped containers use goes, one a running container uses stays', async () => {
     const store = await storeWith(mode, 'busybox');

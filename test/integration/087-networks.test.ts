@@ -2,15 +2,17 @@
 // containers that reach each other by name and alias on one network and not
 // across networks, connect/disconnect, the holder's life, as root and as the
 // unprivileged test user. Only addresses inside namespaces skiff made.
+import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import net, { type AddressInfo } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { httpGet, integrationEnv, modes, type Mode, useDefaultNetwork } from './harness.js';
+import { asModeUser, cleanEnv, collect, httpGet, integrationEnv, modes, skiffBin, type Mode, useDefaultNetwork } from './harness.js';
 import { busyboxLayer, pushImage, startRegistry, type TestRegistry } from './registry-harness.js';
 import { newStore, type TestStore } from './store-harness.js';
+import { skipTitle } from '../skip.js';
 
 let reg: TestRegistry;
 
@@ -94,7 +96,27 @@ async function holderGone(s: TestStore): Promise<boolean> {
 // This file tests the default network: containers that name none get pasta.
 useDefaultNetwork();
 
+// strace kills a network create at a precise point: the link(2) of its written record into place.
+const strace = spawnSync('strace', ['-V']).status === 0;
+
 describe.each(modes())('networks: records ($name)', (mode) => {
+  test.skipIf(!strace)(skipTitle('network-create-killed-midway: the .tmp- record a killed create left is removed by network prune', strace ? undefined : 'needs strace: apt-get install strace'), async () => {
+    const s = newStore(mode);
+    const networks = path.join(s.root, 'networks');
+    // The first create writes the caches, so the next one's first link is its record's.
+    expect(await s.skiff(['network', 'create', 'warm'])).toMatchObject({ code: 0 });
+    const [file, ...args] = asModeUser(mode, ['strace', '-f', '-qq', '-o', '/dev/null', '-e', 'trace=link,linkat', '-e', 'inject=link,linkat:signal=SIGKILL:when=1', skiffBin(), 'network', 'create', 'half']);
+    const killed = await collect(spawn(file!, args, { env: cleanEnv(mode, { SKIFF_ROOT: s.root }), stdio: ['ignore', 'pipe', 'pipe'], cwd: '/' }));
+    expect(killed.code).not.toBe(0);
+    const left = () => readdirSync(networks).filter((n) => n.startsWith('.tmp-'));
+    expect(left()).toEqual([expect.stringMatching(/^\.tmp-\d+-[0-9a-f]{8}$/)]);
+    expect((await s.skiff(['network', 'ls', '-q'])).stdout).toBe('warm\n');
+    // (A live create holds the networks' lock while its .tmp- exists, which prune waits for.)
+    expect(await s.skiff(['network', 'prune', '-f'])).toMatchObject({ code: 0, stdout: 'warm\n' });
+    expect(left()).toEqual([]);
+    expect(await s.skiff(['network', 'create', 'half'])).toMatchObject({ code: 0, stdout: 'half\n' });
+  }, 60_000);
+
   test('create, ls (table, -q, --filter, --format json and templates), inspect, exists, rm, prune', async () => {
     const s = newStore(mode);
     expect(await s.skiff(['network', 'create', 'front'])).toMatchObject({ code: 0, stdout: 'front\n' });
