@@ -394,7 +394,8 @@ describe.skipIf(!hasPasta).each(modes())(`the default network${hasPasta ? '' : '
     const web = await peerServer(store, 'lo-peer', ['-p', `127.0.0.1:${webPort}:80`]);
     expect(web.stderr).toBe('');
     // The receiver reads nothing for 3 s, then counts what came and answers on the half-closed connection.
-    const sink = await store.skiff(['run', '-d', '--name', 'lo-sink', '-p', `127.0.0.1:${sinkPort}:5000`, '--rootfs', mode.rootfs, 'nc', '-l', '-p', '5000', '-e', 'sh', '-c', 'sleep 3; wc -c']);
+    // The container outlives that connection, so its forwarder is still there to be asked for its CPU.
+    const sink = await store.skiff(['run', '-d', '--name', 'lo-sink', '-p', `127.0.0.1:${sinkPort}:5000`, '--rootfs', mode.rootfs, 'sh', '-c', "nc -l -p 5000 -e sh -c 'sleep 3; wc -c'; exec sleep 60"]);
     expect([sink.code, sink.stderr]).toEqual([0, '']);
     const { MonitorPid } = JSON.parse(readFileSync(path.join(store.root, 'containers', web.id, 'pid.json'), 'utf8')) as { MonitorPid: number };
     const holder = listenerOf(webPort);
