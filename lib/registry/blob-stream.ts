@@ -5,11 +5,14 @@
 // long while flowing) is resumed with "Range: bytes=N-"; a server that answers
 // a Range request with 200 sends the whole blob again, and the first N bytes of
 // that answer are dropped, so the hash always covers exactly the bytes emitted.
-import { createHash, type Hash } from 'node:crypto';
+import type { Hash } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { Readable } from 'node:stream';
 import { SkiffError } from '../errors.js';
 import type { Descriptor } from '../oci/image-spec.js';
 import { discard, type Response } from './transport.js';
+
+const requireBuiltin = createRequire('/'); // for built-in modules only: the base path plays no part
 
 /** Consecutive failed resumes (without a byte of progress) before giving up. */
 const MAX_RESUMES = 5;
@@ -54,7 +57,8 @@ export class VerifiedBlobStream extends Readable {
     if (!['sha256', 'sha384', 'sha512'].includes(algorithm)) {
       throw new SkiffError(`blob ${blob.digest}: unsupported digest algorithm "${algorithm}"`);
     }
-    this.hash = createHash(algorithm);
+    // node:crypto loads with the first blob stream: a pull of a stored image opens none.
+    this.hash = (requireBuiltin('node:crypto') as typeof import('node:crypto')).createHash(algorithm);
     this.idleTimeoutMs = opts.idleTimeoutMs ?? BLOB_IDLE_TIMEOUT_MS;
     this.first = opts.first;
   }

@@ -3,10 +3,15 @@
 // Content-Type, then the shape, as containers/image guesses), schema 1 refused,
 // and validation with zod (its tree-shakable "mini" API: the classic one
 // costs ~70 ms of start-up per pull) so that everything after this trusts the types.
-import { createHash } from 'node:crypto';
+import { createRequire } from 'node:module';
 import * as z from 'zod/mini';
 import { SkiffError } from '../errors.js';
 import { MEDIA_TYPE, type ImageConfig, type ImageIndex, type ImageManifest } from '../oci/image-spec.js';
+import { sha256Hex } from './sha256.js';
+
+const requireBuiltin = createRequire('/'); // for built-in modules only: the base path plays no part
+/** Documents up to this size are hashed by sha256.ts (plain JavaScript is slower than node:crypto on large ones). */
+const SMALL_DOCUMENT = 64 << 10;
 
 export const MANIFEST_ACCEPT = [
   MEDIA_TYPE.ociIndex,
@@ -192,5 +197,8 @@ export function parseImageConfig(bytes: Buffer, manifest: ImageManifest, what: s
 /** The digest of `bytes` with the algorithm of `like` (sha256 by default). */
 export function digestOf(bytes: Buffer, like = 'sha256:'): string {
   const algorithm = like.slice(0, like.indexOf(':'));
+  // A manifest or config of a few KiB is hashed here; node:crypto (~3 ms to load) only for large ones or other algorithms.
+  if (algorithm === 'sha256' && bytes.length <= SMALL_DOCUMENT) return `sha256:${sha256Hex(bytes)}`;
+  const { createHash } = requireBuiltin('node:crypto') as typeof import('node:crypto');
   return `${algorithm}:${createHash(algorithm).update(bytes).digest('hex')}`;
 }
