@@ -10,7 +10,7 @@ import { MEDIA_TYPE, type ImageConfig, type ImageIndex, type ImageManifest } fro
 import { sha256Hex } from './sha256.js';
 
 const requireBuiltin = createRequire('/'); // for built-in modules only: the base path plays no part
-/** Documents up to this size are hashed by sha256.ts (plain JavaScript is slower than node:crypto on large ones). */
+/** Documents up to this size are hashed by sha256.ts (@noble/hashes: plain JavaScript, slower than node:crypto on large ones). */
 const SMALL_DOCUMENT = 64 << 10;
 
 export const MANIFEST_ACCEPT = [

@@ -5,7 +5,7 @@ import { digestOf } from '../../lib/registry/manifest.js';
 
 const native = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
-describe('sha256Hex (the small documents of a pull, without node:crypto)', () => {
+describe('sha256Hex (@noble/hashes, for the small documents of a pull)', () => {
   it('gives the FIPS 180-4 examples', () => {
     expect(sha256Hex(Buffer.from(''))).toBe('e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855');
     expect(sha256Hex(Buffer.from('abc'))).toBe('ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
