@@ -15,11 +15,11 @@
 // one else may write (what it holds picks the network mode), and made only
 // where the code cache would be (lib/cache-dir.ts); anything that fails there
 // costs only the parse.
-import { readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import path from 'node:path';
 import { parse, TomlError } from 'smol-toml';
-import { ensurePrivateDir, skiffCacheDir } from '../cache-dir.js';
+import { FileResultsCache, privateCacheFile } from '../cache-dir.js';
 import { errnoCode, SkiffError } from '../errors.js';
 
 /** The keys skiff takes from containers.conf, by table. */
@@ -100,33 +100,6 @@ interface CacheEntry {
 }
 
 const CACHE_VERSION = 1;
-const CACHE_MAX_FILES = 32;
-
-/** The cache file, when its directory is the user's own and closed to others (made so if missing); else undefined. */
-function cacheFile(env: Env): string | undefined {
-  const dir = skiffCacheDir(env);
-  return dir !== undefined && ensurePrivateDir(dir) ? path.join(dir, 'containers-conf.json') : undefined;
-}
-
-function readCache(file: string | undefined): Record<string, CacheEntry> {
-  if (file === undefined) return {};
-  try {
-    const doc = JSON.parse(readFileSync(file, 'utf8')) as { version?: number; files?: Record<string, CacheEntry> };
-    return doc.version === CACHE_VERSION && typeof doc.files === 'object' && doc.files !== null ? doc.files : {};
-  } catch {
-    return {};
-  }
-}
-
-function writeCache(file: string, files: Record<string, CacheEntry>): void {
-  const temp = `${file}.tmp-${process.pid}`;
-  try {
-    writeFileSync(temp, JSON.stringify({ version: CACHE_VERSION, files }), { mode: 0o600 });
-    renameSync(temp, file);
-  } catch {
-    // Only the speed of the next run.
-  }
-}
 
 /** The file's identity for the cache; undefined when it does not exist (and need not). */
 function fileId(file: string, required: boolean): string | undefined {
@@ -145,29 +118,17 @@ export function readContainersConf(env: Env = process.env, uid: number = process
   const conf: ContainersConf = {};
   const named = new Set([env['CONTAINERS_CONF'], env['CONTAINERS_CONF_OVERRIDE']].filter(Boolean));
   const files = containersConfFiles(env, uid, home);
-  const cachePath = cacheFile(env);
-  const cache = readCache(cachePath);
-  const next: Record<string, CacheEntry> = {};
-  let changed = false;
+  const cache = new FileResultsCache<CacheEntry>(privateCacheFile('containers-conf.json', env), CACHE_VERSION);
   for (const file of files) {
     const required = named.has(file);
     const id = fileId(file, required);
     if (id === undefined) continue;
-    let entry = cache[file];
-    if (entry === undefined || entry.id !== id || typeof entry.settings !== 'object' || entry.settings === null) {
-      entry = { id, settings: settingsOf(file, readToml(file, required)) };
-      changed = true;
-    }
-    next[file] = entry;
+    const old = cache.old(file) as Partial<CacheEntry> | null | undefined;
+    const hit = typeof old === 'object' && old !== null && old.id === id && typeof old.settings === 'object' && old.settings !== null;
+    const entry: CacheEntry = hit ? (old as CacheEntry) : { id, settings: settingsOf(file, readToml(file, required)) };
+    cache.use(file, entry, !hit);
     if (typeof entry.settings.netns === 'string') conf.netns = { value: entry.settings.netns, file };
   }
-  if (cachePath !== undefined && changed) {
-    // Entries of files read under other settings (CONTAINERS_CONF…) stay, a few.
-    for (const [file, entry] of Object.entries(cache)) {
-      if (Object.keys(next).length >= CACHE_MAX_FILES) break;
-      next[file] ??= entry;
-    }
-    writeCache(cachePath, next);
-  }
+  cache.save();
   return conf;
 }

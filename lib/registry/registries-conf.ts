@@ -17,10 +17,10 @@
 //
 // The files are TOML, parsed by smol-toml with each key's line kept (toml.ts).
 // Everything after it works on plain objects, so a TOML library can replace it.
-import { existsSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
-import { ensurePrivateDir, skiffCacheDir } from '../cache-dir.js';
+import { FileResultsCache, privateCacheDir } from '../cache-dir.js';
 import { errnoCode, SkiffError } from '../errors.js';
 import {
   type ImageReference,
@@ -124,11 +124,6 @@ export function loadRegistriesConf(paths: RegistriesConfPaths = registriesConfPa
   return conf;
 }
 
-function privateCacheDir(): string | undefined {
-  const dir = skiffCacheDir();
-  return dir !== undefined && ensurePrivateDir(dir) ? dir : undefined;
-}
-
 interface CachedFile {
   text: string;
   dropIn: boolean;
@@ -136,61 +131,35 @@ interface CachedFile {
 }
 
 const CACHE_VERSION = 1;
-const CACHE_MAX_FILES = 32;
 
 /**
- * Parsed files, kept in $XDG_CACHE_HOME/skiff/registries-conf.json (a
- * directory of the user's own, closed to others: lib/cache-dir.ts) under
- * their whole text: the TOML parse of the usual two files (registries.conf
- * and shortnames.conf) is 5-10 ms, most of what a pull of a stored image
- * spends on its own work. A file whose text differs in any byte is parsed
- * again; a file that does not parse is never kept. The cache only saves time:
- * one that cannot be read or written is ignored.
+ * Parsed files, kept in $XDG_CACHE_HOME/skiff/registries-conf.json
+ * (FileResultsCache, in a directory of the user's own, closed to others:
+ * lib/cache-dir.ts) under their whole text: the TOML parse of the usual two
+ * files (registries.conf and shortnames.conf) is 5-10 ms, most of what a pull
+ * of a stored image spends on its own work. A file whose text differs in any
+ * byte is parsed again; a file that does not parse is never kept.
  */
 class ParsedFilesCache {
-  private readonly file: string | undefined;
-  private readonly old: Record<string, CachedFile>;
-  private readonly next: Record<string, CachedFile> = {};
-  private changed = false;
+  private readonly cache: FileResultsCache<CachedFile>;
 
-  constructor(dir: string | undefined) {
-    this.file = dir === undefined ? undefined : join(dir, 'registries-conf.json');
-    this.old = {};
-    if (this.file === undefined) return;
-    try {
-      const doc = JSON.parse(readFileSync(this.file, 'utf8')) as { version?: unknown; files?: unknown };
-      if (doc.version === CACHE_VERSION && typeof doc.files === 'object' && doc.files !== null) this.old = doc.files as Record<string, CachedFile>;
-    } catch {
-      // none yet, or not ours to trust: parse
-    }
+  constructor(cacheDir: string | undefined) {
+    this.cache = new FileResultsCache(cacheDir === undefined ? undefined : join(cacheDir, 'registries-conf.json'), CACHE_VERSION);
   }
 
   parse(text: string, file: string, dropIn: boolean): RegistriesConfFile {
-    const hit = this.old[file];
-    if (hit !== undefined && hit.text === text && hit.dropIn === dropIn && typeof hit.parsed === 'object' && hit.parsed !== null && Array.isArray(hit.parsed.aliases)) {
-      this.next[file] = hit;
+    const hit = this.cache.old(file) as Partial<CachedFile> | null | undefined;
+    if (typeof hit === 'object' && hit !== null && hit.text === text && hit.dropIn === dropIn && typeof hit.parsed === 'object' && hit.parsed !== null && Array.isArray(hit.parsed.aliases)) {
+      this.cache.use(file, hit as CachedFile, false);
       return { ...hit.parsed, aliases: new Map(hit.parsed.aliases) };
     }
     const parsed = parseRegistriesConf(text, file, { dropIn });
-    this.next[file] = { text, dropIn, parsed: { ...parsed, aliases: [...parsed.aliases] } };
-    this.changed = true;
+    this.cache.use(file, { text, dropIn, parsed: { ...parsed, aliases: [...parsed.aliases] } }, true);
     return parsed;
   }
 
   save(): void {
-    if (this.file === undefined || !this.changed) return;
-    // Entries of files read under other settings (SKIFF_REGISTRIES_CONF…) stay, a few.
-    for (const [file, entry] of Object.entries(this.old)) {
-      if (Object.keys(this.next).length >= CACHE_MAX_FILES) break;
-      this.next[file] ??= entry;
-    }
-    const temp = `${this.file}.tmp-${process.pid}`;
-    try {
-      writeFileSync(temp, JSON.stringify({ version: CACHE_VERSION, files: this.next }), { mode: 0o600 });
-      renameSync(temp, this.file);
-    } catch {
-      rmSync(temp, { force: true });
-    }
+    this.cache.save();
   }
 }
 
