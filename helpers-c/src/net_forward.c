@@ -5,6 +5,11 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ifaddrs.h>
+#include <linux/fib_rules.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sched.h>
@@ -14,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -31,11 +37,27 @@
  * taken up again without waiting for an event). */
 #define FWD_ROUNDS 16
 
+/* Wildcard ports: a client that is not on the host's loopback connects
+ * into the container from its own address (IP_TRANSPARENT), with this
+ * mark; the container's replies to it (the accepted socket inherits the
+ * mark: tcp_fwmark_accept) are routed to the local table FWD_TABLE by the
+ * rule of priority FWD_RULE_PRIORITY, back to the forwarder's socket. */
+#define FWD_MARK 0x5f1f
+#define FWD_TABLE 1700
+#define FWD_RULE_PRIORITY 1700
+
 struct fwd_port {
   int fd;
-  struct sockaddr_storage target;
+  struct sockaddr_storage target; /* a loopback client's: the container's loopback */
   socklen_t target_len;
+  bool dual;                      /* "*": one IPv6 socket for both families */
+  bool wildcard;                  /* other clients come from their own address to guest4 / the container's IPv6 address */
+  struct in_addr guest4;
 };
+
+/* The container's IPv6 address (pasta copies the host's), found at the first IPv6 client that needs it. */
+static struct in6_addr guest6;
+static bool have_guest6;
 
 struct fwd_conn;
 /* What an epoll event names: a listening port, or one end of a connection. */
@@ -69,13 +91,18 @@ static struct fwd_conn *again_list, *dead_list;
 
 /* "ADDR<TAB>HOST_PORT<TAB>GUEST_PORT" -> the address to bind and the one to connect to in the container (its loopback). */
 static void parse_entry(const char *entry, struct sockaddr_storage *bind_to, socklen_t *bind_len, struct fwd_port *port) {
-  char addr[64];
+  char addr[64], guest[64] = "";
   unsigned host_port, guest_port;
-  if (sscanf(entry, "%63[^\t]\t%u\t%u", addr, &host_port, &guest_port) != 3 || host_port == 0 || host_port > 65535 || guest_port == 0 ||
-      guest_port > 65535)
+  int fields = sscanf(entry, "%63[^\t]\t%u\t%u\t%63s", addr, &host_port, &guest_port, guest);
+  if (fields < 3 || host_port == 0 || host_port > 65535 || guest_port == 0 || guest_port > 65535)
     die(EXIT_SKIFF_FAILED, 0, "spec: bad net_splice \"%s\"", entry);
   memset(bind_to, 0, sizeof *bind_to);
   memset(&port->target, 0, sizeof port->target);
+  port->wildcard = fields == 4;
+  if (port->wildcard && inet_pton(AF_INET, guest, &port->guest4) != 1) die(EXIT_SKIFF_FAILED, 0, "spec: bad net_splice guest address \"%s\"", guest);
+  /* "*": both families on one socket (IPv4 clients as ::ffff:a.b.c.d), as pasta binds a port without an address. */
+  port->dual = strcmp(addr, "*") == 0;
+  if (port->dual) strcpy(addr, "::");
   struct sockaddr_in *v4 = (struct sockaddr_in *)bind_to;
   struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)bind_to;
   if (inet_pton(AF_INET, addr, &v4->sin_addr) == 1) {
@@ -202,9 +229,114 @@ static void schedule(struct fwd_conn *c, int state) {
   again_list = c;
 }
 
-static void open_conn(int ep, struct fwd_port *port, int client) {
+/* The container's first global IPv6 address (not on lo, not link-local). */
+static bool find_guest6(void) {
+  if (have_guest6) return true;
+  struct ifaddrs *list;
+  if (getifaddrs(&list) < 0) return false;
+  for (struct ifaddrs *a = list; a != NULL; a = a->ifa_next) {
+    if (a->ifa_addr == NULL || a->ifa_addr->sa_family != AF_INET6 || (a->ifa_flags & IFF_LOOPBACK)) continue;
+    const struct in6_addr *in = &((const struct sockaddr_in6 *)a->ifa_addr)->sin6_addr;
+    if (IN6_IS_ADDR_LINKLOCAL(in) || IN6_IS_ADDR_LOOPBACK(in)) continue;
+    guest6 = *in;
+    have_guest6 = true;
+    break;
+  }
+  freeifaddrs(list);
+  return have_guest6;
+}
+
+/* Where a connection from `peer` goes in the container, and from where:
+ * a client on the host's loopback to the container's loopback, from the
+ * container's (its address is the loopback's there too); any other client
+ * of a wildcard port from its own address and port (`source`, bound with
+ * IP_TRANSPARENT) to the container's address. False: nowhere (an IPv6
+ * client, and the container has no IPv6 address). */
+static bool route_for(const struct fwd_port *port, const struct sockaddr_storage *peer, struct sockaddr_storage *target, socklen_t *target_len,
+                      struct sockaddr_storage *source, socklen_t *source_len) {
+  *source_len = 0;
+  *target = port->target;
+  *target_len = port->target_len;
+  uint16_t guest_port = port->target.ss_family == AF_INET ? ((const struct sockaddr_in *)&port->target)->sin_port : ((const struct sockaddr_in6 *)&port->target)->sin6_port;
+  struct sockaddr_in v4 = {.sin_family = AF_INET};
+  bool is_v4 = false;
+  if (peer->ss_family == AF_INET) {
+    v4 = *(const struct sockaddr_in *)peer;
+    is_v4 = true;
+  } else if (peer->ss_family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(&((const struct sockaddr_in6 *)peer)->sin6_addr)) {
+    const struct sockaddr_in6 *p6 = (const struct sockaddr_in6 *)peer;
+    memcpy(&v4.sin_addr, &p6->sin6_addr.s6_addr[12], 4);
+    v4.sin_port = p6->sin6_port;
+    is_v4 = true;
+  }
+  if (is_v4) {
+    struct sockaddr_in *t = (struct sockaddr_in *)target;
+    memset(target, 0, sizeof *target);
+    t->sin_family = AF_INET;
+    t->sin_port = guest_port;
+    *target_len = sizeof *t;
+    if ((ntohl(v4.sin_addr.s_addr) >> 24) == 127 || !port->wildcard) {
+      t->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+      return true;
+    }
+    t->sin_addr = port->guest4;
+    memset(source, 0, sizeof *source);
+    memcpy(source, &v4, sizeof v4);
+    *source_len = sizeof v4;
+    return true;
+  }
+  const struct sockaddr_in6 *p6 = (const struct sockaddr_in6 *)peer;
+  struct sockaddr_in6 *t = (struct sockaddr_in6 *)target;
+  memset(target, 0, sizeof *target);
+  t->sin6_family = AF_INET6;
+  t->sin6_port = guest_port;
+  *target_len = sizeof *t;
+  if (IN6_IS_ADDR_LOOPBACK(&p6->sin6_addr) || !port->wildcard) {
+    t->sin6_addr = in6addr_loopback;
+    return true;
+  }
+  if (!find_guest6()) return false;
+  t->sin6_addr = guest6;
+  struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)source;
+  memset(source, 0, sizeof *source);
+  s6->sin6_family = AF_INET6;
+  s6->sin6_addr = p6->sin6_addr;
+  s6->sin6_port = p6->sin6_port;
+  *source_len = sizeof *s6;
+  return true;
+}
+
+/* A socket that connects from the client's own address and port (its port
+ * when free in the container, else any). */
+static bool bind_transparent(int s, const struct sockaddr_storage *source, socklen_t len) {
+  int one = 1, mark = FWD_MARK;
+  bool v4 = source->ss_family == AF_INET;
+  if (setsockopt(s, v4 ? SOL_IP : SOL_IPV6, v4 ? IP_TRANSPARENT : IPV6_TRANSPARENT, &one, sizeof one) < 0 ||
+      setsockopt(s, SOL_SOCKET, SO_MARK, &mark, sizeof mark) < 0)
+    return false;
+  setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (bind(s, (const struct sockaddr *)source, len) == 0) return true;
+  struct sockaddr_storage any = *source;
+  if (v4) ((struct sockaddr_in *)&any)->sin_port = 0;
+  else ((struct sockaddr_in6 *)&any)->sin6_port = 0;
+  return bind(s, (const struct sockaddr *)&any, len) == 0;
+}
+
+static void open_conn(int ep, struct fwd_port *port, int client, const struct sockaddr_storage *peer) {
+  struct sockaddr_storage target, source;
+  socklen_t target_len, source_len;
+  if (!route_for(port, peer, &target, &target_len, &source, &source_len)) {
+    struct linger now = {.l_onoff = 1, .l_linger = 0};
+    setsockopt(client, SOL_SOCKET, SO_LINGER, &now, sizeof now);
+    close(client);
+    return;
+  }
   struct fwd_conn *c = calloc(1, sizeof *c);
-  int s = c == NULL ? -1 : socket(port->target.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  int s = c == NULL ? -1 : socket(target.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (s >= 0 && source_len > 0 && !bind_transparent(s, &source, source_len)) {
+    close(s);
+    s = -1;
+  }
   if (s < 0) {
     free(c);
     close(client);
@@ -226,7 +358,7 @@ static void open_conn(int ep, struct fwd_port *port, int client) {
   }
   set_nodelay(client);
   set_nodelay(s);
-  if (connect(s, (struct sockaddr *)&port->target, port->target_len) < 0) {
+  if (connect(s, (struct sockaddr *)&target, target_len) < 0) {
     if (errno != EINPROGRESS) {
       /* Nothing listens in the container: the client is reset, as pasta does. */
       close_conn(c, true);
@@ -246,9 +378,11 @@ static void open_conn(int ep, struct fwd_port *port, int client) {
 
 static void accept_all(int ep, struct fwd_port *port, int *reserve) {
   for (;;) {
-    int client = accept4(port->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    struct sockaddr_storage peer;
+    socklen_t peer_len = sizeof peer;
+    int client = accept4(port->fd, (struct sockaddr *)&peer, &peer_len, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (client >= 0) {
-      open_conn(ep, port, client);
+      open_conn(ep, port, client, &peer);
       continue;
     }
     if (errno == EINTR || errno == ECONNABORTED) continue;
@@ -303,6 +437,95 @@ static int compare_int(const void *a, const void *b) {
   return *(const int *)a - *(const int *)b;
 }
 
+/* One netlink request in the container's namespace, acknowledged; 0 or an errno. */
+static int nl_request(int fd, struct nlmsghdr *msg) {
+  static unsigned seq;
+  msg->nlmsg_flags |= NLM_F_REQUEST | NLM_F_ACK;
+  msg->nlmsg_seq = ++seq;
+  if (send(fd, msg, msg->nlmsg_len, 0) < 0) return errno;
+  char buf[1024];
+  for (;;) {
+    ssize_t n = recv(fd, buf, sizeof buf, 0);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return errno;
+    }
+    for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, (size_t)n); h = NLMSG_NEXT(h, n)) {
+      if (h->nlmsg_seq != msg->nlmsg_seq || h->nlmsg_type != NLMSG_ERROR) continue;
+      return -((struct nlmsgerr *)NLMSG_DATA(h))->error;
+    }
+  }
+}
+
+static void nl_attr(struct nlmsghdr *msg, unsigned short type, const void *data, size_t len) {
+  struct rtattr *a = (struct rtattr *)((char *)msg + NLMSG_ALIGN(msg->nlmsg_len));
+  a->rta_type = type;
+  a->rta_len = (unsigned short)RTA_LENGTH(len);
+  memcpy(RTA_DATA(a), data, len);
+  msg->nlmsg_len = NLMSG_ALIGN(msg->nlmsg_len) + RTA_ALIGN(a->rta_len);
+}
+
+/* What wildcard ports need in the container's network namespace, before a
+ * client comes: lo up (pasta would bring it up later), accepted sockets
+ * that take the mark of the SYN that opened them (net.ipv4.tcp_fwmark_accept,
+ * both families), and for each family the rule "fwmark FWD_MARK lookup
+ * FWD_TABLE" with the route "local default dev lo" in that table: the
+ * container's replies to a client the forwarder connected from the
+ * client's own address stay on this host, to the forwarder's socket,
+ * instead of leaving by the container's interface. False for IPv4's part
+ * failing (IPv6's may be missing from the kernel). */
+static bool route_back_locally(void) {
+  int sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  struct ifreq lo = {0};
+  strcpy(lo.ifr_name, "lo");
+  if (sock < 0 || ioctl(sock, SIOCGIFFLAGS, &lo) < 0) return false;
+  lo.ifr_flags |= IFF_UP;
+  if (ioctl(sock, SIOCSIFFLAGS, &lo) < 0) return false;
+  close(sock);
+  unsigned lo_index = if_nametoindex("lo");
+  int fd = open("/proc/sys/net/ipv4/tcp_fwmark_accept", O_WRONLY | O_CLOEXEC);
+  if (fd < 0 || write(fd, "1", 1) != 1) return false;
+  close(fd);
+  int nl = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+  if (nl < 0 || lo_index == 0) return false;
+  bool ok = true;
+  for (int family = 0; family < 2; family++) {
+    unsigned char af = family == 0 ? AF_INET : AF_INET6;
+    union {
+      struct nlmsghdr h;
+      char buf[256];
+    } rule = {0}, route = {0};
+    rule.h.nlmsg_type = RTM_NEWRULE;
+    rule.h.nlmsg_flags = NLM_F_CREATE | NLM_F_EXCL;
+    rule.h.nlmsg_len = NLMSG_LENGTH(sizeof(struct fib_rule_hdr));
+    struct fib_rule_hdr *r = NLMSG_DATA(&rule.h);
+    r->family = af;
+    r->action = FR_ACT_TO_TBL;
+    r->table = RT_TABLE_UNSPEC;
+    uint32_t mark = FWD_MARK, mask = 0xffffffff, table = FWD_TABLE, priority = FWD_RULE_PRIORITY;
+    nl_attr(&rule.h, FRA_FWMARK, &mark, sizeof mark);
+    nl_attr(&rule.h, FRA_FWMASK, &mask, sizeof mask);
+    nl_attr(&rule.h, FRA_TABLE, &table, sizeof table);
+    nl_attr(&rule.h, FRA_PRIORITY, &priority, sizeof priority);
+    route.h.nlmsg_type = RTM_NEWROUTE;
+    route.h.nlmsg_flags = NLM_F_CREATE | NLM_F_REPLACE;
+    route.h.nlmsg_len = NLMSG_LENGTH(sizeof(struct rtmsg));
+    struct rtmsg *rt = NLMSG_DATA(&route.h);
+    rt->rtm_family = af;
+    rt->rtm_table = RT_TABLE_UNSPEC;
+    rt->rtm_protocol = RTPROT_STATIC;
+    rt->rtm_scope = RT_SCOPE_HOST;
+    rt->rtm_type = RTN_LOCAL;
+    nl_attr(&route.h, RTA_TABLE, &table, sizeof table);
+    nl_attr(&route.h, RTA_OIF, &lo_index, sizeof lo_index);
+    int err = nl_request(nl, &rule.h);
+    if (err == 0 || err == EEXIST) err = nl_request(nl, &route.h);
+    if (err != 0 && family == 0) ok = false;
+  }
+  close(nl);
+  return ok;
+}
+
 static noreturn void forward(size_t n, int netns, int userns, int ready, pid_t parent) {
   if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid() != parent) _exit(EXIT_SKIFF_FAILED);
   sigset_t none;
@@ -338,6 +561,9 @@ static noreturn void forward(size_t n, int netns, int userns, int ready, pid_t p
     files.rlim_cur = files.rlim_max;
     setrlimit(RLIMIT_NOFILE, &files);
   }
+  bool wildcard = false;
+  for (size_t i = 0; i < n; i++) wildcard = wildcard || ports[i].wildcard;
+  if (wildcard && !route_back_locally()) _exit(EXIT_SKIFF_FAILED);
   int ep = epoll_create1(EPOLL_CLOEXEC);
   if (ep < 0) _exit(EXIT_SKIFF_FAILED);
   for (size_t i = 0; i < n; i++) {
@@ -386,12 +612,20 @@ pid_t net_forward_start(const struct container_spec *spec, int netns, int userns
     /* As pasta does: connections of an earlier container in TIME_WAIT do not hold the port. */
     int one = 1;
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (addr.ss_family == AF_INET6) {
+      /* "*" takes both families (as pasta does); "::" IPv6 alone. */
+      int v6only = ports[i].dual ? 0 : 1;
+      setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof v6only);
+    }
     if (bind(fd, (struct sockaddr *)&addr, len) < 0 || listen(fd, SOMAXCONN) < 0) {
       int err = errno;
       char host[64];
       unsigned host_port = 0;
       sscanf(spec->net_splice.items[i], "%63[^\t]\t%u", host, &host_port);
       bool v6 = strchr(host, ':') != NULL;
+      if (ports[i].dual && err == EADDRINUSE)
+        die(EXIT_SKIFF_FAILED, 0, "cannot publish port %u/tcp: it is already in use on the host (free it, or publish another host port)", host_port);
+      if (ports[i].dual) die(EXIT_SKIFF_FAILED, err, "cannot publish port %u/tcp", host_port);
       if (err == EADDRINUSE)
         die(EXIT_SKIFF_FAILED, 0, "cannot publish port %s%s%s:%u/tcp: it is already in use on the host (free it, or publish another host port)", v6 ? "[" : "", host,
             v6 ? "]" : "", host_port);
@@ -417,7 +651,7 @@ pid_t net_forward_start(const struct container_spec *spec, int netns, int userns
   close(ready[0]);
   if (got != 1) {
     kill(pid, SIGKILL);
-    die(EXIT_SKIFF_FAILED, 0, "the port forwarder could not enter the container's network namespace");
+    die(EXIT_SKIFF_FAILED, 0, "the port forwarder could not enter the container's network namespace, or set up the routing of a wildcard port's replies there");
   }
   return pid;
 }

@@ -112,19 +112,31 @@ function isLoopbackAddress(ip: string): boolean {
   return /^127\.\d+\.\d+\.\d+$/.test(ip) || ip === '::1';
 }
 
+/** A binding on every address of the host: none given, 0.0.0.0 or ::. */
+function isWildcardAddress(ip: string): boolean {
+  return ip === '' || ip === '0.0.0.0' || ip === '::';
+}
+
 /**
  * The bindings skiff's own forwarder serves (helpers-c/src/net_forward.h)
- * rather than pasta: TCP on a loopback address. Debian 12's pasta polls a
- * host socket it cannot read from while the container is slower than the
- * sender (a CPU spinning for the whole transfer); its clients are
- * 127.0.0.1 to the container through pasta's splice as through the
- * forwarder, so nothing is lost. Ports on other addresses (the default,
- * any address) stay with pasta, whose tap path keeps a remote client's
- * address: one program cannot hand the other the loopback's share of a
- * wildcard port (pasta binds without SO_REUSEPORT).
+ * rather than pasta: TCP on a loopback address, and, when `wildcard` (the
+ * container's address is skiff's: pasta without options of the user's),
+ * TCP on every address. Debian 12's pasta polls a host socket it cannot
+ * read from while the container is slower than the sender (a CPU spinning
+ * for the whole transfer). A client on the host's loopback is 127.0.0.1
+ * to the container through pasta's splice as through the forwarder; any
+ * other client of a wildcard port keeps its own address: the forwarder
+ * connects from it (IP_TRANSPARENT) to the container's address, as pasta's
+ * tap path delivers it.
  */
-export function splicedBindings(bindings: PortBinding[]): PortBinding[] {
-  return bindings.filter((b) => b.protocol === 'tcp' && isLoopbackAddress(b.hostIp));
+export function splicedBindings(bindings: PortBinding[], wildcard = false): PortBinding[] {
+  return bindings.filter((b) => b.protocol === 'tcp' && (isLoopbackAddress(b.hostIp) || (wildcard && isWildcardAddress(b.hostIp))));
+}
+
+/** The helper's net_splice entry: HOST_ADDR (* for every address, both families) TAB HOST_PORT TAB GUEST_PORT [TAB the container's IPv4 address, for a wildcard port's other clients]. */
+export function spliceEntry(b: PortBinding, guestIp: string): string {
+  if (isLoopbackAddress(b.hostIp)) return `${b.hostIp}\t${b.hostPort}\t${b.containerPort}`;
+  return `${b.hostIp === '' ? '*' : b.hostIp}\t${b.hostPort}\t${b.containerPort}\t${guestIp}`;
 }
 
 function pastaPortArgs(bindings: PortBinding[]): string[] {
@@ -245,11 +257,12 @@ export function planPrivateNetwork(request: Extract<NetworkRequest, { kind: 'def
   if (pasta) {
     const userOptions = request.kind === 'pasta' ? request.options : [];
     // Ports the user gave pasta (-t) are pasta's alone.
-    const spliced = userOptions.some((o) => o === '-t' || o.startsWith('--tcp-ports')) ? [] : splicedBindings(bindings);
+    // Wildcard ports only where the container's address is skiff's own (no options of the user's, which may change it).
+    const spliced = userOptions.some((o) => o === '-t' || o.startsWith('--tcp-ports')) ? [] : splicedBindings(bindings, userOptions.length === 0);
     const forPasta = bindings.filter((b) => !spliced.includes(b));
     const { argv, mapGateway, pastaInterface } = pastaArgv(pasta, userOptions, forPasta, ctx);
     program.pasta = argv;
-    if (spliced.length > 0) program.splice = spliced.map((b) => `${b.hostIp}\t${b.hostPort}\t${b.containerPort}`);
+    if (spliced.length > 0) program.splice = spliced.map((b) => spliceEntry(b, PASTA_SUBNET.ip));
     const avx2 = pastaAvx2Build(pasta);
     if (avx2 !== undefined) program.pastaAvx2 = avx2;
     if (pastaInterface) program.pastaInterface = pastaInterface;

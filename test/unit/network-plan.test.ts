@@ -7,7 +7,7 @@ import { copyFileSync, mkdtempSync, realpathSync, rmSync, symlinkSync, writeFile
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { hasIPv6DefaultRoute, pastaAvx2Build, splicedBindings } from '../../lib/network/plan.js';
+import { hasIPv6DefaultRoute, pastaAvx2Build, spliceEntry, splicedBindings } from '../../lib/network/plan.js';
 import type { PortBinding } from '../../lib/network/ports.js';
 
 const zero = '0'.repeat(32);
@@ -56,7 +56,12 @@ describe("the ports skiff's forwarder serves (helpers-c/src/net_forward.h)", () 
     const all = [port('127.0.0.1'), port('127.1.2.3'), port('::1')];
     expect(splicedBindings(all)).toEqual(all);
   });
-  test('not any address, another address, nor UDP: those stay with pasta', () => {
+  test('not any address (unless asked), another address, nor UDP: those stay with pasta', () => {
     expect(splicedBindings([port(''), port('0.0.0.0'), port('::'), port('192.0.2.7'), port('128.0.0.1'), port('::2'), port('127.0.0.1', 'udp')])).toEqual([]);
+  });
+  test('with wildcard: TCP on any address too (none given, 0.0.0.0, ::), with the container address for other clients', () => {
+    const picked = splicedBindings([port(''), port('0.0.0.0'), port('::'), port('192.0.2.7'), port('', 'udp'), port('127.0.0.1')], true);
+    expect(picked).toEqual([port(''), port('0.0.0.0'), port('::'), port('127.0.0.1')]);
+    expect(picked.map((b) => spliceEntry(b, '10.0.2.100'))).toEqual(['*\t8080\t80\t10.0.2.100', '0.0.0.0\t8080\t80\t10.0.2.100', '::\t8080\t80\t10.0.2.100', '127.0.0.1\t8080\t80']);
   });
 });
