@@ -17,9 +17,11 @@
 //      receiver slower than the sender (see docs/how-it-works.md);
 //  (3) ab -n 20000 -c 32 against busybox httpd behind -p: requests per second
 //      (ab -r: errors are counted, not fatal; apache2-utils; skipped without).
-// Each engine twice: -p H:C (skiff: pasta's wildcard socket) and
-// -p 127.0.0.1:H:C (skiff: its own splice forwarder, helpers-c/src/net_forward.h;
-// Podman: rootlessport either way).
+// Each engine twice: -p H:C and -p 127.0.0.1:H:C (skiff: its own splice
+// forwarder either way, helpers-c/src/net_forward.h; pasta for -p H:C with
+// --network pasta:--ipv4-only, an option that keeps the port pasta's;
+// Podman: rootlessport either way); and -p H:C with the client on the
+// host's own address (skiff-forward's transparent path, pasta's tap path).
 // The same busybox receivers and httpd on the host's loopback, without a
 // container, are the baseline of (2) and (3).
 // Both tables run interleaved, round by round (a loaded machine's
@@ -37,6 +39,7 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
+import { networkInterfaces } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CLEAN_PATH, asUser, hasCommand, installCopy, lookupUser, printTable } from './lib.mjs';
@@ -111,16 +114,16 @@ async function waitForPort(port) {
 }
 
 /**
- * Sends `bytes` to 127.0.0.1:port and resolves with the ms until the
+ * Sends `bytes` to host:port (127.0.0.1, or the host's own address) and resolves with the ms until the
  * receiver closed and what it wrote back. Half-open: the container's nc
  * ends its own sending side at once (its stdin is empty), which must not
  * end ours.
  */
-function sendBytes(port, bytes) {
+function sendBytes(port, bytes, host = '127.0.0.1') {
   return new Promise((resolve, reject) => {
     const chunk = Buffer.alloc(1 << 20);
     const start = process.hrtime.bigint();
-    const sock = connect({ port, host: '127.0.0.1', allowHalfOpen: true });
+    const sock = connect({ port, host, allowHalfOpen: true });
     let sent = 0;
     let ended = false;
     let reply = '';
@@ -220,7 +223,7 @@ async function sinkOnce(target, receiver) {
     const holder = target.forwarded ? listenerPid(port) : null;
     const cpu0 = holder === null ? null : cpuOf(holder);
     const before = receiver === 'nc|wc' ? target.counts().length : 0;
-    const sent = await sendBytes(port, GiB).catch(() => null);
+    const sent = await sendBytes(port, GiB, target.client).catch(() => null);
     const cpu1 = holder === null ? null : cpuOf(holder);
     let ok = false;
     if (sent !== null && receiver === 'dd') ok = /^1024\+0 records in$/m.test(sent.reply);
@@ -282,13 +285,19 @@ async function abOnce(target) {
   await waitForPort(target.webPort);
   const holder = target.forwarded ? listenerPid(target.webPort) : null;
   const cpu0 = holder === null ? null : cpuOf(holder);
-  const ab = spawnSync('ab', ['-r', '-q', '-n', '20000', '-c', '32', `http://127.0.0.1:${target.webPort}/`], { encoding: 'utf8' });
+  const ab = spawnSync('ab', ['-r', '-q', '-n', '20000', '-c', '32', `http://${target.client}:${target.webPort}/`], { encoding: 'utf8' });
   const cpu1 = holder === null ? null : cpuOf(holder);
   const rps = Number(/Requests per second:\s+([\d.]+)/.exec(ab.stdout)?.[1] ?? NaN);
   const failed = Number(/Failed requests:\s+(\d+)/.exec(ab.stdout)?.[1] ?? NaN);
   // The port holder's CPU per 1000 requests (ms): what each connection costs the forwarder.
   const cpuPerK = cpu0 && cpu1 ? ((cpu1.s - cpu0.s) * 1000) / 20 : NaN;
   return { rps, cpuPerK, text: Number.isNaN(rps) ? `ab failed: ${(ab.stderr || ab.stdout).trim().split('\n').pop()}` : `${failed} failed` };
+}
+
+/** The host's first non-loopback IPv4 address. */
+function hostAddress() {
+  for (const list of Object.values(networkInterfaces())) for (const a of list ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
+  return undefined;
 }
 
 const median = (xs) => {
@@ -305,7 +314,7 @@ const loadavg = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 
 async function throughput(mode, targets, rounds) {
   const started = [];
   try {
-    for (const t of targets) started.push(await startTarget(t.label, mode, t.engine, t.runFlags, t.hostIp));
+    for (const t of targets) started.push({ ...(await startTarget(t.label, mode, t.engine, t.runFlags, t.hostIp)), client: t.client ?? '127.0.0.1' });
     const load0 = loadavg();
     const res = started.map(() => ({ 'nc|wc': [], dd: [], ab: [] }));
     for (let round = 0; round < rounds; round++) {
@@ -314,7 +323,7 @@ async function throughput(mode, targets, rounds) {
     for (let round = 0; round < rounds; round++) {
       for (const [i, t] of started.entries()) res[i].ab.push(await abOnce(t));
     }
-    console.log(`\n1 GiB from 127.0.0.1 through a published port, and ab -n 20000 -c 32 against busybox httpd, ${mode.name} (${rounds} rounds, interleaved; median; load ${load0} -> ${loadavg()})`);
+    console.log(`\n1 GiB from 127.0.0.1 (or the host's own address: "from ADDR") through a published port, and ab -n 20000 -c 32 against busybox httpd, ${mode.name} (${rounds} rounds, interleaved; median; load ${load0} -> ${loadavg()})`);
     console.log(`${'target'.padEnd(30)} ${'nc|wc MiB/s'.padStart(12)} ${'dd MiB/s'.padStart(9)}  ${'port holder CPU s/GiB (nc|wc, dd)'.padEnd(40)} ab req/s (holder CPU ms/1000 requests)`);
     for (const [i, t] of started.entries()) {
       const mibs = (r) => median(res[i][r].map((x) => 1024 / (x.ms / 1000)));
@@ -393,13 +402,22 @@ try {
     if (process.env.BENCH_THROUGHPUT === '0') continue;
     const targets = [
       { label: 'host loopback (no container)', engine: null },
-      { label: 'skiff -p H:C (pasta)', engine: [skiff] },
+      // pasta:--ipv4-only: an option of the user's, so pasta keeps the wildcard port (as skiff did for every -p H:C before skiff-forward took it).
+      { label: 'skiff -p H:C (pasta)', engine: [skiff], runFlags: ['--network', 'pasta:--ipv4-only'] },
+      { label: 'skiff -p H:C (own)', engine: [skiff] },
       { label: "skiff -p 127.0.0.1:H:C (own)", engine: [skiff], hostIp: '127.0.0.1' },
       { label: 'skiff --network slirp4netns', engine: [skiff], runFlags: ['--network', 'slirp4netns'] },
     ];
     if (podman && mode.user) {
       targets.push({ label: 'podman -p H:C', engine: mode.podmanArgs });
       targets.push({ label: 'podman -p 127.0.0.1:H:C', engine: mode.podmanArgs, hostIp: '127.0.0.1' });
+    }
+    // A client on the host's own address: pasta's tap path, skiff-forward's transparent one (the client's address kept), Podman's rootlessport.
+    const own = hostAddress();
+    if (own) {
+      targets.push({ label: `skiff -p H:C (pasta) from ${own}`, engine: [skiff], runFlags: ['--network', 'pasta:--ipv4-only'], client: own });
+      targets.push({ label: `skiff -p H:C (own) from ${own}`, engine: [skiff], client: own });
+      if (podman && mode.user) targets.push({ label: `podman -p H:C from ${own}`, engine: mode.podmanArgs, client: own });
     }
     // BENCH_TP_TARGETS=pasta,own,podman…: a subset of the rows (by a word of their label), for a shorter run.
     const only = process.env.BENCH_TP_TARGETS?.split(',');

@@ -1,4 +1,4 @@
-/* The loopback port forwarder: see net_forward.h. */
+/* The TCP port forwarder (loopback and wildcard ports): see net_forward.h. */
 #include "net_forward.h"
 #include "report.h"
 

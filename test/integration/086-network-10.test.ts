@@ -11,6 +11,7 @@ import { createSocket } from 'node:dgram';
 import { networkInterfaces } from 'node:os';
 import { describe, expect, test } from 'vitest';
 import { findProgram } from '../../lib/host/programs.js';
+import { hasIPv6DefaultRoute } from '../../lib/network/plan.js';
 import { collect, httpGet, integrationEnv, modes, skiffBin, type Mode, useDefaultNetwork } from './harness.js';
 import { buildProbe } from './probe-harness.js';
 import { newStore, type TestStore } from './store-harness.js';
@@ -25,6 +26,7 @@ const probe = buildProbe();
 const probePath = 'path' in probe ? probe.path : undefined;
 const hasSlirp = findProgram('slirp4netns') !== undefined;
 const hostAddress = Object.values(networkInterfaces()).flatMap((l) => l ?? []).find((a) => a.family === 'IPv4' && !a.internal)?.address;
+const hostAddress6 = Object.values(networkInterfaces()).flatMap((l) => l ?? []).find((a) => a.family === 'IPv6' && !a.internal && !a.address.startsWith('fe80:'))?.address;
 
 /** Network programs (pasta, slirp4netns) serving container `id` (or the one whose id starts so), found by SKIFF_CONTAINER in their environment. */
 function networkPrograms(id: string): number[] {
@@ -449,6 +451,8 @@ describe.skipIf(!hasPasta).each(modes())(`the default network${hasPasta ? '' : '
     expect(networkPrograms(web.id)).not.toContain(holder);
     expect(await httpAnswer('127.0.0.1', webPort)).toBe('[::ffff:127.0.0.1]\n');
     if (hostAddress) expect(await httpGet(hostAddress, webPort, 3000)).toBe(`[::ffff:${hostAddress}]\n`);
+    // IPv6 (pasta copies the host's address and route when the host has a default route): the host's own address, as itself.
+    if (hostAddress6 && hasIPv6DefaultRoute(readFileSync('/proc/net/ipv6_route', 'utf8'))) expect(await httpGet(hostAddress6, webPort, 3000)).toBe(`[${hostAddress6}]\n`);
     // The replies to a client connected from its own address stay in the container's namespace: skiff's rule, and its table's local route.
     const rules = await store.skiff(['exec', 'any-peer', 'ip', 'rule']);
     expect(rules.stdout).toMatch(/^1700:\s+from all fwmark 0x5f1f lookup 1700\s*$/m);
