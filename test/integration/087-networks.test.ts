@@ -313,6 +313,16 @@ describe.each(modes())('networks: containers ($name)', (mode) => {
     } finally {
       expect((await s.skiff(['rm', '-f', 'pub'])).code).toBe(0);
     }
+    // A port on every address (skiff-forward's, to pasta's tap0 address 10.0.2.100 for a client not on the host's loopback).
+    const any = await s.skiff(['run', '-d', '--name', 'pubany', '--network', 'open', '-p', '8080', img, ...server('pubany')]);
+    expect(any, any.stderr).toMatchObject({ code: 0 });
+    try {
+      const port = Number((await s.skiff(['port', 'pubany', '8080'])).stdout.trim().split(':')[1]);
+      expect(await httpGetRetried(port)).toBe('hello from pubany\n');
+      if (hostAddress) expect(await httpGet(hostAddress, port, 3000)).toBe('hello from pubany\n');
+    } finally {
+      expect((await s.skiff(['rm', '-f', 'pubany'])).code).toBe(0);
+    }
     expect(await holderGone(s)).toBe(true);
   }, 240_000);
 
