@@ -443,7 +443,7 @@ describe.skipIf(!hasPasta).each(modes())(`the default network${hasPasta ? '' : '
     const [webPort, sinkPort] = [await freePort(), await freePort()];
     const web = await peerServer(store, 'any-peer', ['-p', `${webPort}:80`]);
     expect(web.stderr).toBe('');
-    const sink = await store.skiff(['run', '-d', '--name', 'any-sink', '-p', `${sinkPort}:5000`, '--rootfs', mode.rootfs, 'sh', '-c', "nc -l -p 5000 -e sh -c 'sleep 3; wc -c'; sleep 60"]);
+    const sink = await store.skiff(['run', '-d', '--name', 'any-sink', '-p', `${sinkPort}:5000`, '--rootfs', mode.rootfs, 'sh', '-c', "nc -l -p 5000 -e sh -c 'sleep 3; wc -c'; exec sleep 60"]);
     expect([sink.code, sink.stderr]).toEqual([0, '']);
     const holder = listenerOf(webPort);
     expect(holder).not.toBeNull();
