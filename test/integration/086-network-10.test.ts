@@ -105,6 +105,18 @@ async function httpAnswer(address: string, port: number): Promise<string> {
 }
 
 /** A free TCP port on the host (then released). */
+/** Sends `size` bytes to host:port, half-closes, and resolves with all the peer answers before it closes. */
+function sendAndHalfClose(host: string, port: number, size: number): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
+    const c = connect({ port, host, allowHalfOpen: true });
+    let got = '';
+    c.on('connect', () => c.end(Buffer.alloc(size, 120)));
+    c.setEncoding('utf8').on('data', (d: string) => (got += d));
+    c.on('end', () => resolve(got));
+    c.on('error', reject);
+  });
+}
+
 function freePort(): Promise<number> {
   return new Promise((resolve) => {
     const s = createServer();
@@ -413,15 +425,7 @@ describe.skipIf(!hasPasta).each(modes())(`the default network${hasPasta ? '' : '
     const forwarder = listenerOf(sinkPort)!;
     const cpu0 = cpuTicks(forwarder);
     const size = 32 << 20;
-    const reply = await new Promise<string>((resolve, reject) => {
-      const c = connect({ port: sinkPort, host: '127.0.0.1', allowHalfOpen: true });
-      let got = '';
-      c.on('connect', () => c.end(Buffer.alloc(size, 120)));
-      c.setEncoding('utf8').on('data', (d: string) => (got += d));
-      c.on('end', () => resolve(got));
-      c.on('error', reject);
-    });
-    expect(reply.trim()).toBe(String(size));
+    expect((await sendAndHalfClose('127.0.0.1', sinkPort, size)).trim()).toBe(String(size));
     // Debian 12's pasta polls all along such a stall (~1 s of CPU per second here); the forwarder waits for the container's side.
     expect(cpuTicks(forwarder) - cpu0).toBeLessThan(50);
 
@@ -468,15 +472,7 @@ describe.skipIf(!hasPasta).each(modes())(`the default network${hasPasta ? '' : '
     expect(commOf(forwarder)).toBe('skiff-forward');
     const cpu0 = cpuTicks(forwarder);
     const size = 32 << 20;
-    const reply = await new Promise<string>((resolve, reject) => {
-      const c = connect({ port: sinkPort, host: hostAddress ?? '127.0.0.1', allowHalfOpen: true });
-      let got = '';
-      c.on('connect', () => c.end(Buffer.alloc(size, 120)));
-      c.setEncoding('utf8').on('data', (d: string) => (got += d));
-      c.on('end', () => resolve(got));
-      c.on('error', reject);
-    });
-    expect(reply.trim()).toBe(String(size));
+    expect((await sendAndHalfClose(hostAddress ?? '127.0.0.1', sinkPort, size)).trim()).toBe(String(size));
     expect(cpuTicks(forwarder) - cpu0).toBeLessThan(50);
 
     await store.skiff(['rm', '-f', 'any-peer', 'any-sink']);
