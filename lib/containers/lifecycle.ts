@@ -44,7 +44,7 @@ function sleep(ms: number): Promise<void> {
  * this process to connect before it starts the container, so no output is
  * lost; the connected socket is returned.
  */
-export async function startContainer(record: ContainerRecord, opts: { attach?: boolean; preserveFds?: number } = {}): Promise<net.Socket | undefined> {
+export async function startContainer(record: ContainerRecord, opts: { attach?: boolean; preserveFds?: number; portsChecked?: boolean } = {}): Promise<net.Socket | undefined> {
   refuseOtherRuntime('a detached or started container (under skiff\'s monitor)');
   const state = containerState(record);
   if (state.Running) {
@@ -54,6 +54,7 @@ export async function startContainer(record: ContainerRecord, opts: { attach?: b
   const created = readConfig(record.Id);
   if (!created) throw new SkiffError(`container ${record.Id} has no config.json: remove it and create it again`);
   checkVolumesPresent(record);
+  if (!opts.portsChecked) await checkPortsFree(record);
   const { config, network } = await networkStart(record, created);
   clearRunState(record.Id);
   const cgroup = cgroupStart(record, config);
@@ -111,6 +112,21 @@ function startedEventsOf(record: ContainerRecord, attached: boolean): { startedE
 function diedEvent(record: ContainerRecord): { diedEvent?: { log: string; head: string; tail: string } } {
   const died = monitorDiedEvent(record);
   return died ? { diedEvent: died } : {};
+}
+
+/**
+ * start and restart: a published port taken on the host since the
+ * container was created (or last ran) is one line naming it, exit 125,
+ * the container left as it was. Without this only skiff's forwarder would
+ * say so; pasta binds what it can (a UDP port, or an address's, silently
+ * missing) and slirp4netns's refusal names no cause. run has just checked
+ * them (portsChecked).
+ */
+async function checkPortsFree(record: ContainerRecord): Promise<void> {
+  const ports = record.Network?.Ports ?? [];
+  if (ports.length === 0) return;
+  const { resolvePublishedPorts } = await import('../network/port-check.js');
+  await resolvePublishedPorts(ports, (process.geteuid?.() ?? 0) !== 0);
 }
 
 /** A volume removed with `volume rm -f` under a stopped container: one clear line, not the helper's ENOENT. */

@@ -373,6 +373,41 @@ describe.skipIf(!hasPasta).each(modes())(`the default network${hasPasta ? '' : '
     expect((await store.skiff(['ps', '-aq'])).stdout).toBe('');
   });
 
+  test("start and restart: a published port taken since create is one line naming it, exit 125, the container left as it was, nothing running; once free it starts (pasta's UDP, slirp4netns's TCP)", async () => {
+    const store = newStore(mode);
+    const udpPort = await freePort();
+    expect((await store.skiff(['create', '--name', 'late-udp', '-p', `${udpPort}:80/udp`, '--rootfs', mode.rootfs, 'sleep', '60'])).code).toBe(0);
+    // Without the check pasta bound [::] alone and the container ran with its IPv4 port missing, exit 0.
+    const udp = createSocket('udp4');
+    await new Promise<void>((resolve) => udp.bind(udpPort, '0.0.0.0', () => resolve()));
+    try {
+      const r = await store.skiff(['start', 'late-udp']);
+      expect([r.code, r.stderr]).toEqual([125, `Error: cannot publish port ${udpPort}/udp: it is already in use on the host (free it, or publish another host port)\n`]);
+      expect(await inspect(store, 'late-udp', '{{.State.Status}}')).toBe('created');
+      expect(networkPrograms(await inspect(store, 'late-udp', '{{.Id}}'))).toEqual([]);
+    } finally {
+      udp.close();
+    }
+    expect((await store.skiff(['start', 'late-udp'])).code).toBe(0);
+    await store.skiff(['rm', '-f', 'late-udp']);
+    if (hasSlirp) {
+      const { server, port } = await listen('0.0.0.0');
+      // Taken between create and start: slirp4netns's own refusal said only "slirp_add_hostfwd failed", the container left as exited (137).
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      expect((await store.skiff(['create', '--name', 'late-tcp', '--network', 'slirp4netns', '-p', `${port}:80`, '--rootfs', mode.rootfs, 'sleep', '60'])).code).toBe(0);
+      const again = createServer();
+      await new Promise<void>((resolve) => again.listen(port, '0.0.0.0', () => resolve()));
+      try {
+        const r = await store.skiff(['restart', 'late-tcp']);
+        expect([r.code, r.stderr]).toEqual([125, `Error: cannot publish port ${port}/tcp: it is already in use on the host (free it, or publish another host port)\n`]);
+        expect(await inspect(store, 'late-tcp', '{{.State.Status}}')).toBe('created');
+      } finally {
+        again.close();
+      }
+      await store.skiff(['rm', '-f', 'late-tcp']);
+    }
+  });
+
   test.skipIf(!probePath)(`UDP: a datagram through a published port reaches the container and its answer comes back${probePath ? '' : ` (skipped: ${(probe as { reason: string }).reason})`}`, async () => {
     const store = newStore(mode);
     const port = await freePort();

@@ -188,7 +188,8 @@ export async function run(args: ParsedArgs): Promise<number> {
     const { createContainerFromRequest } = await import('../../containers/run.js');
     const { startContainer } = await import('../../containers/lifecycle.js');
     const record = await createContainerFromRequest(req);
-    await startContainer(record, preserveFds ? { preserveFds } : {});
+    // createContainerFromRequest has just checked the published ports free.
+    await startContainer(record, { portsChecked: true, ...(preserveFds ? { preserveFds } : {}) });
     process.stdout.write(`${record.Id}\n`);
     return 0;
   }
