@@ -130,8 +130,13 @@ function isWildcardAddress(ip: string): boolean {
  * tap path delivers it.
  */
 export function splicedBindings(bindings: PortBinding[], wildcard = false): PortBinding[] {
-  return bindings.filter((b) => b.protocol === 'tcp' && (isLoopbackAddress(b.hostIp) || (wildcard && isWildcardAddress(b.hostIp))));
+  const picked = bindings.filter((b) => b.protocol === 'tcp' && (isLoopbackAddress(b.hostIp) || (wildcard && isWildcardAddress(b.hostIp))));
+  // More than the forwarder takes (a large range): all of them pasta's, which has no such limit.
+  return picked.length > FORWARD_MAX_PORTS ? [] : picked;
 }
+
+/** The most ports skiff-forward serves (FWD_MAX_PORTS in helpers-c/src/net_forward.c). */
+export const FORWARD_MAX_PORTS = 512;
 
 /** The helper's net_splice entry: HOST_ADDR (* for every address, both families) TAB HOST_PORT TAB GUEST_PORT [TAB the container's IPv4 address, for a wildcard port's other clients]. */
 export function spliceEntry(b: PortBinding, guestIp: string): string {

@@ -273,6 +273,20 @@ describe.skipIf(!hasPasta).each(modes())(`the default network${hasPasta ? '' : '
     } else expect(range.stderr).toMatch(/already in use/); // base+1 was taken meanwhile
   });
 
+  test("a range of more TCP ports than skiff-forward takes (512) is published by pasta: it runs, and a port of it answers", async () => {
+    const store = newStore(mode);
+    // Below the ephemeral ports, which clients' sockets hold for a while.
+    const base = 20000 + Math.floor(Math.random() * 9000);
+    const last = base + 512;
+    const web = await webServer(store, 'wide', ['-p', `${base}-${last}:${base}-${last}`, '-p', `${last + 1}:80`]);
+    if (web.code === 0) {
+      expect(web.stderr).toBe('');
+      expect(await httpAnswer('127.0.0.1', last + 1)).toBe('ok-wide\n');
+      expect((await store.skiff(['ps', '--format', '{{.Ports}}'])).stdout).toBe(`0.0.0.0:${last + 1}->80/tcp, 0.0.0.0:${base}-${last}->${base}-${last}/tcp\n`);
+      await store.skiff(['rm', '-f', 'wide']);
+    } else expect(web.stderr).toMatch(/already in use/); // one of them was taken: nothing to learn here
+  });
+
   test('run -d returns with its published port bound: a connection made at once is accepted (pasta, before the container listens)', async () => {
     const store = newStore(mode);
     const port = await freePort();

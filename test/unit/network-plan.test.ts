@@ -3,11 +3,11 @@
 // for pasta's IPv6 route too (or pasta is told --ipv4-only); pasta's AVX2
 // build, run directly where pasta would exec it itself; which published
 // ports skiff's own loopback forwarder serves instead of pasta.
-import { copyFileSync, mkdtempSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { hasIPv6DefaultRoute, pastaAvx2Build, spliceEntry, splicedBindings } from '../../lib/network/plan.js';
+import { FORWARD_MAX_PORTS, hasIPv6DefaultRoute, pastaAvx2Build, spliceEntry, splicedBindings } from '../../lib/network/plan.js';
 import type { PortBinding } from '../../lib/network/ports.js';
 
 const zero = '0'.repeat(32);
@@ -63,5 +63,12 @@ describe("the ports skiff's forwarder serves (helpers-c/src/net_forward.h)", () 
     const picked = splicedBindings([port(''), port('0.0.0.0'), port('::'), port('192.0.2.7'), port('', 'udp'), port('127.0.0.1')], true);
     expect(picked).toEqual([port(''), port('0.0.0.0'), port('::'), port('127.0.0.1')]);
     expect(picked.map((b) => spliceEntry(b, '10.0.2.100'))).toEqual(['*\t8080\t80\t10.0.2.100', '0.0.0.0\t8080\t80\t10.0.2.100', '::\t8080\t80\t10.0.2.100', '127.0.0.1\t8080\t80']);
+  });
+  test("more ports than the forwarder takes (its FWD_MAX_PORTS): all of them pasta's, not a helper that dies on the spec", () => {
+    const source = readFileSync(new URL('../../helpers-c/src/net_forward.c', import.meta.url), 'utf8');
+    expect(source).toMatch(new RegExp(`^#define FWD_MAX_PORTS ${FORWARD_MAX_PORTS}$`, 'm'));
+    const range = (n: number) => Array.from({ length: n }, (_, i): PortBinding => ({ hostIp: '', hostPort: 20000 + i, containerPort: 20000 + i, protocol: 'tcp' }));
+    expect(splicedBindings(range(FORWARD_MAX_PORTS), true)).toHaveLength(FORWARD_MAX_PORTS);
+    expect(splicedBindings(range(FORWARD_MAX_PORTS + 1), true)).toEqual([]);
   });
 });
