@@ -198,9 +198,10 @@ function pastaArgv(program: string, userOptions: string[], bindings: PortBinding
   if (ctx.macAddress !== undefined) argv.push('--ns-mac-addr', ctx.macAddress);
   // Ports: only those published; nothing from the container's side to the host's (pasta's default "auto" would forward them).
   const ports = pastaPortArgs(bindings);
+  // The user's own -t/-u add to the published ports (as Podman passes both): only skiff's "none" gives way to them.
   for (let i = 0; i < ports.length; i += 2) {
-    if (ports[i] === '-t' && has('-t', '--tcp-ports')) continue;
-    if (ports[i] === '-u' && has('-u', '--udp-ports')) continue;
+    if (ports[i + 1] === 'none' && ports[i] === '-t' && has('-t', '--tcp-ports')) continue;
+    if (ports[i + 1] === 'none' && ports[i] === '-u' && has('-u', '--udp-ports')) continue;
     argv.push(ports[i]!, ports[i + 1]!);
   }
   if (!has('-T', '--tcp-ns')) argv.push('-T', 'none');
@@ -261,7 +262,7 @@ export function planPrivateNetwork(request: Extract<NetworkRequest, { kind: 'def
   const hostIp = hostNonLoopbackAddress();
   if (pasta) {
     const userOptions = request.kind === 'pasta' ? request.options : [];
-    // Ports the user gave pasta (-t) are pasta's alone.
+    // With ports the user gave pasta (-t), every published TCP port is pasta's too.
     // Wildcard ports only where the container's address is skiff's own (no options of the user's, which may change it).
     const spliced = userOptions.some((o) => o === '-t' || o.startsWith('--tcp-ports')) ? [] : splicedBindings(bindings, userOptions.length === 0);
     const forPasta = bindings.filter((b) => !spliced.includes(b));

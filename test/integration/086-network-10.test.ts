@@ -273,6 +273,16 @@ describe.skipIf(!hasPasta).each(modes())(`the default network${hasPasta ? '' : '
     } else expect(range.stderr).toMatch(/already in use/); // base+1 was taken meanwhile
   });
 
+  test("--network pasta:-t,PORT with -p: pasta forwards both its own option's port and the published ones (as Podman passes both)", async () => {
+    const store = newStore(mode);
+    const [own, published, local] = [await freePort(), await freePort(), await freePort()];
+    const web = await webServer(store, 'both', ['--network', `pasta:-t,${own}:80`, '-p', `${published}:80`, '-p', `127.0.0.1:${local}:80`]);
+    expect([web.code, web.stderr]).toEqual([0, '']);
+    // The published ports were dropped from pasta's command line: ps showed them, nothing answered.
+    for (const port of [own, published, local]) expect(await httpAnswer('127.0.0.1', port)).toBe('ok-both\n');
+    await store.skiff(['rm', '-f', 'both']);
+  });
+
   test("a range of more TCP ports than skiff-forward takes (512) is published by pasta: it runs, and a port of it answers", async () => {
     const store = newStore(mode);
     // Below the ephemeral ports, which clients' sockets hold for a while.
