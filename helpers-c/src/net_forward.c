@@ -247,8 +247,8 @@ static bool find_guest6(void) {
 }
 
 /* Where a connection from `peer` goes in the container, and from where:
- * a client on the host's loopback to the container's loopback, from the
- * container's (its address is the loopback's there too); any other client
+ * a client on the host's loopback (or an IPv6 link-local one) to the
+ * container's loopback, from the container's; any other client
  * of a wildcard port from its own address and port (`source`, bound with
  * IP_TRANSPARENT) to the container's address. False: nowhere (an IPv6
  * client, and the container has no IPv6 address). */
@@ -291,7 +291,8 @@ static bool route_for(const struct fwd_port *port, const struct sockaddr_storage
   t->sin6_family = AF_INET6;
   t->sin6_port = guest_port;
   *target_len = sizeof *t;
-  if (IN6_IS_ADDR_LOOPBACK(&p6->sin6_addr) || !port->wildcard) {
+  /* A link-local client (fe80::/10) too: its address, scoped to a link of the host's, cannot be bound in the container. */
+  if (IN6_IS_ADDR_LOOPBACK(&p6->sin6_addr) || IN6_IS_ADDR_LINKLOCAL(&p6->sin6_addr) || !port->wildcard) {
     t->sin6_addr = in6addr_loopback;
     return true;
   }

@@ -27,6 +27,8 @@ const probePath = 'path' in probe ? probe.path : undefined;
 const hasSlirp = findProgram('slirp4netns') !== undefined;
 const hostAddress = Object.values(networkInterfaces()).flatMap((l) => l ?? []).find((a) => a.family === 'IPv4' && !a.internal)?.address;
 const hostAddress6 = Object.values(networkInterfaces()).flatMap((l) => l ?? []).find((a) => a.family === 'IPv6' && !a.internal && !a.address.startsWith('fe80:'))?.address;
+/** The host's own IPv6 link-local address with its zone (fe80::…%eth0), if it has one. */
+const hostLinkLocal = Object.entries(networkInterfaces()).flatMap(([name, l]) => (l ?? []).filter((a) => a.family === 'IPv6' && !a.internal && a.address.startsWith('fe80:')).map((a) => `${a.address}%${name}`))[0];
 
 /** Network programs (pasta, slirp4netns) serving container `id` (or the one whose id starts so), found by SKIFF_CONTAINER in their environment. */
 function networkPrograms(id: string): number[] {
@@ -516,6 +518,8 @@ describe.skipIf(!hasPasta).each(modes())(`the default network${hasPasta ? '' : '
     if (hostAddress) expect(await httpGet(hostAddress, webPort, 3000)).toBe(`[::ffff:${hostAddress}]\n`);
     // IPv6 (pasta copies the host's address and route when the host has a default route): the host's own address, as itself.
     if (hostAddress6 && hasIPv6DefaultRoute(readFileSync('/proc/net/ipv6_route', 'utf8'))) expect(await httpGet(hostAddress6, webPort, 3000)).toBe(`[${hostAddress6}]\n`);
+    // A link-local client: its address (scoped to a link of the host's) cannot be bound in the container, so it comes from the container's ::1, as the host's loopback does (the forwarder closed it, unanswered).
+    if (hostLinkLocal) expect(await httpGet(hostLinkLocal, webPort, 3000)).toBe('[::1]\n');
     // The replies to a client connected from its own address stay in the container's namespace: skiff's rule, and its table's local route.
     const rules = await store.skiff(['exec', 'any-peer', 'ip', 'rule']);
     expect(rules.stdout).toMatch(/^1700:\s+from all fwmark 0x5f1f lookup 1700\s*$/m);
