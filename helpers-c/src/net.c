@@ -68,7 +68,8 @@ static noreturn void exec_program(const struct container_spec *spec, const struc
 }
 
 /* The last line of the program's log worth showing (pasta also complains
- * there that it has no syslog). */
+ * there that it has no syslog), up to a usage text (a bad option of the
+ * user's: the line before it names it). */
 static void log_tail(const char *path, char *out, size_t size) {
   out[0] = '\0';
   if (path == NULL) return;
@@ -77,6 +78,7 @@ static void log_tail(const char *path, char *out, size_t size) {
   char line[512];
   while (fgets(line, sizeof line, f) != NULL) {
     line[strcspn(line, "\n")] = '\0';
+    if (strncmp(line, "Usage:", 6) == 0 && out[0] != '\0') break;
     if (line[0] == '\0' || strncmp(line, "Failed to send", 14) == 0 || strncmp(line, "sent tapfd", 10) == 0 ||
         strncmp(line, "received tapfd", 14) == 0 || strncmp(line, "Don't run as root", 17) == 0)
       continue;

@@ -386,6 +386,10 @@ describe.skipIf(!hasPasta).each(modes())(`the default network${hasPasta ? '' : '
       const r = await store.skiff(['run', '--rm', ...flags, '--rootfs', mode.rootfs, 'true']);
       expect([r.code, r.stderr]).toEqual([125, message]);
     }
+    // A bad pasta option: glibc's line naming it, not the last line of the usage text pasta prints after it.
+    const bad = await store.skiff(['run', '--rm', '--network', 'pasta:--bogus', '--rootfs', mode.rootfs, 'true']);
+    expect(bad.code).toBe(125);
+    expect(bad.stderr).toMatch(/^Error: pasta could not set up the container's network: \S*pasta: unrecognized option '--bogus'\n$/);
     if (mode.user) {
       const start = Number(readFileSync('/proc/sys/net/ipv4/ip_unprivileged_port_start', 'utf8'));
       if (start > 80) {
