@@ -99,6 +99,8 @@ export async function resolveContainerNetwork(
     utsHost: boolean;
     /** Rootless --ipc/--pid container:NAME: the container joins that one's user namespace. */
     joinsUserNamespace: boolean;
+    /** --sysctl net.ipv4.tcp_fwmark_accept: skiff-forward's wildcard path needs it at 1 (plan.ts), so the wildcard ports stay pasta's. */
+    setsFwmarkAccept?: boolean;
   },
 ): Promise<ContainerNetwork> {
   const request: NetworkRequest = flags.network ? parseNetworkMode(flags.network) : defaultNetworkRequest();
@@ -171,6 +173,7 @@ export async function resolveContainerNetwork(
         ...(flags.macAddress !== undefined ? { macAddress: flags.macAddress } : {}),
         // Beside the bridges' eth0, eth1…
         ...(userNetworks ? { ifname: 'tap0' } : {}),
+        ...(ctx.setsFwmarkAccept ? { setsFwmarkAccept: true } : {}),
         // Rootless on user networks it joins the holder's (networks.ts).
         joinsUserNamespace: ctx.joinsUserNamespace || (userNetworks !== undefined && ctx.rootless),
       });

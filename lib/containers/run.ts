@@ -504,6 +504,7 @@ async function makeContainer(req: ContainerRequest): Promise<{ record: Container
       imageFiles: req.image !== undefined,
       utsHost: securityFlags.uts === 'host',
       joinsUserNamespace: namespaces.userJoinPid !== undefined,
+      setsFwmarkAccept: securityFlags.sysctls.some((e) => e.split('=')[0]!.trim().replace(/\//g, '.') === 'net.ipv4.tcp_fwmark_accept'),
     },
   );
   for (const w of net.warnings) process.stderr.write(`skiff: warning: ${w}\n`);

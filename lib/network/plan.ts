@@ -56,6 +56,12 @@ export interface NetworkContext {
   joinsUserNamespace?: boolean;
   /** The interface pasta makes in the container (default eth0; tap0 beside user-defined networks' eth0…). */
   ifname?: string;
+  /**
+   * The container sets net.ipv4.tcp_fwmark_accept itself (--sysctl), after
+   * skiff-forward has set it to 1 for its wildcard ports' replies: those
+   * ports stay pasta's.
+   */
+  setsFwmarkAccept?: boolean;
 }
 
 const PASTA_SUBNET = { ip: '10.0.2.100', prefixLength: 24, gateway: '10.0.2.2', dns: '10.0.2.3' };
@@ -263,8 +269,8 @@ export function planPrivateNetwork(request: Extract<NetworkRequest, { kind: 'def
   if (pasta) {
     const userOptions = request.kind === 'pasta' ? request.options : [];
     // With ports the user gave pasta (-t), every published TCP port is pasta's too.
-    // Wildcard ports only where the container's address is skiff's own (no options of the user's, which may change it).
-    const spliced = userOptions.some((o) => o === '-t' || o.startsWith('--tcp-ports')) ? [] : splicedBindings(bindings, userOptions.length === 0);
+    // Wildcard ports only where the container's address is skiff's own (no options of the user's, which may change it), and tcp_fwmark_accept skiff's to set.
+    const spliced = userOptions.some((o) => o === '-t' || o.startsWith('--tcp-ports')) ? [] : splicedBindings(bindings, userOptions.length === 0 && !ctx.setsFwmarkAccept);
     const forPasta = bindings.filter((b) => !spliced.includes(b));
     const { argv, mapGateway, pastaInterface } = pastaArgv(pasta, userOptions, forPasta, ctx);
     program.pasta = argv;

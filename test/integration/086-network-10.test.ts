@@ -559,6 +559,18 @@ describe.skipIf(!hasPasta).each(modes())(`the default network${hasPasta ? '' : '
     await until('no forwarder left', () => listenerOf(webPort) === null);
   });
 
+  test("--sysctl net.ipv4.tcp_fwmark_accept=0: the wildcard port stays pasta's, and the host's own address still reaches the container", async () => {
+    const store = newStore(mode);
+    const port = await freePort();
+    const web = await webServer(store, 'fwmark', ['--sysctl', 'net.ipv4.tcp_fwmark_accept=0', '-p', `${port}:80`]);
+    expect([web.code, web.stderr]).toEqual([0, '']);
+    expect(await httpAnswer('127.0.0.1', port)).toBe('ok-fwmark\n');
+    // skiff-forward's transparent path needs the sysctl at 1: with the container's 0 its replies left by eth0 and the client waited.
+    if (hostAddress) expect(await httpGet(hostAddress, port, 3000)).toBe('ok-fwmark\n');
+    expect(commOf(listenerOf(port)!)).not.toBe('skiff-forward');
+    await store.skiff(['rm', '-f', 'fwmark']);
+  });
+
   test('container:NAME shares the network of a running container (its address, its published port)', async () => {
     const store = newStore(mode);
     const port = await freePort();
