@@ -95,6 +95,7 @@ export async function resolveContainerNetwork(
     hostname: string;
     rootless: boolean;
     imageExposed?: Record<string, object>;
+    /** The root is an image's: its /etc/hostname, hosts and resolv.conf are always skiff's. A --rootfs directory keeps its own unless the flags or a user-defined network ask for skiff's. */
     imageFiles: boolean;
     utsHost: boolean;
     /** Rootless --ipc/--pid container:NAME: the container joins that one's user namespace. */
@@ -190,7 +191,8 @@ export async function resolveContainerNetwork(
   }
 
   const files: ContainerNetwork['files'] = [];
-  if (ctx.imageFiles) {
+  const askedForFiles = userNetworks !== undefined || [flags.dns, flags.dnsSearch, flags.dnsOptions, flags.addHosts].some((given) => given.length > 0);
+  if (ctx.imageFiles || askedForFiles) {
     files.push({ name: 'hostname', content: `${ctx.utsHost ? osHostname() : ctx.hostname}\n`, destination: '/etc/hostname' });
     if (!flags.noHosts && mode !== 'join') {
       files.push({

@@ -528,9 +528,12 @@ async function makeContainer(req: ContainerRequest): Promise<{ record: Container
       dirs.push({ name: 'upper', mode: req.image.rootMode }, { name: 'work', mode: 0o755 }, { name: 'merged', mode: 0o755 });
       debug(() => `storage: overlay of ${req.image!.lowerdirs.length} layers (uppermost ${req.image!.lowerdirs[0] ?? 'none'}), upperdir ${options.overlay!.upperdir}, mounted by the helper in the container's mount namespace`);
     }
+  }
+  // An image's always; a --rootfs directory's when asked for (network.ts), bound over its own or made where it has none, as Podman does.
+  if (net.files.length > 0) {
     options.binds = net.files.map((f) => {
       files.push(f);
-      return { source: path.join(dir, f.name), destination: f.destination, readonly: false };
+      return { source: path.join(containerDir(options.id), f.name), destination: f.destination, readonly: false };
     });
   }
   if (req.tz !== undefined) {

@@ -2,9 +2,9 @@
 // containers that reach each other by name and alias on one network and not
 // across networks, connect/disconnect, the holder's life, as root and as the
 // unprivileged test user. Only addresses inside namespaces skiff made.
-import { spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import net, { type AddressInfo } from 'node:net';
 import { networkInterfaces } from 'node:os';
@@ -325,6 +325,33 @@ describe.each(modes())('networks: containers ($name)', (mode) => {
     }
     expect(await holderGone(s)).toBe(true);
   }, 240_000);
+
+  test("--rootfs: the directory keeps its own /etc files unless --dns, --add-host or a user-defined network ask for skiff's; peers then resolve by name", async () => {
+    const s = newStore(mode);
+    const dir = mkdtempSync(path.join(path.dirname(mode.rootfs), 'etcfiles-'));
+    if (mode.user) chownSync(dir, mode.user.uid, mode.user.gid);
+    const rootfs = path.join(dir, 'rootfs');
+    execFileSync('cp', ['-a', mode.rootfs, rootfs]);
+    try {
+      // Not asked for: the directory's /etc/hostname, and no /etc/hosts or /etc/resolv.conf made in it.
+      const own = await s.skiff(['run', '--rm', '--rootfs', rootfs, 'cat', '/etc/hostname']);
+      expect(own, own.stderr).toMatchObject({ code: 0, stdout: 'skiff-busybox\n' });
+      expect([existsSync(path.join(rootfs, 'etc/hosts')), existsSync(path.join(rootfs, 'etc/resolv.conf'))]).toEqual([false, false]);
+      // Asked for: skiff's files, bound onto empty mount points where the directory had none.
+      const asked = await s.skiff(['run', '--rm', '--add-host', 'db:10.1.2.3', '--dns', '127.0.0.1', '--rootfs', rootfs, 'sh', '-c', 'grep -w db /etc/hosts; grep nameserver /etc/resolv.conf']);
+      expect(asked, asked.stderr).toMatchObject({ code: 0, stdout: '10.1.2.3\tdb\nnameserver 127.0.0.1\n' });
+      expect([readFileSync(path.join(rootfs, 'etc/hosts'), 'utf8'), readFileSync(path.join(rootfs, 'etc/resolv.conf'), 'utf8')]).toEqual(['', '']);
+      // A user-defined network: the peers' names, as for an image's container.
+      expect((await s.skiff(['network', 'create', 'dirs'])).code).toBe(0);
+      const web = await s.skiff(['run', '-d', '--name', 'dirweb', '--network', 'dirs', '--rootfs', rootfs, ...server('dirweb')]);
+      expect(web, web.stderr).toMatchObject({ code: 0 });
+      const byName = await s.skiff(['run', '--rm', '--network', 'dirs', ...NO_DNS, '--rootfs', rootfs, ...fetch('dirweb')]);
+      expect(byName, byName.stderr).toMatchObject({ code: 0, stdout: 'hello from dirweb\n' });
+    } finally {
+      await s.skiff(['rm', '-f', 'dirweb']);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
 
   test('bad input: one line, exit 125, nothing made', async () => {
     const { s, img } = await pulled(mode);
