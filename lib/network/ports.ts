@@ -36,6 +36,8 @@ function parseRange(text: string, spec: string): [number, number] {
     const p = parsePort(text, spec);
     return [p, p];
   }
+  // "-1", "1-", "1--2": a range with an end missing (a negative number reads so too).
+  if (dash === 0 || dash === text.length - 1 || text.indexOf('-', dash + 1) >= 0) throw new SkiffError(`invalid port range "${text}" in -p ${spec}: write START-END, each 1 to 65535`);
   const lo = parsePort(text.slice(0, dash), spec);
   const hi = parsePort(text.slice(dash + 1), spec);
   if (hi < lo) throw new SkiffError(`invalid port range "${text}" in -p ${spec}: the end is below the start`);
