@@ -1,14 +1,12 @@
 /* The TCP port forwarder (loopback and wildcard ports): see net_forward.h. */
 #include "net_forward.h"
+#include "netlink.h"
 #include "report.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ifaddrs.h>
-#include <linux/fib_rules.h>
-#include <linux/netlink.h>
-#include <linux/rtnetlink.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -19,7 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -438,34 +435,6 @@ static int compare_int(const void *a, const void *b) {
   return *(const int *)a - *(const int *)b;
 }
 
-/* One netlink request in the container's namespace, acknowledged; 0 or an errno. */
-static int nl_request(int fd, struct nlmsghdr *msg) {
-  static unsigned seq;
-  msg->nlmsg_flags |= NLM_F_REQUEST | NLM_F_ACK;
-  msg->nlmsg_seq = ++seq;
-  if (send(fd, msg, msg->nlmsg_len, 0) < 0) return errno;
-  char buf[1024];
-  for (;;) {
-    ssize_t n = recv(fd, buf, sizeof buf, 0);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return errno;
-    }
-    for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, (size_t)n); h = NLMSG_NEXT(h, n)) {
-      if (h->nlmsg_seq != msg->nlmsg_seq || h->nlmsg_type != NLMSG_ERROR) continue;
-      return -((struct nlmsgerr *)NLMSG_DATA(h))->error;
-    }
-  }
-}
-
-static void nl_attr(struct nlmsghdr *msg, unsigned short type, const void *data, size_t len) {
-  struct rtattr *a = (struct rtattr *)((char *)msg + NLMSG_ALIGN(msg->nlmsg_len));
-  a->rta_type = type;
-  a->rta_len = (unsigned short)RTA_LENGTH(len);
-  memcpy(RTA_DATA(a), data, len);
-  msg->nlmsg_len = NLMSG_ALIGN(msg->nlmsg_len) + RTA_ALIGN(a->rta_len);
-}
-
 /* What wildcard ports need in the container's network namespace, before a
  * client comes: lo up (pasta would bring it up later), accepted sockets
  * that take the mark of the SYN that opened them (net.ipv4.tcp_fwmark_accept,
@@ -476,55 +445,19 @@ static void nl_attr(struct nlmsghdr *msg, unsigned short type, const void *data,
  * instead of leaving by the container's interface. False for IPv4's part
  * failing (IPv6's may be missing from the kernel). */
 static bool route_back_locally(void) {
-  int sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  struct ifreq lo = {0};
-  strcpy(lo.ifr_name, "lo");
-  if (sock < 0 || ioctl(sock, SIOCGIFFLAGS, &lo) < 0) return false;
-  lo.ifr_flags |= IFF_UP;
-  if (ioctl(sock, SIOCSIFFLAGS, &lo) < 0) return false;
-  close(sock);
-  unsigned lo_index = if_nametoindex("lo");
+  if (nl_link_up("lo", 0) < 0) return false;
   int fd = open("/proc/sys/net/ipv4/tcp_fwmark_accept", O_WRONLY | O_CLOEXEC);
-  if (fd < 0 || write(fd, "1", 1) != 1) return false;
+  if (fd < 0) return false;
+  bool written = write(fd, "1", 1) == 1;
   close(fd);
-  int nl = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
-  if (nl < 0 || lo_index == 0) return false;
-  bool ok = true;
-  for (int family = 0; family < 2; family++) {
-    unsigned char af = family == 0 ? AF_INET : AF_INET6;
-    union {
-      struct nlmsghdr h;
-      char buf[256];
-    } rule = {0}, route = {0};
-    rule.h.nlmsg_type = RTM_NEWRULE;
-    rule.h.nlmsg_flags = NLM_F_CREATE | NLM_F_EXCL;
-    rule.h.nlmsg_len = NLMSG_LENGTH(sizeof(struct fib_rule_hdr));
-    struct fib_rule_hdr *r = NLMSG_DATA(&rule.h);
-    r->family = af;
-    r->action = FR_ACT_TO_TBL;
-    r->table = RT_TABLE_UNSPEC;
-    uint32_t mark = FWD_MARK, mask = 0xffffffff, table = FWD_TABLE, priority = FWD_RULE_PRIORITY;
-    nl_attr(&rule.h, FRA_FWMARK, &mark, sizeof mark);
-    nl_attr(&rule.h, FRA_FWMASK, &mask, sizeof mask);
-    nl_attr(&rule.h, FRA_TABLE, &table, sizeof table);
-    nl_attr(&rule.h, FRA_PRIORITY, &priority, sizeof priority);
-    route.h.nlmsg_type = RTM_NEWROUTE;
-    route.h.nlmsg_flags = NLM_F_CREATE | NLM_F_REPLACE;
-    route.h.nlmsg_len = NLMSG_LENGTH(sizeof(struct rtmsg));
-    struct rtmsg *rt = NLMSG_DATA(&route.h);
-    rt->rtm_family = af;
-    rt->rtm_table = RT_TABLE_UNSPEC;
-    rt->rtm_protocol = RTPROT_STATIC;
-    rt->rtm_scope = RT_SCOPE_HOST;
-    rt->rtm_type = RTN_LOCAL;
-    nl_attr(&route.h, RTA_TABLE, &table, sizeof table);
-    nl_attr(&route.h, RTA_OIF, &lo_index, sizeof lo_index);
-    int err = nl_request(nl, &rule.h);
-    if (err == 0 || err == EEXIST) err = nl_request(nl, &route.h);
-    if (err != 0 && family == 0) ok = false;
+  if (!written) return false;
+  const int families[] = {AF_INET, AF_INET6};
+  for (size_t i = 0; i < sizeof families / sizeof families[0]; i++) {
+    int err = nl_rule_fwmark_add(families[i], FWD_MARK, FWD_TABLE, FWD_RULE_PRIORITY);
+    if (err == 0) err = nl_route_local_default(families[i], FWD_TABLE, "lo");
+    if (err != 0 && families[i] == AF_INET) return false;
   }
-  close(nl);
-  return ok;
+  return true;
 }
 
 static noreturn void forward(size_t n, int netns, int userns, int ready, pid_t parent) {

@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <linux/fib_rules.h>
 #include <linux/if_link.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
@@ -134,5 +135,29 @@ int nl_link_del(const char *name) {
   struct request r;
   struct ifinfomsg ifi = {.ifi_family = AF_UNSPEC, .ifi_index = index};
   request_init(&r, RTM_DELLINK, 0, &ifi, sizeof ifi);
+  return request_send(&r);
+}
+
+int nl_rule_fwmark_add(int family, uint32_t mark, uint32_t table, uint32_t priority) {
+  struct request r;
+  struct fib_rule_hdr rule = {.family = (unsigned char)family, .action = FR_ACT_TO_TBL, .table = RT_TABLE_UNSPEC};
+  request_init(&r, RTM_NEWRULE, NLM_F_CREATE | NLM_F_EXCL, &rule, sizeof rule);
+  uint32_t mask = 0xffffffffu;
+  attr_put(&r, FRA_FWMARK, &mark, sizeof mark);
+  attr_put(&r, FRA_FWMASK, &mask, sizeof mask);
+  attr_put(&r, FRA_TABLE, &table, sizeof table);
+  attr_put(&r, FRA_PRIORITY, &priority, sizeof priority);
+  int err = request_send(&r);
+  return err == -EEXIST ? 0 : err;
+}
+
+int nl_route_local_default(int family, uint32_t table, const char *name) {
+  int index = (int)if_nametoindex(name);
+  if (index == 0) return -errno;
+  struct request r;
+  struct rtmsg rt = {.rtm_family = (unsigned char)family, .rtm_table = RT_TABLE_UNSPEC, .rtm_protocol = RTPROT_STATIC, .rtm_scope = RT_SCOPE_HOST, .rtm_type = RTN_LOCAL};
+  request_init(&r, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_REPLACE, &rt, sizeof rt);
+  attr_put(&r, RTA_TABLE, &table, sizeof table);
+  attr_put(&r, RTA_OIF, &index, sizeof index);
   return request_send(&r);
 }

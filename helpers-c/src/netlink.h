@@ -1,6 +1,7 @@
 /* A small rtnetlink client: what a user-defined network needs (a bridge,
- * veth pairs, addresses, links up or gone), in whatever network namespace
- * the calling process is in. Each call returns 0 or -errno. */
+ * veth pairs, addresses, links up or gone) and skiff-forward's return path
+ * (a fwmark rule, a local route), in whatever network namespace the
+ * calling process is in. Each call returns 0 or -errno. */
 #ifndef SKIFF_NETLINK_H
 #define SKIFF_NETLINK_H
 
@@ -17,5 +18,10 @@ int nl_link_up(const char *name, int master_index);
 int nl_addr_add(const char *name, uint32_t addr, int prefix);
 /* Deletes link `name`. */
 int nl_link_del(const char *name);
+/* Adds the rule "priority PRIORITY: from all fwmark MARK lookup TABLE" for
+ * `family` (AF_INET, AF_INET6; EEXIST counts as done). */
+int nl_rule_fwmark_add(int family, uint32_t mark, uint32_t table, uint32_t priority);
+/* Sets the route "local default dev `name`" in `table` for `family`. */
+int nl_route_local_default(int family, uint32_t table, const char *name);
 
 #endif
