@@ -29,7 +29,7 @@ import { byCodeUnit } from '../compare.js';
 import { removeVolumes, resolveStorage, type ResolvedStorage, type StorageFlags } from './mounts.js';
 import { removeAnonymousVolumes } from './volume-users.js';
 import { resolveNamespaces, resolveSecurity, type SecurityRequest } from './security.js';
-import { devicesMadeByMknod, parseDevice } from '../oci/spec/devices.js';
+import { devicesMadeByMknod, parseDevice, sysctlKey } from '../oci/spec/devices.js';
 import { containerEvent, startedEvents } from './events.js';
 import { parseLogConfig } from './log-driver.js';
 import { checkUnitFlags, replaceNamed, unitStart, withNotifySocket, writeCidFile, type UnitFlags } from './unit.js';
@@ -504,7 +504,7 @@ async function makeContainer(req: ContainerRequest): Promise<{ record: Container
       imageFiles: req.image !== undefined,
       utsHost: securityFlags.uts === 'host',
       joinsUserNamespace: namespaces.userJoinPid !== undefined,
-      setsFwmarkAccept: securityFlags.sysctls.some((e) => e.split('=')[0]!.trim().replace(/\//g, '.') === 'net.ipv4.tcp_fwmark_accept'),
+      setsFwmarkAccept: securityFlags.sysctls.some((e) => sysctlKey(e) === 'net.ipv4.tcp_fwmark_accept'),
     },
   );
   for (const w of net.warnings) process.stderr.write(`skiff: warning: ${w}\n`);

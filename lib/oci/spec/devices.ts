@@ -155,6 +155,12 @@ export interface SysctlContext {
   hostUts: boolean;
 }
 
+/** The key of a --sysctl KEY=VALUE entry, in dotted form (net/ipv4/x is net.ipv4.x). */
+export function sysctlKey(entry: string): string {
+  const eq = entry.indexOf('=');
+  return (eq < 0 ? entry : entry.slice(0, eq)).trim().replace(/\//g, '.');
+}
+
 /**
  * KEY=VALUE pairs for settings the container's own namespaces hold (Docker's
  * rule): IPC (kernel.msg*, kernel.sem, kernel.shm*, fs.mqueue.*), network
@@ -163,7 +169,7 @@ export interface SysctlContext {
 export function parseSysctls(entries: string[], ctx: SysctlContext): [string, string][] {
   return entries.map((entry) => {
     const eq = entry.indexOf('=');
-    const key = (eq < 0 ? entry : entry.slice(0, eq)).trim().replace(/\//g, '.');
+    const key = sysctlKey(entry);
     if (eq < 0 || key === '') throw new SkiffError(`invalid --sysctl "${entry}": use KEY=VALUE`);
     if (!/^[a-z0-9_]+(\.[A-Za-z0-9_-]+)+$/.test(key)) throw new SkiffError(`invalid --sysctl "${entry}": "${key}" is not a sysctl name`);
     const value = entry.slice(eq + 1);
