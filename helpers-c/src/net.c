@@ -262,6 +262,7 @@ static void start_slirp(const struct container_spec *spec, struct net_process *n
     die(EXIT_SKIFF_FAILED, 0, "spec: network=private needs net_pasta or net_slirp");
   }
   if (pasta_failed != NULL) {
+    net->fell_back = true;
     warn_user("pasta could not set up the container's network (%s): using slirp4netns", pasta_failed);
     /* The interface made for pasta would stay beside slirp4netns's tap0, down. */
     struct net_watch w = watch_of(spec, net);

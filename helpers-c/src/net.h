@@ -4,6 +4,7 @@
 #ifndef SKIFF_NET_H
 #define SKIFF_NET_H
 
+#include <stdbool.h>
 #include <sys/types.h>
 #include "protocol.h"
 
@@ -27,6 +28,7 @@ struct net_process {
   int ready_fd;
   int netns, userns, watch;
   long started_ms; /* CLOCK_MONOTONIC when the program was started */
+  bool fell_back; /* pasta failed: slirp4netns serves the container */
 };
 #define NET_PROCESS_NONE {.pid = 0, .forwarder = 0, .exit_fd = -1, .ready_fd = -1, .netns = -1, .userns = -1, .watch = -1, .started_ms = 0}
 

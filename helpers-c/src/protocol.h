@@ -93,6 +93,10 @@ struct container_spec {
   /* pasta's AVX2 build (the binary net_pasta's argv[0] resolves to + ".avx2"), executed instead of
    * argv[0] when the CPU has AVX2, as pasta would exec it itself. NULL: none. */
   const char *net_pasta_avx2;
+  /* With net_pasta and net_slirp: the file that says slirp4netns serves the
+   * container (pasta failed at this start), written then and removed when
+   * pasta serves it, so that inspect and ps show the mode it really got. */
+  const char *net_fallback_file;
   bool userns; /* true when uidmap entries were given */
   struct id_range uid_map[MAX_ID_RANGES];
   size_t uid_map_len;

@@ -58,3 +58,9 @@ int record_pid_text(const char *path, pid_t pid) {
   snprintf(text, sizeof text, "%d\n", (int)pid);
   return write_file_atomically(path, text, 0644);
 }
+
+void record_network_fallback(const char *path, bool fell_back) {
+  if (path == NULL) return;
+  int err = fell_back ? write_file_atomically(path, "slirp4netns\n", 0644) : unlink(path) < 0 && errno != ENOENT ? errno : 0;
+  if (err != 0) warn_user("record the container's network program in %s: %s", path, strerror(err));
+}

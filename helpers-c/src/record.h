@@ -22,4 +22,9 @@ int record_pid_text(const char *path, pid_t pid);
  * container as killed, see state.ts). */
 void record_exit(const char *path, int code, const char *started_at, unsigned restarts, bool oom_killed);
 
+/* net_fallback_file (NULL: nothing), at each start once the network program
+ * is settled: "slirp4netns" when pasta failed and slirp4netns serves the
+ * container, else no file. A failure is a warning: the container runs. */
+void record_network_fallback(const char *path, bool fell_back);
+
 #endif

@@ -93,6 +93,7 @@ static void apply(struct container_spec *spec, char *entry) {
   else if (strcmp(key, "net_slirp") == 0) list_push(&spec->net_slirp, value);
   else if (strcmp(key, "net_log") == 0) spec->net_log = value;
   else if (strcmp(key, "net_api") == 0) spec->net_api = value;
+  else if (strcmp(key, "net_fallback_file") == 0) spec->net_fallback_file = value;
   else if (strcmp(key, "net_fwd") == 0) list_push(&spec->net_forwards, value);
   else if (strcmp(key, "net_splice") == 0) list_push(&spec->net_splice, value);
   else if (strcmp(key, "ns_net") == 0) spec->net_join = value;

@@ -132,5 +132,7 @@ struct started container_start(const struct container_spec *spec, const sigset_t
   close(sync_sock);
   /* Released at configuration: its ports are bound before run -d returns, and a late failure still falls back. */
   net_start_finish(spec, &started.net, child);
+  /* The program is settled now (a late failure of pasta fell back above): inspect shows the one serving. */
+  if (spec->network == NETWORK_PRIVATE) record_network_fallback(spec->net_fallback_file, started.net.fell_back);
   return started;
 }

@@ -17,7 +17,7 @@ import type { HelperNetworkProgram, NetworkMode } from '../oci/spec/options.js';
 import { userNetworksNamed } from './networks.js';
 import type { NetworkRecord } from '../network/networks.js';
 import { containerState } from './state.js';
-import { containerDir, resolveContainer, runDir, type ContainerRecord } from './store.js';
+import { containerDir, networkFallbackPath, resolveContainer, runDir, type ContainerRecord } from './store.js';
 
 /** The network flags of run and create, as typed. */
 export interface NetworkFlags {
@@ -178,6 +178,8 @@ export async function resolveContainerNetwork(
         // Rootless on user networks it joins the holder's (networks.ts).
         joinsUserNamespace: ctx.joinsUserNamespace || (userNetworks !== undefined && ctx.rootless),
       });
+      // pasta failing at a start leaves slirp4netns serving: the helper says so where inspect and ps look.
+      if (privateNetwork.program.pasta && privateNetwork.program.slirp) privateNetwork.program.fallbackFile = networkFallbackPath(ctx.id);
       mode = 'private';
       label = userNetworks ? userNetworks[0]!.name : privateNetwork.label;
       if (privateNetwork.warning) warnings.push(privateNetwork.warning);

@@ -4,6 +4,7 @@
 //   containers/<id>/config.json      the OCI runtime config, the helper's contract
 //   containers/<id>/pid.json         written by the monitor at each (re)start
 //   containers/<id>/exit.json        written by the monitor when the container ends
+//   containers/<id>/network-fallback "slirp4netns" while pasta failed and slirp4netns serves the default network (the helper's)
 //   containers/<id>/ctr.log[.1]      the log (k8s-file format)
 //   containers/names/<name> -> <id>  a symlink: claiming a name is one atomic symlink(2)
 //   <RunRoot>/containers/<id>/attach the monitor's attach socket
@@ -310,13 +311,23 @@ export function writeExitFile(id: string, exit: ExitFile): void {
   writeJsonAtomically(path.join(containerDir(id), 'exit.json'), exit);
 }
 
+/** Where the helper says slirp4netns serves the container's default network (helpers-c/src/record.h). */
+export function networkFallbackPath(id: string): string {
+  return `${containerDir(id)}/network-fallback`;
+}
+
+/** The default network fell back to slirp4netns at the container's last start (pasta failed then). */
+export function networkFellBack(id: string): boolean {
+  return existsSync(networkFallbackPath(id));
+}
+
 /**
  * Before a start: no pid.json or exit.json of the last run, and the runtime
  * directory (the attach socket's) made again when it is gone, as after a
  * reboot empties /run or after `container cleanup`.
  */
 export function clearRunState(id: string): void {
-  for (const f of ['pid.json', 'exit.json', STOP_REQUESTED]) rmSync(path.join(containerDir(id), f), { force: true });
+  for (const f of ['pid.json', 'exit.json', 'network-fallback', STOP_REQUESTED]) rmSync(path.join(containerDir(id), f), { force: true });
   mkdirSync(runDir(id), { recursive: true, mode: 0o700 });
 }
 

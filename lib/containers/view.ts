@@ -3,7 +3,7 @@ import { networkSettingsPorts, portsColumn } from '../network/ports.js';
 import { humanDuration } from '../humanize.js';
 import { statusText, type ContainerState } from './state.js';
 import type { ContainerRecord } from './store.js';
-import { readConfig } from './store.js';
+import { networkFellBack, readConfig } from './store.js';
 import { emptyResources, type HostResources } from '../oci/spec/resources.js';
 
 /** HostConfig's resource fields of a record (older records have none: Docker's zeros). */
@@ -47,6 +47,16 @@ function mountsColumn(record: ContainerRecord): string {
     .join(',');
 }
 
+/**
+ * HostConfig.NetworkMode as the container got it: slirp4netns once its
+ * default network fell back from a failing pasta (the helper's record),
+ * as Podman shows the program that serves the container.
+ */
+function networkModeOf(record: ContainerRecord): string {
+  const mode = record.HostConfig.NetworkMode;
+  return mode === 'pasta' && networkFellBack(record.Id) ? 'slirp4netns' : mode;
+}
+
 export function psRow(record: ContainerRecord, state: ContainerState, noTrunc: boolean, now = Date.now()): PsRow {
   return {
     ID: noTrunc ? record.Id : record.Id.slice(0, 12),
@@ -60,7 +70,7 @@ export function psRow(record: ContainerRecord, state: ContainerState, noTrunc: b
     Names: record.Name,
     Labels: Object.entries(record.Config.Labels).map(([k, v]) => `${k}=${v}`).join(','),
     Mounts: mountsColumn(record),
-    Networks: record.Networks ? Object.keys(record.Networks).join(',') : record.HostConfig.NetworkMode,
+    Networks: record.Networks ? Object.keys(record.Networks).join(',') : networkModeOf(record),
     Size: '',
   };
 }
@@ -85,7 +95,7 @@ function networkSettings(record: ContainerRecord) {
           { NetworkID: e.NetworkID, Aliases: e.Aliases, IPAddress: e.IPAddress, IPPrefixLen: e.IPPrefixLen, Gateway: e.Gateway, MacAddress: e.MacAddress },
         ]),
       )
-    : { [record.HostConfig.NetworkMode]: endpoint };
+    : { [networkModeOf(record)]: endpoint };
   return {
     ...endpoint,
     Ports: networkSettingsPorts(n?.Ports ?? [], record.Config.ExposedPorts),
@@ -129,7 +139,7 @@ export function inspectView(record: ContainerRecord, state: ContainerState) {
     PidFile: record.PidFile ?? '',
     ConmonPidFile: record.ConmonPidFile ?? '',
     // Docker shows every resource field, zero when not set.
-    HostConfig: { ...record.HostConfig, ...recordResources(record) },
+    HostConfig: { ...record.HostConfig, ...recordResources(record), NetworkMode: networkModeOf(record) },
     Config: { ...record.Config, Image: record.Image, SdNotifyMode: record.Config.SdNotifyMode ?? 'container' },
     Mounts: record.Mounts ?? [],
     NetworkSettings: networkSettings(record),

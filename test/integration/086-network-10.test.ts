@@ -695,6 +695,24 @@ exit 1
     }
   });
 
+  // Podman's inspect and ps name the program serving the default network (pasta or slirp4netns): after a fallback, slirp4netns.
+  test.skipIf(!hasSlirp)('after the fallback (pasta missing, pasta failing) inspect and ps say slirp4netns, the program serving the container', async () => {
+    const store = newStore(mode);
+    const { d, empty } = dir();
+    const failing = path.join(d, 'failing');
+    writeFileSync(failing, '#!/bin/sh\necho "pasta: failed at start (test)" >&2\nexit 1\n', { mode: 0o755 });
+    for (const [name, program, warning] of [
+      ['fb-missing', empty, "pasta is not installed (package passt): the container's network goes through slirp4netns"],
+      ['fb-failing', failing, "pasta could not set up the container's network (pasta: failed at start (test)): using slirp4netns"],
+    ] as const) {
+      const r = await runWith(store, [['/usr/bin/pasta', program]], ['run', '-d', '--name', name, '--rootfs', mode.rootfs, 'sleep', '60']);
+      expect([r.code, r.stderr]).toEqual([0, `skiff: warning: ${warning}\n`]);
+      expect(await inspect(store, name, '{{.HostConfig.NetworkMode}} {{json .NetworkSettings.Networks}}')).toMatch(/^slirp4netns \{"slirp4netns":\{/);
+      expect((await store.skiff(['ps', '--filter', `name=${name}`, '--format', '{{.Networks}}'])).stdout).toBe('slirp4netns\n');
+      await store.skiff(['rm', '-f', name]);
+    }
+  });
+
   test('pasta and slirp4netns both missing: one line with the fix; --network none still runs', async () => {
     const store = newStore(mode);
     const { empty } = dir();

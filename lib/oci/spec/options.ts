@@ -48,6 +48,12 @@ export interface HelperNetworkProgram {
    * exec and dynamic link on the container's start-up path.
    */
   pastaAvx2?: string;
+  /**
+   * With pasta and slirp4netns (the default network): the file the helper
+   * writes "slirp4netns" into when pasta failed at a start and slirp4netns
+   * serves the container, and removes when pasta serves it.
+   */
+  fallbackFile?: string;
 }
 
 export interface RunOptions {
