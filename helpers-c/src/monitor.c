@@ -178,12 +178,16 @@ static bool should_restart(const struct monitor *m, int code) {
   return false;
 }
 
+/* Event lines given as their text before and after the time, in order. */
+static void log_events(const struct container_spec *spec, const struct string_list *heads, const struct string_list *tails) {
+  for (size_t i = 0; i < heads->len && i < tails->len; i++) event_append(spec->event_log, heads->items[i], tails->items[i]);
+}
+
 /* "init", "start" (and "attach"): written here, not by skiff after the helper
  * returned, so that they come before this container's "died" and "remove",
  * which this process writes at its end, however soon that is. */
 static void log_started_events(const struct container_spec *spec) {
-  for (size_t i = 0; i < spec->event_started_heads.len && i < spec->event_started_tails.len; i++)
-    event_append(spec->event_log, spec->event_started_heads.items[i], spec->event_started_tails.items[i]);
+  log_events(spec, &spec->event_started_heads, &spec->event_started_tails);
 }
 
 /* The "died" event: the exit code first, as lib/events/log.ts writes it. */
@@ -319,6 +323,9 @@ static noreturn void loop(struct monitor *m, int sfd, const sigset_t *child_mask
     /* `skiff stop` (a unit's ExecStop) or `skiff kill` left its word: the end was asked for. */
     enum stop_request asked = stop_request_of(m->spec->stop_path);
     if (asked == STOP_NONE && should_restart(m, code)) {
+      /* Podman's sequence for a policy restart: died, restart, then init and start once it runs again. */
+      if (m->spec->event_restart_head != NULL && m->spec->event_restart_tail != NULL)
+        event_append(m->spec->event_log, m->spec->event_restart_head, m->spec->event_restart_tail);
       struct timespec pause = {.tv_sec = 0, .tv_nsec = 100000000L << (m->restarts < 6 ? m->restarts : 6)};
       while (pause.tv_nsec >= 1000000000L) pause.tv_sec++, pause.tv_nsec -= 1000000000L;
       nanosleep(&pause, NULL);
@@ -327,6 +334,7 @@ static noreturn void loop(struct monitor *m, int sfd, const sigset_t *child_mask
       if (m->err_fd >= 0) close(m->err_fd);
       if (m->in_fd >= 0 && m->in_fd != m->out_fd) close(m->in_fd);
       start(m, child_mask);
+      if (!m->exec_failed) log_events(m->spec, &m->spec->event_restarted_heads, &m->spec->event_restarted_tails);
       continue;
     }
     if (m->report_open) warn_user("the container exited (%d) before it sent READY=1 (--sdnotify=container): the unit fails to start", code);

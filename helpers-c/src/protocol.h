@@ -180,6 +180,13 @@ struct container_spec {
    * start has exec'd, before anything of its end can be (lib/containers/events.ts). */
   struct string_list event_started_heads;
   struct string_list event_started_tails;
+  /* A restart by the policy (Podman's): the "restart" line, appended before
+   * the new start, then the "init" and "start" lines (heads and tails, in
+   * that order), appended once the new start has exec'd. */
+  const char *event_restart_head;
+  const char *event_restart_tail;
+  struct string_list event_restarted_heads;
+  struct string_list event_restarted_tails;
   /* systemd units (notify.h): run --sdnotify, --pidfile, --conmon-pidfile. */
   const char *notify_socket;      /* the unit's NOTIFY_SOCKET ("@name": abstract) */
   const char *notify_mode;        /* "conmon" or "container" */

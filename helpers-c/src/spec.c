@@ -185,6 +185,10 @@ static void apply(struct container_spec *spec, char *entry) {
   else if (strcmp(key, "event_remove_tail") == 0) spec->event_remove_tail = value;
   else if (strcmp(key, "event_started_head") == 0) list_push(&spec->event_started_heads, value);
   else if (strcmp(key, "event_started_tail") == 0) list_push(&spec->event_started_tails, value);
+  else if (strcmp(key, "event_restart_head") == 0) spec->event_restart_head = value;
+  else if (strcmp(key, "event_restart_tail") == 0) spec->event_restart_tail = value;
+  else if (strcmp(key, "event_restarted_head") == 0) list_push(&spec->event_restarted_heads, value);
+  else if (strcmp(key, "event_restarted_tail") == 0) list_push(&spec->event_restarted_tails, value);
   else if (strcmp(key, "autoremove_dir") == 0) spec->autoremove_dir = value;
   else if (strcmp(key, "autoremove_name") == 0) spec->autoremove_name = value;
   else if (strcmp(key, "autoremove_run_dir") == 0) spec->autoremove_run_dir = value;

@@ -89,6 +89,17 @@ export function monitorStartedEvents(record: Identity, attached: boolean): { hea
 }
 
 /**
+ * A restart by the container's restart policy, which only its monitor sees:
+ * Podman's "restart" line, logged before the new start, and the "init" and
+ * "start" lines, logged once the new start's command has exec'd (after the
+ * "died" of the run before). Undefined with --events-backend none.
+ */
+export function monitorRestartEvents(record: Identity): { restart: { head: string; tail: string }; started: { head: string; tail: string }[] } | undefined {
+  if (eventsBackend() === 'none') return undefined;
+  return { restart: monitorLine(record, 'restart'), started: [monitorLine(record, 'init'), monitorLine(record, 'start')] };
+}
+
+/**
  * The exit code of the container's last "died" event (the log, then its
  * rotated half), or undefined: what `wait` answers for a --rm container that
  * its monitor removed between two looks, having logged its end first.

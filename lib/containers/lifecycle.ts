@@ -14,7 +14,7 @@ import { cgroupStart, liveCgroup } from './resources.js';
 import { containerState, type ContainerState } from './state.js';
 import { removeAnonymousVolumes, volumesOf } from './volume-users.js';
 import { getVolume } from '../volumes/store.js';
-import { containerEvent, lastDiedExitCode, monitorDiedEvent, monitorRemoveEvent, monitorStartedEvents } from './events.js';
+import { containerEvent, lastDiedExitCode, monitorDiedEvent, monitorRemoveEvent, monitorRestartEvents, monitorStartedEvents } from './events.js';
 import { unitStart } from './unit.js';
 import { refuseOtherRuntime } from './oci-runtime.js';
 import { leaveNetworks, networkStart } from './networks.js';
@@ -79,6 +79,8 @@ export async function startContainer(record: ContainerRecord, opts: { attach?: b
     ...diedEvent(record),
     // init, start (attach): the monitor logs them, before it can log the container's end.
     ...startedEventsOf(record, opts.attach === true),
+    // A restart by the policy: restart, then init and start, logged by the monitor too.
+    ...restartEventsOf(record),
     ...(unit ? { unit } : {}),
     ...(network ? { network } : {}),
   });
@@ -107,6 +109,12 @@ function autoRemoveOf(record: ContainerRecord, config: OciRuntimeConfig): { auto
 function startedEventsOf(record: ContainerRecord, attached: boolean): { startedEvents?: { head: string; tail: string }[] } {
   const lines = monitorStartedEvents(record, attached);
   return lines ? { startedEvents: lines } : {};
+}
+
+function restartEventsOf(record: ContainerRecord): { restartEvents?: NonNullable<ReturnType<typeof monitorRestartEvents>> } {
+  if ((record.HostConfig.RestartPolicy.Name || 'no') === 'no') return {};
+  const lines = monitorRestartEvents(record);
+  return lines ? { restartEvents: lines } : {};
 }
 
 function diedEvent(record: ContainerRecord): { diedEvent?: { log: string; head: string; tail: string } } {

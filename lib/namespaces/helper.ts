@@ -579,6 +579,8 @@ export interface MonitorFiles {
   diedEvent?: { log: string; head: string; tail: string };
   /** The init, start (and attach) lines around the time, logged in diedEvent's log once the first start has exec'd. */
   startedEvents?: { head: string; tail: string }[];
+  /** A restart by the policy: the "restart" line, logged in diedEvent's log before the new start, and the init, start lines, once it has exec'd. */
+  restartEvents?: { restart: { head: string; tail: string }; started: { head: string; tail: string }[] };
   cgroup?: CgroupStart;
   unit?: UnitStart;
   /** On user-defined networks: the holder, the interfaces, the member's connection. */
@@ -601,6 +603,10 @@ export async function startMonitored(config: OciRuntimeConfig, files: MonitorFil
   for (const arg of files.onExit) entries.push(`on_exit=${arg}`);
   if (files.diedEvent) entries.push(`event_log=${files.diedEvent.log}`, `event_died_head=${files.diedEvent.head}`, `event_died_tail=${files.diedEvent.tail}`);
   if (files.diedEvent) for (const line of files.startedEvents ?? []) entries.push(`event_started_head=${line.head}`, `event_started_tail=${line.tail}`);
+  if (files.diedEvent && files.restartEvents) {
+    entries.push(`event_restart_head=${files.restartEvents.restart.head}`, `event_restart_tail=${files.restartEvents.restart.tail}`);
+    for (const line of files.restartEvents.started) entries.push(`event_restarted_head=${line.head}`, `event_restarted_tail=${line.tail}`);
+  }
   const removal = files.autoRemove;
   if (removal) {
     entries.push(`autoremove_dir=${removal.dir}`, `autoremove_name=${removal.nameLink}`, `autoremove_run_dir=${removal.runDir}`);

@@ -130,6 +130,23 @@ describe.each(modes())('events ($name)', (mode) => {
     }
   }, 120_000);
 
+  // Podman's handleRestartPolicy: died, then restart, then init and start as the container runs again (Docker: die, start).
+  test("a restart by the policy (run -d --restart): each restart logs restart, then init and start once the command runs; a command that cannot run logs neither", async () => {
+    const s = newStore(mode);
+    const name = unique('pol');
+    await ok(s, ['run', '-d', '--restart', 'on-failure:2', '--name', name, '--rootfs', mode.rootfs, 'sh', '-c', 'exit 3']);
+    const diedThrice = (st: string[]) => (st.filter((x) => x === 'died').length === 3 ? st : undefined);
+    const statusesOf = async (n: string) => (await events(s, ['--filter', `container=${n}`])).map((e) => e.Status);
+    const statuses = await until(`${name}'s third died`, async () => diedThrice(await statusesOf(name)), 20_000);
+    expect(statuses).toEqual(['create', 'init', 'start', 'died', 'restart', 'init', 'start', 'died', 'restart', 'init', 'start', 'died']);
+    expect((await ok(s, ['inspect', '-f', '{{.RestartCount}} {{.State.ExitCode}}', name])).stdout).toBe('2 3\n');
+
+    const missing = unique('polx');
+    expect((await s.skiff(['run', '-d', '--restart', 'on-failure:2', '--name', missing, '--rootfs', mode.rootfs, 'no-such-command'])).code).toBe(127);
+    expect(await until(`${missing}'s third died`, async () => diedThrice(await statusesOf(missing)), 20_000)).toEqual(['create', 'died', 'restart', 'died', 'restart', 'died']);
+    await ok(s, ['rm', '-f', name, missing]);
+  }, 60_000);
+
   test('images and volumes: pull, tag, untag, remove, push; volume create and remove; filters by type, image, label, event', async () => {
     const s = newStore(mode);
     const image = `${reg.host}/busybox`;
