@@ -23,3 +23,11 @@ void event_append(const char *log, const char *head, const char *tail) {
   }
   free(line);
 }
+
+void event_append_lines(const char *log, const struct string_list *heads, const struct string_list *tails) {
+  for (size_t i = 0; i < heads->len && i < tails->len; i++) event_append(log, heads->items[i], tails->items[i]);
+}
+
+void event_log_started(const struct container_spec *spec) {
+  event_append_lines(spec->event_log, &spec->event_started_heads, &spec->event_started_tails);
+}

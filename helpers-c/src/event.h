@@ -2,10 +2,21 @@
 #ifndef SKIFF_EVENT_H
 #define SKIFF_EVENT_H
 
+#include "protocol.h"
+
 /* Appends `head`,"time":S,"timeNano":N`tail` and a newline to the event log
  * with one write(2) on an O_APPEND fd, as every skiff process appends. The
  * monitor has no stderr left to report a failure on: a line that cannot be
  * written is lost (the container's end is still in its exit_file). */
 void event_append(const char *log, const char *head, const char *tail);
+
+/* event_append for each pair of heads and tails, in order. */
+void event_append_lines(const char *log, const struct string_list *heads, const struct string_list *tails);
+
+/* "init", "start" (and "attach"), the spec's event_started lines: written by
+ * the helper once the container's command has exec'd (never when it could
+ * not run), so that they come before this container's "died" and "remove"
+ * however soon it ends (a monitor's start, and a foreground run's). */
+void event_log_started(const struct container_spec *spec);
 
 #endif

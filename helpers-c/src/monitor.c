@@ -178,18 +178,6 @@ static bool should_restart(const struct monitor *m, int code) {
   return false;
 }
 
-/* Event lines given as their text before and after the time, in order. */
-static void log_events(const struct container_spec *spec, const struct string_list *heads, const struct string_list *tails) {
-  for (size_t i = 0; i < heads->len && i < tails->len; i++) event_append(spec->event_log, heads->items[i], tails->items[i]);
-}
-
-/* "init", "start" (and "attach"): written here, not by skiff after the helper
- * returned, so that they come before this container's "died" and "remove",
- * which this process writes at its end, however soon that is. */
-static void log_started_events(const struct container_spec *spec) {
-  log_events(spec, &spec->event_started_heads, &spec->event_started_tails);
-}
-
 /* The "died" event: the exit code first, as lib/events/log.ts writes it. */
 static void log_died_event(const struct container_spec *spec, int code) {
   if (spec->event_died_head == NULL) return;
@@ -334,7 +322,7 @@ static noreturn void loop(struct monitor *m, int sfd, const sigset_t *child_mask
       if (m->err_fd >= 0) close(m->err_fd);
       if (m->in_fd >= 0 && m->in_fd != m->out_fd) close(m->in_fd);
       start(m, child_mask);
-      if (!m->exec_failed) log_events(m->spec, &m->spec->event_restarted_heads, &m->spec->event_restarted_tails);
+      if (!m->exec_failed) event_append_lines(m->spec->event_log, &m->spec->event_restarted_heads, &m->spec->event_restarted_tails);
       continue;
     }
     if (m->report_open) warn_user("the container exited (%d) before it sent READY=1 (--sdnotify=container): the unit fails to start", code);
@@ -389,7 +377,8 @@ noreturn void monitor_main(const struct container_spec *spec) {
     accept_client(&m);
   }
   start(&m, &previous);
-  if (!m.exec_failed) log_started_events(spec);
+  /* init, start (attach): here, not by skiff after the helper returned, so that they precede this process's died and remove. */
+  if (!m.exec_failed) event_log_started(spec);
   report_monitor((int)getpid());
   report_pid((int)m.pid);
   notify_started(spec, getpid());

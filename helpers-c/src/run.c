@@ -7,6 +7,7 @@
 #include "autoremove.h"
 #include "cgroup.h"
 #include "device_filter.h"
+#include "event.h"
 #include "fds.h"
 #include "io.h"
 #include "logfile.h"
@@ -207,6 +208,8 @@ noreturn void run_main(void) {
   struct start_record record = {.path = spec.pid_path, .started_at = started_at, .restarts = 0};
   long oom_before = cgroup_oom_kills(&spec);
   struct started started = container_start(&spec, &previous, &record);
+  /* As the monitor does: a command that could not run never started. */
+  if (!started.exec_failed) event_log_started(&spec);
   fds_close_preserved(spec.preserve_fds);
   if (saved[0] >= 0) tee_restore(saved);
   report_pid(started.pid);

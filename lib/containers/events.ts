@@ -35,13 +35,6 @@ export function containerEvent(record: Identity, status: ContainerEventStatus, e
   });
 }
 
-/** Podman's order: init (the runtime made it), start, then attach when a client is on it. */
-export function startedEvents(record: Identity, attached: boolean): void {
-  containerEvent(record, 'init');
-  containerEvent(record, 'start');
-  if (attached) containerEvent(record, 'attach');
-}
-
 /**
  * What a detached container's monitor needs to log its "died" events itself
  * (it outlives skiff): the log's path and the line around the exit code and
@@ -77,15 +70,27 @@ export function monitorRemoveEvent(record: Identity): { head: string; tail: stri
 }
 
 /**
- * A monitored start's startedEvents, which the monitor logs itself once the
- * container has exec'd: skiff, which learns of the start only when the helper
- * has returned, would log them after the "died" (and "remove") of a container
- * that exits at once. Undefined with --events-backend none.
+ * A start's init, start (and attach, when a client is on it: Podman's
+ * order), which the monitor (or a foreground run's helper) logs itself once
+ * the container has exec'd: skiff, which learns of the start only when the
+ * helper has returned, would log them after the "died" (and "remove") of a
+ * container that exits at once. Undefined with --events-backend none.
  */
 export function monitorStartedEvents(record: Identity, attached: boolean): { head: string; tail: string }[] | undefined {
   if (eventsBackend() === 'none') return undefined;
   const statuses: ContainerEventStatus[] = attached ? ['init', 'start', 'attach'] : ['init', 'start'];
   return statuses.map((status) => monitorLine(record, status));
+}
+
+/**
+ * A foreground run's init, start and attach, which its helper logs once the
+ * command has exec'd: a command that cannot run logs none (as a monitored
+ * start, and as Podman, whose runtime fails at create then). Undefined with
+ * --events-backend none.
+ */
+export function foregroundStartedEvents(record: Identity): { log: string; lines: { head: string; tail: string }[] } | undefined {
+  const lines = monitorStartedEvents(record, true);
+  return lines ? { log: eventLogPath(), lines } : undefined;
 }
 
 /**

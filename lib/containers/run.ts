@@ -30,7 +30,7 @@ import { removeVolumes, resolveStorage, type ResolvedStorage, type StorageFlags 
 import { removeAnonymousVolumes } from './volume-users.js';
 import { resolveNamespaces, resolveSecurity, type SecurityRequest } from './security.js';
 import { devicesMadeByMknod, parseDevice, sysctlKey } from '../oci/spec/devices.js';
-import { containerEvent, startedEvents } from './events.js';
+import { containerEvent, foregroundStartedEvents } from './events.js';
 import { parseLogConfig } from './log-driver.js';
 import { checkUnitFlags, replaceNamed, unitStart, withNotifySocket, writeCidFile, type UnitFlags } from './unit.js';
 import { claimNetworks, leaveNetworks, networkStart, refreshHosts } from './networks.js';
@@ -827,8 +827,8 @@ export async function runContainer(req: ContainerRequest): Promise<number> {
   try {
     const { config, network } = await networkStart(record, created);
     const cgroup = cgroupStart(record, config);
-    // The helper starts it and attaches skiff's own stdio in one go.
-    startedEvents(record, true);
+    // The helper starts it and attaches skiff's own stdio in one go, and logs init, start, attach once the command runs.
+    const started = foregroundStartedEvents(record);
     const unit = unitStart(record, config);
     result = await runForeground(config, {
       ...(network ? { network } : {}),
@@ -837,6 +837,7 @@ export async function runContainer(req: ContainerRequest): Promise<number> {
       interactive: options.interactive,
       ...(req.attach ? { attach: req.attach } : {}),
       ...(req.preserveFds ? { preserveFds: req.preserveFds } : {}),
+      ...(started ? { startedEvents: started } : {}),
       // The helper records the start itself, before skiff could be killed.
       pidFile: pidFilePath(record.Id),
       // `logs` works for a foreground run too; a --rm one leaves nothing to read.

@@ -478,6 +478,8 @@ export async function runForeground(
     removeTrees?: string[];
     /** --preserve-fds N: the caller's fds 3..3+N-1 reach the process as the same numbers. */
     preserveFds?: number;
+    /** run: the event log and the init, start, attach lines around the time, logged by the helper once the command has exec'd (never when it could not run). */
+    startedEvents?: { log: string; lines: { head: string; tail: string }[] };
     /**
      * Resolve at the container's end (the helper's `exited` report), while
      * the helper still reaps its network program: the caller records the
@@ -497,6 +499,10 @@ export async function runForeground(
   // exec: the same process spec, run in the namespaces of a running container.
   if (opts.joinPid !== undefined) entries.push(`target_pid=${opts.joinPid}`);
   if (opts.preserveFds) entries.push(`preserve_fds=${opts.preserveFds}`);
+  if (opts.startedEvents) {
+    entries.push(`event_log=${opts.startedEvents.log}`);
+    for (const line of opts.startedEvents.lines) entries.push(`event_started_head=${line.head}`, `event_started_tail=${line.tail}`);
+  }
   const attach = opts.attach ?? { stdin: true, stdout: true, stderr: true };
   const rawTty = config.process.terminal && opts.interactive && attach.stdin && process.stdin.isTTY === true;
   const output = (attached: boolean) => (attached ? (opts.output ?? 'inherit') : 'ignore');

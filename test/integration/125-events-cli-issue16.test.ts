@@ -147,6 +147,23 @@ describe.each(modes())('events ($name)', (mode) => {
     await ok(s, ['rm', '-f', name, missing]);
   }, 60_000);
 
+  // Rootless Podman (runc) logs create and cleanup only when the command cannot run: its runtime fails at create.
+  test('a foreground run whose command cannot run logs no init, start or attach, as run -d: create, died (remove)', async () => {
+    const s = newStore(mode);
+    for (const extra of [[], ['--init'], ['--rm']]) {
+      const name = unique('fgx');
+      const r = await s.skiff(['run', ...extra, '--name', name, '--rootfs', mode.rootfs, 'no-such-command']);
+      expect(r.code, r.stderr).toBe(127);
+      const statuses = (await events(s, ['--filter', `container=${name}`])).map((e) => e.Status);
+      expect(statuses, extra.join(' ')).toEqual(extra.includes('--rm') ? ['create', 'died', 'remove'] : ['create', 'died']);
+    }
+    // One that runs still logs them all, in order.
+    const name = unique('fgok');
+    expect((await s.skiff(['run', '--name', name, '--rootfs', mode.rootfs, 'true'])).code).toBe(0);
+    expect((await events(s, ['--filter', `container=${name}`])).map((e) => e.Status)).toEqual(['create', 'init', 'start', 'attach', 'died']);
+    await ok(s, ['rm', name]);
+  }, 60_000);
+
   test('images and volumes: pull, tag, untag, remove, push; volume create and remove; filters by type, image, label, event', async () => {
     const s = newStore(mode);
     const image = `${reg.host}/busybox`;
