@@ -4,12 +4,13 @@
 // the holder joined at each start.
 import { SkiffError } from '../errors.js';
 import { findNetwork, lockNetworks, networkAddressing, NETWORK_NAME, requireNetwork, type NetworkRecord } from '../network/networks.js';
+import { hostsFile } from '../network/etc-files.js';
 import { formatAddress, isHostAddress, nextFreeAddress, parseAddress } from '../network/subnet.js';
 import type { NetworkAttachment, NetworkStart } from '../namespaces/helper.js';
 import type { OciRuntimeConfig } from '../oci/runtime-spec.js';
 import type { StoreLock } from '../store/lock.js';
 import { containerState } from './state.js';
-import { listContainerIds, readHostsFile, readRecord, rewriteHostsFile, writeRecord, type ContainerNetwork, type ContainerRecord } from './store.js';
+import { addHostsFile, listContainerIds, readHostsFile, readRecord, rewriteHostsFile, writeRecord, type ContainerNetwork, type ContainerRecord } from './store.js';
 
 /** The user-defined networks --network NAME[,NAME…] names; a name that is no network is an error. */
 export function userNetworksNamed(names: string[]): NetworkRecord[] {
@@ -225,6 +226,8 @@ export async function connectContainer(network: NetworkRecord, record: Container
     const updated: ContainerRecord = { ...fresh, Networks: { ...fresh.Networks, [network.name]: endpoint } };
     if (!onNetworks) updated.HostConfig = { ...updated.HostConfig, NetworkMode: network.name };
     writeRecord(updated);
+    // A --rootfs container that kept its directory's /etc files gets skiff's hosts, which the block below fills (Podman manages every container's).
+    if (!onNetworks) addHostsFile(record.Id, hostsFile({ hostname: fresh.Config.Hostname, name: fresh.Name, extraHosts: fresh.HostConfig.ExtraHosts ?? [] }));
     await refreshHosts([network.id], lock);
   } finally {
     lock.release();

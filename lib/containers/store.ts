@@ -626,6 +626,27 @@ export function rewriteHostsFile(id: string, content: string): boolean {
   return true;
 }
 
+/**
+ * network connect of a container that keeps its --rootfs directory's own
+ * /etc files (none of skiff's in its directory, nothing of the user's
+ * mounted on /etc/hosts): skiff's hosts file with `content`, bound over
+ * /etc/hosts from its next start, as `create --network NAME` gives one.
+ * False when it has skiff's files already (or --no-hosts, which keeps a
+ * hostname file) or a mount of its own there.
+ */
+export function addHostsFile(id: string, content: string): boolean {
+  const dir = containerDir(id);
+  if (existsSync(path.join(dir, 'hosts')) || existsSync(path.join(dir, 'hostname'))) return false;
+  const config = readConfig(id);
+  if (!config || config.mounts.some((m) => m.destination === '/etc/hosts' || m.destination === '/etc')) return false;
+  writeFileSync(path.join(dir, 'hosts'), content, { mode: 0o644 });
+  writeJsonAtomically(path.join(dir, 'config.json'), {
+    ...config,
+    mounts: [...config.mounts, { destination: '/etc/hosts', type: 'bind', source: path.join(dir, 'hosts'), options: ['bind', 'rw'] }],
+  });
+  return true;
+}
+
 export function readHostsFile(id: string): string | undefined {
   try {
     return readFileSync(path.join(containerDir(id), 'hosts'), 'utf8');

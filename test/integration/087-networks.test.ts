@@ -326,7 +326,7 @@ describe.each(modes())('networks: containers ($name)', (mode) => {
     expect(await holderGone(s)).toBe(true);
   }, 240_000);
 
-  test("--rootfs: the directory keeps its own /etc files unless --dns, --add-host or a user-defined network ask for skiff's; peers then resolve by name", async () => {
+  test("--rootfs: the directory keeps its own /etc files unless --dns, --add-host or a user-defined network ask for skiff's; peers then resolve by name, also once connected later", async () => {
     const s = newStore(mode);
     const dir = mkdtempSync(path.join(path.dirname(mode.rootfs), 'etcfiles-'));
     if (mode.user) chownSync(dir, mode.user.uid, mode.user.gid);
@@ -347,8 +347,14 @@ describe.each(modes())('networks: containers ($name)', (mode) => {
       expect(web, web.stderr).toMatchObject({ code: 0 });
       const byName = await s.skiff(['run', '--rm', '--network', 'dirs', ...NO_DNS, '--rootfs', rootfs, ...fetch('dirweb')]);
       expect(byName, byName.stderr).toMatchObject({ code: 0, stdout: 'hello from dirweb\n' });
+      // Made with its own files (--network none), then connected: skiff's /etc/hosts from its next start, with the peers (Podman manages every container's).
+      expect((await s.skiff(['create', '--name', 'dircli', '--network', 'none', '--rootfs', rootfs, ...fetch('dirweb', 10)])).code).toBe(0);
+      expect(await s.skiff(['network', 'connect', 'dirs', 'dircli'])).toMatchObject({ code: 0, stdout: '' });
+      const connected = await s.skiff(['start', '-a', 'dircli']);
+      expect(connected, connected.stderr).toMatchObject({ code: 0, stdout: 'hello from dirweb\n' });
+      expect(readFileSync(path.join(rootfs, 'etc/hosts'), 'utf8')).toBe('');
     } finally {
-      await s.skiff(['rm', '-f', 'dirweb']);
+      await s.skiff(['rm', '-f', 'dirweb', 'dircli']);
       rmSync(dir, { recursive: true, force: true });
     }
   }, 120_000);
