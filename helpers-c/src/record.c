@@ -61,6 +61,8 @@ int record_pid_text(const char *path, pid_t pid) {
 
 void record_network_fallback(const char *path, bool fell_back) {
   if (path == NULL) return;
-  int err = fell_back ? write_file_atomically(path, "slirp4netns\n", 0644) : unlink(path) < 0 && errno != ENOENT ? errno : 0;
+  int err = 0;
+  if (fell_back) err = write_file_atomically(path, "slirp4netns\n", 0644);
+  else if (unlink(path) < 0 && errno != ENOENT) err = errno;
   if (err != 0) warn_user("record the container's network program in %s: %s", path, strerror(err));
 }
