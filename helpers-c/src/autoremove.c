@@ -134,7 +134,7 @@ bool autoremove_container(const struct container_spec *spec, int userns) {
     if (userns >= 0) close(userns);
     return gone;
   }
-  event_append(spec->event_log, spec->event_remove_head, spec->event_remove_tail);
+  event_append(spec, spec->event_remove_head, spec->event_remove_tail);
   if (spec->autoremove_name != NULL) remove_name_link(spec->autoremove_name, id);
   /* What is left is skiff's own files, removed in the same mapping: a file
    * the container could reach (its hosts, resolv.conf) may have been given

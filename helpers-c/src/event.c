@@ -4,30 +4,100 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
-void event_append(const char *log, const char *head, const char *tail) {
-  if (log == NULL || head == NULL || tail == NULL) return;
+/* The rotation below is lib/events/log.ts's rotate(), step for step: the
+ * protocol every writer of the log follows is written down once, in
+ * docs/commands/events.md ("Rotation"). Change both or neither. */
+
+/* A lock left by a writer killed mid-rotation is broken after this long (log.ts's STALE_LOCK_MS). */
+#define EVENT_STALE_LOCK_NS (10000LL * 1000000LL)
+
+/* How long ago `st` was last modified, by the wall clock (as Date.now() - mtimeMs). */
+static long long age_ns(const struct stat *st) {
+  struct timespec now;
+  if (clock_gettime(CLOCK_REALTIME, &now) < 0) return 0;
+  return ((long long)now.tv_sec - (long long)st->st_mtim.tv_sec) * 1000000000LL + (now.tv_nsec - st->st_mtim.tv_nsec);
+}
+
+/* Another writer rotates now: this one does not. A lock left behind by a
+ * killed one is removed, for the next writer past half the limit to take. */
+static int break_stale_lock(const char *lock) {
+  struct stat st;
+  if (stat(lock, &st) < 0) return errno == ENOENT ? 0 : -1; /* ENOENT: gone meanwhile */
+  if (age_ns(&st) <= EVENT_STALE_LOCK_NS) return 0;
+  return unlink(lock) < 0 && errno != ENOENT ? -1 : 0;
+}
+
+/* Under the lock: renames the log to its older half only if it is still the
+ * file this writer appended to (`ino`) and still past half the limit:
+ * another writer may have rotated between this one's fstat and its lock. */
+static int rotate_locked(const char *log, ino_t ino, unsigned long max) {
+  struct stat st;
+  if (stat(log, &st) < 0) return errno == ENOENT ? 0 : -1; /* ENOENT: rotated, and no event since */
+  if (st.st_ino != ino || st.st_size <= (off_t)(max / 2)) return 0;
+  char *rotated = NULL;
+  if (asprintf(&rotated, "%s.1", log) < 0) return -1;
+  int r = rename(log, rotated);
+  free(rotated);
+  return r;
+}
+
+/* Past half the limit: LOG.lock, made with O_EXCL, is the lock; the writer
+ * that makes it rotates, one that finds it there goes on. The lock is
+ * removed whatever the rotation did (a failed one leaves the log whole, for
+ * the next writer past half the limit to try again). */
+static int rotate(const char *log, ino_t ino, unsigned long max) {
+  char *lock = NULL;
+  if (asprintf(&lock, "%s.lock", log) < 0) return -1;
+  int r;
+  int fd = open(lock, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    r = errno == EEXIST ? break_stale_lock(lock) : -1;
+  } else {
+    r = rotate_locked(log, ino, max);
+    if (close(fd) < 0) r = -1;
+    if (unlink(lock) < 0) r = -1; /* left for the stale-lock rule to break */
+  }
+  free(lock);
+  return r;
+}
+
+/* One write(2) of the whole line on an O_APPEND fd; then, past half the
+ * limit, the rotation, while the fd still holds the file it appended to.
+ * 0, or -1 with errno. */
+static int append_line(const char *log, const char *line, size_t len, unsigned long max) {
+  int fd = open(log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) return -1;
+  ssize_t n;
+  while ((n = write(fd, line, len)) < 0 && errno == EINTR) {
+  }
+  int r = -1;
+  struct stat st;
+  /* A short write (a full disk) rotates nothing, as log.ts's throws before its fstat. */
+  if (n == (ssize_t)len && fstat(fd, &st) == 0) r = st.st_size > (off_t)(max / 2) ? rotate(log, st.st_ino, max) : 0;
+  if (close(fd) < 0) r = -1;
+  return r;
+}
+
+void event_append(const struct container_spec *spec, const char *head, const char *tail) {
+  if (spec->event_log == NULL || head == NULL || tail == NULL) return;
   struct timespec now;
   if (clock_gettime(CLOCK_REALTIME, &now) < 0) return;
   char *line = NULL;
   int len = asprintf(&line, "%s,\"time\":%lld,\"timeNano\":%lld%09ld%s\n", head, (long long)now.tv_sec, (long long)now.tv_sec, now.tv_nsec, tail);
   if (len < 0) return;
-  int fd = open(log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
-  if (fd >= 0) {
-    ssize_t n;
-    while ((n = write(fd, line, (size_t)len)) < 0 && errno == EINTR) {
-    }
-    close(fd);
-  }
+  /* Nowhere to say it fails (event.h): the monitor's stderr is /dev/null. */
+  (void)append_line(spec->event_log, line, (size_t)len, spec->event_log_max);
   free(line);
 }
 
-void event_append_lines(const char *log, const struct string_list *heads, const struct string_list *tails) {
-  for (size_t i = 0; i < heads->len && i < tails->len; i++) event_append(log, heads->items[i], tails->items[i]);
+void event_append_lines(const struct container_spec *spec, const struct string_list *heads, const struct string_list *tails) {
+  for (size_t i = 0; i < heads->len && i < tails->len; i++) event_append(spec, heads->items[i], tails->items[i]);
 }
 
 void event_log_started(const struct container_spec *spec) {
-  event_append_lines(spec->event_log, &spec->event_started_heads, &spec->event_started_tails);
+  event_append_lines(spec, &spec->event_started_heads, &spec->event_started_tails);
 }

@@ -183,7 +183,7 @@ static void log_died_event(const struct container_spec *spec, int code) {
   if (spec->event_died_head == NULL) return;
   char *head = NULL;
   if (asprintf(&head, "{\"ContainerExitCode\":%d%s", code, spec->event_died_head) < 0) return;
-  event_append(spec->event_log, head, spec->event_died_tail);
+  event_append(spec, head, spec->event_died_tail);
   free(head);
 }
 
@@ -313,7 +313,7 @@ static noreturn void loop(struct monitor *m, int sfd, const sigset_t *child_mask
     if (asked == STOP_NONE && should_restart(m, code)) {
       /* Podman's sequence for a policy restart: died, restart, then init and start once it runs again. */
       if (m->spec->event_restart_head != NULL && m->spec->event_restart_tail != NULL)
-        event_append(m->spec->event_log, m->spec->event_restart_head, m->spec->event_restart_tail);
+        event_append(m->spec, m->spec->event_restart_head, m->spec->event_restart_tail);
       struct timespec pause = {.tv_sec = 0, .tv_nsec = 100000000L << (m->restarts < 6 ? m->restarts : 6)};
       while (pause.tv_nsec >= 1000000000L) pause.tv_sec++, pause.tv_nsec -= 1000000000L;
       nanosleep(&pause, NULL);
@@ -322,7 +322,7 @@ static noreturn void loop(struct monitor *m, int sfd, const sigset_t *child_mask
       if (m->err_fd >= 0) close(m->err_fd);
       if (m->in_fd >= 0 && m->in_fd != m->out_fd) close(m->in_fd);
       start(m, child_mask);
-      if (!m->exec_failed) event_append_lines(m->spec->event_log, &m->spec->event_restarted_heads, &m->spec->event_restarted_tails);
+      if (!m->exec_failed) event_append_lines(m->spec, &m->spec->event_restarted_heads, &m->spec->event_restarted_tails);
       continue;
     }
     if (m->report_open) warn_user("the container exited (%d) before it sent READY=1 (--sdnotify=container): the unit fails to start", code);

@@ -171,6 +171,7 @@ struct container_spec {
   unsigned long restart_max; /* on-failure:N; 0 = unlimited */
   struct string_list on_exit; /* argv run (detached, no wait) after the container is gone for good */
   const char *event_log;        /* the event log: the monitor appends a "died" line at each end (lib/events) */
+  unsigned long event_log_max;  /* with event_log: its limit in bytes (both halves); past half, an append rotates it (event.h) */
   const char *event_died_head;  /* the line's text between the exit code and the time */
   const char *event_died_tail;  /* the line's text after the time */
   const char *event_remove_head; /* run -d --rm: the "remove" line's text before the time */

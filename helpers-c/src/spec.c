@@ -179,7 +179,12 @@ static void apply(struct container_spec *spec, char *entry) {
   else if (strcmp(key, "restart_max") == 0) spec->restart_max = strtoul(value, NULL, 10);
   else if (strcmp(key, "on_exit") == 0) list_push(&spec->on_exit, value);
   else if (strcmp(key, "event_log") == 0) spec->event_log = value;
-  else if (strcmp(key, "event_died_head") == 0) spec->event_died_head = value;
+  else if (strcmp(key, "event_log_max") == 0) {
+    char *end;
+    errno = 0;
+    spec->event_log_max = strtoul(value, &end, 10);
+    if (*end != '\0' || errno != 0 || value[0] == '\0' || spec->event_log_max == 0) die(EXIT_SKIFF_FAILED, 0, "spec: bad event_log_max \"%s\"", value);
+  } else if (strcmp(key, "event_died_head") == 0) spec->event_died_head = value;
   else if (strcmp(key, "event_died_tail") == 0) spec->event_died_tail = value;
   else if (strcmp(key, "event_remove_head") == 0) spec->event_remove_head = value;
   else if (strcmp(key, "event_remove_tail") == 0) spec->event_remove_tail = value;
@@ -335,6 +340,7 @@ void spec_read(int fd, struct container_spec *spec) {
   if (strcmp(spec->restart, "no") != 0 && strcmp(spec->restart, "always") != 0 && strcmp(spec->restart, "on-failure") != 0)
     die(EXIT_SKIFF_FAILED, 0, "spec: unknown restart policy \"%s\"", spec->restart);
   if (spec->log_max == 0) spec->log_max = 10u << 20;
+  if ((spec->event_log != NULL) != (spec->event_log_max > 0)) die(EXIT_SKIFF_FAILED, 0, "spec: event_log and event_log_max go together");
   if (spec->notify_mode != NULL && strcmp(spec->notify_mode, "conmon") != 0 && strcmp(spec->notify_mode, "container") != 0)
     die(EXIT_SKIFF_FAILED, 0, "spec: unknown notify_mode \"%s\"", spec->notify_mode);
   if ((spec->notify_proxy != NULL) != (spec->notify_mode != NULL && strcmp(spec->notify_mode, "container") == 0))

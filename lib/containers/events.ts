@@ -1,7 +1,7 @@
 // A container's events (lib/events): its id, name and image, and its labels
 // as the attributes, as Podman records them.
 import { readFileSync } from 'node:fs';
-import { emitEvent, eventLine, eventsBackend, eventLogPath, rotatedLogPath } from '../events/log.js';
+import { emitEvent, eventLine, eventsBackend, eventLogPath, eventLogTarget, rotatedLogPath } from '../events/log.js';
 import type { ContainerRecord } from './store.js';
 
 export type ContainerEventStatus =
@@ -37,10 +37,11 @@ export function containerEvent(record: Identity, status: ContainerEventStatus, e
 
 /**
  * What a detached container's monitor needs to log its "died" events itself
- * (it outlives skiff): the log's path and the line around the exit code and
- * the time, which the monitor fills in. Undefined with --events-backend none.
+ * (it outlives skiff): the log's path and limit (it rotates the log as skiff
+ * does) and the line around the exit code and the time, which the monitor
+ * fills in. Undefined with --events-backend none.
  */
-export function monitorDiedEvent(record: Identity): { log: string; head: string; tail: string } | undefined {
+export function monitorDiedEvent(record: Identity): { log: string; maxBytes: number; head: string; tail: string } | undefined {
   if (eventsBackend() === 'none') return undefined;
   const line = eventLine(
     { ContainerExitCode: 0, ID: record.Id, ...(record.Image ? { Image: record.Image } : {}), Name: record.Name, Status: 'died', Type: 'container', Attributes: record.Config.Labels },
@@ -49,7 +50,7 @@ export function monitorDiedEvent(record: Identity): { log: string; head: string;
   // {"ContainerExitCode":0,<head>,"time":0,"timeNano":0,<tail>}
   const head = line.slice('{"ContainerExitCode":0'.length, line.indexOf(',"time":0,"timeNano":0,'));
   const tail = line.slice(line.indexOf(',"time":0,"timeNano":0,') + ',"time":0,"timeNano":0'.length).replace(/\n$/, '');
-  return { log: eventLogPath(), head, tail };
+  return { ...eventLogTarget(), head, tail };
 }
 
 /** A line the monitor writes itself: its text before and after the time (helpers-c/src/event.h). */
@@ -88,9 +89,9 @@ export function monitorStartedEvents(record: Identity, attached: boolean): { hea
  * start, and as Podman, whose runtime fails at create then). Undefined with
  * --events-backend none.
  */
-export function foregroundStartedEvents(record: Identity): { log: string; lines: { head: string; tail: string }[] } | undefined {
+export function foregroundStartedEvents(record: Identity): { log: string; maxBytes: number; lines: { head: string; tail: string }[] } | undefined {
   const lines = monitorStartedEvents(record, true);
-  return lines ? { log: eventLogPath(), lines } : undefined;
+  return lines ? { ...eventLogTarget(), lines } : undefined;
 }
 
 /**

@@ -117,7 +117,7 @@ function restartEventsOf(record: ContainerRecord): { restartEvents?: NonNullable
   return lines ? { restartEvents: lines } : {};
 }
 
-function diedEvent(record: ContainerRecord): { diedEvent?: { log: string; head: string; tail: string } } {
+function diedEvent(record: ContainerRecord): { diedEvent?: NonNullable<ReturnType<typeof monitorDiedEvent>> } {
   const died = monitorDiedEvent(record);
   return died ? { diedEvent: died } : {};
 }

@@ -11,6 +11,10 @@
 // O_EXCL. A writer that opened the old file just before keeps writing into
 // events.log.1, which readers read too, so nothing is lost; the two files
 // together hold between half the limit and the limit of the newest events.
+// A container's monitor (and a foreground run's helper) appends and rotates
+// the same way, in C (helpers-c/src/event.c, given the limit as the spec's
+// event_log_max): the protocol both follow, step by step, is written down in
+// docs/commands/events.md ("Rotation"); change both or neither.
 import { closeSync, fstatSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync, constants } from 'node:fs';
 import path from 'node:path';
 import { errnoCode, SkiffError } from '../errors.js';
@@ -138,6 +142,12 @@ function logOf(env: NodeJS.ProcessEnv): { log: string; maxBytes: number } {
   return cachedLog;
 }
 
+/** The log and its limit, for a helper that appends to it (helpers-c/src/event.c). */
+export function eventLogTarget(env: NodeJS.ProcessEnv = process.env): { log: string; maxBytes: number } {
+  const { log, maxBytes } = logOf(env);
+  return { log, maxBytes };
+}
+
 /**
  * Appends one event to the log. Never throws: an event that cannot be
  * written is one warning on stderr, and the command goes on (as Podman).
@@ -177,9 +187,10 @@ export function appendLine(log: string, line: string, maxBytes: number): void {
   }
 }
 
-/** A lock left by a writer killed mid-rotation is broken after this long. */
+/** A lock left by a writer killed mid-rotation is broken after this long (helpers-c/src/event.c: EVENT_STALE_LOCK_NS). */
 const STALE_LOCK_MS = 10_000;
 
+/** The rotation protocol of docs/commands/events.md ("Rotation"), which helpers-c/src/event.c follows too. */
 function rotate(log: string, ino: number, maxBytes: number): void {
   const lock = `${log}.lock`;
   let lockFd: number;

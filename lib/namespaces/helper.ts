@@ -478,8 +478,8 @@ export async function runForeground(
     removeTrees?: string[];
     /** --preserve-fds N: the caller's fds 3..3+N-1 reach the process as the same numbers. */
     preserveFds?: number;
-    /** run: the event log and the init, start, attach lines around the time, logged by the helper once the command has exec'd (never when it could not run). */
-    startedEvents?: { log: string; lines: { head: string; tail: string }[] };
+    /** run: the event log (and its limit: the helper rotates it too) and the init, start, attach lines around the time, logged by the helper once the command has exec'd (never when it could not run). */
+    startedEvents?: { log: string; maxBytes: number; lines: { head: string; tail: string }[] };
     /**
      * Resolve at the container's end (the helper's `exited` report), while
      * the helper still reaps its network program: the caller records the
@@ -500,7 +500,7 @@ export async function runForeground(
   if (opts.joinPid !== undefined) entries.push(`target_pid=${opts.joinPid}`);
   if (opts.preserveFds) entries.push(`preserve_fds=${opts.preserveFds}`);
   if (opts.startedEvents) {
-    entries.push(`event_log=${opts.startedEvents.log}`);
+    entries.push(`event_log=${opts.startedEvents.log}`, `event_log_max=${opts.startedEvents.maxBytes}`);
     for (const line of opts.startedEvents.lines) entries.push(`event_started_head=${line.head}`, `event_started_tail=${line.tail}`);
   }
   const attach = opts.attach ?? { stdin: true, stdout: true, stderr: true };
@@ -581,8 +581,8 @@ export interface MonitorFiles {
   autoRemove?: { dir: string; nameLink: string; runDir: string; trees: string[]; files: string[]; cidFile?: string; cgroups: boolean; event?: { head: string; tail: string } };
   /** The monitor starts the container only once a client has connected to attachSocket. */
   attachWait?: boolean;
-  /** The event log and its "died" line around the exit code and time (lib/containers/events.ts). */
-  diedEvent?: { log: string; head: string; tail: string };
+  /** The event log, its limit (the monitor rotates it too) and its "died" line around the exit code and time (lib/containers/events.ts). */
+  diedEvent?: { log: string; maxBytes: number; head: string; tail: string };
   /** The init, start (and attach) lines around the time, logged in diedEvent's log once the first start has exec'd. */
   startedEvents?: { head: string; tail: string }[];
   /** A restart by the policy: the "restart" line, logged in diedEvent's log before the new start, and the init, start lines, once it has exec'd. */
@@ -607,7 +607,7 @@ export async function startMonitored(config: OciRuntimeConfig, files: MonitorFil
   if (files.logMax !== undefined) entries.push(`log_max=${files.logMax}`);
   entries.push(`restart=${files.restart.name}`, `restart_max=${files.restart.max}`);
   for (const arg of files.onExit) entries.push(`on_exit=${arg}`);
-  if (files.diedEvent) entries.push(`event_log=${files.diedEvent.log}`, `event_died_head=${files.diedEvent.head}`, `event_died_tail=${files.diedEvent.tail}`);
+  if (files.diedEvent) entries.push(`event_log=${files.diedEvent.log}`, `event_log_max=${files.diedEvent.maxBytes}`, `event_died_head=${files.diedEvent.head}`, `event_died_tail=${files.diedEvent.tail}`);
   if (files.diedEvent) for (const line of files.startedEvents ?? []) entries.push(`event_started_head=${line.head}`, `event_started_tail=${line.tail}`);
   if (files.diedEvent && files.restartEvents) {
     entries.push(`event_restart_head=${files.restartEvents.restart.head}`, `event_restart_tail=${files.restartEvents.restart.tail}`);

@@ -1,12 +1,15 @@
 // Issue 16, part B: `skiff events` over the event log every skiff process
 // appends to (containers, images, volumes), its filters, --since/--until,
 // --format, streaming and --stream=false, --events-backend none, and 16
-// processes writing at once. As root and as the unprivileged test user.
+// processes writing at once, the rotation of the log by a container's
+// monitor. As root and as the unprivileged test user.
 // Root's log is /run/skiff/events/events.log, which other test files write
-// too: every look here filters by names this file made.
-import { readFileSync } from 'node:fs';
+// too: every look here filters by names this file made (the rotation test
+// has a runtime directory, so a log, of its own).
+import { chownSync, existsSync, mkdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { integrationEnv, modes, until, type Mode } from './harness.js';
+import { integrationEnv, modes, until, userDir, type Mode } from './harness.js';
 import { startBusyboxRegistry, type TestRegistry } from './registry-harness.js';
 import { newStore, type TestStore } from './store-harness.js';
 
@@ -145,6 +148,86 @@ describe.each(modes())('events ($name)', (mode) => {
     expect((await s.skiff(['run', '-d', '--restart', 'on-failure:2', '--name', missing, '--rootfs', mode.rootfs, 'no-such-command'])).code).toBe(127);
     expect(await until(`${missing}'s third died`, async () => diedThrice(await statusesOf(missing)), 20_000)).toEqual(['create', 'died', 'restart', 'died', 'restart', 'died']);
     await ok(s, ['rm', '-f', name, missing]);
+  }, 60_000);
+
+  // Only the create is skiff's: every later line is the monitor's, so the rotation can only be the monitor's.
+  test("the monitor rotates the log too: a container restarting by its policy pushes it past half the limit, events.log.1 takes it, and events still shows every line of both halves", async () => {
+    const s = newStore(mode);
+    const runRoot = userDir(mode, 'runroot');
+    const limit = 8192; // the smallest skiff takes: the log rotates past 4096 bytes
+    const env = { SKIFF_RUNROOT: runRoot, SKIFF_EVENTS_LOGFILE_MAX_SIZE: String(limit) };
+    const log = path.join(runRoot, 'events', 'events.log');
+    const name = unique('rot');
+    const since = new Date(Date.now() - 1000).toISOString();
+    // A label makes each line ~500 bytes: the 12 lines (~6 KB) pass half the limit once, not twice.
+    const run = await s.skiff(['run', '-d', '--restart', 'on-failure:2', '--name', name, '--label', `pad=${'p'.repeat(300)}`, '--rootfs', mode.rootfs, 'sh', '-c', 'exit 3'], { env });
+    expect(run, run.stderr).toMatchObject({ code: 0 });
+    const statusesOf = async () => {
+      const r = await s.skiff(['events', '--stream=false', '--format', 'json', '--since', since, '--filter', `container=${name}`], { env });
+      expect(r, r.stderr).toMatchObject({ code: 0 });
+      return r.stdout.split('\n').filter((l) => l !== '').map((l) => (JSON.parse(l) as Ev).Status);
+    };
+    const statuses = await until(`${name}'s third died`, async () => {
+      const st = await statusesOf();
+      return st.filter((x) => x === 'died').length === 3 ? st : undefined;
+    }, 20_000);
+    expect(statuses).toEqual(['create', 'init', 'start', 'died', 'restart', 'init', 'start', 'died', 'restart', 'init', 'start', 'died']);
+    // Rotated once, by the monitor, under the same lock as skiff's writers, which it left behind it.
+    expect(existsSync(`${log}.1`)).toBe(true);
+    expect(statSync(`${log}.1`).size).toBeGreaterThan(limit / 2);
+    expect(statSync(log).size).toBeLessThanOrEqual(limit / 2);
+    expect(existsSync(`${log}.lock`)).toBe(false);
+    const halves = [readFileSync(`${log}.1`, 'utf8'), readFileSync(log, 'utf8')];
+    expect(halves[0]).toMatch(/^\{"ID":"[0-9a-f]{64}"[^\n]*"Status":"create"/);
+    expect(halves[1]).toMatch(/"ContainerExitCode":3,[^\n]*"Status":"died"[^\n]*\n$/);
+    const r = await s.skiff(['rm', '-f', name], { env });
+    expect(r, r.stderr).toMatchObject({ code: 0 });
+  }, 60_000);
+
+  // The lock is the one skiff's writers take (lib/events/log.ts): made here, it is a writer's that rotates now, then one killed mid-rotation.
+  test("the monitor keeps to skiff's rotation lock: it does not rotate while another writer holds it, and breaks it once stale (10 s), then rotates", async () => {
+    const s = newStore(mode);
+    const runRoot = userDir(mode, 'runroot');
+    const limit = 8192;
+    const env = { SKIFF_RUNROOT: runRoot, SKIFF_EVENTS_LOGFILE_MAX_SIZE: String(limit) };
+    const log = path.join(runRoot, 'events', 'events.log');
+    const lock = `${log}.lock`;
+    mkdirSync(path.dirname(log), { mode: 0o700 });
+    writeFileSync(lock, '', { mode: 0o600 });
+    if (mode.user) for (const p of [path.dirname(log), lock]) chownSync(p, mode.user.uid, mode.user.gid);
+    const name = unique('lck');
+    const since = new Date(Date.now() - 1000).toISOString();
+    const run = await s.skiff(['run', '-d', '--restart', 'always', '--name', name, '--label', `pad=${'p'.repeat(300)}`, '--rootfs', mode.rootfs, 'sh', '-c', 'sleep 0.3; exit 1'], { env });
+    expect(run, run.stderr).toMatchObject({ code: 0 });
+    const died = () => (readFileSync(log, 'utf8').match(/"Status":"died"/g) ?? []).length;
+    // Held (kept fresh): three ends are ~6 KB, every append past 4096 bytes found the lock and went on.
+    await until('three died lines', () => {
+      const now = new Date();
+      utimesSync(lock, now, now);
+      return died() >= 3 ? true : undefined;
+    }, 20_000);
+    expect(statSync(log).size).toBeGreaterThan(limit / 2);
+    expect(existsSync(`${log}.1`)).toBe(false);
+    expect(existsSync(lock)).toBe(true);
+    // Stale: the monitor's next append breaks it, the one after rotates under its own lock, which it removes.
+    const past = new Date(Date.now() - 60_000);
+    utimesSync(lock, past, past);
+    await until('the rotation', () => (existsSync(`${log}.1`) ? true : undefined), 20_000);
+    const stop = await s.skiff(['stop', '-t', '1', name], { env });
+    expect(stop, stop.stderr).toMatchObject({ code: 0 });
+    expect(existsSync(lock)).toBe(false);
+    expect(statSync(`${log}.1`).size).toBeGreaterThan(limit / 2);
+    expect(statSync(log).size).toBeLessThanOrEqual(limit / 2);
+    // Every line of both halves is whole, and events reads them all, in order.
+    const stored = [`${log}.1`, log].flatMap((f) => readFileSync(f, 'utf8').split('\n').filter((l) => l !== ''));
+    for (const line of stored) expect(() => JSON.parse(line), line).not.toThrow();
+    const r = await s.skiff(['events', '--stream=false', '--format', 'json', '--since', since, '--filter', `container=${name}`], { env });
+    expect(r, r.stderr).toMatchObject({ code: 0 });
+    const shown = r.stdout.split('\n').filter((l) => l !== '').map((l) => (JSON.parse(l) as Ev).Status);
+    expect(shown).toEqual(stored.map((l) => (JSON.parse(l) as Ev).Status));
+    expect(shown.slice(0, 8)).toEqual(['create', 'init', 'start', 'died', 'restart', 'init', 'start', 'died']);
+    const rm = await s.skiff(['rm', '-f', name], { env });
+    expect(rm, rm.stderr).toMatchObject({ code: 0 });
   }, 60_000);
 
   // Rootless Podman (runc) logs create and cleanup only when the command cannot run: its runtime fails at create.
