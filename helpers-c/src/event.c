@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -65,11 +66,36 @@ static int rotate(const char *log, ino_t ino, unsigned long max) {
   return r;
 }
 
+/* The log's directory and its missing parents, mode 0700 (log.ts's
+ * mkdirSync(..., { recursive: true, mode: 0o700 })). 0, or -1 with errno. */
+static int make_log_dir(const char *log) {
+  char *dir = strdup(log);
+  if (dir == NULL) return -1;
+  int r = 0;
+  /* Each ancestor of the log, outermost first: the path up to each '/' after the first. */
+  for (char *p = strchr(dir + 1, '/'); p != NULL && r == 0; p = strchr(p + 1, '/')) {
+    *p = '\0';
+    if (mkdir(dir, 0700) < 0 && errno != EEXIST) r = -1;
+    *p = '/';
+  }
+  free(dir);
+  return r;
+}
+
+/* The log, opened to append; its directory made when missing (the runtime
+ * directory is emptied at boot: the first event after, a stored container's
+ * start, is the monitor's). */
+static int open_log(const char *log) {
+  int fd = open(log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+  if (fd >= 0 || errno != ENOENT || make_log_dir(log) < 0) return fd;
+  return open(log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+}
+
 /* One write(2) of the whole line on an O_APPEND fd; then, past half the
  * limit, the rotation, while the fd still holds the file it appended to.
  * 0, or -1 with errno. */
 static int append_line(const char *log, const char *line, size_t len, unsigned long max) {
-  int fd = open(log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+  int fd = open_log(log);
   if (fd < 0) return -1;
   ssize_t n;
   while ((n = write(fd, line, len)) < 0 && errno == EINTR) {

@@ -6,7 +6,7 @@
 // Root's log is /run/skiff/events/events.log, which other test files write
 // too: every look here filters by names this file made (the rotation test
 // has a runtime directory, so a log, of its own).
-import { chownSync, existsSync, mkdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { integrationEnv, modes, until, userDir, type Mode } from './harness.js';
@@ -227,6 +227,27 @@ describe.each(modes())('events ($name)', (mode) => {
     expect(shown).toEqual(stored.map((l) => (JSON.parse(l) as Ev).Status));
     expect(shown.slice(0, 8)).toEqual(['create', 'init', 'start', 'died', 'restart', 'init', 'start', 'died']);
     const rm = await s.skiff(['rm', '-f', name], { env });
+    expect(rm, rm.stderr).toMatchObject({ code: 0 });
+  }, 60_000);
+
+  // The runtime directory is emptied at boot: a stored container's start is then the first to log, from its monitor.
+  test("a start whose monitor finds the log's directory gone makes it, as skiff's writers do: init, start, died are logged", async () => {
+    const s = newStore(mode);
+    const runRoot = userDir(mode, 'runroot');
+    const env = { SKIFF_RUNROOT: runRoot };
+    const name = unique('boot');
+    const created = await s.skiff(['create', '--name', name, '--network', 'none', '--rootfs', mode.rootfs, 'true'], { env });
+    expect(created, created.stderr).toMatchObject({ code: 0 });
+    rmSync(path.join(runRoot, 'events'), { recursive: true });
+    const started = await s.skiff(['start', name], { env });
+    expect(started, started.stderr).toMatchObject({ code: 0 });
+    const statuses = await until(`${name}'s died`, async () => {
+      const r = await s.skiff(['events', '--stream=false', '--format', '{{.Status}}', '--filter', `container=${name}`], { env });
+      return r.stdout.includes('died') ? r.stdout : undefined;
+    });
+    expect(statuses).toBe('init\nstart\ndied\n');
+    expect(statSync(path.join(runRoot, 'events')).mode & 0o777).toBe(0o700);
+    const rm = await s.skiff(['rm', name], { env });
     expect(rm, rm.stderr).toMatchObject({ code: 0 });
   }, 60_000);
 
