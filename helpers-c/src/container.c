@@ -208,6 +208,7 @@ noreturn void container_main(const struct container_spec *spec, int sync_sock) {
   /* The container dies with its helper, even during setup. */
   if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) die_errno("prctl(PR_SET_PDEATHSIG)");
   if (spec->network == NETWORK_PRIVATE && !net_made_before_clone(spec)) {
+    net_make_slirp_tap(spec);
     send_own_namespaces(spec, sync_sock);
     /* The helper starts pasta once it has this, before it writes the maps:
      * first thing. The namespace's creator has every capability in it,

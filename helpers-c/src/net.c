@@ -361,7 +361,7 @@ static int premade_netns = -1;
 
 /* A new network namespace, made by a short-lived child (the helper stays in
  * its own, where the network program must run, and could not come back). */
-static int make_netns(void) {
+static int make_netns(const struct container_spec *spec) {
   int pair[2];
   if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) < 0) die_errno("socketpair");
   pid_t maker = fork();
@@ -369,6 +369,7 @@ static int make_netns(void) {
   if (maker == 0) {
     close(pair[0]);
     if (unshare(CLONE_NEWNET) < 0) die_errno("unshare the container's network namespace");
+    net_make_slirp_tap(spec);
     int fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
     if (fd < 0) die_errno("open /proc/self/ns/net");
     sync_send_fd(pair[1], SYNC_NET_NS, fd);
@@ -388,7 +389,7 @@ static int make_netns(void) {
 struct net_process net_start_before_clone(const struct container_spec *spec) {
   /* A restart under the monitor gets a fresh one. */
   if (premade_netns >= 0) close(premade_netns);
-  premade_netns = make_netns();
+  premade_netns = make_netns(spec);
   /* Rootless, the helper is in the joined user namespace already, and the
    * program with it. No watch: nothing runs yet that could overlap pasta's
    * start. The helper keeps its own fd of the namespace for the child. */

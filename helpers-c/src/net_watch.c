@@ -15,9 +15,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-/* A persistent tap named `ifname` in the caller's network namespace, with
- * the flags pasta asks for (so that it attaches instead of making one). */
-static bool make_persistent_tap(const char *ifname, char *why, size_t why_size) {
+bool net_make_persistent_tap(const char *ifname, char *why, size_t why_size) {
   int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
   if (fd < 0) {
     snprintf(why, why_size, "open /dev/net/tun: %s", strerror(errno));
@@ -47,7 +45,7 @@ void net_watch_send(const struct container_spec *spec, int sync_sock) {
   struct sockaddr_nl local = {.nl_family = AF_NETLINK, .nl_groups = RTMGRP_LINK | RTMGRP_IPV4_ROUTE | RTMGRP_IPV6_ROUTE};
   if (bind(fd, (struct sockaddr *)&local, sizeof local) < 0) die_errno("bind the container's network watch");
   char why[160];
-  if (!make_persistent_tap(spec->net_pasta_ifname, why, sizeof why)) report_debug("pasta makes %s itself (%s)", spec->net_pasta_ifname, why);
+  if (!net_make_persistent_tap(spec->net_pasta_ifname, why, sizeof why)) report_debug("pasta makes %s itself (%s)", spec->net_pasta_ifname, why);
   sync_send_fd(sync_sock, SYNC_NET_WATCH, fd);
   close(fd);
 }
@@ -79,6 +77,12 @@ static bool default_route_on(struct nlmsghdr *h, int ifindex) {
     else if (a->rta_type == RTA_OIF && RTA_PAYLOAD(a) >= sizeof(int)) memcpy(&oif, RTA_DATA(a), sizeof oif);
   }
   return table == RT_TABLE_MAIN && oif == ifindex;
+}
+
+void net_make_slirp_tap(const struct container_spec *spec) {
+  if (spec->net_slirp_ifname == NULL) return;
+  char why[160];
+  if (!net_make_persistent_tap(spec->net_slirp_ifname, why, sizeof why)) report_debug("slirp4netns makes %s itself (%s)", spec->net_slirp_ifname, why);
 }
 
 int net_watch_update(struct net_watch *w) {

@@ -20,7 +20,22 @@
 #define SKIFF_NET_WATCH_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include "protocol.h"
+
+/* A persistent tap named `ifname` in the caller's network namespace, with
+ * the flags pasta and slirp4netns ask for (IFF_TAP | IFF_NO_PI), so that
+ * the program attaches to it instead of making one. False: `why` says why. */
+bool net_make_persistent_tap(const char *ifname, char *why, size_t why_size);
+
+/* slirp4netns's tap (net_slirp_ifname), made the same way by the process
+ * that made the container's network namespace, before the namespace is
+ * sent: slirp4netns starts only once the helper has it. A persistent tap is
+ * not unregistered when slirp4netns's fd closes in its exit (which took
+ * 15-20 ms of RCU grace periods here while the helper waited to reap it);
+ * it goes with the namespace. One it cannot make is left to slirp4netns (a
+ * debug line says why). */
+void net_make_slirp_tap(const struct container_spec *spec);
 
 /* The child, in its network namespace, before its ID maps are written: opens
  * the watch, makes the interface, sends the watch (SYNC_NET_WATCH). A tap it

@@ -100,6 +100,7 @@ static void apply(struct container_spec *spec, char *entry) {
   else if (strcmp(key, "net_owner") == 0) spec->net_owner = value;
   else if (strcmp(key, "net_pasta_ifname") == 0) spec->net_pasta_ifname = value;
   else if (strcmp(key, "net_pasta_ipv6") == 0) spec->net_pasta_ipv6 = parse_bool(key, value);
+  else if (strcmp(key, "net_slirp_ifname") == 0) spec->net_slirp_ifname = value;
   else if (strcmp(key, "net_pasta_avx2") == 0) spec->net_pasta_avx2 = value;
   else if (strcmp(key, "uidmap") == 0) parse_range(key, value, spec->uid_map, &spec->uid_map_len);
   else if (strcmp(key, "gidmap") == 0) parse_range(key, value, spec->gid_map, &spec->gid_map_len);
@@ -355,6 +356,9 @@ void spec_read(int fd, struct container_spec *spec) {
     if (l->len > 0 && l->items[0][0] != '/') die(EXIT_SKIFF_FAILED, 0, "spec: the network program must be an absolute path");
   if (spec->net_pasta_ifname != NULL && (spec->net_pasta.len == 0 || spec->net_pasta_ifname[0] == '\0' || strlen(spec->net_pasta_ifname) >= 16))
     die(EXIT_SKIFF_FAILED, 0, "spec: net_pasta_ifname needs net_pasta and a name of 1 to 15 bytes");
+  if (spec->net_slirp_ifname != NULL &&
+      (spec->net_slirp.len == 0 || spec->net_pasta.len > 0 || spec->net_slirp_ifname[0] == '\0' || strlen(spec->net_slirp_ifname) >= 16))
+    die(EXIT_SKIFF_FAILED, 0, "spec: net_slirp_ifname needs net_slirp without net_pasta and a name of 1 to 15 bytes");
   spec->userns = spec->uid_map_len > 0;
   if (spec->userns && spec->user_join > 0) die(EXIT_SKIFF_FAILED, 0, "spec: uidmap and ns_user exclude each other");
   if (spec->userns != (spec->gid_map_len > 0)) die(EXIT_SKIFF_FAILED, 0, "spec: uidmap and gidmap go together");

@@ -173,6 +173,7 @@ function networkEntries(config: OciRuntimeConfig): string[] {
   for (const s of program.splice ?? []) entries.push(`net_splice=${s}`);
   if (program.pastaAvx2 !== undefined) entries.push(`net_pasta_avx2=${program.pastaAvx2}`);
   if (program.pastaInterface) entries.push(`net_pasta_ifname=${program.pastaInterface.name}`, `net_pasta_ipv6=${program.pastaInterface.ipv6 ? 1 : 0}`);
+  if (program.slirpInterface !== undefined) entries.push(`net_slirp_ifname=${program.slirpInterface}`);
   if (program.fallbackFile !== undefined) entries.push(`net_fallback_file=${program.fallbackFile}`);
   return entries;
 }

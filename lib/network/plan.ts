@@ -236,6 +236,9 @@ function slirpAddresses(cidr: string | undefined): { ip: string; prefixLength: n
   return { ip: at(100), prefixLength: Number(bits), gateway: at(2), dns: at(3) };
 }
 
+/** slirp4netns's interface in the container. */
+const SLIRP_TAP = 'tap0';
+
 function slirpArgv(program: string, options: SlirpOptions, bindings: PortBinding[], ctx: NetworkContext): { argv: string[]; forwards: string[] } {
   const argv = [program, '--configure', `--mtu=${options.mtu ?? NETWORK_MTU}`];
   if (!options.allowHostLoopback) argv.push('--disable-host-loopback');
@@ -248,7 +251,7 @@ function slirpArgv(program: string, options: SlirpOptions, bindings: PortBinding
   const forwards = bindings.map((b) => `${b.protocol}\t${b.hostIp === '' ? '0.0.0.0' : b.hostIp}\t${b.hostPort}\t${b.containerPort}`);
   if (forwards.length > 0) argv.push(`--api-socket=${ctx.apiSocket}`);
   if (ctx.rootless && !ctx.joinsUserNamespace) argv.push('--userns-path=/proc/self/fd/4');
-  argv.push('--netns-type=path', '/proc/self/fd/3', 'tap0');
+  argv.push('--netns-type=path', '/proc/self/fd/3', SLIRP_TAP);
   return { argv, forwards };
 }
 
@@ -290,6 +293,8 @@ export function planPrivateNetwork(request: Extract<NetworkRequest, { kind: 'def
   const options = request.kind === 'slirp4netns' ? request.options : { allowHostLoopback: false, enableIpv6: false };
   const s = slirpArgv(slirp!, options, bindings, ctx);
   program.slirp = s.argv;
+  // slirp4netns alone: the container makes its tap beforehand (not for a fallback from pasta, which deletes pasta's first).
+  program.slirpInterface = SLIRP_TAP;
   if (s.forwards.length > 0) Object.assign(program, { api: ctx.apiSocket, forwards: s.forwards });
   const addresses = slirpAddresses(options.cidr);
   const hostAddress = options.allowHostLoopback ? addresses.gateway : hostIp;

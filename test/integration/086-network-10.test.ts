@@ -607,6 +607,55 @@ describe.skipIf(!hasSlirp).each(modes())(`slirp4netns${hasSlirp ? '' : ' (skippe
     expect(networkPrograms(web.id)).toEqual([]);
   });
 
+  // The container's process makes slirp4netns's tap0 before slirp4netns starts (helpers-c/src/net_watch.h): what it sends
+  // first waits in the tap's queue, and one run is one try (no retry loop here).
+  test.skipIf(!hostAddress)("--network slirp4netns: the container's first connection, at once, reaches a listener on the host's own address", async () => {
+    const store = newStore(mode);
+    let got = '';
+    const { server, port } = await listen(hostAddress!, (d) => (got += d));
+    try {
+      const r = await store.skiff(['run', '--rm', '--network', 'slirp4netns', '--rootfs', mode.rootfs, 'sh', '-c', `echo first-$$ | nc -w 3 ${hostAddress} ${port} && echo sent`]);
+      expect([r.code, r.stdout, r.stderr]).toEqual([0, 'sent\n', '']);
+      await until('the host to receive', () => got.includes('first-'));
+    } finally {
+      server.close();
+    }
+  });
+
+  test('--network slirp4netns -p: kill -9 of the container, of the monitor, of the foreground skiff leaves no slirp4netns, and the port is free at once', async () => {
+    const store = newStore(mode);
+    const bindFree = (port: number) =>
+      new Promise<void>((resolve, reject) => {
+        const server = createServer();
+        server.once('error', reject);
+        server.listen(port, '127.0.0.1', () => server.close(() => resolve()));
+      });
+    for (const victim of ['container', 'monitor', 'foreground'] as const) {
+      const port = await freePort();
+      const args = ['--name', `s-${victim}`, '--network', 'slirp4netns', '-p', `${port}:80`, '--rootfs', mode.rootfs, 'sleep', '60'];
+      let id = '';
+      const child = victim === 'foreground' ? store.spawn(['run', ...args]) : undefined;
+      if (child) {
+        await until('the foreground container to run', async () => {
+          id = await inspect(store, `s-${victim}`, '{{if .State.Running}}{{.Id}}{{end}}');
+          return id !== '';
+        });
+      } else {
+        const r = await store.skiff(['run', '-d', ...args]);
+        expect([r.code, r.stderr]).toEqual([0, '']);
+        id = r.stdout.trim();
+      }
+      await until(`slirp4netns of the ${victim} container to hold port ${port}`, () => networkPrograms(id).length === 1 && listenerOf(port) === networkPrograms(id)[0]);
+      if (child) child.kill('SIGKILL');
+      else {
+        const pidFile = JSON.parse(readFileSync(path.join(store.root, 'containers', id, 'pid.json'), 'utf8')) as { Pid: number; MonitorPid: number };
+        process.kill(victim === 'container' ? pidFile.Pid : pidFile.MonitorPid, 'SIGKILL');
+      }
+      await until(`slirp4netns of the ${victim} container killed to end`, () => networkPrograms(id).length === 0);
+      await bindFree(port);
+    }
+  });
+
   test("-p: slirp4netns shows a client on the host's loopback as its gateway 10.0.2.2 and one on the host's own address as that address", async () => {
     const store = newStore(mode);
     const port = await freePort();

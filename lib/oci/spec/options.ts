@@ -43,6 +43,13 @@ export interface HelperNetworkProgram {
    */
   pastaInterface?: { name: string; ipv6: boolean };
   /**
+   * slirp4netns's tap in the container, when slirp4netns is its only
+   * program: the helper makes it beforehand as a persistent tap, which
+   * slirp4netns attaches to, so that slirp4netns's exit does not
+   * unregister it (helpers-c/src/net_watch.h).
+   */
+  slirpInterface?: string;
+  /**
    * pasta's AVX2 build (passt.avx2 beside the binary pasta is), which the helper runs instead
    * when the CPU has AVX2: pasta would exec it itself first thing, one more
    * exec and dynamic link on the container's start-up path.
