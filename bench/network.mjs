@@ -35,7 +35,7 @@
 //   BENCH_MODES=rootless (or root): one of the two when run as root
 //   BENCH_TP_TARGETS=pasta,own,podman: only the throughput rows whose label has one of the words
 //   SKIFF_BENCH_BEFORE=DIR (a built checkout of an earlier skiff): its
-//     --network none and default rows too, in the same rounds
+//     --network none, default and --network slirp4netns rows too, in the same rounds
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
@@ -368,6 +368,7 @@ function startupTable(mode) {
   if (skiffBefore) {
     rows.push({ name: 'before: skiff run --rm --network none true', argv: [skiffBefore, 'run', '--rm', '--network', 'none', '--rootfs', mode.rootfs, 'true'] });
     rows.push({ name: 'before: skiff run --rm true (default)', argv: [skiffBefore, 'run', '--rm', '--rootfs', mode.rootfs, 'true'] });
+    rows.push({ name: 'before: skiff run --rm --network slirp4netns true', argv: [skiffBefore, 'run', '--rm', '--network', 'slirp4netns', '--rootfs', mode.rootfs, 'true'] });
   }
   if (podman && mode.user) {
     rows.push({ name: 'podman run --rm --network none true', argv: [...mode.podmanArgs, 'run', '--rm', '--network', 'none', '--rootfs', mode.rootfs, 'true'] });
@@ -383,6 +384,10 @@ function startupTable(mode) {
   const oldNone = by['before: skiff run --rm --network none true'];
   const oldPasta = by['before: skiff run --rm true (default)'];
   if (oldNone && oldPasta) console.log(`before: default network over --network none: ${(oldPasta.min - oldNone.min).toFixed(1)} ms (min), ${(oldPasta.median - oldNone.median).toFixed(1)} ms (median)`);
+  const slirp = by['skiff run --rm --network slirp4netns true'];
+  console.log(`--network slirp4netns over --network none: ${(slirp.min - none.min).toFixed(1)} ms (min), ${(slirp.median - none.median).toFixed(1)} ms (median)`);
+  const oldSlirp = by['before: skiff run --rm --network slirp4netns true'];
+  if (oldNone && oldSlirp) console.log(`before: --network slirp4netns over --network none: ${(oldSlirp.min - oldNone.min).toFixed(1)} ms (min), ${(oldSlirp.median - oldNone.median).toFixed(1)} ms (median)`);
   const podNone = by['podman run --rm --network none true'];
   const podDefault = by['podman run --rm true (default)'];
   if (podNone && podDefault) {
