@@ -255,7 +255,14 @@ static struct net_watch watch_of(const struct container_spec *spec, const struct
   return (struct net_watch){.fd = net->watch, .ifname = spec->net_pasta_ifname, .want_ipv6 = spec->net_pasta_ipv6};
 }
 
-/* slirp4netns after pasta failed (`why`), or alone: ready before it returns. */
+static void launch_slirp(const struct container_spec *spec, struct net_process *net) {
+  /* A restart finds the socket of the program before it. */
+  if (spec->net_api != NULL && unlink(spec->net_api) < 0 && errno != ENOENT) die_errno("unlink %s", spec->net_api);
+  launch_program(spec, &spec->net_slirp, net);
+}
+
+/* slirp4netns after pasta failed (`why`), or alone (started already when
+ * net_prepare did): ready before it returns. */
 static void start_slirp(const struct container_spec *spec, struct net_process *net, const char *pasta_failed) {
   if (spec->net_slirp.len == 0) {
     if (pasta_failed != NULL) die(EXIT_SKIFF_FAILED, 0, "pasta could not set up the container's network: %s", pasta_failed);
@@ -268,12 +275,17 @@ static void start_slirp(const struct container_spec *spec, struct net_process *n
     struct net_watch w = watch_of(spec, net);
     if (spec->net_pasta_ifname != NULL) net_watch_remove_interface(&w);
   }
-  /* A restart finds the socket of the program before it. */
-  if (spec->net_api != NULL && unlink(spec->net_api) < 0 && errno != ENOENT) die_errno("unlink %s", spec->net_api);
+  if (net->pid == 0) launch_slirp(spec, net);
   char why[512];
-  if (!try_program(spec, &spec->net_slirp, net, NULL, why, sizeof why))
+  if (!await_program(spec, net, NULL, why, sizeof why))
     die(EXIT_SKIFF_FAILED, 0, "%s could not set up the container's network: %s", program_name(&spec->net_slirp), why);
   if (spec->net_api != NULL) slirp_forward_ports(spec);
+}
+
+/* slirp4netns alone, with its tap made beforehand (net_watch.h): started in
+ * net_prepare, as pasta is. */
+static bool slirp_early(const struct container_spec *spec) {
+  return spec->net_pasta.len == 0 && spec->net_slirp_ifname != NULL;
 }
 
 /* pasta, released once it has configured the interface it attaches to. */
@@ -293,6 +305,7 @@ struct net_process net_prepare(const struct container_spec *spec, int netns, int
   /* Its ports are bound before the container runs, as pasta's are. */
   net.forwarder = net_forward_start(spec, netns, userns);
   if (pasta_watched(spec, &net)) launch_program(spec, &spec->net_pasta, &net);
+  else if (slirp_early(spec)) launch_slirp(spec, &net);
   return net;
 }
 

@@ -45,11 +45,12 @@ struct net_process {
  * net_start_wait. */
 struct net_process net_start(const struct container_spec *spec, int netns, int userns, int watch);
 /* The first half: takes the fds, and starts pasta at once when it is
- * watched (net_watch.h), which the helper does before it writes the
- * container's ID maps: pasta joins the user namespace as its owner's
- * process, which needs no maps, and its own start then overlaps the
- * helper's newuidmap/newgidmap and the container's mounts. Any other
- * program starts in net_start_wait. */
+ * watched (net_watch.h), or slirp4netns when it is the only program and
+ * its tap was made beforehand (net_slirp_ifname), which the helper does
+ * before it writes the container's ID maps: the program joins the user
+ * namespace as its owner's process, which needs no maps, and its own
+ * start then overlaps the helper's newuidmap/newgidmap and the
+ * container's mounts. Any other program starts in net_start_wait. */
 struct net_process net_prepare(const struct container_spec *spec, int netns, int userns, int watch);
 /* The second half: starts the program if net_prepare did not, and waits
  * as net_start does (with the same fallback to slirp4netns). */
