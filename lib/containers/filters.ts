@@ -1,9 +1,11 @@
 // `ps --filter`: name=, id=, status=, exited=, ancestor=, label=, before=,
-// since=, as Docker's. (Image filters are the store's: store/image-filter.ts.)
+// since=, network=, volume=, publish=, expose=, as Docker's. (Image filters
+// are the store's: store/image-filter.ts.)
 import { SkiffError } from '../errors.js';
 import { containerState, type ContainerState } from './state.js';
 import { listContainerIds, readRecord, resolveContainer, type ContainerRecord } from './store.js';
 import { psRow, type PsRow } from './view.js';
+import { parseExpose } from '../network/ports.js';
 
 const STATUSES = new Set(['created', 'running', 'exited', 'paused', 'restarting', 'removing', 'dead']);
 
@@ -16,6 +18,15 @@ function createdOf(ref: string, key: string): string {
     return resolveContainer(ref).Created;
   } catch {
     throw new SkiffError(`invalid filter '${key}=${ref}': no such container: ${ref}`);
+  }
+}
+
+/** publish=/expose=: PORT[-PORT][/tcp|udp] (tcp when not said), as the set of PORT/PROTO keys. */
+function portsOf(value: string, key: string): Set<string> {
+  try {
+    return new Set(parseExpose(value));
+  } catch {
+    throw new SkiffError(`invalid filter '${key}=${value}': use PORT[-PORT][/tcp|udp]`);
   }
 }
 
@@ -47,8 +58,25 @@ function parseFilter(key: string, value: string): ContainerFilter {
       const created = createdOf(value, key);
       return (r) => r.Created > created;
     }
+    case 'network':
+      // A user network by name or ID (prefix), or the mode ps shows (pasta, slirp4netns, none, host…).
+      return (r, row) =>
+        r.Networks ? Object.entries(r.Networks).some(([name, e]) => name === value || e.NetworkID.startsWith(value)) : row.Networks === value;
+    case 'volume':
+      // A volume by name, or any mount by its destination in the container (Docker's), or its source.
+      return (r) => (r.Mounts ?? []).some((m) => m.Name === value || m.Destination === value || m.Source === value);
+    case 'publish': {
+      const wanted = portsOf(value, key);
+      return (r) => (r.Network?.Ports ?? []).some((b) => wanted.has(`${b.containerPort}/${b.protocol}`));
+    }
+    case 'expose': {
+      const wanted = portsOf(value, key);
+      return (r) =>
+        Object.keys(r.Config.ExposedPorts ?? {}).some((p) => wanted.has(p.includes('/') ? p : `${p}/tcp`)) ||
+        (r.Network?.Ports ?? []).some((b) => wanted.has(`${b.containerPort}/${b.protocol}`));
+    }
     default:
-      throw new SkiffError(`invalid filter '${key}': use name, id, status, exited, ancestor, label, before or since`);
+      throw new SkiffError(`invalid filter '${key}': use name, id, status, exited, ancestor, label, before, since, network, volume, publish or expose`);
   }
 }
 

@@ -359,6 +359,39 @@ describe.each(modes())('networks: containers ($name)', (mode) => {
     }
   }, 120_000);
 
+  test('ps --filter network=, volume=, publish=, expose= (Docker\'s): by name or ID, by name or destination, by container port', async () => {
+    const { s, img } = await pulled(mode);
+    expect((await s.skiff(['network', 'create', 'pf'])).code).toBe(0);
+    const id = (await s.skiff(['network', 'inspect', '--format', '{{.Id}}', 'pf'])).stdout.trim();
+    const made = [
+      ['create', '--name', 'on-pf', '--network', 'pf', '--expose', '9000', img, 'true'],
+      ['create', '--name', 'published', '-v', 'pfdata:/data', '-p', '127.0.0.1::80', img, 'true'],
+      ['create', '--name', 'isolated', '--network', 'none', '-v', '/tmp:/host-tmp', img, 'true'],
+    ];
+    for (const args of made) expect(await s.skiff(args), args.join(' ')).toMatchObject({ code: 0 });
+    const shown = async (...filters: string[]) => {
+      const r = await s.skiff(['ps', '-a', '--format', '{{.Names}}', ...filters.flatMap((f) => ['--filter', f])]);
+      expect(r, r.stderr).toMatchObject({ code: 0 });
+      return r.stdout.split('\n').filter(Boolean).sort();
+    };
+    expect(await shown('network=pf')).toEqual(['on-pf']);
+    expect(await shown(`network=${id.slice(0, 12)}`)).toEqual(['on-pf']);
+    expect(await shown('network=none')).toEqual(['isolated']);
+    expect(await shown('network=none', 'network=pf')).toEqual(['isolated', 'on-pf']);
+    expect(await shown('network=nowhere')).toEqual([]);
+    expect(await shown('volume=pfdata')).toEqual(['published']);
+    expect(await shown('volume=/host-tmp')).toEqual(['isolated']);
+    expect(await shown('publish=80')).toEqual(['published']);
+    expect(await shown('publish=80/udp')).toEqual([]);
+    expect(await shown('publish=9000')).toEqual([]);
+    expect(await shown('expose=9000/tcp')).toEqual(['on-pf']);
+    expect(await shown('expose=79-81')).toEqual(['published']);
+    expect(await shown('expose=9000', 'network=none')).toEqual([]);
+    const bad = await s.skiff(['ps', '-a', '--filter', 'publish=http']);
+    expect(bad).toMatchObject({ code: 125, stdout: '', stderr: "Error: invalid filter 'publish=http': use PORT[-PORT][/tcp|udp]\n" });
+    expect((await s.skiff(['rm', 'on-pf', 'published', 'isolated'])).code).toBe(0);
+  }, 120_000);
+
   test('bad input: one line, exit 125, nothing made', async () => {
     const { s, img } = await pulled(mode);
     expect((await s.skiff(['network', 'create', 'n'])).code).toBe(0);

@@ -19,7 +19,7 @@ export const spec: CommandSpec = {
     { name: 'latest', short: 'l', type: 'boolean', describe: 'Show the latest created container' },
     { name: 'last', short: 'n', type: 'string', describe: 'Show n last created containers', placeholder: 'N' },
     { name: 'no-trunc', type: 'boolean', describe: "Don't truncate output" },
-    { name: 'filter', short: 'f', type: 'array', describe: 'Filter: name=, id=, status=, exited=, ancestor=, label=, before=, since= (one key: any matches; several keys: all)', placeholder: 'KEY=VALUE' },
+    { name: 'filter', short: 'f', type: 'array', describe: 'Filter: name=, id=, status=, exited=, ancestor=, label=, before=, since=, network=, volume=, publish=, expose= (one key: any matches; several keys: all)', placeholder: 'KEY=VALUE' },
     { name: 'format', type: 'string', describe: "Format output: 'json', 'table' or a Go template", placeholder: 'FORMAT' },
     { name: 'size', short: 's', type: 'boolean', describe: 'Display total file sizes: what the container wrote (virtual: with its image)' },
     { name: 'sort', type: 'string', placeholder: 'KEY', describe: 'Sort by created (default: newest first), id, image, names, runningfor, size or status (Podman)' },
