@@ -4,6 +4,7 @@
 #include "device_filter.h"
 
 #include <errno.h>
+#include <net/if.h>
 #include <sys/personality.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,6 +65,11 @@ static int parse_pid(const char *key, const char *value) {
   long pid = strtol(value, &end, 10);
   if (*end != '\0' || errno != 0 || pid <= 0 || pid > 0x3fffffff) die(EXIT_SKIFF_FAILED, 0, "spec: %s must be host or a pid, not \"%s\"", key, value);
   return (int)pid;
+}
+
+/* An interface name the kernel takes: 1 to IFNAMSIZ-1 bytes. NULL (none given) is fine. */
+static bool ifname_ok(const char *name) {
+  return name == NULL || (name[0] != '\0' && strlen(name) < IFNAMSIZ);
 }
 
 static void apply(struct container_spec *spec, char *entry) {
@@ -354,10 +360,9 @@ void spec_read(int fd, struct container_spec *spec) {
     die(EXIT_SKIFF_FAILED, 0, "spec: network=private needs net_pasta or net_slirp");
   for (const struct string_list *l = &spec->net_pasta; l != NULL; l = l == &spec->net_pasta ? &spec->net_slirp : NULL)
     if (l->len > 0 && l->items[0][0] != '/') die(EXIT_SKIFF_FAILED, 0, "spec: the network program must be an absolute path");
-  if (spec->net_pasta_ifname != NULL && (spec->net_pasta.len == 0 || spec->net_pasta_ifname[0] == '\0' || strlen(spec->net_pasta_ifname) >= 16))
+  if (!ifname_ok(spec->net_pasta_ifname) || (spec->net_pasta_ifname != NULL && spec->net_pasta.len == 0))
     die(EXIT_SKIFF_FAILED, 0, "spec: net_pasta_ifname needs net_pasta and a name of 1 to 15 bytes");
-  if (spec->net_slirp_ifname != NULL &&
-      (spec->net_slirp.len == 0 || spec->net_pasta.len > 0 || spec->net_slirp_ifname[0] == '\0' || strlen(spec->net_slirp_ifname) >= 16))
+  if (!ifname_ok(spec->net_slirp_ifname) || (spec->net_slirp_ifname != NULL && (spec->net_slirp.len == 0 || spec->net_pasta.len > 0)))
     die(EXIT_SKIFF_FAILED, 0, "spec: net_slirp_ifname needs net_slirp without net_pasta and a name of 1 to 15 bytes");
   spec->userns = spec->uid_map_len > 0;
   if (spec->userns && spec->user_join > 0) die(EXIT_SKIFF_FAILED, 0, "spec: uidmap and ns_user exclude each other");

@@ -30,6 +30,11 @@ function portsOf(value: string, key: string): Set<string> {
   }
 }
 
+/** Whether one of the container's published ports is a PORT/PROTO of `wanted` (by its container port). */
+function publishesOneOf(r: ContainerRecord, wanted: Set<string>): boolean {
+  return (r.Network?.Ports ?? []).some((b) => wanted.has(`${b.containerPort}/${b.protocol}`));
+}
+
 function parseFilter(key: string, value: string): ContainerFilter {
   switch (key) {
     case 'name':
@@ -67,13 +72,11 @@ function parseFilter(key: string, value: string): ContainerFilter {
       return (r) => (r.Mounts ?? []).some((m) => m.Name === value || m.Destination === value || m.Source === value);
     case 'publish': {
       const wanted = portsOf(value, key);
-      return (r) => (r.Network?.Ports ?? []).some((b) => wanted.has(`${b.containerPort}/${b.protocol}`));
+      return (r) => publishesOneOf(r, wanted);
     }
     case 'expose': {
       const wanted = portsOf(value, key);
-      return (r) =>
-        Object.keys(r.Config.ExposedPorts ?? {}).some((p) => wanted.has(p.includes('/') ? p : `${p}/tcp`)) ||
-        (r.Network?.Ports ?? []).some((b) => wanted.has(`${b.containerPort}/${b.protocol}`));
+      return (r) => Object.keys(r.Config.ExposedPorts ?? {}).some((p) => wanted.has(p.includes('/') ? p : `${p}/tcp`)) || publishesOneOf(r, wanted);
     }
     default:
       throw new SkiffError(`invalid filter '${key}': use name, id, status, exited, ancestor, label, before, since, network, volume, publish or expose`);
