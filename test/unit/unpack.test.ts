@@ -1,9 +1,11 @@
+import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { build } from 'esbuild';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it, vi } from 'vitest';
 import { skipTitle } from '../skip.js';
 import { SkiffError } from '../../lib/errors.js';
 import { unpackLayer, type UnpackOptions, type UnpackStats } from '../../lib/store/unpack.js';
@@ -44,6 +46,73 @@ function removeTree(dir: string): void {
 }
 
 const isRoot = process.getuid?.() === 0;
+
+/**
+ * The unprivileged test user (scripts/create-test-user.sh; SKIFF_TEST_USER
+ * names another), for what only an ordinary user sees: root may chown a file
+ * to any owner, so a suite run as root gets a real EPERM from the kernel by
+ * running unpackLayer in a process of this user's (helpers/unpack-worker.ts).
+ */
+const testUserName = inject('integration').testUserName;
+const testUser = isRoot ? lookupUser(testUserName) : null;
+
+function lookupUser(name: string): { uid: number; gid: number } | null {
+  try {
+    const f = execFileSync('getent', ['passwd', name], { encoding: 'utf8' }).split(':');
+    return { uid: Number(f[2]), gid: Number(f[3]) };
+  } catch {
+    return null;
+  }
+}
+
+/** How a test that needs an ordinary user's EPERM unpacks: in this process, or as the test user; and why it cannot, when it cannot. */
+const eperm: { unpack: typeof unpack; skip: string | undefined } = { unpack, skip: undefined };
+if (isRoot) {
+  eperm.unpack = unpackAsTestUser;
+  if (!testUser) {
+    const fix = `sudo scripts/create-test-user.sh${testUserName === 'skifftest' ? '' : ` ${testUserName}`}`;
+    eperm.skip = `root may give any owner, and there is no test user ${testUserName} to unpack as: ${fix}`;
+  }
+}
+
+// The worker lives where the test user can read it (this clone may be in a
+// directory only root can enter).
+let workerDir = '';
+beforeAll(async () => {
+  if (!testUser) return;
+  workerDir = fs.mkdtempSync(path.join(tmpdir(), 'skiff-unpack-worker-'));
+  fs.chmodSync(workerDir, 0o755);
+  await build({
+    entryPoints: [path.join(__dirname, 'helpers/unpack-worker.ts')],
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    outfile: path.join(workerDir, 'unpack-worker.cjs'),
+    logLevel: 'error',
+  });
+}, 60_000);
+afterAll(() => {
+  if (workerDir) fs.rmSync(workerDir, { recursive: true, force: true });
+});
+
+/** unpack(), run as the test user: the layer and its surroundings become the user's; a SkiffError in the worker is one here. */
+async function unpackAsTestUser(tar: Buffer, opts?: UnpackOptions): Promise<UnpackStats> {
+  const user = testUser!;
+  if (opts?.record) throw new Error('a tar-split recorder cannot cross to the worker');
+  for (const p of [base, target, sentinel]) fs.chownSync(p, user.uid, user.gid);
+  const r = spawnSync(
+    'setpriv',
+    [`--reuid=${user.uid}`, `--regid=${user.gid}`, '--init-groups', '--', process.execPath, path.join(workerDir, 'unpack-worker.cjs'), target, ...(opts?.chown ? ['chown'] : [])],
+    { input: tar, cwd: workerDir, env: { PATH: '/usr/bin:/bin' }, encoding: 'utf8' },
+  );
+  if (r.status !== 0) throw new Error(`unpack-worker exited with ${r.status ?? r.signal}: ${r.stderr}`);
+  const out = JSON.parse(r.stdout) as { uid: number; stats?: UnpackStats; error?: { skiff: boolean; message: string; exitCode?: number } };
+  expect(out.uid).toBe(user.uid);
+  if (!out.error) return out.stats!;
+  throw out.error.skiff ? new SkiffError(out.error.message, out.error.exitCode) : new Error(out.error.message);
+}
+
 const T = 1_600_000_000;
 
 function unpack(tar: Buffer, opts?: UnpackOptions, sizes?: number[]): Promise<UnpackStats> {
@@ -65,9 +134,9 @@ function snapshot(): string[] {
 }
 
 /** Unpacks, expects a SkiffError matching `message`, and checks nothing outside the target changed. */
-async function expectRefused(tar: Buffer, message: RegExp, opts?: UnpackOptions): Promise<SkiffError> {
+async function expectRefused(tar: Buffer, message: RegExp, opts?: UnpackOptions, unpackWith = unpack): Promise<SkiffError> {
   const before = snapshot();
-  const err = await unpack(tar, opts).then(
+  const err = await unpackWith(tar, opts).then(
     () => undefined,
     (e: unknown) => e,
   );
@@ -396,10 +465,8 @@ describe('unpackLayer: ownership', () => {
     );
   });
 
-  it.skipIf(isRoot)(skipTitle('fails clearly on a real EPERM from chown', isRoot ? 'root may give any owner: run the unit tests as an ordinary user to test it' : undefined), async () => {
-    await expectRefused(makeTar([{ name: 'f', data: 'x', uid: 4321, gid: 4321 }]), /^cannot give "f" the owner 4321:4321 from the image \(EPERM\)/, {
-      chown: true,
-    });
+  it.skipIf(eperm.skip !== undefined)(skipTitle('fails clearly on a real EPERM from chown', eperm.skip), async () => {
+    await expectRefused(makeTar([{ name: 'f', data: 'x', uid: 4321, gid: 4321 }]), /^cannot give "f" the owner 4321:4321 from the image \(EPERM\)/, { chown: true }, eperm.unpack);
   });
 });
 
