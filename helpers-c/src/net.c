@@ -274,6 +274,8 @@ static void start_slirp(const struct container_spec *spec, struct net_process *n
     /* The interface made for pasta would stay beside slirp4netns's tap0, down. */
     struct net_watch w = watch_of(spec, net);
     if (spec->net_pasta_ifname != NULL) net_watch_remove_interface(&w);
+    /* After that deletion (synchronous: rtnetlink acts within the send), which may have been pasta's tap0. */
+    net_make_slirp_tap_in(spec, net->netns, net->userns);
   }
   if (net->pid == 0) launch_slirp(spec, net);
   char why[512];

@@ -1,5 +1,6 @@
 /* The TCP port forwarder (loopback and wildcard ports): see net_forward.h. */
 #include "net_forward.h"
+#include "net_watch.h"
 #include "netlink.h"
 #include "report.h"
 
@@ -10,7 +11,6 @@
 #include <net/if.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -20,7 +20,6 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -484,10 +483,7 @@ static noreturn void forward(size_t n, int netns, int userns, int ready, pid_t p
   close(null);
   /* The listening sockets stay in the host's namespace; what it opens from here on is in the container's. */
   /* Rootless: the container's user namespace owns its network namespace (unless the helper is in it already: joined before clone). */
-  struct stat mine, theirs;
-  bool joined = userns >= 0 && fstat(userns, &theirs) == 0 && stat("/proc/self/ns/user", &mine) == 0 && mine.st_ino == theirs.st_ino && mine.st_dev == theirs.st_dev;
-  if (userns >= 0 && !joined && setns(userns, CLONE_NEWUSER) < 0) _exit(EXIT_SKIFF_FAILED);
-  if (setns(netns, CLONE_NEWNET) < 0) _exit(EXIT_SKIFF_FAILED);
+  if (!net_enter_container_netns(netns, userns)) _exit(EXIT_SKIFF_FAILED);
   close(netns);
   if (userns >= 0) close(userns);
   struct rlimit files;

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <linux/if_tun.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
@@ -13,6 +14,8 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 bool net_make_persistent_tap(const char *ifname, char *why, size_t why_size) {
@@ -80,9 +83,46 @@ static bool default_route_on(struct nlmsghdr *h, int ifindex) {
 }
 
 void net_make_slirp_tap(const struct container_spec *spec) {
-  if (spec->net_slirp_ifname == NULL) return;
+  /* pasta's fallback: net_make_slirp_tap_in, only when it comes. */
+  if (spec->net_slirp_ifname == NULL || spec->net_pasta.len > 0) return;
   char why[160];
   if (!net_make_persistent_tap(spec->net_slirp_ifname, why, sizeof why)) report_debug("slirp4netns makes %s itself (%s)", spec->net_slirp_ifname, why);
+}
+
+bool net_enter_container_netns(int netns, int userns) {
+  struct stat mine, theirs;
+  bool joined = userns >= 0 && fstat(userns, &theirs) == 0 && stat("/proc/self/ns/user", &mine) == 0 && mine.st_ino == theirs.st_ino && mine.st_dev == theirs.st_dev;
+  if (userns >= 0 && !joined && setns(userns, CLONE_NEWUSER) < 0) return false;
+  return setns(netns, CLONE_NEWNET) == 0;
+}
+
+void net_make_slirp_tap_in(const struct container_spec *spec, int netns, int userns) {
+  if (spec->net_slirp_ifname == NULL) return;
+  int why_pipe[2];
+  if (pipe2(why_pipe, O_CLOEXEC) < 0) die_errno("pipe for slirp4netns's tap");
+  pid_t pid = fork();
+  if (pid < 0) die_errno("fork to make slirp4netns's tap");
+  if (pid == 0) {
+    close(why_pipe[0]);
+    char why[160] = "";
+    if (!net_enter_container_netns(netns, userns)) snprintf(why, sizeof why, "enter the container's network namespace: %s", strerror(errno));
+    else net_make_persistent_tap(spec->net_slirp_ifname, why, sizeof why);
+    ssize_t unused = write(why_pipe[1], why, strlen(why));
+    (void)unused;
+    _exit(0);
+  }
+  close(why_pipe[1]);
+  char why[160];
+  size_t used = 0;
+  ssize_t n;
+  while (used < sizeof why - 1 && ((n = read(why_pipe[0], why + used, sizeof why - 1 - used)) > 0 || (n < 0 && errno == EINTR)))
+    if (n > 0) used += (size_t)n;
+  why[used] = '\0';
+  close(why_pipe[0]);
+  while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {
+  }
+  /* Best effort, as for slirp4netns alone. */
+  if (used > 0) report_debug("slirp4netns makes %s itself (%s)", spec->net_slirp_ifname, why);
 }
 
 int net_watch_update(struct net_watch *w) {

@@ -28,14 +28,28 @@
  * the program attaches to it instead of making one. False: `why` says why. */
 bool net_make_persistent_tap(const char *ifname, char *why, size_t why_size);
 
-/* slirp4netns's tap (net_slirp_ifname), made the same way by the process
- * that made the container's network namespace, before the namespace is
- * sent: slirp4netns starts only once the helper has it. A persistent tap is
- * not unregistered when slirp4netns's fd closes in its exit (which took
- * 15-20 ms of RCU grace periods here while the helper waited to reap it);
- * it goes with the namespace. One it cannot make is left to slirp4netns (a
- * debug line says why). */
+/* slirp4netns's tap (net_slirp_ifname) when slirp4netns is the only
+ * program, made the same way by the process that made the container's
+ * network namespace, before the namespace is sent: slirp4netns starts only
+ * once the helper has it. A persistent tap is not unregistered when
+ * slirp4netns's fd closes in its exit (which took 15-20 ms of RCU grace
+ * periods here while the helper waited to reap it); it goes with the
+ * namespace. One it cannot make is left to slirp4netns (a debug line says
+ * why). */
 void net_make_slirp_tap(const struct container_spec *spec);
+
+/* The same tap for slirp4netns as pasta's fallback, made by the helper
+ * after pasta failed and its interface was deleted (a tap made beforehand
+ * in every container for a fallback that seldom comes would stay there):
+ * a short-lived child of the helper's enters `netns` (through `userns`,
+ * rootless; else -1) and makes it there. */
+void net_make_slirp_tap_in(const struct container_spec *spec, int netns, int userns);
+
+/* Enters the container's network namespace `netns`, through its user
+ * namespace `userns` first when that is not the caller's own already
+ * (rootless; else -1), as the network programs do. The caller must be
+ * single-threaded (a child of the helper's). False: errno says why. */
+bool net_enter_container_netns(int netns, int userns);
 
 /* The child, in its network namespace, before its ID maps are written: opens
  * the watch, makes the interface, sends the watch (SYNC_NET_WATCH). A tap it

@@ -90,9 +90,10 @@ struct container_spec {
    * container waits until pasta is ready. */
   const char *net_pasta_ifname;
   bool net_pasta_ipv6;
-  /* slirp4netns's tap in the container, when slirp4netns is the only
-   * program: made beforehand as a persistent tap (net_watch.h), which
-   * slirp4netns attaches to. NULL: slirp4netns makes its own. */
+  /* slirp4netns's tap in the container, made beforehand as a persistent
+   * tap (net_watch.h), which slirp4netns attaches to: when slirp4netns is
+   * the only program, by the namespace's maker; as pasta's fallback, by the
+   * helper once pasta's interface is deleted. NULL: slirp4netns makes its own. */
   const char *net_slirp_ifname;
   /* pasta's AVX2 build (the binary net_pasta's argv[0] resolves to + ".avx2"), executed instead of
    * argv[0] when the CPU has AVX2, as pasta would exec it itself. NULL: none. */

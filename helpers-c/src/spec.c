@@ -362,8 +362,8 @@ void spec_read(int fd, struct container_spec *spec) {
     if (l->len > 0 && l->items[0][0] != '/') die(EXIT_SKIFF_FAILED, 0, "spec: the network program must be an absolute path");
   if (!ifname_ok(spec->net_pasta_ifname) || (spec->net_pasta_ifname != NULL && spec->net_pasta.len == 0))
     die(EXIT_SKIFF_FAILED, 0, "spec: net_pasta_ifname needs net_pasta and a name of 1 to 15 bytes");
-  if (!ifname_ok(spec->net_slirp_ifname) || (spec->net_slirp_ifname != NULL && (spec->net_slirp.len == 0 || spec->net_pasta.len > 0)))
-    die(EXIT_SKIFF_FAILED, 0, "spec: net_slirp_ifname needs net_slirp without net_pasta and a name of 1 to 15 bytes");
+  if (!ifname_ok(spec->net_slirp_ifname) || (spec->net_slirp_ifname != NULL && spec->net_slirp.len == 0))
+    die(EXIT_SKIFF_FAILED, 0, "spec: net_slirp_ifname needs net_slirp and a name of 1 to 15 bytes");
   spec->userns = spec->uid_map_len > 0;
   if (spec->userns && spec->user_join > 0) die(EXIT_SKIFF_FAILED, 0, "spec: uidmap and ns_user exclude each other");
   if (spec->userns != (spec->gid_map_len > 0)) die(EXIT_SKIFF_FAILED, 0, "spec: uidmap and gidmap go together");

@@ -285,6 +285,8 @@ export function planPrivateNetwork(request: Extract<NetworkRequest, { kind: 'def
     if (request.kind === 'default' && slirp) {
       const s = slirpArgv(slirp, { allowHostLoopback: false, enableIpv6: false }, forPasta, ctx);
       program.slirp = s.argv;
+      // Made by the helper only when the fallback comes, once pasta's interface is deleted.
+      program.slirpInterface = SLIRP_TAP;
       if (s.forwards.length > 0) Object.assign(program, { api: ctx.apiSocket, forwards: s.forwards });
     }
     const hostAddress = mapGateway ? PASTA_SUBNET.gateway : hostIp;
@@ -293,7 +295,7 @@ export function planPrivateNetwork(request: Extract<NetworkRequest, { kind: 'def
   const options = request.kind === 'slirp4netns' ? request.options : { allowHostLoopback: false, enableIpv6: false };
   const s = slirpArgv(slirp!, options, bindings, ctx);
   program.slirp = s.argv;
-  // slirp4netns alone: the container makes its tap beforehand (not for a fallback from pasta, which deletes pasta's first).
+  // slirp4netns alone: the container makes its tap beforehand.
   program.slirpInterface = SLIRP_TAP;
   if (s.forwards.length > 0) Object.assign(program, { api: ctx.apiSocket, forwards: s.forwards });
   const addresses = slirpAddresses(options.cidr);

@@ -43,10 +43,11 @@ export interface HelperNetworkProgram {
    */
   pastaInterface?: { name: string; ipv6: boolean };
   /**
-   * slirp4netns's tap in the container, when slirp4netns is its only
-   * program: the helper makes it beforehand as a persistent tap, which
-   * slirp4netns attaches to, so that slirp4netns's exit does not
-   * unregister it (helpers-c/src/net_watch.h).
+   * slirp4netns's tap in the container: the helper makes it beforehand as
+   * a persistent tap, which slirp4netns attaches to, so that slirp4netns's
+   * exit does not unregister it (helpers-c/src/net_watch.h). When
+   * slirp4netns is the only program, before it starts; as pasta's
+   * fallback, once pasta has failed and its interface is deleted.
    */
   slirpInterface?: string;
   /**
