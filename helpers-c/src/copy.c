@@ -81,6 +81,9 @@ static void locate(int root, unsigned long long resolve, const char *path, bool 
   copy_text(cur, sizeof cur, path[0] ? path : ".", path);
   size_t len = strlen(cur);
   p->trailing_slash = cur[len - 1] == '/' || strcmp(cur, ".") == 0 || (len >= 2 && strcmp(cur + len - 2, "/.") == 0);
+  /* "link/" names what the link points to, as path resolution reads it
+   * (and Docker's and Podman's cp): a symlink at the end is followed. */
+  if (len > 1 && cur[len - 1] == '/') follow = true;
   strip_slashes(cur);
   const char *last = strrchr(cur, '/');
   last = last ? last + 1 : cur;

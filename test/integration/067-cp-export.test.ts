@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, chownSync, closeSync, existsSync, lstatSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { integrationEnv, type Mode, type Result, describeModes } from './harness.js';
+import { integrationEnv, type Mode, type Result, describeModes, until } from './harness.js';
 import { busyboxLayer, pushImage, startRegistry, type TestRegistry } from './registry-harness.js';
 import { newStore, type TestStore } from './store-harness.js';
 import { makeTar } from '../unit/helpers/make-tar.js';
@@ -172,6 +172,36 @@ describeModes('cp and export ($name)', (mode) => {
     expect((await store.skiff(['start', 's'])).code).toBe(0);
     expect((await store.skiff(['exec', 's', 'sh', '-c', 'cat /srv/sub/leaf; stat -c %u:%g /srv/sub/leaf'])).stdout).toBe('leaf\n0:0\n');
     expect((await store.skiff(['rm', '-f', 's'])).code).toBe(0);
+  });
+
+  test('cp LINK/: a trailing slash on a symlink to a directory copies the directory, out and in (Docker and Podman resolve it so)', async () => {
+    const store = newStore(mode);
+    const h = hostDir(mode);
+    expect((await store.skiff(['run', '-d', '--name', 'r', image, 'sh', '-c', 'ln -s sub /data/sublink; ln -s one /data/onelink; sleep 30'])).code).toBe(0);
+    await until('the links', async () => ((await store.skiff(['exec', 'r', 'test', '-L', '/data/onelink'])).code === 0 ? true : undefined));
+    // Out: without the slash the link itself; with it, what it points to, under the name written.
+    expect((await store.skiff(['cp', 'r:/data/sublink', `${h}/asis`])).code).toBe(0);
+    expect(lstatSync(`${h}/asis`).isSymbolicLink()).toBe(true);
+    let r = await store.skiff(['cp', 'r:/data/sublink/', `${h}/followed`]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(readFileSync(`${h}/followed/two`, 'utf8')).toBe('two\n');
+    mkdirSync(`${h}/into`);
+    own(mode, `${h}/into`);
+    expect((await store.skiff(['cp', 'r:/data/sublink/', `${h}/into`])).code).toBe(0);
+    expect(readFileSync(`${h}/into/sublink/two`, 'utf8')).toBe('two\n');
+    // A link to a file with a slash is not a directory: one line, as before.
+    expectOneLineError(await store.skiff(['cp', 'r:/data/onelink/', `${h}/x`]), /^Error: \/data\/onelink\/: Not a directory\n$/);
+    // In: the same on the host's side.
+    mkdirSync(`${h}/tree`);
+    writeFileSync(`${h}/tree/leaf`, 'leaf\n');
+    execFileSync('ln', ['-s', 'tree', `${h}/treelink`]);
+    for (const p of ['tree', 'tree/leaf']) own(mode, `${h}/${p}`);
+    r = await store.skiff(['cp', `${h}/treelink/`, 'r:/tmp/t']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect((await store.skiff(['exec', 'r', 'cat', '/tmp/t/leaf'])).stdout).toBe('leaf\n');
+    expect((await store.skiff(['rm', '-f', 'r'])).code).toBe(0);
   });
 
   test('cp CTR:PATH - writes a tar; cp - CTR:DIR extracts one, refusing an escaping archive', async () => {
