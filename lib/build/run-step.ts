@@ -99,7 +99,8 @@ export async function executeRun(api: StepApi, i: Instruction): Promise<void> {
     for (const w of result.warnings) api.req.progress.warn(w);
     if (result.error) throw new SkiffError(result.error.message, result.error.exitCode);
     if (result.exitCode !== 0) {
-      throw new SkiffError(`the command ${JSON.stringify(argv.join(' '))} exited with ${result.exitCode}`, 1);
+      // The build exits with the command's own status, as `podman build` does (Docker's exits 1; any non-zero is what scripts test).
+      throw new SkiffError(`the command ${JSON.stringify(argv.join(' '))} exited with ${result.exitCode}`, result.exitCode);
     }
     // What the mounts covered (and the mount points made for them) stays out of the layer.
     return { exclude: targets.map((t) => mountExclusion(api.req.store, ws.upper, ws.lowerLayers, t)) };

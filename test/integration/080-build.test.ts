@@ -91,12 +91,16 @@ describeModes('build ($name)', (mode) => {
     expect(r.stderr).toMatch(/Dockerfile:3:3: unknown instruction "BOGUS": expected one of FROM, RUN/);
   });
 
-  test('a failing RUN: its exit code and step, exit 1, no image, no container, nothing left in tmp', async () => {
+  test('a failing RUN: its exit code and step, the build exits with that code (as Podman), no image, no container, nothing left in tmp', async () => {
     const store = newStore(mode);
     const dir = context(mode, { Dockerfile: `FROM ${base}\nRUN echo before\nRUN exit 3\n` });
     const r = await store.skiff(['build', '-t', 'fails', dir]);
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(3);
     expect(r.stderr).toMatch(/Dockerfile:3: RUN exit 3: the command "\/bin\/sh -c exit 3" exited with 3/);
+    // A command the shell cannot find: the shell's 127, as `podman build` exits.
+    const missing = await store.skiff(['build', context(mode, { Dockerfile: `FROM ${base}\nRUN no-such-command\n` })]);
+    expect(missing.code).toBe(127);
+    expect(missing.stderr).toMatch(/^Error: \S*Dockerfile:2: RUN no-such-command: the command "\/bin\/sh -c no-such-command" exited with 127$/m);
     expect((await store.skiff(['image', 'inspect', 'fails'])).code).not.toBe(0);
     expect((await store.skiff(['ps', '-aq'])).stdout).toBe('');
     expect(store.ls('tmp')).toEqual([]);
