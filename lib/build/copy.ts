@@ -250,12 +250,14 @@ export async function executeCopy(api: StepApi, i: Instruction): Promise<void> {
         else renameSync(p, path.join(contentDir(), base));
       }
       settle(contentDir(), uid, gid, mode);
+      // The directories COPY makes for the destination are --chown's too (BuildKit's MkdirAll; Buildah's the same).
+      const owner = chown !== undefined && chown !== '' ? { uid, gid } : undefined;
       let warnings: string[];
       if (single) {
         const only = path.join(contentDir(), 'only');
-        warnings = lstatSync(only).isDirectory() ? await ws.copyIn(`${only}/.`, `${dest}/.`) : await ws.copyIn(only, dest);
+        warnings = lstatSync(only).isDirectory() ? await ws.copyIn(`${only}/.`, `${dest}/.`, owner) : await ws.copyIn(only, dest, owner);
       } else {
-        warnings = await ws.copyIn(`${contentDir()}/.`, `${dest}/.`);
+        warnings = await ws.copyIn(`${contentDir()}/.`, `${dest}/.`, owner);
       }
       for (const w of warnings) api.req.progress.warn(w);
     });

@@ -138,10 +138,13 @@ export class Workspace {
     return { exitCode: error ? error.exitCode : exitCode, ...(error ? { error } : {}), warnings: report.warnings };
   }
 
-  /** Copies a host path (a staging directory the build made) into the workspace's root, beneath it. */
-  async copyIn(src: string, dst: string): Promise<string[]> {
+  /**
+   * Copies a host path (a staging directory the build made) into the workspace's root, beneath it.
+   * The destination's missing directories are made 0755, owned by `owner` (COPY --chown, as BuildKit) or root.
+   */
+  async copyIn(src: string, dst: string, owner?: { uid: number; gid: number }): Promise<string[]> {
     const config = this.config({ args: ['/'], env: [], workdir: '/', user: '', network: 'none' });
-    const job: CopyJob = { op: 'in', src, dst, containerName: 'build', archive: true, follow: false, keepSetid: true, makeDirectories: true };
+    const job: CopyJob = { op: 'in', src, dst, containerName: 'build', archive: true, follow: false, keepSetid: true, makeDirectories: true, ...(owner ? { directoryOwner: owner } : {}) };
     return (await copyWithHelper(config, undefined, job)).warnings;
   }
 

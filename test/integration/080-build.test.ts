@@ -196,6 +196,7 @@ describeModes('build ($name)', (mode) => {
         'COPY dir /dst/dir',
         'COPY *.md extra/ /dst/many/',
         'COPY --chown=1234:55 --chmod=600 a.txt /dst/owned',
+        'COPY --chown=1234:55 dir /dst/chowned/deep/',
         'ADD layer.tar.gz /dst/unpacked/',
         `ADD --checksum=${blob.digest} http://${reg.host}/v2/blobsrc/blobs/${blob.digest} /dst/fetched.gz`,
         'COPY link /dst/link',
@@ -226,6 +227,8 @@ describeModes('build ($name)', (mode) => {
     expect(await sh('cat /dst/file.txt /dst/dir/sub/b.txt')).toBe('A\nB\n');
     expect(await sh('ls /dst/many | tr "\\n" " "')).toBe('one.md two.md x ');
     expect(await sh('stat -c "%u:%g %a" /dst/owned /dst/file.txt')).toBe('1234:55 600\n0:0 644\n');
+    // The directories COPY --chown makes for its destination are the owner's too (BuildKit, Buildah); one that was there keeps its own.
+    expect(await sh('stat -c "%u:%g %a" /dst/chowned /dst/chowned/deep /dst/chowned/deep/sub/b.txt /dst')).toBe('1234:55 755\n1234:55 755\n1234:55 644\n0:0 755\n');
     expect(await sh('cat /dst/unpacked/inside.txt')).toBe('from the tar\n');
     expect(await sh('stat -c %s /dst/fetched.gz')).toBe(`${blob.blob.length}\n`);
     expect(await sh('readlink /dst/link')).toBe('/etc/passwd\n');
