@@ -15,6 +15,7 @@ import { createHash } from 'node:crypto';
 import { SkiffError } from '../errors.js';
 import type { ImageConfig } from '../oci/image-spec.js';
 import { processWord, type Variables } from '../oci/shell-words.js';
+import { DEFAULT_PATH } from '../oci/spec/defaults.js';
 import { storeImage } from '../store/image-write.js';
 import { lookupBuildStep, recordBuildStep } from '../store/build-cache.js';
 import { lockBuildStep } from '../store/lock.js';
@@ -97,6 +98,8 @@ interface StageState {
   /** The instruction text the user sees for each step. */
   step: number;
   steps: number;
+  /** The base image's id when this stage gave its config the PATH it lacked: an image of its own even with no step after. */
+  pathAddedTo?: string;
 }
 
 function sha256(text: string): string {
@@ -172,7 +175,7 @@ export class Builder {
       const config = { ...image.config, config: { ...image.config.config, Labels: { ...(image.config.config?.Labels ?? {}), ...this.req.labels } } };
       image = await this.writeStep(state, config, undefined);
     }
-    if (image.id === undefined) image = await this.writeStep(state, image.config, undefined);
+    if (image.id === undefined || image.id === state.pathAddedTo) image = await this.writeStep(state, image.config, undefined);
     return image.id!;
   }
 
@@ -204,6 +207,11 @@ export class Builder {
       rootfs: { type: 'layers', diff_ids: [...base.config.rootfs.diff_ids] },
     };
     if (config.config && (config.config.OnBuild === null || config.config.OnBuild === undefined)) delete config.config.OnBuild;
+    // A stage's image always has a PATH (BuildKit's "make sure that PATH is always set", Buildah's the same):
+    // FROM scratch, or a base without one, gets the default that run uses.
+    const env = config.config?.Env ?? [];
+    const pathAdded = !env.some((e) => e.startsWith('PATH='));
+    if (pathAdded) config.config = { ...config.config, Env: [`PATH=${DEFAULT_PATH}`, ...env] };
     const state: StageState = {
       stage,
       image: { id: base.id, config },
@@ -212,6 +220,7 @@ export class Builder {
       squashExclude: new Set(),
       step: 1,
       steps: stage.instructions.length + 1,
+      ...(pathAdded && base.id !== undefined ? { pathAddedTo: base.id } : {}),
     };
     try {
       // ONBUILD triggers of the base run first, as Docker runs them, parsed like the Dockerfile's own lines.

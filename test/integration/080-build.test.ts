@@ -82,6 +82,24 @@ describeModes('build ($name)', (mode) => {
     expect(changed.stderr).toBe('');
   });
 
+  test('PATH: FROM scratch, or a base without one, gets the default PATH in its config (BuildKit and Buildah set it), which $PATH expands to', async () => {
+    const store = newStore(mode);
+    const DEFAULT = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+    const scratch = context(mode, { Dockerfile: 'FROM scratch\nCOPY f /f\nENV MORE=$PATH:/opt/bin\n', f: 'x' });
+    let r = await store.skiff(['build', '-t', 'fromscratch', scratch]);
+    expect(r.code, r.stderr).toBe(0);
+    expect((await inspect(store, 'fromscratch'))['Config']).toMatchObject({ Env: [`PATH=${DEFAULT}`, `MORE=${DEFAULT}:/opt/bin`] });
+    // A base with no Env at all, and a Dockerfile with nothing after FROM: still an image of its own, with PATH.
+    await pushImage(reg, 'nopath', '1', { format: 'oci', layers: [{ entries: busyboxLayer(integrationEnv().imageRootfs), compression: 'gzip' }], config: { Cmd: ['sh'] } });
+    expect((await store.skiff(['pull', '-q', `${reg.host}/nopath:1`])).code).toBe(0);
+    r = await store.skiff(['build', '-q', '-t', 'fromnopath', context(mode, { Dockerfile: `FROM ${reg.host}/nopath:1\n` })]);
+    expect(r.code, r.stderr).toBe(0);
+    expect((await inspect(store, 'fromnopath'))['Config']).toMatchObject({ Env: [`PATH=${DEFAULT}`] });
+    expect(((await inspect(store, `${reg.host}/nopath:1`))['Config'] as { Env: unknown })['Env']).toBeNull();
+    // A base's own PATH is kept as it is.
+    expect((await inspect(store, (await store.skiff(['build', '-q', context(mode, { Dockerfile: `FROM ${base}\nENV P=$PATH\n` })])).stdout.trim()))['Config']).toMatchObject({ Env: [`PATH=${DEFAULT}`, `P=${DEFAULT}`] });
+  });
+
   test('a malformed Dockerfile: file, line, column, what was expected; exit 125', async () => {
     const store = newStore(mode);
     const dir = context(mode, { Dockerfile: `FROM ${base}\nRUN true\n  BOGUS x\n` });
