@@ -3,6 +3,7 @@
 // it leaves (disconnect, rm), names served by every member's /etc/hosts, and
 // the holder joined at each start.
 import { SkiffError } from '../errors.js';
+import { networkEvent } from '../events/log.js';
 import { findNetwork, lockNetworks, networkAddressing, NETWORK_NAME, requireNetwork, type NetworkRecord } from '../network/networks.js';
 import { hostsFile } from '../network/etc-files.js';
 import { formatAddress, isHostAddress, nextFreeAddress, parseAddress } from '../network/subnet.js';
@@ -232,6 +233,7 @@ export async function connectContainer(network: NetworkRecord, record: Container
   } finally {
     lock.release();
   }
+  networkEvent('connect', network, { id: record.Id, name: record.Name });
 }
 
 /** network disconnect: the address given back; a running container loses its interface at once. */
@@ -262,4 +264,5 @@ export async function disconnectContainer(network: NetworkRecord, record: Contai
   } finally {
     lock.release();
   }
+  networkEvent('disconnect', network, { id: record.Id, name: record.Name });
 }

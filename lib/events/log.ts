@@ -255,10 +255,16 @@ export function volumeEvent(status: 'create' | 'remove' | 'prune', name: string)
 }
 
 /**
- * A network's event, for lib/network: create and remove of a network (no
- * container), connect and disconnect of a container (its id and name), as
- * Podman records them (the network's name in "network").
+ * A network's event, as Podman records them (the network's name in
+ * "network"): create and remove of a network (its id, its driver as an
+ * attribute), connect and disconnect of a container (the container's id and
+ * name).
  */
-export function networkEvent(status: 'create' | 'remove' | 'connect' | 'disconnect', network: string, container?: { id: string; name: string }): void {
-  emitEvent({ ...(container ? { ID: container.id, Name: container.name } : {}), network, Status: status, Type: 'network' });
+export function networkEvent(
+  status: 'create' | 'remove' | 'connect' | 'disconnect',
+  network: { name: string; id: string; driver: string },
+  container?: { id: string; name: string },
+): void {
+  const subject = container ? { ID: container.id, Name: container.name } : { ID: network.id, Attributes: { driver: network.driver } };
+  emitEvent({ ...subject, network: network.name, Status: status, Type: 'network' });
 }

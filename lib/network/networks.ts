@@ -12,6 +12,7 @@
 import { linkSync, mkdirSync, readdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { SkiffError, errnoCode } from '../errors.js';
+import { networkEvent } from '../events/log.js';
 import { urandomBytes } from '../ids.js';
 import { currentStoreLocations, storePaths } from '../store/paths.js';
 import { lockFile, type StoreLock } from '../store/lock.js';
@@ -174,6 +175,7 @@ export async function createNetwork(spec: NewNetwork): Promise<NetworkRecord> {
     } finally {
       rmSync(tmp, { force: true });
     }
+    networkEvent('create', record);
     return record;
   } finally {
     lock.release();
@@ -193,7 +195,9 @@ export function removeNetworkRecord(record: NetworkRecord): void {
     unlinkSync(recordPath(record.name));
   } catch (err) {
     if (errnoCode(err) !== 'ENOENT') throw err;
+    return;
   }
+  networkEvent('remove', record);
 }
 
 /**

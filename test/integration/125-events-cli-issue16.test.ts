@@ -1,5 +1,5 @@
 // Issue 16, part B: `skiff events` over the event log every skiff process
-// appends to (containers, images, volumes), its filters, --since/--until,
+// appends to (containers, images, volumes, networks), its filters, --since/--until,
 // --format, streaming and --stream=false, --events-backend none, and 16
 // processes writing at once, the rotation of the log by a container's
 // monitor. As root and as the unprivileged test user.
@@ -33,6 +33,7 @@ interface Ev {
   Type: string;
   ContainerExitCode?: number;
   Attributes?: Record<string, string>;
+  network?: string;
   timeNano: number;
 }
 
@@ -297,6 +298,34 @@ describe.each(modes())('events ($name)', (mode) => {
     expect(await events(s, ['--filter', `label=ev=${label}`, '--filter', 'type=image'])).toEqual([]);
     expect(await events(s, ['--filter', `label=ev=other`, '--filter', `container=${c}`])).toEqual([]);
   }, 120_000);
+
+  test("networks, as Podman logs them: create and remove with the network's id and driver, connect and disconnect with the container's id and name; network rm -f and prune log remove", async () => {
+    const s = newStore(mode);
+    const n = unique('net');
+    const c = unique('nc');
+    await ok(s, ['network', 'create', n]);
+    const id = (await ok(s, ['network', 'inspect', '--format', '{{.ID}}', n])).stdout.trim();
+    const cid = (await ok(s, ['create', '--name', c, '--network', 'none', '--rootfs', mode.rootfs, 'true'])).stdout.trim();
+    await ok(s, ['network', 'connect', n, c]);
+    await ok(s, ['network', 'disconnect', n, c]);
+    await ok(s, ['network', 'connect', n, c]);
+    await ok(s, ['network', 'rm', '-f', n]);
+    const bridge = { driver: 'bridge' };
+    expect((await events(s, ['--filter', `network=${n}`])).map((e) => [e.Type, e.Status, e.network, e.ID, e.Name, e.Attributes])).toEqual([
+      ['network', 'create', n, id, undefined, bridge],
+      ['network', 'connect', n, cid, c, undefined],
+      ['network', 'disconnect', n, cid, c, undefined],
+      ['network', 'connect', n, cid, c, undefined],
+      ['network', 'remove', n, id, undefined, bridge],
+    ]);
+    // Podman's human line for a network event.
+    const human = await ok(s, ['events', '--stream=false', '--filter', `network=${n}`, '--filter', 'event=disconnect']);
+    expect(human.stdout).toMatch(new RegExp(`^\\S+ \\S+ \\S+ UTC network disconnect ${cid} \\(container=${cid}, name=${n}\\)\n$`));
+    const p = unique('netp');
+    await ok(s, ['network', 'create', p]);
+    await ok(s, ['network', 'prune', '-f']);
+    expect((await events(s, ['--filter', 'type=network', '--filter', `network=${p}`])).map((e) => e.Status)).toEqual(['create', 'remove']);
+  }, 60_000);
 
   test('--since, --until, --format templates, and a bad filter or format in one line', async () => {
     const s = newStore(mode);
