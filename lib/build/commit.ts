@@ -23,6 +23,7 @@ import { lockStore } from '../store/lock.js';
 import { writeName } from '../store/names.js';
 import { openStoreForWriting, type Store } from '../store/store.js';
 import { storeUpperDirLayer, type NewLayer } from './layer.js';
+import { RUNTIME_MOUNT_POINTS } from './mounts.js';
 
 export interface CommitOptions {
   author?: string;
@@ -117,7 +118,7 @@ export async function commitContainer(containerName: string, opts: CommitOptions
     if (!baseBytes) throw new SkiffError(`the image of ${record.Name} (${record.ImageID}) is no longer in the store: its config is needed to commit`);
     const base = JSON.parse(baseBytes.toString('utf8')) as ImageConfig;
     // What is mounted over the container's files (/etc/hosts, /etc/resolv.conf, volumes, tmpfs) is not its changes.
-    const exclude = config.mounts.map((m) => m.destination);
+    const exclude = [...RUNTIME_MOUNT_POINTS, ...config.mounts.map((m) => m.destination)];
     const ownerShift = containerOwnerShift(config);
     const layer = await withPause(record, opts.pause, opts.warn, () =>
       storeUpperDirLayer({ store, upperdir: overlay.upperdir, lowerdirs: overlay.lowerdirs, exclude, ...(ownerShift ? { ownerShift } : {}), ...(overlay.driver === 'vfs' ? { full: true } : {}) }),

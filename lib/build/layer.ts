@@ -12,15 +12,16 @@ import { storeLayerFromTar } from '../store/layer-write.js';
 import type { CompressedBlob } from '../store/layers.js';
 import type { Store } from '../store/store.js';
 
-/** Paths the helper mounts over in every container: never part of its changes (Docker's init layer). */
-export const RUNTIME_MOUNT_POINTS = ['/proc', '/sys', '/dev'];
-
 export interface UpperDirLayerRequest {
   store: Store;
   upperdir: string;
   /** The image's layers below it, uppermost first (as overlay's lowerdir): lets the walk leave out image directories that hold nothing changed. */
   lowerdirs?: string[];
-  /** Container paths left out with all below them: bind-mount targets (/etc/hosts…); RUNTIME_MOUNT_POINTS are always left out. */
+  /**
+   * Container paths left out with all below them: bind-mount targets (/etc/hosts…), and
+   * RUNTIME_MOUNT_POINTS (mounts.ts) where a container ran (commit, RUN); a COPY's upper dir keeps the
+   * /proc, /sys and /dev its sources hold (a root filesystem copied FROM scratch).
+   */
   exclude?: string[];
   /** No file newer than this (seconds since the epoch), for reproducible builds (--timestamp, SOURCE_DATE_EPOCH). */
   timestamp?: number;
@@ -51,7 +52,7 @@ export interface NewLayer {
 /** Stores the upper dir's changes as a layer (and its blob); nothing is left behind on failure. */
 export async function storeUpperDirLayer(req: UpperDirLayerRequest): Promise<NewLayer> {
   const source = upperDirLayerTar(req.upperdir, {
-    exclude: [...RUNTIME_MOUNT_POINTS, ...(req.exclude ?? [])],
+    exclude: req.exclude ?? [],
     lowerdirs: req.lowerdirs ?? [],
     ...(req.timestamp !== undefined ? { mtimeMax: req.timestamp } : {}),
     ...(req.mappings ? { mappings: req.mappings } : {}),

@@ -245,6 +245,9 @@ function inLayers(store: Store, layers: string[], rel: string): boolean {
   return false;
 }
 
+/** Paths the helper mounts over in every container: never part of its changes (Docker's init layer). */
+export const RUNTIME_MOUNT_POINTS = ['/proc', '/sys', '/dev'];
+
 /**
  * What a mount's target leaves out of the layer: the target, or the
  * shallowest directory above it that the step made only to hold it (absent

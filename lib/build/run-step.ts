@@ -11,7 +11,7 @@ import type { NetworkMode } from '../oci/spec/options.js';
 import type { Instruction } from './dockerfile.js';
 import { PROXY_ARGS } from './stages.js';
 import { newWorkspace, shellOf, stepKey, type StepApi } from './builder.js';
-import { mountExclusion, mountKey, parseRunMount, prepareMounts, type RunMount } from './mounts.js';
+import { mountExclusion, mountKey, parseRunMount, prepareMounts, RUNTIME_MOUNT_POINTS, type RunMount } from './mounts.js';
 import { readImageRecord } from '../store/images.js';
 
 /** Where a `#!` heredoc script is bound, read-only, for its step (left out of the layer). */
@@ -102,7 +102,8 @@ export async function executeRun(api: StepApi, i: Instruction): Promise<void> {
       // The build exits with the command's own status, as `podman build` does (Docker's exits 1; any non-zero is what scripts test).
       throw new SkiffError(`the command ${JSON.stringify(argv.join(' '))} exited with ${result.exitCode}`, result.exitCode);
     }
-    // What the mounts covered (and the mount points made for them) stays out of the layer.
-    return { exclude: targets.map((t) => mountExclusion(api.req.store, ws.upper, ws.lowerLayers, t)) };
+    // What the mounts covered (and the mount points made for them) stays out of the layer,
+    // as do /proc, /sys and /dev, which the helper mounts (and makes, when the image has none).
+    return { exclude: [...RUNTIME_MOUNT_POINTS, ...targets.map((t) => mountExclusion(api.req.store, ws.upper, ws.lowerLayers, t))] };
   });
 }

@@ -21,8 +21,10 @@ export async function containerChanges(record: ContainerRecord): Promise<Change[
   const config = readConfig(record.Id);
   const overlay = config && overlayOf(config);
   if (!overlay) throw new SkiffError(`diff needs a container made from an image: ${record.Name} runs on --rootfs ${record.Rootfs} and writes there directly`);
-  // The mount points of its own files (/etc/hosts…) are skiff's, not the container's changes.
-  const mountPoints = (config.mounts ?? []).filter((m) => m.type === 'bind').map((m) => m.destination);
+  // Mount points are skiff's, not the container's changes: its own files (/etc/hosts…), volumes,
+  // and /proc, /sys, /dev, which the helper makes when the image has none (Docker's init layer
+  // hides them). commit leaves out the same paths.
+  const mountPoints = (config.mounts ?? []).map((m) => m.destination);
   const isMountPoint = (p: string) => mountPoints.some((m) => p === m || p.startsWith(`${m}/`));
   const changes = new Map<string, Change['Kind']>();
   for (const entry of await upperDirEntries(overlay.upperdir, overlay.lowerdirs, containerFileMappings(config), overlay.driver === 'vfs')) {

@@ -336,6 +336,13 @@ describeModes('diff, top and inspect of image containers ($name)', (mode) => {
       await new Promise((r) => setTimeout(r, 100));
     }
     expect(diff).toBe('C /bin\nD /bin/ls\nA /diffdir\nA /diffdir/a\nA /diffdir/a/f\nC /etc\nA /etc/new\n');
+    // An image with no /proc, /sys or /dev (a root filesystem built FROM scratch): the mount points
+    // the helper makes are not the container's changes (Docker's init layer; commit leaves them out too).
+    const bare = busyboxLayer(integrationEnv().imageRootfs).filter((e) => !/^(proc|sys|dev)\//.test(String(e.name)));
+    await pushImage(reg, 'bare', '1', { format: 'oci', layers: [{ entries: bare, compression: 'gzip' }], config: { Cmd: ['sh'] } });
+    expect((await store.skiff(['run', '--name', 'bare', `${reg.host}/bare:1`, 'sh', '-c', 'ls -d /proc/self /sys/kernel /dev/null && touch /made'])).code).toBe(0);
+    // (/etc is changed by the mount points of /etc/hosts and the like, as Podman's diff shows it.)
+    expect((await store.skiff(['diff', 'bare'])).stdout).toBe('C /etc\nA /made\n');
     const top = await store.skiff(['top', 'ch']);
     expect(top.stdout.split('\n')[0]).toMatch(/^UID\s+PID\s+PPID\s+C\s+STIME\s+TTY\s+TIME\s+CMD$/);
     expect(top.stdout).toMatch(/sleep 30/);

@@ -100,6 +100,34 @@ describeModes('build ($name)', (mode) => {
     expect((await inspect(store, (await store.skiff(['build', '-q', context(mode, { Dockerfile: `FROM ${base}\nENV P=$PATH\n` })])).stdout.trim()))['Config']).toMatchObject({ Env: [`PATH=${DEFAULT}`, `P=${DEFAULT}`] });
   });
 
+  test('COPY of a root filesystem keeps its /proc, /sys and /dev; a RUN leaves out the ones it had made for it', async () => {
+    const store = newStore(mode);
+    const dir = context(mode, { Dockerfile: 'FROM scratch\nCOPY root/ /\n', 'root/etc/f': 'f' });
+    for (const d of ['proc', 'sys', 'dev']) mkdirSync(path.join(dir, 'root', d));
+    if (mode.user) chownTree(dir, mode.user.uid, mode.user.gid);
+    const r = await store.skiff(['build', '-q', '-t', 'rootcopy', dir]);
+    expect(r.code, r.stderr).toBe(0);
+    const saved = path.join(mkdtempSync(path.join(integrationEnv().workDir, 'save-')), 'x.tar');
+    if (mode.user) chownSync(path.dirname(saved), mode.user.uid, mode.user.gid);
+    expect((await store.skiff(['save', '-o', saved, 'rootcopy'])).code).toBe(0);
+    const manifest = JSON.parse(execFileSync('tar', ['-xOf', saved, 'manifest.json'], { encoding: 'utf8' })) as { Layers: string[] }[];
+    const layer = execFileSync('tar', ['-xOf', saved, manifest[0]!.Layers[0]!]);
+    const names = (tar: Buffer) => execFileSync('tar', ['-t'], { input: tar, encoding: 'utf8' }).split('\n').filter(Boolean).sort();
+    expect(names(layer)).toEqual(['dev/', 'etc/', 'etc/f', 'proc/', 'sys/']);
+    // A RUN on a root with none of them: the mount points the helper made stay out of its layer.
+    const bare = context(mode, { Dockerfile: 'FROM scratch\nCOPY bin /bin\nRUN ["/bin/busybox", "mkdir", "/made"]\n' });
+    mkdirSync(path.join(bare, 'bin'));
+    writeFileSync(path.join(bare, 'bin/busybox'), readFileSync(path.join(integrationEnv().imageRootfs, 'bin/busybox')), { mode: 0o755 });
+    if (mode.user) chownTree(bare, mode.user.uid, mode.user.gid);
+    const ran = await store.skiff(['build', '-q', '-t', 'bareran', bare]);
+    expect(ran.code, ran.stderr).toBe(0);
+    expect((await store.skiff(['save', '-o', saved, 'bareran'])).code).toBe(0);
+    const layers = (JSON.parse(execFileSync('tar', ['-xOf', saved, 'manifest.json'], { encoding: 'utf8' })) as { Layers: string[] }[])[0]!.Layers;
+    const runLayer = names(execFileSync('tar', ['-xOf', saved, layers[1]!]));
+    expect(runLayer).toContain('made/');
+    expect(runLayer.filter((n) => /^(proc|sys|dev)\//.test(n))).toEqual([]);
+  });
+
   test('a malformed Dockerfile: file, line, column, what was expected; exit 125', async () => {
     const store = newStore(mode);
     const dir = context(mode, { Dockerfile: `FROM ${base}\nRUN true\n  BOGUS x\n` });
