@@ -180,7 +180,10 @@ describeModes('images ($name)', (mode) => {
     const missing = await s.skiff(['inspect', `${reg.host}/app:1`, 'nosuch']);
     expect(missing.code).toBe(1);
     expect(JSON.parse(missing.stdout)).toHaveLength(1);
-    expect(missing.stderr).toBe('Error: no such image: nosuch:latest\n');
+    // Neither a container nor an image: Docker's and Podman's "no such object".
+    expect(missing.stderr).toBe('Error: no such object: nosuch\n');
+    // image inspect names an image.
+    expect((await s.skiff(['image', 'inspect', 'nosuch'])).stderr).toBe('Error: no such image: nosuch:latest\n');
   });
 
   test('history lists the config\'s history, newest first, with layer sizes', async () => {

@@ -19,7 +19,7 @@ describeModes('errors and exit codes ($name)', (mode) => {
     for (const args of [['start'], ['stop'], ['kill'], ['restart'], ['pause'], ['unpause'], ['inspect'], ['container', 'inspect'], ['inspect', '--type', 'container'], ['rm'], ['rm', '-f']]) {
       const r = await s.skiff([...args, 'nosuch']);
       expect(r.stdout, args.join(' ')).toBe(args.includes('inspect') ? '[]\n' : '');
-      expectError(r, 1, args[0] === 'inspect' && !args.includes('--type') ? 'no such image: nosuch:latest' : 'no such container: nosuch');
+      expectError(r, 1, args[0] === 'inspect' && !args.includes('--type') ? 'no such object: nosuch' : 'no such container: nosuch');
     }
     expectError(await s.skiff(['rmi', 'nosuch']), 1, 'no such image: nosuch:latest');
     // stop/rm -i: a missing name is no error at all.

@@ -55,7 +55,8 @@ export async function run(args: ParsedArgs): Promise<number> {
       found.push(store.inspectImage(s, store.summaryOf(s, record)));
     } catch (err) {
       if (!(err instanceof SkiffError)) throw err;
-      errors.push(err);
+      // No --type: neither a container nor an image, which Docker and Podman call an object.
+      errors.push(type === undefined && err.reason === 'not-found' ? new SkiffError(`no such object: ${text}`, err.exitCode, 'not-found') : err);
     }
   }
   if (parsed) process.stdout.write(found.map((o) => `${executeFormat(parsed, o)}\n`).join(''));
