@@ -135,8 +135,9 @@ describe.each(modes())('networks: records ($name)', (mode) => {
     expect((await s.skiff(['network', 'ls', '--format', '{{.Name}} {{.Internal}} {{range .Subnets}}{{.Subnet}}{{end}}', '--filter', 'dangling=true'])).stdout).toBe(
       'back true 10.89.1.0/24\nfixed false 192.168.77.0/24\nfront false 10.89.0.0/24\nskiff1 false 10.89.2.0/24\n',
     );
-    const json = JSON.parse((await s.skiff(['network', 'ls', '--format', 'json'])).stdout);
-    expect(json.map((n: { name: string }) => n.name)).toEqual(['back', 'fixed', 'front', 'skiff1']);
+    // One object per line, as ps, images and volume ls print.
+    const jsonLines = (await s.skiff(['network', 'ls', '--format', 'json'])).stdout.trimEnd().split('\n');
+    expect(jsonLines.map((l) => (JSON.parse(l) as { name: string }).name)).toEqual(['back', 'fixed', 'front', 'skiff1']);
 
     const inspect = await s.skiff(['network', 'inspect', 'back']);
     expect(inspect.code).toBe(0);

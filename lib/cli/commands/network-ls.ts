@@ -1,6 +1,6 @@
 // `skiff network ls`: Podman's columns (NETWORK ID, NAME, DRIVER), -q,
 // --filter (name=, id=, driver=, label=, label!=, dangling=, until=),
-// --format (json: Podman's array; or a Go template), --no-trunc.
+// --format (json: one object per line, as the other list commands; or a Go template), --no-trunc.
 import type { CommandSpec, ParsedArgs } from '../args.js';
 import { flagBool, flagList, flagString } from '../args.js';
 
@@ -37,8 +37,9 @@ export async function run(args: ParsedArgs): Promise<number> {
     process.stdout.write(shown.map((n) => `${n.name}\n`).join(''));
     return 0;
   }
+  // One object per line, as every other list command (user guide, "Docker and Podman differ").
   if (template === 'json') {
-    process.stdout.write(`${JSON.stringify(shown, null, 4)}\n`);
+    process.stdout.write(shown.map((n) => `${JSON.stringify(n)}\n`).join(''));
     return 0;
   }
   const rows = shown.map((n) => templateView(n, { shortId: !flagBool(args, 'no-trunc') }));
