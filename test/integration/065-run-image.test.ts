@@ -346,6 +346,23 @@ describeModes('diff, top and inspect of image containers ($name)', (mode) => {
     const top = await store.skiff(['top', 'ch']);
     expect(top.stdout.split('\n')[0]).toMatch(/^UID\s+PID\s+PPID\s+C\s+STIME\s+TTY\s+TIME\s+CMD$/);
     expect(top.stdout).toMatch(/sleep 30/);
+    // ps's own selections ("aux" is every process) are cut to the container's, by the PID column, as Docker cuts them.
+    const aux = await store.skiff(['top', 'ch', 'aux']);
+    expect(aux.code, aux.stderr).toBe(0);
+    const auxRows = aux.stdout.trim().split('\n');
+    expect(auxRows[0]).toMatch(/^USER\s+PID\s/);
+    expect(auxRows.length).toBeGreaterThan(1);
+    for (const row of auxRows.slice(1)) expect(row).toMatch(/ (sh -c |sleep 30)/);
+    // Podman's descriptors (and their AIX codes) as columns.
+    expect((await store.skiff(['top', 'ch', 'pid', 'args'])).stdout).toMatch(/^\s*PID COMMAND\n(\s*\d+ .*\n)*\s*\d+ sleep 30\n/);
+    expect((await store.skiff(['top', 'ch', '%U', '%c'])).stdout.split('\n')[0]).toMatch(/^USER\s+COMMAND$/);
+    // A bad option, or a descriptor ps cannot show: one line, exit 125.
+    const bad = await store.skiff(['top', 'ch', 'bogus']);
+    expect(bad.code).toBe(125);
+    expect(bad.stderr).toMatch(/^Error: ps bogus failed: [^\n]+\n$/);
+    const cap = await store.skiff(['top', 'ch', 'pid', 'seccomp']);
+    expect(cap.code).toBe(125);
+    expect(cap.stderr).toMatch(/^Error: top: the descriptor seccomp is not supported: [^\n]+\n$/);
     expect((await store.skiff(['inspect', '-f', '{{.State.Status}}', 'ch'])).stdout).toBe('running\n');
     // ps --size: what it wrote (a 2-byte file, an empty one, directories), and that plus the image.
     const sized = await store.skiff(['ps', '--size', '--format', '{{.Names}} {{.Size}}']);

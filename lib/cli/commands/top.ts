@@ -5,7 +5,7 @@ import { cgroupPids } from '../../cgroups/container.js';
 import { containerState } from '../../containers/state.js';
 import { readPidFile, resolveContainer } from '../../containers/store.js';
 import { liveCgroup } from '../../containers/resources.js';
-import { descendants } from '../../containers/processes.js';
+import { descendants, psRowsOf, topPsOptions } from '../../containers/processes.js';
 
 export const spec: CommandSpec = {
   name: 'top',
@@ -25,15 +25,26 @@ export async function run(args: ParsedArgs): Promise<number> {
   const cg = liveCgroup(record, readPidFile(record.Id));
   const fromCgroup = cg ? cgroupPids(cg) : [];
   const pids = fromCgroup.length > 0 ? fromCgroup : descendants(state.Pid);
-  const options = psArgs.length > 0 ? psArgs : ['-f'];
+  const { options, byDescriptors } = topPsOptions(psArgs);
+  // The host's ps, as Docker runs it, limited to the container's processes: by -p, and by
+  // the PID column (ps adds what other selections such as "aux" name). Podman's descriptors
+  // select nothing more, and may leave the PID column out.
+  const show = (out: string): void => {
+    const rows = psRowsOf(out, pids);
+    if (rows === undefined && !byDescriptors) throw new SkiffError(`ps ${psArgs.join(' ')}: its output has no PID column, which top needs to show only the container's processes: add pid (-o pid,…)`);
+    process.stdout.write(rows ?? out);
+  };
   try {
-    // The host's ps, as Docker runs it, limited to the container's processes.
-    const out = execFileSync('ps', [...options, '-p', pids.join(',')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-    process.stdout.write(out);
+    show(execFileSync('ps', [...options, '-p', pids.join(',')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }));
   } catch (err) {
+    if (err instanceof SkiffError) throw err;
     const e = err as { status?: number; stdout?: string; stderr?: string };
-    if (e.status === 1 && e.stdout) process.stdout.write(e.stdout); // a process exited meanwhile
-    else throw new SkiffError(`ps ${options.join(' ')} failed: ${(e.stderr ?? String(err)).trim()}`);
+    if (e.status === 1 && e.stdout) show(e.stdout); // a process exited meanwhile
+    else {
+      // ps's own first line (procps follows it with its whole usage text): one line, as every error.
+      const first = (e.stderr ?? String(err)).split('\n').map((l) => l.trim()).find((l) => l !== '') ?? 'no output';
+      throw new SkiffError(`ps ${psArgs.join(' ')} failed: ${first.replace(/^error: /, '')}`);
+    }
   }
   return 0;
 }
