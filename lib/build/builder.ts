@@ -197,7 +197,9 @@ export class Builder {
   }
 
   private async buildStage(stage: Stage): Promise<string> {
-    this.req.progress.step(1, stage.instructions.length + 1, stage.from.original);
+    // FROM with its image name expanded (the ARGs before it are known), as Podman and BuildKit show it.
+    const from = stage.from.original.replace(stage.from.text.trim().split(/\s+/)[0]!, fromImage(stage, this.globals, this.req.dockerfile.escape));
+    this.req.progress.step(1, stage.instructions.length + 1, from);
     const base = await this.resolveBase(stage);
     const triggers = base.config.config?.OnBuild ?? [];
     const config: BuildImageConfig = {

@@ -154,7 +154,8 @@ export function parseDockerfile(content: string, file: string): Dockerfile {
       text,
       json: heredocs.length > 0 ? null : parseJsonForm(text),
       heredocs,
-      original: `${keyword} ${args}`.trim(),
+      // As written, flags too (what the progress and error lines show, as Podman's show them).
+      original: [keyword, ...parsedFlags.map((f) => (f.value === null ? `--${f.name}` : `--${f.name}=${f.value}`)), args].join(' ').trim(),
     };
     checkArguments(file, instruction, argStart + 1);
     result.instructions.push(instruction);

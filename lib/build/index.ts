@@ -102,7 +102,7 @@ function parseTimestamp(text: string | undefined): number | undefined {
 }
 
 /** Bump when the parsed form (dockerfile.ts's Dockerfile) changes. */
-const PARSED_FORMAT = 1;
+const PARSED_FORMAT = 2;
 
 /**
  * The Dockerfile's instructions: from the build cache when this path held

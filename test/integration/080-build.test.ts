@@ -216,11 +216,14 @@ describeModes('build ($name)', (mode) => {
   test('multi-stage: one stage makes the program, the final image has only the result', async () => {
     const store = newStore(mode);
     const dir = context(mode, {
-      Dockerfile: `FROM ${base} AS build\nWORKDIR /src\nRUN printf '#!/bin/sh\\necho built-program\\n' > tool && chmod 755 tool && echo junk > /src/junk\n\nFROM ${base}\nCOPY --from=build /src/tool /usr/local/bin/tool\nCMD ["tool"]\n`,
+      Dockerfile: `ARG BASE=${base}\nFROM $BASE AS build\nWORKDIR /src\nRUN printf '#!/bin/sh\\necho built-program\\n' > tool && chmod 755 tool && echo junk > /src/junk\n\nFROM $BASE\nCOPY --from=build /src/tool /usr/local/bin/tool\nCMD ["tool"]\n`,
     });
     const r = await store.skiff(['build', '-t', 'multi', dir]);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stderr).toContain('[1/2] STEP 1/3');
+    // Each step as written, flags too; FROM with its image name expanded (as Podman shows them).
+    expect(r.stderr).toContain(`[1/2] STEP 1/3: FROM ${base} AS build\n`);
+    expect(r.stderr).toContain(`[2/2] STEP 1/3: FROM ${base}\n`);
+    expect(r.stderr).toContain('[2/2] STEP 2/3: COPY --from=build /src/tool /usr/local/bin/tool\n');
     expect(r.stderr).toContain('[2/2] STEP 3/3');
     expect((await store.skiff(['run', '--rm', 'multi'])).stdout).toBe('built-program\n');
     expect((await store.skiff(['run', '--rm', 'multi', 'ls', '/src'])).code).not.toBe(0);
