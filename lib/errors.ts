@@ -22,12 +22,15 @@ export type SkiffErrorReason = 'not-found' | 'conflict';
 export class SkiffError extends Error {
   readonly exitCode: number;
   readonly reason: SkiffErrorReason | undefined;
+  /** Its line is already on stderr (a child skiff printed it): nothing more is printed, the exit code stands. */
+  readonly reported: boolean;
   readonly [SKIFF_ERROR] = true;
-  constructor(message: string, exitCode: number = EXIT_SKIFF_FAILED, reason?: SkiffErrorReason) {
+  constructor(message: string, exitCode: number = EXIT_SKIFF_FAILED, reason?: SkiffErrorReason, opts: { reported?: boolean } = {}) {
     super(message);
     this.name = 'SkiffError';
     this.exitCode = exitCode;
     this.reason = reason;
+    this.reported = opts.reported === true;
   }
 
   static override [Symbol.hasInstance](value: unknown): boolean {

@@ -289,7 +289,8 @@ export class Builder {
       }
     } catch (err) {
       if (err instanceof NotFullyCached) throw err;
-      if (err instanceof SkiffError && !err.message.startsWith(this.req.dockerfile.file)) {
+      // A pull's failure (COPY --from=IMAGE, RUN --mount=from=IMAGE) was printed by the pull itself, in one line.
+      if (err instanceof SkiffError && !err.reported && !err.message.startsWith(this.req.dockerfile.file)) {
         throw new SkiffError(`${this.req.dockerfile.file}:${i.line}: ${i.original.split('\n')[0]}: ${err.message}`, err.exitCode);
       }
       throw err;

@@ -47,7 +47,7 @@ export async function forEachRef(
       if (shown !== undefined) process.stdout.write(`${shown}\n`);
     } catch (err) {
       if (!(err instanceof SkiffError)) throw err;
-      printErrorLine(err.message);
+      if (!err.reported) printErrorLine(err.message);
       failed = failed || exitCode(err);
     }
   }

@@ -62,7 +62,7 @@ export function cli(argv: string[], installRoot: string): void {
   },
   (err: unknown) => {
     if (err instanceof SkiffError) {
-      printError(err.message);
+      if (!err.reported) printError(err.message);
       process.exitCode = err.exitCode;
     } else {
       // A bug in skiff: still one line by default; the stack on request.

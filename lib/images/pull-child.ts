@@ -12,6 +12,9 @@ export function pullInChild(name: string, extraArgs: string[]): Promise<void> {
       stdio: ['ignore', 'ignore', 'inherit'],
     });
     child.on('error', (err) => reject(new SkiffError(`cannot run skiff pull: ${err.message}`)));
-    child.on('close', (code) => (code === 0 ? resolve() : reject(new SkiffError(`pulling ${name} failed`, code ?? 125))));
+    // The child's own error line is the one line the user sees: this one only carries its exit code.
+    child.on('close', (code, signal) =>
+      code === 0 ? resolve() : reject(code !== null ? new SkiffError(`pulling ${name} failed`, code, undefined, { reported: true }) : new SkiffError(`pulling ${name} failed: skiff pull was killed by ${signal}`)),
+    );
   });
 }

@@ -2,7 +2,7 @@
 // layers as an overlay with the container's own upper dir, applies the image
 // config, and gives the container its own /etc/hostname, hosts, resolv.conf.
 // Real registry, as root and rootless.
-import { existsSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, readFileSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { cgroupOutcome, collect, integrationEnv, describeModes, until, waitForOutput } from './harness.js';
@@ -145,6 +145,27 @@ describeModes('run IMAGE ($name)', (mode) => {
     expect((await store.skiff(['run', '--name', 'u', '-u', 'app', `${reg.host}/busybox`, 'sh', '-c', 'mkdir /tmp/d && touch /tmp/d/f'])).code).toBe(0);
     expect((await store.skiff(['rm', 'u'])).stdout).toBe('u\n');
     expect((await store.skiff(['ps', '-a', '-q'])).stdout).toBe('');
+  });
+
+  test('an image the registry lacks: run, create and build show the pull\'s one error line, exit 125', async () => {
+    const store = newStore(mode);
+    const missing = `${reg.host}/busybox:no-such-tag`;
+    const line = `Error: image "${missing}" not found in registry ${reg.host}\n`;
+    for (const args of [['run', '--rm', missing, 'true'], ['create', missing]]) {
+      const r = await store.skiff(args);
+      expect(r.code, args[0]).toBe(125);
+      expect(r.stderr, args[0]).toBe(`Trying to pull ${missing}...\n${line}`);
+    }
+    const dir = path.join(integrationEnv().workDir, `missing-base-${mode.name}`);
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(path.join(dir, 'Dockerfile'), `FROM ${missing}\n`);
+    writeFileSync(path.join(dir, 'Dockerfile.from'), `FROM ${reg.host}/busybox\nCOPY --from=${missing} /x /x\n`);
+    if (mode.user) for (const p of [dir, `${dir}/Dockerfile`, `${dir}/Dockerfile.from`]) chownSync(p, mode.user.uid, mode.user.gid);
+    for (const file of ['Dockerfile', 'Dockerfile.from']) {
+      const r = await store.skiff(['build', '-f', path.join(dir, file), dir]);
+      expect(r.code, file).toBe(125);
+      expect(r.stderr.split('\n').filter((l) => l.startsWith('Error: ')), file).toEqual([line.trim()]);
+    }
   });
 
   test('per-container /etc/hostname, /etc/hosts and /etc/resolv.conf', async () => {
