@@ -211,6 +211,8 @@ describeModes('run ($name)', (mode) => {
     const r = await run(['-e', 'A=1', '-e', 'B=two words', '--hostname', 'h1', 'env']);
     const env = r.stdout.trim().split('\n').sort();
     expect(env).toEqual(['A=1', 'B=two words', 'HOME=/root', 'HOSTNAME=h1', 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin']);
+    // -e takes a name with a space as Docker's and Podman's do (only an env file refuses one, as Docker's).
+    expect((await run(['-e', 'MY VAR=1', 'env'])).stdout.split('\n')).toContain('MY VAR=1');
   });
 
   test('a spec too large for the environment reaches the helper on fd 3 (an -e of 70 kB, 120 kB)', async () => {

@@ -19,6 +19,9 @@ describe('environment flags and files, Docker rules', () => {
   test('bad names name the file and line', () => {
     expect(() => parseEnvFile('A=1\n=oops\n', 'env.list', host)).toThrow('invalid environment variable "=oops" in env.list line 2: the name is empty');
     expect(() => parseEnvFile('MY VAR=1\n', 'env.list', host)).toThrow('invalid environment variable "MY VAR" in env.list line 1: the name contains whitespace');
+    // -e has no such rule (Docker's ValidateEnv, Podman's): an empty name only.
+    expect(resolveEnvironment(['MY VAR=1'], [], host)).toEqual(['MY VAR=1']);
+    expect(() => resolveEnvironment(['=x'], [], host)).toThrow('invalid environment variable "=x": the name is empty');
   });
 
   test('a missing or unreadable file is one clear error', () => {

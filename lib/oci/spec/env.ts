@@ -1,14 +1,15 @@
 // -e and --env-file, with Docker's rules: KEY=VALUE sets, a bare KEY passes the
 // caller's value (and is dropped when the caller has none), '#' lines and blank
-// lines in a file are skipped, and a name may not be empty or hold whitespace.
+// lines in a file are skipped, and a name may not be empty; in a file it may not
+// hold whitespace either (Docker's env-file check; its -e, like Podman's, has none).
 import { readFileSync } from 'node:fs';
 import { SkiffError, errnoCode } from '../../errors.js';
 
-export function parseEnvEntry(entry: string, hostEnv: NodeJS.ProcessEnv, where: string): string | undefined {
+export function parseEnvEntry(entry: string, hostEnv: NodeJS.ProcessEnv, where: string, fromFile: boolean): string | undefined {
   const eq = entry.indexOf('=');
   const name = eq === -1 ? entry : entry.slice(0, eq);
   if (name === '') throw new SkiffError(`invalid environment variable "${entry}"${where}: the name is empty`);
-  if (/\s/.test(name)) throw new SkiffError(`invalid environment variable "${name}"${where}: the name contains whitespace`);
+  if (fromFile && /\s/.test(name)) throw new SkiffError(`invalid environment variable "${name}"${where}: the name contains whitespace`);
   if (eq !== -1) return entry;
   const value = hostEnv[name];
   return value === undefined ? undefined : `${name}=${value}`;
@@ -20,7 +21,7 @@ export function parseEnvFile(text: string, file: string, hostEnv: NodeJS.Process
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i]!.replace(/\r$/, '');
     if (line.trim() === '' || line.trimStart().startsWith('#')) continue;
-    const entry = parseEnvEntry(line.trimStart(), hostEnv, ` in ${file} line ${i + 1}`);
+    const entry = parseEnvEntry(line.trimStart(), hostEnv, ` in ${file} line ${i + 1}`, true);
     if (entry !== undefined) out.push(entry);
   }
   return out;
@@ -44,7 +45,7 @@ export function resolveEnvironment(envFlags: string[], envFiles: string[], hostE
   const out: string[] = [];
   for (const file of envFiles) out.push(...readEnvFile(file, hostEnv));
   for (const entry of envFlags) {
-    const resolved = parseEnvEntry(entry, hostEnv, '');
+    const resolved = parseEnvEntry(entry, hostEnv, '', false);
     if (resolved !== undefined) out.push(resolved);
   }
   return out;
