@@ -7,10 +7,9 @@
 // step's layer is what differs from them.
 import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { userInfo } from 'node:os';
 import { newContainerId } from '../ids.js';
 import { hostsFile, resolvConf } from '../network/etc-files.js';
-import { planPrivateNetwork, type PrivateNetwork } from '../network/plan.js';
+import { hostAddressOf, planPrivateNetwork, type PrivateNetwork } from '../network/plan.js';
 import { copyWithHelper, flattenLayers, runForeground, type CopyJob } from '../namespaces/helper.js';
 import type { OciMount, OciRuntimeConfig } from '../oci/runtime-spec.js';
 import type { NetworkMode, RunOptions } from '../oci/spec/options.js';
@@ -73,7 +72,7 @@ export class Workspace {
     // the store's user namespace (or as root), so the program needs no user namespace of its own.
     const net =
       opts.network === 'private'
-        ? planPrivateNetwork({ kind: 'default' }, [], { owner: id, rootless: false, logPath: path.join(this.dir, 'network.log'), apiSocket: path.join(this.dir, 'slirp.sock'), userName: userInfo().username })
+        ? planPrivateNetwork({ kind: 'default' }, [], { owner: id, rootless: false, logPath: path.join(this.dir, 'network.log'), apiSocket: path.join(this.dir, 'slirp.sock') })
         : undefined;
     if (net?.warning && !this.warned) {
       this.warned = true;
@@ -117,9 +116,10 @@ export class Workspace {
     }
     const resolv =
       network === 'none' ? '# --network none: no DNS\n' : resolvConf({ hostResolv, ...(net ? { forwarder: net.dns } : {}), dns: [], search: [], options: [] });
+    const hostAddress = net ? hostAddressOf(net) : undefined;
     const files: Record<string, string> = {
       '/etc/hostname': `${hostname}\n`,
-      '/etc/hosts': hostsFile({ hostname, ...(net ? { ip: net.ip } : {}), ...(net?.hostAddress ? { hostAddress: net.hostAddress } : {}), extraHosts: [] }),
+      '/etc/hosts': hostsFile({ hostname, ...(net ? { ip: net.ip } : {}), ...(hostAddress !== undefined ? { hostAddress } : {}), extraHosts: [] }),
       '/etc/resolv.conf': resolv,
     };
     const dir = path.join(this.dir, 'etc');

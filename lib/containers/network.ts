@@ -4,13 +4,13 @@
 // lib/network; this joins them to containers (container:NAME, the
 // container's own paths).
 import { readFileSync } from 'node:fs';
-import { hostname as osHostname, userInfo } from 'node:os';
+import { hostname as osHostname } from 'node:os';
 import path from 'node:path';
 import { SkiffError } from '../errors.js';
 import { readContainersConf } from '../host/containers-conf.js';
 import { hostsFile, resolvConf } from '../network/etc-files.js';
 import { parseNetworkMode, type NetworkRequest } from '../network/mode.js';
-import { planPrivateNetwork, type PrivateNetwork } from '../network/plan.js';
+import { hostAddressOf, planPrivateNetwork, type PrivateNetwork } from '../network/plan.js';
 import { resolvePublishedPorts } from '../network/port-check.js';
 import { parseExpose, parsePublish, publishAllRequests, type PortBinding, type PortRequest } from '../network/ports.js';
 import type { HelperNetworkProgram, NetworkMode } from '../oci/spec/options.js';
@@ -62,6 +62,12 @@ function hostResolvConf(): string {
   } catch {
     return '';
   }
+}
+
+/** host.containers.internal's address for hostsFile, when the network has one. */
+function hostAddressField(net: PrivateNetwork | undefined): { hostAddress?: string } {
+  const hostAddress = net ? hostAddressOf(net) : undefined;
+  return hostAddress !== undefined ? { hostAddress } : {};
 }
 
 const MAC_PATTERN = /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/;
@@ -170,7 +176,6 @@ export async function resolveContainerNetwork(
         rootless: ctx.rootless,
         logPath: path.join(containerDir(ctx.id), 'network.log'),
         apiSocket: apiSocketPath(ctx.id),
-        userName: userInfo().username,
         ...(flags.macAddress !== undefined ? { macAddress: flags.macAddress } : {}),
         // Beside the bridges' eth0, eth1…
         ...(userNetworks ? { ifname: 'tap0' } : {}),
@@ -204,7 +209,7 @@ export async function resolveContainerNetwork(
           ...(ctx.name !== undefined ? { name: ctx.name } : {}),
           // On user networks the hostname goes on 127.0.1.1 here, and on its network addresses in the block below (networks.ts).
           ...(privateNetwork && !userNetworks ? { ip: privateNetwork.ip } : {}),
-          ...(privateNetwork?.hostAddress ? { hostAddress: privateNetwork.hostAddress } : {}),
+          ...hostAddressField(privateNetwork),
           extraHosts: flags.addHosts,
         }),
         destination: '/etc/hosts',

@@ -4,7 +4,7 @@
 // ready pipe on fd 5, the exit pipe on fd 6), its addresses, and the
 // host's faults that stop it, each named with its fix.
 import { accessSync, closeSync, constants, openSync, readFileSync, readSync, realpathSync, statSync } from 'node:fs';
-import { networkInterfaces } from 'node:os';
+import { networkInterfaces, userInfo } from 'node:os';
 import { SkiffError } from '../errors.js';
 import type { HelperNetworkProgram } from '../oci/spec/options.js';
 import { findProgram } from '../host/programs.js';
@@ -31,8 +31,8 @@ export interface PrivateNetwork {
   prefixLength: number;
   gateway: string;
   dns: string;
-  /** What host.containers.internal names: the gateway when it leads to the host's loopback, else the host's own address. */
-  hostAddress?: string;
+  /** host.containers.internal is the gateway (it leads to the host's loopback), else the host's own address: hostAddressOf. */
+  gatewayIsHost: boolean;
   /** The warning to print once (a fallback), if any. */
   warning?: string;
 }
@@ -46,8 +46,6 @@ export interface NetworkContext {
   /** slirp4netns's API socket (short: a unix socket path holds 107 bytes). */
   apiSocket: string;
   macAddress?: string;
-  /** For messages: the user's name. */
-  userName: string;
   /**
    * Rootless, the container joins a user namespace that exists (another
    * container's, or the user networks' holder's): the helper has joined it,
@@ -102,14 +100,14 @@ export function pastaAvx2Build(pasta: string): string | undefined {
 const ELF_MAGIC = Buffer.from([0x7f, 0x45, 0x4c, 0x46]);
 
 /** Rootless private networking needs the tun device; root opens it whatever its mode. */
-function checkTun(ctx: NetworkContext): void {
+function checkTun(): void {
   const dev = '/dev/net/tun';
   try {
     accessSync(dev, constants.R_OK | constants.W_OK);
   } catch (err) {
     const code = (err as { code?: string }).code;
     if (code === 'ENOENT') throw new SkiffError(`private networking needs ${dev}, which is missing: load the tun module (sudo modprobe tun), or run with --network none or host`);
-    throw new SkiffError(`private networking needs ${dev}, which ${ctx.userName} cannot open: make it usable (sudo chmod 666 ${dev}; see 'skiff doctor'), or run with --network none or host`);
+    throw new SkiffError(`private networking needs ${dev}, which ${userInfo().username} cannot open: make it usable (sudo chmod 666 ${dev}; see 'skiff doctor'), or run with --network none or host`);
   }
 }
 
@@ -160,6 +158,16 @@ function pastaPortArgs(bindings: PortBinding[]): string[] {
     for (const spec of specs) args.push(flag, spec);
   }
   return args;
+}
+
+/**
+ * What host.containers.internal names in the container's /etc/hosts: the
+ * gateway when it leads to the host's loopback, else the host's first
+ * non-loopback IPv4 address (none: no such name). Asked only where a hosts
+ * file is written: the host's interfaces cost ~0.3 ms of a run.
+ */
+export function hostAddressOf(net: PrivateNetwork): string | undefined {
+  return net.gatewayIsHost ? net.gateway : hostNonLoopbackAddress();
 }
 
 /**
@@ -266,9 +274,8 @@ export function planPrivateNetwork(request: Extract<NetworkRequest, { kind: 'def
   if (request.kind === 'pasta' && !pasta) throw new SkiffError('--network pasta: pasta is not installed: install the passt package (sudo apt-get install passt), or use slirp4netns');
   if (request.kind === 'slirp4netns' && !slirp) throw new SkiffError('--network slirp4netns: slirp4netns is not installed: install it (sudo apt-get install slirp4netns), or use pasta');
   if (!pasta && !slirp) throw new SkiffError('private networking needs pasta or slirp4netns, and neither is installed: install passt (sudo apt-get install passt), or run with --network none or host');
-  if (ctx.rootless) checkTun(ctx);
+  if (ctx.rootless) checkTun();
   const program: NetworkProgram = { owner: ctx.owner, log: ctx.logPath };
-  const hostIp = hostNonLoopbackAddress();
   if (pasta) {
     const userOptions = request.kind === 'pasta' ? request.options : [];
     // With ports the user gave pasta (-t), every published TCP port is pasta's too.
@@ -289,8 +296,7 @@ export function planPrivateNetwork(request: Extract<NetworkRequest, { kind: 'def
       program.slirpInterface = SLIRP_TAP;
       if (s.forwards.length > 0) Object.assign(program, { api: ctx.apiSocket, forwards: s.forwards });
     }
-    const hostAddress = mapGateway ? PASTA_SUBNET.gateway : hostIp;
-    return { label: 'pasta', program, ...PASTA_SUBNET, ...(hostAddress ? { hostAddress } : {}) };
+    return { label: 'pasta', program, ...PASTA_SUBNET, gatewayIsHost: mapGateway };
   }
   const options = request.kind === 'slirp4netns' ? request.options : { allowHostLoopback: false, enableIpv6: false };
   const s = slirpArgv(slirp!, options, bindings, ctx);
@@ -299,12 +305,11 @@ export function planPrivateNetwork(request: Extract<NetworkRequest, { kind: 'def
   program.slirpInterface = SLIRP_TAP;
   if (s.forwards.length > 0) Object.assign(program, { api: ctx.apiSocket, forwards: s.forwards });
   const addresses = slirpAddresses(options.cidr);
-  const hostAddress = options.allowHostLoopback ? addresses.gateway : hostIp;
   return {
     label: 'slirp4netns',
     program,
     ...addresses,
-    ...(hostAddress ? { hostAddress } : {}),
+    gatewayIsHost: options.allowHostLoopback,
     ...(request.kind === 'default' ? { warning: 'pasta is not installed (package passt): the container\'s network goes through slirp4netns' } : {}),
   };
 }
