@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { hostname as osHostname } from 'node:os';
 import path from 'node:path';
+import { useCodePart } from '../code-parts.js';
 import { SkiffError } from '../errors.js';
 import { readContainersConf } from '../host/containers-conf.js';
 import { hostsFile, resolvConf } from '../network/etc-files.js';
@@ -79,6 +80,8 @@ function apiSocketPath(id: string): string {
 
 /** No --network: containers.conf's [containers] netns when a file sets it, else the private default. */
 function defaultNetworkRequest(): NetworkRequest {
+  // Code that a `--network none` run does not compile: V8's cache of this bundle must hold it too (code-parts.ts).
+  useCodePart('privateNetwork');
   const netns = readContainersConf().netns;
   if (!netns) return { kind: 'default' };
   try {
@@ -170,6 +173,7 @@ export async function resolveContainerNetwork(
         label = userNetworks[0]!.name;
         break;
       }
+      useCodePart('privateNetwork'); // as defaultNetworkRequest
       bindings = await resolvePublishedPorts(requests, ctx.rootless);
       privateNetwork = planPrivateNetwork(request.kind === 'named' ? { kind: 'default' } : request, bindings, {
         owner: ctx.id,

@@ -2,7 +2,7 @@
 // private directory of the user's. The loader patches Node's module loader,
 // so each case runs it in a child Node process (bundled here by esbuild).
 import { spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { build } from 'esbuild';
@@ -12,12 +12,16 @@ import { NEEDS_ROOT, skipTitle } from '../skip.js';
 
 let work: string;
 let loader: string;
+let parts: string;
 
 beforeAll(async () => {
   work = mkdtempSync(path.join(tmpdir(), 'skiff-code-cache-'));
   chmodSync(work, 0o755); // another user runs one case
   loader = path.join(work, 'code-cache.cjs');
   await build({ entryPoints: [path.join(__dirname, '../../lib/code-cache.ts')], bundle: true, format: 'cjs', platform: 'node', target: 'node20', outfile: loader, logLevel: 'warning' });
+  // Outside the installs' dist/: what their modules require to mark a part, as skiff's bundles carry it.
+  parts = path.join(work, 'code-parts.cjs');
+  await build({ entryPoints: [path.join(__dirname, '../../lib/code-parts.ts')], bundle: true, format: 'cjs', platform: 'node', target: 'node20', outfile: parts, logLevel: 'warning' });
 });
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
@@ -68,6 +72,32 @@ describe('code cache', () => {
     // Taken, not written again.
     expect(readdirSync(dir).sort()).toEqual(files);
     expect(files.map((f) => statSync(path.join(dir, f)).mtimeMs)).toEqual(written);
+  });
+
+  it('a run that takes a part of the code its cache was written without writes the cache again, with it, once', () => {
+    const { dist, main } = install('parts');
+    // A function only a run with PART=1 calls (so compiles), after marking the part.
+    writeFileSync(
+      path.join(dist, 'lazy', 'part.cjs'),
+      `exports.twice = (x) => x * 2;\nfunction privateOnly(n) { let s = 0; for (let i = 0; i < n; i++) s += i; return s; }\nif (process.env.PART === '1') { require(${JSON.stringify(parts)}).useCodePart('privateNetwork'); exports.extra = privateOnly(4); }\n`,
+    );
+    const cache = path.join(work, 'parts-cache');
+    const dir = path.join(cache, 'skiff', 'code-cache');
+    const state = () => Object.fromEntries(readdirSync(dir).map((f) => [f.split('-')[0], { mask: readFileSync(path.join(dir, f))[0], size: statSync(path.join(dir, f)).size, mtime: statSync(path.join(dir, f)).mtimeMs }]));
+    expect(runMain(main, { XDG_CACHE_HOME: cache })).toMatchObject({ status: 0, stderr: '', result: { answer: 42 } });
+    const none = state();
+    expect(Object.keys(none).sort()).toEqual(['entry.cjs', 'part.cjs']);
+    expect([none['entry.cjs']!.mask, none['part.cjs']!.mask]).toEqual([0, 0]);
+    // The part taken: both caches written again (one file each), recording it; part.cjs's now holds privateOnly too.
+    expect(runMain(main, { XDG_CACHE_HOME: cache, PART: '1' })).toMatchObject({ status: 0, stderr: '', result: { answer: 42 } });
+    const taken = state();
+    expect(Object.keys(taken).sort()).toEqual(['entry.cjs', 'part.cjs']);
+    expect([taken['entry.cjs']!.mask, taken['part.cjs']!.mask]).toEqual([1, 1]);
+    expect(taken['part.cjs']!.size).toBeGreaterThan(none['part.cjs']!.size);
+    // Taken again, or not: left as it is.
+    expect(runMain(main, { XDG_CACHE_HOME: cache, PART: '1' }).status).toBe(0);
+    expect(runMain(main, { XDG_CACHE_HOME: cache }).status).toBe(0);
+    expect(state()).toEqual(taken);
   });
 
   it('a cache V8 refuses (garbage) costs only the compile, and is written anew', () => {
