@@ -33,6 +33,8 @@ export interface ContainersConf {
 type Env = Record<string, string | undefined>;
 
 function dropIns(dir: string): string[] {
+  // Most hosts have none: asked without an exception first (one costs more than the stat).
+  if (statSync(dir, { throwIfNoEntry: false }) === undefined) return [];
   try {
     return readdirSync(dir).filter((n) => n.endsWith('.conf')).sort().map((n) => path.join(dir, n));
   } catch {
@@ -104,7 +106,8 @@ const CACHE_VERSION = 1;
 /** The file's identity for the cache; undefined when it does not exist (and need not). */
 function fileId(file: string, required: boolean): string | undefined {
   try {
-    const st = statSync(file, { bigint: true });
+    const st = statSync(file, { bigint: true, throwIfNoEntry: required });
+    if (st === undefined) return undefined;
     return `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
   } catch (err) {
     const code = errnoCode(err);

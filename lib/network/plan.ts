@@ -81,7 +81,7 @@ export function hostNonLoopbackAddress(): string | undefined {
  */
 export function pastaAvx2Build(pasta: string): string | undefined {
   try {
-    const real = realpathSync(pasta);
+    const real = realpathSync.native(pasta);
     if (real.endsWith('.avx2')) return undefined;
     const head = Buffer.alloc(4);
     const fd = openSync(real, 'r');
