@@ -39,6 +39,9 @@ import { ensurePrivateDir, isPrivateDir, skiffCacheDir } from './cache-dir.js';
 import { usedCodeParts } from './code-parts.js';
 import vm from 'node:vm';
 
+/** A cache file's header: the mask of the parts (code-parts.ts) in its first byte. */
+const HEADER = 8;
+
 interface CompilingModule {
   exports: unknown;
   require(id: string): unknown;
@@ -77,7 +80,9 @@ function writeCaches(dir: string, pending: Loaded[], used: number): void {
       const data = script.createCachedData();
       const fd = openSync(tmp, 'wx', 0o600);
       try {
-        writeSync(fd, Uint8Array.of((parts ?? 0) | used));
+        const header = new Uint8Array(HEADER);
+        header[0] = (parts ?? 0) | used;
+        writeSync(fd, header);
         writeSync(fd, data);
       } finally {
         closeSync(fd);
@@ -121,15 +126,15 @@ export function useCodeCache(distDir: string, env: NodeJS.ProcessEnv = process.e
     }
     const bundle = path.basename(filename);
     const file = path.join(dir, `${bundle}-${st.size}-${Math.trunc(st.mtimeMs)}-${st.ino}-${process.versions.v8}.1`);
-    // The file: one byte of the parts its writer took, then V8's data.
+    // The file: the parts its writer took (a byte, padded to 8 so that V8's data stays aligned and is not copied), then V8's data.
     let cachedData: Buffer | undefined;
     let parts = 0;
     if (usable) {
       try {
         const raw = readFileSync(file);
-        if (raw.length > 1) {
+        if (raw.length > HEADER) {
           parts = raw[0]!;
-          cachedData = raw.subarray(1);
+          cachedData = raw.subarray(HEADER);
         }
       } catch {
         // None yet.
