@@ -5,6 +5,8 @@ import { statusText, type ContainerState } from './state.js';
 import type { ContainerRecord } from './store.js';
 import { networkFellBack, readConfig } from './store.js';
 import { emptyResources, type HostResources } from '../oci/spec/resources.js';
+import { overlayOf } from '../oci/spec/runtime.js';
+import type { OciRuntimeConfig } from '../oci/runtime-spec.js';
 
 /** HostConfig's resource fields of a record (older records have none: Docker's zeros). */
 export function recordResources(record: ContainerRecord): HostResources {
@@ -103,6 +105,11 @@ function networkSettings(record: ContainerRecord) {
   };
 }
 
+function storageDriverOf(config: OciRuntimeConfig): string {
+  const overlay = overlayOf(config);
+  return overlay ? (overlay.driver ?? 'overlay') : '';
+}
+
 /** docker inspect's shape for a container. */
 export function inspectView(record: ContainerRecord, state: ContainerState) {
   const config = readConfig(record.Id);
@@ -123,6 +130,9 @@ export function inspectView(record: ContainerRecord, state: ContainerState) {
       Error: state.Error,
       StartedAt: state.StartedAt,
       FinishedAt: state.FinishedAt,
+      // Podman's shape for a container without a healthcheck (skiff runs none), so that
+      // `{{.State.Health.Status}}` is empty rather than an error.
+      Health: { Status: '', FailingStreak: 0, Log: null },
     },
     // Docker: the image's id here, its name in Config.Image.
     Image: record.ImageID ? (record.ImageID.startsWith('sha256:') ? record.ImageID : `sha256:${record.ImageID}`) : '',
@@ -130,6 +140,8 @@ export function inspectView(record: ContainerRecord, state: ContainerState) {
     ImageName: record.Image ?? '',
     Name: `/${record.Name}`,
     RestartCount: state.RestartCount,
+    // The storage driver of its root filesystem (Podman's names); none for a --rootfs container.
+    Driver: config ? storageDriverOf(config) : '',
     Rootfs: record.Rootfs,
     // Podman's fields: what the process keeps; skiff's: which seccomp filter it runs under.
     EffectiveCaps: config?.process.capabilities.effective ?? null,

@@ -160,7 +160,7 @@ describe.each(modes())('global options ($name)', (mode) => {
     expect(json.Store.GraphRoot).toBe(defaultStore(mode));
   });
 
-  test("image and container fields that Podman scripts read: .Id, .Names, .Labels, .Digest, .History, history's .Created, .ImageName", async () => {
+  test("image and container fields that Podman scripts read: .Id, .Names, .Labels, .Digest, .History, history's .Created, .ImageName, .Driver, .State.Health", async () => {
     const store = newStore(mode);
     const ok = async (args: string[]) => {
       const r = await store.skiff(args);
@@ -179,6 +179,8 @@ describe.each(modes())('global options ($name)', (mode) => {
     expect(await ok(['inspect', '--format', '{{.ImageName}} {{.Config.CreateCommand}}', 'named'])).toBe(`${image} [skiff create --name named ${image} true]\n`);
     // Go's index: a label by name, a missing one empty.
     expect(await ok(['inspect', '--format', '{{index .Config.Labels "team"}}|{{index .Config.Labels "none"}}|', 'named'])).toBe('ev16||\n');
+    // Podman's .Driver and .State.Health (no healthcheck: an empty status, not an error).
+    expect(await ok(['inspect', '--format', '{{.Driver}}|{{.State.Health.Status}}|{{json .State.Health}}', 'named'])).toBe('overlay||{"Status":"","FailingStreak":0,"Log":null}\n');
     await ok(['rm', 'named']);
   });
 });
