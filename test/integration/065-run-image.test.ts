@@ -377,6 +377,8 @@ describeModes('diff, top and inspect of image containers ($name)', (mode) => {
     // Podman's descriptors (and their AIX codes) as columns.
     expect((await store.skiff(['top', 'ch', 'pid', 'args'])).stdout).toMatch(/^\s*PID COMMAND\n(\s*\d+ .*\n)*\s*\d+ sleep 30\n/);
     expect((await store.skiff(['top', 'ch', '%U', '%c'])).stdout.split('\n')[0]).toMatch(/^USER\s+COMMAND$/);
+    // A column with spaces before PID ("sleep 30") keeps its rows: descriptors are selected by -p alone.
+    expect((await store.skiff(['top', 'ch', 'args', 'pid'])).stdout).toMatch(/^COMMAND\s+PID\n(.*\n)*sleep 30\s+\d+\n/);
     // A bad option, or a descriptor ps cannot show: one line, exit 125.
     const bad = await store.skiff(['top', 'ch', 'bogus']);
     expect(bad.code).toBe(125);

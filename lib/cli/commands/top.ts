@@ -30,9 +30,11 @@ export async function run(args: ParsedArgs): Promise<number> {
   // the PID column (ps adds what other selections such as "aux" name). Podman's descriptors
   // select nothing more, and may leave the PID column out.
   const show = (out: string): void => {
-    const rows = psRowsOf(out, pids);
-    if (rows === undefined && !byDescriptors) throw new SkiffError(`ps ${psArgs.join(' ')}: its output has no PID column, which top needs to show only the container's processes: add pid (-o pid,…)`);
-    process.stdout.write(rows ?? out);
+    // Descriptors are -o columns only, so -p selected exactly the container's rows: nothing to cut
+    // (and a column with spaces before PID, e.g. "args pid", would defeat the cut).
+    const rows = byDescriptors ? out : psRowsOf(out, pids);
+    if (rows === undefined) throw new SkiffError(`ps ${psArgs.join(' ')}: its output has no PID column, which top needs to show only the container's processes: add pid (-o pid,…)`);
+    process.stdout.write(rows);
   };
   try {
     show(execFileSync('ps', [...options, '-p', pids.join(',')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }));
