@@ -82,11 +82,16 @@ static bool default_route_on(struct nlmsghdr *h, int ifindex) {
   return table == RT_TABLE_MAIN && oif == ifindex;
 }
 
+/* Makes the tap in the caller's network namespace; one it cannot make is left to slirp4netns. */
+static void make_slirp_tap_here(const struct container_spec *spec) {
+  char why[160];
+  if (!net_make_persistent_tap(spec->net_slirp_ifname, why, sizeof why)) report_debug("slirp4netns makes %s itself (%s)", spec->net_slirp_ifname, why);
+}
+
 void net_make_slirp_tap(const struct container_spec *spec) {
   /* pasta's fallback: net_make_slirp_tap_in, only when it comes. */
   if (spec->net_slirp_ifname == NULL || spec->net_pasta.len > 0) return;
-  char why[160];
-  if (!net_make_persistent_tap(spec->net_slirp_ifname, why, sizeof why)) report_debug("slirp4netns makes %s itself (%s)", spec->net_slirp_ifname, why);
+  make_slirp_tap_here(spec);
 }
 
 bool net_enter_container_netns(int netns, int userns) {
@@ -98,31 +103,16 @@ bool net_enter_container_netns(int netns, int userns) {
 
 void net_make_slirp_tap_in(const struct container_spec *spec, int netns, int userns) {
   if (spec->net_slirp_ifname == NULL) return;
-  int why_pipe[2];
-  if (pipe2(why_pipe, O_CLOEXEC) < 0) die_errno("pipe for slirp4netns's tap");
   pid_t pid = fork();
   if (pid < 0) die_errno("fork to make slirp4netns's tap");
   if (pid == 0) {
-    close(why_pipe[0]);
-    char why[160] = "";
-    if (!net_enter_container_netns(netns, userns)) snprintf(why, sizeof why, "enter the container's network namespace: %s", strerror(errno));
-    else net_make_persistent_tap(spec->net_slirp_ifname, why, sizeof why);
-    ssize_t unused = write(why_pipe[1], why, strlen(why));
-    (void)unused;
+    /* Best effort, as for slirp4netns alone: the child's debug line (the helper's report fd) says why not. */
+    if (net_enter_container_netns(netns, userns)) make_slirp_tap_here(spec);
+    else report_debug("slirp4netns makes %s itself (enter the container's network namespace: %m)", spec->net_slirp_ifname);
     _exit(0);
   }
-  close(why_pipe[1]);
-  char why[160];
-  size_t used = 0;
-  ssize_t n;
-  while (used < sizeof why - 1 && ((n = read(why_pipe[0], why + used, sizeof why - 1 - used)) > 0 || (n < 0 && errno == EINTR)))
-    if (n > 0) used += (size_t)n;
-  why[used] = '\0';
-  close(why_pipe[0]);
   while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {
   }
-  /* Best effort, as for slirp4netns alone. */
-  if (used > 0) report_debug("slirp4netns makes %s itself (%s)", spec->net_slirp_ifname, why);
 }
 
 int net_watch_update(struct net_watch *w) {

@@ -116,10 +116,9 @@ export class Workspace {
     }
     const resolv =
       network === 'none' ? '# --network none: no DNS\n' : resolvConf({ hostResolv, ...(net ? { forwarder: net.dns } : {}), dns: [], search: [], options: [] });
-    const hostAddress = net ? hostAddressOf(net) : undefined;
     const files: Record<string, string> = {
       '/etc/hostname': `${hostname}\n`,
-      '/etc/hosts': hostsFile({ hostname, ...(net ? { ip: net.ip } : {}), ...(hostAddress !== undefined ? { hostAddress } : {}), extraHosts: [] }),
+      '/etc/hosts': hostsFile({ hostname, ...(net ? { ip: net.ip } : {}), ...hostAddressOf(net), extraHosts: [] }),
       '/etc/resolv.conf': resolv,
     };
     const dir = path.join(this.dir, 'etc');

@@ -65,12 +65,6 @@ function hostResolvConf(): string {
   }
 }
 
-/** host.containers.internal's address for hostsFile, when the network has one. */
-function hostAddressField(net: PrivateNetwork | undefined): { hostAddress?: string } {
-  const hostAddress = net ? hostAddressOf(net) : undefined;
-  return hostAddress !== undefined ? { hostAddress } : {};
-}
-
 const MAC_PATTERN = /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/;
 
 /** Where slirp4netns's API socket goes: short, a unix socket path holds 107 bytes. */
@@ -213,7 +207,7 @@ export async function resolveContainerNetwork(
           ...(ctx.name !== undefined ? { name: ctx.name } : {}),
           // On user networks the hostname goes on 127.0.1.1 here, and on its network addresses in the block below (networks.ts).
           ...(privateNetwork && !userNetworks ? { ip: privateNetwork.ip } : {}),
-          ...hostAddressField(privateNetwork),
+          ...hostAddressOf(privateNetwork),
           extraHosts: flags.addHosts,
         }),
         destination: '/etc/hosts',

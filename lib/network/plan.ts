@@ -163,11 +163,13 @@ function pastaPortArgs(bindings: PortBinding[]): string[] {
 /**
  * What host.containers.internal names in the container's /etc/hosts: the
  * gateway when it leads to the host's loopback, else the host's first
- * non-loopback IPv4 address (none: no such name). Asked only where a hosts
- * file is written: the host's interfaces cost ~0.3 ms of a run.
+ * non-loopback IPv4 address (none, or no private network: no such name), as
+ * hostsFile's field. Asked only where a hosts file is written: the host's
+ * interfaces cost ~0.3 ms of a run.
  */
-export function hostAddressOf(net: PrivateNetwork): string | undefined {
-  return net.gatewayIsHost ? net.gateway : hostNonLoopbackAddress();
+export function hostAddressOf(net: PrivateNetwork | undefined): { hostAddress?: string } {
+  const hostAddress = net === undefined ? undefined : net.gatewayIsHost ? net.gateway : hostNonLoopbackAddress();
+  return hostAddress !== undefined ? { hostAddress } : {};
 }
 
 /**
