@@ -15,7 +15,8 @@
 //
 // A cache holds only the functions compiled by the run that wrote it; parts
 // of the code that only some runs take (lib/code-parts.ts: the default
-// network's planning) are marked as a run enters them, and each file's first
+// network's planning, published ports, the monitor's start, user-defined
+// networks, bind mounts, volumes) are marked as a run enters them, and each file's first
 // byte records the parts its writer took. At exit, a bundle whose cache lacks
 // a part this run took has its cache written again, with it: so a first
 // `--network none` run no longer leaves every later default-network run

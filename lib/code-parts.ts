@@ -13,6 +13,16 @@
 export const CODE_PARTS = {
   /** A private network's planning: containers.conf's default, pasta's and slirp4netns's plan, the published ports. */
   privateNetwork: 1,
+  /** -p/-P: the published ports' parsing, their check and pick, skiff-forward's plan and its report. */
+  publishedPorts: 2,
+  /** A container started under skiff's monitor (run -d, start): its start, events and wait for the monitor's report. */
+  monitor: 4,
+  /** User-defined networks (--network NAME): the networks' records, the addresses, the holder and the bridges. */
+  userNetworks: 8,
+  /** Bind mounts (-v HOST-PATH:…, --mount type=bind): their parsing, the sources' checks, the mounts' options. */
+  bindMounts: 16,
+  /** Volumes (-v NAME:…, --mount type=volume, an image's VOLUMEs): their records and mounts. */
+  volumes: 32,
 } as const;
 
 export type CodePart = keyof typeof CODE_PARTS;

@@ -2,6 +2,7 @@
 // remove. Each is one short function over lib/containers/store and the helper.
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { useCodePart } from '../code-parts.js';
 import { EXIT_SKIFF_FAILED, SkiffError } from '../errors.js';
 import { installRoot } from '../paths.js';
 import { signalContainerProcess, startMonitored, type MonitorFiles } from '../namespaces/helper.js';
@@ -45,6 +46,8 @@ function sleep(ms: number): Promise<void> {
  * lost; the connected socket is returned.
  */
 export async function startContainer(record: ContainerRecord, opts: { attach?: boolean; preserveFds?: number; portsChecked?: boolean } = {}): Promise<net.Socket | undefined> {
+  // Code a foreground run does not compile: V8's cache of run's bundle must hold it too (code-parts.ts).
+  useCodePart('monitor');
   refuseOtherRuntime('a detached or started container (under skiff\'s monitor)');
   const state = containerState(record);
   if (state.Running) {
@@ -133,6 +136,7 @@ function diedEvent(record: ContainerRecord): { diedEvent?: NonNullable<ReturnTyp
 async function checkPortsFree(record: ContainerRecord): Promise<void> {
   const ports = record.Network?.Ports ?? [];
   if (ports.length === 0) return;
+  useCodePart('publishedPorts');
   const { resolvePublishedPorts } = await import('../network/port-check.js');
   await resolvePublishedPorts(ports, (process.geteuid?.() ?? 0) !== 0);
 }

@@ -5,6 +5,7 @@
 // `inspect`. Everything is checked before anything is made: a refused flag
 // leaves no directory and no volume behind.
 import { accessSync, constants, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { useCodePart } from '../code-parts.js';
 import { SkiffError, errnoCode } from '../errors.js';
 import type { OciMount } from '../oci/runtime-spec.js';
 import type { StorageOptions } from '../oci/spec/options.js';
@@ -194,6 +195,9 @@ export function resolveStorage(flags: StorageFlags, ctx: StorageContext): Resolv
   const missingSources: string[] = [];
   let relabel = false;
   for (const m of requests) {
+    // Parts of the code a run without them does not compile (code-parts.ts).
+    if (m.kind === 'bind') useCodePart('bindMounts');
+    else if (m.kind === 'volume') useCodePart('volumes');
     checkFlags(m, ctx);
     if (m.flags.relabel) relabel = true;
     if (m.kind === 'bind' && checkBindSource(m, ctx.rootless) === 'missing') missingSources.push(m.source);

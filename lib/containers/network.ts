@@ -113,6 +113,9 @@ export async function resolveContainerNetwork(
   let requests = flags.publish.flatMap((p) => parsePublish(p));
   if (flags.publishAll) requests = [...requests, ...publishAllRequests(exposed, requests)];
   for (const r of requests) exposed[`${r.containerPort}/${r.protocol}`] ??= {};
+  // Parts of the code a plain run does not compile (code-parts.ts).
+  if (requests.length > 0) useCodePart('publishedPorts');
+  if (request.kind === 'named') useCodePart('userNetworks');
   // User-defined networks: all of them --internal means no way in or out; else pasta's beside the bridges.
   const userNetworks = request.kind === 'named' ? userNetworksNamed(request.names) : undefined;
   const outbound = userNetworks !== undefined && userNetworks.some((n) => !n.internal);

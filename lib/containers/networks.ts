@@ -2,6 +2,7 @@
 // addresses chosen when a container joins (create, connect) and kept until
 // it leaves (disconnect, rm), names served by every member's /etc/hosts, and
 // the holder joined at each start.
+import { useCodePart } from '../code-parts.js';
 import { SkiffError } from '../errors.js';
 import { networkEvent } from '../events/log.js';
 import { findNetwork, lockNetworks, networkAddressing, NETWORK_NAME, requireNetwork, type NetworkRecord } from '../network/networks.js';
@@ -184,6 +185,7 @@ function attachmentsOf(record: ContainerRecord): NetworkAttachment[] {
  */
 export async function networkStart(record: ContainerRecord, config: OciRuntimeConfig): Promise<{ config: OciRuntimeConfig; network?: NetworkStart }> {
   if (!record.Networks || Object.keys(record.Networks).length === 0) return { config };
+  useCodePart('userNetworks'); // code-parts.ts
   const attachments = attachmentsOf(record);
   await refreshHosts(Object.values(record.Networks).map((e) => e.NetworkID));
   const userNs = config.linux.namespaces.find((n) => n.type === 'user');
