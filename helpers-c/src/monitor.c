@@ -8,6 +8,7 @@
 #include "fds.h"
 #include "io.h"
 #include "logfile.h"
+#include "net_forward.h"
 #include "notify.h"
 #include "record.h"
 #include "report.h"
@@ -18,6 +19,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,7 +54,53 @@ struct monitor {
   bool exec_failed; /* this start's command never ran (start.h) */
   char started_at[48];
   unsigned restarts;
+  long forwarder_started_ms; /* CLOCK_MONOTONIC when the port forwarder was last started */
 };
+
+static long monotonic_ms(void) {
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return now.tv_sec * 1000L + now.tv_nsec / 1000000L;
+}
+
+/* One line of skiff's own in the container's log (stderr), where `skiff logs` shows it. */
+static void log_own_line(struct monitor *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void log_own_line(struct monitor *m, const char *fmt, ...) {
+  char line[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(line, sizeof line - 1, fmt, ap);
+  va_end(ap);
+  if (n < 0) return;
+  if ((size_t)n > sizeof line - 2) n = (int)sizeof line - 2;
+  line[n++] = '\n';
+  logfile_write(&m->log, "stderr", line, (size_t)n);
+}
+
+/* skiff-forward (the published TCP ports, net_forward.h) died while the
+ * container runs (a kill -9, the OOM killer): the monitor starts it again,
+ * once per death, unless it died within a second of its last start (then
+ * it would only die again); either way a line in the container's log says
+ * so. Connections open through it are lost; new ones are served again. */
+static void forwarder_died(struct monitor *m, int status) {
+  char how[64];
+  if (WIFSIGNALED(status)) snprintf(how, sizeof how, "was killed by signal %d", WTERMSIG(status));
+  else snprintf(how, sizeof how, "exited (%d)", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+  long now = monotonic_ms();
+  if (now - m->forwarder_started_ms < 1000) {
+    log_own_line(m, "skiff: the published ports' forwarder (skiff-forward) %s within a second of its start: not started again; the container's published TCP ports no longer answer (restart the container)", how);
+    return;
+  }
+  char why[512];
+  pid_t pid = net_forward_restart(m->spec, m->pid, why, sizeof why);
+  if (pid < 0) {
+    log_own_line(m, "skiff: the published ports' forwarder (skiff-forward) %s and could not be started again (%s); the container's published TCP ports no longer answer (restart the container)", how, why);
+    return;
+  }
+  m->net.forwarder = pid;
+  m->forwarder_started_ms = now;
+  log_own_line(m, "skiff: the published ports' forwarder (skiff-forward) %s; started it again (pid %d): connections open through it were lost", how, (int)pid);
+}
 
 static void send_frame(struct monitor *m, int stream, const void *data, uint32_t len) {
   unsigned char head[5] = {(unsigned char)stream, (unsigned char)(len >> 24), (unsigned char)(len >> 16),
@@ -157,6 +205,7 @@ static void start(struct monitor *m, const sigset_t *child_mask) {
   m->pid = s.pid;
   m->exec_failed = s.exec_failed;
   m->net = s.net;
+  m->forwarder_started_ms = monotonic_ms();
   if (m->userns >= 0) close(m->userns);
   m->userns = s.userns;
   if (m->timeout_fd >= 0) close(m->timeout_fd);
@@ -291,14 +340,15 @@ static noreturn void loop(struct monitor *m, int sfd, const sigset_t *child_mask
     if (read(sfd, &info, sizeof info) != sizeof info || info.ssi_signo != SIGCHLD) continue;
     int status = 0;
     pid_t done;
-    bool exited = false;
-    int reaped;
+    bool exited = false, forwarder_gone = false;
+    int reaped, forwarder_status = 0;
     while ((done = waitpid(-1, &reaped, WNOHANG)) > 0) {
       if (done == m->pid) exited = true, status = reaped;
       /* Its network program died on its own: nothing left to end. */
       if (done == m->net.pid) m->net.pid = 0;
-      if (done == m->net.forwarder) m->net.forwarder = 0;
+      if (done == m->net.forwarder) m->net.forwarder = 0, forwarder_gone = true, forwarder_status = reaped;
     }
+    if (forwarder_gone && !exited) forwarder_died(m, forwarder_status);
     if (!exited) continue;
     if (m->timeout_fd >= 0) close(m->timeout_fd), m->timeout_fd = -1;
     drain(m, m->out_fd, STREAM_STDOUT);

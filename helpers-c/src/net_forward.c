@@ -21,6 +21,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define FWD_MAX_PORTS 512
@@ -529,51 +530,66 @@ static noreturn void forward(size_t n, int netns, int userns, int ready, pid_t p
   }
 }
 
-pid_t net_forward_start(const struct container_spec *spec, int netns, int userns) {
+/* Binds and listens on entry `entry` (parsed into `port`): its fd, or -1
+ * with why not in `why` (the line net_forward_start dies with). */
+static int bind_port(const char *entry, struct fwd_port *port, char *why, size_t len) {
+  struct sockaddr_storage addr;
+  socklen_t addr_len;
+  parse_entry(entry, &addr, &addr_len, port);
+  int fd = socket(addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    snprintf(why, len, "socket for published port %s: %s", entry, strerror(errno));
+    return -1;
+  }
+  /* As pasta does: connections of an earlier container in TIME_WAIT do not hold the port. */
+  int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (addr.ss_family == AF_INET6) {
+    /* "*" takes both families (as pasta does); "::" IPv6 alone. */
+    int v6only = port->dual ? 0 : 1;
+    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof v6only);
+  }
+  if (bind(fd, (struct sockaddr *)&addr, addr_len) == 0 && listen(fd, SOMAXCONN) == 0) return fd;
+  int err = errno;
+  close(fd);
+  char host[64];
+  unsigned host_port = 0;
+  sscanf(entry, "%63[^\t]\t%u", host, &host_port);
+  bool v6 = strchr(host, ':') != NULL;
+  const char *taken = "it is already in use on the host (free it, or publish another host port)";
+  if (port->dual && err == EADDRINUSE) snprintf(why, len, "cannot publish port %u/tcp: %s", host_port, taken);
+  else if (port->dual) snprintf(why, len, "cannot publish port %u/tcp: %s", host_port, strerror(err));
+  else if (err == EADDRINUSE) snprintf(why, len, "cannot publish port %s%s%s:%u/tcp: %s", v6 ? "[" : "", host, v6 ? "]" : "", host_port, taken);
+  else snprintf(why, len, "cannot publish port %s%s%s:%u/tcp: %s", v6 ? "[" : "", host, v6 ? "]" : "", host_port, strerror(err));
+  return -1;
+}
+
+/* Binds every port and forks the forwarder against `netns` and `userns`,
+ * taking neither: its pid once it is ready, or -1 with why not in `why`. */
+static pid_t launch(const struct container_spec *spec, int netns, int userns, char *why, size_t len) {
   size_t n = spec->net_splice.len;
-  if (n == 0) return 0;
-  if (n > FWD_MAX_PORTS) die(EXIT_SKIFF_FAILED, 0, "spec: more than %d net_splice entries", FWD_MAX_PORTS);
   for (size_t i = 0; i < n; i++) {
-    struct sockaddr_storage addr;
-    socklen_t len;
-    parse_entry(spec->net_splice.items[i], &addr, &len, &ports[i]);
-    int fd = socket(addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0) die_errno("socket for published port %s", spec->net_splice.items[i]);
-    /* As pasta does: connections of an earlier container in TIME_WAIT do not hold the port. */
-    int one = 1;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (addr.ss_family == AF_INET6) {
-      /* "*" takes both families (as pasta does); "::" IPv6 alone. */
-      int v6only = ports[i].dual ? 0 : 1;
-      setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof v6only);
+    ports[i].fd = bind_port(spec->net_splice.items[i], &ports[i], why, len);
+    if (ports[i].fd < 0) {
+      for (size_t j = 0; j < i; j++) close(ports[j].fd);
+      return -1;
     }
-    if (bind(fd, (struct sockaddr *)&addr, len) < 0 || listen(fd, SOMAXCONN) < 0) {
-      int err = errno;
-      char host[64];
-      unsigned host_port = 0;
-      sscanf(spec->net_splice.items[i], "%63[^\t]\t%u", host, &host_port);
-      bool v6 = strchr(host, ':') != NULL;
-      if (ports[i].dual && err == EADDRINUSE)
-        die(EXIT_SKIFF_FAILED, 0, "cannot publish port %u/tcp: it is already in use on the host (free it, or publish another host port)", host_port);
-      if (ports[i].dual) die(EXIT_SKIFF_FAILED, err, "cannot publish port %u/tcp", host_port);
-      if (err == EADDRINUSE)
-        die(EXIT_SKIFF_FAILED, 0, "cannot publish port %s%s%s:%u/tcp: it is already in use on the host (free it, or publish another host port)", v6 ? "[" : "", host,
-            v6 ? "]" : "", host_port);
-      die(EXIT_SKIFF_FAILED, err, "cannot publish port %s%s%s:%u/tcp", v6 ? "[" : "", host, v6 ? "]" : "", host_port);
-    }
-    ports[i].fd = fd;
   }
   int ready[2];
-  if (pipe2(ready, O_CLOEXEC) < 0) die_errno("pipe for the port forwarder");
-  pid_t parent = getpid();
-  pid_t pid = fork();
-  if (pid < 0) die_errno("fork the port forwarder");
+  pid_t parent = getpid(), pid = -1;
+  if (pipe2(ready, O_CLOEXEC) < 0) snprintf(why, len, "pipe for the port forwarder: %s", strerror(errno));
+  else if ((pid = fork()) < 0) {
+    snprintf(why, len, "fork the port forwarder: %s", strerror(errno));
+    close(ready[0]);
+    close(ready[1]);
+  }
   if (pid == 0) {
     close(ready[0]);
     forward(n, netns, userns, ready[1], parent);
   }
-  close(ready[1]);
   for (size_t i = 0; i < n; i++) close(ports[i].fd);
+  if (pid < 0) return -1;
+  close(ready[1]);
   char byte;
   ssize_t got;
   while ((got = read(ready[0], &byte, 1)) < 0 && errno == EINTR) {
@@ -581,7 +597,39 @@ pid_t net_forward_start(const struct container_spec *spec, int netns, int userns
   close(ready[0]);
   if (got != 1) {
     kill(pid, SIGKILL);
-    die(EXIT_SKIFF_FAILED, 0, "the port forwarder could not enter the container's network namespace, or set up the routing of a wildcard port's replies there");
+    while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {
+    }
+    snprintf(why, len, "the port forwarder could not enter the container's network namespace, or set up the routing of a wildcard port's replies there");
+    return -1;
   }
+  return pid;
+}
+
+pid_t net_forward_start(const struct container_spec *spec, int netns, int userns) {
+  size_t n = spec->net_splice.len;
+  if (n == 0) return 0;
+  if (n > FWD_MAX_PORTS) die(EXIT_SKIFF_FAILED, 0, "spec: more than %d net_splice entries", FWD_MAX_PORTS);
+  char why[512];
+  pid_t pid = launch(spec, netns, userns, why, sizeof why);
+  if (pid < 0) die(EXIT_SKIFF_FAILED, 0, "%s", why);
+  return pid;
+}
+
+pid_t net_forward_restart(const struct container_spec *spec, pid_t container, char *why, size_t len) {
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%d/ns/net", (int)container);
+  int netns = open(path, O_RDONLY | O_CLOEXEC);
+  snprintf(path, sizeof path, "/proc/%d/ns/user", (int)container);
+  int userns = open(path, O_RDONLY | O_CLOEXEC);
+  if (netns < 0 || userns < 0) {
+    snprintf(why, len, "open the container's namespaces (/proc/%d/ns): %s", (int)container, strerror(errno));
+    if (netns >= 0) close(netns);
+    if (userns >= 0) close(userns);
+    return -1;
+  }
+  /* The container's user namespace: joined unless it is this process's own (net_enter_container_netns). */
+  pid_t pid = launch(spec, netns, userns, why, len);
+  close(netns);
+  close(userns);
   return pid;
 }

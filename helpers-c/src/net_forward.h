@@ -29,7 +29,8 @@
  * taken is its one-line error), then forks the forwarder, which joins the
  * container's user namespace (rootless: root there, whose network
  * namespace it is, with CAP_NET_ADMIN for the above) and network
- * namespace. It dies with the helper (PR_SET_PDEATHSIG) and is ended with
+ * namespace. It dies with the helper (PR_SET_PDEATHSIG), is started again by the
+ * monitor when it dies on its own (net_forward_restart), and is ended with
  * the network program (net_kill, net_stop). */
 #ifndef SKIFF_NET_FORWARD_H
 #define SKIFF_NET_FORWARD_H
@@ -41,5 +42,9 @@
  * and (rootless, else -1) `userns`; returns its pid, 0 when there is
  * nothing to forward. Dies with one line when a port cannot be bound. */
 pid_t net_forward_start(const struct container_spec *spec, int netns, int userns);
+/* The monitor's: starts the forwarder again after it died while the
+ * container `container` runs, against that process's namespaces; its pid,
+ * or -1 with why not in `why` (a port taken meanwhile, the container gone). */
+pid_t net_forward_restart(const struct container_spec *spec, pid_t container, char *why, size_t len);
 
 #endif

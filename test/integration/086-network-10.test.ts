@@ -559,6 +559,69 @@ describe.skipIf(!hasPasta).each(modes())(`the default network${hasPasta ? '' : '
     await until('no forwarder left', () => listenerOf(webPort) === null);
   });
 
+  test("kill -9 of skiff-forward: the monitor starts it again and the container's log says so; port, ps and inspect stay true; a death within a second of its start is logged, not restarted; stop and rm -f leave nothing, the port free at once", async () => {
+    const store = newStore(mode);
+    const port = await freePort();
+    const web = await webServer(store, 'fwd-kill', ['-p', `${port}:80`]);
+    expect([web.code, web.stderr]).toEqual([0, '']);
+    expect(await httpAnswer('127.0.0.1', port)).toBe('ok-fwd-kill\n');
+    const { MonitorPid } = JSON.parse(readFileSync(path.join(store.root, 'containers', web.id, 'pid.json'), 'utf8')) as { MonitorPid: number };
+    const first = listenerOf(port)!;
+    expect(commOf(first)).toBe('skiff-forward');
+    expect(parentOf(first)).toBe(MonitorPid);
+    // One that dies within a second of its start is not started again (below): this one has run longer.
+    await sleep(1100);
+    process.kill(first, 'SIGKILL');
+    let second = 0;
+    await until('a new forwarder on the port', () => {
+      second = listenerOf(port) ?? 0;
+      return second !== 0 && second !== first;
+    });
+    expect(commOf(second)).toBe('skiff-forward');
+    expect(parentOf(second)).toBe(MonitorPid);
+    expect(await httpAnswer('127.0.0.1', port)).toBe('ok-fwd-kill\n');
+    if (hostAddress) expect(await httpGet(hostAddress, port, 3000)).toBe('ok-fwd-kill\n');
+    const logs = await store.skiff(['logs', 'fwd-kill']);
+    expect(logs.stdout + logs.stderr).toContain(`skiff: the published ports' forwarder (skiff-forward) was killed by signal 9; started it again (pid ${second}): connections open through it were lost\n`);
+    expect((await store.skiff(['port', 'fwd-kill'])).stdout).toBe(`80/tcp -> 0.0.0.0:${port}\n`);
+    expect((await store.skiff(['ps', '--format', '{{.Names}} {{.Ports}}'])).stdout).toBe(`fwd-kill 0.0.0.0:${port}->80/tcp\n`);
+    expect(await inspect(store, 'fwd-kill', '{{.State.Status}} {{json .NetworkSettings.Ports}}')).toBe(`running {"80/tcp":[{"HostIp":"0.0.0.0","HostPort":"${port}"}]}`);
+
+    // Killed again at once: a line says the ports no longer answer; the container runs on.
+    process.kill(second, 'SIGKILL');
+    await until('the line of a forwarder not started again', async () => {
+      const r = await store.skiff(['logs', 'fwd-kill']);
+      return (r.stdout + r.stderr).includes("skiff: the published ports' forwarder (skiff-forward) was killed by signal 9 within a second of its start: not started again; the container's published TCP ports no longer answer (restart the container)\n");
+    });
+    expect(listenerOf(port)).toBeNull();
+    expect(await inspect(store, 'fwd-kill', '{{.State.Status}}')).toBe('running');
+    // A restart of the container publishes it again.
+    expect((await store.skiff(['stop', '-t', '1', 'fwd-kill'])).code).toBe(0);
+    expect(networkPrograms(web.id)).toEqual([]);
+    expect((await store.skiff(['start', 'fwd-kill'])).stderr).toBe('');
+    expect(await httpAnswer('127.0.0.1', port)).toBe('ok-fwd-kill\n');
+    const third = listenerOf(port)!;
+    expect(commOf(third)).toBe('skiff-forward');
+
+    // stop, then rm -f after another restart by the monitor: nothing left, the port free at once.
+    await sleep(1100);
+    process.kill(third, 'SIGKILL');
+    let fourth = 0;
+    await until('a new forwarder on the port', () => {
+      fourth = listenerOf(port) ?? 0;
+      return fourth !== 0 && fourth !== third;
+    });
+    expect((await store.skiff(['rm', '-f', 'fwd-kill'])).code).toBe(0);
+    expect(commOf(fourth)).toBeNull();
+    expect(listenerOf(port)).toBeNull();
+    expect(networkPrograms(web.id)).toEqual([]);
+    const again = await webServer(store, 'fwd-again', ['-p', `${port}:80`]);
+    expect(again.stderr).toBe('');
+    expect(await httpAnswer('127.0.0.1', port)).toBe('ok-fwd-again\n');
+    await store.skiff(['rm', '-f', 'fwd-again']);
+    await until('no forwarder left', () => listenerOf(port) === null);
+  });
+
   test("--sysctl net.ipv4.tcp_fwmark_accept=0: the wildcard port stays pasta's, and the host's own address still reaches the container", async () => {
     const store = newStore(mode);
     const port = await freePort();
