@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,7 +14,7 @@
  * protocol every writer of the log follows is written down once, in
  * docs/commands/events.md ("Rotation"). Change both or neither. */
 
-/* A lock left by a writer killed mid-rotation is broken after this long (log.ts's STALE_LOCK_MS). */
+/* A lock that names no writer this process can check is broken after this long (log.ts's STALE_LOCK_MS). */
 #define EVENT_STALE_LOCK_NS (10000LL * 1000000LL)
 
 /* How long ago `st` was last modified, by the wall clock (as Date.now() - mtimeMs). */
@@ -23,12 +24,84 @@ static long long age_ns(const struct stat *st) {
   return ((long long)now.tv_sec - (long long)st->st_mtim.tv_sec) * 1000000000LL + (now.tv_nsec - st->st_mtim.tv_nsec);
 }
 
-/* Another writer rotates now: this one does not. A lock left behind by a
- * killed one is removed, for the next writer past half the limit to take. */
+/* When process `pid` (0: this one) started, as /proc/PID/stat's 22nd field
+ * (clock ticks after boot) into `out`; false when there is no such process. */
+static bool process_start(pid_t pid, char *out, size_t size) {
+  char path[64], buf[1024];
+  if (pid == 0) snprintf(path, sizeof path, "/proc/self/stat");
+  else snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n <= 0) return false;
+  buf[n] = '\0';
+  char *p = strrchr(buf, ')');
+  if (p == NULL) return false;
+  p += 2; /* the state, the 3rd field */
+  for (int field = 3; field < 22 && p != NULL; field++) {
+    p = strchr(p, ' ');
+    if (p != NULL) p++;
+  }
+  if (p == NULL) return false;
+  size_t len = strcspn(p, " ");
+  if (len == 0 || len >= size) return false;
+  memcpy(out, p, len);
+  out[len] = '\0';
+  return true;
+}
+
+/* This process's PID namespace, by its inode ("0" when unknown). */
+static void pid_namespace(char *out, size_t size) {
+  char link[64];
+  ssize_t n = readlink("/proc/self/ns/pid", link, sizeof link - 1);
+  unsigned long long ino = 0;
+  if (n > 0) {
+    link[n] = '\0';
+    if (sscanf(link, "pid:[%llu]", &ino) != 1) ino = 0;
+  }
+  snprintf(out, size, "%llu", ino);
+}
+
+/* Whose lock it is: "PID START PIDNS\n", written into the lock this writer
+ * made (log.ts's lockOwner); a failed write leaves it empty (the age rule). */
+static void write_lock_owner(int fd) {
+  char start[32] = "0", ns[32], line[128];
+  if (!process_start(0, start, sizeof start)) strcpy(start, "0");
+  pid_namespace(ns, sizeof ns);
+  int n = snprintf(line, sizeof line, "%d %s %s\n", (int)getpid(), start, ns);
+  if (n > 0 && (size_t)n < sizeof line) (void)!write(fd, line, (size_t)n);
+}
+
+/* A lock another writer left is stale when the process it names (in this
+ * PID namespace) has ended or is another one since (its start differs),
+ * however old; one that names none this process can check (empty, another
+ * namespace's) when older than EVENT_STALE_LOCK_NS (log.ts's lockIsStale). */
+static bool lock_is_stale(const char *lock, const struct stat *st) {
+  char text[128];
+  int fd = open(lock, O_RDONLY | O_CLOEXEC);
+  ssize_t n = fd < 0 ? -1 : read(fd, text, sizeof text - 1);
+  if (fd >= 0) close(fd);
+  if (n > 0) {
+    text[n] = '\0';
+    int pid;
+    char start[32], ns[32], mine[32], end;
+    pid_namespace(mine, sizeof mine);
+    if (sscanf(text, "%d %31[0-9] %31[0-9]%c", &pid, start, ns, &end) == 4 && end == '\n' && pid > 0 && strcmp(ns, mine) == 0 && strcmp(start, "0") != 0) {
+      char now[32];
+      return !process_start((pid_t)pid, now, sizeof now) || strcmp(now, start) != 0;
+    }
+  }
+  return age_ns(st) > EVENT_STALE_LOCK_NS;
+}
+
+/* Another writer rotates now (or is stopped while it does: it keeps its
+ * lock): this one does not. A lock left behind by a gone one is removed,
+ * for the next writer past half the limit to take. */
 static int break_stale_lock(const char *lock) {
   struct stat st;
   if (stat(lock, &st) < 0) return errno == ENOENT ? 0 : -1; /* ENOENT: gone meanwhile */
-  if (age_ns(&st) <= EVENT_STALE_LOCK_NS) return 0;
+  if (!lock_is_stale(lock, &st)) return 0;
   return unlink(lock) < 0 && errno != ENOENT ? -1 : 0;
 }
 
@@ -58,6 +131,7 @@ static int rotate(const char *log, ino_t ino, unsigned long max) {
   if (fd < 0) {
     r = errno == EEXIST ? break_stale_lock(lock) : -1;
   } else {
+    write_lock_owner(fd);
     r = rotate_locked(log, ino, max);
     if (close(fd) < 0) r = -1;
     if (unlink(lock) < 0) r = -1; /* left for the stale-lock rule to break */

@@ -15,7 +15,7 @@
 // the same way, in C (helpers-c/src/event.c, given the limit as the spec's
 // event_log_max): the protocol both follow, step by step, is written down in
 // docs/commands/events.md ("Rotation"); change both or neither.
-import { closeSync, fstatSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync, constants } from 'node:fs';
+import { closeSync, fstatSync, mkdirSync, openSync, readFileSync, readlinkSync, renameSync, statSync, unlinkSync, writeSync, constants } from 'node:fs';
 import path from 'node:path';
 import { errnoCode, SkiffError } from '../errors.js';
 import { currentStoreLocations } from '../locations.js';
@@ -187,8 +187,53 @@ export function appendLine(log: string, line: string, maxBytes: number): void {
   }
 }
 
-/** A lock left by a writer killed mid-rotation is broken after this long (helpers-c/src/event.c: EVENT_STALE_LOCK_NS). */
+/** A lock that names no writer this process can check is broken after this long (helpers-c/src/event.c: EVENT_STALE_LOCK_NS). */
 const STALE_LOCK_MS = 10_000;
+
+/** When process `pid` started (clock ticks after boot: /proc/PID/stat's 22nd field); undefined when there is no such process. */
+function processStart(pid: number | 'self'): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
+  }
+}
+
+/** This process's PID namespace, by its inode. */
+function pidNamespace(): string {
+  try {
+    return /\[(\d+)\]/.exec(readlinkSync('/proc/self/ns/pid'))?.[1] ?? '0';
+  } catch {
+    return '0';
+  }
+}
+
+/** What a writer writes into the lock it made: "PID START PIDNS\n" (docs/commands/events.md, "Rotation"). */
+function lockOwner(): string {
+  return `${process.pid} ${processStart('self') ?? '0'} ${pidNamespace()}\n`;
+}
+
+/**
+ * A lock another writer left: its writer's gone when the process it names
+ * (in this PID namespace) has ended, or is another one since (its start
+ * differs), however old the lock; a lock that names none this process can
+ * check (empty: made a moment ago, or by a writer killed before it wrote
+ * it; another PID namespace's) is stale past STALE_LOCK_MS.
+ */
+function lockIsStale(lock: string): boolean {
+  let text: string;
+  let mtimeMs: number;
+  try {
+    text = readFileSync(lock, 'utf8');
+    mtimeMs = statSync(lock).mtimeMs;
+  } catch {
+    return false; // gone meanwhile
+  }
+  const owner = /^(\d+) (\d+) (\d+)\n$/.exec(text);
+  if (owner && owner[3] === pidNamespace() && owner[2] !== '0') return processStart(Number(owner[1])) !== owner[2];
+  return Date.now() - mtimeMs > STALE_LOCK_MS;
+}
 
 /** The rotation protocol of docs/commands/events.md ("Rotation"), which helpers-c/src/event.c follows too. */
 function rotate(log: string, ino: number, maxBytes: number): void {
@@ -198,15 +243,21 @@ function rotate(log: string, ino: number, maxBytes: number): void {
     lockFd = openSync(lock, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
   } catch (err) {
     if (errnoCode(err) !== 'EEXIST') throw err;
-    // Another writer rotates now; one left behind by a killed one is removed for the next.
+    // Another writer rotates now (or is stopped while it does: it keeps its lock); one left behind by a gone one is removed for the next.
     try {
-      if (Date.now() - statSync(lock).mtimeMs > STALE_LOCK_MS) unlinkSync(lock);
+      if (lockIsStale(lock)) unlinkSync(lock);
     } catch {
       // gone meanwhile
     }
     return;
   }
   try {
+    // Whose lock it is, for the others to tell a writer stopped mid-rotation from one gone (unwritten: the age rule).
+    try {
+      writeSync(lockFd, lockOwner());
+    } catch {
+      // An empty lock.
+    }
     // Still the file this writer saw, and still big: another writer may have rotated before the lock.
     let st;
     try {

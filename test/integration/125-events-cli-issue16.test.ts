@@ -6,7 +6,8 @@
 // Root's log is /run/skiff/events/events.log, which other test files write
 // too: every look here filters by names this file made (the rotation test
 // has a runtime directory, so a log, of its own).
-import { chownSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { chownSync, existsSync, mkdirSync, readFileSync, readlinkSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { integrationEnv, modes, until, userDir, type Mode } from './harness.js';
@@ -227,6 +228,47 @@ describe.each(modes())('events ($name)', (mode) => {
     const shown = r.stdout.split('\n').filter((l) => l !== '').map((l) => (JSON.parse(l) as Ev).Status);
     expect(shown).toEqual(stored.map((l) => (JSON.parse(l) as Ev).Status));
     expect(shown.slice(0, 8)).toEqual(['create', 'init', 'start', 'died', 'restart', 'init', 'start', 'died']);
+    const rm = await s.skiff(['rm', '-f', name], { env });
+    expect(rm, rm.stderr).toMatchObject({ code: 0 });
+  }, 60_000);
+
+  // A writer stopped mid-rotation (SIGSTOP, a frozen cgroup) keeps its lock however long: the lock names it (docs/commands/events.md, "Rotation").
+  test("the monitor keeps a lock whose writer is alive, however old (a writer stopped mid-rotation), and breaks it as soon as that writer is gone, then rotates", async () => {
+    const s = newStore(mode);
+    const runRoot = userDir(mode, 'runroot');
+    const limit = 8192;
+    const env = { SKIFF_RUNROOT: runRoot, SKIFF_EVENTS_LOGFILE_MAX_SIZE: String(limit) };
+    const log = path.join(runRoot, 'events', 'events.log');
+    const lock = `${log}.lock`;
+    const stopped = spawn('sleep', ['120'], { stdio: 'ignore' });
+    await new Promise((r) => stopped.once('spawn', r));
+    const pid = stopped.pid!;
+    process.kill(pid, 'SIGSTOP');
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const owner = `${pid} ${stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]} ${/\[(\d+)\]/.exec(readlinkSync('/proc/self/ns/pid'))![1]}\n`;
+    mkdirSync(path.dirname(log), { mode: 0o700 });
+    writeFileSync(lock, owner, { mode: 0o600 });
+    const past = new Date(Date.now() - 60_000);
+    utimesSync(lock, past, past);
+    if (mode.user) for (const p of [path.dirname(log), lock]) chownSync(p, mode.user.uid, mode.user.gid);
+    const name = unique('stp');
+    const run = await s.skiff(['run', '-d', '--restart', 'always', '--name', name, '--label', `pad=${'p'.repeat(300)}`, '--rootfs', mode.rootfs, 'sh', '-c', 'sleep 0.3; exit 1'], { env });
+    expect(run, run.stderr).toMatchObject({ code: 0 });
+    const died = () => (readFileSync(log, 'utf8').match(/"Status":"died"/g) ?? []).length;
+    await until('three died lines', () => (died() >= 3 ? true : undefined), 20_000);
+    // A minute old, yet its writer lives: kept, and nothing rotated under it.
+    expect(statSync(log).size).toBeGreaterThan(limit / 2);
+    expect(existsSync(`${log}.1`)).toBe(false);
+    expect(readFileSync(lock, 'utf8')).toBe(owner);
+    const exited = new Promise((r) => stopped.once('exit', r));
+    process.kill(pid, 'SIGKILL');
+    await exited;
+    // Gone: the monitor's next append breaks the lock, the one after rotates under its own lock, which it removes.
+    await until('the rotation', () => (existsSync(`${log}.1`) ? true : undefined), 20_000);
+    const stop = await s.skiff(['stop', '-t', '1', name], { env });
+    expect(stop, stop.stderr).toMatchObject({ code: 0 });
+    expect(existsSync(lock)).toBe(false);
+    expect(statSync(`${log}.1`).size).toBeGreaterThan(limit / 2);
     const rm = await s.skiff(['rm', '-f', name], { env });
     expect(rm, rm.stderr).toMatchObject({ code: 0 });
   }, 60_000);

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
-import { eventLine, readRotatedLines } from '../../lib/events/log.js';
+import { appendLine, eventLine, readRotatedLines } from '../../lib/events/log.js';
 import { eventMatches, parseEventFilters } from '../../lib/events/filter.js';
 import { goTime, humanLine } from '../../lib/cli/commands/events.js';
 import type { SkiffEvent } from '../../lib/events/log.js';
@@ -128,4 +128,64 @@ describe('event log', () => {
     expect(size).toBeGreaterThan(max / 4);
     expect(fs.existsSync(`${log}.lock`)).toBe(false);
   }, 60_000);
+
+  describe('the rotation lock', () => {
+    const startOf = (pid: number) => {
+      const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+      return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]!;
+    };
+    const pidns = /\[(\d+)\]/.exec(fs.readlinkSync('/proc/self/ns/pid'))![1]!;
+    const max = 1024;
+    /** A log past half the limit, and a lock in place with `text`, last modified `ageMs` ago. */
+    function setUp(name: string, text: string, ageMs: number): { log: string; lock: string } {
+      const log = path.join(dir, name, 'events.log');
+      const lock = `${log}.lock`;
+      fs.mkdirSync(path.dirname(log), { recursive: true });
+      fs.writeFileSync(log, `${'x'.repeat(600)}\n`);
+      fs.writeFileSync(lock, text);
+      const at = new Date(Date.now() - ageMs);
+      fs.utimesSync(lock, at, at);
+      return { log, lock };
+    }
+    const append = (log: string) => appendLine(log, `${'y'.repeat(100)}\n`, max);
+
+    test('a lock naming a writer stopped mid-rotation is kept however old, and nothing rotates under it; once that process has ended it is broken at once, and the next writer rotates', async () => {
+      const sleeper = spawn('sleep', ['60'], { stdio: 'ignore' });
+      await new Promise((r) => sleeper.once('spawn', r));
+      const pid = sleeper.pid!;
+      process.kill(pid, 'SIGSTOP');
+      const { log, lock } = setUp('stopped-writer', `${pid} ${startOf(pid)} ${pidns}\n`, 60_000);
+      for (let i = 0; i < 3; i++) append(log);
+      expect(fs.readFileSync(lock, 'utf8')).toBe(`${pid} ${startOf(pid)} ${pidns}\n`);
+      expect(fs.existsSync(`${log}.1`)).toBe(false);
+      const exited = new Promise((r) => sleeper.once('exit', r));
+      process.kill(pid, 'SIGKILL');
+      await exited;
+      const now = new Date();
+      fs.utimesSync(lock, now, now);
+      append(log); // breaks it
+      expect(fs.existsSync(lock)).toBe(false);
+      expect(fs.existsSync(`${log}.1`)).toBe(false);
+      append(log); // rotates, under a lock of its own, removed after
+      expect(fs.existsSync(`${log}.1`)).toBe(true);
+      expect(fs.existsSync(lock)).toBe(false);
+      expect(fs.existsSync(log)).toBe(false); // renamed whole; nothing logged since
+    });
+
+    test('a lock naming this PID with another start (a PID used again) is broken at once; an empty one (a writer of before) by its age, past 10 s', () => {
+      const reused = setUp('reused', `${process.pid} 1 ${pidns}\n`, 0);
+      append(reused.log);
+      expect(fs.existsSync(reused.lock)).toBe(false);
+      const fresh = setUp('empty-fresh', '', 0);
+      append(fresh.log);
+      expect(fs.existsSync(fresh.lock)).toBe(true);
+      const old = setUp('empty-old', '', 11_000);
+      append(old.log);
+      expect(fs.existsSync(old.lock)).toBe(false);
+      // Another PID namespace's writer cannot be checked from here: the age rule.
+      const foreign = setUp('foreign', `1 1 ${Number(pidns) + 1}\n`, 0);
+      append(foreign.log);
+      expect(fs.existsSync(foreign.lock)).toBe(true);
+    });
+  });
 });
