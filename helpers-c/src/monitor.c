@@ -57,12 +57,6 @@ struct monitor {
   long forwarder_started_ms; /* CLOCK_MONOTONIC when the port forwarder was last started */
 };
 
-static long monotonic_ms(void) {
-  struct timespec now;
-  clock_gettime(CLOCK_MONOTONIC, &now);
-  return now.tv_sec * 1000L + now.tv_nsec / 1000000L;
-}
-
 /* One line of skiff's own in the container's log (stderr), where `skiff logs` shows it. */
 static void log_own_line(struct monitor *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void log_own_line(struct monitor *m, const char *fmt, ...) {
@@ -78,28 +72,13 @@ static void log_own_line(struct monitor *m, const char *fmt, ...) {
 }
 
 /* skiff-forward (the published TCP ports, net_forward.h) died while the
- * container runs (a kill -9, the OOM killer): the monitor starts it again,
- * once per death, unless it died within a second of its last start (then
- * it would only die again); either way a line in the container's log says
- * so. Connections open through it are lost; new ones are served again. */
+ * container runs (a kill -9, the OOM killer): started again once per death,
+ * unless it died within a second of its last start; a line in the
+ * container's log says which (net_forward_revive). */
 static void forwarder_died(struct monitor *m, int status) {
-  char how[64];
-  if (WIFSIGNALED(status)) snprintf(how, sizeof how, "was killed by signal %d", WTERMSIG(status));
-  else snprintf(how, sizeof how, "exited (%d)", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
-  long now = monotonic_ms();
-  if (now - m->forwarder_started_ms < 1000) {
-    log_own_line(m, "skiff: the published ports' forwarder (skiff-forward) %s within a second of its start: not started again; the container's published TCP ports no longer answer (restart the container)", how);
-    return;
-  }
-  char why[512];
-  pid_t pid = net_forward_restart(m->spec, m->pid, why, sizeof why);
-  if (pid < 0) {
-    log_own_line(m, "skiff: the published ports' forwarder (skiff-forward) %s and could not be started again (%s); the container's published TCP ports no longer answer (restart the container)", how, why);
-    return;
-  }
-  m->net.forwarder = pid;
-  m->forwarder_started_ms = now;
-  log_own_line(m, "skiff: the published ports' forwarder (skiff-forward) %s; started it again (pid %d): connections open through it were lost", how, (int)pid);
+  char line[1024];
+  m->net.forwarder = net_forward_revive(m->spec, m->pid, status, &m->forwarder_started_ms, line, sizeof line);
+  log_own_line(m, "%s", line);
 }
 
 static void send_frame(struct monitor *m, int stream, const void *data, uint32_t len) {
@@ -205,7 +184,7 @@ static void start(struct monitor *m, const sigset_t *child_mask) {
   m->pid = s.pid;
   m->exec_failed = s.exec_failed;
   m->net = s.net;
-  m->forwarder_started_ms = monotonic_ms();
+  m->forwarder_started_ms = net_forward_clock_ms();
   if (m->userns >= 0) close(m->userns);
   m->userns = s.userns;
   if (m->timeout_fd >= 0) close(m->timeout_fd);

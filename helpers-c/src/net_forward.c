@@ -22,6 +22,7 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #define FWD_MAX_PORTS 512
@@ -631,5 +632,31 @@ pid_t net_forward_restart(const struct container_spec *spec, pid_t container, ch
   pid_t pid = launch(spec, netns, userns, why, len);
   close(netns);
   close(userns);
+  return pid;
+}
+
+long net_forward_clock_ms(void) {
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return now.tv_sec * 1000L + now.tv_nsec / 1000000L;
+}
+
+pid_t net_forward_revive(const struct container_spec *spec, pid_t container, int status, long *started_ms, char *line, size_t len) {
+  char how[64];
+  if (WIFSIGNALED(status)) snprintf(how, sizeof how, "was killed by signal %d", WTERMSIG(status));
+  else snprintf(how, sizeof how, "exited (%d)", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+  long now = net_forward_clock_ms();
+  if (now - *started_ms < 1000) {
+    snprintf(line, len, "skiff: the published ports' forwarder (skiff-forward) %s within a second of its start: not started again; the container's published TCP ports no longer answer (restart the container)", how);
+    return 0;
+  }
+  char why[512];
+  pid_t pid = net_forward_restart(spec, container, why, sizeof why);
+  if (pid < 0) {
+    snprintf(line, len, "skiff: the published ports' forwarder (skiff-forward) %s and could not be started again (%s); the container's published TCP ports no longer answer (restart the container)", how, why);
+    return 0;
+  }
+  *started_ms = now;
+  snprintf(line, len, "skiff: the published ports' forwarder (skiff-forward) %s; started it again (pid %d): connections open through it were lost", how, (int)pid);
   return pid;
 }

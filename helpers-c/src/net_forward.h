@@ -46,5 +46,15 @@ pid_t net_forward_start(const struct container_spec *spec, int netns, int userns
  * container `container` runs, against that process's namespaces; its pid,
  * or -1 with why not in `why` (a port taken meanwhile, the container gone). */
 pid_t net_forward_restart(const struct container_spec *spec, pid_t container, char *why, size_t len);
+/* The forwarder died (`status`, as waitpid gives it) while the container's
+ * process `container` runs (the monitor's child, or a foreground run's
+ * helper's): starts it again, unless it died within a second of its last
+ * start (`*started_ms`, net_forward_clock_ms() then; set anew at a
+ * restart), and writes the line that says which into `line` ("skiff: …",
+ * no newline): ports started again, or ports that no longer answer. Its
+ * new pid, or 0. */
+pid_t net_forward_revive(const struct container_spec *spec, pid_t container, int status, long *started_ms, char *line, size_t len);
+/* CLOCK_MONOTONIC, in milliseconds. */
+long net_forward_clock_ms(void);
 
 #endif

@@ -14,6 +14,8 @@
 #include "monitor.h"
 #include "notify.h"
 #include "network.h"
+#include "net_forward.h"
+#include "net.h"
 #include "start.h"
 #include "protocol.h"
 #include "report.h"
@@ -79,7 +81,17 @@ static void drain(int from, int to, struct logfile *log, const char *stream) {
 
 /* Waits for the container's first process, relaying signals, the pty, and
  * the output pipes a logged run has (see tee_start). */
-int supervise(pid_t child, int master, bool relay_stdin, const struct output_tee *tee, unsigned long timeout) {
+/* skiff-forward died during a foreground run: started again (net_forward_revive), and a line says which, on the caller's stderr and in the log. */
+static void forwarder_died(const struct container_spec *spec, struct net_process *net, pid_t child, int status, long *started_ms, struct logfile *log) {
+  char line[1024];
+  net->forwarder = net_forward_revive(spec, child, status, started_ms, line, sizeof line - 1);
+  size_t len = strlen(line);
+  line[len++] = '\n';
+  (void)!write(STDERR_FILENO, line, len);
+  if (log != NULL) logfile_write(log, "stderr", line, len);
+}
+
+int supervise(pid_t child, int master, bool relay_stdin, const struct output_tee *tee, unsigned long timeout, const struct container_spec *spec, struct net_process *net) {
   sigset_t set;
   forwarded_set(&set);
   int sfd = signalfd(-1, &set, SFD_CLOEXEC);
@@ -90,6 +102,7 @@ int supervise(pid_t child, int master, bool relay_stdin, const struct output_tee
   int out = tee != NULL ? tee->out : -1, err = tee != NULL ? tee->err : -1;
   int notify = tee != NULL ? tee->notify_fd : -1;
   int timer = timeout_arm(timeout);
+  long forwarder_started = net_forward_clock_ms();
   for (;;) {
     struct pollfd fds[7] = {{.fd = sfd, .events = POLLIN},
                             {.fd = master_open ? master : -1, .events = POLLIN},
@@ -122,6 +135,9 @@ int supervise(pid_t child, int master, bool relay_stdin, const struct output_tee
         drain(err, STDERR_FILENO, log, "stderr");
         return exit_code_of(status);
       }
+      int forwarder_status;
+      if (net != NULL && net->forwarder > 0 && waitpid(net->forwarder, &forwarder_status, WNOHANG) == net->forwarder)
+        forwarder_died(spec, net, child, forwarder_status, &forwarder_started, log);
     } else if (sig == SIGWINCH && master >= 0) {
       copy_window_size(master);
     } else if (info.ssi_code != SI_KERNEL) {
@@ -214,7 +230,7 @@ noreturn void run_main(void) {
   if (saved[0] >= 0) tee_restore(saved);
   report_pid(started.pid);
   notify_started(&spec, 0);
-  int code = supervise(started.pid, started.master, spec.stdin_open, &tee, spec.timeout);
+  int code = supervise(started.pid, started.master, spec.stdin_open, &tee, spec.timeout, &spec, &started.net);
   /* The network program exits while the helper reads the OOM count and
    * removes the trees; it is reaped before the helper exits, so that skiff
    * returns with it gone and its published ports free. */

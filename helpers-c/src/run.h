@@ -28,9 +28,14 @@ struct output_tee {
   const char *notify_socket;
 };
 
+struct container_spec;
+struct net_process;
+
 /* Waits for a foreground container process, relaying signals (and the pty
  * when master >= 0, and tee's pipes when tee is not NULL); returns its exit
- * status as Docker reports it. */
-int supervise(pid_t child, int master, bool relay_stdin, const struct output_tee *tee, unsigned long timeout);
+ * status as Docker reports it. With `net` (a run's; NULL for exec) a port
+ * forwarder that dies meanwhile is started again, as the monitor does, and
+ * a line on stderr (and in the log) says so. */
+int supervise(pid_t child, int master, bool relay_stdin, const struct output_tee *tee, unsigned long timeout, const struct container_spec *spec, struct net_process *net);
 
 #endif

@@ -622,6 +622,31 @@ describe.skipIf(!hasPasta).each(modes())(`the default network${hasPasta ? '' : '
     await until('no forwarder left', () => listenerOf(port) === null);
   });
 
+  test("kill -9 of a foreground run's skiff-forward: its helper starts it again and says so on stderr; the run ends with nothing left and the port free", async () => {
+    const store = newStore(mode);
+    const port = await freePort();
+    const run = store.spawn(['run', '--rm', '--name', 'fwd-fg', '-p', `127.0.0.1:${port}:80`, '--rootfs', mode.rootfs, 'sh', '-c', 'echo ok-fg > /tmp/index.html && httpd -p 80 -h /tmp && sleep 4']);
+    const ended = collect(run, null);
+    expect(await httpAnswer('127.0.0.1', port)).toBe('ok-fg\n');
+    const first = listenerOf(port)!;
+    expect(commOf(first)).toBe('skiff-forward');
+    const helper = parentOf(first);
+    expect(commOf(helper)).toBe('skiff-helper');
+    await sleep(1100);
+    process.kill(first, 'SIGKILL');
+    let second = 0;
+    await until('a new forwarder on the port', () => {
+      second = listenerOf(port) ?? 0;
+      return second !== 0 && second !== first;
+    });
+    expect(parentOf(second)).toBe(helper);
+    expect(await httpAnswer('127.0.0.1', port)).toBe('ok-fg\n');
+    const r = await ended;
+    expect([r.code, r.stderr]).toEqual([0, `skiff: the published ports' forwarder (skiff-forward) was killed by signal 9; started it again (pid ${second}): connections open through it were lost\n`]);
+    expect(commOf(second)).toBeNull();
+    expect(listenerOf(port)).toBeNull();
+  });
+
   test("--sysctl net.ipv4.tcp_fwmark_accept=0: the wildcard port stays pasta's, and the host's own address still reaches the container", async () => {
     const store = newStore(mode);
     const port = await freePort();
