@@ -194,7 +194,10 @@ void user_resolve(const char *spec, struct resolved_user *out) {
   unsigned long gid = 0;
   bool by_number = group_part[0] && parse_id(group_part, &gid);
   bool group_found = false;
-  scan_groups(group_part[0] && !by_number ? group_part : NULL, &gid, &group_found, pw.found ? pw.name : NULL, out);
+  /* An explicit group replaces the user's memberships in /etc/group, as runc and Podman
+   * give it: "-u app:staff" runs with staff alone (plus any --group-add). */
+  const char *member = pw.found && !group_part[0] ? pw.name : NULL;
+  scan_groups(group_part[0] && !by_number ? group_part : NULL, &gid, &group_found, member, out);
   if (group_part[0]) {
     if (!by_number && !group_found)
       die(EXIT_SKIFF_FAILED, 0, "unable to find group %s: no matching entries in group file", group_part);

@@ -196,6 +196,13 @@ describeModes('run ($name)', (mode) => {
     expect(home.stdout.trim()).toBe('/home/app');
   });
 
+  test('-u user:group runs with that group alone, not the user\'s memberships in /etc/group (as Podman and runc)', async () => {
+    expect((await run(['-u', 'app:staff', 'id'])).stdout).toBe('uid=1000(app) gid=50(staff) groups=50(staff)\n');
+    expect((await run(['-u', 'app:app', 'id'])).stdout).toBe('uid=1000(app) gid=1000(app) groups=1000(app)\n');
+    expect((await run(['-u', '1000:50', 'id'])).stdout).toBe('uid=1000(app) gid=50(staff) groups=50(staff)\n');
+    expect((await run(['-u', 'app:0', '--group-add', 'audio', 'id'])).stdout).toBe('uid=1000(app) gid=0(root) groups=0(root),29(audio)\n');
+  });
+
   test('an unknown user is one clear line and exit 125', async () => {
     const r = await run(['-u', 'nosuchuser', 'true']);
     expect(r.code).toBe(125);
