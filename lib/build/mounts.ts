@@ -248,30 +248,57 @@ function inLayers(store: Store, layers: string[], rel: string): boolean {
 /** Paths the helper mounts over in every container: never part of its changes (Docker's init layer). */
 export const RUNTIME_MOUNT_POINTS = ['/proc', '/sys', '/dev'];
 
-/**
- * What a mount's target leaves out of the layer: the target, or the
- * shallowest directory above it that the step made only to hold it (absent
- * from the layers below, holding nothing but the way to the target). Called
- * after the step, when no process of it runs; every component is lstat'ed.
- */
-export function mountExclusion(store: Store, upper: string, layers: string[], target: string): string {
-  const parts = target.split('/').filter(Boolean);
-  let exclude = target;
-  for (let n = parts.length - 1; n > 0; n--) {
-    const rel = parts.slice(0, n).join('/');
-    if (inLayers(store, layers, rel)) break;
-    let onlyTheWay = true;
-    for (let k = 1; k <= n && onlyTheWay; k++) {
-      try {
-        onlyTheWay = lstatSync(path.join(upper, ...parts.slice(0, k))).isDirectory();
-      } catch {
-        onlyTheWay = false;
-      }
+/** Of these container paths, the ones the upper directory holds now (lstat: nothing is followed). */
+export function presentInUpper(upper: string, paths: string[]): Set<string> {
+  const present = new Set<string>();
+  for (const p of paths) {
+    try {
+      lstatSync(path.join(upper, p));
+      present.add(p);
+    } catch {
+      // absent
     }
-    if (!onlyTheWay) break;
-    const entries = readdirSync(path.join(upper, rel));
-    if (entries.length !== 1 || entries[0] !== parts[n]) break;
-    exclude = `/${rel}`;
   }
-  return exclude;
+  return present;
+}
+
+/** A container path and every directory above it, deepest first, "/" left out. */
+export function withParents(p: string): string[] {
+  const parts = p.split('/').filter(Boolean);
+  return parts.map((_, n) => `/${parts.slice(0, parts.length - n).join('/')}`);
+}
+
+/**
+ * What a step's mount targets leave out of its layer: each target the step
+ * made (absent from the upper directory before it ran, `before`), and each
+ * directory above them that the step made only to hold such targets (absent
+ * from the layers below and from the upper directory before, holding nothing
+ * but excluded entries): a RUN on a root without /etc leaves no etc/ for its
+ * /etc/hosts. Called after the step, when no process of it runs; every
+ * component is lstat'ed.
+ */
+export function mountExclusions(store: Store, upper: string, layers: string[], targets: string[], before: Set<string>): string[] {
+  const excluded = new Set(targets.map((t) => normalizeAbsolute(t)).filter((t) => t !== '/' && !before.has(t)));
+  const parents = [...new Set([...excluded].flatMap((t) => withParents(t).slice(1)))];
+  parents.sort((a, b) => b.split('/').length - a.split('/').length);
+  for (const dir of parents) {
+    if (before.has(dir) || inLayers(store, layers, dir.slice(1))) continue;
+    if (!withParents(dir).every((d) => isDirectory(path.join(upper, d)))) continue;
+    let entries: string[];
+    try {
+      entries = readdirSync(path.join(upper, dir));
+    } catch {
+      continue;
+    }
+    if (entries.every((e) => excluded.has(path.posix.join(dir, e)))) excluded.add(dir);
+  }
+  return [...excluded];
+}
+
+function isDirectory(p: string): boolean {
+  try {
+    return lstatSync(p).isDirectory();
+  } catch {
+    return false;
+  }
 }

@@ -11,7 +11,7 @@ import type { NetworkMode } from '../oci/spec/options.js';
 import type { Instruction } from './dockerfile.js';
 import { PROXY_ARGS } from './stages.js';
 import { newWorkspace, shellOf, stepKey, type StepApi } from './builder.js';
-import { mountExclusion, mountKey, parseRunMount, prepareMounts, RUNTIME_MOUNT_POINTS, type RunMount } from './mounts.js';
+import { mountExclusions, mountKey, presentInUpper, withParents, parseRunMount, prepareMounts, RUNTIME_MOUNT_POINTS, type RunMount } from './mounts.js';
 import { readImageRecord } from '../store/images.js';
 
 /** Where a `#!` heredoc script is bound, read-only, for its step (left out of the layer). */
@@ -88,6 +88,8 @@ export async function executeRun(api: StepApi, i: Instruction): Promise<void> {
       binds.push({ source: path.join(script, 'script'), destination: SCRIPT_PATH, readonly: true });
       targets.push(SCRIPT_PATH);
     }
+    // What the upper directory held before (with --squash, earlier steps' files): not the step's mount points.
+    const before = presentInUpper(ws.upper, [...new Set([...RUNTIME_MOUNT_POINTS, ...targets].flatMap(withParents))]);
     let result;
     try {
       const run = ws.config({ args: argv, env, workdir: config.WorkingDir || '/', user: config.User ?? '', network, binds, mounts: prepared.tmpfs, etcFiles: true });
@@ -104,6 +106,6 @@ export async function executeRun(api: StepApi, i: Instruction): Promise<void> {
     }
     // What the mounts covered (and the mount points made for them) stays out of the layer,
     // as do /proc, /sys and /dev, which the helper mounts (and makes, when the image has none).
-    return { exclude: [...RUNTIME_MOUNT_POINTS, ...targets.map((t) => mountExclusion(api.req.store, ws.upper, ws.lowerLayers, t))] };
+    return { exclude: mountExclusions(api.req.store, ws.upper, ws.lowerLayers, [...RUNTIME_MOUNT_POINTS, ...targets], before) };
   });
 }

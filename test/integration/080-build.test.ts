@@ -123,9 +123,8 @@ describeModes('build ($name)', (mode) => {
     expect(ran.code, ran.stderr).toBe(0);
     expect((await store.skiff(['save', '-o', saved, 'bareran'])).code).toBe(0);
     const layers = (JSON.parse(execFileSync('tar', ['-xOf', saved, 'manifest.json'], { encoding: 'utf8' })) as { Layers: string[] }[])[0]!.Layers;
-    const runLayer = names(execFileSync('tar', ['-xOf', saved, layers[1]!]));
-    expect(runLayer).toContain('made/');
-    expect(runLayer.filter((n) => /^(proc|sys|dev)\//.test(n))).toEqual([]);
+    // Nor the etc/ made for /etc/hosts, /etc/hostname and /etc/resolv.conf.
+    expect(names(execFileSync('tar', ['-xOf', saved, layers[1]!]))).toEqual(['made/']);
   });
 
   test('a malformed Dockerfile: file, line, column, what was expected; exit 125', async () => {
