@@ -452,7 +452,8 @@ export class Builder {
   /** --squash: the stage's workspace becomes one layer, the last history entry its own. */
   private async commitSquashed(state: StageState): Promise<void> {
     const ws = state.squashWork!;
-    const layer = await this.commitLayer(ws, [...state.squashExclude]);
+    const { stillMountPoints } = await import('./mounts.js');
+    const layer = await this.commitLayer(ws, stillMountPoints(ws.upper, state.squashExclude));
     const history = [...(state.image.config.history ?? [])];
     const lastEntry = history[history.length - 1];
     if (lastEntry && !layer.empty) delete lastEntry.empty_layer;

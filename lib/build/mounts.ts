@@ -295,6 +295,32 @@ export function mountExclusions(store: Store, upper: string, layers: string[], t
   return [...excluded];
 }
 
+/**
+ * --squash keeps one upper directory for the whole stage, so a later step may
+ * write where an earlier RUN had only a mount point (COPY rootfs/ / bringing
+ * proc/ after a RUN made /proc): of the exclusions, those still holding
+ * nothing but empty mount points (an empty file, or a directory of excluded
+ * such entries) stay.
+ */
+export function stillMountPoints(upper: string, exclusions: Iterable<string>): string[] {
+  const all = new Set(exclusions);
+  const empty = (p: string): boolean => {
+    try {
+      const st = lstatSync(path.join(upper, p));
+      if (st.isFile()) return st.size === 0;
+      if (!st.isDirectory()) return false;
+      return readdirSync(path.join(upper, p)).every((e) => {
+        const child = path.posix.join(p, e);
+        return all.has(child) && empty(child);
+      });
+    } catch (err) {
+      // Absent: nothing to leave out, and nothing lost by naming it.
+      return (err as NodeJS.ErrnoException).code === 'ENOENT';
+    }
+  };
+  return [...all].filter(empty);
+}
+
 function isDirectory(p: string): boolean {
   try {
     return lstatSync(p).isDirectory();

@@ -127,6 +127,29 @@ describeModes('build ($name)', (mode) => {
     expect(names(execFileSync('tar', ['-xOf', saved, layers[1]!]))).toEqual(['made/']);
   });
 
+  test('--squash keeps a COPYed /proc, /etc/hosts and /dev whether a RUN comes before or after the COPY', async () => {
+    const store = newStore(mode);
+    const files = { 'root/proc/sub/f': 'in proc\n', 'root/etc/hosts': '10.0.0.1 copied\n', 'root/dev/keep': 'k' };
+    const squashed = async (dockerfile: string): Promise<string[]> => {
+      const dir = context(mode, { Dockerfile: dockerfile, ...files });
+      mkdirSync(path.join(dir, 'bin'));
+      writeFileSync(path.join(dir, 'bin/busybox'), readFileSync(path.join(integrationEnv().imageRootfs, 'bin/busybox')), { mode: 0o755 });
+      if (mode.user) chownTree(dir, mode.user.uid, mode.user.gid);
+      const r = await store.skiff(['build', '-q', '--squash', '-t', 'sq', dir]);
+      expect(r.code, r.stderr).toBe(0);
+      const saved = path.join(dir, 'sq.tar');
+      expect((await store.skiff(['save', '-o', saved, 'sq'])).code).toBe(0);
+      const layers = (JSON.parse(execFileSync('tar', ['-xOf', saved, 'manifest.json'], { encoding: 'utf8' })) as { Layers: string[] }[])[0]!.Layers;
+      expect(layers).toHaveLength(1);
+      return execFileSync('tar', ['-t'], { input: execFileSync('tar', ['-xOf', saved, layers[0]!], { maxBuffer: 1 << 26 }), encoding: 'utf8' }).split('\n').filter(Boolean).sort();
+    };
+    const want = ['bin/', 'bin/busybox', 'dev/', 'dev/keep', 'etc/', 'etc/hosts', 'made/', 'proc/', 'proc/sub/', 'proc/sub/f'];
+    expect(await squashed('FROM scratch\nCOPY bin /bin\nCOPY root/ /\nRUN ["/bin/busybox", "mkdir", "/made"]\n')).toEqual(want);
+    expect(await squashed('FROM scratch\nCOPY bin /bin\nRUN ["/bin/busybox", "mkdir", "/made"]\nCOPY root/ /\n')).toEqual(want);
+    // A RUN alone on a bare root: none of its mount points.
+    expect(await squashed('FROM scratch\nCOPY bin /bin\nRUN ["/bin/busybox", "mkdir", "/made"]\n')).toEqual(['bin/', 'bin/busybox', 'made/']);
+  });
+
   test('a malformed Dockerfile: file, line, column, what was expected; exit 125', async () => {
     const store = newStore(mode);
     const dir = context(mode, { Dockerfile: `FROM ${base}\nRUN true\n  BOGUS x\n` });
