@@ -14,7 +14,7 @@ export const spec: CommandSpec = {
   minPositionals: 1,
   maxPositionals: 2,
   flags: [
-    { name: 'quiet', short: 'q', type: 'boolean', describe: 'No progress, only the result' },
+    { name: 'quiet', short: 'q', type: 'boolean', describe: 'Print nothing: no progress, no digest line' },
     { name: 'tls-verify', type: 'boolean', describe: 'Require HTTPS and verified certificates (--tls-verify=false allows plain HTTP and any certificate)' },
     { name: 'authfile', type: 'string', placeholder: 'FILE', describe: 'Read registry credentials from this file (as written by login)' },
     { name: 'creds', type: 'string', placeholder: 'USER:PASSWORD', describe: 'Credentials for the registry, instead of the credential files' },
@@ -85,6 +85,7 @@ export async function run(args: ParsedArgs): Promise<number> {
   }
   const digestFile = flagString(args, 'digestfile');
   if (digestFile !== undefined) writeDigestFile(digestFile, result.digest);
-  process.stdout.write(`${pushedLine(result)}\n`);
+  // -q prints nothing, as Podman's (a script wanting the digest has --digestfile).
+  if (!flagBool(args, 'quiet')) process.stdout.write(`${pushedLine(result)}\n`);
   return 0;
 }
