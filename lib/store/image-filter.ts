@@ -1,5 +1,5 @@
 // `images --filter`: reference=PATTERN (Go path.Match on the familiar name,
-// with or without its tag; several are ORed), dangling=true|false (no tag),
+// with or without its tag, with or without its registry; several are ORed), dangling=true|false (no tag),
 // before=IMAGE, since=IMAGE (by creation time), label=KEY or label=KEY=VALUE
 // (all must match). Different keys are ANDed, as in Docker.
 import { SkiffError } from '../errors.js';
@@ -87,7 +87,11 @@ export function parseImageFilters(list: string[]): ImageFilters {
 function matchesReference(n: StoredName, patterns: RegExp[]): boolean {
   const full = familiarName(n.ref);
   const name = familiarName({ registry: n.ref.registry, repository: n.ref.repository });
-  return patterns.some((p) => p.test(full) || p.test(name));
+  // Also without the registry, as Podman matches and as a short name finds an
+  // image (lookup.ts): "app" and "app:1" match 127.0.0.1:5000/app:1 and localhost/app:1.
+  const path = n.ref.repository.replace(/^library\//, '');
+  const pathWithTag = path + full.slice(name.length);
+  return patterns.some((p) => p.test(full) || p.test(name) || p.test(path) || p.test(pathWithTag));
 }
 
 function labelsOf(store: Store, s: ImageSummary): Record<string, string> {

@@ -101,6 +101,10 @@ describeModes('images ($name)', (mode) => {
     expect(await names('--filter', 'reference=*/app')).toEqual([`${reg.host}/app`]);
     expect(await names('--filter', `reference=${reg.host}/b*:1`)).toEqual([`${reg.host}/base`]);
     expect(await names(`${reg.host}/labelled`)).toEqual([`${reg.host}/labelled`]);
+    // Without the registry, as Podman matches and as `image inspect app` finds it.
+    expect(await names('app')).toEqual([`${reg.host}/app`]);
+    expect(await names('-f', 'reference=b*:1')).toEqual([`${reg.host}/base`]);
+    expect(await names('-f', 'reference=app:2')).toEqual([]);
     expect(await names('-f', 'label=team=store')).toEqual([`${reg.host}/labelled`]);
     expect(await names('-f', 'label=tier', '-f', 'label=team')).toEqual([`${reg.host}/labelled`]);
     expect(await names('-f', 'label=team=other')).toEqual([]);
