@@ -8,7 +8,7 @@ export { imageSummaries, imageRows, isIntermediate, type ImageRow, type ImageSum
 export { parseImageFilters, filterImages, parsePruneFilters, type PruneFilters } from './image-filter.js';
 export { inspectImage, imageHistory, readImageConfig, summaryOf, type HistoryRow } from './image-inspect.js';
 export { removeImages, pruneImages, type RemoveEvent } from './remove.js';
-export { tagImage } from './tag.js';
+export { tagImage, untagImage } from './tag.js';
 export { layersInUse, type ContainerUsage, type ImageUser } from './usage.js';
 export { readBlob } from './blobs.js';
 export { listImageRecords, readImageRecord } from './images.js';

@@ -161,6 +161,25 @@ describeModes('images ($name)', (mode) => {
     expect(s.ls('names-history')).toEqual([]);
   });
 
+  test('tag takes several targets (Podman); untag removes names, or all of them, and leaves the image', async () => {
+    const s = await storeWith(mode, 'app:1');
+    const names = async () => (await s.skiff(['images', '-a', '--format', '{{.Repository}}:{{.Tag}} {{.ID}}'])).stdout.split('\n').filter(Boolean).sort();
+    expect(await s.skiff(['tag', `${reg.host}/app:1`, 'one:1', 'two:2'])).toMatchObject({ code: 0, stdout: '', stderr: '' });
+    expect(await names()).toEqual([`${reg.host}/app:1 ${short(app)}`, `one:1 ${short(app)}`, `two:2 ${short(app)}`]);
+    // A bad target fails before any is written.
+    expect(await s.skiff(['tag', `${reg.host}/app:1`, 'three:3', 'x@sha256:' + '0'.repeat(64)])).toMatchObject({ code: 125, stderr: `Error: refusing to create a tag with a digest reference: x@sha256:${'0'.repeat(64)}\n` });
+    expect(await s.skiff(['untag', short(app), 'one:1', 'two:2'])).toMatchObject({ code: 0, stdout: '', stderr: '' });
+    expect(await names()).toEqual([`${reg.host}/app:1 ${short(app)}`]);
+    // A name the image does not have: one line, nothing removed.
+    expect(await s.skiff(['tag', `${reg.host}/app:1`, 'one:1'])).toMatchObject({ code: 0 });
+    expect(await s.skiff(['untag', short(app), 'one:1', 'nope:1'])).toMatchObject({ code: 125, stdout: '', stderr: 'Error: nope:1: tag not known\n' });
+    expect(await names()).toEqual([`${reg.host}/app:1 ${short(app)}`, `one:1 ${short(app)}`]);
+    // No name: every one goes, digests too; the image stays, dangling.
+    expect(await s.skiff(['image', 'untag', 'one:1'])).toMatchObject({ code: 0, stdout: '', stderr: '' });
+    expect(await names()).toEqual([`<none>:<none> ${short(app)}`]);
+    expect((await s.skiff(['untag', 'nosuch'])).code).toBe(125);
+  });
+
   test('inspect shows Docker\'s fields; --format applies a template to each image', async () => {
     const s = await storeWith(mode, 'app:1');
     const r = await s.skiff(['inspect', `${reg.host}/app:1`]);

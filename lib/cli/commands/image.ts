@@ -56,6 +56,7 @@ const SUBCOMMANDS: SubcommandTable = {
   remove: () => import('./rmi.js'),
   inspect: () => import('./inspect.js'),
   tag: () => import('./tag.js'),
+  untag: () => import('./untag.js'),
   history: () => import('./history.js'),
   pull: () => import('./pull.js'),
   push: () => import('./push.js'),
