@@ -9,6 +9,7 @@ import { containerState } from './state.js';
 import { readConfig, readPidFile, type ContainerRecord } from './store.js';
 import { cgroupDirs, liveCgroup } from './resources.js';
 import { refuseOtherRuntime } from './oci-runtime.js';
+import { ALL_CAPABILITIES } from '../oci/spec/security.js';
 
 export interface ExecRequest {
   command: string[];
@@ -18,6 +19,8 @@ export interface ExecRequest {
   workdir?: string;
   tty: boolean;
   interactive: boolean;
+  /** --privileged: every capability for this process, as Docker and Podman give it (seccomp and the rest stay the container's). */
+  privileged?: boolean;
 }
 
 export function execConfig(base: OciRuntimeConfig, req: ExecRequest): OciRuntimeConfig {
@@ -35,6 +38,9 @@ export function execConfig(base: OciRuntimeConfig, req: ExecRequest): OciRuntime
       cwd: req.workdir ?? base.process.cwd,
       terminal: req.tty,
       user: user === '' ? { uid: 0, gid: 0 } : { uid: 0, gid: 0, username: user },
+      ...(req.privileged
+        ? { capabilities: { ...base.process.capabilities, bounding: [...ALL_CAPABILITIES], effective: [...ALL_CAPABILITIES], permitted: [...ALL_CAPABILITIES] } }
+        : {}),
     },
     annotations: { ...base.annotations, 'io.skiff.init': 'false', 'io.skiff.stdin': String(req.interactive) },
   };

@@ -272,6 +272,22 @@ describeModes('privileges and --security-opt ($name)', (mode) => {
     expect(r.stdout).toMatch(/ on \/sys type sysfs \(rw,/);
   });
 
+  test('exec --privileged: every capability for that process (Docker\'s and Podman\'s flag); the filter stays, the container\'s own processes keep the default set', async () => {
+    const name = `exec-priv-${mode.name}`;
+    expect((await runSkiff(mode, ['run', '-d', '--name', name, '--rootfs', rootfs, 'sleep', '30'])).code).toBe(0);
+    try {
+      const r = await runSkiff(mode, ['exec', '--privileged', name, 'sh', '-c', 'grep -E "^(CapEff|Seccomp):" /proc/self/status; grep ^CapEff: /proc/1/status']);
+      expect(r.stderr).toBe('');
+      expect(BigInt(`0x${status(r.stdout, 'CapEff')}`)).toBe(mode.user ? lastCapMask() : hostBoundingSet() & lastCapMask());
+      expect(status(r.stdout, 'Seccomp')).toBe('2');
+      expect(r.stdout.trim().split('\n')[2]).toBe('CapEff:\t00000000a80425fb');
+      const plain = await runSkiff(mode, ['exec', name, 'grep', '^CapEff:', '/proc/self/status']);
+      expect(plain.stdout).toBe('CapEff:\t00000000a80425fb\n');
+    } finally {
+      await runSkiff(mode, ['rm', '-f', name]);
+    }
+  });
+
   // Rootless only: as root, --privileged is the host's root by design.
   if (mode.user) test('--privileged rootless cannot read a file of the host its user cannot', async () => {
     // A root-owned 0600 file inside the user's own rootfs: root of the user

@@ -19,6 +19,7 @@ export const spec: CommandSpec = {
     { name: 'user', short: 'u', type: 'string', describe: 'User to run as: name|uid[:group|gid]', placeholder: 'USER' },
     { name: 'workdir', short: 'w', type: 'string', describe: 'Working directory inside the container', placeholder: 'DIR' },
     { name: 'detach', short: 'd', type: 'boolean', describe: 'Run the command in the background' },
+    { name: 'privileged', type: 'boolean', describe: 'Give the command every capability (seccomp and the rest stay the container\'s)' },
     { name: 'preserve-fds', type: 'string', describe: 'Pass your file descriptors 3..3+N-1 to the command as the same numbers (Podman)', placeholder: 'N' },
   ],
 };
@@ -39,5 +40,6 @@ export async function run(args: ParsedArgs): Promise<number> {
     workdir: flagString(args, 'workdir'),
     tty: flagBool(args, 'tty'),
     interactive: flagBool(args, 'interactive'),
+    privileged: flagBool(args, 'privileged'),
   });
 }
