@@ -12,7 +12,7 @@ import { attachSocketPath, connectAttach } from './attach.js';
 import { parseSignal } from './signals.js';
 import { setFrozen } from '../cgroups/container.js';
 import { cgroupStart, liveCgroup } from './resources.js';
-import { containerState, type ContainerState } from './state.js';
+import { containerState, type ContainerState, type Status } from './state.js';
 import { removeAnonymousVolumes, volumesOf } from './volume-users.js';
 import { getVolume } from '../volumes/store.js';
 import { containerEvent, lastDiedExitCode, monitorDiedEvent, monitorRemoveEvent, monitorRestartEvents, monitorStartedEvents } from './events.js';
@@ -231,20 +231,23 @@ export async function removeContainer(record: ContainerRecord, force: boolean, v
  * Blocks until the container exits; resolves to its exit code. `wait` itself
  * answers at once for a container never started (its ExitCode, 0), as Docker's
  * and Podman's do; start -a and attach, which started it, wait for its run.
+ * `until` (wait --condition, Podman's): the states that end the wait, any of
+ * them; one other than exited resolves to -1, as Podman prints it.
  */
-export async function waitContainer(record: ContainerRecord, opts: { createdIsDone?: boolean } = {}): Promise<number> {
+export async function waitContainer(record: ContainerRecord, opts: { createdIsDone?: boolean; until?: Status[]; intervalMs?: number } = {}): Promise<number> {
+  const until = new Set<Status>(opts.until ?? ['exited']);
   for (;;) {
     const state = containerState(record);
     // Looked at after the state, which a removed container's missing files would make "created".
     if (!existsSync(containerDir(record.Id))) {
       // --rm: the monitor removes it a millisecond after its end, likely between two looks; its "died" event tells the code.
-      const code = record.HostConfig.AutoRemove ? lastDiedExitCode(record.Id) : undefined;
+      const code = record.HostConfig.AutoRemove && until.has('exited') ? lastDiedExitCode(record.Id) : undefined;
       if (code !== undefined) return code;
       throw new SkiffError(`container ${record.Id} was removed before its exit code was read`);
     }
-    if (state.Status === 'exited') return state.ExitCode;
-    if (state.Status === 'created' && opts.createdIsDone) return state.ExitCode;
-    await sleep(state.Status === 'created' ? 100 : POLL_MS);
+    if (until.has(state.Status)) return state.Status === 'exited' ? state.ExitCode : -1;
+    if (state.Status === 'created' && opts.createdIsDone && until.has('exited')) return state.ExitCode;
+    await sleep(opts.intervalMs ?? (state.Status === 'created' ? 100 : POLL_MS));
   }
 }
 

@@ -425,6 +425,24 @@ describeModes('foreground runs are containers too ($name)', (mode) => {
     expect((await runSkiff(mode, ['rm', 'made'], { env })).code).toBe(0);
   });
 
+  test('wait --condition (Podman\'s): created and running answer -1 once reached, stopped the exit code; several containers; a bad condition is one line', async () => {
+    const env = storeFor(mode);
+    const skiff = (args: string[]) => runSkiff(mode, args, { env });
+    expect((await skiff(['create', '--name', 'c1', '--rootfs', mode.rootfs, 'sh', '-c', 'sleep 1; exit 6'])).code).toBe(0);
+    expect((await skiff(['create', '--name', 'c2', '--rootfs', mode.rootfs, 'sh', '-c', 'exit 7'])).code).toBe(0);
+    expect(await skiff(['wait', '--condition', 'created', 'c1', 'c2'])).toMatchObject({ code: 0, stdout: '-1\n-1\n', stderr: '' });
+    // Blocks until the start, in another process, makes it running.
+    const running = skiff(['wait', '--condition', 'running', '--interval', '50ms', 'c1']);
+    await sleep(300);
+    expect((await skiff(['start', 'c1', 'c2'])).code).toBe(0);
+    expect(await running).toMatchObject({ code: 0, stdout: '-1\n', stderr: '' });
+    expect(await skiff(['wait', '--condition', 'stopped', '-i', '100', 'c1', 'c2'])).toMatchObject({ code: 0, stdout: '6\n7\n', stderr: '' });
+    expect(await skiff(['wait', '--condition', 'running', '--condition', 'exited', 'c1'])).toMatchObject({ code: 0, stdout: '6\n' });
+    expect(await skiff(['wait', '--condition', 'bogus', 'c1'])).toMatchObject({ code: 125, stdout: '', stderr: 'Error: invalid --condition "bogus"; use created, running, paused, stopped or exited\n' });
+    expect(await skiff(['wait', '--interval', '1x', 'c1'])).toMatchObject({ code: 125, stderr: 'Error: invalid --interval "1x": use a duration such as 250ms or 1s\n' });
+    expect((await skiff(['rm', 'c1', 'c2'])).code).toBe(0);
+  });
+
   test('a SIGKILLed skiff run leaves nothing that blocks the next run', async () => {
     const env = storeFor(mode);
     const skiff = (args: string[]) => runSkiff(mode, args, { env });
