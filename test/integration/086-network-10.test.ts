@@ -265,6 +265,9 @@ describe.skipIf(!hasPasta).each(modes())(`the default network${hasPasta ? '' : '
     const port = Number(lines[0]!.split(':').pop());
     expect(port).toBeGreaterThan(0);
     expect(await httpAnswer('127.0.0.1', port)).toBe('ok-any\n');
+    // port -a (Podman's): every running container's lines, each after its short id.
+    const id = (await store.skiff(['inspect', '--format', '{{.Id}}', 'any'])).stdout.trim().slice(0, 12);
+    expect(await store.skiff(['port', '-a'])).toMatchObject({ code: 0, stdout: lines.map((l) => `${id}\t${l}\n`).join(''), stderr: '' });
     await store.skiff(['rm', '-f', 'any']);
     const base = await freePort();
     const range = await webServer(store, 'range', ['-p', `${base}-${base + 1}:80-81`]);

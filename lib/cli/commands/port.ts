@@ -1,4 +1,5 @@
 import type { CommandSpec, ParsedArgs } from '../args.js';
+import { flagBool } from '../args.js';
 import { SkiffError } from '../../errors.js';
 import { resolveContainer } from '../../containers/store.js';
 import { portLines } from '../../network/ports.js';
@@ -6,14 +7,23 @@ import { portLines } from '../../network/ports.js';
 export const spec: CommandSpec = {
   name: 'port',
   summary: "List a container's published ports, or the host address of one",
-  usage: 'CONTAINER [PRIVATE_PORT[/PROTO]]',
+  usage: '[OPTIONS] CONTAINER [PRIVATE_PORT[/PROTO]]',
   positionals: 'interspersed',
-  minPositionals: 1,
   maxPositionals: 2,
-  flags: [],
+  flags: [{ name: 'all', short: 'a', type: 'boolean', describe: "Every running container's published ports, each line after its short id (Podman)" }],
 };
 
 export async function run(args: ParsedArgs): Promise<number> {
+  if (flagBool(args, 'all')) {
+    if (args.positionals.length > 0) throw new SkiffError('--all and a container cannot be combined: give one or the other');
+    const { containersWhere } = await import('../../containers/filters.js');
+    for (const id of containersWhere(new Set(['running']), [])) {
+      const record = resolveContainer(id);
+      for (const line of portLines(record.Network?.Ports ?? [], undefined)) process.stdout.write(`${id.slice(0, 12)}\t${line}\n`);
+    }
+    return 0;
+  }
+  if (args.positionals.length === 0) throw new SkiffError(`"skiff port" requires a container, or --all (see 'skiff port --help')`);
   const [ref, filter] = args.positionals as [string, string | undefined];
   const record = resolveContainer(ref);
   const lines = portLines(record.Network?.Ports ?? [], filter);
