@@ -49,10 +49,12 @@ export interface LogOptions {
   since?: number; // ms since the epoch
   /** Only records before this (ms since the epoch); -f stops there, as Docker's does. */
   until?: number;
+  /** Before each line (Podman's logs of several containers: the short id, or the name with --names). */
+  prefix?: string;
 }
 
-function write(line: LogLine, timestamps: boolean): void {
-  const text = timestamps ? `${line.time} ${line.text}` : line.text;
+function write(line: LogLine, opts: LogOptions): void {
+  const text = `${opts.prefix === undefined ? '' : `${opts.prefix} `}${opts.timestamps ? `${line.time} ` : ''}${line.text}`;
   (line.stream === 'stderr' ? process.stderr : process.stdout).write(text);
 }
 
@@ -99,7 +101,7 @@ export async function showLogs(record: ContainerRecord, opts: LogOptions): Promi
   };
   lines = lines.filter(inWindow);
   if (opts.tail !== undefined) lines = opts.tail === 0 ? [] : lines.slice(-opts.tail);
-  for (const line of lines) write(line, opts.timestamps);
+  for (const line of lines) write(line, opts);
   if (!opts.follow) return;
   for (;;) {
     const running = containerState(record).Running;
@@ -107,7 +109,7 @@ export async function showLogs(record: ContainerRecord, opts: LogOptions): Promi
     if (next.size < offset) offset = 0;
     const text = complete(next.text);
     offset += Buffer.byteLength(text);
-    for (const line of parseLogRecords(text)) if (inWindow(line)) write(line, opts.timestamps);
+    for (const line of parseLogRecords(text)) if (inWindow(line)) write(line, opts);
     if (!running || (opts.until !== undefined && Date.now() >= opts.until)) return;
     await new Promise((r) => setTimeout(r, 50));
   }

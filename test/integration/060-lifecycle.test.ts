@@ -66,6 +66,12 @@ describeModes('container lifecycle ($name)', (mode) => {
     const tail = await skiff(env, ['logs', '--tail', '2', '-t', 'counter']);
     expect(tail.stdout).toMatch(/^\d{4}-\d\d-\d\dT[\d:.]+Z line-5\n$/);
     expect(tail.stderr).toMatch(/Z err\n$/);
+    // Several containers (Podman's): each line after the short id, or the name with --names; -f follows all.
+    await skiff(env, ['run', '--name', 'second', '--rootfs', mode.rootfs, 'echo', 'two']);
+    const ids = await Promise.all(['counter', 'second'].map(async (n) => (await skiff(env, ['inspect', '--format', '{{.Id}}', n])).stdout.trim().slice(0, 12)));
+    expect(await skiff(env, ['logs', '--tail', '2', 'counter', 'second'])).toMatchObject({ code: 0, stdout: `${ids[0]} line-5\n${ids[1]} two\n`, stderr: `${ids[0]} err\n` });
+    expect((await skiff(env, ['logs', '-f', '--names', 'second', 'counter'])).stdout).toBe('second two\n' + [1, 2, 3, 4, 5].map((i) => `counter line-${i}\n`).join(''));
+    expect(await skiff(env, ['logs', 'counter', 'nosuch'])).toMatchObject({ code: 125, stdout: '', stderr: 'Error: no such container: nosuch\n' });
   });
 
   test('wait and exit codes; kill -s; start -a', async () => {
