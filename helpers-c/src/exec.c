@@ -93,5 +93,5 @@ noreturn void exec_main(char **argv) {
     report_set_fd(-1);
     close(SKIFF_SPEC_FD);
   }
-  _exit(supervise(child, master, spec.stdin_open, NULL, 0, NULL, NULL));
+  _exit(supervise(child, master, spec.stdin_open, NULL, spec.timeout_ms, true, NULL, NULL));
 }

@@ -6,6 +6,7 @@
 #include "cgroup.h"
 #include "event.h"
 #include "fds.h"
+#include "health.h"
 #include "io.h"
 #include "logfile.h"
 #include "net_forward.h"
@@ -50,6 +51,7 @@ struct monitor {
   long oom_kills; /* the cgroup's OOM kills when this start began, -1 without a memory cgroup */
   int notify_fd;  /* --sdnotify=container: the proxy socket (notify.h), else -1 */
   int timeout_fd; /* --timeout: fires when this start has run its time (timeout.h), else -1 */
+  struct health health; /* the healthcheck's timer and the check running now (health.h) */
   bool report_open; /* skiff still waits on fd 3: for the container's READY=1 */
   bool exec_failed; /* this start's command never ran (start.h) */
   char started_at[48];
@@ -189,6 +191,7 @@ static void start(struct monitor *m, const sigset_t *child_mask) {
   m->userns = s.userns;
   if (m->timeout_fd >= 0) close(m->timeout_fd);
   m->timeout_fd = timeout_arm(m->spec->timeout);
+  if (!s.exec_failed) health_start(&m->health, m->spec, child_mask);
   m->out_fd = m->spec->tty ? s.master : out[0];
   m->err_fd = m->spec->tty ? -1 : err[0];
   m->in_fd = m->spec->tty ? (m->spec->stdin_open ? s.master : -1) : in[1];
@@ -295,7 +298,7 @@ static void close_report(struct monitor *m) {
 
 static noreturn void loop(struct monitor *m, int sfd, const sigset_t *child_mask) {
   for (;;) {
-    struct pollfd fds[6 + MAX_CLIENTS];
+    struct pollfd fds[7 + MAX_CLIENTS];
     fds[0] = (struct pollfd){.fd = sfd, .events = POLLIN};
     fds[1] = (struct pollfd){.fd = m->listen_fd, .events = POLLIN};
     fds[2] = (struct pollfd){.fd = m->out_fd, .events = POLLIN};
@@ -303,7 +306,8 @@ static noreturn void loop(struct monitor *m, int sfd, const sigset_t *child_mask
     for (int i = 0; i < MAX_CLIENTS; i++) fds[4 + i] = (struct pollfd){.fd = m->clients[i], .events = POLLIN};
     fds[4 + MAX_CLIENTS] = (struct pollfd){.fd = m->notify_fd, .events = POLLIN};
     fds[5 + MAX_CLIENTS] = (struct pollfd){.fd = m->timeout_fd, .events = POLLIN};
-    if (poll(fds, 6 + MAX_CLIENTS, -1) < 0) {
+    fds[6 + MAX_CLIENTS] = (struct pollfd){.fd = m->health.timer_fd, .events = POLLIN};
+    if (poll(fds, 7 + MAX_CLIENTS, -1) < 0) {
       if (errno == EINTR) continue;
       die_errno("poll");
     }
@@ -312,7 +316,8 @@ static noreturn void loop(struct monitor *m, int sfd, const sigset_t *child_mask
     if (fds[1].revents & POLLIN) accept_client(m);
     for (int i = 0; i < MAX_CLIENTS; i++)
       if (fds[4 + i].revents) relay_input(m, i);
-    if (fds[5 + MAX_CLIENTS].revents & POLLIN) m->timeout_fd = timeout_expire(m->timeout_fd, m->pid);
+    if (fds[5 + MAX_CLIENTS].revents & POLLIN) m->timeout_fd = timeout_expire(m->timeout_fd, m->pid, false);
+    if (fds[6 + MAX_CLIENTS].revents & POLLIN) health_fire(&m->health);
     if ((fds[4 + MAX_CLIENTS].revents & POLLIN) && notify_relay(m->notify_fd, m->spec->notify_socket, getpid())) close_report(m);
     if (!(fds[0].revents & POLLIN)) continue;
     struct signalfd_siginfo info;
@@ -323,6 +328,7 @@ static noreturn void loop(struct monitor *m, int sfd, const sigset_t *child_mask
     int reaped, forwarder_status = 0;
     while ((done = waitpid(-1, &reaped, WNOHANG)) > 0) {
       if (done == m->pid) exited = true, status = reaped;
+      health_reaped(&m->health, done, reaped);
       /* Its network program died on its own: nothing left to end. */
       if (done == m->net.pid) m->net.pid = 0;
       if (done == m->net.forwarder) m->net.forwarder = 0, forwarder_gone = true, forwarder_status = reaped;
@@ -330,6 +336,7 @@ static noreturn void loop(struct monitor *m, int sfd, const sigset_t *child_mask
     if (forwarder_gone && !exited) forwarder_died(m, forwarder_status);
     if (!exited) continue;
     if (m->timeout_fd >= 0) close(m->timeout_fd), m->timeout_fd = -1;
+    health_stop(&m->health);
     drain(m, m->out_fd, STREAM_STDOUT);
     drain(m, m->err_fd, STREAM_STDERR);
     net_stop(&m->net);
@@ -381,7 +388,7 @@ noreturn void monitor_main(const struct container_spec *spec) {
   fds_close_except_preserved(keep, 2, spec->preserve_fds);
   signal(SIGHUP, SIG_IGN);
   signal(SIGPIPE, SIG_IGN);
-  struct monitor m = {.spec = spec, .listen_fd = -1, .out_fd = -1, .err_fd = -1, .in_fd = -1, .timeout_fd = -1, .userns = -1, .report_open = true, .net = NET_PROCESS_NONE};
+  struct monitor m = {.spec = spec, .listen_fd = -1, .out_fd = -1, .err_fd = -1, .in_fd = -1, .timeout_fd = -1, .userns = -1, .report_open = true, .net = NET_PROCESS_NONE, .health = HEALTH_NONE};
   for (int i = 0; i < MAX_CLIENTS; i++) m.clients[i] = -1;
   /* No log= (--log-driver none): the output still reaches attached clients, and no file. */
   if (spec->log_path != NULL) logfile_open(&m.log, spec->log_path, spec->log_max);

@@ -3,7 +3,7 @@
  *
  * Spec (TypeScript -> helper), on fd 3 until EOF: NUL-terminated "key=value"
  * strings. Keys that may repeat: arg, env, uidmap, gidmap, masked, readonly,
- * lowerdir, mount, on_exit, walk_root, remove_tree, autoremove_file, walk_exclude, cgroup, cgroup_enable, cgroup_write, rlimit,
+ * lowerdir, mount, on_exit, health_cmd, walk_root, remove_tree, autoremove_file, walk_exclude, cgroup, cgroup_enable, cgroup_write, rlimit,
  * net_pasta, net_slirp, net_fwd, net_attach, net_detach.
  *
  * Reports (helper -> TypeScript), on the same fd 3 (a socket): one line each,
@@ -129,6 +129,11 @@ struct container_spec {
   bool personality_set;
   unsigned preserve_fds; /* --preserve-fds: how many fds from SKIFF_PRESERVED_FD_BASE the process gets as 3.. */
   unsigned long timeout; /* --timeout: seconds each start may run before SIGKILL (0: no limit) */
+  unsigned long timeout_ms; /* exec (a healthcheck): milliseconds the command may run before its process group gets SIGKILL (0: no limit) */
+  /* Healthchecks (health.h): the argv forked on the timer (`skiff healthcheck run ID`), and the timer's
+   * intervals in milliseconds (health_interval_ms 0: no timer). */
+  struct string_list health_cmd;
+  unsigned long health_interval_ms, health_start_period_ms, health_start_interval_ms;
   int ipc_join, pid_join;
   int user_join; /* rootless: that process's user namespace instead of a new one */
   /* User-defined networks (network.h). */

@@ -9,6 +9,7 @@
 #include "device_filter.h"
 #include "event.h"
 #include "fds.h"
+#include "health.h"
 #include "io.h"
 #include "logfile.h"
 #include "monitor.h"
@@ -91,7 +92,8 @@ static void forwarder_died(const struct container_spec *spec, struct net_process
   if (log != NULL) logfile_write(log, "stderr", line, len);
 }
 
-int supervise(pid_t child, int master, bool relay_stdin, const struct output_tee *tee, unsigned long timeout, const struct container_spec *spec, struct net_process *net) {
+int supervise(pid_t child, int master, bool relay_stdin, const struct output_tee *tee, unsigned long timeout_ms, bool kill_group, const struct container_spec *spec,
+              struct net_process *net) {
   sigset_t set;
   forwarded_set(&set);
   int sfd = signalfd(-1, &set, SFD_CLOEXEC);
@@ -101,17 +103,19 @@ int supervise(pid_t child, int master, bool relay_stdin, const struct output_tee
   bool master_open = master >= 0;
   int out = tee != NULL ? tee->out : -1, err = tee != NULL ? tee->err : -1;
   int notify = tee != NULL ? tee->notify_fd : -1;
-  int timer = timeout_arm(timeout);
+  int timer = timeout_arm_ms(timeout_ms);
   long forwarder_started = net_forward_clock_ms();
+  struct health *health = tee != NULL ? tee->health : NULL;
   for (;;) {
-    struct pollfd fds[7] = {{.fd = sfd, .events = POLLIN},
+    struct pollfd fds[8] = {{.fd = sfd, .events = POLLIN},
                             {.fd = master_open ? master : -1, .events = POLLIN},
                             {.fd = stdin_open ? STDIN_FILENO : -1, .events = POLLIN},
                             {.fd = out, .events = POLLIN},
                             {.fd = err, .events = POLLIN},
                             {.fd = notify, .events = POLLIN},
-                            {.fd = timer, .events = POLLIN}};
-    if (poll(fds, 7, -1) < 0) {
+                            {.fd = timer, .events = POLLIN},
+                            {.fd = health != NULL ? health->timer_fd : -1, .events = POLLIN}};
+    if (poll(fds, 8, -1) < 0) {
       if (errno == EINTR) continue;
       die_errno("poll");
     }
@@ -121,15 +125,19 @@ int supervise(pid_t child, int master, bool relay_stdin, const struct output_tee
     if (fds[4].revents && !pump(err, STDERR_FILENO, log, "stderr")) err = -1;
     /* The main pid of a foreground run stays skiff's own: no MAINPID. */
     if (fds[5].revents & POLLIN) notify_relay(notify, tee->notify_socket, 0);
-    if (fds[6].revents & POLLIN) timer = timeout_expire(timer, child);
+    if (fds[6].revents & POLLIN) timer = timeout_expire(timer, child, kill_group);
+    if (fds[7].revents & POLLIN) health_fire(health);
     if (!(fds[0].revents & POLLIN)) continue;
     struct signalfd_siginfo info;
     if (read(sfd, &info, sizeof info) != sizeof info) continue;
     int sig = (int)info.ssi_signo;
     if (sig == SIGCHLD) {
       int status;
+      /* Only the check and the container: the network programs are reaped by net_stop. */
+      if (health != NULL && health->pid > 0 && waitpid(health->pid, &status, WNOHANG) == health->pid) health_reaped(health, health->pid, status);
       pid_t done = waitpid(child, &status, WNOHANG);
       if (done == child) {
+        if (health != NULL) health_stop(health);
         drain(master, STDOUT_FILENO, log, "stdout");
         drain(out, STDOUT_FILENO, log, "stdout");
         drain(err, STDERR_FILENO, log, "stderr");
@@ -210,7 +218,8 @@ noreturn void run_main(void) {
   signal(SIGPIPE, SIG_IGN);
 
   struct logfile log;
-  struct output_tee tee = {.log = NULL, .out = -1, .err = -1, .notify_fd = notify_proxy_open(&spec), .notify_socket = spec.notify_socket};
+  struct health health = HEALTH_NONE;
+  struct output_tee tee = {.log = NULL, .out = -1, .err = -1, .notify_fd = notify_proxy_open(&spec), .notify_socket = spec.notify_socket, .health = &health};
   int saved[2] = {-1, -1};
   if (spec.log_path != NULL) {
     logfile_open(&log, spec.log_path, spec.log_max);
@@ -226,11 +235,12 @@ noreturn void run_main(void) {
   struct started started = container_start(&spec, &previous, &record);
   /* As the monitor does: a command that could not run never started. */
   if (!started.exec_failed) event_log_started(&spec);
+  if (!started.exec_failed) health_start(&health, &spec, &previous);
   fds_close_preserved(spec.preserve_fds);
   if (saved[0] >= 0) tee_restore(saved);
   report_pid(started.pid);
   notify_started(&spec, 0);
-  int code = supervise(started.pid, started.master, spec.stdin_open, &tee, spec.timeout, &spec, &started.net);
+  int code = supervise(started.pid, started.master, spec.stdin_open, &tee, spec.timeout * 1000UL, false, &spec, &started.net);
   /* The network program exits while the helper reads the OOM count and
    * removes the trees; it is reaped before the helper exits, so that skiff
    * returns with it gone and its published ports free. */

@@ -26,6 +26,7 @@ struct output_tee {
   int out, err;        /* the container's stdout/stderr pipes, -1 when it writes directly (or to a pty) */
   int notify_fd;       /* --sdnotify=container: the proxy socket (notify.h), else -1 */
   const char *notify_socket;
+  struct health *health; /* the healthcheck's timer (health.h), NULL without one */
 };
 
 struct container_spec;
@@ -33,9 +34,11 @@ struct net_process;
 
 /* Waits for a foreground container process, relaying signals (and the pty
  * when master >= 0, and tee's pipes when tee is not NULL); returns its exit
- * status as Docker reports it. With `net` (a run's; NULL for exec) a port
- * forwarder that dies meanwhile is started again, as the monitor does, and
- * a line on stderr (and in the log) says so. */
-int supervise(pid_t child, int master, bool relay_stdin, const struct output_tee *tee, unsigned long timeout, const struct container_spec *spec, struct net_process *net);
+ * status as Docker reports it. After timeout_ms (0: none) the process gets
+ * SIGKILL (with kill_group: its process group). With `net` (a run's; NULL
+ * for exec) a port forwarder that dies meanwhile is started again, as the
+ * monitor does, and a line on stderr (and in the log) says so. */
+int supervise(pid_t child, int master, bool relay_stdin, const struct output_tee *tee, unsigned long timeout_ms, bool kill_group, const struct container_spec *spec,
+              struct net_process *net);
 
 #endif

@@ -68,6 +68,14 @@ static int parse_pid(const char *key, const char *value) {
 }
 
 /* An interface name the kernel takes: 1 to IFNAMSIZ-1 bytes. NULL (none given) is fine. */
+static unsigned long parse_ms(const char *key, const char *value) {
+  char *end;
+  errno = 0;
+  unsigned long n = strtoul(value, &end, 10);
+  if (*end != '\0' || errno != 0 || value[0] == '\0' || value[0] == '-') die(EXIT_SKIFF_FAILED, 0, "spec: bad %s \"%s\"", key, value);
+  return n;
+}
+
 static bool ifname_ok(const char *name) {
   return name == NULL || (name[0] != '\0' && strlen(name) < IFNAMSIZ);
 }
@@ -185,6 +193,11 @@ static void apply(struct container_spec *spec, char *entry) {
   else if (strcmp(key, "restart") == 0) spec->restart = value;
   else if (strcmp(key, "restart_max") == 0) spec->restart_max = strtoul(value, NULL, 10);
   else if (strcmp(key, "on_exit") == 0) list_push(&spec->on_exit, value);
+  else if (strcmp(key, "health_cmd") == 0) list_push(&spec->health_cmd, value);
+  else if (strcmp(key, "timeout_ms") == 0) spec->timeout_ms = parse_ms(key, value);
+  else if (strcmp(key, "health_interval_ms") == 0) spec->health_interval_ms = parse_ms(key, value);
+  else if (strcmp(key, "health_start_period_ms") == 0) spec->health_start_period_ms = parse_ms(key, value);
+  else if (strcmp(key, "health_start_interval_ms") == 0) spec->health_start_interval_ms = parse_ms(key, value);
   else if (strcmp(key, "event_log") == 0) spec->event_log = value;
   else if (strcmp(key, "event_log_max") == 0) {
     char *end;
@@ -343,6 +356,8 @@ void spec_read(int fd, struct container_spec *spec) {
     for (size_t i = 0; i < spec->autoremove_files.len; i++)
       if (spec->autoremove_files.items[i][0] != '/') die(EXIT_SKIFF_FAILED, 0, "spec: autoremove paths must be absolute: %s", spec->autoremove_files.items[i]);
   }
+  if (spec->health_interval_ms > 0 && (spec->health_cmd.len == 0 || spec->health_cmd.items[0][0] != '/'))
+    die(EXIT_SKIFF_FAILED, 0, "spec: health_interval_ms needs health_cmd, an absolute path first");
   if (spec->restart == NULL) spec->restart = "no";
   if (strcmp(spec->restart, "no") != 0 && strcmp(spec->restart, "always") != 0 && strcmp(spec->restart, "on-failure") != 0)
     die(EXIT_SKIFF_FAILED, 0, "spec: unknown restart policy \"%s\"", spec->restart);

@@ -2,13 +2,14 @@
 // Docker records it: the config fields, and the history line ("created_by")
 // `history` shows. Pure: the variables come in, the new config goes out.
 import { SkiffError } from '../errors.js';
-import type { ImageConfig, ImageHistory } from '../oci/image-spec.js';
+import type { ImageConfig, ImageHealthcheck, ImageHistory } from '../oci/image-spec.js';
 import { processWord, processWords, splitWords, type Variables } from '../oci/shell-words.js';
 import type { Instruction } from './dockerfile.js';
+import { parseDuration } from '../oci/duration.js';
 
 /** The container config as a build keeps it: the OCI fields plus Docker's Healthcheck, OnBuild and Shell. */
 export interface BuildContainerConfig extends NonNullable<ImageConfig['config']> {
-  Healthcheck?: { Test: string[]; Interval?: number; Timeout?: number; StartPeriod?: number; StartInterval?: number; Retries?: number };
+  Healthcheck?: ImageHealthcheck;
   OnBuild?: string[] | null;
   Shell?: string[];
 }
@@ -63,24 +64,6 @@ export function keyValues(i: Instruction, vars: Variables, escape: string, allow
     if (key === '') throw new SkiffError(`${i.keyword} ${w}: the name is empty`);
     return [key, processWord(w.slice(eq + 1), vars, escape)];
   });
-}
-
-/** Go's time.ParseDuration subset Docker takes for HEALTHCHECK: "30s", "1m30s", "500ms"; in nanoseconds. */
-export function parseDuration(text: string, flag: string): number {
-  const units: Record<string, number> = { ns: 1, us: 1e3, µs: 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
-  const re = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/y;
-  let total = 0;
-  let pos = 0;
-  if (text === '0') return 0;
-  while (pos < text.length) {
-    re.lastIndex = pos;
-    const m = re.exec(text);
-    if (!m) throw new SkiffError(`invalid duration "${text}" for --${flag}: expected e.g. 30s, 1m30s or 500ms`);
-    total += Number(m[1]) * units[m[2]!]!;
-    pos = re.lastIndex;
-  }
-  if (text === '') throw new SkiffError(`--${flag} requires a duration`);
-  return Math.round(total);
 }
 
 export interface ConfigChange {
@@ -194,7 +177,7 @@ export function applyConfigInstruction(i: Instruction, current: BuildContainerCo
             if (!/^\d+$/.test(v)) throw new SkiffError(`HEALTHCHECK --retries ${v}: expected a number`);
             hc.Retries = Number(v);
           } else {
-            const ns = parseDuration(v, f.name);
+            const ns = parseDuration(v, `HEALTHCHECK --${f.name}`);
             if (f.name === 'interval') hc.Interval = ns;
             else if (f.name === 'timeout') hc.Timeout = ns;
             else if (f.name === 'start-period') hc.StartPeriod = ns;

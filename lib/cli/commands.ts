@@ -51,6 +51,7 @@ export const COMMANDS: CommandEntry[] = [
   { name: 'quadlet', summary: "Generate systemd services from Quadlet .container files (a systemd generator, as Podman's quadlet)", load: () => import('./commands/quadlet.js') },
   { name: 'info', summary: 'Display information about the host and skiff', load: () => import('./commands/info.js') },
   { name: 'doctor', summary: 'Check every rootless prerequisite and say how to fix what fails', load: () => import('./commands/doctor.js') },
+  { name: 'healthcheck', summary: 'Manage healthchecks on containers: healthcheck run CONTAINER', load: () => import('./commands/healthcheck.js') },
   { name: 'events', summary: 'Show skiff events', load: () => import('./commands/events.js') },
   { name: 'version', summary: 'Show the skiff version', load: () => import('./commands/version.js') },
 ];

@@ -19,17 +19,19 @@ export type ContainerEventStatus =
   | 'remove'
   | 'rename'
   | 'restart'
-  | 'cleanup';
+  | 'cleanup'
+  | 'health_status';
 
 type Identity = Pick<ContainerRecord, 'Id' | 'Name' | 'Image'> & { Config: Pick<ContainerRecord['Config'], 'Labels'> };
 
-export function containerEvent(record: Identity, status: ContainerEventStatus, exitCode?: number): void {
+export function containerEvent(record: Identity, status: ContainerEventStatus, exitCode?: number, healthStatus?: string): void {
   emitEvent({
     ...(exitCode !== undefined ? { ContainerExitCode: exitCode } : {}),
     ID: record.Id,
     ...(record.Image ? { Image: record.Image } : {}),
     Name: record.Name,
     Status: status,
+    ...(healthStatus !== undefined ? { HealthStatus: healthStatus } : {}),
     Type: 'container',
     Attributes: record.Config.Labels,
   });

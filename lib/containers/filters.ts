@@ -5,9 +5,11 @@ import { SkiffError } from '../errors.js';
 import { containerState, type ContainerState } from './state.js';
 import { listContainerIds, readRecord, resolveContainer, type ContainerRecord } from './store.js';
 import { psRow, type PsRow } from './view.js';
+import { healthWord } from './health-state.js';
 import { parseExpose } from '../network/ports.js';
 
 const STATUSES = new Set(['created', 'running', 'exited', 'paused', 'restarting', 'removing', 'dead']);
+const HEALTH = new Set(['starting', 'healthy', 'unhealthy', 'none']);
 
 /** Whether `ps` shows a container. */
 export type ContainerFilter = (record: ContainerRecord, row: PsRow, state: ContainerState) => boolean;
@@ -78,8 +80,11 @@ function parseFilter(key: string, value: string): ContainerFilter {
       const wanted = portsOf(value, key);
       return (r) => Object.keys(r.Config.ExposedPorts ?? {}).some((p) => wanted.has(p.includes('/') ? p : `${p}/tcp`)) || publishesOneOf(r, wanted);
     }
+    case 'health':
+      if (!HEALTH.has(value)) throw new SkiffError(`invalid filter 'health=${value}': use starting, healthy, unhealthy or none`);
+      return (r, _row, state) => healthWord(r, state) === value;
     default:
-      throw new SkiffError(`invalid filter '${key}': use name, id, status, exited, ancestor, label, before, since, network, volume, publish or expose`);
+      throw new SkiffError(`invalid filter '${key}': use name, id, status, exited, health, ancestor, label, before, since, network, volume, publish or expose`);
   }
 }
 

@@ -17,6 +17,7 @@ import { removeAnonymousVolumes, volumesOf } from './volume-users.js';
 import { getVolume } from '../volumes/store.js';
 import { containerEvent, lastDiedExitCode, monitorDiedEvent, monitorRemoveEvent, monitorRestartEvents, monitorStartedEvents } from './events.js';
 import { unitStart } from './unit.js';
+import { healthTimer } from './health-state.js';
 import { refuseOtherRuntime } from './oci-runtime.js';
 import { leaveNetworks, networkStart } from './networks.js';
 import {
@@ -64,6 +65,7 @@ export async function startContainer(record: ContainerRecord, opts: { attach?: b
   const unit = unitStart(record, config);
   const dir = containerDir(record.Id);
   const policy = record.HostConfig.RestartPolicy;
+  const health = healthTimer(record);
   const started = startMonitored(config, {
     attachWait: opts.attach === true,
     ...(opts.preserveFds ? { preserveFds: opts.preserveFds } : {}),
@@ -86,6 +88,8 @@ export async function startContainer(record: ContainerRecord, opts: { attach?: b
     ...restartEventsOf(record),
     ...(unit ? { unit } : {}),
     ...(network ? { network } : {}),
+    // Its healthcheck's timer: the monitor forks `skiff healthcheck run` on it.
+    ...(health ? { health } : {}),
   });
   if (!opts.attach) {
     await started;

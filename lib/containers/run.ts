@@ -38,6 +38,8 @@ import { claimStorageDriver } from '../store/driver.js';
 import { tmpPath } from '../store/atomic.js';
 import { storePaths } from '../store/paths.js';
 import { currentStoreLocations } from '../locations.js';
+import { parseOnFailure, resolveHealthcheck, type HealthFlags } from './health-config.js';
+import { healthTimer } from './health-state.js';
 
 export interface RunRequest {
   /** --rootfs DIR, or else… */
@@ -247,6 +249,8 @@ export interface ContainerRequest extends RunRequest {
   /** --network-alias and --ip, on user-defined networks (networks.ts). */
   networkAliases?: string[];
   ip?: string;
+  /** --health-cmd, --health-interval…, --no-healthcheck, --health-on-failure (health-config.ts). */
+  health?: HealthFlags;
 }
 
 /** --cgroup-manager (a global flag, as Podman's; it reaches here as SKIFF_CGROUP_MANAGER). */
@@ -579,6 +583,8 @@ async function makeContainer(req: ContainerRequest): Promise<{ record: Container
   const imageConfig = req.image?.config.config;
   const stopSignal = req.stopSignal ?? imageConfig?.StopSignal ?? 'SIGTERM';
   parseSignal(stopSignal); // a bad one fails now, not at the first stop
+  const health = resolveHealthcheck(imageConfig?.Healthcheck, req.health ?? { noHealthcheck: false });
+  const onFailure = parseOnFailure(req.health?.onFailure);
   const { host: resources, oci } = resolveResources(emptyResources(), req.limits ?? {});
   const cgroupsMode = parseCgroupsMode(req.cgroups ?? 'enabled');
   const plan = planCgroup(options.id, oci, { mode: cgroupsMode, manager: cgroupManagerChoice() });
@@ -654,6 +660,7 @@ async function makeContainer(req: ContainerRequest): Promise<{ record: Container
       ...(req.tz !== undefined ? { Timezone: req.tz } : {}),
       Timeout: options.timeout ?? 0,
       CreateCommand: ['skiff', ...process.argv.slice(2)],
+      ...(health ? { Healthcheck: health, HealthcheckOnFailureAction: onFailure } : {}),
     },
     ...(unit.pidFile !== undefined ? { PidFile: unit.pidFile } : {}),
     ...(unit.conmonPidFile !== undefined ? { ConmonPidFile: unit.conmonPidFile } : {}),
@@ -830,7 +837,10 @@ export async function runContainer(req: ContainerRequest): Promise<number> {
     // The helper starts it and attaches skiff's own stdio in one go, and logs init, start, attach once the command runs.
     const started = foregroundStartedEvents(record);
     const unit = unitStart(record, config);
+    const health = healthTimer(record);
     result = await runForeground(config, {
+      // The helper keeps the healthcheck's timer while the container runs, as a monitor does.
+      ...(health ? { health } : {}),
       ...(network ? { network } : {}),
       ...(cgroup ? { cgroup } : {}),
       ...(unit ? { unit } : {}),

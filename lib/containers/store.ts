@@ -22,6 +22,7 @@ import { rootlessMappings } from '../host/subids.js';
 import type { WalkMappings } from '../namespaces/helper.js';
 import type { HostResources } from '../oci/spec/resources.js';
 import { containerEvent } from './events.js';
+import type { HealthConfig, HealthOnFailure } from './health-config.js';
 
 export interface ContainerRecord {
   Id: string;
@@ -58,6 +59,10 @@ export interface ContainerRecord {
     Timeout?: number;
     /** The command line that made it (Podman's field): generate systemd --new replays it. */
     CreateCommand?: string[];
+    /** Its healthcheck, resolved (health-config.ts); absent: none. */
+    Healthcheck?: HealthConfig;
+    /** --health-on-failure (Podman's field): none, kill, restart or stop. */
+    HealthcheckOnFailureAction?: HealthOnFailure;
   };
   /** --pidfile and --conmon-pidfile, absolute (Podman's inspect fields); removed with the container. */
   PidFile?: string;
@@ -309,6 +314,30 @@ export function readExitFile(id: string): ExitFile | undefined {
 /** Records an exit the monitor could not (it was killed): the truth as far as it is known. */
 export function writeExitFile(id: string, exit: ExitFile): void {
   writeJsonAtomically(path.join(containerDir(id), 'exit.json'), exit);
+}
+
+/** A container's health as its checks left it (lib/containers/health.ts). */
+export interface HealthFile {
+  /** The start of the container these results belong to (pid.json's StartedAt): a new start begins again at "starting". */
+  StartedAt: string;
+  Status: 'starting' | 'healthy' | 'unhealthy';
+  FailingStreak: number;
+  Log: { Start: string; End: string; ExitCode: number; Output: string }[];
+}
+
+export function readHealthFile(id: string): HealthFile | undefined {
+  const file = path.join(containerDir(id), 'health.json');
+  return existsSync(file) ? readJson<HealthFile>(file) : undefined;
+}
+
+/** Whole or not at all (a rename); the caller holds healthLockPath's lock, so no result is lost to a concurrent check. */
+export function writeHealthFile(id: string, health: HealthFile): void {
+  writeJsonAtomically(path.join(containerDir(id), 'health.json'), health);
+}
+
+/** flock(2)'d around each read-modify-write of health.json. */
+export function healthLockPath(id: string): string {
+  return path.join(containerDir(id), 'health.lock');
 }
 
 /** Where the helper says slirp4netns serves the container's default network (helpers-c/src/record.h). */

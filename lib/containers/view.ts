@@ -2,6 +2,7 @@
 import { networkSettingsPorts, portsColumn } from '../network/ports.js';
 import { humanDuration } from '../humanize.js';
 import { statusText, type ContainerState } from './state.js';
+import { healthOf, healthWord } from './health-state.js';
 import type { ContainerRecord } from './store.js';
 import { networkFellBack, readConfig } from './store.js';
 import { emptyResources, type HostResources } from '../oci/spec/resources.js';
@@ -59,6 +60,13 @@ function networkModeOf(record: ContainerRecord): string {
   return mode === 'pasta' && networkFellBack(record.Id) ? 'slirp4netns' : mode;
 }
 
+/** Docker's "Up 3 seconds (healthy)": the health of a running container with a healthcheck. */
+function withHealth(status: string, record: ContainerRecord, state: ContainerState): string {
+  if (!record.Config.Healthcheck || !state.Running || state.Paused) return status;
+  const word = healthWord(record, state);
+  return word === 'none' ? status : `${status} (${word})`;
+}
+
 export function psRow(record: ContainerRecord, state: ContainerState, noTrunc: boolean, now = Date.now()): PsRow {
   return {
     ID: noTrunc ? record.Id : record.Id.slice(0, 12),
@@ -66,7 +74,7 @@ export function psRow(record: ContainerRecord, state: ContainerState, noTrunc: b
     Command: quoteCommand(record, noTrunc),
     CreatedAt: new Date(record.Created).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' +0000 UTC'),
     RunningFor: `${humanDuration(now - Date.parse(record.Created))} ago`,
-    Status: statusText(state, now),
+    Status: withHealth(statusText(state, now), record, state),
     State: state.Status,
     Ports: portsColumn(record.Network?.Ports ?? [], record.Config.ExposedPorts),
     Names: record.Name,
@@ -130,9 +138,9 @@ export function inspectView(record: ContainerRecord, state: ContainerState) {
       Error: state.Error,
       StartedAt: state.StartedAt,
       FinishedAt: state.FinishedAt,
-      // Podman's shape for a container without a healthcheck (skiff runs none), so that
-      // `{{.State.Health.Status}}` is empty rather than an error.
-      Health: { Status: '', FailingStreak: 0, Log: null },
+      // Docker's and Podman's shape; Podman's empty one for a container without a
+      // healthcheck, so that `{{.State.Health.Status}}` is empty rather than an error.
+      Health: healthOf(record, state),
     },
     // Docker: the image's id here, its name in Config.Image.
     Image: record.ImageID ? (record.ImageID.startsWith('sha256:') ? record.ImageID : `sha256:${record.ImageID}`) : '',

@@ -30,6 +30,8 @@ export interface SkiffEvent {
   Name?: string;
   network?: string;
   Status: string;
+  /** health_status: the container's health after the check (Podman's field). */
+  HealthStatus?: string;
   /** Unix seconds. */
   time: number;
   /** Unix nanoseconds (more digits than a double holds exactly: the text in the line is exact). */
@@ -112,6 +114,7 @@ export function eventLine(e: EventInput, nanos: string): string {
   if (e.Name) head['Name'] = e.Name;
   if (e.network) head['network'] = e.network;
   head['Status'] = e.Status;
+  if (e.HealthStatus) head['HealthStatus'] = e.HealthStatus;
   const seconds = nanos.length > 9 ? nanos.slice(0, -9) : '0';
   const tail: Record<string, unknown> = { Type: e.Type };
   if (e.Error) tail['Error'] = e.Error;

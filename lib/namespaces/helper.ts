@@ -487,6 +487,8 @@ export async function runForeground(
      * end meanwhile and must await `RunResult.finished` before it returns.
      */
     earlyEnd?: boolean;
+    /** The healthcheck's timer, kept by the helper while the container runs. */
+    health?: HealthTimer;
   },
 ): Promise<RunResult> {
   const entries = [...helperSpecEntries(config), ...(await seccompEntries(config)), ...unitEntries(opts.unit)];
@@ -500,6 +502,7 @@ export async function runForeground(
   // exec: the same process spec, run in the namespaces of a running container.
   if (opts.joinPid !== undefined) entries.push(`target_pid=${opts.joinPid}`);
   if (opts.preserveFds) entries.push(`preserve_fds=${opts.preserveFds}`);
+  entries.push(...healthEntries(opts.health));
   if (opts.startedEvents) {
     entries.push(`event_log=${opts.startedEvents.log}`, `event_log_max=${opts.startedEvents.maxBytes}`);
     for (const line of opts.startedEvents.lines) entries.push(`event_started_head=${line.head}`, `event_started_tail=${line.tail}`);
@@ -594,6 +597,26 @@ export interface MonitorFiles {
   network?: NetworkStart;
   /** run -d --preserve-fds N: the caller's fds 3..3+N-1, kept by the monitor for every start. */
   preserveFds?: number;
+  /** The healthcheck's timer: the monitor forks `cmd` on it (helpers-c/src/health.h). */
+  health?: HealthTimer;
+}
+
+/** What the monitor (or a foreground run's helper) forks on a timer: `skiff healthcheck run ID`. */
+export interface HealthTimer {
+  cmd: string[];
+  intervalMs: number;
+  startPeriodMs: number;
+  startIntervalMs: number;
+}
+
+function healthEntries(timer: HealthTimer | undefined): string[] {
+  if (!timer || timer.intervalMs <= 0) return [];
+  return [
+    ...timer.cmd.map((arg) => `health_cmd=${arg}`),
+    `health_interval_ms=${timer.intervalMs}`,
+    `health_start_period_ms=${timer.startPeriodMs}`,
+    `health_start_interval_ms=${timer.startIntervalMs}`,
+  ];
 }
 
 /**
@@ -628,6 +651,7 @@ export async function startMonitored(config: OciRuntimeConfig, files: MonitorFil
   if (files.cgroup) entries.push(...cgroupEntries(files.cgroup.launch));
   if (files.network) entries.push(...networkStartEntries(files.network));
   if (files.preserveFds) entries.push(`preserve_fds=${files.preserveFds}`);
+  entries.push(...healthEntries(files.health));
   const { child, channel, reports, placed } = spawnHelper(runArgs(config), entries, ['ignore', 'ignore', 'ignore'], false, files.cgroup?.scope, files.network?.member, files.preserveFds ?? 0);
   files.network?.member.destroy();
   const exited = new Promise<void>((resolve, reject) => {
@@ -688,6 +712,54 @@ export async function execBackground(config: OciRuntimeConfig, joinPid: number, 
   if (failure) throw new SkiffError(failure.message, failure.exitCode);
   if (report.pid === undefined) throw new SkiffError('the skiff helper did not report the process it started');
   return report.pid;
+}
+
+/** What a command run by execCaptured did. */
+export interface CapturedRun {
+  exitCode: number;
+  /** Its stdout and stderr as they came, the first maxOutput bytes. */
+  output: string;
+  /** It ran past timeoutMs and was killed (its process group, by the helper). */
+  timedOut: boolean;
+}
+
+/**
+ * A command in a running container (a healthcheck) with its output kept,
+ * not shown: both streams on one pipe, at most maxOutput bytes kept (the
+ * rest read and dropped, so the command never blocks on a full pipe), and
+ * SIGKILL to its process group after timeoutMs (0: no limit). The helper
+ * dies with this process and the command with the helper (PR_SET_PDEATHSIG).
+ */
+export async function execCaptured(config: OciRuntimeConfig, joinPid: number, opts: { cgroupDirs: string[]; timeoutMs: number; maxOutput: number }): Promise<CapturedRun> {
+  const entries = [...helperSpecEntries(config), ...(await seccompEntries(config))];
+  entries.push(...cgroupEntries({ join: opts.cgroupDirs }));
+  entries.push(`target_pid=${joinPid}`);
+  if (opts.timeoutMs > 0) entries.push(`timeout_ms=${Math.max(1, Math.round(opts.timeoutMs))}`);
+  const { child, reports } = spawnHelper(['exec'], entries, ['ignore', 'pipe', 'pipe']);
+  const chunks: Buffer[] = [];
+  let kept = 0;
+  const keep = (chunk: Buffer) => {
+    if (kept >= opts.maxOutput) return;
+    const part = chunk.subarray(0, opts.maxOutput - kept);
+    chunks.push(part);
+    kept += part.length;
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  const began = process.hrtime.bigint();
+  const exit = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
+    child.on('error', (err) => reject(new SkiffError(`cannot start the skiff helper: ${err.message}`)));
+    child.on('close', (code, signal) => resolve({ code, signal }));
+  });
+  const elapsedMs = Number(process.hrtime.bigint() - began) / 1e6;
+  const failure = reports().errors[0];
+  if (failure) throw new SkiffError(failure.message, failure.exitCode);
+  if (exit.code === null) throw new SkiffError(`the skiff helper was killed by ${exit.signal ?? 'a signal'}`);
+  return {
+    exitCode: exit.code,
+    output: Buffer.concat(chunks).toString('utf8'),
+    timedOut: opts.timeoutMs > 0 && exit.code === 137 && elapsedMs >= opts.timeoutMs,
+  };
 }
 
 /** One `skiff-helper cp` run (docs/helper-protocol.md): paths as the user wrote them, container paths absolute. */

@@ -55,6 +55,16 @@ export interface ImageHistory {
 }
 
 /** The image configuration (application/vnd.oci.image.config.v1+json). */
+/** Docker's Config.Healthcheck: Test is ["NONE"], ["CMD", arg…] or ["CMD-SHELL", command]. */
+export interface ImageHealthcheck {
+  Test?: string[];
+  Interval?: number;
+  Timeout?: number;
+  StartPeriod?: number;
+  StartInterval?: number;
+  Retries?: number;
+}
+
 export interface ImageConfig {
   created?: string;
   author?: string;
@@ -74,6 +84,8 @@ export interface ImageConfig {
     Labels?: Record<string, string>;
     StopSignal?: string;
     OnBuild?: string[] | null;
+    /** Docker's HEALTHCHECK (durations in nanoseconds; 0 or absent: the default). */
+    Healthcheck?: ImageHealthcheck;
   };
   rootfs: { type: 'layers'; diff_ids: string[] };
   history?: ImageHistory[];

@@ -6,7 +6,8 @@ import path from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { parseDockerfile } from '../../lib/build/dockerfile.js';
 import { BuildContext, globRegExp, parseIgnoreFile, selectSources, sourcesDigest } from '../../lib/build/context.js';
-import { applyConfigInstruction, keyValues, parseDuration } from '../../lib/build/image-config.js';
+import { applyConfigInstruction, keyValues } from '../../lib/build/image-config.js';
+import { parseDuration } from '../../lib/oci/duration.js';
 import { processWord, processWords, splitWords } from '../../lib/oci/shell-words.js';
 
 const vars = new Map([

@@ -53,6 +53,7 @@ export function humanLine(e: SkiffEvent, nanos: bigint): string {
   switch (e.Type) {
     case 'container': {
       let extra = `image=${e.Image ?? ''}, name=${e.Name ?? ''}`;
+      if (e.HealthStatus) extra += `, health_status=${e.HealthStatus}`;
       if (e.ContainerExitCode !== undefined) extra += `, containerExitCode=${e.ContainerExitCode}`;
       for (const [k, v] of Object.entries(e.Attributes ?? {})) extra += `, ${k}=${v}`;
       return `${time} container ${e.Status} ${e.ID ?? ''} (${extra})`;
@@ -75,6 +76,7 @@ function templateData(e: SkiffEvent, nanos: bigint): Record<string, unknown> {
     Name: e.Name ?? '',
     Network: e.network ?? '',
     Status: e.Status,
+    HealthStatus: e.HealthStatus ?? '',
     Time: goTime(nanos),
     TimeNano: Number(nanos),
     Type: e.Type,

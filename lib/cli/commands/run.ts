@@ -7,6 +7,7 @@ import { SkiffError } from '../../errors.js';
 import { preservedFds } from '../flags/preserve-fds.js';
 import { parseUsernsMode } from '../../oci/spec/userns.js';
 import type { ContainerRequest } from '../../containers/run.js';
+import { parseOnFailure, resolveHealthcheck, type HealthFlags } from '../../containers/health-config.js';
 
 export const spec: CommandSpec = {
   name: 'run',
@@ -71,9 +72,28 @@ function chrootDirs(values: string[]): string[] {
   return dirs;
 }
 
+/** --health-*: checked now (before any pull), resolved over the image's HEALTHCHECK at create. */
+function healthFlags(args: ParsedArgs): HealthFlags {
+  const opt = (name: string) => flagString(args, name);
+  const flags: HealthFlags = {
+    ...(opt('health-cmd') !== undefined ? { cmd: opt('health-cmd')! } : {}),
+    ...(opt('health-interval') !== undefined ? { interval: opt('health-interval')! } : {}),
+    ...(opt('health-timeout') !== undefined ? { timeout: opt('health-timeout')! } : {}),
+    ...(opt('health-start-period') !== undefined ? { startPeriod: opt('health-start-period')! } : {}),
+    ...(opt('health-start-interval') !== undefined ? { startInterval: opt('health-start-interval')! } : {}),
+    ...(opt('health-retries') !== undefined ? { retries: opt('health-retries')! } : {}),
+    ...(opt('health-on-failure') !== undefined ? { onFailure: opt('health-on-failure')! } : {}),
+    noHealthcheck: flagBool(args, 'no-healthcheck'),
+  };
+  resolveHealthcheck(undefined, flags);
+  parseOnFailure(flags.onFailure);
+  return flags;
+}
+
 /** The flags shared with `create`, as a request; an image is found (or pulled) here. */
 export async function containerRequest(args: ParsedArgs): Promise<ContainerRequest> {
   refusedFlags(args);
+  const health = healthFlags(args);
   const rootfs = flagString(args, 'rootfs');
   const userns = flagString(args, 'userns') ?? '';
   parseUsernsMode(userns); // a bad one fails before any pull
@@ -157,6 +177,7 @@ export async function containerRequest(args: ParsedArgs): Promise<ContainerReque
     },
     limits: resourceFlags(args),
     cgroups: flagString(args, 'cgroups') ?? 'enabled',
+    health,
     unit: {
       sdNotify: flagString(args, 'sdnotify') ?? 'container',
       cidFile: flagString(args, 'cidfile'),

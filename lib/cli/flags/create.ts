@@ -88,6 +88,15 @@ export const CREATE_FLAGS: FlagSpec[] = [
   { name: 'cgroupns', type: 'string', describe: "cgroup namespace: private (default: the container's cgroup is its /) or host", placeholder: 'MODE' },
   { name: 'personality', type: 'string', describe: 'Execution domain, as personality(2): LINUX or LINUX32 (uname -m says i686) (Podman)', placeholder: 'DOMAIN' },
   { name: 'timeout', type: 'string', describe: 'Seconds a start may run before it is killed (SIGKILL; 0: no limit) (Podman)', placeholder: 'SECONDS' },
+  // Healthchecks (docs/user-guide.md "Healthchecks"): over the image's HEALTHCHECK, field by field.
+  { name: 'health-cmd', type: 'string', describe: "The healthcheck: a shell command (CMD-SHELL), a JSON array (Podman), or none", placeholder: 'CMD' },
+  { name: 'health-interval', type: 'string', describe: "Time between checks, e.g. 30s, 1m30s (default 30s; disable: only 'skiff healthcheck run')", placeholder: 'DURATION' },
+  { name: 'health-timeout', type: 'string', describe: 'Time a check may run before it is killed and counts as failed (default 30s)', placeholder: 'DURATION' },
+  { name: 'health-start-period', type: 'string', describe: 'Time after the start in which failures do not count (default 0s)', placeholder: 'DURATION' },
+  { name: 'health-start-interval', type: 'string', describe: 'Time between checks during the start period (default 5s) (Docker)', placeholder: 'DURATION' },
+  { name: 'health-retries', type: 'string', describe: 'Consecutive failures that make the container unhealthy (default 3)', placeholder: 'N' },
+  { name: 'health-on-failure', type: 'string', describe: 'What an unhealthy container gets: none (default), kill, restart or stop (Podman)', placeholder: 'ACTION' },
+  { name: 'no-healthcheck', type: 'boolean', describe: "Run no healthcheck, not even the image's" },
   { name: 'sysctl', type: 'array', describe: 'Set a namespaced kernel setting (net.*, fs.mqueue.*, kernel.shm*, kernel.msg*, kernel.sem)', placeholder: 'KEY=VALUE' },
 ];
 
