@@ -24,7 +24,7 @@ const NOTIFY_SOCKET_INSIDE = `${NOTIFY_DIR_INSIDE}/notify.sock`;
 
 export function parseSdNotify(text: string): SdNotifyMode {
   if (text === 'container' || text === 'conmon' || text === 'ignore') return text;
-  if (text === 'healthy') throw new SkiffError('--sdnotify=healthy is not supported: skiff has no health checks; use container or conmon');
+  if (text === 'healthy') throw new SkiffError('--sdnotify=healthy is not supported: skiff sends no READY=1 at the first healthy check; use container or conmon');
   throw new SkiffError(`invalid --sdnotify "${text}": use container, conmon or ignore`);
 }
 

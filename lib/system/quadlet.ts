@@ -71,6 +71,12 @@ const KEYS: Record<string, KeyRule> = {
   UIDMap: { flag: 'uidmap', kind: 'value' },
   GIDMap: { flag: 'gidmap', kind: 'value' },
   CgroupsMode: { flag: 'cgroups', kind: 'value' },
+  HealthCmd: { flag: 'health-cmd', kind: 'value' },
+  HealthInterval: { flag: 'health-interval', kind: 'value' },
+  HealthOnFailure: { flag: 'health-on-failure', kind: 'value' },
+  HealthRetries: { flag: 'health-retries', kind: 'value' },
+  HealthStartPeriod: { flag: 'health-start-period', kind: 'value' },
+  HealthTimeout: { flag: 'health-timeout', kind: 'value' },
 };
 
 /** Podman Quadlet keys skiff cannot honour, with why: refused by name, never dropped. */
@@ -78,20 +84,14 @@ const REFUSED: Record<string, string> = {
   Pod: 'skiff has no pods',
   AutoUpdate: 'skiff has no auto-update',
   Secret: 'skiff run has no --secret',
-  HealthCmd: 'skiff has no health checks',
-  HealthInterval: 'skiff has no health checks',
-  HealthOnFailure: 'skiff has no health checks',
-  HealthRetries: 'skiff has no health checks',
-  HealthStartPeriod: 'skiff has no health checks',
-  HealthStartupCmd: 'skiff has no health checks',
-  HealthStartupInterval: 'skiff has no health checks',
-  HealthStartupRetries: 'skiff has no health checks',
-  HealthStartupSuccess: 'skiff has no health checks',
-  HealthStartupTimeout: 'skiff has no health checks',
-  HealthTimeout: 'skiff has no health checks',
-  HealthLogDestination: 'skiff has no health checks',
-  HealthMaxLogCount: 'skiff has no health checks',
-  HealthMaxLogSize: 'skiff has no health checks',
+  HealthStartupCmd: 'skiff has no startup healthchecks',
+  HealthStartupInterval: 'skiff has no startup healthchecks',
+  HealthStartupRetries: 'skiff has no startup healthchecks',
+  HealthStartupSuccess: 'skiff has no startup healthchecks',
+  HealthStartupTimeout: 'skiff has no startup healthchecks',
+  HealthLogDestination: "skiff keeps a healthcheck's results in the container's state only",
+  HealthMaxLogCount: 'skiff keeps the last five results, as Docker does',
+  HealthMaxLogSize: "skiff keeps each result's first 4096 bytes, as Docker does",
   SecurityLabelFileType: 'skiff has no SELinux labels',
   SecurityLabelLevel: 'skiff has no SELinux labels',
   SecurityLabelNested: 'skiff has no SELinux labels',
@@ -182,7 +182,7 @@ export function containerToService(file: string, text: string, ctx: QuadletConte
   if (group !== undefined && user === undefined) throw new SkiffError(`${file}: Group= needs User=`);
   if (user !== undefined) flag('user', group !== undefined ? `${user}:${group}` : user);
   const notify = last(entries, 'Notify');
-  if (notify === 'healthy') throw new SkiffError(`${file}: Notify=healthy is not supported: skiff has no health checks`);
+  if (notify === 'healthy') throw new SkiffError(`${file}: Notify=healthy is not supported: skiff sends no READY=1 at the first healthy check`);
   const notifyContainer = notify !== undefined && boolOf(notify, 'Notify', file);
   for (const e of entries.filter((x) => x.key === 'PodmanArgs')) args.push(...splitWords(e.value, `${file}: PodmanArgs`));
   const globalArgs = entries.filter((x) => x.key === 'GlobalArgs').flatMap((e) => splitWords(e.value, `${file}: GlobalArgs`));

@@ -120,7 +120,7 @@ for (const mode of modes()) {
       const ignore = await skiff({ ...w.env, NOTIFY_SOCKET: socket }, ['run', '--rm', '--sdnotify=ignore', '--rootfs', w.rootfs, 'sh', '-c', 'echo ${NOTIFY_SOCKET:-none}']);
       expect(ignore.stdout).toBe('none\n');
       const bad = await skiff(w.env, ['run', '--rm', '--sdnotify=healthy', '--rootfs', w.rootfs, 'true']);
-      expect([bad.code, bad.stderr]).toEqual([125, 'Error: --sdnotify=healthy is not supported: skiff has no health checks; use container or conmon\n']);
+      expect([bad.code, bad.stderr]).toEqual([125, 'Error: --sdnotify=healthy is not supported: skiff sends no READY=1 at the first healthy check; use container or conmon\n']);
     });
 
     test('--replace removes the container of that --name first; without --name it is refused', async () => {
@@ -173,6 +173,14 @@ describe('skiff quadlet, the generator', () => {
     }
   });
 
+  test('Health* keys become --health-* flags', async () => {
+    const dir = unitDir();
+    writeFileSync(path.join(dir, 'h.container'), '[Container]\nImage=x\nHealthCmd=pg_isready -U app\nHealthInterval=2s\nHealthTimeout=1s\nHealthRetries=5\nHealthStartPeriod=10s\nHealthOnFailure=kill\n');
+    const r = await quadlet(dir, ['-dryrun']);
+    expect([r.code, r.stderr]).toEqual([0, '']);
+    expect(skiffLine(r.stdout, 'ExecStart')).toContain('"--health-cmd=pg_isready -U app" --health-interval=2s --health-timeout=1s --health-retries=5 --health-start-period=10s --health-on-failure=kill x');
+  });
+
   test('Notify=true lets the container send READY=1; ContainerName and Rootfs', async () => {
     const dir = unitDir();
     writeFileSync(path.join(dir, 'n.container'), '[Container]\nRootfs=/srv/root fs\nContainerName=ready\nNotify=true\nExec=/bin/probe notify READY=1\n');
@@ -183,7 +191,7 @@ describe('skiff quadlet, the generator', () => {
   test('keys skiff cannot honour are refused by name, the other files still generated, exit 1', async () => {
     const dir = unitDir();
     writeFileSync(path.join(dir, 'a.container'), '[Container]\nImage=x\nPod=web.pod\n');
-    writeFileSync(path.join(dir, 'b.container'), '[Container]\nImage=x\nHealthCmd=true\n');
+    writeFileSync(path.join(dir, 'b.container'), '[Container]\nImage=x\nHealthStartupCmd=true\n');
     writeFileSync(path.join(dir, 'c.container'), '[Container]\nImage=x\nFrobnicate=1\n');
     writeFileSync(path.join(dir, 'd.container'), '[Container]\nImage=x\nNotify=healthy\n');
     writeFileSync(path.join(dir, 'e.container'), '[Container]\nExec=true\n');
@@ -193,9 +201,9 @@ describe('skiff quadlet, the generator', () => {
     expect(r.code).toBe(1);
     expect(r.stderr.split('\n')).toEqual([
       `skiff quadlet: ${dir}/a.container: key Pod is not supported: skiff has no pods`,
-      `skiff quadlet: ${dir}/b.container: key HealthCmd is not supported: skiff has no health checks`,
+      `skiff quadlet: ${dir}/b.container: key HealthStartupCmd is not supported: skiff has no startup healthchecks`,
       `skiff quadlet: ${dir}/c.container: unsupported key 'Frobnicate' in group 'Container'`,
-      `skiff quadlet: ${dir}/d.container: Notify=healthy is not supported: skiff has no health checks`,
+      `skiff quadlet: ${dir}/d.container: Notify=healthy is not supported: skiff sends no READY=1 at the first healthy check`,
       `skiff quadlet: ${dir}/e.container: give exactly one of Image= and Rootfs=`,
       `skiff quadlet: ${dir}/f.volume: .volume files are not supported by skiff (only .container)`,
       '',

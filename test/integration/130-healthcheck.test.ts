@@ -7,7 +7,7 @@ import { cpSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'n
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { expect, test } from 'vitest';
-import { defaultStore, describeModes, expectOneLine, integrationEnv, runSkiff, until } from './harness.js';
+import { collect, defaultStore, describeModes, expectOneLine, integrationEnv, runSkiff, spawnSkiff, until } from './harness.js';
 
 interface HealthLog {
   Start: string;
@@ -49,7 +49,10 @@ describeModes('healthchecks ($name)', (mode) => {
     expect(r.code, r.stderr).toBe(0);
     return JSON.parse(r.stdout) as Health;
   };
-  const status = async (ref: string): Promise<string> => (await skiff(['ps', '-a', '--filter', `id=${ref}`, '--format', '{{.Status}}'])).stdout.trim();
+  const status = async (ref: string): Promise<string> => {
+    const id = (await skiff(['inspect', '--format', '{{.Id}}', ref])).stdout.trim();
+    return (await skiff(['ps', '-a', '--filter', `id=${id}`, '--format', '{{.Status}}'])).stdout.trim();
+  };
   const healthOf = (ref: string, want: string, timeoutMs = 15_000) =>
     until(`${ref} ${want}`, async () => ((await health(ref)).Status === want ? true : undefined), timeoutMs);
 
@@ -162,12 +165,39 @@ describeModes('healthchecks ($name)', (mode) => {
     await skiff(['rm', '-f', killed, stopped]);
   }, 40_000);
 
-  test('no process is left behind: rm -f during a check, kill -9 of the monitor during a check', async () => {
-    for (const end of ['rm -f', 'kill -9 of the monitor'] as const) {
+  test('a foreground run keeps the timer too; its end, or skiff killed by SIGKILL, leaves no check behind', async () => {
+    const fg = spawnSkiff(mode, ['run', '--name', 'hc-fg', '--health-cmd', 'true', '--health-interval', '1s', '--rootfs', mode.rootfs, 'sh', '-c', 'echo up; sleep 60']);
+    const done = collect(fg);
+    await until('hc-fg healthy', async () => ((await status('hc-fg')).endsWith('(healthy)') ? true : undefined), 15_000);
+    expect((await health('hc-fg')).Log!.at(-1)).toMatchObject({ ExitCode: 0 });
+    await skiff(['stop', '-t', '0', 'hc-fg']);
+    await done;
+    const id = (await skiff(['inspect', '--format', '{{.Id}}', 'hc-fg'])).stdout.trim();
+    await until('no check of hc-fg left', () => (processesWith(`healthcheck run ${id}`).length === 0 ? true : undefined));
+    await skiff(['rm', '-f', 'hc-fg']);
+
+    const killed = spawnSkiff(mode, ['run', '--name', 'hc-fg9', '--health-cmd', 'sleep 53', '--health-interval', '1s', '--health-timeout', '60s', '--rootfs', mode.rootfs, 'sleep', '60']);
+    const ended = collect(killed);
+    await until('a check of hc-fg9 running', () => (processesWith('sleep 53').length > 0 ? true : undefined));
+    killed.kill('SIGKILL');
+    await ended;
+    // skiff (setpriv execs it) is gone: its helper, the container and the check follow (parent-death signals).
+    await until('nothing of hc-fg9 left', () => (processesWith('sleep 53').length + processesWith('--name hc-fg9').length === 0 ? true : undefined));
+    await skiff(['rm', '-f', 'hc-fg9']);
+  });
+
+  test('no process is left behind: rm -f during a check, kill -9 of the monitor, kill -9 of the check', async () => {
+    for (const end of ['rm -f', 'kill -9 of the monitor', 'kill -9 of skiff healthcheck run'] as const) {
       const id = await run(['--health-cmd', 'sleep 47', '--health-interval', '1s', '--health-timeout', '60s', '--rootfs', mode.rootfs, 'sleep', '60']);
       await until(`a check running (${end})`, () => (processesWith('sleep 47').length > 0 && processesWith(`healthcheck run ${id}`).length > 0 ? true : undefined));
       if (end === 'rm -f') {
         expect((await skiff(['rm', '-f', id])).code).toBe(0);
+      } else if (end === 'kill -9 of skiff healthcheck run') {
+        for (const p of processesWith(`healthcheck run ${id}`)) process.kill(Number(p.split(' ')[0]), 'SIGKILL');
+        // The check in the container dies with it; the container runs on.
+        await until('the check gone', () => (processesWith('sleep 47').length === 0 ? true : undefined));
+        expect(await status(id)).toMatch(/^Up /);
+        await skiff(['rm', '-f', id]);
       } else {
         const { MonitorPid } = JSON.parse(readFileSync(path.join(defaultStore(mode), 'containers', id, 'pid.json'), 'utf8')) as { MonitorPid: number };
         process.kill(MonitorPid, 'SIGKILL');
