@@ -4,7 +4,7 @@
 // health_status events, --health-on-failure, and no process left behind.
 // Real helper, root and rootless; short intervals, every wait bounded.
 import { cpSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import path from 'node:path';
 import { expect, test } from 'vitest';
 import { collect, defaultStore, describeModes, expectOneLine, integrationEnv, runSkiff, spawnSkiff, until } from './harness.js';
@@ -35,6 +35,18 @@ function processesWith(text: string): string[] {
     if (cmdline.includes(text)) found.push(`${entry} ${cmdline}`);
   }
   return found;
+}
+
+/** The command lines of a process's children. */
+function childrenOf(pid: number): string[] {
+  return processesWith('').filter((p) => {
+    try {
+      const stat = readFileSync(`/proc/${p.split(' ')[0]}/stat`, 'utf8');
+      return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid;
+    } catch {
+      return false;
+    }
+  });
 }
 
 describeModes('healthchecks ($name)', (mode) => {
@@ -142,6 +154,21 @@ describeModes('healthchecks ($name)', (mode) => {
     expect(many.map((r) => r.code)).toEqual([1, 1, 1, 1]);
     expect((await health(id)).FailingStreak).toBe(6);
 
+    // The fold waits for the health lock (held here as another check would hold it): the result is added after, not lost.
+    const lockPath = path.join(defaultStore(mode), 'containers', id, 'health.lock');
+    // -o: flock(1) holds the lock itself, not the sleep under it.
+    const holder = spawn('flock', ['-x', '-o', lockPath, 'sleep', '30'], { stdio: 'ignore' });
+    await until('the lock held', () => (childrenOf(holder.pid!).length > 0 ? true : undefined));
+    const checker = spawnSkiff(mode, ['healthcheck', 'run', 'hc-manual']);
+    const waiting = collect(checker);
+    // Its check has run; it waits in flock(1) for the lock.
+    await until('the result waiting for the lock', () => (childrenOf(checker.pid!).some((c) => c.includes('flock --exclusive')) ? true : undefined));
+    expect((await health(id)).FailingStreak).toBe(6);
+    for (const c of childrenOf(holder.pid!)) process.kill(Number(c.split(' ')[0]), 'SIGKILL');
+    holder.kill('SIGKILL');
+    expect((await waiting).code).toBe(1);
+    expect((await health(id)).FailingStreak).toBe(7);
+
     expectOneLine(await skiff(['healthcheck', 'run', 'no-such-ctr']), 125, /no such container/i);
     const plain = await run(['--name', 'hc-none', '--rootfs', mode.rootfs, 'sleep', '60']);
     expectOneLine(await skiff(['healthcheck', 'run', 'hc-none']), 125, /container hc-none has no defined healthcheck/);
@@ -152,7 +179,7 @@ describeModes('healthchecks ($name)', (mode) => {
     await skiff(['rm', '-f', id, plain]);
   });
 
-  test('--health-on-failure=kill and =stop end an unhealthy container', async () => {
+  test('--health-on-failure=kill and =stop end an unhealthy container, =restart starts it again', async () => {
     const killed = await run(['--health-cmd', 'false', '--health-interval', '1s', '--health-retries', '1', '--health-on-failure', 'kill', '--rootfs', mode.rootfs, 'sleep', '60']);
     // PID 1 that ends on the stop signal (a plain `sleep` as PID 1 ignores SIGTERM).
     const stopped = await run(['--health-cmd', 'false', '--health-interval', '1s', '--health-retries', '1', '--health-on-failure', 'stop', '--rootfs', mode.rootfs, 'sh', '-c', 'trap "exit 0" TERM; sleep 60 & wait']);
@@ -160,6 +187,12 @@ describeModes('healthchecks ($name)', (mode) => {
     for (const [id, code] of [[killed, '137'], [stopped, '0']] as const) {
       await until(`${id} ended`, async () => ((await skiff(['inspect', '--format', '{{.State.Status}} {{.State.ExitCode}}', id])).stdout.trim() === `exited ${code}` ? true : undefined), 20_000);
     }
+    // restart: a new start (its health begins again at starting), Podman's restart event.
+    const restarted = await run(['--health-cmd', 'false', '--health-interval', '1s', '--health-retries', '1', '--health-on-failure', 'restart', '--rootfs', mode.rootfs, 'sh', '-c', 'trap "exit 0" TERM; sleep 60 & wait']);
+    const firstStart = (await skiff(['inspect', '--format', '{{.State.StartedAt}}', restarted])).stdout;
+    await until('a restart event', async () => ((await skiff(['events', '--stream=false', '--filter', 'event=restart', '--filter', `container=${restarted}`])).stdout.includes(restarted) ? true : undefined), 20_000);
+    expect((await skiff(['inspect', '--format', '{{.State.StartedAt}}', restarted])).stdout).not.toBe(firstStart);
+    await skiff(['rm', '-f', restarted]);
     // Stopped as asked: the restart policy would not bring it back; nothing of either is left.
     await until('no check or action left', () => (processesWith(killed).length + processesWith(stopped).length === 0 ? true : undefined));
     await skiff(['rm', '-f', killed, stopped]);
