@@ -187,6 +187,7 @@ static void start(struct monitor *m, const sigset_t *child_mask) {
   m->exec_failed = s.exec_failed;
   m->net = s.net;
   m->forwarder_started_ms = net_forward_clock_ms();
+  net_forward_ports_up(m->spec);
   if (m->userns >= 0) close(m->userns);
   m->userns = s.userns;
   if (m->timeout_fd >= 0) close(m->timeout_fd);

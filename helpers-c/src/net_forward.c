@@ -635,6 +635,38 @@ pid_t net_forward_restart(const struct container_spec *spec, pid_t container, ch
   return pid;
 }
 
+/* "ports-down" beside pid.json (lib/containers/store.ts's PORTS_DOWN); false without a recorded start. */
+static bool ports_down_path(const struct container_spec *spec, char *out, size_t len) {
+  if (spec->pid_path == NULL) return false;
+  const char *slash = strrchr(spec->pid_path, '/');
+  if (slash == NULL) return false;
+  int n = snprintf(out, len, "%.*s/ports-down", (int)(slash - spec->pid_path), spec->pid_path);
+  return n > 0 && (size_t)n < len;
+}
+
+/* The forwarder's ports no longer answer: "HOST_ADDR<TAB>HOST_PORT" each,
+ * for port, ps and inspect to leave out until the next start. */
+static void mark_ports_down(const struct container_spec *spec) {
+  char path[4096];
+  if (!ports_down_path(spec, path, sizeof path)) return;
+  int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0) return;
+  for (size_t i = 0; i < spec->net_splice.len; i++) {
+    char host[64];
+    unsigned host_port;
+    if (sscanf(spec->net_splice.items[i], "%63[^\t]\t%u", host, &host_port) != 2) continue;
+    char line[96];
+    int n = snprintf(line, sizeof line, "%s\t%u\n", host, host_port);
+    if (n > 0 && (size_t)n < sizeof line) (void)!write(fd, line, (size_t)n);
+  }
+  close(fd);
+}
+
+void net_forward_ports_up(const struct container_spec *spec) {
+  char path[4096];
+  if (ports_down_path(spec, path, sizeof path)) unlink(path);
+}
+
 long net_forward_clock_ms(void) {
   struct timespec now;
   clock_gettime(CLOCK_MONOTONIC, &now);
@@ -648,12 +680,14 @@ pid_t net_forward_revive(const struct container_spec *spec, pid_t container, int
   long now = net_forward_clock_ms();
   if (now - *started_ms < 1000) {
     snprintf(line, len, "skiff: the published ports' forwarder (skiff-forward) %s within a second of its start: not started again; the container's published TCP ports no longer answer (restart the container)", how);
+    mark_ports_down(spec);
     return 0;
   }
   char why[512];
   pid_t pid = net_forward_restart(spec, container, why, sizeof why);
   if (pid < 0) {
     snprintf(line, len, "skiff: the published ports' forwarder (skiff-forward) %s and could not be started again (%s); the container's published TCP ports no longer answer (restart the container)", how, why);
+    mark_ports_down(spec);
     return 0;
   }
   *started_ms = now;

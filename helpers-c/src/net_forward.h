@@ -54,6 +54,11 @@ pid_t net_forward_restart(const struct container_spec *spec, pid_t container, ch
  * no newline): ports started again, or ports that no longer answer. Its
  * new pid, or 0. */
 pid_t net_forward_revive(const struct container_spec *spec, pid_t container, int status, long *started_ms, char *line, size_t len);
+/* When it was not started again, the forwarder's ports are listed in
+ * "ports-down" beside the spec's pid_path (lib/containers/store.ts's
+ * PORTS_DOWN), for port, ps and inspect to leave out; a monitor's start
+ * (a policy restart) removes the file with this. */
+void net_forward_ports_up(const struct container_spec *spec);
 /* CLOCK_MONOTONIC, in milliseconds. */
 long net_forward_clock_ms(void);
 

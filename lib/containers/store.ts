@@ -356,11 +356,32 @@ export function networkFellBack(id: string): boolean {
  * reboot empties /run or after `container cleanup`.
  */
 export function clearRunState(id: string): void {
-  for (const f of ['pid.json', 'exit.json', 'network-fallback', STOP_REQUESTED]) rmSync(path.join(containerDir(id), f), { force: true });
+  for (const f of ['pid.json', 'exit.json', 'network-fallback', STOP_REQUESTED, PORTS_DOWN]) rmSync(path.join(containerDir(id), f), { force: true });
   mkdirSync(runDir(id), { recursive: true, mode: 0o700 });
 }
 
 const STOP_REQUESTED = 'stop-requested';
+
+/**
+ * Written by the helper (helpers-c/src/net_forward.c) when skiff-forward
+ * died and could not be started again: one line "HOST_ADDR<TAB>HOST_PORT"
+ * for each TCP port it served, which no longer answers until the next
+ * start (which removes the file).
+ */
+const PORTS_DOWN = 'ports-down';
+
+/** The container's published ports that answer: its record's, less the TCP ports of a forwarder that could not be started again (PORTS_DOWN). */
+export function publishedPortsNow(record: ContainerRecord): NonNullable<ContainerRecord['Network']>['Ports'] {
+  const ports = record.Network?.Ports ?? [];
+  let text: string;
+  try {
+    text = readFileSync(path.join(containerDir(record.Id), PORTS_DOWN), 'utf8');
+  } catch {
+    return ports;
+  }
+  const down = new Set(text.split('\n').filter((l) => l !== '').map((l) => Number(l.split('\t')[1])));
+  return ports.filter((b) => b.protocol !== 'tcp' || !down.has(b.hostPort));
+}
 
 /**
  * `stop`'s and `kill`'s word to the container's monitor (its stop_file): the

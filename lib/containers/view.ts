@@ -4,7 +4,7 @@ import { humanDuration } from '../humanize.js';
 import { statusText, type ContainerState } from './state.js';
 import { healthOf, healthWord } from './health-state.js';
 import type { ContainerRecord } from './store.js';
-import { networkFellBack, readConfig } from './store.js';
+import { networkFellBack, publishedPortsNow, readConfig } from './store.js';
 import { emptyResources, type HostResources } from '../oci/spec/resources.js';
 import { overlayOf } from '../oci/spec/runtime.js';
 import type { OciRuntimeConfig } from '../oci/runtime-spec.js';
@@ -76,7 +76,7 @@ export function psRow(record: ContainerRecord, state: ContainerState, noTrunc: b
     RunningFor: `${humanDuration(now - Date.parse(record.Created))} ago`,
     Status: withHealth(statusText(state, now), record, state),
     State: state.Status,
-    Ports: portsColumn(record.Network?.Ports ?? [], record.Config.ExposedPorts),
+    Ports: portsColumn(publishedPortsNow(record), record.Config.ExposedPorts),
     Names: record.Name,
     Labels: Object.entries(record.Config.Labels).map(([k, v]) => `${k}=${v}`).join(','),
     Mounts: mountsColumn(record),
@@ -108,7 +108,7 @@ function networkSettings(record: ContainerRecord) {
     : { [networkModeOf(record)]: endpoint };
   return {
     ...endpoint,
-    Ports: networkSettingsPorts(n?.Ports ?? [], record.Config.ExposedPorts),
+    Ports: networkSettingsPorts(publishedPortsNow(record), record.Config.ExposedPorts),
     Networks: networks,
   };
 }

@@ -562,7 +562,7 @@ describe.skipIf(!hasPasta).each(modes())(`the default network${hasPasta ? '' : '
     await until('no forwarder left', () => listenerOf(webPort) === null);
   });
 
-  test("kill -9 of skiff-forward: the monitor starts it again and the container's log says so; port, ps and inspect stay true; a death within a second of its start is logged, not restarted; stop and rm -f leave nothing, the port free at once", async () => {
+  test("kill -9 of skiff-forward: the monitor starts it again and the container's log says so; port, ps and inspect stay true; a death within a second of its start is logged, not restarted, and port, ps and inspect drop the port until a start; stop and rm -f leave nothing, the port free at once", async () => {
     const store = newStore(mode);
     const port = await freePort();
     const web = await webServer(store, 'fwd-kill', ['-p', `${port}:80`]);
@@ -598,11 +598,17 @@ describe.skipIf(!hasPasta).each(modes())(`the default network${hasPasta ? '' : '
     });
     expect(listenerOf(port)).toBeNull();
     expect(await inspect(store, 'fwd-kill', '{{.State.Status}}')).toBe('running');
+    // Nor do port, ps and inspect list it now (the configuration keeps it).
+    expect((await store.skiff(['port', 'fwd-kill'])).stdout).toBe('');
+    expect((await store.skiff(['port', '--all'])).stdout).toBe('');
+    expect((await store.skiff(['ps', '--format', '{{.Names}} [{{.Ports}}]'])).stdout).toBe('fwd-kill [80/tcp]\n');
+    expect(await inspect(store, 'fwd-kill', '{{json .NetworkSettings.Ports}} {{json .HostConfig.PortBindings}}')).toBe(`{"80/tcp":null} {"80/tcp":[{"HostIp":"","HostPort":"${port}"}]}`);
     // A restart of the container publishes it again.
     expect((await store.skiff(['stop', '-t', '1', 'fwd-kill'])).code).toBe(0);
     expect(networkPrograms(web.id)).toEqual([]);
     expect((await store.skiff(['start', 'fwd-kill'])).stderr).toBe('');
     expect(await httpAnswer('127.0.0.1', port)).toBe('ok-fwd-kill\n');
+    expect((await store.skiff(['port', 'fwd-kill'])).stdout).toBe(`80/tcp -> 0.0.0.0:${port}\n`);
     const third = listenerOf(port)!;
     expect(commOf(third)).toBe('skiff-forward');
 

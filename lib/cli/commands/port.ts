@@ -1,7 +1,7 @@
 import type { CommandSpec, ParsedArgs } from '../args.js';
 import { flagBool } from '../args.js';
 import { SkiffError } from '../../errors.js';
-import { resolveContainer } from '../../containers/store.js';
+import { publishedPortsNow, resolveContainer } from '../../containers/store.js';
 import { portLines } from '../../network/ports.js';
 
 export const spec: CommandSpec = {
@@ -19,14 +19,14 @@ export async function run(args: ParsedArgs): Promise<number> {
     const { containersWhere } = await import('../../containers/filters.js');
     for (const id of containersWhere(new Set(['running']), [])) {
       const record = resolveContainer(id);
-      for (const line of portLines(record.Network?.Ports ?? [], undefined)) process.stdout.write(`${id.slice(0, 12)}\t${line}\n`);
+      for (const line of portLines(publishedPortsNow(record), undefined)) process.stdout.write(`${id.slice(0, 12)}\t${line}\n`);
     }
     return 0;
   }
   if (args.positionals.length === 0) throw new SkiffError(`"skiff port" requires a container, or --all (see 'skiff port --help')`);
   const [ref, filter] = args.positionals as [string, string | undefined];
   const record = resolveContainer(ref);
-  const lines = portLines(record.Network?.Ports ?? [], filter);
+  const lines = portLines(publishedPortsNow(record), filter);
   // Docker's message and status for a port that is not published.
   if (filter !== undefined && lines.length === 0) throw new SkiffError(`no public port '${filter.includes('/') ? filter : `${filter}/tcp`}' published for ${record.Name}`, 1);
   for (const line of lines) process.stdout.write(`${line}\n`);
