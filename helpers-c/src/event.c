@@ -73,36 +73,37 @@ static void write_lock_owner(int fd) {
   if (n > 0 && (size_t)n < sizeof line) (void)!write(fd, line, (size_t)n);
 }
 
-/* A lock another writer left is stale when the process it names (in this
- * PID namespace) has ended or is another one since (its start differs),
- * however old; one that names none this process can check (empty, another
- * namespace's) when older than EVENT_STALE_LOCK_NS (log.ts's lockIsStale). */
-static bool lock_is_stale(const char *lock, const struct stat *st) {
-  char text[128];
-  int fd = open(lock, O_RDONLY | O_CLOEXEC);
-  ssize_t n = fd < 0 ? -1 : read(fd, text, sizeof text - 1);
-  if (fd >= 0) close(fd);
-  if (n > 0) {
-    text[n] = '\0';
-    int pid;
-    char start[32], ns[32], mine[32], end;
-    pid_namespace(mine, sizeof mine);
-    if (sscanf(text, "%d %31[0-9] %31[0-9]%c", &pid, start, ns, &end) == 4 && end == '\n' && pid > 0 && strcmp(ns, mine) == 0 && strcmp(start, "0") != 0) {
-      char now[32];
-      return !process_start((pid_t)pid, now, sizeof now) || strcmp(now, start) != 0;
-    }
-  }
-  return age_ns(st) > EVENT_STALE_LOCK_NS;
-}
-
 /* Another writer rotates now (or is stopped while it does: it keeps its
- * lock): this one does not. A lock left behind by a gone one is removed,
- * for the next writer past half the limit to take. */
+ * lock): this one does not. A lock left behind by a gone writer is removed,
+ * for the next writer past half the limit to take (log.ts's
+ * breakStaleLock): one that names a process in this PID namespace when
+ * that process has ended or is another one since (its start differs),
+ * however old; one that names none this process can check (empty, another
+ * namespace's) when older than EVENT_STALE_LOCK_NS. Only the lock read: the
+ * descriptor holds its inode while the path is checked against it. */
 static int break_stale_lock(const char *lock) {
-  struct stat st;
-  if (stat(lock, &st) < 0) return errno == ENOENT ? 0 : -1; /* ENOENT: gone meanwhile */
-  if (!lock_is_stale(lock, &st)) return 0;
-  return unlink(lock) < 0 && errno != ENOENT ? -1 : 0;
+  int fd = open(lock, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return errno == ENOENT ? 0 : -1; /* ENOENT: gone meanwhile */
+  struct stat st, now_at_path;
+  char text[128];
+  ssize_t n = fstat(fd, &st) < 0 ? -1 : read(fd, text, sizeof text - 1);
+  if (n < 0) {
+    close(fd);
+    return -1;
+  }
+  text[n] = '\0';
+  bool stale = age_ns(&st) > EVENT_STALE_LOCK_NS;
+  int pid;
+  char start[32], ns[32], mine[32], end;
+  pid_namespace(mine, sizeof mine);
+  if (sscanf(text, "%d %31[0-9] %31[0-9]%c", &pid, start, ns, &end) == 4 && end == '\n' && pid > 0 && strcmp(ns, mine) == 0 && strcmp(start, "0") != 0) {
+    char started[32];
+    stale = !process_start((pid_t)pid, started, sizeof started) || strcmp(started, start) != 0;
+  }
+  int r = 0;
+  if (stale && stat(lock, &now_at_path) == 0 && now_at_path.st_ino == st.st_ino && now_at_path.st_dev == st.st_dev && unlink(lock) < 0 && errno != ENOENT) r = -1;
+  close(fd);
+  return r;
 }
 
 /* Under the lock: renames the log to its older half only if it is still the

@@ -15,7 +15,7 @@
 // the same way, in C (helpers-c/src/event.c, given the limit as the spec's
 // event_log_max): the protocol both follow, step by step, is written down in
 // docs/commands/events.md ("Rotation"); change both or neither.
-import { closeSync, fstatSync, mkdirSync, openSync, readFileSync, readlinkSync, renameSync, statSync, unlinkSync, writeSync, constants } from 'node:fs';
+import { closeSync, fstatSync, mkdirSync, openSync, readFileSync, readlinkSync, readSync, renameSync, statSync, unlinkSync, writeSync, constants } from 'node:fs';
 import path from 'node:path';
 import { errnoCode, SkiffError } from '../errors.js';
 import { currentStoreLocations } from '../locations.js';
@@ -218,24 +218,32 @@ function lockOwner(): string {
 }
 
 /**
- * A lock another writer left: its writer's gone when the process it names
- * (in this PID namespace) has ended, or is another one since (its start
- * differs), however old the lock; a lock that names none this process can
- * check (empty: made a moment ago, or by a writer killed before it wrote
- * it; another PID namespace's) is stale past STALE_LOCK_MS.
+ * A lock another writer left is removed when its writer is gone: the
+ * process it names (in this PID namespace) has ended, or is another one
+ * since (its start differs), however old the lock; a lock that names none
+ * this process can check (empty: made a moment ago, or by a writer killed
+ * before it wrote it; another PID namespace's) past STALE_LOCK_MS. Only
+ * that lock: one another writer made since, at the same path, stays (the
+ * inode it read is the one it removes).
  */
-function lockIsStale(lock: string): boolean {
-  let text: string;
-  let mtimeMs: number;
+function breakStaleLock(lock: string): void {
+  let fd: number;
   try {
-    text = readFileSync(lock, 'utf8');
-    mtimeMs = statSync(lock).mtimeMs;
+    fd = openSync(lock, constants.O_RDONLY);
   } catch {
-    return false; // gone meanwhile
+    return; // gone meanwhile
   }
-  const owner = /^(\d+) (\d+) (\d+)\n$/.exec(text);
-  if (owner && owner[3] === pidNamespace() && owner[2] !== '0') return processStart(Number(owner[1])) !== owner[2];
-  return Date.now() - mtimeMs > STALE_LOCK_MS;
+  try {
+    const st = fstatSync(fd);
+    const buf = Buffer.alloc(128);
+    const text = buf.toString('utf8', 0, readSync(fd, buf, 0, buf.length, 0));
+    const owner = /^(\d+) (\d+) (\d+)\n$/.exec(text);
+    const stale = owner && owner[3] === pidNamespace() && owner[2] !== '0' ? processStart(Number(owner[1])) !== owner[2] : Date.now() - st.mtimeMs > STALE_LOCK_MS;
+    // While the descriptor holds the inode, no new lock can have its number.
+    if (stale && statSync(lock).ino === st.ino) unlinkSync(lock);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** The rotation protocol of docs/commands/events.md ("Rotation"), which helpers-c/src/event.c follows too. */
@@ -248,7 +256,7 @@ function rotate(log: string, ino: number, maxBytes: number): void {
     if (errnoCode(err) !== 'EEXIST') throw err;
     // Another writer rotates now (or is stopped while it does: it keeps its lock); one left behind by a gone one is removed for the next.
     try {
-      if (lockIsStale(lock)) unlinkSync(lock);
+      breakStaleLock(lock);
     } catch {
       // gone meanwhile
     }
