@@ -10,7 +10,7 @@
 // a temporary name beside its destination and renamed into place when whole:
 // a failure or a kill leaves nothing that looks complete. Runs in the store's
 // user namespace (the layers' files belong to sub-IDs).
-import { createWriteStream, existsSync, mkdirSync, readdirSync, renameSync, rmdirSync, rmSync, statSync, writeFileSync, type WriteStream } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, openSync, readdirSync, renameSync, rmdirSync, rmSync, statSync, writeFileSync, type WriteStream } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -115,26 +115,33 @@ function archiveDestination(output: string | undefined): Destination {
     };
   }
   const tmp = tempBeside(output);
-  let file: WriteStream;
+  // Opened here, at once: a missing or unwritable directory is one line before any work
+  // (an open failing later, inside the stream, surfaced as an internal error).
+  let fd: number;
   try {
-    file = createWriteStream(tmp, { flags: 'wx', mode: 0o644 });
+    fd = openSync(tmp, 'wx', 0o644);
   } catch (err) {
-    throw new SkiffError(`cannot write ${output}: ${errnoCode(err) ?? String(err)}`);
+    const code = errnoCode(err);
+    const why = code === 'ENOENT' ? `the directory ${path.dirname(path.resolve(output))} does not exist` : code === 'EACCES' ? 'permission denied' : (code ?? String(err));
+    throw new SkiffError(`cannot write ${output}: ${why}`);
   }
-  const opened = new Promise<void>((resolve, reject) => {
-    file.once('open', () => resolve());
-    file.once('error', (err) => reject(new SkiffError(`cannot write ${output}: ${errnoCode(err) ?? err.message}`)));
+  const file: WriteStream = createWriteStream(tmp, { fd });
+  let failure: Error | undefined;
+  file.on('error', (err) => {
+    failure ??= err;
   });
+  const failed = (err: Error) => new SkiffError(`cannot write ${output}: ${errnoCode(err) ?? err.message}`);
   const remove = () => rmSync(tmp, { force: true });
   const unhook = onSignalsRemove(remove);
   return {
     tar: new TarWriter(file),
     async commit() {
-      await opened;
+      if (failure) throw failed(failure);
       await new Promise<void>((resolve, reject) => {
-        file.once('error', reject);
+        file.once('error', (err) => reject(failed(err)));
         file.end(() => resolve());
       });
+      if (failure) throw failed(failure);
       renameSync(tmp, output);
       unhook();
     },

@@ -175,6 +175,16 @@ describeModes('save and load ($name)', (mode) => {
     expect(again).toMatchObject({ code: 125, stderr: `Error: ${oci} exists and is not an empty directory: choose a new one\n` });
   });
 
+  test('save -o into a directory that does not exist: one line, exit 125, nothing written', async () => {
+    const s = await pulled(mode, `${reg.host}/busybox`);
+    const missing = out('missing');
+    for (const format of ['docker-archive', 'oci-archive']) {
+      const r = await s.skiff(['save', '--format', format, '-o', path.join(missing, 'x.tar'), `${reg.host}/busybox`]);
+      expect(r).toMatchObject({ code: 125, stdout: '', stderr: `Error: cannot write ${path.join(missing, 'x.tar')}: the directory ${missing} does not exist\n` });
+    }
+    expect(existsSync(missing)).toBe(false);
+  });
+
   test('save and load killed with SIGKILL at 50, 200 and 500 ms: no archive named unless whole, the store as it was', async () => {
     const s = await pulled(mode, `${reg.host}/big:1`);
     const whole = out('whole.tar');
