@@ -46,3 +46,12 @@ export function errnoCode(err: unknown): string | undefined {
   }
   return undefined;
 }
+
+/** "cannot write FILE: why", for an output file (-o, --iidfile) that could not be created. */
+export function cannotWrite(file: string, err: unknown): SkiffError {
+  const code = errnoCode(err);
+  const dir = file.includes('/') ? file.slice(0, file.lastIndexOf('/')) || '/' : '.';
+  const why =
+    code === 'ENOENT' ? `the directory ${dir} does not exist` : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'it is a directory' : code === 'ENOTDIR' ? `${dir} is not a directory` : (code ?? String(err));
+  return new SkiffError(`cannot write ${file}: ${why}`);
+}

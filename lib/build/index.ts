@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync 
 import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import { SkiffError } from '../errors.js';
+import { SkiffError, cannotWrite } from '../errors.js';
 import { VERSION } from '../version.js';
 import { formatReference, parseReference } from '../oci/reference.js';
 import { openStoreForWriting, type Store } from '../store/store.js';
@@ -280,7 +280,13 @@ export async function runBuild(o: BuildOptions): Promise<number> {
       // Names written without the lock to an image that garbage collection removed meanwhile are written again by the full build.
       if (section && !section.unchanged()) throw new NotFullyCached();
       progress.flush();
-      if (o.iidfile !== undefined) writeFileSync(o.iidfile, id);
+      if (o.iidfile !== undefined) {
+        try {
+          writeFileSync(o.iidfile, id);
+        } catch (err) {
+          throw cannotWrite(o.iidfile, err);
+        }
+      }
       process.stdout.write(`${id.replace(/^sha256:/, '')}\n`);
       return 0;
     } finally {

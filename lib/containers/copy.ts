@@ -12,7 +12,7 @@ import { createReadStream } from 'node:fs';
 import { closeSync, lstatSync, mkdirSync, mkdtempSync, openSync, readdirSync, renameSync, rmSync, chmodSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { SkiffError } from '../errors.js';
+import { SkiffError, cannotWrite } from '../errors.js';
 import { humanSize } from '../humanize.js';
 import { copyWithHelper, type CopyJob } from '../namespaces/helper.js';
 import type { OciRuntimeConfig } from '../oci/runtime-spec.js';
@@ -218,7 +218,12 @@ export async function exportContainer(name: string, output: string | undefined):
   }
   // Written whole, then renamed: a failure or an interrupt leaves no half file.
   const tmp = `${output}.tmp.${process.pid}`;
-  const fd = openSync(tmp, 'wx', 0o644);
+  let fd: number;
+  try {
+    fd = openSync(tmp, 'wx', 0o644);
+  } catch (err) {
+    throw cannotWrite(output, err);
+  }
   const cleanup = (): void => rmSync(tmp, { force: true });
   const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
   const onSignal = (signal: NodeJS.Signals): void => {

@@ -16,7 +16,7 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createReadStream } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
-import { SkiffError, errnoCode } from '../errors.js';
+import { SkiffError, cannotWrite, errnoCode } from '../errors.js';
 import { MEDIA_TYPE } from '../oci/image-spec.js';
 import { familiarName, formatReference, type ImageReference } from '../oci/reference.js';
 import { readBlob } from '../store/blobs.js';
@@ -121,9 +121,7 @@ function archiveDestination(output: string | undefined): Destination {
   try {
     fd = openSync(tmp, 'wx', 0o644);
   } catch (err) {
-    const code = errnoCode(err);
-    const why = code === 'ENOENT' ? `the directory ${path.dirname(path.resolve(output))} does not exist` : code === 'EACCES' ? 'permission denied' : (code ?? String(err));
-    throw new SkiffError(`cannot write ${output}: ${why}`);
+    throw cannotWrite(output, err);
   }
   const file: WriteStream = createWriteStream(tmp, { fd });
   let failure: Error | undefined;

@@ -424,6 +424,8 @@ describeModes('build ($name)', (mode) => {
     const q = await store.skiff(['build', '-q', '--iidfile', iid, '-t', 'ts', '--build-arg', 'X=1', dir]);
     expect(q.stderr).toBe('');
     expect(readFileSync(iid, 'utf8')).toBe(`sha256:${q.stdout.trim()}`);
+    const lost = path.join(dir, 'missing', 'iid');
+    expect(await store.skiff(['build', '-q', '--iidfile', lost, '-t', 'ts', '--build-arg', 'X=1', dir])).toMatchObject({ code: 125, stdout: '', stderr: `Error: cannot write ${lost}: the directory ${path.dirname(lost)} does not exist\n` });
     writeFileSync(path.join(dir, 'Dockerfile'), `FROM ${base}\nRUN echo c > /c\n`);
     expect((await store.skiff(['build', '-q', '-t', 'ts', dir])).code).toBe(0);
     const images = await store.skiff(['images', '--format', '{{.Repository}}:{{.Tag}}']);
