@@ -122,6 +122,16 @@ describeModes('run/create flags of issue 16 ($name)', (mode) => {
     expectOneLine(await ns(['--cgroupns', 'shared']), 125, /invalid --cgroupns "shared": use private or host/);
   }, 60_000);
 
+  test('--label-file (Docker\'s and Podman\'s): KEY=VALUE lines, comments and blanks skipped, --label wins; a missing file is one line', async () => {
+    const s = newStore(mode);
+    const file = path.join(userDir(mode, 'labels'), 'labels');
+    writeFileSync(file, 'a=1\n# a comment\n\nb=two words\nc=from-file\n', { mode: 0o644 });
+    expect((await s.skiff(['create', '--name', 'lab', '--label-file', file, '--label', 'c=from-flag', '--rootfs', mode.rootfs, 'true'])).code).toBe(0);
+    expect(await s.skiff(['inspect', '--format', '{{json .Config.Labels}}', 'lab'])).toMatchObject({ code: 0, stdout: '{"a":"1","b":"two words","c":"from-flag"}\n' });
+    expect((await s.skiff(['ps', '-a', '-q', '--filter', 'label=b=two words'])).stdout.trim()).not.toBe('');
+    expectOneLine(await s.skiff(['run', '--rm', '--label-file', `${file}-missing`, '--rootfs', mode.rootfs, 'true']), 125, /^Error: cannot read label file .*-missing: no such file$/m);
+  });
+
   test('--personality LINUX32 makes uname -m say i686; an unknown domain is refused', async () => {
     const s = newStore(mode);
     const uname = (args: string[]) => s.skiff(['run', '--rm', '--network', 'none', ...args, '--rootfs', mode.rootfs, 'uname', '-m']);

@@ -150,7 +150,7 @@ export async function containerRequest(args: ParsedArgs): Promise<ContainerReque
     tty: flagBool(args, 'tty'),
     name: flagString(args, 'name'),
     restart: flagString(args, 'restart') ?? 'no',
-    labels: flagList(args, 'label'),
+    labels: [...(flagList(args, 'label-file').length > 0 ? (await import('../../oci/spec/label-file.js')).readLabelFiles(flagList(args, 'label-file')) : []), ...flagList(args, 'label')],
     stopSignal: flagString(args, 'stop-signal'),
     autoRemove: flagBool(args, 'rm'),
     userns,

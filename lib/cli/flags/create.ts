@@ -41,6 +41,7 @@ export const CREATE_FLAGS: FlagSpec[] = [
   { name: 'pull', type: 'string', describe: 'Pull the image: missing (default), always or never', placeholder: 'POLICY', default: 'missing' },
   { name: 'tls-verify', type: 'boolean', describe: 'When pulling: require HTTPS and verified certificates (Podman)' },
   { name: 'label', short: 'l', type: 'array', describe: 'Set metadata on the container (KEY=VALUE; over the image\'s labels)', placeholder: 'KEY=VALUE' },
+  { name: 'label-file', type: 'array', describe: 'Read labels from a file of KEY=VALUE lines (# comments); --label wins over it', placeholder: 'FILE' },
   { name: 'stop-signal', type: 'string', describe: "Signal that stops the container (default: the image's StopSignal, else SIGTERM)", placeholder: 'SIGNAL' },
   { name: 'restart', type: 'string', describe: 'Restart policy for a detached container: no, always, on-failure[:N]', placeholder: 'POLICY', default: 'no' },
   // Security (how-it-works: Security).
