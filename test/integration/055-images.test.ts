@@ -105,6 +105,12 @@ describeModes('images ($name)', (mode) => {
     expect(await names('app')).toEqual([`${reg.host}/app`]);
     expect(await names('-f', 'reference=b*:1')).toEqual([`${reg.host}/base`]);
     expect(await names('-f', 'reference=app:2')).toEqual([]);
+    // Podman's --sort and --noheading.
+    expect(await names('--sort', 'repository')).toEqual([`${reg.host}/app`, `${reg.host}/base`, `${reg.host}/labelled`]);
+    expect(await names('--sort', 'created')).toEqual(await names());
+    const table = await s.skiff(['images', '--noheading', '--sort', 'repository']);
+    expect(table.stdout.split('\n')[0]).toMatch(new RegExp(`^${reg.host}/app +1 `));
+    expect(await s.skiff(['images', '--sort', 'colour'])).toMatchObject({ code: 125, stderr: 'Error: invalid --sort "colour": use created, id, repository, size, tag\n' });
     expect(await names('-f', 'label=team=store')).toEqual([`${reg.host}/labelled`]);
     expect(await names('-f', 'label=tier', '-f', 'label=team')).toEqual([`${reg.host}/labelled`]);
     expect(await names('-f', 'label=team=other')).toEqual([]);
