@@ -313,6 +313,10 @@ describeModes('volumes and mounts ($name)', (mode) => {
     expect(await ok(store, ['volume', 'ls', '--format', '{{.Name}} {{.Labels}} {{.Driver}}', '--filter', 'name=v'])).toBe('v1 tier=db local\nv2  local\n');
     expect(JSON.parse((await ok(store, ['volume', 'ls', '--format', 'json'])).split('\n')[0]!)).toMatchObject({ Name: 'v1', Driver: 'local', Labels: 'tier=db', Scope: 'local' });
     expect(await ok(store, ['volume', 'inspect', '--format', '{{.Name}}:{{.Options.type}}', 'v2'])).toBe('v2:tmpfs\n');
+    // Podman's: ls --noheading, inspect --all.
+    expect(await ok(store, ['volume', 'ls', '--noheading'])).toBe('local     v1\nlocal     v2\n');
+    expect(await ok(store, ['volume', 'inspect', '--all', '--format', '{{.Name}}'])).toBe('v1\nv2\n');
+    expect(await store.skiff(['volume', 'inspect', '--all', 'v1'])).toMatchObject({ code: 125, stderr: 'Error: --all and volume names cannot be combined: give one or the other\n' });
     expect(await ok(store, ['run', '--rm', '-v', 'v2:/t', img('busybox'), 'sh', '-c', 'grep " /t " /proc/self/mounts | cut -d" " -f1-3'])).toBe('tmpfs /t tmpfs\n');
     expect((await store.skiff(['volume', 'exists', 'v1'])).code).toBe(0);
     expect((await store.skiff(['volume', 'exists', 'nope'])).code).toBe(1);

@@ -14,6 +14,7 @@ export const spec: CommandSpec = {
     { name: 'filter', short: 'f', type: 'array', placeholder: 'FILTER', describe: 'Filter: name=TEXT, label=KEY[=VALUE], dangling=true|false, driver=local' },
     { name: 'format', type: 'string', placeholder: 'FORMAT', describe: "Output format: 'json', or a Go template such as 'table {{.Name}}\\t{{.Mountpoint}}'" },
     { name: 'quiet', short: 'q', type: 'boolean', describe: 'Only show volume names' },
+    { name: 'noheading', type: 'boolean', describe: 'Do not print the header row of a table (Podman)' },
   ],
 };
 
@@ -46,6 +47,10 @@ export async function run(args: ParsedArgs): Promise<number> {
     Size: 'N/A',
   }));
   if (template === 'json') process.stdout.write(rows.map((r) => `${JSON.stringify(r)}\n`).join(''));
-  else process.stdout.write(renderParsedFormat(parsed!, rows, { headers: HEADERS }));
+  else {
+    let out = renderParsedFormat(parsed!, rows, { headers: HEADERS });
+    if (flagBool(args, 'noheading') && /^table(\s|$)/.test(template)) out = out.slice(out.indexOf('\n') + 1);
+    process.stdout.write(out);
+  }
   return 0;
 }
