@@ -17,7 +17,7 @@ import { removeAnonymousVolumes, volumesOf } from './volume-users.js';
 import { getVolume } from '../volumes/store.js';
 import { containerEvent, lastDiedExitCode, monitorDiedEvent, monitorRemoveEvent, monitorRestartEvents, monitorStartedEvents } from './events.js';
 import { unitStart } from './unit.js';
-import { healthTimer } from './health-state.js';
+import { healthTimer, healthWord } from './health-state.js';
 import { refuseOtherRuntime } from './oci-runtime.js';
 import { leaveNetworks, networkStart } from './networks.js';
 import {
@@ -235,11 +235,15 @@ export async function removeContainer(record: ContainerRecord, force: boolean, v
  * Blocks until the container exits; resolves to its exit code. `wait` itself
  * answers at once for a container never started (its ExitCode, 0), as Docker's
  * and Podman's do; start -a and attach, which started it, wait for its run.
- * `until` (wait --condition, Podman's): the states that end the wait, any of
- * them; one other than exited resolves to -1, as Podman prints it.
+ * `until` (wait --condition, Podman's): the states (or health) that end the
+ * wait, any of them; one other than exited resolves to -1, as Podman prints it.
  */
-export async function waitContainer(record: ContainerRecord, opts: { createdIsDone?: boolean; until?: Status[]; intervalMs?: number } = {}): Promise<number> {
-  const until = new Set<Status>(opts.until ?? ['exited']);
+export type WaitCondition = Status | 'healthy' | 'unhealthy';
+
+export async function waitContainer(record: ContainerRecord, opts: { createdIsDone?: boolean; until?: WaitCondition[]; intervalMs?: number } = {}): Promise<number> {
+  const until = new Set<WaitCondition>(opts.until ?? ['exited']);
+  const health = until.has('healthy') || until.has('unhealthy');
+  if (health && !record.Config.Healthcheck) throw new SkiffError(`container ${record.Name} has no healthcheck to wait for`);
   for (;;) {
     const state = containerState(record);
     // Looked at after the state, which a removed container's missing files would make "created".
@@ -250,6 +254,10 @@ export async function waitContainer(record: ContainerRecord, opts: { createdIsDo
       throw new SkiffError(`container ${record.Id} was removed before its exit code was read`);
     }
     if (until.has(state.Status)) return state.Status === 'exited' ? state.ExitCode : -1;
+    if (health) {
+      const word = healthWord(record, state);
+      if ((word === 'healthy' || word === 'unhealthy') && until.has(word)) return -1;
+    }
     if (state.Status === 'created' && opts.createdIsDone && until.has('exited')) return state.ExitCode;
     await sleep(opts.intervalMs ?? (state.Status === 'created' ? 100 : POLL_MS));
   }

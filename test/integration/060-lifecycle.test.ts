@@ -444,7 +444,8 @@ describeModes('foreground runs are containers too ($name)', (mode) => {
     expect(await running).toMatchObject({ code: 0, stdout: '-1\n', stderr: '' });
     expect(await skiff(['wait', '--condition', 'stopped', '-i', '100', 'c1', 'c2'])).toMatchObject({ code: 0, stdout: '6\n7\n', stderr: '' });
     expect(await skiff(['wait', '--condition', 'running', '--condition', 'exited', 'c1'])).toMatchObject({ code: 0, stdout: '6\n' });
-    expect(await skiff(['wait', '--condition', 'bogus', 'c1'])).toMatchObject({ code: 125, stdout: '', stderr: 'Error: invalid --condition "bogus"; use created, running, paused, stopped or exited\n' });
+    expect(await skiff(['wait', '--condition', 'bogus', 'c1'])).toMatchObject({ code: 125, stdout: '', stderr: 'Error: invalid --condition "bogus"; use created, running, paused, stopped, exited, healthy or unhealthy\n' });
+    expect(await skiff(['wait', '--condition', 'healthy', 'c1'])).toMatchObject({ code: 125, stdout: '', stderr: 'Error: container c1 has no healthcheck to wait for\n' });
     expect(await skiff(['wait', '--interval', '1x', 'c1'])).toMatchObject({ code: 125, stderr: 'Error: invalid --interval "1x": use a duration such as 250ms or 1s\n' });
     expect((await skiff(['rm', 'c1', 'c2'])).code).toBe(0);
   });

@@ -72,6 +72,8 @@ describeModes('healthchecks ($name)', (mode) => {
     const id = await run(['--name', 'hc-pass', '--health-cmd', 'echo fine; test -e /tmp/ready', '--health-interval', '1s', '--rootfs', mode.rootfs, 'sh', '-c', 'sleep 1.2; touch /tmp/ready; sleep 60']);
     // No result yet: starting, as Docker shows it.
     expect(await status(id)).toMatch(/^Up .* \(starting\)$/);
+    // wait --condition healthy (Podman's) blocks until the check passes, then prints -1.
+    expect(await skiff(['wait', '--condition', 'healthy', '--interval', '100ms', id])).toMatchObject({ code: 0, stdout: '-1\n', stderr: '' });
     await healthOf(id, 'healthy');
     const h = await health(id);
     expect(h.FailingStreak).toBe(0);

@@ -2,8 +2,7 @@ import type { CommandSpec, ParsedArgs } from '../args.js';
 import { flagList, flagString } from '../args.js';
 import { forEachRef } from '../each.js';
 import { SkiffError } from '../../errors.js';
-import { waitContainer } from '../../containers/lifecycle.js';
-import type { Status } from '../../containers/state.js';
+import { waitContainer, type WaitCondition } from '../../containers/lifecycle.js';
 import { resolveContainer } from '../../containers/store.js';
 
 export const spec: CommandSpec = {
@@ -17,14 +16,14 @@ export const spec: CommandSpec = {
       name: 'condition',
       type: 'array',
       placeholder: 'STATE',
-      describe: "Wait until the container is in this state (Podman's: created, running, paused, stopped or exited; repeatable, any ends the wait); -1 is printed for a state other than stopped",
+      describe: "Wait until the container is in this state (Podman's: created, running, paused, stopped, exited, healthy or unhealthy; repeatable, any ends the wait); -1 is printed for a state other than stopped",
     },
     { name: 'interval', short: 'i', type: 'string', placeholder: 'DURATION', describe: 'Time between looks at the container (Podman; 250ms, 1s, or milliseconds as a number)' },
   ],
 };
 
 /** Podman's condition names, as skiff's states; Podman's configured and initialized are skiff's created. */
-const CONDITIONS: Record<string, Status> = {
+const CONDITIONS: Record<string, WaitCondition> = {
   configured: 'created',
   created: 'created',
   initialized: 'created',
@@ -32,6 +31,8 @@ const CONDITIONS: Record<string, Status> = {
   paused: 'paused',
   stopped: 'exited',
   exited: 'exited',
+  healthy: 'healthy',
+  unhealthy: 'unhealthy',
 };
 
 /** A Go duration (250ms, 1m30s) or, as Podman reads it, a number of milliseconds. */
@@ -47,8 +48,8 @@ export async function run(args: ParsedArgs): Promise<number> {
   const until = flagList(args, 'condition').map((c) => {
     const state = CONDITIONS[c];
     if (state === undefined) {
-      const why = ['healthy', 'unhealthy'].includes(c) ? ': skiff runs no healthchecks' : ['stopping', 'removing'].includes(c) ? ': skiff does not record that state' : '';
-      throw new SkiffError(`invalid --condition "${c}"${why}; use created, running, paused, stopped or exited`);
+      const why = ['stopping', 'removing'].includes(c) ? ': skiff does not record that state' : '';
+      throw new SkiffError(`invalid --condition "${c}"${why}; use created, running, paused, stopped, exited, healthy or unhealthy`);
     }
     return state;
   });
