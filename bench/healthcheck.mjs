@@ -8,7 +8,7 @@
 // (2) a container checked every 1s by its monitor for BENCH_SECONDS: the CPU
 //     time its reaped children (the checks) used, from the monitor's
 //     /proc/PID/stat cutime + cstime, per second of wall time.
-import { chmodSync, existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { execFileSync, spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,6 +28,8 @@ const ticks = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim());
 
 function mode(name, who) {
   const store = path.join(work, `store-${name}`);
+  mkdirSync(store, { mode: 0o700 });
+  if (who) chownSync(store, who.uid, who.gid);
   const home = who ? who.home : '/root';
   const env = { PATH: CLEAN_PATH, HOME: home, SKIFF_ROOT: store, ...(who && existsSync(`/run/user/${who.uid}`) ? { XDG_RUNTIME_DIR: `/run/user/${who.uid}` } : {}) };
   // Every command as the mode's user, in env -i with only these variables.
@@ -37,7 +39,7 @@ function mode(name, who) {
   };
   const run = (args, opts = {}) => spawnSync(argv(args)[0], argv(args).slice(1), { cwd: '/tmp', encoding: 'utf8', ...opts });
   const sk = (args) => {
-    const r = run([path.join(skiff, 'bin/skiff'), ...args]);
+    const r = run([skiff, ...args]);
     if (r.status !== 0) throw new Error(`skiff ${args.join(' ')}: ${r.stderr}`);
     return r.stdout.trim();
   };
@@ -49,8 +51,8 @@ function measure(m) {
   const cmd = (args) => ({ argv: m.argv(args) });
   const rows = [
     { name: 'node -e 0', ...cmd([process.execPath, '-e', '0']) },
-    { name: 'skiff exec CTR true', ...cmd([path.join(skiff, 'bin/skiff'), 'exec', id, 'true']) },
-    { name: 'skiff healthcheck run CTR (true)', ...cmd([path.join(skiff, 'bin/skiff'), 'healthcheck', 'run', id]) },
+    { name: 'skiff exec CTR true', ...cmd([skiff, 'exec', id, 'true']) },
+    { name: 'skiff healthcheck run CTR (true)', ...cmd([skiff, 'healthcheck', 'run', id]) },
   ];
   const podmanImage = process.env.SKIFF_BENCH_PODMAN_IMAGE ?? 'localhost/bb:1';
   let podman;
