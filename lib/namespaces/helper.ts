@@ -747,11 +747,20 @@ export async function execCaptured(config: OciRuntimeConfig, joinPid: number, op
   child.stdout?.on('data', keep);
   child.stderr?.on('data', keep);
   const began = process.hrtime.bigint();
+  const closed = new Promise<void>((resolve) => child.on('close', () => resolve()));
+  // The helper's exit, not the pipe's end: a process the command left behind
+  // (`daemon &`) may hold the pipe open long after; what it writes later is
+  // not this check's output.
   const exit = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
     child.on('error', (err) => reject(new SkiffError(`cannot start the skiff helper: ${err.message}`)));
-    child.on('close', (code, signal) => resolve({ code, signal }));
+    child.on('exit', (code, signal) => resolve({ code, signal }));
   });
   const elapsedMs = Number(process.hrtime.bigint() - began) / 1e6;
+  let grace: NodeJS.Timeout | undefined;
+  await Promise.race([closed, new Promise<void>((resolve) => (grace = setTimeout(resolve, 100)))]);
+  clearTimeout(grace);
+  child.stdout?.destroy();
+  child.stderr?.destroy();
   const failure = reports().errors[0];
   if (failure) throw new SkiffError(failure.message, failure.exitCode);
   if (exit.code === null) throw new SkiffError(`the skiff helper was killed by ${exit.signal ?? 'a signal'}`);

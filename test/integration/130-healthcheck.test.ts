@@ -128,15 +128,26 @@ describeModes('healthchecks ($name)', (mode) => {
     await skiff(['rm', '-f', id, plain]);
   });
 
-  test('a check that runs past --health-timeout is killed and counts as failed', async () => {
-    const id = await run(['--health-cmd', 'sleep 43', '--health-timeout', '500ms', '--health-interval', '1s', '--health-retries', '1', '--rootfs', mode.rootfs, 'sleep', '60']);
-    await healthOf(id, 'unhealthy');
-    const last = (await health(id)).Log!.at(-1)!;
+  test('a check that runs past --health-timeout is killed, with what its shell forked, and counts as failed', async () => {
+    // By hand (no timer), so that no next check can be running when the test looks.
+    const id = await run(['--health-cmd', 'sleep 43; true', '--health-timeout', '500ms', '--health-interval', 'disable', '--health-retries', '1', '--rootfs', mode.rootfs, 'sleep', '60']);
+    const r = await skiff(['healthcheck', 'run', id]);
+    expect([r.code, r.stdout]).toEqual([1, 'unhealthy\n']);
+    const h = await health(id);
+    expect(h.Status).toBe('unhealthy');
+    const last = h.Log!.at(-1)!;
     expect(last).toMatchObject({ ExitCode: -1, Output: 'Health check exceeded timeout (500ms)' });
     expect(Date.parse(last.End) - Date.parse(last.Start)).toBeLessThan(5000);
-    // Killed, not left running in the container.
+    // The shell and the sleep it forked (its process group) are gone, not left running in the container.
     expect(processesWith('sleep 43')).toEqual([]);
-    await skiff(['rm', '-f', id]);
+    // A check that leaves a process behind holding its output ends with its command, not with that process.
+    const bg = await run(['--health-cmd', 'sleep 41 & echo started', '--health-interval', 'disable', '--rootfs', mode.rootfs, 'sleep', '60']);
+    const passed = await skiff(['healthcheck', 'run', bg]);
+    expect([passed.code, passed.stdout]).toEqual([0, '']);
+    const entry = (await health(bg)).Log!.at(-1)!;
+    expect(entry).toMatchObject({ ExitCode: 0, Output: 'started\n' });
+    expect(Date.parse(entry.End) - Date.parse(entry.Start)).toBeLessThan(20_000);
+    await skiff(['rm', '-f', id, bg]);
   });
 
   test('skiff healthcheck run: exit 0 healthy, 1 and "unhealthy" when the check fails, 125 for errors', async () => {
