@@ -735,6 +735,8 @@ export async function execCaptured(config: OciRuntimeConfig, joinPid: number, op
   entries.push(...cgroupEntries({ join: opts.cgroupDirs }));
   entries.push(`target_pid=${joinPid}`);
   if (opts.timeoutMs > 0) entries.push(`timeout_ms=${Math.max(1, Math.round(opts.timeoutMs))}`);
+  // Before the spawn: the helper arms its timer after it starts, so a kill at the timeout is never seen as sooner.
+  const began = process.hrtime.bigint();
   const { child, reports } = spawnHelper(['exec'], entries, ['ignore', 'pipe', 'pipe']);
   const chunks: Buffer[] = [];
   let kept = 0;
@@ -746,7 +748,6 @@ export async function execCaptured(config: OciRuntimeConfig, joinPid: number, op
   };
   child.stdout?.on('data', keep);
   child.stderr?.on('data', keep);
-  const began = process.hrtime.bigint();
   const closed = new Promise<void>((resolve) => child.on('close', () => resolve()));
   // The helper's exit, not the pipe's end: a process the command left behind
   // (`daemon &`) may hold the pipe open long after; what it writes later is

@@ -69,7 +69,7 @@ describeModes('healthchecks ($name)', (mode) => {
     until(`${ref} ${want}`, async () => ((await health(ref)).Status === want ? true : undefined), timeoutMs);
 
   test('a passing check makes the container healthy: inspect, ps STATUS, ps --filter health=, health_status events', async () => {
-    const id = await run(['--name', 'hc-pass', '--health-cmd', 'echo fine; test -e /tmp/ready', '--health-interval', '1s', '--rootfs', mode.rootfs, 'sh', '-c', 'sleep 1.2; touch /tmp/ready; sleep 60']);
+    const id = await run(['--name', 'hc-pass', '--health-cmd', 'echo fine; test -e /tmp/ready', '--health-interval', '500ms', '--rootfs', mode.rootfs, 'sh', '-c', 'sleep 2.5; touch /tmp/ready; sleep 60']);
     // No result yet: starting, as Docker shows it.
     expect(await status(id)).toMatch(/^Up .* \(starting\)$/);
     // wait --condition healthy (Podman's) blocks until the check passes, then prints -1.
@@ -88,7 +88,7 @@ describeModes('healthchecks ($name)', (mode) => {
     expectOneLine(bad, 125, /invalid filter 'health=sick'/);
     // inspect's Config.Healthcheck: what runs, Docker's defaults filled in (nanoseconds).
     const cfg = JSON.parse((await skiff(['inspect', '--format', '{{json .Config.Healthcheck}}', id])).stdout) as Record<string, unknown>;
-    expect(cfg).toEqual({ Test: ['CMD-SHELL', 'echo fine; test -e /tmp/ready'], Interval: 1e9, Timeout: 30e9, StartPeriod: 0, StartInterval: 5e9, Retries: 3 });
+    expect(cfg).toEqual({ Test: ['CMD-SHELL', 'echo fine; test -e /tmp/ready'], Interval: 5e8, Timeout: 30e9, StartPeriod: 0, StartInterval: 5e9, Retries: 3 });
     // Podman's event: health_status with the health after the check.
     const events = (await skiff(['events', '--stream=false', '--filter', 'event=health_status', '--filter', `container=${id}`, '--format', 'json'])).stdout.trim().split('\n');
     expect(events.length).toBeGreaterThanOrEqual(2);
@@ -99,7 +99,7 @@ describeModes('healthchecks ($name)', (mode) => {
   });
 
   test('a failing check makes it unhealthy after --health-retries consecutive failures', async () => {
-    const id = await run(['--health-cmd', 'echo nope >&2; exit 3', '--health-interval', '1s', '--health-retries', '2', '--rootfs', mode.rootfs, 'sleep', '60']);
+    const id = await run(['--health-cmd', 'echo nope >&2; exit 3', '--health-interval', '500ms', '--health-retries', '2', '--rootfs', mode.rootfs, 'sleep', '60']);
     await until('the first failure', async () => ((await health(id)).FailingStreak >= 1 ? true : undefined), 15_000);
     // One failure of two: not unhealthy yet.
     const first = await health(id);
@@ -117,13 +117,13 @@ describeModes('healthchecks ($name)', (mode) => {
   }, 40_000);
 
   test('failures within --health-start-period do not count until a check passes', async () => {
-    const id = await run(['--health-cmd', 'false', '--health-interval', '1s', '--health-start-interval', '1s', '--health-start-period', '60s', '--health-retries', '1', '--rootfs', mode.rootfs, 'sleep', '60']);
+    const id = await run(['--health-cmd', 'false', '--health-interval', '500ms', '--health-start-interval', '500ms', '--health-start-period', '60s', '--health-retries', '1', '--rootfs', mode.rootfs, 'sleep', '60']);
     await until('three failed checks', async () => ((await health(id)).Log?.length ?? 0) >= 3 ? true : undefined, 15_000);
     const h = await health(id);
     expect(h).toMatchObject({ Status: 'starting', FailingStreak: 0 });
     expect(h.Log!.every((l) => l.ExitCode === 1)).toBe(true);
     // Without the start period the first failure is enough (retries 1).
-    const plain = await run(['--health-cmd', 'false', '--health-interval', '1s', '--health-retries', '1', '--rootfs', mode.rootfs, 'sleep', '60']);
+    const plain = await run(['--health-cmd', 'false', '--health-interval', '500ms', '--health-retries', '1', '--rootfs', mode.rootfs, 'sleep', '60']);
     await healthOf(plain, 'unhealthy');
     await skiff(['rm', '-f', id, plain]);
   });
@@ -185,6 +185,7 @@ describeModes('healthchecks ($name)', (mode) => {
     expectOneLine(await skiff(['healthcheck', 'run', 'no-such-ctr']), 125, /no such container/i);
     const plain = await run(['--name', 'hc-none', '--rootfs', mode.rootfs, 'sleep', '60']);
     expectOneLine(await skiff(['healthcheck', 'run', 'hc-none']), 125, /container hc-none has no defined healthcheck/);
+    expectOneLine(await skiff(['wait', '--condition', 'healthy', 'hc-none']), 125, /container hc-none has no healthcheck to wait for/);
     expect(await health(plain)).toEqual({ Status: '', FailingStreak: 0, Log: null });
     await skiff(['stop', '-t', '0', 'hc-manual']);
     expectOneLine(await skiff(['healthcheck', 'run', 'hc-manual']), 125, /container hc-manual is not running/);
@@ -193,15 +194,15 @@ describeModes('healthchecks ($name)', (mode) => {
   });
 
   test('--health-on-failure=kill and =stop end an unhealthy container, =restart starts it again', async () => {
-    const killed = await run(['--health-cmd', 'false', '--health-interval', '1s', '--health-retries', '1', '--health-on-failure', 'kill', '--rootfs', mode.rootfs, 'sleep', '60']);
+    const killed = await run(['--health-cmd', 'false', '--health-interval', '500ms', '--health-retries', '1', '--health-on-failure', 'kill', '--rootfs', mode.rootfs, 'sleep', '60']);
     // PID 1 that ends on the stop signal (a plain `sleep` as PID 1 ignores SIGTERM).
-    const stopped = await run(['--health-cmd', 'false', '--health-interval', '1s', '--health-retries', '1', '--health-on-failure', 'stop', '--rootfs', mode.rootfs, 'sh', '-c', 'trap "exit 0" TERM; sleep 60 & wait']);
+    const stopped = await run(['--health-cmd', 'false', '--health-interval', '500ms', '--health-retries', '1', '--health-on-failure', 'stop', '--rootfs', mode.rootfs, 'sh', '-c', 'trap "exit 0" TERM; sleep 60 & wait']);
     expect((await skiff(['inspect', '--format', '{{.Config.HealthcheckOnFailureAction}}', killed])).stdout).toBe('kill\n');
     for (const [id, code] of [[killed, '137'], [stopped, '0']] as const) {
       await until(`${id} ended`, async () => ((await skiff(['inspect', '--format', '{{.State.Status}} {{.State.ExitCode}}', id])).stdout.trim() === `exited ${code}` ? true : undefined), 20_000);
     }
     // restart: a new start (its health begins again at starting), Podman's restart event.
-    const restarted = await run(['--health-cmd', 'false', '--health-interval', '1s', '--health-retries', '1', '--health-on-failure', 'restart', '--rootfs', mode.rootfs, 'sh', '-c', 'trap "exit 0" TERM; sleep 60 & wait']);
+    const restarted = await run(['--health-cmd', 'false', '--health-interval', '500ms', '--health-retries', '1', '--health-on-failure', 'restart', '--rootfs', mode.rootfs, 'sh', '-c', 'trap "exit 0" TERM; sleep 60 & wait']);
     const firstStart = (await skiff(['inspect', '--format', '{{.State.StartedAt}}', restarted])).stdout;
     await until('a restart event', async () => ((await skiff(['events', '--stream=false', '--filter', 'event=restart', '--filter', `container=${restarted}`])).stdout.includes(restarted) ? true : undefined), 20_000);
     expect((await skiff(['inspect', '--format', '{{.State.StartedAt}}', restarted])).stdout).not.toBe(firstStart);
