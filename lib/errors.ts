@@ -1,6 +1,8 @@
 // One error type for everything skiff reports to a user. The exit code follows
 // Docker: 125 when skiff itself fails, 126 when the command cannot be invoked,
 // 127 when it cannot be found.
+import { readFileSync } from 'node:fs';
+
 export const EXIT_SKIFF_FAILED = 125;
 export const EXIT_CANNOT_INVOKE = 126;
 export const EXIT_NOT_FOUND = 127;
@@ -54,4 +56,15 @@ export function cannotWrite(file: string, err: unknown): SkiffError {
   const why =
     code === 'ENOENT' ? `the directory ${dir} does not exist` : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'it is a directory' : code === 'ENOTDIR' ? `${dir} is not a directory` : (code ?? String(err));
   return new SkiffError(`cannot write ${file}: ${why}`);
+}
+
+/** A file the user named (--env-file, --label-file, a seccomp profile), read whole: "cannot read WHAT FILE: why" when it cannot be. */
+export function readUserFile(file: string, what: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (err) {
+    const code = errnoCode(err);
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'is a directory' : String(code ?? err);
+    throw new SkiffError(`cannot read ${what} ${file}: ${why}`);
+  }
 }

@@ -3,10 +3,9 @@
 // masked and read-only paths. The parsing is pure (oci/spec/security.ts);
 // this reads the profile file and, when the build did not precompile the
 // filter, loads the compiler.
-import { readFileSync } from 'node:fs';
 import { release } from 'node:os';
 import path from 'node:path';
-import { SkiffError, errnoCode } from '../errors.js';
+import { SkiffError, readUserFile } from '../errors.js';
 import type { OciSeccomp } from '../oci/seccomp/compile.js';
 import { precompiledDefaultSeccomp } from '../oci/seccomp/default.js';
 import { parseSecurityOptions, resolveCapabilities, resolveSystemPaths } from '../oci/spec/security.js';
@@ -107,14 +106,7 @@ export async function defaultSeccomp(capabilities: readonly string[]): Promise<O
 }
 
 async function profileSeccomp(file: string, capabilities: readonly string[]): Promise<OciSeccomp> {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    const code = errnoCode(err);
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'is a directory' : String(code ?? err);
-    throw new SkiffError(`cannot read seccomp profile ${file}: ${why}`);
-  }
+  const text = readUserFile(file, 'seccomp profile');
   const { parseSeccompProfile, resolveSeccompProfile } = await import('../oci/seccomp/index.js');
   return resolveSeccompProfile(parseSeccompProfile(text, file), { capabilities, kernelRelease: release() });
 }

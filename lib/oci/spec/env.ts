@@ -2,8 +2,7 @@
 // caller's value (and is dropped when the caller has none), '#' lines and blank
 // lines in a file are skipped, and a name may not be empty; in a file it may not
 // hold whitespace either (Docker's env-file check; its -e, like Podman's, has none).
-import { readFileSync } from 'node:fs';
-import { SkiffError, errnoCode } from '../../errors.js';
+import { SkiffError, readUserFile } from '../../errors.js';
 
 export function parseEnvEntry(entry: string, hostEnv: NodeJS.ProcessEnv, where: string, fromFile: boolean): string | undefined {
   const eq = entry.indexOf('=');
@@ -28,14 +27,7 @@ export function parseEnvFile(text: string, file: string, hostEnv: NodeJS.Process
 }
 
 export function readEnvFile(file: string, hostEnv: NodeJS.ProcessEnv): string[] {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    const code = errnoCode(err);
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'is a directory' : String(code ?? err);
-    throw new SkiffError(`cannot read env file ${file}: ${why}`);
-  }
+  const text = readUserFile(file, 'env file');
   if (text.includes('\0')) throw new SkiffError(`env file ${file} contains a NUL byte`);
   return parseEnvFile(text, file, hostEnv);
 }
