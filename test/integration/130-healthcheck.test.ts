@@ -236,7 +236,7 @@ describeModes('healthchecks ($name)', (mode) => {
   test('no process is left behind: rm -f during a check, kill -9 of the monitor, kill -9 of the check', async () => {
     for (const end of ['rm -f', 'kill -9 of the monitor', 'kill -9 of skiff healthcheck run'] as const) {
       const id = await run(['--health-cmd', 'sleep 47', '--health-interval', '1s', '--health-timeout', '60s', '--rootfs', mode.rootfs, 'sleep', '60']);
-      await until(`a check running (${end})`, () => (processesWith('sleep 47').length > 0 && processesWith(`healthcheck run ${id}`).length > 0 ? true : undefined));
+      await until(`a check running (${end})`, () => (processesWith('sleep 47').length > 0 && processesWith(`healthcheck run ${id}`).length > 0 ? true : undefined), 30_000);
       if (end === 'rm -f') {
         expect((await skiff(['rm', '-f', id])).code).toBe(0);
       } else if (end === 'kill -9 of skiff healthcheck run') {
