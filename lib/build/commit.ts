@@ -61,6 +61,10 @@ function runningConfig(record: ContainerRecord, base: ContainerConfig): Containe
   if (c.ExposedPorts) out.ExposedPorts = c.ExposedPorts;
   if (c.Volumes) out.Volumes = c.Volumes;
   if (c.StopSignal && c.StopSignal !== 'SIGTERM') out.StopSignal = c.StopSignal;
+  // The healthcheck it runs with (flags over the image's), as Docker's commit
+  // keeps it; --no-healthcheck over an image's is written as NONE.
+  if (c.Healthcheck) out.Healthcheck = c.Healthcheck;
+  else if (base.Healthcheck) out.Healthcheck = { Test: ['NONE'] };
   return out;
 }
 

@@ -273,7 +273,14 @@ describeModes('healthchecks ($name)', (mode) => {
     const over = await run(['--health-cmd', 'true', 'hcimage', 'sleep', '60']);
     await healthOf(over, 'healthy');
     expect(JSON.parse((await skiff(['inspect', '--format', '{{json .Config.Healthcheck}}', over])).stdout)).toMatchObject({ Test: ['CMD-SHELL', 'true'], Interval: 1e9, Retries: 1 });
+    // commit keeps the healthcheck the container runs with, as Docker's does; --no-healthcheck's is NONE.
+    const imageCheck = async (ref: string) => JSON.parse((await skiff(['image', 'inspect', '--format', '{{json .Config.Healthcheck}}', ref])).stdout) as Record<string, unknown>;
+    expect((await skiff(['commit', over, 'hc-over'])).code).toBe(0);
+    expect(await imageCheck('hc-over')).toMatchObject({ Test: ['CMD-SHELL', 'true'], Interval: 1e9, Retries: 1 });
+    expect((await skiff(['commit', off, 'hc-off'])).code).toBe(0);
+    expect(await imageCheck('hc-off')).toEqual({ Test: ['NONE'] });
     await skiff(['rm', '-f', fromImage, off, over]);
+    await skiff(['rmi', 'hc-over', 'hc-off']);
   }, 60_000);
 
   test('bad healthcheck flags: one line, exit 125, nothing created', async () => {
