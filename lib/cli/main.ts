@@ -1,5 +1,7 @@
 // Entry point of the CLI: global flags, command dispatch, and the one place
 // where errors become a single line on stderr and an exit code.
+import { accessSync, constants, existsSync } from 'node:fs';
+import path from 'node:path';
 import { parseArgs } from './args.js';
 import { COMMANDS, findCommand } from './commands.js';
 import { SkiffError, EXIT_SKIFF_FAILED } from '../errors.js';
@@ -9,6 +11,41 @@ import { setInstallRoot } from '../paths.js';
 import { logGlobalChoices, parseGlobalOptions } from './global-options.js';
 import { printErrorLine as printError } from './error-line.js';
 
+
+/** What the host's refusal of a file operation means, where the error names the file. */
+const HOST_FILE_ERRORS: Record<string, string> = {
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  EROFS: 'read-only file system',
+  ENOSPC: 'no space left on device',
+  EDQUOT: 'disk quota exceeded',
+};
+
+/** "cannot mkdir PATH: permission denied" for such an error, else undefined. */
+function hostFileProblem(err: unknown): string | undefined {
+  if (!(err instanceof Error)) return undefined;
+  const { code, syscall, path: file } = err as NodeJS.ErrnoException;
+  if (code === undefined || file === undefined) return undefined;
+  const why = HOST_FILE_ERRORS[code] ?? (code === 'ENOENT' && syscall === 'mkdir' ? refusedAbove(file) : undefined);
+  return why === undefined ? undefined : `cannot ${syscall ?? 'use'} ${file}: ${why}`;
+}
+
+/**
+ * Node's recursive mkdir reports ENOENT when the host refused a directory on
+ * the way (a read-only file system, one the user may not write): the reason,
+ * asked of the deepest directory that is there.
+ */
+function refusedAbove(file: string): string | undefined {
+  let dir = path.dirname(file);
+  while (!existsSync(dir) && dir !== path.dirname(dir)) dir = path.dirname(dir);
+  try {
+    accessSync(dir, constants.W_OK);
+    return undefined;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    return code !== undefined ? HOST_FILE_ERRORS[code] : undefined;
+  }
+}
 
 async function main(argv: string[]): Promise<number> {
   const globals = parseGlobalOptions(argv);
@@ -64,6 +101,10 @@ export function cli(argv: string[], installRoot: string): void {
     if (err instanceof SkiffError) {
       if (!err.reported) printError(err.message);
       process.exitCode = err.exitCode;
+    } else if (hostFileProblem(err)) {
+      // The host refused a file skiff needed (a store it may not write, a full disk): not a bug in skiff.
+      printError(hostFileProblem(err)!);
+      process.exitCode = EXIT_SKIFF_FAILED;
     } else {
       // A bug in skiff: still one line by default; the stack on request.
       const message = err instanceof Error ? err.message : String(err);

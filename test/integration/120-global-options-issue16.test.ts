@@ -3,7 +3,8 @@
 // debug log names the helper's mode and the mounts it made), --events-backend,
 // --noout, --tmpdir, --cgroup-manager, the remote options refused, --help and
 // -h on every command, and info's fields that Podman scripts read.
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmdirSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { defaultStore, expectOneLine, integrationEnv, modes, runSkiff, userDir } from './harness.js';
@@ -42,6 +43,22 @@ describe.each(modes())('global options ($name)', (mode) => {
     expect((await runSkiff(mode, [`--root=${root}`, `--runroot=${runroot}`, 'start', '-a', 'placed'])).code).toBe(0);
     expect((await runSkiff(mode, [...g, 'rm', 'placed'])).code).toBe(0);
     expect(readdirSync(path.join(root, 'containers')).filter((n) => n !== 'names')).toEqual([]);
+  });
+
+  test('a store the host will not let skiff write is one line naming the path and why, not an internal error', async () => {
+    // A read-only file system: refused to root as to the test user.
+    const dir = mkdtempSync(path.join(integrationEnv().workDir, 'ro-store-'));
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m,mode=0755', 'tmpfs', dir]);
+    try {
+      // The store's directory is there (as one made earlier), its file system now read-only.
+      execFileSync('mkdir', ['-m', '0777', path.join(dir, 's')]);
+      execFileSync('mount', ['-o', 'remount,ro', dir]);
+      const r = await runSkiff(mode, ['--root', path.join(dir, 's'), 'run', '--rm', '--rootfs', mode.rootfs, 'true']);
+      expectOneLine(r, 125, new RegExp(`^Error: cannot mkdir ${dir}/s/\\S+: read-only file system\n$`));
+    } finally {
+      execFileSync('umount', [dir]);
+      rmdirSync(dir);
+    }
   });
 
   test('--root with an image: pull, run and rmi in that store', async () => {
