@@ -326,15 +326,21 @@ static noreturn void loop(struct monitor *m, int sfd, const sigset_t *child_mask
     int status = 0;
     pid_t done;
     bool exited = false, forwarder_gone = false;
-    int reaped, forwarder_status = 0;
+    int reaped, forwarder_status = 0, net_status = 0;
+    pid_t net_gone = 0;
     while ((done = waitpid(-1, &reaped, WNOHANG)) > 0) {
       if (done == m->pid) exited = true, status = reaped;
       health_reaped(&m->health, done, reaped);
       /* Its network program died on its own: nothing left to end. */
-      if (done == m->net.pid) m->net.pid = 0;
+      if (done == m->net.pid) m->net.pid = 0, net_gone = done, net_status = reaped;
       if (done == m->net.forwarder) m->net.forwarder = 0, forwarder_gone = true, forwarder_status = reaped;
     }
     if (forwarder_gone && !exited) forwarder_died(m, forwarder_status);
+    if (net_gone > 0 && !exited) {
+      char line[512];
+      net_lost_line(net_gone, net_status, line, sizeof line);
+      log_own_line(m, "%s", line);
+    }
     if (!exited) continue;
     if (m->timeout_fd >= 0) close(m->timeout_fd), m->timeout_fd = -1;
     health_stop(&m->health);

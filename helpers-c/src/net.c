@@ -479,3 +479,10 @@ void net_loopback_up(void) {
   if (ioctl(sock, SIOCSIFFLAGS, &ifr) < 0) die_errno("bring lo up");
   close(sock);
 }
+
+void net_lost_line(pid_t pid, int status, char *line, size_t len) {
+  char how[64];
+  if (WIFSIGNALED(status)) snprintf(how, sizeof how, "was killed by signal %d", WTERMSIG(status));
+  else snprintf(how, sizeof how, "exited (%d)", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+  snprintf(line, len, "skiff: the container's network program (pasta or slirp4netns, pid %d) %s: the container has no network beyond its own until it is restarted", (int)pid, how);
+}

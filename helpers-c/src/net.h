@@ -64,6 +64,11 @@ void net_start_wait(const struct container_spec *spec, struct net_process *net);
 void net_start_finish(const struct container_spec *spec, struct net_process *net, pid_t container);
 /* Milliseconds since the program was started. */
 long net_elapsed_ms(const struct net_process *net);
+/* The network program died on its own while the container runs (a kill -9,
+ * the OOM killer): nothing starts it again (the container's connections
+ * were its state), so the line the monitor logs, or a foreground run's
+ * helper prints, saying so. */
+void net_lost_line(pid_t pid, int status, char *line, size_t len);
 
 /* --pid container: with a private network: the helper's children are born
  * in the joined PID namespace once it has joined it, where the network

@@ -83,13 +83,18 @@ static void drain(int from, int to, struct logfile *log, const char *stream) {
 /* Waits for the container's first process, relaying signals, the pty, and
  * the output pipes a logged run has (see tee_start). */
 /* skiff-forward died during a foreground run: started again (net_forward_revive), and a line says which, on the caller's stderr and in the log. */
-static void forwarder_died(const struct container_spec *spec, struct net_process *net, pid_t child, int status, long *started_ms, struct logfile *log) {
-  char line[1024];
-  net->forwarder = net_forward_revive(spec, child, status, started_ms, line, sizeof line - 1);
+/* One line of skiff's own, on the caller's stderr and in the log; `line` has room for its newline. */
+static void own_line(char *line, struct logfile *log) {
   size_t len = strlen(line);
   line[len++] = '\n';
   (void)!write(STDERR_FILENO, line, len);
   if (log != NULL) logfile_write(log, "stderr", line, len);
+}
+
+static void forwarder_died(const struct container_spec *spec, struct net_process *net, pid_t child, int status, long *started_ms, struct logfile *log) {
+  char line[1024];
+  net->forwarder = net_forward_revive(spec, child, status, started_ms, line, sizeof line - 1);
+  own_line(line, log);
 }
 
 int supervise(pid_t child, int master, bool relay_stdin, const struct output_tee *tee, unsigned long timeout_ms, bool kill_group, const struct container_spec *spec,
@@ -133,7 +138,7 @@ int supervise(pid_t child, int master, bool relay_stdin, const struct output_tee
     int sig = (int)info.ssi_signo;
     if (sig == SIGCHLD) {
       int status;
-      /* Only the check and the container: the network programs are reaped by net_stop. */
+      /* The check and the container; the network programs only when they died on their own (below), else net_stop reaps them. */
       if (health != NULL && health->pid > 0 && waitpid(health->pid, &status, WNOHANG) == health->pid) health_reaped(health, health->pid, status);
       pid_t done = waitpid(child, &status, WNOHANG);
       if (done == child) {
@@ -146,6 +151,14 @@ int supervise(pid_t child, int master, bool relay_stdin, const struct output_tee
       int forwarder_status;
       if (net != NULL && net->forwarder > 0 && waitpid(net->forwarder, &forwarder_status, WNOHANG) == net->forwarder)
         forwarder_died(spec, net, child, forwarder_status, &forwarder_started, log);
+      /* The network program died on its own (as the monitor tells it): nothing left for net_stop to end. */
+      int net_status;
+      if (net != NULL && net->pid > 0 && waitpid(net->pid, &net_status, WNOHANG) == net->pid) {
+        char line[512];
+        net_lost_line(net->pid, net_status, line, sizeof line - 1);
+        net->pid = 0;
+        own_line(line, log);
+      }
     } else if (sig == SIGWINCH && master >= 0) {
       copy_window_size(master);
     } else if (info.ssi_code != SI_KERNEL) {

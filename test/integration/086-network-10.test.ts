@@ -656,6 +656,37 @@ describe.skipIf(!hasPasta).each(modes())(`the default network${hasPasta ? '' : '
     expect(listenerOf(port)).toBeNull();
   });
 
+  test('kill -9 of the network program: the container runs on and its log (a foreground run: stderr) says it has lost its network; rm -f leaves nothing', async () => {
+    const store = newStore(mode);
+    const r = await store.skiff(['run', '-d', '--name', 'net-lost', '--rootfs', mode.rootfs, 'sleep', '60']);
+    expect([r.code, r.stderr]).toEqual([0, '']);
+    const id = r.stdout.trim();
+    await until('its network program', () => networkPrograms(id).length === 1);
+    const program = networkPrograms(id)[0]!;
+    process.kill(program, 'SIGKILL');
+    const line = `skiff: the container's network program (pasta or slirp4netns, pid ${program}) was killed by signal 9: the container has no network beyond its own until it is restarted\n`;
+    await until('the line in its log', async () => {
+      const logs = await store.skiff(['logs', 'net-lost']);
+      return (logs.stdout + logs.stderr).includes(line);
+    });
+    expect(await inspect(store, 'net-lost', '{{.State.Status}}')).toBe('running');
+    expect((await store.skiff(['rm', '-f', 'net-lost'])).code).toBe(0);
+    expect(networkPrograms(id)).toEqual([]);
+
+    const run = store.spawn(['run', '--rm', '--name', 'net-lost-fg', '--rootfs', mode.rootfs, 'sh', '-c', 'sleep 3']);
+    const ended = collect(run, null);
+    let fgId = '';
+    await until('the foreground container to run', async () => {
+      fgId = await inspect(store, 'net-lost-fg', '{{if .State.Running}}{{.Id}}{{end}}');
+      return fgId !== '' && networkPrograms(fgId).length === 1;
+    });
+    const fgProgram = networkPrograms(fgId)[0]!;
+    process.kill(fgProgram, 'SIGKILL');
+    const done = await ended;
+    expect([done.code, done.stderr]).toEqual([0, `skiff: the container's network program (pasta or slirp4netns, pid ${fgProgram}) was killed by signal 9: the container has no network beyond its own until it is restarted\n`]);
+    expect(networkPrograms(fgId)).toEqual([]);
+  });
+
   test("--sysctl net.ipv4.tcp_fwmark_accept=0: the wildcard port stays pasta's, and the host's own address still reaches the container", async () => {
     const store = newStore(mode);
     const port = await freePort();
