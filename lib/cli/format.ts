@@ -20,6 +20,8 @@ export interface RenderOptions {
   headers?: Record<string, string>;
   /** The template used when the format is just "table". */
   defaultTable?: string;
+  /** --noheading (Podman's): a table without its header row (columns aligned as with it). */
+  noHeading?: boolean;
 }
 
 /** Docker's CLI replaces the two characters \t and \n before parsing (cli/command/formatter). */
@@ -109,5 +111,6 @@ export function renderFormat(format: string, items: readonly unknown[], opts: Re
 export function renderParsedFormat(parsed: ParsedFormat, items: readonly unknown[], opts: RenderOptions = {}): string {
   const lines = items.map((item) => `${executeFormat(parsed, item)}\n`);
   if (!parsed.table) return lines.join('');
-  return alignColumns(`${formatHeader(parsed, opts)}\n${lines.join('')}`);
+  const aligned = alignColumns(`${formatHeader(parsed, opts)}\n${lines.join('')}`);
+  return opts.noHeading ? aligned.slice(aligned.indexOf('\n') + 1) : aligned;
 }

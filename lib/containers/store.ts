@@ -373,6 +373,7 @@ const PORTS_DOWN = 'ports-down';
 /** The container's published ports that answer: its record's, less the TCP ports of a forwarder that could not be started again (PORTS_DOWN). */
 export function publishedPortsNow(record: ContainerRecord): NonNullable<ContainerRecord['Network']>['Ports'] {
   const ports = record.Network?.Ports ?? [];
+  if (ports.length === 0) return ports; // nothing to leave out: no file to read (ps asks for every container)
   let text: string;
   try {
     text = readFileSync(path.join(containerDir(record.Id), PORTS_DOWN), 'utf8');

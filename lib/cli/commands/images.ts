@@ -72,10 +72,6 @@ export async function run(args: ParsedArgs): Promise<number> {
   else if (sort === 'size') sized.sort((a, b) => a.size - b.size);
   const rows = sized.map((r) => r.row);
   if (template === 'json') process.stdout.write(rows.map((r) => `${JSON.stringify(r)}\n`).join(''));
-  else {
-    let out = renderParsedFormat(parsed!, rows, { headers: HEADERS });
-    if (flagBool(args, 'noheading') && /^table(\s|$)/.test(template)) out = out.slice(out.indexOf('\n') + 1);
-    process.stdout.write(out);
-  }
+  else process.stdout.write(renderParsedFormat(parsed!, rows, { headers: HEADERS, noHeading: flagBool(args, 'noheading') }));
   return 0;
 }

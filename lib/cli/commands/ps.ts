@@ -112,8 +112,6 @@ export async function run(args: ParsedArgs): Promise<number> {
   }
   const { renderFormat } = await import('../format.js');
   const table = withSize ? SIZE_TABLE : DEFAULT_TABLE;
-  let text = renderFormat(format ?? table, rows, { headers: HEADERS, defaultTable: table });
-  if (flagBool(args, 'noheading') && /^table(\s|$)/.test(format ?? table)) text = text.slice(text.indexOf('\n') + 1);
-  process.stdout.write(text);
+  process.stdout.write(renderFormat(format ?? table, rows, { headers: HEADERS, defaultTable: table, noHeading: flagBool(args, 'noheading') }));
   return 0;
 }

@@ -47,10 +47,6 @@ export async function run(args: ParsedArgs): Promise<number> {
     Size: 'N/A',
   }));
   if (template === 'json') process.stdout.write(rows.map((r) => `${JSON.stringify(r)}\n`).join(''));
-  else {
-    let out = renderParsedFormat(parsed!, rows, { headers: HEADERS });
-    if (flagBool(args, 'noheading') && /^table(\s|$)/.test(template)) out = out.slice(out.indexOf('\n') + 1);
-    process.stdout.write(out);
-  }
+  else process.stdout.write(renderParsedFormat(parsed!, rows, { headers: HEADERS, noHeading: flagBool(args, 'noheading') }));
   return 0;
 }
